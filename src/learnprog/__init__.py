@@ -1,0 +1,80 @@
+"""learnprog: run enterprise learning programs as an SDK with pluggable storage.
+
+Start with :func:`connect`::
+
+    import learnprog
+    lp = learnprog.connect("memory://")
+    org = lp.organizations.create_organization(learnprog.SystemActor(), "Acme",
+                                               email_domains=["acme.example"])
+"""
+
+from learnprog.bootstrap import Learnprog, connect
+from learnprog.clock import Clock, FixedClock, SystemClock
+from learnprog.errors import (
+    ConflictError,
+    InvalidTokenError,
+    LearnprogError,
+    LicenseLimitError,
+    MailError,
+    NotFoundError,
+    PermissionDeniedError,
+    StorageError,
+    StorageUnavailableError,
+    ValidationError,
+)
+from learnprog.model.access import (
+    Actor,
+    AdminRole,
+    LearnerActor,
+    OrgAdminActor,
+    ProgramAdminActor,
+    SystemActor,
+)
+from learnprog.reports import ReportBuilder
+from learnprog.services import (
+    UNSET,
+    AuditLog,
+    InvitationService,
+    LearningService,
+    MessagingService,
+    OrganizationService,
+    ProgramService,
+    SkillScorer,
+)
+from learnprog.settings import Settings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "UNSET",
+    "Actor",
+    "AdminRole",
+    "AuditLog",
+    "Clock",
+    "ConflictError",
+    "FixedClock",
+    "InvalidTokenError",
+    "InvitationService",
+    "LearnerActor",
+    "LearningService",
+    "Learnprog",
+    "LearnprogError",
+    "LicenseLimitError",
+    "MailError",
+    "MessagingService",
+    "NotFoundError",
+    "OrgAdminActor",
+    "OrganizationService",
+    "PermissionDeniedError",
+    "ProgramAdminActor",
+    "ProgramService",
+    "ReportBuilder",
+    "Settings",
+    "SkillScorer",
+    "StorageError",
+    "StorageUnavailableError",
+    "SystemActor",
+    "SystemClock",
+    "ValidationError",
+    "connect",
+]

@@ -1,0 +1,137 @@
+"""The composition root: :func:`connect` wires adapters into services.
+
+Nothing is built at import: engines, stores and mailers are made when :func:`connect` runs.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.engine import Engine
+
+from learnprog.clock import Clock, SystemClock
+from learnprog.errors import ValidationError
+from learnprog.mail.memory import InMemoryMailer
+from learnprog.mail.ports import Mailer
+from learnprog.reports.builder import ReportBuilder
+from learnprog.services import (
+    AuditLog,
+    InvitationService,
+    LearningService,
+    MessagingService,
+    OrganizationService,
+    ProgramService,
+    ServiceContext,
+    SkillScorer,
+)
+from learnprog.settings import Settings
+from learnprog.storage.memory import InMemoryStore
+from learnprog.storage.ports import UnitOfWorkFactory
+from learnprog.tokens import TokenSigner
+
+SERVICE_NAMES = ("organizations", "programs", "invitations", "learning", "messaging", "reports",
+                 "skills", "audit")
+"""The attributes of :class:`Learnprog` that are services, in documentation order."""
+
+
+class Learnprog:
+    """One learnprog instance: every service by name, over one storage and one mailer.
+
+    Attributes:
+        organizations: organizations, global settings, learner accounts, admins.
+        programs: programs, contracts, catalog.
+        invitations: invitations, acceptance, memberships, licenses.
+        learning: enrollments, activity, feedback.
+        messaging: audiences and messages.
+        reports: the ReportBuilder.
+        skills: the SkillScorer.
+        audit: the audit log.
+        context: the ports the services share (unit of work factory, mailer, clock, settings,
+            token signer).
+    """
+
+    def __init__(self, context: ServiceContext, *, engine: Engine | None = None) -> None:
+        self.context = context
+        self._engine = engine
+        self.organizations = OrganizationService(context)
+        self.programs = ProgramService(context)
+        self.invitations = InvitationService(context)
+        self.learning = LearningService(context)
+        self.messaging = MessagingService(context)
+        self.reports = ReportBuilder(context)
+        self.skills = SkillScorer(context)
+        self.audit = AuditLog(context)
+
+    @property
+    def engine(self) -> Engine | None:
+        """The SQLAlchemy engine, for SQL storage made from a URL; otherwise None."""
+        return self._engine
+
+    def close(self) -> None:
+        """Release the storage's connections (SQL storage made from a URL)."""
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def connect(
+    url: str | None = "memory://", *, settings: Settings | None = None,
+    mailer: Mailer | None = None, clock: Clock | None = None,
+    uow_factory: UnitOfWorkFactory | None = None, migrate: bool = True,
+) -> Learnprog:
+    """Return a learnprog instance over the storage at ``url`` (or the given adapters).
+
+    Args:
+        url: ``memory://`` (the default: a new in-memory store), ``sqlite:///path.db``,
+            ``postgresql+psycopg://user@host/db`` or ``mysql+pymysql://user@host/db``.
+            Ignored when ``uow_factory`` is given.
+        settings: addresses, URLs and signing secret; default :class:`Settings()`.
+        mailer: the mail adapter; default a new :class:`~learnprog.mail.InMemoryMailer`.
+        clock: the source of "now"; default the system clock.
+        uow_factory: a host's own storage adapter: a callable returning a fresh
+            :class:`~learnprog.storage.ports.UnitOfWork` over shared storage.
+        migrate: for SQL URLs, upgrade the schema to the newest migration first. Pass False
+            where migrations are run separately (``learnprog db upgrade``).
+
+    Returns:
+        A :class:`Learnprog` with every service wired.
+
+    Raises:
+        ValidationError: neither a URL nor a ``uow_factory``, or an unsupported URL.
+        StorageUnavailableError: the database cannot be reached.
+        StorageError: a migration failed.
+    """
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    engine: Engine | None = None
+    if uow_factory is None:
+        if not url:
+            raise ValidationError("give a storage URL or a uow_factory", field="url")
+        if url == "memory://":
+            uow_factory = InMemoryStore().unit_of_work
+        else:
+            from learnprog.storage.sql import SqlUnitOfWork, create_sql_engine, upgrade
+
+            engine = create_sql_engine(url)
+            if migrate:
+                upgrade(engine)
+            sql_engine = engine
+
+            def uow_factory() -> SqlUnitOfWork:
+                return SqlUnitOfWork(sql_engine)
+
+    context = ServiceContext(
+        uow_factory=uow_factory,
+        mailer=mailer if mailer is not None else InMemoryMailer(),
+        clock=clock,
+        settings=settings,
+        signer=TokenSigner(settings.secret_key, clock),
+    )
+    return Learnprog(context, engine=engine)

@@ -1,0 +1,117 @@
+"""The one error tree of learnprog.
+
+Every error the library raises on purpose derives from :class:`LearnprogError`, and each also
+derives from the nearest builtin so that callers who only know the builtins still catch it
+(``NotFoundError`` is a ``LookupError``, ``ValidationError`` a ``ValueError``). Storage adapters
+translate driver errors into this tree at their edge; the in-memory adapter raises the same classes.
+"""
+
+from __future__ import annotations
+
+
+class LearnprogError(Exception):
+    """Root of every error raised by learnprog."""
+
+
+class ValidationError(LearnprogError, ValueError):
+    """Input that breaks a rule of the model.
+
+    Attributes:
+        field: the name of the field that was wrong (``"email"``), or ``None``.
+        line: the 1-based line of the CSV file the value came from, or ``None``.
+        value: the offending value as given, or ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        line: int | None = None,
+        value: object = None,
+    ) -> None:
+        self.field = field
+        self.line = line
+        self.value = value
+        parts = []
+        if line is not None:
+            parts.append(f"line {line}")
+        if field is not None:
+            parts.append(f"field {field!r}")
+        prefix = ", ".join(parts)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class NotFoundError(LearnprogError, LookupError):
+    """A record that was asked for does not exist (or is not visible to the actor's organization).
+
+    Attributes:
+        kind: what was looked for (``"program"``).
+        key: the identifier that was looked up.
+    """
+
+    def __init__(self, kind: str, key: object) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"{kind} {key!r} not found")
+
+
+class ConflictError(LearnprogError):
+    """A change that collides with what is stored: a duplicate key or a stale state.
+
+    Attributes:
+        kind: the kind of record (``"learner"``), when known.
+        key: the colliding key (``"ana@example.org"``), when known.
+    """
+
+    def __init__(self, message: str, *, kind: str | None = None, key: object = None) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(message)
+
+
+class PermissionDeniedError(LearnprogError, PermissionError):
+    """The actor may not do this (guide, "Organization Admin vs. Program Admin")."""
+
+
+class LicenseLimitError(ConflictError):
+    """A contract has no license or enrollment left (guide glossary, "License")."""
+
+
+class InvalidTokenError(ValidationError):
+    """A signed token (acceptance, unsubscribe or download link) is forged, malformed or expired."""
+
+
+class StorageError(LearnprogError):
+    """The storage backend failed for a reason that is not the caller's input."""
+
+
+class StorageUnavailableError(StorageError, ConnectionError):
+    """The storage backend cannot be reached."""
+
+
+class MailError(LearnprogError):
+    """A message could not be handed to the mail system.
+
+    Attributes:
+        permanent: ``True`` when retrying cannot help (a rejected recipient), ``False`` for a
+            transient failure (a server that is down) that a later attempt may get past.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        self.permanent = permanent
+        super().__init__(message)
+
+
+__all__ = [
+    "ConflictError",
+    "InvalidTokenError",
+    "LearnprogError",
+    "LicenseLimitError",
+    "MailError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "StorageError",
+    "StorageUnavailableError",
+    "ValidationError",
+]

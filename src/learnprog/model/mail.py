@@ -1,0 +1,174 @@
+"""Outgoing mail as data: categories, messages and outbox entries.
+
+Sources: guide, "Coursera Email Settings" (learners opt out of announcements; general marketing
+is never sent to program learners) and "Emailing your learners" (sender name, reply-to,
+no-reply default).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+
+from attrs import evolve, field, frozen
+
+from learnprog.model._rules import optional_line, required_text, to_optional_utc, to_utc, utc
+from learnprog.model.identity import EmailAddress, new_id, reject_control_characters
+
+
+class MessageCategory(enum.StrEnum):
+    """Why a message is sent; decides whether an opt-out applies."""
+
+    TRANSACTIONAL = "transactional"
+    """Invitations and program exit: always sent."""
+    ANNOUNCEMENT = "announcement"
+    """Program and course announcements (welcome emails, deadlines): a learner may opt out."""
+    ADMIN = "admin"
+    """Admin messages (reminders, custom messages): a learner may opt out."""
+
+    @property
+    def honours_opt_out(self) -> bool:
+        """True when a learner's opt-out stops this category (all but transactional)."""
+        return self is not MessageCategory.TRANSACTIONAL
+
+
+@frozen
+class OutgoingMessage:
+    """A rendered email, ready for a Mailer.
+
+    Attributes:
+        message_id: the RFC 5322 Message-ID (``<id@domain>``), fixed when queued so a retry
+            sends the same one.
+        organization_id: the organization on whose behalf it goes out.
+        category: transactional, announcement or admin.
+        to: the recipient.
+        to_name: the recipient's display name, or ``None``.
+        subject: the subject line (single line, 1-300 characters).
+        text_body: the plain-text body.
+        html_body: the HTML body, or ``None`` for text only.
+        sender_name: the display name in From, or ``None``.
+        sender_address: the address in From.
+        reply_to: the Reply-To address, or ``None`` (replies then go to the no-reply address).
+        template: the system template name (``invitation``) or ``None`` for admin messages.
+        learner_id: the recipient's learner record, when there is one.
+        headers: extra headers (``List-Unsubscribe``), name -> value, single lines.
+    """
+
+    message_id: str
+    organization_id: str
+    category: MessageCategory
+    to: EmailAddress
+    subject: str
+    text_body: str
+    sender_address: EmailAddress
+    to_name: str | None = None
+    html_body: str | None = None
+    sender_name: str | None = None
+    reply_to: EmailAddress | None = None
+    template: str | None = None
+    learner_id: str | None = None
+    headers: Mapping[str, str] = field(factory=dict)
+
+    @classmethod
+    def compose(
+        cls, *, organization_id: str, category: MessageCategory, to: str | EmailAddress,
+        subject: str, text_body: str, sender_address: str | EmailAddress,
+        message_domain: str, to_name: str | None = None, html_body: str | None = None,
+        sender_name: str | None = None, reply_to: str | EmailAddress | None = None,
+        template: str | None = None, learner_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> OutgoingMessage:
+        """Validate the header fields and make a message with a new Message-ID.
+
+        Header fields (names, subject, addresses, extra headers) may not hold CR or LF, so no
+        input can inject a header (RFC 5322 section 2.2).
+
+        Raises:
+            ValidationError: a blank subject, an invalid address, or a control character in a
+                header field; the error names the field.
+        """
+        def addr(value: str | EmailAddress, name: str) -> EmailAddress:
+            return value if isinstance(value, EmailAddress) else EmailAddress.parse(value,
+                                                                                   field=name)
+
+        clean_headers = {
+            reject_control_characters(k, field="headers"): reject_control_characters(
+                v, field=f"headers.{k}")
+            for k, v in (headers or {}).items()
+        }
+        return cls(
+            message_id=f"<{new_id()}@{message_domain}>",
+            organization_id=organization_id,
+            category=MessageCategory(category),
+            to=addr(to, "to"),
+            subject=required_text(subject, field="subject", max_length=300),
+            text_body=text_body,
+            sender_address=addr(sender_address, "sender_address"),
+            to_name=optional_line(to_name, field="to_name"),
+            html_body=html_body,
+            sender_name=optional_line(sender_name, field="sender_name"),
+            reply_to=None if reply_to is None else addr(reply_to, "reply_to"),
+            template=template,
+            learner_id=learner_id,
+            headers=clean_headers,
+        )
+
+
+class OutboxStatus(enum.StrEnum):
+    """Where a queued message stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@frozen
+class OutboxEntry:
+    """A message queued in the same unit of work as the change that caused it.
+
+    Attributes:
+        id: record ID.
+        message: the message.
+        status: pending, sent, failed (permanently) or skipped (opted out).
+        created_at: aware UTC time it was queued.
+        next_attempt_at: the earliest time a dispatcher may try it (aware UTC).
+        attempts: delivery attempts so far.
+        sent_at: when it was handed to the mail server, or ``None``.
+        last_error: the last failure's text (the server's answer), or ``None``.
+    """
+
+    id: str
+    message: OutgoingMessage
+    status: OutboxStatus
+    created_at: datetime = field(converter=to_utc)
+    next_attempt_at: datetime = field(converter=to_utc)
+    attempts: int = 0
+    sent_at: datetime | None = field(default=None, converter=to_optional_utc)
+    last_error: str | None = None
+
+    @classmethod
+    def queue(cls, message: OutgoingMessage, *, now: datetime) -> OutboxEntry:
+        """Make a pending entry for ``message``, due at ``now``."""
+        at = utc(now, field="now")
+        return cls(new_id(), message, OutboxStatus.PENDING, at, at)
+
+    def sent(self, now: datetime) -> OutboxEntry:
+        """Return the entry marked sent at ``now``."""
+        return evolve(self, status=OutboxStatus.SENT, sent_at=utc(now, field="now"),
+                      attempts=self.attempts + 1, last_error=None)
+
+    def failed(self, now: datetime, error: str, *, retry_at: datetime | None) -> OutboxEntry:
+        """Return the entry after a failed attempt.
+
+        Args:
+            now: when the attempt failed.
+            error: the failure's text.
+            retry_at: when to try again, or ``None`` for a permanent failure.
+        """
+        if retry_at is None:
+            return evolve(self, status=OutboxStatus.FAILED, attempts=self.attempts + 1,
+                          last_error=error)
+        return evolve(self, attempts=self.attempts + 1, last_error=error,
+                      next_attempt_at=utc(retry_at, field="retry_at"))

@@ -1,0 +1,397 @@
+"""Organizations, programs and contracts (guide: "Your Admin Home Page", "Settings",
+"Scheduling Email Reports", "Inviting Learners" > "Choose contract").
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import zoneinfo
+from datetime import datetime
+
+from attrs import evolve, field, frozen
+
+from learnprog.errors import ValidationError
+from learnprog.model._rules import (
+    non_negative_int,
+    optional_line,
+    optional_text,
+    optional_url,
+    required_text,
+    to_optional_utc,
+    to_utc,
+    utc,
+)
+from learnprog.model.identity import ProgramSlug, new_id
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([^\s.@]{1,63}\.)+[^\s.@]{2,63}$")
+_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+class Weekday(enum.StrEnum):
+    """A day of the week, for the weekly report schedule."""
+
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+
+@frozen
+class ReportSchedule:
+    """Which programs the weekly email report covers, and on which days it goes out.
+
+    Source: guide, "Scheduling Email Reports". An empty ``weekdays`` means no scheduled report.
+
+    Attributes:
+        program_ids: the programs the report covers.
+        weekdays: the days (in the organization's time zone) the report is sent.
+    """
+
+    program_ids: frozenset[str] = frozenset()
+    weekdays: frozenset[Weekday] = frozenset()
+
+
+def _domains(values: tuple[str, ...] | list[str] | frozenset[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for raw in values:
+        domain = raw.strip().casefold().lstrip("@")
+        if not _DOMAIN.match(domain):
+            raise ValidationError(f"{raw!r} is not a domain name", field="email_domains")
+        if domain not in out:
+            out.append(domain)
+    return tuple(out)
+
+
+def _timezone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"{name!r} is not an IANA time zone", field="timezone") from exc
+    return name
+
+
+def _color(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    if not _COLOR.match(value.strip()):
+        raise ValidationError("a brand color is #RRGGBB", field="brand_color", value=value)
+    return value.strip().upper()
+
+
+@frozen
+class Organization:
+    """A company or institution that runs learning programs.
+
+    Attributes:
+        id: record ID.
+        name: display name (1-200 characters).
+        email_domains: the organization's email domains, lowercase (``("example.org",)``);
+            admins must have an address on one of them (guide, "Adding Organization Administrators").
+        timezone: IANA zone name used for schedules (``"Europe/Lisbon"``).
+        brand_color: ``#RRGGBB`` or ``None``.
+        banner_url: brand banner image URL or ``None``.
+        logo_url: brand logo image URL or ``None``.
+        default_invitation_message: the invitation message programs use unless they set their own.
+        report_schedule: the weekly email report cadence.
+        restrict_invitations_to_domains: when true, invitees must have an address on
+            ``email_domains``.
+        created_at: aware UTC creation time.
+    """
+
+    id: str
+    name: str
+    created_at: datetime = field(converter=to_utc)
+    email_domains: tuple[str, ...] = field(default=(), converter=tuple)
+    timezone: str = "UTC"
+    brand_color: str | None = None
+    banner_url: str | None = None
+    logo_url: str | None = None
+    default_invitation_message: str | None = None
+    report_schedule: ReportSchedule = field(factory=ReportSchedule)
+    restrict_invitations_to_domains: bool = False
+
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        *,
+        now: datetime,
+        email_domains: tuple[str, ...] | list[str] = (),
+        timezone: str = "UTC",
+        brand_color: str | None = None,
+        banner_url: str | None = None,
+        logo_url: str | None = None,
+        default_invitation_message: str | None = None,
+    ) -> Organization:
+        """Validate the settings and make a new organization.
+
+        Raises:
+            ValidationError: a field breaks its rule; the error names it.
+        """
+        return cls(
+            id=new_id(),
+            name=required_text(name, field="name"),
+            created_at=utc(now, field="now"),
+            email_domains=_domains(email_domains),
+            timezone=_timezone(timezone),
+            brand_color=_color(brand_color),
+            banner_url=optional_url(banner_url, field="banner_url"),
+            logo_url=optional_url(logo_url, field="logo_url"),
+            default_invitation_message=optional_text(
+                default_invitation_message, field="default_invitation_message"
+            ),
+        )
+
+    def with_settings(self, **changes: object) -> Organization:
+        """Return a copy with the global settings in ``changes`` validated and applied.
+
+        Settings: ``name``, ``email_domains``, ``timezone``, ``brand_color``, ``banner_url``,
+        ``logo_url``, ``default_invitation_message``, ``report_schedule``,
+        ``restrict_invitations_to_domains`` (guide, "Access to Global settings").
+
+        Raises:
+            ValidationError: an unknown setting or a value that breaks its rule.
+        """
+        checks = {
+            "name": lambda v: required_text(v, field="name"),
+            "email_domains": _domains,
+            "timezone": _timezone,
+            "brand_color": _color,
+            "banner_url": lambda v: optional_url(v, field="banner_url"),
+            "logo_url": lambda v: optional_url(v, field="logo_url"),
+            "default_invitation_message": lambda v: optional_text(
+                v, field="default_invitation_message"
+            ),
+            "report_schedule": _schedule,
+            "restrict_invitations_to_domains": _flag,
+        }
+        clean: dict[str, object] = {}
+        for key, value in changes.items():
+            if key not in checks:
+                raise ValidationError("not an organization setting", field=key)
+            clean[key] = checks[key](value)  # type: ignore[no-untyped-call]
+        return evolve(self, **clean)  # type: ignore[misc]
+
+    def owns_domain(self, domain: str) -> bool:
+        """Tell whether ``domain`` (case-folded) is one of the organization's email domains."""
+        return domain.casefold() in self.email_domains
+
+
+def _schedule(value: object) -> ReportSchedule:
+    if not isinstance(value, ReportSchedule):
+        raise ValidationError("a ReportSchedule is required", field="report_schedule")
+    return value
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError("true or false is required", field="restrict_invitations_to_domains")
+    return value
+
+
+@frozen
+class Program:
+    """A learning program: a curriculum that members of an organization join.
+
+    Attributes:
+        id: record ID.
+        organization_id: the owning organization.
+        name: program name (1-200 characters).
+        slug: the URL slug; it never changes once made (guide, "Settings": "It cannot be changed").
+        tagline: a short line under the name, or ``None``.
+        banner_url: banner image URL (960x300 px looks best) or ``None``.
+        course_enrollment_limit: at most this many current course enrollments per learner, or
+            ``None`` for no limit (guide, "COURSE ENROLLMENT LIMIT").
+        invitation_message: this program's invitation message, overriding the organization's.
+        created_at: aware UTC creation time.
+        removed_at: when the program was removed (it cannot be undone), or ``None``.
+    """
+
+    id: str
+    organization_id: str
+    name: str
+    slug: ProgramSlug
+    created_at: datetime = field(converter=to_utc)
+    tagline: str | None = None
+    banner_url: str | None = None
+    course_enrollment_limit: int | None = None
+    invitation_message: str | None = None
+    removed_at: datetime | None = field(default=None, converter=to_optional_utc)
+
+    @classmethod
+    def create(
+        cls,
+        organization_id: str,
+        name: str,
+        *,
+        now: datetime,
+        slug: str | None = None,
+        tagline: str | None = None,
+        banner_url: str | None = None,
+        course_enrollment_limit: int | None = None,
+        invitation_message: str | None = None,
+    ) -> Program:
+        """Validate and make a new program; without ``slug`` one is made from the name.
+
+        Raises:
+            ValidationError: a field breaks its rule.
+        """
+        clean_name = required_text(name, field="name")
+        return cls(
+            id=new_id(),
+            organization_id=organization_id,
+            name=clean_name,
+            slug=ProgramSlug.parse(slug) if slug is not None else ProgramSlug.for_name(clean_name),
+            created_at=utc(now, field="now"),
+            tagline=optional_line(tagline, field="tagline"),
+            banner_url=optional_url(banner_url, field="banner_url"),
+            course_enrollment_limit=_limit(course_enrollment_limit),
+            invitation_message=optional_text(invitation_message, field="invitation_message"),
+        )
+
+    def with_settings(self, **changes: object) -> Program:
+        """Return a copy with program settings changed (guide, "Access to Program settings").
+
+        Settings: ``name``, ``tagline``, ``banner_url``, ``course_enrollment_limit``,
+        ``invitation_message``. The slug is not a setting: it never changes.
+
+        Raises:
+            ValidationError: an unknown setting (``slug`` included) or a bad value.
+        """
+        checks = {
+            "name": lambda v: required_text(v, field="name"),
+            "tagline": lambda v: optional_line(v, field="tagline"),
+            "banner_url": lambda v: optional_url(v, field="banner_url"),
+            "course_enrollment_limit": _limit,
+            "invitation_message": lambda v: optional_text(v, field="invitation_message"),
+        }
+        clean: dict[str, object] = {}
+        for key, value in changes.items():
+            if key == "slug":
+                raise ValidationError("a program URL cannot be changed", field="slug")
+            if key not in checks:
+                raise ValidationError("not a program setting", field=key)
+            clean[key] = checks[key](value)  # type: ignore[no-untyped-call]
+        return evolve(self, **clean)  # type: ignore[misc]
+
+    @property
+    def is_removed(self) -> bool:
+        """True once the program has been removed."""
+        return self.removed_at is not None
+
+
+def _limit(value: object) -> int | None:
+    checked = non_negative_int(value, field="course_enrollment_limit")  # type: ignore[arg-type]
+    if checked == 0:
+        raise ValidationError("a limit is 1 or more, or None for no limit",
+                              field="course_enrollment_limit")
+    return checked
+
+
+class ContractKind(enum.StrEnum):
+    """What a contract sells (guide, "Choose contract": Contract Type)."""
+
+    LICENSES = "licenses"
+    """N members at once over all programs that draw on the contract."""
+    ENROLLMENTS = "enrollments"
+    """N course enrollments in all."""
+    UNLIMITED = "unlimited"
+    """No cap."""
+
+
+@frozen
+class Contract:
+    """A contract from which members take licenses or enrollments.
+
+    One organization's contract may serve several of its programs: an invitation names the program
+    and the contract separately.
+
+    Attributes:
+        id: record ID.
+        organization_id: the owning organization.
+        name: contract name (``"Year 1 Contract 2020"``).
+        kind: licenses, enrollments or unlimited.
+        quantity: licenses or enrollments bought; ``None`` exactly when unlimited.
+        used: licenses occupied or enrollments used so far (kept by storage with conditional
+            updates so it never passes ``quantity``).
+        starts_at: aware UTC start.
+        ends_at: aware UTC end, after ``starts_at``.
+    """
+
+    id: str
+    organization_id: str
+    name: str
+    kind: ContractKind
+    starts_at: datetime = field(converter=to_utc)
+    ends_at: datetime = field(converter=to_utc)
+    quantity: int | None = None
+    used: int = 0
+
+    @classmethod
+    def create(
+        cls,
+        organization_id: str,
+        name: str,
+        *,
+        kind: ContractKind | str,
+        starts_at: datetime,
+        ends_at: datetime,
+        quantity: int | None = None,
+    ) -> Contract:
+        """Validate and make a new contract.
+
+        Raises:
+            ValidationError: an unknown kind, a quantity missing (or given for unlimited),
+                a naive date, or an end not after the start.
+        """
+        try:
+            clean_kind = ContractKind(kind)
+        except ValueError as exc:
+            raise ValidationError(
+                "kind is one of licenses, enrollments, unlimited", field="kind", value=kind
+            ) from exc
+        start = utc(starts_at, field="starts_at")
+        end = utc(ends_at, field="ends_at")
+        if end <= start:
+            raise ValidationError("the end must come after the start", field="ends_at")
+        if clean_kind is ContractKind.UNLIMITED:
+            if quantity is not None:
+                raise ValidationError("an unlimited contract has no quantity", field="quantity")
+        else:
+            non_negative_int(quantity, field="quantity", allow_none=False)
+        return cls(
+            id=new_id(),
+            organization_id=organization_id,
+            name=required_text(name, field="name"),
+            kind=clean_kind,
+            starts_at=start,
+            ends_at=end,
+            quantity=quantity,
+        )
+
+    @property
+    def remaining(self) -> int | None:
+        """Licenses or enrollments left, or ``None`` for an unlimited contract."""
+        if self.quantity is None:
+            return None
+        return max(self.quantity - self.used, 0)
+
+    def is_active(self, now: datetime) -> bool:
+        """True when ``now`` lies in ``[starts_at, ends_at)``: only then may it take new members."""
+        return self.starts_at <= now < self.ends_at
+
+    def check_active(self, now: datetime) -> None:
+        """Raise unless the contract is running at ``now``.
+
+        Raises:
+            ValidationError: the contract has not started or has ended (field ``contract``).
+        """
+        if not self.is_active(now):
+            raise ValidationError(
+                f"contract {self.name!r} runs from {self.starts_at.isoformat()} to "
+                f"{self.ends_at.isoformat()}", field="contract",
+            )

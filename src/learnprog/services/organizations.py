@@ -1,0 +1,289 @@
+"""OrganizationService: organizations, their global settings, learner accounts and admins.
+
+Sources: guide, "Adding Administrators", "Organization Admin vs. Program Admin" ("Access to
+Global settings"), "Scheduling Email Reports".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from learnprog.errors import ConflictError, NotFoundError, ValidationError
+from learnprog.model.access import (
+    Actor,
+    AdminGrant,
+    AdminRole,
+    LearnerActor,
+    OrgAdminActor,
+    ProgramAdminActor,
+    require_org_admin,
+    require_system,
+)
+from learnprog.model.identity import EmailAddress
+from learnprog.model.learner import Learner
+from learnprog.model.organization import Organization, ReportSchedule
+from learnprog.services._base import UNSET, Service, _Unset
+
+
+class OrganizationService(Service):
+    """Organizations, global settings, learner accounts and administrators."""
+
+    def create_organization(
+        self, actor: Actor, name: str, *, email_domains: Iterable[str] = (),
+        timezone: str = "UTC", brand_color: str | None = None, banner_url: str | None = None,
+        logo_url: str | None = None, default_invitation_message: str | None = None,
+    ) -> Organization:
+        """Create an organization. Only the system actor may.
+
+        Args:
+            actor: must be :class:`~learnprog.model.SystemActor`.
+            name: display name, 1-200 characters.
+            email_domains: the organization's email domains (``["example.org"]``).
+            timezone: IANA zone for schedules.
+            brand_color: ``#RRGGBB`` or None.
+            banner_url: http(s) URL or None.
+            logo_url: http(s) URL or None.
+            default_invitation_message: the invitation text programs use by default.
+
+        Returns:
+            The stored organization.
+
+        Raises:
+            PermissionDeniedError: any actor but the system.
+            ValidationError: a setting breaks its rule (the field is named).
+        """
+        require_system(actor, "create an organization")
+        org = Organization.create(
+            name, now=self._now(), email_domains=list(email_domains), timezone=timezone,
+            brand_color=brand_color, banner_url=banner_url, logo_url=logo_url,
+            default_invitation_message=default_invitation_message)
+        with self._uow() as uow:
+            uow.organizations.add(org)
+            self._audit(uow, actor, action="organization.create", organization_id=org.id,
+                        object_type="organization", object_id=org.id, before=None, after=org)
+            uow.commit()
+        return org
+
+    def get_organization(self, actor: Actor, organization_id: str) -> Organization:
+        """Return an organization's record and settings.
+
+        Raises:
+            NotFoundError: no such organization.
+            PermissionDeniedError: not an organization admin of it.
+        """
+        with self._uow() as uow:
+            org = uow.organizations.get(organization_id)
+            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
+                              "read the organization's settings", allow_system=True)
+            return org
+
+    def update_settings(
+        self, actor: Actor, organization_id: str, *,
+        name: str | _Unset = UNSET, email_domains: Iterable[str] | _Unset = UNSET,
+        timezone: str | _Unset = UNSET, brand_color: str | None | _Unset = UNSET,
+        banner_url: str | None | _Unset = UNSET, logo_url: str | None | _Unset = UNSET,
+        default_invitation_message: str | None | _Unset = UNSET,
+        report_schedule: ReportSchedule | _Unset = UNSET,
+        restrict_invitations_to_domains: bool | _Unset = UNSET,
+    ) -> Organization:
+        """Change global settings (guide, "Access to Global settings": organization admins only).
+
+        Only the keywords given change; ``None`` clears an optional setting. The change is on
+        the audit log with each field before and after.
+
+        Raises:
+            NotFoundError: no such organization.
+            PermissionDeniedError: not an organization admin of it.
+            ValidationError: a value breaks its rule, or a report schedule names a program of
+                another organization.
+        """
+        given = {k: v for k, v in {
+            "name": name, "email_domains": email_domains, "timezone": timezone,
+            "brand_color": brand_color, "banner_url": banner_url, "logo_url": logo_url,
+            "default_invitation_message": default_invitation_message,
+            "report_schedule": report_schedule,
+            "restrict_invitations_to_domains": restrict_invitations_to_domains,
+        }.items() if not isinstance(v, _Unset)}
+        if "email_domains" in given:
+            given["email_domains"] = tuple(given["email_domains"])  # type: ignore[arg-type]
+        with self._uow() as uow:
+            before = uow.organizations.get(organization_id)
+            require_org_admin(actor, before.id, self._grants(uow, actor, before.id),
+                              "change global settings")
+            after = before.with_settings(**given)
+            if isinstance(report_schedule, ReportSchedule):
+                for program_id in report_schedule.program_ids:
+                    program = uow.programs.get(program_id)
+                    if program.organization_id != before.id:
+                        raise ValidationError("the program is in another organization",
+                                              field="report_schedule", value=program_id)
+            uow.organizations.update(after)
+            self._audit(uow, actor, action="organization.update", organization_id=before.id,
+                        object_type="organization", object_id=before.id, before=before,
+                        after=after)
+            uow.commit()
+        return after
+
+    def register_learner(self, actor: Actor, organization_id: str, full_name: str,
+                         email: str, *, external_id: str | None = None) -> Learner:
+        """Create a learner account with no membership (for example a future admin).
+
+        Invitations create accounts too; this is for people who must exist before they are
+        invited anywhere. An existing account with the same email key is a conflict.
+
+        Raises:
+            PermissionDeniedError: not an organization admin (or the system).
+            ValidationError: a bad name, email or external ID.
+            ConflictError: an account with this email exists in the organization.
+        """
+        with self._uow() as uow:
+            org = uow.organizations.get(organization_id)
+            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
+                              "register a learner account", allow_system=True)
+            learner = Learner.create(org.id, full_name, email, now=self._now(),
+                                     external_id=external_id)
+            uow.learners.add(learner)
+            self._audit(uow, actor, action="learner.register", organization_id=org.id,
+                        object_type="learner", object_id=learner.id, before=None, after=learner)
+            uow.commit()
+        return learner
+
+    def add_admin(self, actor: Actor, organization_id: str, email: str, *,
+                  role: AdminRole | str, program_ids: Iterable[str] = ()) -> list[AdminGrant]:
+        """Make an existing learner account an organization admin or an admin of programs.
+
+        Rules (guide, "Adding Organization Administrators"): the person "must already have a
+        Coursera account registered to their organization email", so the account must exist and
+        its address be on one of the organization's email domains; "adding an administrator
+        doesn't use up a license". Organization admins add admins; the system actor may add the
+        first organization admin of an organization that has none.
+
+        Args:
+            actor: an organization admin, or the system for the first admin.
+            organization_id: the organization.
+            email: the account's address (any case).
+            role: ``organization`` or ``program``.
+            program_ids: for a program admin, the programs (at least one).
+
+        Returns:
+            The new grants (one for an organization admin, one per program otherwise).
+
+        Raises:
+            PermissionDeniedError: not allowed (see above).
+            NotFoundError: no account with that email, or an unknown program.
+            ValidationError: the address is not on the organization's domains, an unknown role,
+                no program for a program admin, or a program of another organization.
+            ConflictError: the grant exists already.
+        """
+        try:
+            clean_role = AdminRole(role)
+        except ValueError as exc:
+            raise ValidationError("role is organization or program", field="role",
+                                  value=role) from exc
+        address = EmailAddress.parse(email)
+        with self._uow() as uow:
+            org = uow.organizations.get(organization_id)
+            existing = uow.admins.list_for_organization(org.id)
+            first = clean_role is AdminRole.ORGANIZATION and not any(
+                g.role is AdminRole.ORGANIZATION for g in existing)
+            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
+                              "add administrators", allow_system=first)
+            learner = uow.learners.find_by_email(org.id, address.key)
+            if learner is None:
+                raise NotFoundError("learner account", address.address)
+            if not org.owns_domain(learner.email.domain):
+                raise ValidationError(
+                    f"an admin's address must be on the organization's domains "
+                    f"({', '.join(org.email_domains) or 'none set'})", field="email",
+                    value=address.address)
+            if clean_role is AdminRole.ORGANIZATION:
+                targets: list[str | None] = [None]
+            else:
+                targets = list(dict.fromkeys(program_ids))
+                if not targets:
+                    raise ValidationError("a program admin needs at least one program",
+                                          field="program_ids")
+                for program_id in targets:
+                    program = uow.programs.get(str(program_id))
+                    if program.organization_id != org.id:
+                        raise ValidationError("the program is in another organization",
+                                              field="program_ids", value=program_id)
+            grants = [AdminGrant(org.id, learner.id, clean_role, self._now(), p)
+                      for p in targets]
+            for grant in grants:
+                uow.admins.add(grant)
+                self._audit(uow, actor, action="admin.add", organization_id=org.id,
+                            object_type="admin", object_id=learner.id, before=None,
+                            after=grant, program_id=grant.program_id)
+            uow.commit()
+        return grants
+
+    def remove_admin(self, actor: Actor, organization_id: str, learner_id: str, *,
+                     program_id: str | None = None) -> None:
+        """Take an admin right away: the organization admin right, or one program's.
+
+        The last organization admin cannot be removed (the organization would be left with
+        nobody to manage it).
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            NotFoundError: the right does not exist.
+            ConflictError: it is the last organization admin.
+        """
+        with self._uow() as uow:
+            org = uow.organizations.get(organization_id)
+            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
+                              "remove administrators")
+            grants = uow.admins.list_for_learner(org.id, learner_id)
+            role = AdminRole.ORGANIZATION if program_id is None else AdminRole.PROGRAM
+            grant = next((g for g in grants if g.role is role and g.program_id == program_id),
+                         None)
+            if grant is None:
+                raise NotFoundError("admin grant", (learner_id, program_id or "*"))
+            if role is AdminRole.ORGANIZATION and sum(
+                    g.role is AdminRole.ORGANIZATION
+                    for g in uow.admins.list_for_organization(org.id)) == 1:
+                raise ConflictError("the last organization admin cannot be removed",
+                                    kind="admin", key=learner_id)
+            uow.admins.remove(grant)
+            self._audit(uow, actor, action="admin.remove", organization_id=org.id,
+                        object_type="admin", object_id=learner_id, before=grant, after=None,
+                        program_id=program_id)
+            uow.commit()
+
+    def list_admins(self, actor: Actor, organization_id: str) -> Sequence[AdminGrant]:
+        """Return the organization's admin grants, oldest first.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+        """
+        with self._uow() as uow:
+            org = uow.organizations.get(organization_id)
+            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
+                              "list administrators")
+            return uow.admins.list_for_organization(org.id)
+
+    def resolve_actor(self, actor: Actor, organization_id: str, email: str) -> Actor:
+        """Return the actor a signed-in person acts as, from their stored grants.
+
+        The host app authenticates the person, then asks here (as the system) who they are:
+        an :class:`OrgAdminActor`, a :class:`ProgramAdminActor` for their programs, or a
+        :class:`LearnerActor`.
+
+        Raises:
+            PermissionDeniedError: the caller is not the system actor.
+            NotFoundError: no account with that email in the organization.
+        """
+        require_system(actor, "resolve actors")
+        address = EmailAddress.parse(email)
+        with self._uow() as uow:
+            learner = uow.learners.find_by_email(organization_id, address.key)
+            if learner is None:
+                raise NotFoundError("learner account", address.address)
+            grants = uow.admins.list_for_learner(organization_id, learner.id)
+        if any(g.role is AdminRole.ORGANIZATION for g in grants):
+            return OrgAdminActor(organization_id, learner.id)
+        programs = frozenset(str(g.program_id) for g in grants if g.role is AdminRole.PROGRAM)
+        if programs:
+            return ProgramAdminActor(organization_id, learner.id, programs)
+        return LearnerActor(organization_id, learner.id)

@@ -1,0 +1,304 @@
+"""ProgramService: programs and their settings, contracts, and the organization's catalog.
+
+Sources: guide, "Settings" (program name, tagline, banner, course enrollment limit, program URL
+that cannot be changed), "Inviting Learners" > "Choose contract", "Managing Curriculum", glossary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from learnprog.errors import ConflictError, ValidationError
+from learnprog.model.access import (
+    Actor,
+    require_any_admin,
+    require_org_admin,
+    require_program_admin,
+    visible_program_ids,
+)
+from learnprog.model.catalog import Assessment, Course, CourseItem, Skill, Specialization
+from learnprog.model.organization import Contract, ContractKind, Program
+from learnprog.services._base import UNSET, Service, _Unset
+
+
+class ProgramService(Service):
+    """Programs, contracts and the catalog."""
+
+    # --- programs -------------------------------------------------------------------------
+
+    def create_program(
+        self, actor: Actor, organization_id: str, name: str, *, slug: str | None = None,
+        tagline: str | None = None, banner_url: str | None = None,
+        course_enrollment_limit: int | None = None, invitation_message: str | None = None,
+    ) -> Program:
+        """Create a program in an organization (organization admins only).
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            name: program name, 1-200 characters.
+            slug: the URL slug; default: made from the name plus a random suffix. It never
+                changes afterwards (guide, "PROGRAM URL ... cannot be changed").
+            tagline: one line, or None.
+            banner_url: http(s) URL of the banner (960x300 px looks best), or None.
+            course_enrollment_limit: current course enrollments allowed per learner (1 or
+                more), or None for no limit.
+            invitation_message: overrides the organization's default invitation message.
+
+        Raises:
+            PermissionDeniedError: not an organization admin of the organization.
+            ValidationError: a field breaks its rule.
+            ConflictError: the slug is taken.
+        """
+        with self._uow() as uow:
+            org = uow.organizations.get(organization_id)
+            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
+                              "create programs")
+            program = Program.create(
+                org.id, name, now=self._now(), slug=slug, tagline=tagline,
+                banner_url=banner_url, course_enrollment_limit=course_enrollment_limit,
+                invitation_message=invitation_message)
+            if uow.programs.find_by_slug(program.slug.value) is not None:
+                raise ConflictError(f"the program URL slug {program.slug.value!r} is taken",
+                                    kind="program", key=program.slug.value)
+            uow.programs.add(program)
+            self._audit(uow, actor, action="program.create", organization_id=org.id,
+                        object_type="program", object_id=program.id, before=None,
+                        after=program, program_id=program.id)
+            uow.commit()
+        return program
+
+    def get_program(self, actor: Actor, program_id: str) -> Program:
+        """Return a program.
+
+        Raises:
+            NotFoundError: no such program.
+            PermissionDeniedError: not an admin of the program (or an organization admin).
+        """
+        with self._uow() as uow:
+            program = uow.programs.get(program_id)
+            require_program_admin(actor, program.organization_id, program.id,
+                                  self._grants(uow, actor, program.organization_id),
+                                  "read the program")
+            return program
+
+    def list_programs(self, actor: Actor, organization_id: str) -> Sequence[Program]:
+        """Return the programs the actor administers (all of them for an organization admin).
+
+        Raises:
+            PermissionDeniedError: not an admin of the organization.
+        """
+        with self._uow() as uow:
+            grants = self._grants(uow, actor, organization_id)
+            require_any_admin(actor, organization_id, grants, "list programs")
+            visible = visible_program_ids(actor, grants)
+            return [p for p in uow.programs.list_for_organization(organization_id)
+                    if visible is None or p.id in visible]
+
+    def update_program(
+        self, actor: Actor, program_id: str, *, name: str | _Unset = UNSET,
+        tagline: str | None | _Unset = UNSET, banner_url: str | None | _Unset = UNSET,
+        course_enrollment_limit: int | None | _Unset = UNSET,
+        invitation_message: str | None | _Unset = UNSET,
+    ) -> Program:
+        """Change program settings (guide, "Access to Program settings"). The slug never changes.
+
+        Raises:
+            NotFoundError: no such program.
+            PermissionDeniedError: not an admin of the program.
+            ValidationError: a value breaks its rule, or the program was removed.
+        """
+        given = {k: v for k, v in {
+            "name": name, "tagline": tagline, "banner_url": banner_url,
+            "course_enrollment_limit": course_enrollment_limit,
+            "invitation_message": invitation_message,
+        }.items() if not isinstance(v, _Unset)}
+        with self._uow() as uow:
+            before = uow.programs.get(program_id)
+            require_program_admin(actor, before.organization_id, before.id,
+                                  self._grants(uow, actor, before.organization_id),
+                                  "change program settings")
+            if before.is_removed:
+                raise ValidationError("the program has been removed", field="program_id")
+            after = before.with_settings(**given)
+            uow.programs.update(after)
+            self._audit(uow, actor, action="program.update",
+                        organization_id=before.organization_id, object_type="program",
+                        object_id=before.id, before=before, after=after, program_id=before.id)
+            uow.commit()
+        return after
+
+    # --- contracts ------------------------------------------------------------------------
+
+    def create_contract(
+        self, actor: Actor, organization_id: str, name: str, *, kind: ContractKind | str,
+        starts_at: datetime, ends_at: datetime, quantity: int | None = None,
+    ) -> Contract:
+        """Create a contract of licenses, enrollments or unlimited (organization admins only).
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization; any of its programs may draw on the contract.
+            name: contract name.
+            kind: ``licenses``, ``enrollments`` or ``unlimited``.
+            starts_at: aware start.
+            ends_at: aware end, after the start.
+            quantity: licenses or enrollments bought; None for unlimited.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            ValidationError: a bad kind, quantity or dates.
+        """
+        with self._uow() as uow:
+            org = uow.organizations.get(organization_id)
+            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
+                              "create contracts")
+            contract = Contract.create(org.id, name, kind=kind, starts_at=starts_at,
+                                       ends_at=ends_at, quantity=quantity)
+            uow.contracts.add(contract)
+            self._audit(uow, actor, action="contract.create", organization_id=org.id,
+                        object_type="contract", object_id=contract.id, before=None,
+                        after=contract)
+            uow.commit()
+        return contract
+
+    def list_contracts(self, actor: Actor, organization_id: str) -> Sequence[Contract]:
+        """Return the organization's contracts with their use (the contract picker's data).
+
+        Each contract carries its kind, ``remaining`` count (None when unlimited), start and
+        end (guide, "Choose contract": Name, Contract Type, Remaining, Started, Ends).
+
+        Raises:
+            PermissionDeniedError: not an admin of the organization.
+        """
+        with self._uow() as uow:
+            require_any_admin(actor, organization_id, self._grants(uow, actor, organization_id),
+                              "list contracts")
+            return uow.contracts.list_for_organization(organization_id)
+
+    # --- catalog --------------------------------------------------------------------------
+
+    def add_course(
+        self, actor: Actor, organization_id: str, *, course_id: str, slug: str, name: str,
+        partner: str | None = None, class_start: datetime | None = None,
+        class_end: datetime | None = None, items: Sequence[CourseItem] = (),
+        assessments: Sequence[Assessment] = (),
+    ) -> Course:
+        """Add a course to the organization's catalog (organization admins only).
+
+        Args:
+            actor: an organization admin.
+            organization_id: the catalog's organization.
+            course_id: the guide's Course ID, unique in the catalog.
+            slug: the course slug, unique in the catalog.
+            name: course name.
+            partner: the authoring partner (the report's "University").
+            class_start: aware class start, or None.
+            class_end: aware class end, or None.
+            items: course items (videos, readings, ...), each in a lesson.
+            assessments: the course's assessments; their skills must be in the glossary.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            ValidationError: a field breaks its rule, or an assessment names an unknown skill.
+            ConflictError: the course ID or slug is taken.
+        """
+        with self._uow() as uow:
+            org = uow.organizations.get(organization_id)
+            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
+                              "add courses to the catalog")
+            course = Course.create(org.id, course_id=course_id, slug=slug, name=name,
+                                   now=self._now(), partner=partner, class_start=class_start,
+                                   class_end=class_end, items=items, assessments=assessments)
+            known = {s.id for s in uow.skills.list_for_organization(org.id)}
+            for a in course.assessments:
+                unknown = [s for s in a.skill_ids if s not in known]
+                if unknown:
+                    raise ValidationError(f"assessment {a.id!r} names unknown skills {unknown}",
+                                          field="assessments")
+            uow.courses.add(course)
+            self._audit(uow, actor, action="course.add", organization_id=org.id,
+                        object_type="course", object_id=course.id, before=None, after=course)
+            uow.commit()
+        return course
+
+    def list_courses(self, actor: Actor, organization_id: str) -> Sequence[Course]:
+        """Return the organization's catalog courses, by name.
+
+        Raises:
+            PermissionDeniedError: not an admin of the organization.
+        """
+        with self._uow() as uow:
+            require_any_admin(actor, organization_id, self._grants(uow, actor, organization_id),
+                              "read the catalog")
+            return uow.courses.list_for_organization(organization_id)
+
+    def add_specialization(self, actor: Actor, organization_id: str, *, slug: str, name: str,
+                           course_ids: Sequence[str]) -> Specialization:
+        """Add a specialization of catalog courses (record IDs, in order) to the catalog.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            NotFoundError: an unknown course.
+            ValidationError: no courses, a repeated course, or courses of several partners
+                (glossary: "Courses in a specialization are from the same partner").
+            ConflictError: the slug is taken.
+        """
+        with self._uow() as uow:
+            org = uow.organizations.get(organization_id)
+            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
+                              "add specializations to the catalog")
+            courses = [uow.courses.get(c) for c in course_ids]
+            spec = Specialization.create(org.id, slug=slug, name=name, courses=courses,
+                                         now=self._now())
+            uow.specializations.add(spec)
+            self._audit(uow, actor, action="specialization.add", organization_id=org.id,
+                        object_type="specialization", object_id=spec.id, before=None,
+                        after=spec)
+            uow.commit()
+        return spec
+
+    def list_specializations(self, actor: Actor,
+                             organization_id: str) -> Sequence[Specialization]:
+        """Return the organization's catalog specializations, by name.
+
+        Raises:
+            PermissionDeniedError: not an admin of the organization.
+        """
+        with self._uow() as uow:
+            require_any_admin(actor, organization_id, self._grants(uow, actor, organization_id),
+                              "read the catalog")
+            return uow.specializations.list_for_organization(organization_id)
+
+    def add_skill(self, actor: Actor, organization_id: str, *, domain: str, name: str,
+                  definition: str | None = None,
+                  example_subskills: Sequence[str] = ()) -> Skill:
+        """Add a skill to the organization's skill glossary.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            ValidationError: a blank domain or name.
+            ConflictError: the domain and name exist.
+        """
+        with self._uow() as uow:
+            org = uow.organizations.get(organization_id)
+            require_org_admin(actor, org.id, self._grants(uow, actor, org.id), "add skills")
+            skill = Skill.create(org.id, domain=domain, name=name, definition=definition,
+                                 example_subskills=example_subskills)
+            uow.skills.add(skill)
+            self._audit(uow, actor, action="skill.add", organization_id=org.id,
+                        object_type="skill", object_id=skill.id, before=None, after=skill)
+            uow.commit()
+        return skill
+
+    def list_skills(self, actor: Actor, organization_id: str) -> Sequence[Skill]:
+        """Return the organization's skill glossary, by domain then name.
+
+        Raises:
+            PermissionDeniedError: not an admin of the organization.
+        """
+        with self._uow() as uow:
+            require_any_admin(actor, organization_id, self._grants(uow, actor, organization_id),
+                              "read the skill glossary")
+            return uow.skills.list_for_organization(organization_id)

@@ -1,0 +1,45 @@
+"""Settings of one learnprog instance: addresses, URLs and the signing secret."""
+
+from __future__ import annotations
+
+import secrets
+
+from attrs import field, frozen
+
+from learnprog.model._rules import optional_url, required_text
+from learnprog.model.identity import EmailAddress
+
+
+def _address(value: str | EmailAddress) -> EmailAddress:
+    return value if isinstance(value, EmailAddress) else EmailAddress.parse(value, field="address")
+
+
+@frozen
+class Settings:
+    """What a learnprog instance needs to know about where it runs.
+
+    Attributes:
+        base_url: the public base URL of the host app, used in invitation, unsubscribe and
+            program links (``https://learning.example.org``).
+        secret_key: the secret that signs link tokens. The default is random per process, so
+            links stop working on restart: set a stable one in production.
+        sender_address: the address in From of system emails.
+        sender_name: the display name in From of system emails.
+        no_reply_address: where replies go when a message sets no reply-to (guide: "all
+            replies will be sent to noreply@...").
+    """
+
+    base_url: str = field(default="http://localhost:8000",
+                          converter=lambda v: optional_url(v, field="base_url") or "")
+    secret_key: str = field(factory=lambda: secrets.token_urlsafe(32), repr=False)
+    sender_address: EmailAddress = field(default="learning@example.com",  # type: ignore[assignment]
+                                         converter=_address)
+    sender_name: str = field(default="learnprog",
+                             converter=lambda v: required_text(v, field="sender_name"))
+    no_reply_address: EmailAddress = field(default="noreply@example.com",  # type: ignore[assignment]
+                                           converter=_address)
+
+    @property
+    def message_domain(self) -> str:
+        """The domain used in Message-IDs: the sender address's domain."""
+        return self.sender_address.domain

@@ -1,0 +1,446 @@
+"""The in-memory storage adapter: a shipped product, not a test double.
+
+Every unit of work holds the store's lock from ``__enter__`` to ``__exit__``, so units of work
+are serializable (one runs at a time; the same thread may nest them). Writes are staged in the
+unit of work and reach the shared store only on :meth:`InMemoryUnitOfWork.commit`; leaving without
+commit discards them. Unique keys are checked at each write, exactly where SQL adapters check
+them, and raise the same :class:`~learnprog.errors.ConflictError`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+from attrs import evolve
+
+from learnprog.errors import ConflictError, NotFoundError, StorageError
+from learnprog.model.access import AdminGrant
+from learnprog.model.audit import AuditEntry
+from learnprog.model.catalog import Course, Skill, Specialization
+from learnprog.model.learner import Learner, Membership
+from learnprog.model.mail import OutboxEntry, OutboxStatus
+from learnprog.model.organization import Contract, Organization, Program
+from learnprog.storage import ports
+
+T = TypeVar("T")
+_DELETED: Any = object()
+
+
+class InMemoryStore:
+    """The shared state behind in-memory units of work: committed records per table."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.tables: dict[str, dict[Hashable, Any]] = {}
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        """Return a new unit of work over this store (a :data:`UnitOfWorkFactory`)."""
+        return InMemoryUnitOfWork(self)
+
+
+class _Table(Generic[T]):
+    """One table's view inside a unit of work: committed rows overlaid with staged writes."""
+
+    kind = "record"
+    name = ""
+    uniques: tuple[tuple[str, Callable[[Any], Hashable | None]], ...] = ()
+
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def _key(self, record: T) -> Hashable:
+        return getattr(record, "id")  # noqa: B009 - every stored record but grants has an id
+
+    def _committed(self) -> dict[Hashable, Any]:
+        return self._uow.store.tables.setdefault(self.name, {})
+
+    def _staged(self) -> dict[Hashable, Any]:
+        return self._uow.staged.setdefault(self.name, {})
+
+    def _rows(self) -> Iterator[T]:
+        staged = self._staged()
+        for key, record in self._committed().items():
+            if key not in staged:
+                yield record
+        for record in staged.values():
+            if record is not _DELETED:
+                yield record
+
+    def _find(self, key: Hashable) -> T | None:
+        self._uow.check_open()
+        staged = self._staged()
+        if key in staged:
+            record = staged[key]
+            return None if record is _DELETED else record  # type: ignore[no-any-return]
+        return self._committed().get(key)
+
+    def _get(self, key: Hashable) -> T:
+        record = self._find(key)
+        if record is None:
+            raise NotFoundError(self.kind, key)
+        return record
+
+    def _check_unique(self, record: T) -> None:
+        key = self._key(record)
+        for label, unique in self.uniques:
+            value = unique(record)
+            if value is None:
+                continue
+            for other in self._rows():
+                if self._key(other) != key and unique(other) == value:
+                    raise ConflictError(f"a {self.kind} with this {label} exists",
+                                        kind=self.kind, key=value)
+
+    def _insert(self, record: T) -> None:
+        self._uow.check_open()
+        if self._find(self._key(record)) is not None:
+            raise ConflictError(f"{self.kind} {self._key(record)!r} exists", kind=self.kind,
+                                key=self._key(record))
+        self._check_unique(record)
+        self._staged()[self._key(record)] = record
+
+    def _replace(self, record: T) -> None:
+        self._get(self._key(record))
+        self._check_unique(record)
+        self._staged()[self._key(record)] = record
+
+    def _delete(self, key: Hashable) -> None:
+        self._get(key)
+        self._staged()[key] = _DELETED
+
+    def _select(self, where: Callable[[T], bool], order: Callable[[T], Any]) -> list[T]:
+        self._uow.check_open()
+        return sorted((r for r in self._rows() if where(r)), key=order)
+
+
+class InMemoryOrganizationRepository(_Table[Organization], ports.OrganizationRepository):
+    """Organizations in memory."""
+
+    kind, name = "organization", "organizations"
+
+    def add(self, organization: Organization) -> None:  # noqa: D102
+        self._insert(organization)
+
+    def get(self, organization_id: str) -> Organization:  # noqa: D102
+        return self._get(organization_id)
+
+    def update(self, organization: Organization) -> None:  # noqa: D102
+        self._replace(organization)
+
+    def list(self) -> Sequence[Organization]:  # noqa: D102
+        return self._select(lambda o: True, lambda o: (o.name, o.id))
+
+
+class InMemoryProgramRepository(_Table[Program], ports.ProgramRepository):
+    """Programs in memory."""
+
+    kind, name = "program", "programs"
+    uniques = (("slug", lambda p: p.slug.value),)
+
+    def add(self, program: Program) -> None:  # noqa: D102
+        self._insert(program)
+
+    def get(self, program_id: str) -> Program:  # noqa: D102
+        return self._get(program_id)
+
+    def find_by_slug(self, slug: str) -> Program | None:  # noqa: D102
+        found = self._select(lambda p: p.slug.value == slug, lambda p: p.id)
+        return found[0] if found else None
+
+    def update(self, program: Program) -> None:  # noqa: D102
+        self._replace(program)
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Program]:  # noqa: D102
+        return self._select(lambda p: p.organization_id == organization_id,
+                            lambda p: (p.created_at, p.id))
+
+
+class InMemoryContractRepository(_Table[Contract], ports.ContractRepository):
+    """Contracts in memory; take/release are atomic because the unit of work holds the lock."""
+
+    kind, name = "contract", "contracts"
+
+    def add(self, contract: Contract) -> None:  # noqa: D102
+        self._insert(contract)
+
+    def get(self, contract_id: str) -> Contract:  # noqa: D102
+        return self._get(contract_id)
+
+    def update(self, contract: Contract) -> None:  # noqa: D102
+        stored = self._get(contract.id)
+        self._replace(evolve(contract, used=stored.used))
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Contract]:  # noqa: D102
+        return self._select(lambda c: c.organization_id == organization_id,
+                            lambda c: (c.starts_at, c.name, c.id))
+
+    def take(self, contract_id: str, count: int = 1) -> bool:  # noqa: D102
+        contract = self._get(contract_id)
+        if contract.quantity is not None and contract.used + count > contract.quantity:
+            return False
+        self._staged()[contract_id] = evolve(contract, used=contract.used + count)
+        return True
+
+    def release(self, contract_id: str, count: int = 1) -> None:  # noqa: D102
+        contract = self._get(contract_id)
+        self._staged()[contract_id] = evolve(contract, used=max(contract.used - count, 0))
+
+
+class InMemoryLearnerRepository(_Table[Learner], ports.LearnerRepository):
+    """Learners in memory."""
+
+    kind, name = "learner", "learners"
+    uniques = (("email", lambda r: (r.organization_id, r.email.key)),)
+
+    def add(self, learner: Learner) -> None:  # noqa: D102
+        self._insert(learner)
+
+    def get(self, learner_id: str) -> Learner:  # noqa: D102
+        return self._get(learner_id)
+
+    def update(self, learner: Learner) -> None:  # noqa: D102
+        self._replace(learner)
+
+    def find_by_email(self, organization_id: str, email_key: str) -> Learner | None:  # noqa: D102
+        found = self._select(
+            lambda r: r.organization_id == organization_id and r.email.key == email_key,
+            lambda r: r.id)
+        return found[0] if found else None
+
+    def find_by_external_id(self, organization_id: str,  # noqa: D102
+                            external_id: str) -> Sequence[Learner]:
+        return self._select(
+            lambda r: r.organization_id == organization_id and r.external_id == external_id,
+            lambda r: (r.full_name, r.email.key))
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Learner]:  # noqa: D102
+        return self._select(lambda r: r.organization_id == organization_id,
+                            lambda r: (r.full_name, r.email.key))
+
+
+class InMemoryMembershipRepository(_Table[Membership], ports.MembershipRepository):
+    """Memberships in memory."""
+
+    kind, name = "membership", "memberships"
+    uniques = (("program and learner", lambda m: (m.program_id, m.learner_id)),)
+
+    def add(self, membership: Membership) -> None:  # noqa: D102
+        self._insert(membership)
+
+    def get(self, membership_id: str) -> Membership:  # noqa: D102
+        return self._get(membership_id)
+
+    def update(self, membership: Membership) -> None:  # noqa: D102
+        self._replace(membership)
+
+    def find(self, program_id: str, learner_id: str) -> Membership | None:  # noqa: D102
+        found = self._select(lambda m: m.program_id == program_id and m.learner_id == learner_id,
+                             lambda m: m.id)
+        return found[0] if found else None
+
+    def list_for_program(self, program_id: str) -> Sequence[Membership]:  # noqa: D102
+        return self._select(lambda m: m.program_id == program_id, lambda m: (m.invited_at, m.id))
+
+    def list_for_learner(self, learner_id: str) -> Sequence[Membership]:  # noqa: D102
+        return self._select(lambda m: m.learner_id == learner_id, lambda m: (m.invited_at, m.id))
+
+
+class InMemoryAdminRepository(_Table[AdminGrant], ports.AdminRepository):
+    """Administrator grants in memory."""
+
+    kind, name = "admin grant", "admins"
+
+    def _key(self, record: AdminGrant) -> Hashable:
+        return (record.organization_id, record.learner_id, record.scope)
+
+    def add(self, grant: AdminGrant) -> None:  # noqa: D102
+        self._insert(grant)
+
+    def remove(self, grant: AdminGrant) -> None:  # noqa: D102
+        self._delete(self._key(grant))
+
+    def list_for_organization(self, organization_id: str) -> Sequence[AdminGrant]:  # noqa: D102
+        return self._select(lambda g: g.organization_id == organization_id,
+                            lambda g: (g.granted_at, g.learner_id, g.scope))
+
+    def list_for_learner(self, organization_id: str,  # noqa: D102
+                         learner_id: str) -> Sequence[AdminGrant]:
+        return self._select(
+            lambda g: g.organization_id == organization_id and g.learner_id == learner_id,
+            lambda g: (g.granted_at, g.scope))
+
+
+class InMemoryCourseRepository(_Table[Course], ports.CourseRepository):
+    """Courses in memory."""
+
+    kind, name = "course", "courses"
+    uniques = (("course ID", lambda c: (c.organization_id, c.course_id)),
+               ("slug", lambda c: (c.organization_id, c.slug)))
+
+    def add(self, course: Course) -> None:  # noqa: D102
+        self._insert(course)
+
+    def get(self, course_id: str) -> Course:  # noqa: D102
+        return self._get(course_id)
+
+    def update(self, course: Course) -> None:  # noqa: D102
+        self._replace(course)
+
+    def find_by_course_id(self, organization_id: str,  # noqa: D102
+                          course_id: str) -> Course | None:
+        found = self._select(
+            lambda c: c.organization_id == organization_id and c.course_id == course_id,
+            lambda c: c.id)
+        return found[0] if found else None
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Course]:  # noqa: D102
+        return self._select(lambda c: c.organization_id == organization_id,
+                            lambda c: (c.name, c.id))
+
+
+class InMemorySpecializationRepository(_Table[Specialization], ports.SpecializationRepository):
+    """Specializations in memory."""
+
+    kind, name = "specialization", "specializations"
+    uniques = (("slug", lambda s: (s.organization_id, s.slug)),)
+
+    def add(self, specialization: Specialization) -> None:  # noqa: D102
+        self._insert(specialization)
+
+    def get(self, specialization_id: str) -> Specialization:  # noqa: D102
+        return self._get(specialization_id)
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Specialization]:  # noqa: D102
+        return self._select(lambda s: s.organization_id == organization_id,
+                            lambda s: (s.name, s.id))
+
+
+class InMemorySkillRepository(_Table[Skill], ports.SkillRepository):
+    """Skills in memory."""
+
+    kind, name = "skill", "skills"
+    uniques = (("domain and name", lambda s: (s.organization_id, s.domain, s.name)),)
+
+    def add(self, skill: Skill) -> None:  # noqa: D102
+        self._insert(skill)
+
+    def get(self, skill_id: str) -> Skill:  # noqa: D102
+        return self._get(skill_id)
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Skill]:  # noqa: D102
+        return self._select(lambda s: s.organization_id == organization_id,
+                            lambda s: (s.domain, s.name))
+
+
+class InMemoryAuditRepository(_Table[AuditEntry], ports.AuditRepository):
+    """The audit log in memory."""
+
+    kind, name = "audit entry", "audit"
+
+    def add(self, entry: AuditEntry) -> None:  # noqa: D102
+        self._insert(entry)
+
+    def list(self, organization_id: str, *, program_id: str | None = None,  # noqa: D102
+             object_id: str | None = None, limit: int = 100,
+             offset: int = 0) -> Sequence[AuditEntry]:
+        rows = self._select(
+            lambda e: e.organization_id == organization_id
+            and (program_id is None or e.program_id == program_id)
+            and (object_id is None or e.object_id == object_id),
+            lambda e: (e.at, e.id))
+        rows.reverse()
+        return rows[offset:offset + limit]
+
+
+class InMemoryOutboxRepository(_Table[OutboxEntry], ports.OutboxRepository):
+    """The outbox in memory."""
+
+    kind, name = "outbox entry", "outbox"
+
+    def add(self, entry: OutboxEntry) -> None:  # noqa: D102
+        self._insert(entry)
+
+    def get(self, entry_id: str) -> OutboxEntry:  # noqa: D102
+        return self._get(entry_id)
+
+    def update(self, entry: OutboxEntry) -> None:  # noqa: D102
+        self._replace(entry)
+
+    def list_due(self, now: datetime, limit: int = 100) -> Sequence[OutboxEntry]:  # noqa: D102
+        return self._select(
+            lambda e: e.status is OutboxStatus.PENDING and e.next_attempt_at <= now,
+            lambda e: (e.created_at, e.id))[:limit]
+
+    def list_for_organization(self, organization_id: str, *, limit: int = 100,  # noqa: D102
+                              offset: int = 0) -> Sequence[OutboxEntry]:
+        return self._select(lambda e: e.message.organization_id == organization_id,
+                            lambda e: (e.created_at, e.id))[offset:offset + limit]
+
+
+class InMemoryUnitOfWork(ports.UnitOfWork):
+    """A unit of work over an :class:`InMemoryStore`.
+
+    Args:
+        store: the shared store.
+    """
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+        self.staged: dict[str, dict[Hashable, Any]] = {}
+        self._open = False
+        self.organizations = InMemoryOrganizationRepository(self)
+        self.programs = InMemoryProgramRepository(self)
+        self.contracts = InMemoryContractRepository(self)
+        self.learners = InMemoryLearnerRepository(self)
+        self.memberships = InMemoryMembershipRepository(self)
+        self.admins = InMemoryAdminRepository(self)
+        self.courses = InMemoryCourseRepository(self)
+        self.specializations = InMemorySpecializationRepository(self)
+        self.skills = InMemorySkillRepository(self)
+        self.audit = InMemoryAuditRepository(self)
+        self.outbox = InMemoryOutboxRepository(self)
+
+    def check_open(self) -> None:
+        """Raise unless inside the ``with`` block.
+
+        Raises:
+            StorageError: the unit of work is used outside ``with``.
+        """
+        if not self._open:
+            raise StorageError("use the unit of work inside 'with uow:'")
+
+    def __enter__(self) -> Self:
+        if self._open:
+            raise StorageError("this unit of work is already open")
+        self.store.lock.acquire()
+        self.staged = {}
+        self._open = True
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            self.rollback()
+        finally:
+            self._open = False
+            self.store.lock.release()
+
+    def commit(self) -> None:
+        """Apply the staged writes to the shared store."""
+        self.check_open()
+        for table, rows in self.staged.items():
+            target = self.store.tables.setdefault(table, {})
+            for key, record in rows.items():
+                if record is _DELETED:
+                    target.pop(key, None)
+                else:
+                    target[key] = record
+        self.staged = {}
+
+    def rollback(self) -> None:
+        """Discard the staged writes."""
+        self.staged = {}

@@ -1,0 +1,320 @@
+"""Storage ports: one repository Protocol per aggregate, and the UnitOfWork that holds them.
+
+Adapters subclass these Protocols explicitly so ``mypy --strict`` checks their signatures
+(:mod:`learnprog.storage.memory`, :mod:`learnprog.storage.sql`). Repositories never commit; the
+service that opened the unit of work does::
+
+    with uow_factory() as uow:
+        uow.programs.add(program)
+        uow.commit()            # leaving the block without commit rolls back
+
+Every method raises only learnprog errors: :class:`~learnprog.errors.NotFoundError` for a missing
+record, :class:`~learnprog.errors.ConflictError` for a duplicate key, and
+:class:`~learnprog.errors.StorageError` for a backend failure. A write that fails leaves the unit
+of work as it was before that write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from learnprog.model.access import AdminGrant
+from learnprog.model.audit import AuditEntry
+from learnprog.model.catalog import Course, Skill, Specialization
+from learnprog.model.learner import Learner, Membership
+from learnprog.model.mail import OutboxEntry
+from learnprog.model.organization import Contract, Organization, Program
+
+
+class OrganizationRepository(Protocol):
+    """Organizations."""
+
+    def add(self, organization: Organization) -> None:
+        """Store a new organization."""
+        ...
+
+    def get(self, organization_id: str) -> Organization:
+        """Return the organization. Raises NotFoundError."""
+        ...
+
+    def update(self, organization: Organization) -> None:
+        """Replace a stored organization. Raises NotFoundError."""
+        ...
+
+    def list(self) -> Sequence[Organization]:
+        """Return every organization, by name."""
+        ...
+
+
+class ProgramRepository(Protocol):
+    """Programs; the slug is unique across the store."""
+
+    def add(self, program: Program) -> None:
+        """Store a new program. Raises ConflictError when the slug is taken."""
+        ...
+
+    def get(self, program_id: str) -> Program:
+        """Return the program. Raises NotFoundError."""
+        ...
+
+    def find_by_slug(self, slug: str) -> Program | None:
+        """Return the program with this URL slug, or None."""
+        ...
+
+    def update(self, program: Program) -> None:
+        """Replace a stored program. Raises NotFoundError."""
+        ...
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Program]:
+        """Return the organization's programs (removed ones too), by creation time."""
+        ...
+
+
+class ContractRepository(Protocol):
+    """Contracts and their license or enrollment counters."""
+
+    def add(self, contract: Contract) -> None:
+        """Store a new contract."""
+        ...
+
+    def get(self, contract_id: str) -> Contract:
+        """Return the contract. Raises NotFoundError."""
+        ...
+
+    def update(self, contract: Contract) -> None:
+        """Replace a stored contract's terms (not its ``used`` counter). Raises NotFoundError."""
+        ...
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Contract]:
+        """Return the organization's contracts, by start date."""
+        ...
+
+    def take(self, contract_id: str, count: int = 1) -> bool:
+        """Use ``count`` licenses or enrollments if that many are left.
+
+        Atomic in the database (a conditional update): of concurrent callers only as many
+        succeed as there are units left. An unlimited contract always succeeds.
+
+        Returns:
+            True when taken, False when too few are left (nothing changes then).
+        """
+        ...
+
+    def release(self, contract_id: str, count: int = 1) -> None:
+        """Give back ``count`` licenses or enrollments (never below 0)."""
+        ...
+
+
+class LearnerRepository(Protocol):
+    """Learner accounts; the email key is unique per organization."""
+
+    def add(self, learner: Learner) -> None:
+        """Store a new learner. Raises ConflictError when the email key is taken."""
+        ...
+
+    def get(self, learner_id: str) -> Learner:
+        """Return the learner. Raises NotFoundError."""
+        ...
+
+    def update(self, learner: Learner) -> None:
+        """Replace a stored learner. Raises NotFoundError or ConflictError (email taken)."""
+        ...
+
+    def find_by_email(self, organization_id: str, email_key: str) -> Learner | None:
+        """Return the learner whose email key (case-folded, trimmed) is ``email_key``."""
+        ...
+
+    def find_by_external_id(self, organization_id: str, external_id: str) -> Sequence[Learner]:
+        """Return the learners with this external ID (exact match), by name."""
+        ...
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Learner]:
+        """Return the organization's learners, by name then email."""
+        ...
+
+
+class MembershipRepository(Protocol):
+    """Memberships: one per program and learner."""
+
+    def add(self, membership: Membership) -> None:
+        """Store a new membership. Raises ConflictError when (program, learner) exists."""
+        ...
+
+    def get(self, membership_id: str) -> Membership:
+        """Return the membership. Raises NotFoundError."""
+        ...
+
+    def update(self, membership: Membership) -> None:
+        """Replace a stored membership. Raises NotFoundError."""
+        ...
+
+    def find(self, program_id: str, learner_id: str) -> Membership | None:
+        """Return the learner's membership in the program, or None."""
+        ...
+
+    def list_for_program(self, program_id: str) -> Sequence[Membership]:
+        """Return the program's memberships, by invitation time."""
+        ...
+
+    def list_for_learner(self, learner_id: str) -> Sequence[Membership]:
+        """Return the learner's memberships, by invitation time."""
+        ...
+
+
+class AdminRepository(Protocol):
+    """Administrator grants; one per (organization, learner, scope)."""
+
+    def add(self, grant: AdminGrant) -> None:
+        """Store a grant. Raises ConflictError when the same grant exists."""
+        ...
+
+    def remove(self, grant: AdminGrant) -> None:
+        """Delete a grant. Raises NotFoundError."""
+        ...
+
+    def list_for_organization(self, organization_id: str) -> Sequence[AdminGrant]:
+        """Return the organization's grants, by grant time."""
+        ...
+
+    def list_for_learner(self, organization_id: str, learner_id: str) -> Sequence[AdminGrant]:
+        """Return one person's grants in the organization."""
+        ...
+
+
+class CourseRepository(Protocol):
+    """Catalog courses with their items and assessments (one aggregate)."""
+
+    def add(self, course: Course) -> None:
+        """Store a course. Raises ConflictError when its course ID or slug is taken."""
+        ...
+
+    def get(self, course_id: str) -> Course:
+        """Return the course by record ID. Raises NotFoundError."""
+        ...
+
+    def update(self, course: Course) -> None:
+        """Replace a course with its items and assessments. Raises NotFoundError."""
+        ...
+
+    def find_by_course_id(self, organization_id: str, course_id: str) -> Course | None:
+        """Return the course with the guide's Course ID, or None."""
+        ...
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Course]:
+        """Return the catalog's courses, by name."""
+        ...
+
+
+class SpecializationRepository(Protocol):
+    """Catalog specializations."""
+
+    def add(self, specialization: Specialization) -> None:
+        """Store a specialization. Raises ConflictError when its slug is taken."""
+        ...
+
+    def get(self, specialization_id: str) -> Specialization:
+        """Return the specialization. Raises NotFoundError."""
+        ...
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Specialization]:
+        """Return the catalog's specializations, by name."""
+        ...
+
+
+class SkillRepository(Protocol):
+    """The skill glossary; (organization, domain, name) is unique."""
+
+    def add(self, skill: Skill) -> None:
+        """Store a skill. Raises ConflictError when the domain and name exist."""
+        ...
+
+    def get(self, skill_id: str) -> Skill:
+        """Return the skill. Raises NotFoundError."""
+        ...
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Skill]:
+        """Return the organization's skills, by domain then name."""
+        ...
+
+
+class AuditRepository(Protocol):
+    """The append-only audit log."""
+
+    def add(self, entry: AuditEntry) -> None:
+        """Append an entry."""
+        ...
+
+    def list(self, organization_id: str, *, program_id: str | None = None,
+             object_id: str | None = None, limit: int = 100,
+             offset: int = 0) -> Sequence[AuditEntry]:
+        """Return entries newest first, filtered by program and object when given."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    """Queued mail, written in the same unit of work as the change that causes it."""
+
+    def add(self, entry: OutboxEntry) -> None:
+        """Queue an entry."""
+        ...
+
+    def get(self, entry_id: str) -> OutboxEntry:
+        """Return the entry. Raises NotFoundError."""
+        ...
+
+    def update(self, entry: OutboxEntry) -> None:
+        """Replace an entry (its status, attempts, error). Raises NotFoundError."""
+        ...
+
+    def list_due(self, now: datetime, limit: int = 100) -> Sequence[OutboxEntry]:
+        """Return pending entries due at ``now``, oldest first, at most ``limit``."""
+        ...
+
+    def list_for_organization(self, organization_id: str, *, limit: int = 100,
+                              offset: int = 0) -> Sequence[OutboxEntry]:
+        """Return the organization's entries, oldest first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository.
+
+    Use it as a context manager; :meth:`commit` makes the work visible to later units of work,
+    and leaving the block without it (or by an exception) rolls back.
+    """
+
+    organizations: OrganizationRepository
+    programs: ProgramRepository
+    contracts: ContractRepository
+    learners: LearnerRepository
+    memberships: MembershipRepository
+    admins: AdminRepository
+    courses: CourseRepository
+    specializations: SpecializationRepository
+    skills: SkillRepository
+    audit: AuditRepository
+    outbox: OutboxRepository
+
+    def __enter__(self) -> Self:
+        """Begin the transaction."""
+        ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        """Roll back whatever was not committed, and end the transaction."""
+        ...
+
+    def commit(self) -> None:
+        """Make the work so far durable and visible to other units of work."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard the work since the last commit."""
+        ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+"""Makes a fresh unit of work over shared storage: what services are given."""

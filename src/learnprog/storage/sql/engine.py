@@ -1,0 +1,80 @@
+"""Building engines for the supported backends: SQLite (a file), PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+
+from learnprog.errors import StorageError, ValidationError
+from learnprog.storage.sql.errors import translate_errors
+from learnprog.storage.sql.types import MYSQL_DIALECTS
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def create_sql_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """Return an engine configured for learnprog.
+
+    - SQLite: a file only; foreign keys on, WAL journal, a busy timeout of 30 s, and every
+      transaction opened with ``BEGIN IMMEDIATE`` so that concurrent writers wait their turn
+      instead of failing (and savepoints work).
+    - PostgreSQL (``postgresql+psycopg``) and MariaDB (``mysql+pymysql``): connections are
+      checked before use; MariaDB connections use ``utf8mb4``.
+
+    Args:
+        url: a SQLAlchemy URL.
+        **kwargs: passed on to :func:`sqlalchemy.create_engine`.
+
+    Raises:
+        ValidationError: an in-memory SQLite URL (use ``memory://``) or an unknown backend.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise ValidationError("SQLite storage needs a file: sqlite:///path.db "
+                                  "(use memory:// for in-memory storage)", field="url")
+        engine = sa.create_engine(parsed, **kwargs)
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        sa.event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    if backend in MYSQL_DIALECTS:
+        if "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+        return sa.create_engine(parsed, pool_pre_ping=True, **kwargs)
+    if backend == "postgresql":
+        return sa.create_engine(parsed, pool_pre_ping=True, **kwargs)
+    raise ValidationError(f"unsupported database backend {backend!r}: use sqlite, postgresql "
+                          "or mysql/mariadb", field="url")
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (savepoints).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def check_connection(engine: Engine) -> None:
+    """Open and close one connection.
+
+    Raises:
+        StorageUnavailableError: the database cannot be reached.
+        StorageError: any other failure.
+    """
+    with translate_errors("connection"), engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            if conn.exec_driver_sql("PRAGMA foreign_keys").scalar() != 1:
+                raise StorageError("SQLite foreign keys could not be enabled")

@@ -1,0 +1,507 @@
+"""SQL repositories over SQLAlchemy Core: rows in, model objects out.
+
+Each write runs in a savepoint, so a refused write (a duplicate key) leaves the unit of work as
+it was and usable; every driver error is translated by :func:`translate_errors`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+import cattrs
+import sqlalchemy as sa
+from attrs import fields
+
+from learnprog.errors import NotFoundError, StorageError
+from learnprog.model.access import AdminGrant, AdminRole
+from learnprog.model.audit import AuditEntry
+from learnprog.model.catalog import Course, Skill, Specialization
+from learnprog.model.identity import EmailAddress
+from learnprog.model.learner import Learner, LearnerProfile, Membership
+from learnprog.model.mail import MessageCategory, OutboxEntry, OutboxStatus, OutgoingMessage
+from learnprog.model.organization import (
+    Contract,
+    Organization,
+    Program,
+)
+from learnprog.serialization import make_converter
+from learnprog.storage import ports
+from learnprog.storage.sql import tables as t
+from learnprog.storage.sql.errors import translate_errors
+
+if TYPE_CHECKING:
+    from learnprog.storage.sql.uow import SqlUnitOfWork
+
+T = TypeVar("T")
+_conv = make_converter()
+_PROFILE_FIELDS = tuple(a.name for a in fields(LearnerProfile))
+
+
+class _SqlRepository(Generic[T]):
+    table: ClassVar[sa.Table]
+    kind: ClassVar[str] = "record"
+    model: ClassVar[type[Any]]
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    # row conversion: plain attrs classes map field for field; others override
+    def _to_row(self, record: T) -> dict[str, Any]:
+        return _conv.unstructure(record)  # type: ignore[no-any-return]
+
+    def _from_row(self, row: Mapping[str, Any]) -> T:
+        return _conv.structure(dict(row), self.model)  # type: ignore[no-any-return]
+
+    def _write(self, statement: sa.Executable) -> sa.CursorResult[Any]:
+        conn = self._uow.connection
+        with translate_errors(self.kind), conn.begin_nested():
+            return conn.execute(statement)
+
+    def _read(self, statement: sa.Select[Any]) -> list[sa.RowMapping]:
+        with translate_errors(self.kind):
+            return list(self._uow.connection.execute(statement).mappings())
+
+    def _insert(self, record: T) -> None:
+        self._write(self.table.insert().values(self._to_row(record)))
+
+    def _update(self, record: T, key: str = "id") -> None:
+        row = self._to_row(record)
+        result = self._write(self.table.update().where(self.table.c[key] == row[key])
+                             .values(row))
+        if result.rowcount == 0:
+            raise NotFoundError(self.kind, row[key])
+
+    def _select(self, *where: sa.ColumnElement[bool],
+                order: Sequence[sa.ColumnElement[Any]] = (), limit: int | None = None,
+                offset: int = 0) -> list[T]:
+        stmt = sa.select(self.table).where(*where).order_by(*order)
+        if limit is not None:
+            stmt = stmt.limit(limit).offset(offset)
+        return self._convert(self._read(stmt))
+
+    def _convert(self, rows: Iterable[Mapping[str, Any]]) -> list[T]:
+        try:
+            return [self._from_row(r) for r in rows]
+        except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+            raise StorageError(f"a stored {self.kind} row cannot be read: {exc}") from exc
+
+    def _first(self, *where: sa.ColumnElement[bool]) -> T | None:
+        found = self._select(*where, limit=1)
+        return found[0] if found else None
+
+    def _get(self, key: str) -> T:
+        found = self._first(self.table.c.id == key)
+        if found is None:
+            raise NotFoundError(self.kind, key)
+        return found
+
+
+class SqlOrganizationRepository(_SqlRepository[Organization], ports.OrganizationRepository):
+    """Organizations in SQL."""
+
+    table, kind, model = t.organizations, "organization", Organization
+
+    def _to_row(self, record: Organization) -> dict[str, Any]:
+        row: dict[str, Any] = _conv.unstructure(record)
+        schedule = row.pop("report_schedule")
+        row["report_program_ids"] = sorted(schedule["program_ids"])
+        row["report_weekdays"] = sorted(schedule["weekdays"])
+        return row
+
+    def _from_row(self, row: Mapping[str, Any]) -> Organization:
+        data = dict(row)
+        data["report_schedule"] = {"program_ids": data.pop("report_program_ids"),
+                                   "weekdays": data.pop("report_weekdays")}
+        return _conv.structure(data, Organization)
+
+    def add(self, organization: Organization) -> None:  # noqa: D102
+        self._insert(organization)
+
+    def get(self, organization_id: str) -> Organization:  # noqa: D102
+        return self._get(organization_id)
+
+    def update(self, organization: Organization) -> None:  # noqa: D102
+        self._update(organization)
+
+    def list(self) -> Sequence[Organization]:  # noqa: D102
+        return self._select(order=(self.table.c.name, self.table.c.id))
+
+
+class SqlProgramRepository(_SqlRepository[Program], ports.ProgramRepository):
+    """Programs in SQL."""
+
+    table, kind, model = t.programs, "program", Program
+
+    def add(self, program: Program) -> None:  # noqa: D102
+        self._insert(program)
+
+    def get(self, program_id: str) -> Program:  # noqa: D102
+        return self._get(program_id)
+
+    def find_by_slug(self, slug: str) -> Program | None:  # noqa: D102
+        return self._first(self.table.c.slug == slug)
+
+    def update(self, program: Program) -> None:  # noqa: D102
+        self._update(program)
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Program]:  # noqa: D102
+        return self._select(self.table.c.organization_id == organization_id,
+                            order=(self.table.c.created_at, self.table.c.id))
+
+
+class SqlContractRepository(_SqlRepository[Contract], ports.ContractRepository):
+    """Contracts in SQL; ``take`` is one conditional UPDATE, safe under concurrency."""
+
+    table, kind, model = t.contracts, "contract", Contract
+
+    def add(self, contract: Contract) -> None:  # noqa: D102
+        self._insert(contract)
+
+    def get(self, contract_id: str) -> Contract:  # noqa: D102
+        return self._get(contract_id)
+
+    def update(self, contract: Contract) -> None:  # noqa: D102
+        row = self._to_row(contract)
+        row.pop("used")
+        result = self._write(self.table.update().where(self.table.c.id == contract.id)
+                             .values(row))
+        if result.rowcount == 0:
+            raise NotFoundError(self.kind, contract.id)
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Contract]:  # noqa: D102
+        c = self.table.c
+        return self._select(c.organization_id == organization_id,
+                            order=(c.starts_at, c.name, c.id))
+
+    def take(self, contract_id: str, count: int = 1) -> bool:  # noqa: D102
+        c = self.table.c
+        result = self._write(
+            self.table.update()
+            .where(c.id == contract_id,
+                   sa.or_(c.quantity.is_(None), c.used + count <= c.quantity))
+            .values(used=c.used + count))
+        if result.rowcount == 0:
+            self._get(contract_id)  # NotFoundError for an unknown contract
+            return False
+        return True
+
+    def release(self, contract_id: str, count: int = 1) -> None:  # noqa: D102
+        c = self.table.c
+        result = self._write(
+            self.table.update().where(c.id == contract_id)
+            .values(used=sa.case((c.used > count, c.used - count), else_=0)))
+        if result.rowcount == 0:
+            raise NotFoundError(self.kind, contract_id)
+
+
+class SqlLearnerRepository(_SqlRepository[Learner], ports.LearnerRepository):
+    """Learners in SQL; the profile fields are columns so reports can select them."""
+
+    table, kind, model = t.learners, "learner", Learner
+
+    def _to_row(self, record: Learner) -> dict[str, Any]:
+        row: dict[str, Any] = _conv.unstructure(record)
+        row.update(row.pop("profile"))
+        row["email_key"] = record.email.key
+        return row
+
+    def _from_row(self, row: Mapping[str, Any]) -> Learner:
+        data = dict(row)
+        data.pop("email_key")
+        data["profile"] = {name: data.pop(name) for name in _PROFILE_FIELDS}
+        return _conv.structure(data, Learner)
+
+    def add(self, learner: Learner) -> None:  # noqa: D102
+        self._insert(learner)
+
+    def get(self, learner_id: str) -> Learner:  # noqa: D102
+        return self._get(learner_id)
+
+    def update(self, learner: Learner) -> None:  # noqa: D102
+        self._update(learner)
+
+    def find_by_email(self, organization_id: str, email_key: str) -> Learner | None:  # noqa: D102
+        c = self.table.c
+        return self._first(c.organization_id == organization_id, c.email_key == email_key)
+
+    def find_by_external_id(self, organization_id: str,  # noqa: D102
+                            external_id: str) -> Sequence[Learner]:
+        c = self.table.c
+        return self._select(c.organization_id == organization_id, c.external_id == external_id,
+                            order=(c.full_name, c.email_key))
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Learner]:  # noqa: D102
+        c = self.table.c
+        return self._select(c.organization_id == organization_id,
+                            order=(c.full_name, c.email_key))
+
+
+class SqlMembershipRepository(_SqlRepository[Membership], ports.MembershipRepository):
+    """Memberships in SQL."""
+
+    table, kind, model = t.memberships, "membership", Membership
+
+    def add(self, membership: Membership) -> None:  # noqa: D102
+        self._insert(membership)
+
+    def get(self, membership_id: str) -> Membership:  # noqa: D102
+        return self._get(membership_id)
+
+    def update(self, membership: Membership) -> None:  # noqa: D102
+        self._update(membership)
+
+    def find(self, program_id: str, learner_id: str) -> Membership | None:  # noqa: D102
+        c = self.table.c
+        return self._first(c.program_id == program_id, c.learner_id == learner_id)
+
+    def list_for_program(self, program_id: str) -> Sequence[Membership]:  # noqa: D102
+        c = self.table.c
+        return self._select(c.program_id == program_id, order=(c.invited_at, c.id))
+
+    def list_for_learner(self, learner_id: str) -> Sequence[Membership]:  # noqa: D102
+        c = self.table.c
+        return self._select(c.learner_id == learner_id, order=(c.invited_at, c.id))
+
+
+class SqlAdminRepository(_SqlRepository[AdminGrant], ports.AdminRepository):
+    """Administrator grants in SQL."""
+
+    table, kind, model = t.admins, "admin grant", AdminGrant
+
+    def _to_row(self, record: AdminGrant) -> dict[str, Any]:
+        row: dict[str, Any] = _conv.unstructure(record)
+        row["scope"] = record.scope
+        return row
+
+    def _from_row(self, row: Mapping[str, Any]) -> AdminGrant:
+        data = dict(row)
+        data.pop("scope")
+        data["role"] = AdminRole(data["role"])
+        return _conv.structure(data, AdminGrant)
+
+    def add(self, grant: AdminGrant) -> None:  # noqa: D102
+        self._insert(grant)
+
+    def remove(self, grant: AdminGrant) -> None:  # noqa: D102
+        c = self.table.c
+        result = self._write(self.table.delete().where(
+            c.organization_id == grant.organization_id, c.learner_id == grant.learner_id,
+            c.scope == grant.scope))
+        if result.rowcount == 0:
+            raise NotFoundError(self.kind, (grant.learner_id, grant.scope))
+
+    def list_for_organization(self, organization_id: str) -> Sequence[AdminGrant]:  # noqa: D102
+        c = self.table.c
+        return self._select(c.organization_id == organization_id,
+                            order=(c.granted_at, c.learner_id, c.scope))
+
+    def list_for_learner(self, organization_id: str,  # noqa: D102
+                         learner_id: str) -> Sequence[AdminGrant]:
+        c = self.table.c
+        return self._select(c.organization_id == organization_id, c.learner_id == learner_id,
+                            order=(c.granted_at, c.scope))
+
+
+class SqlCourseRepository(_SqlRepository[Course], ports.CourseRepository):
+    """Courses with their items and assessments (three tables, one aggregate)."""
+
+    table, kind, model = t.courses, "course", Course
+
+    def _to_row(self, record: Course) -> dict[str, Any]:
+        row: dict[str, Any] = _conv.unstructure(record)
+        del row["items"], row["assessments"]
+        return row
+
+    def _write_children(self, course: Course) -> None:
+        if course.items:
+            self._write(t.course_items.insert().values(
+                [{**_conv.unstructure(i), "course_id": course.id} for i in course.items]))
+        if course.assessments:
+            self._write(t.assessments.insert().values(
+                [{**_conv.unstructure(a), "course_id": course.id} for a in course.assessments]))
+
+    def _load(self, rows: Iterable[Mapping[str, Any]]) -> list[Course]:
+        courses = [dict(r) for r in rows]
+        if not courses:
+            return []
+        ids = [c["id"] for c in courses]
+        items: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in self._read(sa.select(t.course_items).where(t.course_items.c.course_id.in_(ids))
+                            .order_by(t.course_items.c.position, t.course_items.c.id)):
+            data = dict(r)
+            items[data.pop("course_id")].append(data)
+        assessments: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in self._read(sa.select(t.assessments).where(t.assessments.c.course_id.in_(ids))
+                            .order_by(t.assessments.c.id)):
+            data = dict(r)
+            assessments[data.pop("course_id")].append(data)
+        return self._convert({**c, "items": items[c["id"]], "assessments": assessments[c["id"]]}
+                             for c in courses)
+
+    def _courses(self, *where: sa.ColumnElement[bool]) -> list[Course]:
+        c = self.table.c
+        return self._load(self._read(sa.select(self.table).where(*where)
+                                     .order_by(c.name, c.id)))
+
+    def add(self, course: Course) -> None:  # noqa: D102
+        self._insert(course)
+        self._write_children(course)
+
+    def get(self, course_id: str) -> Course:  # noqa: D102
+        found = self._courses(self.table.c.id == course_id)
+        if not found:
+            raise NotFoundError(self.kind, course_id)
+        return found[0]
+
+    def update(self, course: Course) -> None:  # noqa: D102
+        self._update(course)
+        self._write(t.course_items.delete().where(t.course_items.c.course_id == course.id))
+        self._write(t.assessments.delete().where(t.assessments.c.course_id == course.id))
+        self._write_children(course)
+
+    def find_by_course_id(self, organization_id: str,  # noqa: D102
+                          course_id: str) -> Course | None:
+        c = self.table.c
+        found = self._courses(c.organization_id == organization_id, c.course_id == course_id)
+        return found[0] if found else None
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Course]:  # noqa: D102
+        return self._courses(self.table.c.organization_id == organization_id)
+
+
+class SqlSpecializationRepository(_SqlRepository[Specialization],
+                                  ports.SpecializationRepository):
+    """Specializations in SQL; their course order is a child table."""
+
+    table, kind, model = t.specializations, "specialization", Specialization
+
+    def _to_row(self, record: Specialization) -> dict[str, Any]:
+        row: dict[str, Any] = _conv.unstructure(record)
+        del row["course_ids"]
+        return row
+
+    def _specializations(self, *where: sa.ColumnElement[bool]) -> list[Specialization]:
+        c = self.table.c
+        rows = [dict(r) for r in self._read(sa.select(self.table).where(*where)
+                                            .order_by(c.name, c.id))]
+        if not rows:
+            return []
+        sc = t.specialization_courses.c
+        courses: dict[str, list[str]] = defaultdict(list)
+        for r in self._read(sa.select(t.specialization_courses)
+                            .where(sc.specialization_id.in_([r["id"] for r in rows]))
+                            .order_by(sc.specialization_id, sc.position)):
+            courses[r["specialization_id"]].append(r["course_id"])
+        return self._convert({**r, "course_ids": courses[r["id"]]} for r in rows)
+
+    def add(self, specialization: Specialization) -> None:  # noqa: D102
+        self._insert(specialization)
+        self._write(t.specialization_courses.insert().values([
+            {"specialization_id": specialization.id, "position": i, "course_id": cid}
+            for i, cid in enumerate(specialization.course_ids)]))
+
+    def get(self, specialization_id: str) -> Specialization:  # noqa: D102
+        found = self._specializations(self.table.c.id == specialization_id)
+        if not found:
+            raise NotFoundError(self.kind, specialization_id)
+        return found[0]
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Specialization]:  # noqa: D102
+        return self._specializations(self.table.c.organization_id == organization_id)
+
+
+class SqlSkillRepository(_SqlRepository[Skill], ports.SkillRepository):
+    """Skills in SQL."""
+
+    table, kind, model = t.skills, "skill", Skill
+
+    def add(self, skill: Skill) -> None:  # noqa: D102
+        self._insert(skill)
+
+    def get(self, skill_id: str) -> Skill:  # noqa: D102
+        return self._get(skill_id)
+
+    def list_for_organization(self, organization_id: str) -> Sequence[Skill]:  # noqa: D102
+        c = self.table.c
+        return self._select(c.organization_id == organization_id, order=(c.domain, c.name))
+
+
+class SqlAuditRepository(_SqlRepository[AuditEntry], ports.AuditRepository):
+    """The audit log in SQL."""
+
+    table, kind, model = t.audit_log, "audit entry", AuditEntry
+
+    def add(self, entry: AuditEntry) -> None:  # noqa: D102
+        self._insert(entry)
+
+    def list(self, organization_id: str, *, program_id: str | None = None,  # noqa: D102
+             object_id: str | None = None, limit: int = 100,
+             offset: int = 0) -> Sequence[AuditEntry]:
+        c = self.table.c
+        where = [c.organization_id == organization_id]
+        if program_id is not None:
+            where.append(c.program_id == program_id)
+        if object_id is not None:
+            where.append(c.object_id == object_id)
+        return self._select(*where, order=(c.at.desc(), c.id.desc()), limit=limit,
+                            offset=offset)
+
+
+_MESSAGE_COLUMNS = {"to": "to_address"}
+
+
+class SqlOutboxRepository(_SqlRepository[OutboxEntry], ports.OutboxRepository):
+    """The outbox in SQL: message fields are columns."""
+
+    table, kind, model = t.outbox, "outbox entry", OutboxEntry
+
+    def _to_row(self, record: OutboxEntry) -> dict[str, Any]:
+        row: dict[str, Any] = _conv.unstructure(record)
+        message = row.pop("message")
+        for key, value in message.items():
+            row[_MESSAGE_COLUMNS.get(key, key)] = value
+        return row
+
+    def _from_row(self, row: Mapping[str, Any]) -> OutboxEntry:
+        data = dict(row)
+        message = OutgoingMessage(
+            message_id=data.pop("message_id"),
+            organization_id=data.pop("organization_id"),
+            category=MessageCategory(data.pop("category")),
+            to=EmailAddress.trusted(data.pop("to_address")),
+            subject=data.pop("subject"),
+            text_body=data.pop("text_body"),
+            sender_address=EmailAddress.trusted(data.pop("sender_address")),
+            to_name=data.pop("to_name"),
+            html_body=data.pop("html_body"),
+            sender_name=data.pop("sender_name"),
+            reply_to=(EmailAddress.trusted(r) if (r := data.pop("reply_to")) else None),
+            template=data.pop("template"),
+            learner_id=data.pop("learner_id"),
+            headers=dict(data.pop("headers")),
+        )
+        data["status"] = OutboxStatus(data["status"])
+        return OutboxEntry(message=message, **data)
+
+    def add(self, entry: OutboxEntry) -> None:  # noqa: D102
+        self._insert(entry)
+
+    def get(self, entry_id: str) -> OutboxEntry:  # noqa: D102
+        return self._get(entry_id)
+
+    def update(self, entry: OutboxEntry) -> None:  # noqa: D102
+        self._update(entry)
+
+    def list_due(self, now: datetime, limit: int = 100) -> Sequence[OutboxEntry]:  # noqa: D102
+        c = self.table.c
+        return self._select(c.status == OutboxStatus.PENDING.value, c.next_attempt_at <= now,
+                            order=(c.created_at, c.id), limit=limit)
+
+    def list_for_organization(self, organization_id: str, *, limit: int = 100,  # noqa: D102
+                              offset: int = 0) -> Sequence[OutboxEntry]:
+        c = self.table.c
+        return self._select(c.organization_id == organization_id,
+                            order=(c.created_at, c.id), limit=limit, offset=offset)

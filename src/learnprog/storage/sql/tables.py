@@ -1,0 +1,250 @@
+"""The relational schema, as SQLAlchemy Core tables.
+
+The schema in a database is made only by the Alembic migrations in ``migrations/``; this module
+is what the code reads and writes, and a test fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from learnprog.storage.sql.types import Json, Key, UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING)
+MYSQL_TABLE = {"mysql_charset": "utf8mb4", "mysql_engine": "InnoDB"}
+
+
+def _org_fk() -> sa.Column[str]:
+    return sa.Column("organization_id", Key(), sa.ForeignKey("organizations.id"), nullable=False)
+
+
+organizations = sa.Table(
+    "organizations", metadata,
+    sa.Column("id", Key(), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("email_domains", Json(), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("brand_color", sa.String(7)),
+    sa.Column("banner_url", sa.String(2000)),
+    sa.Column("logo_url", sa.String(2000)),
+    sa.Column("default_invitation_message", sa.Text()),
+    sa.Column("report_program_ids", Json(), nullable=False),
+    sa.Column("report_weekdays", Json(), nullable=False),
+    sa.Column("restrict_invitations_to_domains", sa.Boolean(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    **MYSQL_TABLE,
+)
+
+programs = sa.Table(
+    "programs", metadata,
+    sa.Column("id", Key(), primary_key=True),
+    _org_fk(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("slug", Key(80), nullable=False, unique=True),
+    sa.Column("tagline", sa.String(200)),
+    sa.Column("banner_url", sa.String(2000)),
+    sa.Column("course_enrollment_limit", sa.Integer()),
+    sa.Column("invitation_message", sa.Text()),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("removed_at", UtcDateTime()),
+    sa.Index(None, "organization_id"),
+    **MYSQL_TABLE,
+)
+
+contracts = sa.Table(
+    "contracts", metadata,
+    sa.Column("id", Key(), primary_key=True),
+    _org_fk(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("quantity", sa.Integer()),
+    sa.Column("used", sa.Integer(), nullable=False),
+    sa.Column("starts_at", UtcDateTime(), nullable=False),
+    sa.Column("ends_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("quantity IS NULL OR (used >= 0 AND used <= quantity)",
+                       name="used_within_quantity"),
+    sa.Index(None, "organization_id"),
+    **MYSQL_TABLE,
+)
+
+learners = sa.Table(
+    "learners", metadata,
+    sa.Column("id", Key(), primary_key=True),
+    _org_fk(),
+    sa.Column("full_name", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("email_key", Key(320), nullable=False),
+    sa.Column("external_id", Key(255)),
+    sa.Column("manager_name", sa.String(200)),
+    sa.Column("manager_email", sa.String(200)),
+    sa.Column("job_title", sa.String(200)),
+    sa.Column("job_type", sa.String(200)),
+    sa.Column("business_unit", sa.String(200)),
+    sa.Column("business_unit_2", sa.String(200)),
+    sa.Column("location_city", sa.String(200)),
+    sa.Column("location_country", sa.String(200)),
+    sa.Column("location_region", sa.String(200)),
+    sa.Column("attributes", Json(), nullable=False),
+    sa.Column("identity_verified", sa.Boolean(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("organization_id", "email_key"),
+    sa.Index(None, "organization_id", "external_id"),
+    **MYSQL_TABLE,
+)
+
+memberships = sa.Table(
+    "memberships", metadata,
+    sa.Column("id", Key(), primary_key=True),
+    _org_fk(),
+    sa.Column("program_id", Key(), sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("learner_id", Key(), sa.ForeignKey("learners.id"), nullable=False),
+    sa.Column("contract_id", Key(), sa.ForeignKey("contracts.id"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("invited_at", UtcDateTime(), nullable=False),
+    sa.Column("joined_at", UtcDateTime()),
+    sa.Column("removed_at", UtcDateTime()),
+    sa.UniqueConstraint("program_id", "learner_id"),
+    sa.Index(None, "learner_id"),
+    **MYSQL_TABLE,
+)
+
+admins = sa.Table(
+    "admins", metadata,
+    sa.Column("organization_id", Key(), sa.ForeignKey("organizations.id"), primary_key=True),
+    sa.Column("learner_id", Key(), sa.ForeignKey("learners.id"), primary_key=True),
+    sa.Column("scope", Key(), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("program_id", Key(), sa.ForeignKey("programs.id")),
+    sa.Column("granted_at", UtcDateTime(), nullable=False),
+    **MYSQL_TABLE,
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", Key(), primary_key=True),
+    _org_fk(),
+    sa.Column("program_id", Key()),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(100), nullable=False),
+    sa.Column("object_type", sa.String(50), nullable=False),
+    sa.Column("object_id", Key(255), nullable=False),
+    sa.Column("changes", Json(), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Index(None, "organization_id", "at"),
+    **MYSQL_TABLE,
+)
+
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", Key(), primary_key=True),
+    _org_fk(),
+    sa.Column("message_id", Key(255), nullable=False, unique=True),
+    sa.Column("category", sa.String(16), nullable=False),
+    sa.Column("to_address", sa.String(320), nullable=False),
+    sa.Column("to_name", sa.String(200)),
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("text_body", sa.Text(), nullable=False),
+    sa.Column("html_body", sa.Text()),
+    sa.Column("sender_name", sa.String(200)),
+    sa.Column("sender_address", sa.String(320), nullable=False),
+    sa.Column("reply_to", sa.String(320)),
+    sa.Column("template", sa.String(64)),
+    sa.Column("learner_id", Key()),
+    sa.Column("headers", Json(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+    sa.Column("sent_at", UtcDateTime()),
+    sa.Column("last_error", sa.Text()),
+    sa.Index(None, "status", "next_attempt_at"),
+    **MYSQL_TABLE,
+)
+
+# --- revision 0002: the catalog ---------------------------------------------------------------
+
+courses = sa.Table(
+    "courses", metadata,
+    sa.Column("id", Key(), primary_key=True),
+    _org_fk(),
+    sa.Column("course_id", Key(), nullable=False),
+    sa.Column("slug", Key(80), nullable=False),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("partner", sa.String(200)),
+    sa.Column("class_start", UtcDateTime()),
+    sa.Column("class_end", UtcDateTime()),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("organization_id", "course_id"),
+    sa.UniqueConstraint("organization_id", "slug"),
+    **MYSQL_TABLE,
+)
+
+course_items = sa.Table(
+    "course_items", metadata,
+    sa.Column("course_id", Key(), sa.ForeignKey("courses.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("id", Key(), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("lesson", sa.String(200), nullable=False),
+    sa.Column("position", sa.Integer(), nullable=False),
+    **MYSQL_TABLE,
+)
+
+assessments = sa.Table(
+    "assessments", metadata,
+    sa.Column("course_id", Key(), sa.ForeignKey("courses.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("id", Key(), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("graded", sa.Boolean(), nullable=False),
+    sa.Column("required", sa.Boolean(), nullable=False),
+    sa.Column("weight", sa.Double(), nullable=False),
+    sa.Column("due_at", UtcDateTime()),
+    sa.Column("pass_mark", sa.Double(), nullable=False),
+    sa.Column("options", sa.Integer()),
+    sa.Column("skill_ids", Json(), nullable=False),
+    sa.Column("item_id", Key()),
+    **MYSQL_TABLE,
+)
+
+specializations = sa.Table(
+    "specializations", metadata,
+    sa.Column("id", Key(), primary_key=True),
+    _org_fk(),
+    sa.Column("slug", Key(80), nullable=False),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("partner", sa.String(200)),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("organization_id", "slug"),
+    **MYSQL_TABLE,
+)
+
+specialization_courses = sa.Table(
+    "specialization_courses", metadata,
+    sa.Column("specialization_id", Key(),
+              sa.ForeignKey("specializations.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("position", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("course_id", Key(), sa.ForeignKey("courses.id"), nullable=False),
+    **MYSQL_TABLE,
+)
+
+skills = sa.Table(
+    "skills", metadata,
+    sa.Column("id", Key(), primary_key=True),
+    _org_fk(),
+    sa.Column("domain", Key(200), nullable=False),
+    sa.Column("name", Key(200), nullable=False),
+    sa.Column("definition", sa.Text()),
+    sa.Column("example_subskills", Json(), nullable=False),
+    sa.UniqueConstraint("organization_id", "domain", "name"),
+    **MYSQL_TABLE,
+)

@@ -1,0 +1,88 @@
+"""The SQL unit of work: one connection and one transaction per ``with`` block."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from learnprog.errors import StorageError
+from learnprog.storage import ports
+from learnprog.storage.sql import repositories as r
+from learnprog.storage.sql.errors import translate_errors
+
+
+class SqlUnitOfWork(ports.UnitOfWork):
+    """A unit of work on a SQLAlchemy engine.
+
+    ``__enter__`` opens a connection and begins a transaction; :meth:`commit` commits it and
+    begins the next; ``__exit__`` rolls back what was not committed and returns the connection
+    to the pool.
+
+    Args:
+        engine: an engine from :func:`learnprog.storage.sql.create_sql_engine`.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._connection: sa.Connection | None = None
+        self._transaction: sa.RootTransaction | None = None
+        self.organizations = r.SqlOrganizationRepository(self)
+        self.programs = r.SqlProgramRepository(self)
+        self.contracts = r.SqlContractRepository(self)
+        self.learners = r.SqlLearnerRepository(self)
+        self.memberships = r.SqlMembershipRepository(self)
+        self.admins = r.SqlAdminRepository(self)
+        self.courses = r.SqlCourseRepository(self)
+        self.specializations = r.SqlSpecializationRepository(self)
+        self.skills = r.SqlSkillRepository(self)
+        self.audit = r.SqlAuditRepository(self)
+        self.outbox = r.SqlOutboxRepository(self)
+
+    @property
+    def connection(self) -> sa.Connection:
+        """The open connection, in a transaction (begun on first use after a commit).
+
+        Raises:
+            StorageError: used outside ``with uow:``.
+        """
+        if self._connection is None:
+            raise StorageError("use the unit of work inside 'with uow:'")
+        if self._transaction is None or not self._transaction.is_active:
+            with translate_errors("begin"):
+                self._transaction = self._connection.begin()
+        return self._connection
+
+    def __enter__(self) -> Self:
+        if self._connection is not None:
+            raise StorageError("this unit of work is already open")
+        with translate_errors("connection"):
+            self._connection = self.engine.connect()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            self.rollback()
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+            self._connection = None
+
+    def commit(self) -> None:
+        """Commit the work so far; later work in the block runs in a new transaction."""
+        if self._connection is None:
+            raise StorageError("use the unit of work inside 'with uow:'")
+        if self._transaction is not None and self._transaction.is_active:
+            with translate_errors("commit"):
+                self._transaction.commit()
+        self._transaction = None
+
+    def rollback(self) -> None:
+        """Roll back the work since the last commit."""
+        if self._transaction is not None and self._transaction.is_active:
+            with translate_errors("rollback"):
+                self._transaction.rollback()
+        self._transaction = None

@@ -1,0 +1,411 @@
+"""The storage contract: the same behaviour from every adapter (memory, SQLite, PostgreSQL,
+MariaDB)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from attrs import evolve
+
+from learnprog.errors import ConflictError, NotFoundError, StorageError
+from learnprog.model import Contract, Learner, Organization, Program
+from tests import factories as f
+from tests.conftest import UowFactory
+
+
+def test_committed_work_is_visible_to_the_next_unit_of_work(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.organizations.get(org.id) == org
+
+
+def test_leaving_without_commit_rolls_back(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        assert uow.organizations.get(org.id) == org  # visible inside its own unit of work
+    with uow_factory() as uow:
+        with pytest.raises(NotFoundError):
+            uow.organizations.get(org.id)
+
+
+def test_an_exception_in_the_block_rolls_back(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    with pytest.raises(RuntimeError), uow_factory() as uow:
+        uow.organizations.add(org)
+        raise RuntimeError("boom")
+    with uow_factory() as uow:
+        assert uow.organizations.list() == []
+
+
+def test_explicit_rollback_discards_work_since_last_commit(uow_factory: UowFactory) -> None:
+    first, second = f.organization("First"), f.organization("Second")
+    with uow_factory() as uow:
+        uow.organizations.add(first)
+        uow.commit()
+        uow.organizations.add(second)
+        uow.rollback()
+        uow.commit()
+    with uow_factory() as uow:
+        assert [o.name for o in uow.organizations.list()] == ["First"]
+
+
+def test_using_a_unit_of_work_outside_with_is_an_error(uow_factory: UowFactory) -> None:
+    uow = uow_factory()
+    with pytest.raises(StorageError):
+        uow.organizations.list()
+
+
+def test_update_of_missing_record_is_not_found(uow_factory: UowFactory) -> None:
+    with uow_factory() as uow, pytest.raises(NotFoundError):
+        uow.organizations.update(f.organization())
+
+
+def _seed(uow_factory: UowFactory) -> tuple[Organization, Program, Contract]:
+    org = f.organization()
+    prog = f.program(org)
+    deal = f.contract(org)
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.programs.add(prog)
+        uow.contracts.add(deal)
+        uow.commit()
+    return org, prog, deal
+
+
+def test_same_email_twice_in_an_organization_is_a_conflict(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.learners.add(f.learner(org, "Ana.Lima@Example.COM"))
+        uow.commit()
+    for variant in (" ana.lima@example.com", "ANA.LIMA@EXAMPLE.COM  ", "ana.lima@example.com"):
+        with uow_factory() as uow, pytest.raises(ConflictError):
+            uow.learners.add(f.learner(org, variant, "Someone Else"))
+    with uow_factory() as uow:
+        assert len(uow.learners.list_for_organization(org.id)) == 1
+
+
+def test_same_email_in_two_organizations_is_two_learners(uow_factory: UowFactory) -> None:
+    one, two = f.organization("One"), f.organization("Two")
+    with uow_factory() as uow:
+        uow.organizations.add(one)
+        uow.organizations.add(two)
+        uow.learners.add(f.learner(one, "ana@example.org"))
+        uow.learners.add(f.learner(two, "ana@example.org"))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.learners.find_by_email(one.id, "ana@example.org") is not None
+        assert uow.learners.find_by_email(two.id, "ana@example.org") is not None
+
+
+def test_lookup_by_email_ignores_case_but_keeps_accents(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    accented = f.learner(org, "Stéphane@example.org", "Stéphane Dupont")
+    plain = f.learner(org, "stephane@example.org", "Stephane Martin")
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.learners.add(accented)
+        uow.learners.add(plain)  # not a conflict: two people
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.learners.find_by_email(org.id, "stéphane@example.org")
+        assert found is not None and found.id == accented.id
+        assert found.email.address == "Stéphane@example.org"  # stored as written
+        other = uow.learners.find_by_email(org.id, "STEPHANE@EXAMPLE.ORG".casefold())
+        assert other is not None and other.id == plain.id
+
+
+@pytest.mark.parametrize("name", [
+    "Nguyễn Thị Minh Khai",
+    "محمد بن عبد الله",
+    "王小明",
+    "山田 太郎",
+    "김민준",
+    "Zoë 🚀 Ñúñez",
+    "Ана-Мария Ο'Νιλ",
+])
+def test_names_in_any_script_round_trip_exactly(uow_factory: UowFactory, name: str) -> None:
+    org = f.organization(name)
+    person = f.learner(org, "person@example.org", name)
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.learners.add(person)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.organizations.get(org.id).name == name
+        assert uow.learners.get(person.id).full_name == name
+
+
+def test_timestamps_round_trip_as_the_same_instant_to_the_microsecond(
+        uow_factory: UowFactory) -> None:
+    org = f.organization()
+    lisbon_summer = timezone(timedelta(hours=1))
+    instant = datetime(2019, 12, 23, 6, 18, 32, 782123, tzinfo=lisbon_summer)
+    prog = evolve(f.program(org), created_at=instant)
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.programs.add(prog)
+        uow.commit()
+    with uow_factory() as uow:
+        stored = uow.programs.get(prog.id).created_at
+    assert stored == instant
+    assert stored.tzinfo is not None and stored.utcoffset() == timedelta(0)
+    assert stored.microsecond == 782123
+
+
+def test_a_failing_statement_leaves_the_store_as_it_was(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    ana = f.learner(org, "ana@example.org")
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.learners.add(ana)
+        uow.commit()
+    with uow_factory() as uow:
+        bruno = f.learner(org, "bruno@example.org", "Bruno")
+        uow.learners.add(bruno)
+        with pytest.raises(ConflictError):
+            uow.learners.add(f.learner(org, "ANA@example.org", "Impostor"))
+        # the unit of work is still usable, and the earlier write in it survives
+        assert uow.learners.get(bruno.id) == bruno
+        uow.commit()
+    with uow_factory() as uow:
+        names = sorted(p.full_name for p in uow.learners.list_for_organization(org.id))
+        assert names == ["Ana Lima", "Bruno"]
+        assert uow.learners.get(ana.id) == ana
+
+
+def test_an_update_that_collides_changes_nothing(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    ana, bruno = f.learner(org, "ana@example.org"), f.learner(org, "bruno@example.org", "Bruno")
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.learners.add(ana)
+        uow.learners.add(bruno)
+        uow.commit()
+    taken = Learner.create(org.id, "Bruno", "ANA@example.org", now=f.NOW)
+    with uow_factory() as uow:
+        with pytest.raises(ConflictError):
+            uow.learners.update(evolve(bruno, email=taken.email))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.learners.get(bruno.id).email.address == "bruno@example.org"
+
+
+def test_program_slug_is_unique(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.programs.add(f.program(org, slug="data-academy"))
+        uow.commit()
+    with uow_factory() as uow, pytest.raises(ConflictError):
+        uow.programs.add(f.program(org, "Other", slug="data-academy"))
+    with uow_factory() as uow:
+        found = uow.programs.find_by_slug("data-academy")
+        assert found is not None and found.name == "Data Academy"
+        assert uow.programs.find_by_slug("nope") is None
+
+
+def test_external_ids_stay_strings_as_written(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    person = f.learner(org, external_id="00123")
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.learners.add(person)
+        uow.commit()
+    with uow_factory() as uow:
+        assert [p.id for p in uow.learners.find_by_external_id(org.id, "00123")] == [person.id]
+        assert uow.learners.find_by_external_id(org.id, "123") == []
+        assert uow.learners.get(person.id).external_id == "00123"
+
+
+def test_learner_profile_and_attributes_round_trip(uow_factory: UowFactory) -> None:
+    from learnprog.model import LearnerProfile
+
+    org = f.organization()
+    person = evolve(
+        f.learner(org),
+        profile=LearnerProfile(manager_name="Bobby McManager", job_title="Software Engineer II",
+                               business_unit_2="Enterprise", location_region="Ontario"),
+        attributes={"cost_center": "CC-42", "shift": "night"},
+        identity_verified=True,
+    )
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.learners.add(person)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.learners.get(person.id) == person
+
+
+def test_membership_is_unique_per_program_and_learner(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    prog = f.program(org)
+    deal = f.contract(org)
+    person = f.learner(org)
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.programs.add(prog)
+        uow.contracts.add(deal)
+        uow.learners.add(person)
+        first = f.membership(org, prog, person, deal)
+        uow.memberships.add(first)
+        uow.commit()
+    with uow_factory() as uow:
+        with pytest.raises(ConflictError):
+            uow.memberships.add(f.membership(org, prog, person, deal))
+        accepted = first.accept(f.NOW + timedelta(hours=1))
+        uow.memberships.update(accepted)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.memberships.find(prog.id, person.id) == accepted
+        assert uow.memberships.list_for_learner(person.id) == [accepted]
+        assert uow.memberships.list_for_program(prog.id) == [accepted]
+
+
+def test_contract_take_never_passes_the_quantity(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    deal = f.contract(org, quantity=2)
+    unlimited = f.contract(org, quantity=None, kind=f.ContractKind.UNLIMITED)
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.contracts.add(deal)
+        uow.contracts.add(unlimited)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.contracts.take(deal.id)
+        assert uow.contracts.take(deal.id)
+        assert not uow.contracts.take(deal.id)
+        assert all(uow.contracts.take(unlimited.id) for _ in range(5))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.contracts.get(deal.id).remaining == 0
+        uow.contracts.release(deal.id)
+        uow.contracts.release(deal.id)
+        uow.contracts.release(deal.id)  # never below zero
+        # updating the terms does not touch the counter
+        uow.contracts.update(evolve(deal, name="Renamed", used=99))
+        uow.commit()
+    with uow_factory() as uow:
+        stored = uow.contracts.get(deal.id)
+        assert (stored.name, stored.used, stored.remaining) == ("Renamed", 0, 2)
+        assert uow.contracts.get(unlimited.id).remaining is None
+        with pytest.raises(NotFoundError):
+            uow.contracts.take("missing")
+
+
+def test_admin_grants_add_list_remove(uow_factory: UowFactory) -> None:
+    from learnprog.model import AdminGrant, AdminRole
+
+    org = f.organization()
+    prog = f.program(org)
+    person = f.learner(org)
+    org_grant = AdminGrant(org.id, person.id, AdminRole.ORGANIZATION, f.NOW)
+    prog_grant = AdminGrant(org.id, person.id, AdminRole.PROGRAM, f.NOW + timedelta(seconds=1),
+                            prog.id)
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.programs.add(prog)
+        uow.learners.add(person)
+        uow.admins.add(org_grant)
+        uow.admins.add(prog_grant)
+        uow.commit()
+    with uow_factory() as uow:
+        with pytest.raises(ConflictError):
+            uow.admins.add(org_grant)
+        assert uow.admins.list_for_learner(org.id, person.id) == [org_grant, prog_grant]
+        uow.admins.remove(org_grant)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.admins.list_for_organization(org.id) == [prog_grant]
+        with pytest.raises(NotFoundError):
+            uow.admins.remove(org_grant)
+
+
+def test_courses_round_trip_with_items_and_assessments(uow_factory: UowFactory) -> None:
+    from learnprog.model import Assessment, Course, CourseItem, Skill, Specialization
+
+    org = f.organization()
+    skill = Skill.create(org.id, domain="Business", name="Accounting",
+                         definition="Record-keeping.", example_subskills=["ledgers", "IFRS"])
+    items = [CourseItem.create("Welcome", kind="video", lesson="Week 1", id="v1", position=0),
+             CourseItem.create("Quiz 1", kind="quiz", lesson="Week 1", id="q1", position=1),
+             CourseItem.create("Reading", kind="reading", lesson="Week 2", id="r1", position=2)]
+    quiz = Assessment.create("Quiz 1", id="a1", weight=0.25, pass_mark=80,
+                             due_at=datetime(2026, 4, 1, 23, 59, tzinfo=UTC), options=4,
+                             skill_ids=[skill.id], item_id="q1")
+    course = Course.create(org.id, course_id="daG-a-01EeijKBISCWxf6g", slug="ai-for-everyone",
+                           name="AI For Everyone", now=f.NOW, partner="deeplearning.ai",
+                           class_start=datetime(2020, 1, 6, 8, tzinfo=UTC), items=items,
+                           assessments=[quiz])
+    other = Course.create(org.id, course_id="X2", slug="ai-two", name="AI Two", now=f.NOW,
+                          partner="deeplearning.ai")
+    spec = Specialization.create(org.id, slug="ai-spec", name="AI", courses=[course, other],
+                                 now=f.NOW)
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.skills.add(skill)
+        uow.courses.add(course)
+        uow.courses.add(other)
+        uow.specializations.add(spec)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.courses.get(course.id) == course
+        assert uow.courses.get(course.id).lessons == ("Week 1", "Week 2")
+        assert uow.courses.find_by_course_id(org.id, "daG-a-01EeijKBISCWxf6g") == course
+        assert [c.name for c in uow.courses.list_for_organization(org.id)] == [
+            "AI For Everyone", "AI Two"]
+        assert uow.specializations.get(spec.id) == spec
+        assert uow.skills.get(skill.id) == skill
+        with pytest.raises(ConflictError):
+            uow.courses.add(Course.create(org.id, course_id="daG-a-01EeijKBISCWxf6g",
+                                          slug="fresh", name="Dup", now=f.NOW))
+        with pytest.raises(ConflictError):
+            uow.skills.add(Skill.create(org.id, domain="Business", name="Accounting"))
+        uow.courses.update(evolve(course, items=items[:1], assessments=()))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.courses.get(course.id).items == (items[0],)
+        assert uow.courses.get(course.id).assessments == ()
+
+
+def test_audit_log_lists_newest_first_with_filters(uow_factory: UowFactory) -> None:
+    from learnprog.model import AuditEntry
+
+    org, prog, _ = _seed(uow_factory)
+    entries = [
+        AuditEntry.record(organization_id=org.id, actor="system", action=f"step.{i}",
+                          object_type="program", object_id=prog.id,
+                          now=f.NOW + timedelta(minutes=i),
+                          program_id=prog.id if i % 2 else None,
+                          changes={"name": ["Ol\u00e1", "Hello"], "n": [i, None]})
+        for i in range(5)
+    ]
+    with uow_factory() as uow:
+        for e in entries:
+            uow.audit.add(e)
+        uow.commit()
+    with uow_factory() as uow:
+        listed = uow.audit.list(org.id)
+        assert [e.action for e in listed] == [f"step.{i}" for i in (4, 3, 2, 1, 0)]
+        assert listed[-1] == entries[0]
+        assert [e.action for e in uow.audit.list(org.id, program_id=prog.id)] == [
+            "step.3", "step.1"]
+        assert [e.action for e in uow.audit.list(org.id, limit=2, offset=1)] == [
+            "step.3", "step.2"]
+
+
+def test_times_are_stored_in_utc_whatever_zone_they_came_in(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    tokyo = timezone(timedelta(hours=9))
+    deal = evolve(f.contract(org), starts_at=datetime(2026, 1, 1, 9, tzinfo=tokyo))
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.contracts.add(deal)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.contracts.get(deal.id).starts_at == datetime(2026, 1, 1, 0, tzinfo=UTC)
