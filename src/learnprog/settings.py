@@ -10,6 +10,14 @@ from learnprog.model._rules import optional_url, required_text
 from learnprog.model.identity import EmailAddress
 
 
+def _base_url(value: str) -> str:
+    return optional_url(value, field="base_url") or ""
+
+
+def _sender_name(value: str) -> str:
+    return required_text(value, field="sender_name")
+
+
 def _address(value: str | EmailAddress) -> EmailAddress:
     return value if isinstance(value, EmailAddress) else EmailAddress.parse(value, field="address")
 
@@ -30,12 +38,12 @@ class Settings:
     """
 
     base_url: str = field(default="http://localhost:8000",
-                          converter=lambda v: optional_url(v, field="base_url") or "")
+                          converter=_base_url)
     secret_key: str = field(factory=lambda: secrets.token_urlsafe(32), repr=False)
     sender_address: EmailAddress = field(default="learning@example.com",  # type: ignore[assignment]
                                          converter=_address)
     sender_name: str = field(default="learnprog",
-                             converter=lambda v: required_text(v, field="sender_name"))
+                             converter=_sender_name)
     no_reply_address: EmailAddress = field(default="noreply@example.com",  # type: ignore[assignment]
                                            converter=_address)
 

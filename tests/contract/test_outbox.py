@@ -72,7 +72,8 @@ def test_outbox_lists_only_pending_entries_that_are_due_oldest_first(
         due = uow.outbox.list_due(f.NOW + timedelta(minutes=30))
         assert due == []
         stored = uow.outbox.get(first.id)
-        assert stored.status is OutboxStatus.SENT and stored.attempts == 1
+        assert stored.status is OutboxStatus.SENT
+        assert stored.attempts == 1
         assert uow.outbox.get(later.id) == retry
         assert len(uow.outbox.list_for_organization(org.id)) == 3
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 
 from learnprog.clock import ensure_utc
@@ -99,10 +100,15 @@ def non_negative_int(value: int | None, *, field: str, allow_none: bool = True) 
 
 
 def to_utc(value: datetime) -> datetime:
-    """attrs converter: an aware datetime in UTC; a naive one raises ValidationError."""
+    """Attrs converter: an aware datetime in UTC; a naive one raises ValidationError."""
     return ensure_utc(value)
 
 
 def to_optional_utc(value: datetime | None) -> datetime | None:
-    """attrs converter: like :func:`to_utc`, passing ``None`` through."""
+    """Attrs converter: like :func:`to_utc`, passing ``None`` through."""
     return None if value is None else ensure_utc(value)
+
+
+def str_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    """Attrs converter: any iterable of strings as a tuple."""
+    return tuple(values)

@@ -8,7 +8,7 @@ report columns (Course ID, Course Slug, University, Class Start Time), the gloss
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -20,6 +20,7 @@ from learnprog.model._rules import (
     optional_text,
     optional_utc,
     required_text,
+    str_tuple,
     to_optional_utc,
     to_utc,
     utc,
@@ -105,7 +106,7 @@ class Assessment:
     due_at: datetime | None = field(default=None, converter=to_optional_utc)
     pass_mark: float = 80.0
     options: int | None = None
-    skill_ids: tuple[str, ...] = field(default=(), converter=tuple)
+    skill_ids: tuple[str, ...] = field(default=(), converter=str_tuple)
     item_id: str | None = None
 
     @classmethod
@@ -140,6 +141,14 @@ class Assessment:
         )
 
 
+def _items(values: Iterable[CourseItem]) -> tuple[CourseItem, ...]:
+    return tuple(values)
+
+
+def _assessments(values: Iterable[Assessment]) -> tuple[Assessment, ...]:
+    return tuple(values)
+
+
 @frozen
 class Course:
     """A course in an organization's catalog.
@@ -168,8 +177,8 @@ class Course:
     partner: str | None = None
     class_start: datetime | None = field(default=None, converter=to_optional_utc)
     class_end: datetime | None = field(default=None, converter=to_optional_utc)
-    items: tuple[CourseItem, ...] = field(default=(), converter=tuple)
-    assessments: tuple[Assessment, ...] = field(default=(), converter=tuple)
+    items: tuple[CourseItem, ...] = field(default=(), converter=_items)
+    assessments: tuple[Assessment, ...] = field(default=(), converter=_assessments)
 
     @classmethod
     def create(
@@ -239,7 +248,7 @@ class Specialization:
     organization_id: str
     slug: str
     name: str
-    course_ids: tuple[str, ...] = field(converter=tuple)
+    course_ids: tuple[str, ...] = field(converter=str_tuple)
     created_at: datetime = field(converter=to_utc)
     partner: str | None = None
 
@@ -291,6 +300,10 @@ class CollectionEntry:
     target_id: str
 
 
+def _entries(values: Iterable[CollectionEntry]) -> tuple[CollectionEntry, ...]:
+    return tuple(values)
+
+
 @frozen
 class Collection:
     """A named grouping of courses and specializations in a program's curriculum.
@@ -312,7 +325,7 @@ class Collection:
     name: str
     description: str | None = None
     position: int = 0
-    entries: tuple[CollectionEntry, ...] = field(default=(), converter=tuple)
+    entries: tuple[CollectionEntry, ...] = field(default=(), converter=_entries)
 
     @classmethod
     def create(cls, program_id: str, name: str, *, description: str | None = None,
@@ -349,7 +362,7 @@ class Skill:
     domain: str
     name: str
     definition: str | None = None
-    example_subskills: tuple[str, ...] = field(default=(), converter=tuple)
+    example_subskills: tuple[str, ...] = field(default=(), converter=str_tuple)
 
     @classmethod
     def create(cls, organization_id: str, *, domain: str, name: str,
@@ -373,7 +386,7 @@ class Skill:
 
 def _enum(kind: type[_E], value: object, field: str) -> _E:
     try:
-        return kind(value)
+        return kind(str(value))
     except ValueError as exc:
         allowed = ", ".join(m.value for m in kind)
         raise ValidationError(f"one of {allowed} is required", field=field, value=value) from exc

@@ -112,7 +112,8 @@ class Learner:
         try:
             name = required_text(full_name, field="full_name")
         except ValidationError as exc:
-            raise ValidationError(str(exc).split(": ", 1)[-1], field="full_name", line=line) from exc
+            raise ValidationError("a name is required (1-200 characters, one line)",
+                                  field="full_name", line=line) from exc
         address = email if isinstance(email, EmailAddress) else EmailAddress.parse(email, line=line)
         return cls(
             id=new_id(),

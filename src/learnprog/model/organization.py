@@ -1,5 +1,7 @@
-"""Organizations, programs and contracts (guide: "Your Admin Home Page", "Settings",
-"Scheduling Email Reports", "Inviting Learners" > "Choose contract").
+"""Organizations, programs and contracts.
+
+Sources: guide, "Your Admin Home Page", "Settings", "Scheduling Email Reports", "Inviting
+Learners" > "Choose contract".
 """
 
 from __future__ import annotations
@@ -7,7 +9,9 @@ from __future__ import annotations
 import enum
 import re
 import zoneinfo
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from attrs import evolve, field, frozen
 
@@ -18,6 +22,7 @@ from learnprog.model._rules import (
     optional_text,
     optional_url,
     required_text,
+    str_tuple,
     to_optional_utc,
     to_utc,
     utc,
@@ -90,7 +95,8 @@ class Organization:
         id: record ID.
         name: display name (1-200 characters).
         email_domains: the organization's email domains, lowercase (``("example.org",)``);
-            admins must have an address on one of them (guide, "Adding Organization Administrators").
+            admins must have an address on one of them (guide, "Adding Organization
+            Administrators").
         timezone: IANA zone name used for schedules (``"Europe/Lisbon"``).
         brand_color: ``#RRGGBB`` or ``None``.
         banner_url: brand banner image URL or ``None``.
@@ -105,7 +111,7 @@ class Organization:
     id: str
     name: str
     created_at: datetime = field(converter=to_utc)
-    email_domains: tuple[str, ...] = field(default=(), converter=tuple)
+    email_domains: tuple[str, ...] = field(default=(), converter=str_tuple)
     timezone: str = "UTC"
     brand_color: str | None = None
     banner_url: str | None = None
@@ -156,7 +162,7 @@ class Organization:
         Raises:
             ValidationError: an unknown setting or a value that breaks its rule.
         """
-        checks = {
+        checks: dict[str, Callable[[Any], object]] = {
             "name": lambda v: required_text(v, field="name"),
             "email_domains": _domains,
             "timezone": _timezone,
@@ -173,8 +179,8 @@ class Organization:
         for key, value in changes.items():
             if key not in checks:
                 raise ValidationError("not an organization setting", field=key)
-            clean[key] = checks[key](value)  # type: ignore[no-untyped-call]
-        return evolve(self, **clean)  # type: ignore[misc]
+            clean[key] = checks[key](value)
+        return evolve(self, **clean)  # type: ignore[arg-type]
 
     def owns_domain(self, domain: str) -> bool:
         """Tell whether ``domain`` (case-folded) is one of the organization's email domains."""
@@ -262,7 +268,7 @@ class Program:
         Raises:
             ValidationError: an unknown setting (``slug`` included) or a bad value.
         """
-        checks = {
+        checks: dict[str, Callable[[Any], object]] = {
             "name": lambda v: required_text(v, field="name"),
             "tagline": lambda v: optional_line(v, field="tagline"),
             "banner_url": lambda v: optional_url(v, field="banner_url"),
@@ -275,8 +281,8 @@ class Program:
                 raise ValidationError("a program URL cannot be changed", field="slug")
             if key not in checks:
                 raise ValidationError("not a program setting", field=key)
-            clean[key] = checks[key](value)  # type: ignore[no-untyped-call]
-        return evolve(self, **clean)  # type: ignore[misc]
+            clean[key] = checks[key](value)
+        return evolve(self, **clean)  # type: ignore[arg-type]
 
     @property
     def is_removed(self) -> bool:
@@ -285,7 +291,9 @@ class Program:
 
 
 def _limit(value: object) -> int | None:
-    checked = non_negative_int(value, field="course_enrollment_limit")  # type: ignore[arg-type]
+    if value is not None and not isinstance(value, int):
+        raise ValidationError("a whole number is required", field="course_enrollment_limit")
+    checked = non_negative_int(value, field="course_enrollment_limit")
     if checked == 0:
         raise ValidationError("a limit is 1 or more, or None for no limit",
                               field="course_enrollment_limit")

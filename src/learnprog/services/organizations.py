@@ -80,9 +80,9 @@ class OrganizationService(Service):
     def update_settings(
         self, actor: Actor, organization_id: str, *,
         name: str | _Unset = UNSET, email_domains: Iterable[str] | _Unset = UNSET,
-        timezone: str | _Unset = UNSET, brand_color: str | None | _Unset = UNSET,
-        banner_url: str | None | _Unset = UNSET, logo_url: str | None | _Unset = UNSET,
-        default_invitation_message: str | None | _Unset = UNSET,
+        timezone: str | _Unset = UNSET, brand_color: str | _Unset | None = UNSET,
+        banner_url: str | _Unset | None = UNSET, logo_url: str | _Unset | None = UNSET,
+        default_invitation_message: str | _Unset | None = UNSET,
         report_schedule: ReportSchedule | _Unset = UNSET,
         restrict_invitations_to_domains: bool | _Unset = UNSET,
     ) -> Organization:

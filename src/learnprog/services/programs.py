@@ -98,9 +98,9 @@ class ProgramService(Service):
 
     def update_program(
         self, actor: Actor, program_id: str, *, name: str | _Unset = UNSET,
-        tagline: str | None | _Unset = UNSET, banner_url: str | None | _Unset = UNSET,
-        course_enrollment_limit: int | None | _Unset = UNSET,
-        invitation_message: str | None | _Unset = UNSET,
+        tagline: str | _Unset | None = UNSET, banner_url: str | _Unset | None = UNSET,
+        course_enrollment_limit: int | _Unset | None = UNSET,
+        invitation_message: str | _Unset | None = UNSET,
     ) -> Program:
         """Change program settings (guide, "Access to Program settings"). The slug never changes.
 

@@ -53,7 +53,8 @@ class _Table(Generic[T]):
         self._uow = uow
 
     def _key(self, record: T) -> Hashable:
-        return getattr(record, "id")  # noqa: B009 - every stored record but grants has an id
+        key: Hashable = getattr(record, "id")  # noqa: B009 - every record but grants has an id
+        return key
 
     def _committed(self) -> dict[Hashable, Any]:
         return self._uow.store.tables.setdefault(self.name, {})
@@ -75,7 +76,7 @@ class _Table(Generic[T]):
         staged = self._staged()
         if key in staged:
             record = staged[key]
-            return None if record is _DELETED else record  # type: ignore[no-any-return]
+            return None if record is _DELETED else record
         return self._committed().get(key)
 
     def _get(self, key: Hashable) -> T:

@@ -82,7 +82,7 @@ class _SqlRepository(Generic[T]):
             stmt = stmt.limit(limit).offset(offset)
         return self._convert(self._read(stmt))
 
-    def _convert(self, rows: Iterable[Mapping[str, Any]]) -> list[T]:
+    def _convert(self, rows: Iterable[Mapping[Any, Any]]) -> list[T]:
         try:
             return [self._from_row(r) for r in rows]
         except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
@@ -323,7 +323,7 @@ class SqlCourseRepository(_SqlRepository[Course], ports.CourseRepository):
             self._write(t.assessments.insert().values(
                 [{**_conv.unstructure(a), "course_id": course.id} for a in course.assessments]))
 
-    def _load(self, rows: Iterable[Mapping[str, Any]]) -> list[Course]:
+    def _load(self, rows: Iterable[Mapping[Any, Any]]) -> list[Course]:
         courses = [dict(r) for r in rows]
         if not courses:
             return []

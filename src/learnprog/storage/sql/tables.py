@@ -19,7 +19,6 @@ NAMING = {
 }
 
 metadata = sa.MetaData(naming_convention=NAMING)
-MYSQL_TABLE = {"mysql_charset": "utf8mb4", "mysql_engine": "InnoDB"}
 
 
 def _org_fk() -> sa.Column[str]:
@@ -40,7 +39,7 @@ organizations = sa.Table(
     sa.Column("report_weekdays", Json(), nullable=False),
     sa.Column("restrict_invitations_to_domains", sa.Boolean(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
-    **MYSQL_TABLE,
+    mysql_charset="utf8mb4", mysql_engine="InnoDB",
 )
 
 programs = sa.Table(
@@ -56,7 +55,7 @@ programs = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("removed_at", UtcDateTime()),
     sa.Index(None, "organization_id"),
-    **MYSQL_TABLE,
+    mysql_charset="utf8mb4", mysql_engine="InnoDB",
 )
 
 contracts = sa.Table(
@@ -72,7 +71,7 @@ contracts = sa.Table(
     sa.CheckConstraint("quantity IS NULL OR (used >= 0 AND used <= quantity)",
                        name="used_within_quantity"),
     sa.Index(None, "organization_id"),
-    **MYSQL_TABLE,
+    mysql_charset="utf8mb4", mysql_engine="InnoDB",
 )
 
 learners = sa.Table(
@@ -97,7 +96,7 @@ learners = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.UniqueConstraint("organization_id", "email_key"),
     sa.Index(None, "organization_id", "external_id"),
-    **MYSQL_TABLE,
+    mysql_charset="utf8mb4", mysql_engine="InnoDB",
 )
 
 memberships = sa.Table(
@@ -113,7 +112,7 @@ memberships = sa.Table(
     sa.Column("removed_at", UtcDateTime()),
     sa.UniqueConstraint("program_id", "learner_id"),
     sa.Index(None, "learner_id"),
-    **MYSQL_TABLE,
+    mysql_charset="utf8mb4", mysql_engine="InnoDB",
 )
 
 admins = sa.Table(
@@ -124,7 +123,7 @@ admins = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("program_id", Key(), sa.ForeignKey("programs.id")),
     sa.Column("granted_at", UtcDateTime(), nullable=False),
-    **MYSQL_TABLE,
+    mysql_charset="utf8mb4", mysql_engine="InnoDB",
 )
 
 audit_log = sa.Table(
@@ -139,7 +138,7 @@ audit_log = sa.Table(
     sa.Column("changes", Json(), nullable=False),
     sa.Column("at", UtcDateTime(), nullable=False),
     sa.Index(None, "organization_id", "at"),
-    **MYSQL_TABLE,
+    mysql_charset="utf8mb4", mysql_engine="InnoDB",
 )
 
 outbox = sa.Table(
@@ -166,7 +165,7 @@ outbox = sa.Table(
     sa.Column("sent_at", UtcDateTime()),
     sa.Column("last_error", sa.Text()),
     sa.Index(None, "status", "next_attempt_at"),
-    **MYSQL_TABLE,
+    mysql_charset="utf8mb4", mysql_engine="InnoDB",
 )
 
 # --- revision 0002: the catalog ---------------------------------------------------------------
@@ -184,7 +183,7 @@ courses = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.UniqueConstraint("organization_id", "course_id"),
     sa.UniqueConstraint("organization_id", "slug"),
-    **MYSQL_TABLE,
+    mysql_charset="utf8mb4", mysql_engine="InnoDB",
 )
 
 course_items = sa.Table(
@@ -196,7 +195,7 @@ course_items = sa.Table(
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("lesson", sa.String(200), nullable=False),
     sa.Column("position", sa.Integer(), nullable=False),
-    **MYSQL_TABLE,
+    mysql_charset="utf8mb4", mysql_engine="InnoDB",
 )
 
 assessments = sa.Table(
@@ -213,7 +212,7 @@ assessments = sa.Table(
     sa.Column("options", sa.Integer()),
     sa.Column("skill_ids", Json(), nullable=False),
     sa.Column("item_id", Key()),
-    **MYSQL_TABLE,
+    mysql_charset="utf8mb4", mysql_engine="InnoDB",
 )
 
 specializations = sa.Table(
@@ -225,7 +224,7 @@ specializations = sa.Table(
     sa.Column("partner", sa.String(200)),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.UniqueConstraint("organization_id", "slug"),
-    **MYSQL_TABLE,
+    mysql_charset="utf8mb4", mysql_engine="InnoDB",
 )
 
 specialization_courses = sa.Table(
@@ -234,7 +233,7 @@ specialization_courses = sa.Table(
               sa.ForeignKey("specializations.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("position", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("course_id", Key(), sa.ForeignKey("courses.id"), nullable=False),
-    **MYSQL_TABLE,
+    mysql_charset="utf8mb4", mysql_engine="InnoDB",
 )
 
 skills = sa.Table(
@@ -246,5 +245,5 @@ skills = sa.Table(
     sa.Column("definition", sa.Text()),
     sa.Column("example_subskills", Json(), nullable=False),
     sa.UniqueConstraint("organization_id", "domain", "name"),
-    **MYSQL_TABLE,
+    mysql_charset="utf8mb4", mysql_engine="InnoDB",
 )

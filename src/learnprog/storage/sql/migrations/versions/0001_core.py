@@ -1,7 +1,7 @@
 """Core: organizations, programs, contracts, learners, memberships, admins, audit log, outbox
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 
 from __future__ import annotations
