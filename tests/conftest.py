@@ -28,10 +28,12 @@ from learnprog.storage.ports import UnitOfWork
 from learnprog.storage.sql import SqlUnitOfWork, check_connection, create_sql_engine, upgrade
 from learnprog.storage.sql.tables import metadata
 
-POSTGRES_URL = os.environ.get("LEARNPROG_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-MARIADB_URL = os.environ.get("LEARNPROG_TEST_MARIADB_URL",
-                             "mysql+pymysql://root@127.0.0.1:3306/test")
+POSTGRES_URL = os.environ.get(
+    "LEARNPROG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+MARIADB_URL = os.environ.get(
+    "LEARNPROG_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
+)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SQL_BACKENDS = ("sqlite", "postgresql", "mariadb")
 ALL_BACKENDS = ("memory", *SQL_BACKENDS)
@@ -56,8 +58,11 @@ def reset_schema(engine: Engine) -> None:
 
 def make_engine(backend: str, tmp_dir: Path) -> Engine:
     """Return a reachable engine for ``backend``, or skip (fail in CI)."""
-    url = {"sqlite": f"sqlite:///{tmp_dir / 'learnprog-test.db'}", "postgresql": POSTGRES_URL,
-           "mariadb": MARIADB_URL}[backend]
+    url = {
+        "sqlite": f"sqlite:///{tmp_dir / 'learnprog-test.db'}",
+        "postgresql": POSTGRES_URL,
+        "mariadb": MARIADB_URL,
+    }[backend]
     engine = create_sql_engine(url)
     try:
         check_connection(engine)
@@ -120,8 +125,7 @@ def uow_factory(backend: str, engine_pool: Callable[[str], Engine]) -> UowFactor
 
 
 @pytest.fixture(params=_backend_params(SQL_BACKENDS))
-def sql_engine(request: pytest.FixtureRequest,
-               engine_pool: Callable[[str], Engine]) -> Engine:
+def sql_engine(request: pytest.FixtureRequest, engine_pool: Callable[[str], Engine]) -> Engine:
     """An engine on each SQL backend, migrated, with empty tables."""
     engine = engine_pool(str(request.param))
     empty_tables(engine)
@@ -141,13 +145,18 @@ def mailer() -> InMemoryMailer:
 
 
 @pytest.fixture(params=_backend_params(("memory", "sqlite")))
-def lp(request: pytest.FixtureRequest, engine_pool: Callable[[str], Engine], clock: FixedClock,
-       mailer: InMemoryMailer) -> learnprog.Learnprog:
+def lp(
+    request: pytest.FixtureRequest,
+    engine_pool: Callable[[str], Engine],
+    clock: FixedClock,
+    mailer: InMemoryMailer,
+) -> learnprog.Learnprog:
     """A learnprog instance for service-level suites: on memory and on SQLite."""
     settings = learnprog.Settings(secret_key="test-secret-test-secret")
     if request.param == "memory":
         return learnprog.connect("memory://", settings=settings, clock=clock, mailer=mailer)
     engine = engine_pool("sqlite")
     empty_tables(engine)
-    return learnprog.connect(uow_factory=lambda: SqlUnitOfWork(engine), settings=settings,
-                             clock=clock, mailer=mailer)
+    return learnprog.connect(
+        uow_factory=lambda: SqlUnitOfWork(engine), settings=settings, clock=clock, mailer=mailer
+    )

@@ -16,8 +16,11 @@ from learnprog.model import (
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def organization(name: str = "Acme Learning", *, domains: tuple[str, ...] = ("acme.example",),
-                 ) -> Organization:
+def organization(
+    name: str = "Acme Learning",
+    *,
+    domains: tuple[str, ...] = ("acme.example",),
+) -> Organization:
     return Organization.create(name, now=NOW, email_domains=domains)
 
 
@@ -25,14 +28,26 @@ def program(org: Organization, name: str = "Data Academy", *, slug: str | None =
     return Program.create(org.id, name, now=NOW, slug=slug)
 
 
-def contract(org: Organization, *, quantity: int | None = 10,
-             kind: ContractKind = ContractKind.LICENSES) -> Contract:
-    return Contract.create(org.id, "Year 1 Contract 2026", kind=kind, quantity=quantity,
-                           starts_at=NOW - timedelta(days=30), ends_at=NOW + timedelta(days=335))
+def contract(
+    org: Organization, *, quantity: int | None = 10, kind: ContractKind = ContractKind.LICENSES
+) -> Contract:
+    return Contract.create(
+        org.id,
+        "Year 1 Contract 2026",
+        kind=kind,
+        quantity=quantity,
+        starts_at=NOW - timedelta(days=30),
+        ends_at=NOW + timedelta(days=335),
+    )
 
 
-def learner(org: Organization, email: str = "ana.lima@acme.example",
-            name: str = "Ana Lima", *, external_id: str | None = None) -> Learner:
+def learner(
+    org: Organization,
+    email: str = "ana.lima@acme.example",
+    name: str = "Ana Lima",
+    *,
+    external_id: str | None = None,
+) -> Learner:
     return Learner.create(org.id, name, email, now=NOW, external_id=external_id)
 
 

@@ -30,8 +30,16 @@ from learnprog.storage.memory import InMemoryStore
 from learnprog.storage.ports import UnitOfWorkFactory
 from learnprog.tokens import TokenSigner
 
-SERVICE_NAMES = ("organizations", "programs", "invitations", "learning", "messaging", "reports",
-                 "skills", "audit")
+SERVICE_NAMES = (
+    "organizations",
+    "programs",
+    "invitations",
+    "learning",
+    "messaging",
+    "reports",
+    "skills",
+    "audit",
+)
 """The attributes of :class:`Learnprog` that are services, in documentation order."""
 
 
@@ -76,15 +84,23 @@ class Learnprog:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
 
 def connect(
-    url: str | None = "memory://", *, settings: Settings | None = None,
-    mailer: Mailer | None = None, clock: Clock | None = None,
-    uow_factory: UnitOfWorkFactory | None = None, migrate: bool = True,
+    url: str | None = "memory://",
+    *,
+    settings: Settings | None = None,
+    mailer: Mailer | None = None,
+    clock: Clock | None = None,
+    uow_factory: UnitOfWorkFactory | None = None,
+    migrate: bool = True,
 ) -> Learnprog:
     """Return a learnprog instance over the storage at ``url`` (or the given adapters).
 

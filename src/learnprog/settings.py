@@ -37,15 +37,17 @@ class Settings:
             replies will be sent to noreply@...").
     """
 
-    base_url: str = field(default="http://localhost:8000",
-                          converter=_base_url)
+    base_url: str = field(default="http://localhost:8000", converter=_base_url)
     secret_key: str = field(factory=lambda: secrets.token_urlsafe(32), repr=False)
-    sender_address: EmailAddress = field(default="learning@example.com",  # type: ignore[assignment]
-                                         converter=_address)
-    sender_name: str = field(default="learnprog",
-                             converter=_sender_name)
-    no_reply_address: EmailAddress = field(default="noreply@example.com",  # type: ignore[assignment]
-                                           converter=_address)
+    sender_address: EmailAddress = field(
+        default="learning@example.com",  # type: ignore[assignment]
+        converter=_address,
+    )
+    sender_name: str = field(default="learnprog", converter=_sender_name)
+    no_reply_address: EmailAddress = field(
+        default="noreply@example.com",  # type: ignore[assignment]
+        converter=_address,
+    )
 
     @property
     def message_domain(self) -> str:

@@ -39,16 +39,14 @@ class TokenSigner:
 
     def __init__(self, secret_key: str, clock: Clock) -> None:
         if len(secret_key) < 16:
-            raise ValidationError("a signing secret has at least 16 characters",
-                                  field="secret_key")
+            raise ValidationError("a signing secret has at least 16 characters", field="secret_key")
 
         class _ClockSigner(TimestampSigner):
             def get_timestamp(self) -> int:
                 return int(clock.now().timestamp())
 
         self._serializers = {
-            p: URLSafeTimedSerializer(secret_key, salt=f"learnprog.{p.value}",
-                                      signer=_ClockSigner)
+            p: URLSafeTimedSerializer(secret_key, salt=f"learnprog.{p.value}", signer=_ClockSigner)
             for p in TokenPurpose
         }
 
@@ -64,8 +62,7 @@ class TokenSigner:
                 mapping, or expired (the message says which).
         """
         try:
-            payload = self._serializers[purpose].loads(
-                token, max_age=int(max_age.total_seconds()))
+            payload = self._serializers[purpose].loads(token, max_age=int(max_age.total_seconds()))
         except SignatureExpired as exc:
             raise InvalidTokenError("the link has expired", field="token") from exc
         except BadSignature as exc:

@@ -15,11 +15,18 @@ from tests.conftest import UowFactory
 
 def _message(org_id: str, to: str = "ana@example.org", **extra: object) -> OutgoingMessage:
     return OutgoingMessage.compose(
-        organization_id=org_id, category=MessageCategory.TRANSACTIONAL, to=to,
-        subject="Équipe Formação — convite", text_body="Olá Ana\nBem-vinda",
-        html_body="<p>Olá <b>Ana</b></p>", sender_address="learning@example.com",
-        sender_name="Équipe Formação", message_domain="example.com", to_name="Ana Lima",
-        template="invitation", headers={"List-Unsubscribe": "<https://x.example/u?t=abc>"},
+        organization_id=org_id,
+        category=MessageCategory.TRANSACTIONAL,
+        to=to,
+        subject="Équipe Formação — convite",
+        text_body="Olá Ana\nBem-vinda",
+        html_body="<p>Olá <b>Ana</b></p>",
+        sender_address="learning@example.com",
+        sender_name="Équipe Formação",
+        message_domain="example.com",
+        to_name="Ana Lima",
+        template="invitation",
+        headers={"List-Unsubscribe": "<https://x.example/u?t=abc>"},
         **extra,  # type: ignore[arg-type]
     )
 
@@ -49,12 +56,12 @@ def test_mail_is_queued_atomically_with_the_change(uow_factory: UowFactory) -> N
 
 
 def test_outbox_lists_only_pending_entries_that_are_due_oldest_first(
-        uow_factory: UowFactory) -> None:
+    uow_factory: UowFactory,
+) -> None:
     org = f.organization()
     first = OutboxEntry.queue(_message(org.id, "a@example.org"), now=f.NOW)
     second = OutboxEntry.queue(_message(org.id, "b@example.org"), now=f.NOW + timedelta(1))
-    later = OutboxEntry.queue(_message(org.id, "c@example.org"),
-                              now=f.NOW + timedelta(minutes=2))
+    later = OutboxEntry.queue(_message(org.id, "c@example.org"), now=f.NOW + timedelta(minutes=2))
     with uow_factory() as uow:
         uow.organizations.add(org)
         for e in (later, second, first):
@@ -80,8 +87,9 @@ def test_outbox_lists_only_pending_entries_that_are_due_oldest_first(
 
 def test_outbox_keeps_the_message_exactly(uow_factory: UowFactory) -> None:
     org = f.organization()
-    message = _message(org.id, "Zoë@bücher.example", reply_to="replies@example.org",
-                       learner_id="L1")
+    message = _message(
+        org.id, "Zoë@bücher.example", reply_to="replies@example.org", learner_id="L1"
+    )
     entry = OutboxEntry.queue(message, now=f.NOW)
     with uow_factory() as uow:
         uow.organizations.add(org)

@@ -34,6 +34,7 @@ def test_leaving_without_commit_rolls_back(uow_factory: UowFactory) -> None:
 
 def test_an_exception_in_the_block_rolls_back(uow_factory: UowFactory) -> None:
     org = f.organization()
+
     def fail_after_write() -> None:
         with uow_factory() as uow:
             uow.organizations.add(org)
@@ -125,15 +126,18 @@ def test_lookup_by_email_ignores_case_but_keeps_accents(uow_factory: UowFactory)
         assert other.id == plain.id
 
 
-@pytest.mark.parametrize("name", [
-    "Nguyễn Thị Minh Khai",
-    "محمد بن عبد الله",
-    "王小明",
-    "山田 太郎",
-    "김민준",
-    "Zoë 🚀 Ñúñez",
-    "Ана-Мария Ο'Νιλ",  # noqa: RUF001 - Greek letters on purpose
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Nguyễn Thị Minh Khai",
+        "محمد بن عبد الله",
+        "王小明",
+        "山田 太郎",
+        "김민준",
+        "Zoë 🚀 Ñúñez",
+        "Ана-Мария Ο'Νιλ",  # noqa: RUF001 - Greek letters on purpose
+    ],
+)
 def test_names_in_any_script_round_trip_exactly(uow_factory: UowFactory, name: str) -> None:
     org = f.organization(name)
     person = f.learner(org, "person@example.org", name)
@@ -147,7 +151,8 @@ def test_names_in_any_script_round_trip_exactly(uow_factory: UowFactory, name: s
 
 
 def test_timestamps_round_trip_as_the_same_instant_to_the_microsecond(
-        uow_factory: UowFactory) -> None:
+    uow_factory: UowFactory,
+) -> None:
     org = f.organization()
     lisbon_summer = timezone(timedelta(hours=1))
     instant = datetime(2019, 12, 23, 6, 18, 32, 782123, tzinfo=lisbon_summer)
@@ -236,8 +241,12 @@ def test_learner_profile_and_attributes_round_trip(uow_factory: UowFactory) -> N
     org = f.organization()
     person = evolve(
         f.learner(org),
-        profile=LearnerProfile(manager_name="Bobby McManager", job_title="Software Engineer II",
-                               business_unit_2="Enterprise", location_region="Ontario"),
+        profile=LearnerProfile(
+            manager_name="Bobby McManager",
+            job_title="Software Engineer II",
+            business_unit_2="Enterprise",
+            location_region="Ontario",
+        ),
         attributes={"cost_center": "CC-42", "shift": "night"},
         identity_verified=True,
     )
@@ -312,8 +321,9 @@ def test_admin_grants_add_list_remove(uow_factory: UowFactory) -> None:
     prog = f.program(org)
     person = f.learner(org)
     org_grant = AdminGrant(org.id, person.id, AdminRole.ORGANIZATION, f.NOW)
-    prog_grant = AdminGrant(org.id, person.id, AdminRole.PROGRAM, f.NOW + timedelta(seconds=1),
-                            prog.id)
+    prog_grant = AdminGrant(
+        org.id, person.id, AdminRole.PROGRAM, f.NOW + timedelta(seconds=1), prog.id
+    )
     with uow_factory() as uow:
         uow.organizations.add(org)
         uow.programs.add(prog)
@@ -337,22 +347,45 @@ def test_courses_round_trip_with_items_and_assessments(uow_factory: UowFactory) 
     from learnprog.model import Assessment, Course, CourseItem, Skill, Specialization
 
     org = f.organization()
-    skill = Skill.create(org.id, domain="Business", name="Accounting",
-                         definition="Record-keeping.", example_subskills=["ledgers", "IFRS"])
-    items = [CourseItem.create("Welcome", kind="video", lesson="Week 1", id="v1", position=0),
-             CourseItem.create("Quiz 1", kind="quiz", lesson="Week 1", id="q1", position=1),
-             CourseItem.create("Reading", kind="reading", lesson="Week 2", id="r1", position=2)]
-    quiz = Assessment.create("Quiz 1", id="a1", weight=0.25, pass_mark=80,
-                             due_at=datetime(2026, 4, 1, 23, 59, tzinfo=UTC), options=4,
-                             skill_ids=[skill.id], item_id="q1")
-    course = Course.create(org.id, course_id="daG-a-01EeijKBISCWxf6g", slug="ai-for-everyone",
-                           name="AI For Everyone", now=f.NOW, partner="deeplearning.ai",
-                           class_start=datetime(2020, 1, 6, 8, tzinfo=UTC), items=items,
-                           assessments=[quiz])
-    other = Course.create(org.id, course_id="X2", slug="ai-two", name="AI Two", now=f.NOW,
-                          partner="deeplearning.ai")
-    spec = Specialization.create(org.id, slug="ai-spec", name="AI", courses=[course, other],
-                                 now=f.NOW)
+    skill = Skill.create(
+        org.id,
+        domain="Business",
+        name="Accounting",
+        definition="Record-keeping.",
+        example_subskills=["ledgers", "IFRS"],
+    )
+    items = [
+        CourseItem.create("Welcome", kind="video", lesson="Week 1", id="v1", position=0),
+        CourseItem.create("Quiz 1", kind="quiz", lesson="Week 1", id="q1", position=1),
+        CourseItem.create("Reading", kind="reading", lesson="Week 2", id="r1", position=2),
+    ]
+    quiz = Assessment.create(
+        "Quiz 1",
+        id="a1",
+        weight=0.25,
+        pass_mark=80,
+        due_at=datetime(2026, 4, 1, 23, 59, tzinfo=UTC),
+        options=4,
+        skill_ids=[skill.id],
+        item_id="q1",
+    )
+    course = Course.create(
+        org.id,
+        course_id="daG-a-01EeijKBISCWxf6g",
+        slug="ai-for-everyone",
+        name="AI For Everyone",
+        now=f.NOW,
+        partner="deeplearning.ai",
+        class_start=datetime(2020, 1, 6, 8, tzinfo=UTC),
+        items=items,
+        assessments=[quiz],
+    )
+    other = Course.create(
+        org.id, course_id="X2", slug="ai-two", name="AI Two", now=f.NOW, partner="deeplearning.ai"
+    )
+    spec = Specialization.create(
+        org.id, slug="ai-spec", name="AI", courses=[course, other], now=f.NOW
+    )
     with uow_factory() as uow:
         uow.organizations.add(org)
         uow.skills.add(skill)
@@ -365,12 +398,17 @@ def test_courses_round_trip_with_items_and_assessments(uow_factory: UowFactory) 
         assert uow.courses.get(course.id).lessons == ("Week 1", "Week 2")
         assert uow.courses.find_by_course_id(org.id, "daG-a-01EeijKBISCWxf6g") == course
         assert [c.name for c in uow.courses.list_for_organization(org.id)] == [
-            "AI For Everyone", "AI Two"]
+            "AI For Everyone",
+            "AI Two",
+        ]
         assert uow.specializations.get(spec.id) == spec
         assert uow.skills.get(skill.id) == skill
         with pytest.raises(ConflictError):
-            uow.courses.add(Course.create(org.id, course_id="daG-a-01EeijKBISCWxf6g",
-                                          slug="fresh", name="Dup", now=f.NOW))
+            uow.courses.add(
+                Course.create(
+                    org.id, course_id="daG-a-01EeijKBISCWxf6g", slug="fresh", name="Dup", now=f.NOW
+                )
+            )
         with pytest.raises(ConflictError):
             uow.skills.add(Skill.create(org.id, domain="Business", name="Accounting"))
         uow.courses.update(evolve(course, items=items[:1], assessments=()))
@@ -385,11 +423,16 @@ def test_audit_log_lists_newest_first_with_filters(uow_factory: UowFactory) -> N
 
     org, prog, _ = _seed(uow_factory)
     entries = [
-        AuditEntry.record(organization_id=org.id, actor="system", action=f"step.{i}",
-                          object_type="program", object_id=prog.id,
-                          now=f.NOW + timedelta(minutes=i),
-                          program_id=prog.id if i % 2 else None,
-                          changes={"name": ["Ol\u00e1", "Hello"], "n": [i, None]})
+        AuditEntry.record(
+            organization_id=org.id,
+            actor="system",
+            action=f"step.{i}",
+            object_type="program",
+            object_id=prog.id,
+            now=f.NOW + timedelta(minutes=i),
+            program_id=prog.id if i % 2 else None,
+            changes={"name": ["Ol\u00e1", "Hello"], "n": [i, None]},
+        )
         for i in range(5)
     ]
     with uow_factory() as uow:
@@ -401,9 +444,10 @@ def test_audit_log_lists_newest_first_with_filters(uow_factory: UowFactory) -> N
         assert [e.action for e in listed] == [f"step.{i}" for i in (4, 3, 2, 1, 0)]
         assert listed[-1] == entries[0]
         assert [e.action for e in uow.audit.list(org.id, program_id=prog.id)] == [
-            "step.3", "step.1"]
-        assert [e.action for e in uow.audit.list(org.id, limit=2, offset=1)] == [
-            "step.3", "step.2"]
+            "step.3",
+            "step.1",
+        ]
+        assert [e.action for e in uow.audit.list(org.id, limit=2, offset=1)] == ["step.3", "step.2"]
 
 
 def test_times_are_stored_in_utc_whatever_zone_they_came_in(uow_factory: UowFactory) -> None:

@@ -37,8 +37,9 @@ class InMemoryMailer(Mailer):
                 raise self._failures.pop(0)
             self._sent.append(message)
 
-    def fail_next(self, count: int = 1, *, permanent: bool = False,
-                  reason: str = "planned failure") -> None:
+    def fail_next(
+        self, count: int = 1, *, permanent: bool = False, reason: str = "planned failure"
+    ) -> None:
         """Make the next ``count`` sends raise :class:`MailError` with ``reason``."""
         with self._lock:
             self._failures.extend(MailError(reason, permanent=permanent) for _ in range(count))

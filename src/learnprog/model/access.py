@@ -139,8 +139,14 @@ def require_system(actor: Actor, what: str) -> None:
         raise _deny(actor, what)
 
 
-def require_org_admin(actor: Actor, organization_id: str, grants: Iterable[AdminGrant],
-                      what: str, *, allow_system: bool = False) -> None:
+def require_org_admin(
+    actor: Actor,
+    organization_id: str,
+    grants: Iterable[AdminGrant],
+    what: str,
+    *,
+    allow_system: bool = False,
+) -> None:
     """Allow an organization admin of ``organization_id`` (and the system, if allowed).
 
     Args:
@@ -160,16 +166,26 @@ def require_org_admin(actor: Actor, organization_id: str, grants: Iterable[Admin
     if (
         isinstance(actor, OrgAdminActor)
         and actor.organization_id == organization_id
-        and any(g.role is AdminRole.ORGANIZATION and g.organization_id == organization_id
-                and g.learner_id == actor.learner_id for g in grants)
+        and any(
+            g.role is AdminRole.ORGANIZATION
+            and g.organization_id == organization_id
+            and g.learner_id == actor.learner_id
+            for g in grants
+        )
     ):
         return
     raise _deny(actor, what)
 
 
-def require_program_admin(actor: Actor, organization_id: str, program_id: str,
-                          grants: Iterable[AdminGrant], what: str, *,
-                          allow_system: bool = False) -> None:
+def require_program_admin(
+    actor: Actor,
+    organization_id: str,
+    program_id: str,
+    grants: Iterable[AdminGrant],
+    what: str,
+    *,
+    allow_system: bool = False,
+) -> None:
     """Allow an organization admin of the program's organization or an admin of the program.
 
     Raises:
@@ -188,15 +204,20 @@ def require_program_admin(actor: Actor, organization_id: str, program_id: str,
         isinstance(actor, ProgramAdminActor)
         and actor.organization_id == organization_id
         and program_id in actor.program_ids
-        and any(g.role is AdminRole.PROGRAM and g.program_id == program_id
-                and g.learner_id == actor.learner_id for g in grants)
+        and any(
+            g.role is AdminRole.PROGRAM
+            and g.program_id == program_id
+            and g.learner_id == actor.learner_id
+            for g in grants
+        )
     ):
         return
     raise _deny(actor, what)
 
 
-def require_any_admin(actor: Actor, organization_id: str, grants: Iterable[AdminGrant],
-                      what: str) -> None:
+def require_any_admin(
+    actor: Actor, organization_id: str, grants: Iterable[AdminGrant], what: str
+) -> None:
     """Allow any admin of ``organization_id``: an organization admin or a program admin.
 
     Raises:
@@ -206,9 +227,15 @@ def require_any_admin(actor: Actor, organization_id: str, grants: Iterable[Admin
     if isinstance(actor, OrgAdminActor):
         require_org_admin(actor, organization_id, grants, what)
         return
-    if isinstance(actor, ProgramAdminActor) and actor.organization_id == organization_id and any(
-        g.role is AdminRole.PROGRAM and g.program_id in actor.program_ids
-        and g.learner_id == actor.learner_id for g in grants
+    if (
+        isinstance(actor, ProgramAdminActor)
+        and actor.organization_id == organization_id
+        and any(
+            g.role is AdminRole.PROGRAM
+            and g.program_id in actor.program_ids
+            and g.learner_id == actor.learner_id
+            for g in grants
+        )
     ):
         return
     raise _deny(actor, what)
@@ -235,7 +262,10 @@ def visible_program_ids(actor: Actor, grants: Iterable[AdminGrant]) -> frozenset
     An organization admin (with its grant checked by the caller) sees every program.
     """
     if isinstance(actor, ProgramAdminActor):
-        stored = {g.program_id for g in grants
-                  if g.role is AdminRole.PROGRAM and g.learner_id == actor.learner_id}
+        stored = {
+            g.program_id
+            for g in grants
+            if g.role is AdminRole.PROGRAM and g.learner_id == actor.learner_id
+        }
         return frozenset(p for p in actor.program_ids if p in stored)
     return None

@@ -48,12 +48,30 @@ class Enrollment:
     unenrolled_at: datetime | None = field(default=None, converter=to_optional_utc)
 
     @classmethod
-    def create(cls, organization_id: str, program_id: str, learner_id: str, *,
-               kind: EntryKind, target_id: str, contract_id: str, now: datetime,
-               source_collection_id: str | None = None) -> Enrollment:
+    def create(
+        cls,
+        organization_id: str,
+        program_id: str,
+        learner_id: str,
+        *,
+        kind: EntryKind,
+        target_id: str,
+        contract_id: str,
+        now: datetime,
+        source_collection_id: str | None = None,
+    ) -> Enrollment:
         """Make a new, current enrollment."""
-        return cls(new_id(), organization_id, program_id, learner_id, kind, target_id,
-                   contract_id, utc(now, field="now"), source_collection_id)
+        return cls(
+            new_id(),
+            organization_id,
+            program_id,
+            learner_id,
+            kind,
+            target_id,
+            contract_id,
+            utc(now, field="now"),
+            source_collection_id,
+        )
 
     @property
     def is_current(self) -> bool:
@@ -141,9 +159,17 @@ class Feedback:
     comment: str | None = None
 
     @classmethod
-    def create(cls, learner_id: str, course_id: str, program_id: str, *, rating: int,
-               now: datetime, recommend: int | None = None,
-               comment: str | None = None) -> Feedback:
+    def create(
+        cls,
+        learner_id: str,
+        course_id: str,
+        program_id: str,
+        *,
+        rating: int,
+        now: datetime,
+        recommend: int | None = None,
+        comment: str | None = None,
+    ) -> Feedback:
         """Validate and make a feedback record.
 
         Raises:
@@ -152,7 +178,16 @@ class Feedback:
         if not isinstance(rating, int) or not 1 <= rating <= 5:
             raise ValidationError("a rating is a whole number 1-5", field="rating", value=rating)
         if recommend is not None and (not isinstance(recommend, int) or not 0 <= recommend <= 10):
-            raise ValidationError("a recommendation is a whole number 0-10", field="recommend",
-                                  value=recommend)
-        return cls(new_id(), learner_id, course_id, program_id, rating, utc(now, field="now"),
-                   recommend, optional_text(comment, field="comment", max_length=5000))
+            raise ValidationError(
+                "a recommendation is a whole number 0-10", field="recommend", value=recommend
+            )
+        return cls(
+            new_id(),
+            learner_id,
+            course_id,
+            program_id,
+            rating,
+            utc(now, field="now"),
+            recommend,
+            optional_text(comment, field="comment", max_length=5000),
+        )

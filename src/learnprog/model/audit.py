@@ -39,16 +39,35 @@ class AuditEntry:
     changes: Mapping[str, list[Any]] = field(factory=dict)
 
     @classmethod
-    def record(cls, *, organization_id: str, actor: str, action: str, object_type: str,
-               object_id: str, now: datetime, program_id: str | None = None,
-               changes: Mapping[str, list[Any]] | None = None) -> AuditEntry:
+    def record(
+        cls,
+        *,
+        organization_id: str,
+        actor: str,
+        action: str,
+        object_type: str,
+        object_id: str,
+        now: datetime,
+        program_id: str | None = None,
+        changes: Mapping[str, list[Any]] | None = None,
+    ) -> AuditEntry:
         """Make a new entry stamped ``now``."""
-        return cls(new_id(), organization_id, actor, action, object_type, object_id,
-                   utc(now, field="now"), program_id, dict(changes or {}))
+        return cls(
+            new_id(),
+            organization_id,
+            actor,
+            action,
+            object_type,
+            object_id,
+            utc(now, field="now"),
+            program_id,
+            dict(changes or {}),
+        )
 
 
-def field_changes(before: Mapping[str, Any] | None,
-                  after: Mapping[str, Any] | None) -> dict[str, list[Any]]:
+def field_changes(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> dict[str, list[Any]]:
     """Return the fields that differ between two versions of a record.
 
     Args:
@@ -62,5 +81,8 @@ def field_changes(before: Mapping[str, Any] | None,
     """
     old = dict(before or {})
     new = dict(after or {})
-    return {k: [old.get(k), new.get(k)] for k in sorted(old.keys() | new.keys())
-            if old.get(k) != new.get(k)}
+    return {
+        k: [old.get(k), new.get(k)]
+        for k in sorted(old.keys() | new.keys())
+        if old.get(k) != new.get(k)
+    }

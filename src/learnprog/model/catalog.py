@@ -64,8 +64,15 @@ class CourseItem:
     position: int = 0
 
     @classmethod
-    def create(cls, name: str, *, kind: ItemKind | str, lesson: str, id: str | None = None,
-               position: int = 0) -> CourseItem:
+    def create(
+        cls,
+        name: str,
+        *,
+        kind: ItemKind | str,
+        lesson: str,
+        id: str | None = None,
+        position: int = 0,
+    ) -> CourseItem:
         """Validate and make a course item.
 
         Raises:
@@ -111,9 +118,18 @@ class Assessment:
 
     @classmethod
     def create(
-        cls, name: str, *, id: str | None = None, graded: bool = True, required: bool = True,
-        weight: float = 1.0, due_at: datetime | None = None, pass_mark: float = 80.0,
-        options: int | None = None, skill_ids: Sequence[str] = (), item_id: str | None = None,
+        cls,
+        name: str,
+        *,
+        id: str | None = None,
+        graded: bool = True,
+        required: bool = True,
+        weight: float = 1.0,
+        due_at: datetime | None = None,
+        pass_mark: float = 80.0,
+        options: int | None = None,
+        skill_ids: Sequence[str] = (),
+        item_id: str | None = None,
     ) -> Assessment:
         """Validate and make an assessment.
 
@@ -182,9 +198,17 @@ class Course:
 
     @classmethod
     def create(
-        cls, organization_id: str, *, course_id: str, slug: str, name: str, now: datetime,
-        partner: str | None = None, class_start: datetime | None = None,
-        class_end: datetime | None = None, items: Sequence[CourseItem] = (),
+        cls,
+        organization_id: str,
+        *,
+        course_id: str,
+        slug: str,
+        name: str,
+        now: datetime,
+        partner: str | None = None,
+        class_start: datetime | None = None,
+        class_end: datetime | None = None,
+        items: Sequence[CourseItem] = (),
         assessments: Sequence[Assessment] = (),
     ) -> Course:
         """Validate and make a catalog course.
@@ -205,8 +229,9 @@ class Course:
             raise ValidationError("assessment IDs repeat", field="assessments")
         for a in assessments:
             if a.item_id is not None and a.item_id not in item_ids:
-                raise ValidationError(f"assessment {a.id!r} names unknown item {a.item_id!r}",
-                                      field="assessments")
+                raise ValidationError(
+                    f"assessment {a.id!r} names unknown item {a.item_id!r}", field="assessments"
+                )
         return cls(
             id=new_id(),
             organization_id=organization_id,
@@ -253,8 +278,9 @@ class Specialization:
     partner: str | None = None
 
     @classmethod
-    def create(cls, organization_id: str, *, slug: str, name: str, courses: Sequence[Course],
-               now: datetime) -> Specialization:
+    def create(
+        cls, organization_id: str, *, slug: str, name: str, courses: Sequence[Course], now: datetime
+    ) -> Specialization:
         """Validate and make a specialization of ``courses`` (in order).
 
         Raises:
@@ -268,12 +294,16 @@ class Specialization:
         if len(set(ids)) != len(ids):
             raise ValidationError("a course appears twice", field="courses")
         if any(c.organization_id != organization_id for c in courses):
-            raise ValidationError("every course must be in the organization's catalog",
-                                  field="courses")
+            raise ValidationError(
+                "every course must be in the organization's catalog", field="courses"
+            )
         partners = {c.partner for c in courses}
         if len(partners) != 1:
-            raise ValidationError("the courses of a specialization are from the same partner",
-                                  field="courses", value=sorted(str(p) for p in partners))
+            raise ValidationError(
+                "the courses of a specialization are from the same partner",
+                field="courses",
+                value=sorted(str(p) for p in partners),
+            )
         return cls(
             id=new_id(),
             organization_id=organization_id,
@@ -328,8 +358,9 @@ class Collection:
     entries: tuple[CollectionEntry, ...] = field(default=(), converter=_entries)
 
     @classmethod
-    def create(cls, program_id: str, name: str, *, description: str | None = None,
-               position: int = 0) -> Collection:
+    def create(
+        cls, program_id: str, name: str, *, description: str | None = None, position: int = 0
+    ) -> Collection:
         """Validate and make an empty collection.
 
         Raises:
@@ -365,8 +396,15 @@ class Skill:
     example_subskills: tuple[str, ...] = field(default=(), converter=str_tuple)
 
     @classmethod
-    def create(cls, organization_id: str, *, domain: str, name: str,
-               definition: str | None = None, example_subskills: Sequence[str] = ()) -> Skill:
+    def create(
+        cls,
+        organization_id: str,
+        *,
+        domain: str,
+        name: str,
+        definition: str | None = None,
+        example_subskills: Sequence[str] = (),
+    ) -> Skill:
         """Validate and make a skill.
 
         Raises:

@@ -78,8 +78,9 @@ class EmailAddress:
                 text, check_deliverability=False, allow_smtputf8=True, allow_quoted_local=False
             )
         except email_validator.EmailNotValidError as exc:
-            raise ValidationError(f"{text!r} is not a valid email address: {exc}", field=field,
-                                  line=line, value=raw) from exc
+            raise ValidationError(
+                f"{text!r} is not a valid email address: {exc}", field=field, line=line, value=raw
+            ) from exc
         return cls(text, email_key(text))
 
     @classmethod
@@ -126,7 +127,8 @@ class ProgramSlug:
         if not raw or len(raw) > _SLUG_MAX or not _SLUG.match(raw):
             raise ValidationError(
                 "a slug is 1-80 lowercase ASCII letters and digits in dash-separated words",
-                field=field, value=raw,
+                field=field,
+                value=raw,
             )
         return cls(raw)
 
@@ -141,8 +143,9 @@ class ProgramSlug:
         return self.value
 
 
-def normalize_external_id(raw: str | None, *, field: str = "external_id",
-                          line: int | None = None) -> str | None:
+def normalize_external_id(
+    raw: str | None, *, field: str = "external_id", line: int | None = None
+) -> str | None:
     """Return an external ID as a string kept as written (``"00123"`` stays ``"00123"``).
 
     Outer spaces are trimmed; an empty value means "no external ID" and gives ``None``.
@@ -156,6 +159,7 @@ def normalize_external_id(raw: str | None, *, field: str = "external_id",
     if not text:
         return None
     if _CONTROL.search(text) or len(text) > 255:
-        raise ValidationError("an external ID is at most 255 printable characters",
-                              field=field, line=line, value=raw)
+        raise ValidationError(
+            "an external ID is at most 255 printable characters", field=field, line=line, value=raw
+        )
     return text

@@ -112,8 +112,9 @@ class Learner:
         try:
             name = required_text(full_name, field="full_name")
         except ValidationError as exc:
-            raise ValidationError("a name is required (1-200 characters, one line)",
-                                  field="full_name", line=line) from exc
+            raise ValidationError(
+                "a name is required (1-200 characters, one line)", field="full_name", line=line
+            ) from exc
         address = email if isinstance(email, EmailAddress) else EmailAddress.parse(email, line=line)
         return cls(
             id=new_id(),
@@ -176,7 +177,12 @@ class Membership:
 
     @classmethod
     def invite(
-        cls, organization_id: str, program_id: str, learner_id: str, contract_id: str, *,
+        cls,
+        organization_id: str,
+        program_id: str,
+        learner_id: str,
+        contract_id: str,
+        *,
         now: datetime,
     ) -> Membership:
         """Make a new invitation: state INVITED, no license taken (guide, "Invitations")."""
@@ -197,8 +203,9 @@ class Membership:
             ConflictError: the membership is not INVITED (already a member, or removed).
         """
         if self.state is not MemberState.INVITED:
-            raise ConflictError(f"the invitation is {self.state.value}, not INVITED",
-                                kind="membership", key=self.id)
+            raise ConflictError(
+                f"the invitation is {self.state.value}, not INVITED", kind="membership", key=self.id
+            )
         return evolve(self, state=MemberState.MEMBER, joined_at=utc(now, field="now"))
 
     def remove(self, now: datetime) -> Membership:
@@ -208,8 +215,7 @@ class Membership:
             ConflictError: it is already DELETED_MEMBER.
         """
         if self.state is MemberState.DELETED_MEMBER:
-            raise ConflictError("the membership is already removed", kind="membership",
-                                key=self.id)
+            raise ConflictError("the membership is already removed", kind="membership", key=self.id)
         return evolve(self, state=MemberState.DELETED_MEMBER, removed_at=utc(now, field="now"))
 
     def reinvite(self, now: datetime, contract_id: str) -> Membership:
@@ -219,10 +225,19 @@ class Membership:
             ConflictError: the membership is not DELETED_MEMBER.
         """
         if self.state is not MemberState.DELETED_MEMBER:
-            raise ConflictError(f"the membership is {self.state.value}; only a removed one is "
-                                "invited again", kind="membership", key=self.id)
-        return evolve(self, state=MemberState.INVITED, invited_at=utc(now, field="now"),
-                      joined_at=None, removed_at=None, contract_id=contract_id)
+            raise ConflictError(
+                f"the membership is {self.state.value}; only a removed one is invited again",
+                kind="membership",
+                key=self.id,
+            )
+        return evolve(
+            self,
+            state=MemberState.INVITED,
+            invited_at=utc(now, field="now"),
+            joined_at=None,
+            removed_at=None,
+            contract_id=contract_id,
+        )
 
     @property
     def holds_license(self) -> bool:

@@ -72,11 +72,21 @@ class OutgoingMessage:
 
     @classmethod
     def compose(
-        cls, *, organization_id: str, category: MessageCategory, to: str | EmailAddress,
-        subject: str, text_body: str, sender_address: str | EmailAddress,
-        message_domain: str, to_name: str | None = None, html_body: str | None = None,
-        sender_name: str | None = None, reply_to: str | EmailAddress | None = None,
-        template: str | None = None, learner_id: str | None = None,
+        cls,
+        *,
+        organization_id: str,
+        category: MessageCategory,
+        to: str | EmailAddress,
+        subject: str,
+        text_body: str,
+        sender_address: str | EmailAddress,
+        message_domain: str,
+        to_name: str | None = None,
+        html_body: str | None = None,
+        sender_name: str | None = None,
+        reply_to: str | EmailAddress | None = None,
+        template: str | None = None,
+        learner_id: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> OutgoingMessage:
         """Validate the header fields and make a message with a new Message-ID.
@@ -88,13 +98,16 @@ class OutgoingMessage:
             ValidationError: a blank subject, an invalid address, or a control character in a
                 header field; the error names the field.
         """
+
         def addr(value: str | EmailAddress, name: str) -> EmailAddress:
-            return value if isinstance(value, EmailAddress) else EmailAddress.parse(value,
-                                                                                   field=name)
+            return (
+                value if isinstance(value, EmailAddress) else EmailAddress.parse(value, field=name)
+            )
 
         clean_headers = {
             reject_control_characters(k, field="headers"): reject_control_characters(
-                v, field=f"headers.{k}")
+                v, field=f"headers.{k}"
+            )
             for k, v in (headers or {}).items()
         }
         return cls(
@@ -156,8 +169,13 @@ class OutboxEntry:
 
     def sent(self, now: datetime) -> OutboxEntry:
         """Return the entry marked sent at ``now``."""
-        return evolve(self, status=OutboxStatus.SENT, sent_at=utc(now, field="now"),
-                      attempts=self.attempts + 1, last_error=None)
+        return evolve(
+            self,
+            status=OutboxStatus.SENT,
+            sent_at=utc(now, field="now"),
+            attempts=self.attempts + 1,
+            last_error=None,
+        )
 
     def failed(self, now: datetime, error: str, *, retry_at: datetime | None) -> OutboxEntry:
         """Return the entry after a failed attempt.
@@ -168,7 +186,12 @@ class OutboxEntry:
             retry_at: when to try again, or ``None`` for a permanent failure.
         """
         if retry_at is None:
-            return evolve(self, status=OutboxStatus.FAILED, attempts=self.attempts + 1,
-                          last_error=error)
-        return evolve(self, attempts=self.attempts + 1, last_error=error,
-                      next_attempt_at=utc(retry_at, field="retry_at"))
+            return evolve(
+                self, status=OutboxStatus.FAILED, attempts=self.attempts + 1, last_error=error
+            )
+        return evolve(
+            self,
+            attempts=self.attempts + 1,
+            last_error=error,
+            next_attempt_at=utc(retry_at, field="retry_at"),
+        )

@@ -295,8 +295,9 @@ def _limit(value: object) -> int | None:
         raise ValidationError("a whole number is required", field="course_enrollment_limit")
     checked = non_negative_int(value, field="course_enrollment_limit")
     if checked == 0:
-        raise ValidationError("a limit is 1 or more, or None for no limit",
-                              field="course_enrollment_limit")
+        raise ValidationError(
+            "a limit is 1 or more, or None for no limit", field="course_enrollment_limit"
+        )
     return checked
 
 
@@ -401,5 +402,6 @@ class Contract:
         if not self.is_active(now):
             raise ValidationError(
                 f"contract {self.name!r} runs from {self.starts_at.isoformat()} to "
-                f"{self.ends_at.isoformat()}", field="contract",
+                f"{self.ends_at.isoformat()}",
+                field="contract",
             )

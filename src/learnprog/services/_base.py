@@ -70,12 +70,32 @@ class Service:
             return uow.admins.list_for_learner(organization_id, actor.learner_id)
         return ()
 
-    def _audit(self, uow: UnitOfWork, actor: Actor, *, action: str, organization_id: str,
-               object_type: str, object_id: str, before: object | None, after: object | None,
-               program_id: str | None = None) -> None:
-        changes = field_changes(None if before is None else to_json_value(before),
-                                None if after is None else to_json_value(after))
-        uow.audit.add(AuditEntry.record(
-            organization_id=organization_id, actor=actor.describe(), action=action,
-            object_type=object_type, object_id=object_id, now=self._now(),
-            program_id=program_id, changes=changes))
+    def _audit(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        *,
+        action: str,
+        organization_id: str,
+        object_type: str,
+        object_id: str,
+        before: object | None,
+        after: object | None,
+        program_id: str | None = None,
+    ) -> None:
+        changes = field_changes(
+            None if before is None else to_json_value(before),
+            None if after is None else to_json_value(after),
+        )
+        uow.audit.add(
+            AuditEntry.record(
+                organization_id=organization_id,
+                actor=actor.describe(),
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                now=self._now(),
+                program_id=program_id,
+                changes=changes,
+            )
+        )

@@ -13,9 +13,16 @@ from learnprog.services._base import Service
 class AuditLog(Service):
     """The audit log, per organization and per program."""
 
-    def entries(self, actor: Actor, organization_id: str, *, program_id: str | None = None,
-                object_id: str | None = None, limit: int = 100,
-                offset: int = 0) -> Sequence[AuditEntry]:
+    def entries(
+        self,
+        actor: Actor,
+        organization_id: str,
+        *,
+        program_id: str | None = None,
+        object_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[AuditEntry]:
         """Return audit entries, newest first: who, what, which object, when, and the changes.
 
         Organization admins read the whole organization's log; a program admin must name one of
@@ -44,9 +51,18 @@ class AuditLog(Service):
             else:
                 program = uow.programs.get(program_id)
                 if program.organization_id != organization_id:
-                    raise ValidationError("the program is in another organization",
-                                          field="program_id", value=program_id)
-                require_program_admin(actor, organization_id, program_id, grants,
-                                      "read the program's audit log")
-            return uow.audit.list(organization_id, program_id=program_id, object_id=object_id,
-                                  limit=limit, offset=offset)
+                    raise ValidationError(
+                        "the program is in another organization",
+                        field="program_id",
+                        value=program_id,
+                    )
+                require_program_admin(
+                    actor, organization_id, program_id, grants, "read the program's audit log"
+                )
+            return uow.audit.list(
+                organization_id,
+                program_id=program_id,
+                object_id=object_id,
+                limit=limit,
+                offset=offset,
+            )

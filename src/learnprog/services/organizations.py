@@ -29,9 +29,16 @@ class OrganizationService(Service):
     """Organizations, global settings, learner accounts and administrators."""
 
     def create_organization(
-        self, actor: Actor, name: str, *, email_domains: Iterable[str] = (),
-        timezone: str = "UTC", brand_color: str | None = None, banner_url: str | None = None,
-        logo_url: str | None = None, default_invitation_message: str | None = None,
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        email_domains: Iterable[str] = (),
+        timezone: str = "UTC",
+        brand_color: str | None = None,
+        banner_url: str | None = None,
+        logo_url: str | None = None,
+        default_invitation_message: str | None = None,
     ) -> Organization:
         """Create an organization. Only the system actor may.
 
@@ -54,13 +61,27 @@ class OrganizationService(Service):
         """
         require_system(actor, "create an organization")
         org = Organization.create(
-            name, now=self._now(), email_domains=list(email_domains), timezone=timezone,
-            brand_color=brand_color, banner_url=banner_url, logo_url=logo_url,
-            default_invitation_message=default_invitation_message)
+            name,
+            now=self._now(),
+            email_domains=list(email_domains),
+            timezone=timezone,
+            brand_color=brand_color,
+            banner_url=banner_url,
+            logo_url=logo_url,
+            default_invitation_message=default_invitation_message,
+        )
         with self._uow() as uow:
             uow.organizations.add(org)
-            self._audit(uow, actor, action="organization.create", organization_id=org.id,
-                        object_type="organization", object_id=org.id, before=None, after=org)
+            self._audit(
+                uow,
+                actor,
+                action="organization.create",
+                organization_id=org.id,
+                object_type="organization",
+                object_id=org.id,
+                before=None,
+                after=org,
+            )
             uow.commit()
         return org
 
@@ -73,15 +94,26 @@ class OrganizationService(Service):
         """
         with self._uow() as uow:
             org = uow.organizations.get(organization_id)
-            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
-                              "read the organization's settings", allow_system=True)
+            require_org_admin(
+                actor,
+                org.id,
+                self._grants(uow, actor, org.id),
+                "read the organization's settings",
+                allow_system=True,
+            )
             return org
 
     def update_settings(
-        self, actor: Actor, organization_id: str, *,
-        name: str | _Unset = UNSET, email_domains: Iterable[str] | _Unset = UNSET,
-        timezone: str | _Unset = UNSET, brand_color: str | _Unset | None = UNSET,
-        banner_url: str | _Unset | None = UNSET, logo_url: str | _Unset | None = UNSET,
+        self,
+        actor: Actor,
+        organization_id: str,
+        *,
+        name: str | _Unset = UNSET,
+        email_domains: Iterable[str] | _Unset = UNSET,
+        timezone: str | _Unset = UNSET,
+        brand_color: str | _Unset | None = UNSET,
+        banner_url: str | _Unset | None = UNSET,
+        logo_url: str | _Unset | None = UNSET,
         default_invitation_message: str | _Unset | None = UNSET,
         report_schedule: ReportSchedule | _Unset = UNSET,
         restrict_invitations_to_domains: bool | _Unset = UNSET,
@@ -97,35 +129,61 @@ class OrganizationService(Service):
             ValidationError: a value breaks its rule, or a report schedule names a program of
                 another organization.
         """
-        given = {k: v for k, v in {
-            "name": name, "email_domains": email_domains, "timezone": timezone,
-            "brand_color": brand_color, "banner_url": banner_url, "logo_url": logo_url,
-            "default_invitation_message": default_invitation_message,
-            "report_schedule": report_schedule,
-            "restrict_invitations_to_domains": restrict_invitations_to_domains,
-        }.items() if not isinstance(v, _Unset)}
+        given = {
+            k: v
+            for k, v in {
+                "name": name,
+                "email_domains": email_domains,
+                "timezone": timezone,
+                "brand_color": brand_color,
+                "banner_url": banner_url,
+                "logo_url": logo_url,
+                "default_invitation_message": default_invitation_message,
+                "report_schedule": report_schedule,
+                "restrict_invitations_to_domains": restrict_invitations_to_domains,
+            }.items()
+            if not isinstance(v, _Unset)
+        }
         if "email_domains" in given:
             given["email_domains"] = tuple(given["email_domains"])  # type: ignore[arg-type]
         with self._uow() as uow:
             before = uow.organizations.get(organization_id)
-            require_org_admin(actor, before.id, self._grants(uow, actor, before.id),
-                              "change global settings")
+            require_org_admin(
+                actor, before.id, self._grants(uow, actor, before.id), "change global settings"
+            )
             after = before.with_settings(**given)
             if isinstance(report_schedule, ReportSchedule):
                 for program_id in report_schedule.program_ids:
                     program = uow.programs.get(program_id)
                     if program.organization_id != before.id:
-                        raise ValidationError("the program is in another organization",
-                                              field="report_schedule", value=program_id)
+                        raise ValidationError(
+                            "the program is in another organization",
+                            field="report_schedule",
+                            value=program_id,
+                        )
             uow.organizations.update(after)
-            self._audit(uow, actor, action="organization.update", organization_id=before.id,
-                        object_type="organization", object_id=before.id, before=before,
-                        after=after)
+            self._audit(
+                uow,
+                actor,
+                action="organization.update",
+                organization_id=before.id,
+                object_type="organization",
+                object_id=before.id,
+                before=before,
+                after=after,
+            )
             uow.commit()
         return after
 
-    def register_learner(self, actor: Actor, organization_id: str, full_name: str,
-                         email: str, *, external_id: str | None = None) -> Learner:
+    def register_learner(
+        self,
+        actor: Actor,
+        organization_id: str,
+        full_name: str,
+        email: str,
+        *,
+        external_id: str | None = None,
+    ) -> Learner:
         """Create a learner account with no membership (for example a future admin).
 
         Invitations create accounts too; this is for people who must exist before they are
@@ -138,18 +196,39 @@ class OrganizationService(Service):
         """
         with self._uow() as uow:
             org = uow.organizations.get(organization_id)
-            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
-                              "register a learner account", allow_system=True)
-            learner = Learner.create(org.id, full_name, email, now=self._now(),
-                                     external_id=external_id)
+            require_org_admin(
+                actor,
+                org.id,
+                self._grants(uow, actor, org.id),
+                "register a learner account",
+                allow_system=True,
+            )
+            learner = Learner.create(
+                org.id, full_name, email, now=self._now(), external_id=external_id
+            )
             uow.learners.add(learner)
-            self._audit(uow, actor, action="learner.register", organization_id=org.id,
-                        object_type="learner", object_id=learner.id, before=None, after=learner)
+            self._audit(
+                uow,
+                actor,
+                action="learner.register",
+                organization_id=org.id,
+                object_type="learner",
+                object_id=learner.id,
+                before=None,
+                after=learner,
+            )
             uow.commit()
         return learner
 
-    def add_admin(self, actor: Actor, organization_id: str, email: str, *,
-                  role: AdminRole | str, program_ids: Iterable[str] = ()) -> list[AdminGrant]:
+    def add_admin(
+        self,
+        actor: Actor,
+        organization_id: str,
+        email: str,
+        *,
+        role: AdminRole | str,
+        program_ids: Iterable[str] = (),
+    ) -> list[AdminGrant]:
         """Make an existing learner account an organization admin or an admin of programs.
 
         Rules (guide, "Adding Organization Administrators"): the person "must already have a
@@ -178,48 +257,69 @@ class OrganizationService(Service):
         try:
             clean_role = AdminRole(role)
         except ValueError as exc:
-            raise ValidationError("role is organization or program", field="role",
-                                  value=role) from exc
+            raise ValidationError(
+                "role is organization or program", field="role", value=role
+            ) from exc
         address = EmailAddress.parse(email)
         with self._uow() as uow:
             org = uow.organizations.get(organization_id)
             existing = uow.admins.list_for_organization(org.id)
             first = clean_role is AdminRole.ORGANIZATION and not any(
-                g.role is AdminRole.ORGANIZATION for g in existing)
-            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
-                              "add administrators", allow_system=first)
+                g.role is AdminRole.ORGANIZATION for g in existing
+            )
+            require_org_admin(
+                actor,
+                org.id,
+                self._grants(uow, actor, org.id),
+                "add administrators",
+                allow_system=first,
+            )
             learner = uow.learners.find_by_email(org.id, address.key)
             if learner is None:
                 raise NotFoundError("learner account", address.address)
             if not org.owns_domain(learner.email.domain):
                 raise ValidationError(
                     f"an admin's address must be on the organization's domains "
-                    f"({', '.join(org.email_domains) or 'none set'})", field="email",
-                    value=address.address)
+                    f"({', '.join(org.email_domains) or 'none set'})",
+                    field="email",
+                    value=address.address,
+                )
             if clean_role is AdminRole.ORGANIZATION:
                 targets: list[str | None] = [None]
             else:
                 targets = list(dict.fromkeys(program_ids))
                 if not targets:
-                    raise ValidationError("a program admin needs at least one program",
-                                          field="program_ids")
+                    raise ValidationError(
+                        "a program admin needs at least one program", field="program_ids"
+                    )
                 for program_id in targets:
                     program = uow.programs.get(str(program_id))
                     if program.organization_id != org.id:
-                        raise ValidationError("the program is in another organization",
-                                              field="program_ids", value=program_id)
-            grants = [AdminGrant(org.id, learner.id, clean_role, self._now(), p)
-                      for p in targets]
+                        raise ValidationError(
+                            "the program is in another organization",
+                            field="program_ids",
+                            value=program_id,
+                        )
+            grants = [AdminGrant(org.id, learner.id, clean_role, self._now(), p) for p in targets]
             for grant in grants:
                 uow.admins.add(grant)
-                self._audit(uow, actor, action="admin.add", organization_id=org.id,
-                            object_type="admin", object_id=learner.id, before=None,
-                            after=grant, program_id=grant.program_id)
+                self._audit(
+                    uow,
+                    actor,
+                    action="admin.add",
+                    organization_id=org.id,
+                    object_type="admin",
+                    object_id=learner.id,
+                    before=None,
+                    after=grant,
+                    program_id=grant.program_id,
+                )
             uow.commit()
         return grants
 
-    def remove_admin(self, actor: Actor, organization_id: str, learner_id: str, *,
-                     program_id: str | None = None) -> None:
+    def remove_admin(
+        self, actor: Actor, organization_id: str, learner_id: str, *, program_id: str | None = None
+    ) -> None:
         """Take an admin right away: the organization admin right, or one program's.
 
         The last organization admin cannot be removed (the organization would be left with
@@ -232,23 +332,37 @@ class OrganizationService(Service):
         """
         with self._uow() as uow:
             org = uow.organizations.get(organization_id)
-            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
-                              "remove administrators")
+            require_org_admin(
+                actor, org.id, self._grants(uow, actor, org.id), "remove administrators"
+            )
             grants = uow.admins.list_for_learner(org.id, learner_id)
             role = AdminRole.ORGANIZATION if program_id is None else AdminRole.PROGRAM
-            grant = next((g for g in grants if g.role is role and g.program_id == program_id),
-                         None)
+            grant = next((g for g in grants if g.role is role and g.program_id == program_id), None)
             if grant is None:
                 raise NotFoundError("admin grant", (learner_id, program_id or "*"))
-            if role is AdminRole.ORGANIZATION and sum(
+            if (
+                role is AdminRole.ORGANIZATION
+                and sum(
                     g.role is AdminRole.ORGANIZATION
-                    for g in uow.admins.list_for_organization(org.id)) == 1:
-                raise ConflictError("the last organization admin cannot be removed",
-                                    kind="admin", key=learner_id)
+                    for g in uow.admins.list_for_organization(org.id)
+                )
+                == 1
+            ):
+                raise ConflictError(
+                    "the last organization admin cannot be removed", kind="admin", key=learner_id
+                )
             uow.admins.remove(grant)
-            self._audit(uow, actor, action="admin.remove", organization_id=org.id,
-                        object_type="admin", object_id=learner_id, before=grant, after=None,
-                        program_id=program_id)
+            self._audit(
+                uow,
+                actor,
+                action="admin.remove",
+                organization_id=org.id,
+                object_type="admin",
+                object_id=learner_id,
+                before=grant,
+                after=None,
+                program_id=program_id,
+            )
             uow.commit()
 
     def list_admins(self, actor: Actor, organization_id: str) -> Sequence[AdminGrant]:
@@ -259,8 +373,9 @@ class OrganizationService(Service):
         """
         with self._uow() as uow:
             org = uow.organizations.get(organization_id)
-            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
-                              "list administrators")
+            require_org_admin(
+                actor, org.id, self._grants(uow, actor, org.id), "list administrators"
+            )
             return uow.admins.list_for_organization(org.id)
 
     def resolve_actor(self, actor: Actor, organization_id: str, email: str) -> Actor:

@@ -28,9 +28,16 @@ class ProgramService(Service):
     # --- programs -------------------------------------------------------------------------
 
     def create_program(
-        self, actor: Actor, organization_id: str, name: str, *, slug: str | None = None,
-        tagline: str | None = None, banner_url: str | None = None,
-        course_enrollment_limit: int | None = None, invitation_message: str | None = None,
+        self,
+        actor: Actor,
+        organization_id: str,
+        name: str,
+        *,
+        slug: str | None = None,
+        tagline: str | None = None,
+        banner_url: str | None = None,
+        course_enrollment_limit: int | None = None,
+        invitation_message: str | None = None,
     ) -> Program:
         """Create a program in an organization (organization admins only).
 
@@ -53,19 +60,35 @@ class ProgramService(Service):
         """
         with self._uow() as uow:
             org = uow.organizations.get(organization_id)
-            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
-                              "create programs")
+            require_org_admin(actor, org.id, self._grants(uow, actor, org.id), "create programs")
             program = Program.create(
-                org.id, name, now=self._now(), slug=slug, tagline=tagline,
-                banner_url=banner_url, course_enrollment_limit=course_enrollment_limit,
-                invitation_message=invitation_message)
+                org.id,
+                name,
+                now=self._now(),
+                slug=slug,
+                tagline=tagline,
+                banner_url=banner_url,
+                course_enrollment_limit=course_enrollment_limit,
+                invitation_message=invitation_message,
+            )
             if uow.programs.find_by_slug(program.slug.value) is not None:
-                raise ConflictError(f"the program URL slug {program.slug.value!r} is taken",
-                                    kind="program", key=program.slug.value)
+                raise ConflictError(
+                    f"the program URL slug {program.slug.value!r} is taken",
+                    kind="program",
+                    key=program.slug.value,
+                )
             uow.programs.add(program)
-            self._audit(uow, actor, action="program.create", organization_id=org.id,
-                        object_type="program", object_id=program.id, before=None,
-                        after=program, program_id=program.id)
+            self._audit(
+                uow,
+                actor,
+                action="program.create",
+                organization_id=org.id,
+                object_type="program",
+                object_id=program.id,
+                before=None,
+                after=program,
+                program_id=program.id,
+            )
             uow.commit()
         return program
 
@@ -78,9 +101,13 @@ class ProgramService(Service):
         """
         with self._uow() as uow:
             program = uow.programs.get(program_id)
-            require_program_admin(actor, program.organization_id, program.id,
-                                  self._grants(uow, actor, program.organization_id),
-                                  "read the program")
+            require_program_admin(
+                actor,
+                program.organization_id,
+                program.id,
+                self._grants(uow, actor, program.organization_id),
+                "read the program",
+            )
             return program
 
     def list_programs(self, actor: Actor, organization_id: str) -> Sequence[Program]:
@@ -93,12 +120,20 @@ class ProgramService(Service):
             grants = self._grants(uow, actor, organization_id)
             require_any_admin(actor, organization_id, grants, "list programs")
             visible = visible_program_ids(actor, grants)
-            return [p for p in uow.programs.list_for_organization(organization_id)
-                    if visible is None or p.id in visible]
+            return [
+                p
+                for p in uow.programs.list_for_organization(organization_id)
+                if visible is None or p.id in visible
+            ]
 
     def update_program(
-        self, actor: Actor, program_id: str, *, name: str | _Unset = UNSET,
-        tagline: str | _Unset | None = UNSET, banner_url: str | _Unset | None = UNSET,
+        self,
+        actor: Actor,
+        program_id: str,
+        *,
+        name: str | _Unset = UNSET,
+        tagline: str | _Unset | None = UNSET,
+        banner_url: str | _Unset | None = UNSET,
         course_enrollment_limit: int | _Unset | None = UNSET,
         invitation_message: str | _Unset | None = UNSET,
     ) -> Program:
@@ -109,31 +144,56 @@ class ProgramService(Service):
             PermissionDeniedError: not an admin of the program.
             ValidationError: a value breaks its rule, or the program was removed.
         """
-        given = {k: v for k, v in {
-            "name": name, "tagline": tagline, "banner_url": banner_url,
-            "course_enrollment_limit": course_enrollment_limit,
-            "invitation_message": invitation_message,
-        }.items() if not isinstance(v, _Unset)}
+        given = {
+            k: v
+            for k, v in {
+                "name": name,
+                "tagline": tagline,
+                "banner_url": banner_url,
+                "course_enrollment_limit": course_enrollment_limit,
+                "invitation_message": invitation_message,
+            }.items()
+            if not isinstance(v, _Unset)
+        }
         with self._uow() as uow:
             before = uow.programs.get(program_id)
-            require_program_admin(actor, before.organization_id, before.id,
-                                  self._grants(uow, actor, before.organization_id),
-                                  "change program settings")
+            require_program_admin(
+                actor,
+                before.organization_id,
+                before.id,
+                self._grants(uow, actor, before.organization_id),
+                "change program settings",
+            )
             if before.is_removed:
                 raise ValidationError("the program has been removed", field="program_id")
             after = before.with_settings(**given)
             uow.programs.update(after)
-            self._audit(uow, actor, action="program.update",
-                        organization_id=before.organization_id, object_type="program",
-                        object_id=before.id, before=before, after=after, program_id=before.id)
+            self._audit(
+                uow,
+                actor,
+                action="program.update",
+                organization_id=before.organization_id,
+                object_type="program",
+                object_id=before.id,
+                before=before,
+                after=after,
+                program_id=before.id,
+            )
             uow.commit()
         return after
 
     # --- contracts ------------------------------------------------------------------------
 
     def create_contract(
-        self, actor: Actor, organization_id: str, name: str, *, kind: ContractKind | str,
-        starts_at: datetime, ends_at: datetime, quantity: int | None = None,
+        self,
+        actor: Actor,
+        organization_id: str,
+        name: str,
+        *,
+        kind: ContractKind | str,
+        starts_at: datetime,
+        ends_at: datetime,
+        quantity: int | None = None,
     ) -> Contract:
         """Create a contract of licenses, enrollments or unlimited (organization admins only).
 
@@ -152,14 +212,21 @@ class ProgramService(Service):
         """
         with self._uow() as uow:
             org = uow.organizations.get(organization_id)
-            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
-                              "create contracts")
-            contract = Contract.create(org.id, name, kind=kind, starts_at=starts_at,
-                                       ends_at=ends_at, quantity=quantity)
+            require_org_admin(actor, org.id, self._grants(uow, actor, org.id), "create contracts")
+            contract = Contract.create(
+                org.id, name, kind=kind, starts_at=starts_at, ends_at=ends_at, quantity=quantity
+            )
             uow.contracts.add(contract)
-            self._audit(uow, actor, action="contract.create", organization_id=org.id,
-                        object_type="contract", object_id=contract.id, before=None,
-                        after=contract)
+            self._audit(
+                uow,
+                actor,
+                action="contract.create",
+                organization_id=org.id,
+                object_type="contract",
+                object_id=contract.id,
+                before=None,
+                after=contract,
+            )
             uow.commit()
         return contract
 
@@ -173,16 +240,25 @@ class ProgramService(Service):
             PermissionDeniedError: not an admin of the organization.
         """
         with self._uow() as uow:
-            require_any_admin(actor, organization_id, self._grants(uow, actor, organization_id),
-                              "list contracts")
+            require_any_admin(
+                actor, organization_id, self._grants(uow, actor, organization_id), "list contracts"
+            )
             return uow.contracts.list_for_organization(organization_id)
 
     # --- catalog --------------------------------------------------------------------------
 
     def add_course(
-        self, actor: Actor, organization_id: str, *, course_id: str, slug: str, name: str,
-        partner: str | None = None, class_start: datetime | None = None,
-        class_end: datetime | None = None, items: Sequence[CourseItem] = (),
+        self,
+        actor: Actor,
+        organization_id: str,
+        *,
+        course_id: str,
+        slug: str,
+        name: str,
+        partner: str | None = None,
+        class_start: datetime | None = None,
+        class_end: datetime | None = None,
+        items: Sequence[CourseItem] = (),
         assessments: Sequence[Assessment] = (),
     ) -> Course:
         """Add a course to the organization's catalog (organization admins only).
@@ -206,20 +282,39 @@ class ProgramService(Service):
         """
         with self._uow() as uow:
             org = uow.organizations.get(organization_id)
-            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
-                              "add courses to the catalog")
-            course = Course.create(org.id, course_id=course_id, slug=slug, name=name,
-                                   now=self._now(), partner=partner, class_start=class_start,
-                                   class_end=class_end, items=items, assessments=assessments)
+            require_org_admin(
+                actor, org.id, self._grants(uow, actor, org.id), "add courses to the catalog"
+            )
+            course = Course.create(
+                org.id,
+                course_id=course_id,
+                slug=slug,
+                name=name,
+                now=self._now(),
+                partner=partner,
+                class_start=class_start,
+                class_end=class_end,
+                items=items,
+                assessments=assessments,
+            )
             known = {s.id for s in uow.skills.list_for_organization(org.id)}
             for a in course.assessments:
                 unknown = [s for s in a.skill_ids if s not in known]
                 if unknown:
-                    raise ValidationError(f"assessment {a.id!r} names unknown skills {unknown}",
-                                          field="assessments")
+                    raise ValidationError(
+                        f"assessment {a.id!r} names unknown skills {unknown}", field="assessments"
+                    )
             uow.courses.add(course)
-            self._audit(uow, actor, action="course.add", organization_id=org.id,
-                        object_type="course", object_id=course.id, before=None, after=course)
+            self._audit(
+                uow,
+                actor,
+                action="course.add",
+                organization_id=org.id,
+                object_type="course",
+                object_id=course.id,
+                before=None,
+                after=course,
+            )
             uow.commit()
         return course
 
@@ -230,12 +325,17 @@ class ProgramService(Service):
             PermissionDeniedError: not an admin of the organization.
         """
         with self._uow() as uow:
-            require_any_admin(actor, organization_id, self._grants(uow, actor, organization_id),
-                              "read the catalog")
+            require_any_admin(
+                actor,
+                organization_id,
+                self._grants(uow, actor, organization_id),
+                "read the catalog",
+            )
             return uow.courses.list_for_organization(organization_id)
 
-    def add_specialization(self, actor: Actor, organization_id: str, *, slug: str, name: str,
-                           course_ids: Sequence[str]) -> Specialization:
+    def add_specialization(
+        self, actor: Actor, organization_id: str, *, slug: str, name: str, course_ids: Sequence[str]
+    ) -> Specialization:
         """Add a specialization of catalog courses (record IDs, in order) to the catalog.
 
         Raises:
@@ -247,33 +347,55 @@ class ProgramService(Service):
         """
         with self._uow() as uow:
             org = uow.organizations.get(organization_id)
-            require_org_admin(actor, org.id, self._grants(uow, actor, org.id),
-                              "add specializations to the catalog")
+            require_org_admin(
+                actor,
+                org.id,
+                self._grants(uow, actor, org.id),
+                "add specializations to the catalog",
+            )
             courses = [uow.courses.get(c) for c in course_ids]
-            spec = Specialization.create(org.id, slug=slug, name=name, courses=courses,
-                                         now=self._now())
+            spec = Specialization.create(
+                org.id, slug=slug, name=name, courses=courses, now=self._now()
+            )
             uow.specializations.add(spec)
-            self._audit(uow, actor, action="specialization.add", organization_id=org.id,
-                        object_type="specialization", object_id=spec.id, before=None,
-                        after=spec)
+            self._audit(
+                uow,
+                actor,
+                action="specialization.add",
+                organization_id=org.id,
+                object_type="specialization",
+                object_id=spec.id,
+                before=None,
+                after=spec,
+            )
             uow.commit()
         return spec
 
-    def list_specializations(self, actor: Actor,
-                             organization_id: str) -> Sequence[Specialization]:
+    def list_specializations(self, actor: Actor, organization_id: str) -> Sequence[Specialization]:
         """Return the organization's catalog specializations, by name.
 
         Raises:
             PermissionDeniedError: not an admin of the organization.
         """
         with self._uow() as uow:
-            require_any_admin(actor, organization_id, self._grants(uow, actor, organization_id),
-                              "read the catalog")
+            require_any_admin(
+                actor,
+                organization_id,
+                self._grants(uow, actor, organization_id),
+                "read the catalog",
+            )
             return uow.specializations.list_for_organization(organization_id)
 
-    def add_skill(self, actor: Actor, organization_id: str, *, domain: str, name: str,
-                  definition: str | None = None,
-                  example_subskills: Sequence[str] = ()) -> Skill:
+    def add_skill(
+        self,
+        actor: Actor,
+        organization_id: str,
+        *,
+        domain: str,
+        name: str,
+        definition: str | None = None,
+        example_subskills: Sequence[str] = (),
+    ) -> Skill:
         """Add a skill to the organization's skill glossary.
 
         Raises:
@@ -284,11 +406,24 @@ class ProgramService(Service):
         with self._uow() as uow:
             org = uow.organizations.get(organization_id)
             require_org_admin(actor, org.id, self._grants(uow, actor, org.id), "add skills")
-            skill = Skill.create(org.id, domain=domain, name=name, definition=definition,
-                                 example_subskills=example_subskills)
+            skill = Skill.create(
+                org.id,
+                domain=domain,
+                name=name,
+                definition=definition,
+                example_subskills=example_subskills,
+            )
             uow.skills.add(skill)
-            self._audit(uow, actor, action="skill.add", organization_id=org.id,
-                        object_type="skill", object_id=skill.id, before=None, after=skill)
+            self._audit(
+                uow,
+                actor,
+                action="skill.add",
+                organization_id=org.id,
+                object_type="skill",
+                object_id=skill.id,
+                before=None,
+                after=skill,
+            )
             uow.commit()
         return skill
 
@@ -299,6 +434,10 @@ class ProgramService(Service):
             PermissionDeniedError: not an admin of the organization.
         """
         with self._uow() as uow:
-            require_any_admin(actor, organization_id, self._grants(uow, actor, organization_id),
-                              "read the skill glossary")
+            require_any_admin(
+                actor,
+                organization_id,
+                self._grants(uow, actor, organization_id),
+                "read the skill glossary",
+            )
             return uow.skills.list_for_organization(organization_id)

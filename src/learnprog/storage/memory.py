@@ -93,14 +93,16 @@ class _Table(Generic[T]):
                 continue
             for other in self._rows():
                 if self._key(other) != key and unique(other) == value:
-                    raise ConflictError(f"a {self.kind} with this {label} exists",
-                                        kind=self.kind, key=value)
+                    raise ConflictError(
+                        f"a {self.kind} with this {label} exists", kind=self.kind, key=value
+                    )
 
     def _insert(self, record: T) -> None:
         self._uow.check_open()
         if self._find(self._key(record)) is not None:
-            raise ConflictError(f"{self.kind} {self._key(record)!r} exists", kind=self.kind,
-                                key=self._key(record))
+            raise ConflictError(
+                f"{self.kind} {self._key(record)!r} exists", kind=self.kind, key=self._key(record)
+            )
         self._check_unique(record)
         self._staged()[self._key(record)] = record
 
@@ -123,16 +125,16 @@ class InMemoryOrganizationRepository(_Table[Organization], ports.OrganizationRep
 
     kind, name = "organization", "organizations"
 
-    def add(self, organization: Organization) -> None:  # noqa: D102
+    def add(self, organization: Organization) -> None:
         self._insert(organization)
 
-    def get(self, organization_id: str) -> Organization:  # noqa: D102
+    def get(self, organization_id: str) -> Organization:
         return self._get(organization_id)
 
-    def update(self, organization: Organization) -> None:  # noqa: D102
+    def update(self, organization: Organization) -> None:
         self._replace(organization)
 
-    def list(self) -> Sequence[Organization]:  # noqa: D102
+    def list(self) -> Sequence[Organization]:
         return self._select(lambda o: True, lambda o: (o.name, o.id))
 
 
@@ -142,22 +144,23 @@ class InMemoryProgramRepository(_Table[Program], ports.ProgramRepository):
     kind, name = "program", "programs"
     uniques = (("slug", lambda p: p.slug.value),)
 
-    def add(self, program: Program) -> None:  # noqa: D102
+    def add(self, program: Program) -> None:
         self._insert(program)
 
-    def get(self, program_id: str) -> Program:  # noqa: D102
+    def get(self, program_id: str) -> Program:
         return self._get(program_id)
 
-    def find_by_slug(self, slug: str) -> Program | None:  # noqa: D102
+    def find_by_slug(self, slug: str) -> Program | None:
         found = self._select(lambda p: p.slug.value == slug, lambda p: p.id)
         return found[0] if found else None
 
-    def update(self, program: Program) -> None:  # noqa: D102
+    def update(self, program: Program) -> None:
         self._replace(program)
 
-    def list_for_organization(self, organization_id: str) -> Sequence[Program]:  # noqa: D102
-        return self._select(lambda p: p.organization_id == organization_id,
-                            lambda p: (p.created_at, p.id))
+    def list_for_organization(self, organization_id: str) -> Sequence[Program]:
+        return self._select(
+            lambda p: p.organization_id == organization_id, lambda p: (p.created_at, p.id)
+        )
 
 
 class InMemoryContractRepository(_Table[Contract], ports.ContractRepository):
@@ -165,28 +168,29 @@ class InMemoryContractRepository(_Table[Contract], ports.ContractRepository):
 
     kind, name = "contract", "contracts"
 
-    def add(self, contract: Contract) -> None:  # noqa: D102
+    def add(self, contract: Contract) -> None:
         self._insert(contract)
 
-    def get(self, contract_id: str) -> Contract:  # noqa: D102
+    def get(self, contract_id: str) -> Contract:
         return self._get(contract_id)
 
-    def update(self, contract: Contract) -> None:  # noqa: D102
+    def update(self, contract: Contract) -> None:
         stored = self._get(contract.id)
         self._replace(evolve(contract, used=stored.used))
 
-    def list_for_organization(self, organization_id: str) -> Sequence[Contract]:  # noqa: D102
-        return self._select(lambda c: c.organization_id == organization_id,
-                            lambda c: (c.starts_at, c.name, c.id))
+    def list_for_organization(self, organization_id: str) -> Sequence[Contract]:
+        return self._select(
+            lambda c: c.organization_id == organization_id, lambda c: (c.starts_at, c.name, c.id)
+        )
 
-    def take(self, contract_id: str, count: int = 1) -> bool:  # noqa: D102
+    def take(self, contract_id: str, count: int = 1) -> bool:
         contract = self._get(contract_id)
         if contract.quantity is not None and contract.used + count > contract.quantity:
             return False
         self._staged()[contract_id] = evolve(contract, used=contract.used + count)
         return True
 
-    def release(self, contract_id: str, count: int = 1) -> None:  # noqa: D102
+    def release(self, contract_id: str, count: int = 1) -> None:
         contract = self._get(contract_id)
         self._staged()[contract_id] = evolve(contract, used=max(contract.used - count, 0))
 
@@ -197,30 +201,36 @@ class InMemoryLearnerRepository(_Table[Learner], ports.LearnerRepository):
     kind, name = "learner", "learners"
     uniques = (("email", lambda r: (r.organization_id, r.email.key)),)
 
-    def add(self, learner: Learner) -> None:  # noqa: D102
+    def add(self, learner: Learner) -> None:
         self._insert(learner)
 
-    def get(self, learner_id: str) -> Learner:  # noqa: D102
+    def get(self, learner_id: str) -> Learner:
         return self._get(learner_id)
 
-    def update(self, learner: Learner) -> None:  # noqa: D102
+    def update(self, learner: Learner) -> None:
         self._replace(learner)
 
-    def find_by_email(self, organization_id: str, email_key: str) -> Learner | None:  # noqa: D102
+    def find_by_email(self, organization_id: str, email_key: str) -> Learner | None:
         found = self._select(
             lambda r: r.organization_id == organization_id and r.email.key == email_key,
-            lambda r: r.id)
+            lambda r: r.id,
+        )
         return found[0] if found else None
 
-    def find_by_external_id(self, organization_id: str,  # noqa: D102
-                            external_id: str) -> Sequence[Learner]:
+    def find_by_external_id(
+        self,
+        organization_id: str,
+        external_id: str,
+    ) -> Sequence[Learner]:
         return self._select(
             lambda r: r.organization_id == organization_id and r.external_id == external_id,
-            lambda r: (r.full_name, r.email.key))
+            lambda r: (r.full_name, r.email.key),
+        )
 
-    def list_for_organization(self, organization_id: str) -> Sequence[Learner]:  # noqa: D102
-        return self._select(lambda r: r.organization_id == organization_id,
-                            lambda r: (r.full_name, r.email.key))
+    def list_for_organization(self, organization_id: str) -> Sequence[Learner]:
+        return self._select(
+            lambda r: r.organization_id == organization_id, lambda r: (r.full_name, r.email.key)
+        )
 
 
 class InMemoryMembershipRepository(_Table[Membership], ports.MembershipRepository):
@@ -229,24 +239,25 @@ class InMemoryMembershipRepository(_Table[Membership], ports.MembershipRepositor
     kind, name = "membership", "memberships"
     uniques = (("program and learner", lambda m: (m.program_id, m.learner_id)),)
 
-    def add(self, membership: Membership) -> None:  # noqa: D102
+    def add(self, membership: Membership) -> None:
         self._insert(membership)
 
-    def get(self, membership_id: str) -> Membership:  # noqa: D102
+    def get(self, membership_id: str) -> Membership:
         return self._get(membership_id)
 
-    def update(self, membership: Membership) -> None:  # noqa: D102
+    def update(self, membership: Membership) -> None:
         self._replace(membership)
 
-    def find(self, program_id: str, learner_id: str) -> Membership | None:  # noqa: D102
-        found = self._select(lambda m: m.program_id == program_id and m.learner_id == learner_id,
-                             lambda m: m.id)
+    def find(self, program_id: str, learner_id: str) -> Membership | None:
+        found = self._select(
+            lambda m: m.program_id == program_id and m.learner_id == learner_id, lambda m: m.id
+        )
         return found[0] if found else None
 
-    def list_for_program(self, program_id: str) -> Sequence[Membership]:  # noqa: D102
+    def list_for_program(self, program_id: str) -> Sequence[Membership]:
         return self._select(lambda m: m.program_id == program_id, lambda m: (m.invited_at, m.id))
 
-    def list_for_learner(self, learner_id: str) -> Sequence[Membership]:  # noqa: D102
+    def list_for_learner(self, learner_id: str) -> Sequence[Membership]:
         return self._select(lambda m: m.learner_id == learner_id, lambda m: (m.invited_at, m.id))
 
 
@@ -258,49 +269,62 @@ class InMemoryAdminRepository(_Table[AdminGrant], ports.AdminRepository):
     def _key(self, record: AdminGrant) -> Hashable:
         return (record.organization_id, record.learner_id, record.scope)
 
-    def add(self, grant: AdminGrant) -> None:  # noqa: D102
+    def add(self, grant: AdminGrant) -> None:
         self._insert(grant)
 
-    def remove(self, grant: AdminGrant) -> None:  # noqa: D102
+    def remove(self, grant: AdminGrant) -> None:
         self._delete(self._key(grant))
 
-    def list_for_organization(self, organization_id: str) -> Sequence[AdminGrant]:  # noqa: D102
-        return self._select(lambda g: g.organization_id == organization_id,
-                            lambda g: (g.granted_at, g.learner_id, g.scope))
+    def list_for_organization(self, organization_id: str) -> Sequence[AdminGrant]:
+        return self._select(
+            lambda g: g.organization_id == organization_id,
+            lambda g: (g.granted_at, g.learner_id, g.scope),
+        )
 
-    def list_for_learner(self, organization_id: str,  # noqa: D102
-                         learner_id: str) -> Sequence[AdminGrant]:
+    def list_for_learner(
+        self,
+        organization_id: str,
+        learner_id: str,
+    ) -> Sequence[AdminGrant]:
         return self._select(
             lambda g: g.organization_id == organization_id and g.learner_id == learner_id,
-            lambda g: (g.granted_at, g.scope))
+            lambda g: (g.granted_at, g.scope),
+        )
 
 
 class InMemoryCourseRepository(_Table[Course], ports.CourseRepository):
     """Courses in memory."""
 
     kind, name = "course", "courses"
-    uniques = (("course ID", lambda c: (c.organization_id, c.course_id)),
-               ("slug", lambda c: (c.organization_id, c.slug)))
+    uniques = (
+        ("course ID", lambda c: (c.organization_id, c.course_id)),
+        ("slug", lambda c: (c.organization_id, c.slug)),
+    )
 
-    def add(self, course: Course) -> None:  # noqa: D102
+    def add(self, course: Course) -> None:
         self._insert(course)
 
-    def get(self, course_id: str) -> Course:  # noqa: D102
+    def get(self, course_id: str) -> Course:
         return self._get(course_id)
 
-    def update(self, course: Course) -> None:  # noqa: D102
+    def update(self, course: Course) -> None:
         self._replace(course)
 
-    def find_by_course_id(self, organization_id: str,  # noqa: D102
-                          course_id: str) -> Course | None:
+    def find_by_course_id(
+        self,
+        organization_id: str,
+        course_id: str,
+    ) -> Course | None:
         found = self._select(
             lambda c: c.organization_id == organization_id and c.course_id == course_id,
-            lambda c: c.id)
+            lambda c: c.id,
+        )
         return found[0] if found else None
 
-    def list_for_organization(self, organization_id: str) -> Sequence[Course]:  # noqa: D102
-        return self._select(lambda c: c.organization_id == organization_id,
-                            lambda c: (c.name, c.id))
+    def list_for_organization(self, organization_id: str) -> Sequence[Course]:
+        return self._select(
+            lambda c: c.organization_id == organization_id, lambda c: (c.name, c.id)
+        )
 
 
 class InMemorySpecializationRepository(_Table[Specialization], ports.SpecializationRepository):
@@ -309,15 +333,16 @@ class InMemorySpecializationRepository(_Table[Specialization], ports.Specializat
     kind, name = "specialization", "specializations"
     uniques = (("slug", lambda s: (s.organization_id, s.slug)),)
 
-    def add(self, specialization: Specialization) -> None:  # noqa: D102
+    def add(self, specialization: Specialization) -> None:
         self._insert(specialization)
 
-    def get(self, specialization_id: str) -> Specialization:  # noqa: D102
+    def get(self, specialization_id: str) -> Specialization:
         return self._get(specialization_id)
 
-    def list_for_organization(self, organization_id: str) -> Sequence[Specialization]:  # noqa: D102
-        return self._select(lambda s: s.organization_id == organization_id,
-                            lambda s: (s.name, s.id))
+    def list_for_organization(self, organization_id: str) -> Sequence[Specialization]:
+        return self._select(
+            lambda s: s.organization_id == organization_id, lambda s: (s.name, s.id)
+        )
 
 
 class InMemorySkillRepository(_Table[Skill], ports.SkillRepository):
@@ -326,15 +351,16 @@ class InMemorySkillRepository(_Table[Skill], ports.SkillRepository):
     kind, name = "skill", "skills"
     uniques = (("domain and name", lambda s: (s.organization_id, s.domain, s.name)),)
 
-    def add(self, skill: Skill) -> None:  # noqa: D102
+    def add(self, skill: Skill) -> None:
         self._insert(skill)
 
-    def get(self, skill_id: str) -> Skill:  # noqa: D102
+    def get(self, skill_id: str) -> Skill:
         return self._get(skill_id)
 
-    def list_for_organization(self, organization_id: str) -> Sequence[Skill]:  # noqa: D102
-        return self._select(lambda s: s.organization_id == organization_id,
-                            lambda s: (s.domain, s.name))
+    def list_for_organization(self, organization_id: str) -> Sequence[Skill]:
+        return self._select(
+            lambda s: s.organization_id == organization_id, lambda s: (s.domain, s.name)
+        )
 
 
 class InMemoryAuditRepository(_Table[AuditEntry], ports.AuditRepository):
@@ -342,19 +368,28 @@ class InMemoryAuditRepository(_Table[AuditEntry], ports.AuditRepository):
 
     kind, name = "audit entry", "audit"
 
-    def add(self, entry: AuditEntry) -> None:  # noqa: D102
+    def add(self, entry: AuditEntry) -> None:
         self._insert(entry)
 
-    def list(self, organization_id: str, *, program_id: str | None = None,  # noqa: D102
-             object_id: str | None = None, limit: int = 100,
-             offset: int = 0) -> Sequence[AuditEntry]:
+    def list(
+        self,
+        organization_id: str,
+        *,
+        program_id: str | None = None,
+        object_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[AuditEntry]:
         rows = self._select(
-            lambda e: e.organization_id == organization_id
-            and (program_id is None or e.program_id == program_id)
-            and (object_id is None or e.object_id == object_id),
-            lambda e: (e.at, e.id))
+            lambda e: (
+                e.organization_id == organization_id
+                and (program_id is None or e.program_id == program_id)
+                and (object_id is None or e.object_id == object_id)
+            ),
+            lambda e: (e.at, e.id),
+        )
         rows.reverse()
-        return rows[offset:offset + limit]
+        return rows[offset : offset + limit]
 
 
 class InMemoryOutboxRepository(_Table[OutboxEntry], ports.OutboxRepository):
@@ -362,24 +397,31 @@ class InMemoryOutboxRepository(_Table[OutboxEntry], ports.OutboxRepository):
 
     kind, name = "outbox entry", "outbox"
 
-    def add(self, entry: OutboxEntry) -> None:  # noqa: D102
+    def add(self, entry: OutboxEntry) -> None:
         self._insert(entry)
 
-    def get(self, entry_id: str) -> OutboxEntry:  # noqa: D102
+    def get(self, entry_id: str) -> OutboxEntry:
         return self._get(entry_id)
 
-    def update(self, entry: OutboxEntry) -> None:  # noqa: D102
+    def update(self, entry: OutboxEntry) -> None:
         self._replace(entry)
 
-    def list_due(self, now: datetime, limit: int = 100) -> Sequence[OutboxEntry]:  # noqa: D102
+    def list_due(self, now: datetime, limit: int = 100) -> Sequence[OutboxEntry]:
         return self._select(
             lambda e: e.status is OutboxStatus.PENDING and e.next_attempt_at <= now,
-            lambda e: (e.created_at, e.id))[:limit]
+            lambda e: (e.created_at, e.id),
+        )[:limit]
 
-    def list_for_organization(self, organization_id: str, *, limit: int = 100,  # noqa: D102
-                              offset: int = 0) -> Sequence[OutboxEntry]:
-        return self._select(lambda e: e.message.organization_id == organization_id,
-                            lambda e: (e.created_at, e.id))[offset:offset + limit]
+    def list_for_organization(
+        self,
+        organization_id: str,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[OutboxEntry]:
+        return self._select(
+            lambda e: e.message.organization_id == organization_id, lambda e: (e.created_at, e.id)
+        )[offset : offset + limit]
 
 
 class InMemoryUnitOfWork(ports.UnitOfWork):
@@ -422,8 +464,12 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         self._open = True
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         try:
             self.rollback()
         finally:

@@ -247,9 +247,15 @@ class AuditRepository(Protocol):
         """Append an entry."""
         ...
 
-    def list(self, organization_id: str, *, program_id: str | None = None,
-             object_id: str | None = None, limit: int = 100,
-             offset: int = 0) -> Sequence[AuditEntry]:
+    def list(
+        self,
+        organization_id: str,
+        *,
+        program_id: str | None = None,
+        object_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[AuditEntry]:
         """Return entries newest first, filtered by program and object when given."""
         ...
 
@@ -273,8 +279,9 @@ class OutboxRepository(Protocol):
         """Return pending entries due at ``now``, oldest first, at most ``limit``."""
         ...
 
-    def list_for_organization(self, organization_id: str, *, limit: int = 100,
-                              offset: int = 0) -> Sequence[OutboxEntry]:
+    def list_for_organization(
+        self, organization_id: str, *, limit: int = 100, offset: int = 0
+    ) -> Sequence[OutboxEntry]:
         """Return the organization's entries, oldest first."""
         ...
 
@@ -302,8 +309,12 @@ class UnitOfWork(Protocol):
         """Begin the transaction."""
         ...
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         """Roll back whatever was not committed, and end the transaction."""
         ...
 

@@ -34,8 +34,11 @@ def create_sql_engine(url: str | URL, **kwargs: Any) -> Engine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database in (None, "", ":memory:"):
-            raise ValidationError("SQLite storage needs a file: sqlite:///path.db "
-                                  "(use memory:// for in-memory storage)", field="url")
+            raise ValidationError(
+                "SQLite storage needs a file: sqlite:///path.db "
+                "(use memory:// for in-memory storage)",
+                field="url",
+            )
         engine = sa.create_engine(parsed, **kwargs)
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
@@ -46,8 +49,10 @@ def create_sql_engine(url: str | URL, **kwargs: Any) -> Engine:
         return sa.create_engine(parsed, pool_pre_ping=True, **kwargs)
     if backend == "postgresql":
         return sa.create_engine(parsed, pool_pre_ping=True, **kwargs)
-    raise ValidationError(f"unsupported database backend {backend!r}: use sqlite, postgresql "
-                          "or mysql/mariadb", field="url")
+    raise ValidationError(
+        f"unsupported database backend {backend!r}: use sqlite, postgresql or mysql/mariadb",
+        field="url",
+    )
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

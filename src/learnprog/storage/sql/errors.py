@@ -44,6 +44,15 @@ def translate_errors(kind: str = "record") -> Iterator[None]:
 
 def _is_connect_failure(exc: sa_exc.OperationalError) -> bool:
     text = str(exc.orig).lower()
-    return any(m in text for m in ("connection refused", "could not connect", "can't connect",
-                                   "unable to open database", "connection failed",
-                                   "server has gone away", "lost connection"))
+    return any(
+        m in text
+        for m in (
+            "connection refused",
+            "could not connect",
+            "can't connect",
+            "unable to open database",
+            "connection failed",
+            "server has gone away",
+            "lost connection",
+        )
+    )

@@ -69,14 +69,17 @@ class _SqlRepository(Generic[T]):
 
     def _update(self, record: T, key: str = "id") -> None:
         row = self._to_row(record)
-        result = self._write(self.table.update().where(self.table.c[key] == row[key])
-                             .values(row))
+        result = self._write(self.table.update().where(self.table.c[key] == row[key]).values(row))
         if result.rowcount == 0:
             raise NotFoundError(self.kind, row[key])
 
-    def _select(self, *where: sa.ColumnElement[bool],
-                order: Sequence[sa.ColumnElement[Any]] = (), limit: int | None = None,
-                offset: int = 0) -> list[T]:
+    def _select(
+        self,
+        *where: sa.ColumnElement[bool],
+        order: Sequence[sa.ColumnElement[Any]] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[T]:
         stmt = sa.select(self.table).where(*where).order_by(*order)
         if limit is not None:
             stmt = stmt.limit(limit).offset(offset)
@@ -113,20 +116,22 @@ class SqlOrganizationRepository(_SqlRepository[Organization], ports.Organization
 
     def _from_row(self, row: Mapping[str, Any]) -> Organization:
         data = dict(row)
-        data["report_schedule"] = {"program_ids": data.pop("report_program_ids"),
-                                   "weekdays": data.pop("report_weekdays")}
+        data["report_schedule"] = {
+            "program_ids": data.pop("report_program_ids"),
+            "weekdays": data.pop("report_weekdays"),
+        }
         return _conv.structure(data, Organization)
 
-    def add(self, organization: Organization) -> None:  # noqa: D102
+    def add(self, organization: Organization) -> None:
         self._insert(organization)
 
-    def get(self, organization_id: str) -> Organization:  # noqa: D102
+    def get(self, organization_id: str) -> Organization:
         return self._get(organization_id)
 
-    def update(self, organization: Organization) -> None:  # noqa: D102
+    def update(self, organization: Organization) -> None:
         self._update(organization)
 
-    def list(self) -> Sequence[Organization]:  # noqa: D102
+    def list(self) -> Sequence[Organization]:
         return self._select(order=(self.table.c.name, self.table.c.id))
 
 
@@ -135,21 +140,23 @@ class SqlProgramRepository(_SqlRepository[Program], ports.ProgramRepository):
 
     table, kind, model = t.programs, "program", Program
 
-    def add(self, program: Program) -> None:  # noqa: D102
+    def add(self, program: Program) -> None:
         self._insert(program)
 
-    def get(self, program_id: str) -> Program:  # noqa: D102
+    def get(self, program_id: str) -> Program:
         return self._get(program_id)
 
-    def find_by_slug(self, slug: str) -> Program | None:  # noqa: D102
+    def find_by_slug(self, slug: str) -> Program | None:
         return self._first(self.table.c.slug == slug)
 
-    def update(self, program: Program) -> None:  # noqa: D102
+    def update(self, program: Program) -> None:
         self._update(program)
 
-    def list_for_organization(self, organization_id: str) -> Sequence[Program]:  # noqa: D102
-        return self._select(self.table.c.organization_id == organization_id,
-                            order=(self.table.c.created_at, self.table.c.id))
+    def list_for_organization(self, organization_id: str) -> Sequence[Program]:
+        return self._select(
+            self.table.c.organization_id == organization_id,
+            order=(self.table.c.created_at, self.table.c.id),
+        )
 
 
 class SqlContractRepository(_SqlRepository[Contract], ports.ContractRepository):
@@ -157,42 +164,42 @@ class SqlContractRepository(_SqlRepository[Contract], ports.ContractRepository):
 
     table, kind, model = t.contracts, "contract", Contract
 
-    def add(self, contract: Contract) -> None:  # noqa: D102
+    def add(self, contract: Contract) -> None:
         self._insert(contract)
 
-    def get(self, contract_id: str) -> Contract:  # noqa: D102
+    def get(self, contract_id: str) -> Contract:
         return self._get(contract_id)
 
-    def update(self, contract: Contract) -> None:  # noqa: D102
+    def update(self, contract: Contract) -> None:
         row = self._to_row(contract)
         row.pop("used")
-        result = self._write(self.table.update().where(self.table.c.id == contract.id)
-                             .values(row))
+        result = self._write(self.table.update().where(self.table.c.id == contract.id).values(row))
         if result.rowcount == 0:
             raise NotFoundError(self.kind, contract.id)
 
-    def list_for_organization(self, organization_id: str) -> Sequence[Contract]:  # noqa: D102
+    def list_for_organization(self, organization_id: str) -> Sequence[Contract]:
         c = self.table.c
-        return self._select(c.organization_id == organization_id,
-                            order=(c.starts_at, c.name, c.id))
+        return self._select(c.organization_id == organization_id, order=(c.starts_at, c.name, c.id))
 
-    def take(self, contract_id: str, count: int = 1) -> bool:  # noqa: D102
+    def take(self, contract_id: str, count: int = 1) -> bool:
         c = self.table.c
         result = self._write(
             self.table.update()
-            .where(c.id == contract_id,
-                   sa.or_(c.quantity.is_(None), c.used + count <= c.quantity))
-            .values(used=c.used + count))
+            .where(c.id == contract_id, sa.or_(c.quantity.is_(None), c.used + count <= c.quantity))
+            .values(used=c.used + count)
+        )
         if result.rowcount == 0:
             self._get(contract_id)  # NotFoundError for an unknown contract
             return False
         return True
 
-    def release(self, contract_id: str, count: int = 1) -> None:  # noqa: D102
+    def release(self, contract_id: str, count: int = 1) -> None:
         c = self.table.c
         result = self._write(
-            self.table.update().where(c.id == contract_id)
-            .values(used=sa.case((c.used > count, c.used - count), else_=0)))
+            self.table.update()
+            .where(c.id == contract_id)
+            .values(used=sa.case((c.used > count, c.used - count), else_=0))
+        )
         if result.rowcount == 0:
             raise NotFoundError(self.kind, contract_id)
 
@@ -214,29 +221,34 @@ class SqlLearnerRepository(_SqlRepository[Learner], ports.LearnerRepository):
         data["profile"] = {name: data.pop(name) for name in _PROFILE_FIELDS}
         return _conv.structure(data, Learner)
 
-    def add(self, learner: Learner) -> None:  # noqa: D102
+    def add(self, learner: Learner) -> None:
         self._insert(learner)
 
-    def get(self, learner_id: str) -> Learner:  # noqa: D102
+    def get(self, learner_id: str) -> Learner:
         return self._get(learner_id)
 
-    def update(self, learner: Learner) -> None:  # noqa: D102
+    def update(self, learner: Learner) -> None:
         self._update(learner)
 
-    def find_by_email(self, organization_id: str, email_key: str) -> Learner | None:  # noqa: D102
+    def find_by_email(self, organization_id: str, email_key: str) -> Learner | None:
         c = self.table.c
         return self._first(c.organization_id == organization_id, c.email_key == email_key)
 
-    def find_by_external_id(self, organization_id: str,  # noqa: D102
-                            external_id: str) -> Sequence[Learner]:
+    def find_by_external_id(
+        self,
+        organization_id: str,
+        external_id: str,
+    ) -> Sequence[Learner]:
         c = self.table.c
-        return self._select(c.organization_id == organization_id, c.external_id == external_id,
-                            order=(c.full_name, c.email_key))
+        return self._select(
+            c.organization_id == organization_id,
+            c.external_id == external_id,
+            order=(c.full_name, c.email_key),
+        )
 
-    def list_for_organization(self, organization_id: str) -> Sequence[Learner]:  # noqa: D102
+    def list_for_organization(self, organization_id: str) -> Sequence[Learner]:
         c = self.table.c
-        return self._select(c.organization_id == organization_id,
-                            order=(c.full_name, c.email_key))
+        return self._select(c.organization_id == organization_id, order=(c.full_name, c.email_key))
 
 
 class SqlMembershipRepository(_SqlRepository[Membership], ports.MembershipRepository):
@@ -244,24 +256,24 @@ class SqlMembershipRepository(_SqlRepository[Membership], ports.MembershipReposi
 
     table, kind, model = t.memberships, "membership", Membership
 
-    def add(self, membership: Membership) -> None:  # noqa: D102
+    def add(self, membership: Membership) -> None:
         self._insert(membership)
 
-    def get(self, membership_id: str) -> Membership:  # noqa: D102
+    def get(self, membership_id: str) -> Membership:
         return self._get(membership_id)
 
-    def update(self, membership: Membership) -> None:  # noqa: D102
+    def update(self, membership: Membership) -> None:
         self._update(membership)
 
-    def find(self, program_id: str, learner_id: str) -> Membership | None:  # noqa: D102
+    def find(self, program_id: str, learner_id: str) -> Membership | None:
         c = self.table.c
         return self._first(c.program_id == program_id, c.learner_id == learner_id)
 
-    def list_for_program(self, program_id: str) -> Sequence[Membership]:  # noqa: D102
+    def list_for_program(self, program_id: str) -> Sequence[Membership]:
         c = self.table.c
         return self._select(c.program_id == program_id, order=(c.invited_at, c.id))
 
-    def list_for_learner(self, learner_id: str) -> Sequence[Membership]:  # noqa: D102
+    def list_for_learner(self, learner_id: str) -> Sequence[Membership]:
         c = self.table.c
         return self._select(c.learner_id == learner_id, order=(c.invited_at, c.id))
 
@@ -282,27 +294,38 @@ class SqlAdminRepository(_SqlRepository[AdminGrant], ports.AdminRepository):
         data["role"] = AdminRole(data["role"])
         return _conv.structure(data, AdminGrant)
 
-    def add(self, grant: AdminGrant) -> None:  # noqa: D102
+    def add(self, grant: AdminGrant) -> None:
         self._insert(grant)
 
-    def remove(self, grant: AdminGrant) -> None:  # noqa: D102
+    def remove(self, grant: AdminGrant) -> None:
         c = self.table.c
-        result = self._write(self.table.delete().where(
-            c.organization_id == grant.organization_id, c.learner_id == grant.learner_id,
-            c.scope == grant.scope))
+        result = self._write(
+            self.table.delete().where(
+                c.organization_id == grant.organization_id,
+                c.learner_id == grant.learner_id,
+                c.scope == grant.scope,
+            )
+        )
         if result.rowcount == 0:
             raise NotFoundError(self.kind, (grant.learner_id, grant.scope))
 
-    def list_for_organization(self, organization_id: str) -> Sequence[AdminGrant]:  # noqa: D102
+    def list_for_organization(self, organization_id: str) -> Sequence[AdminGrant]:
         c = self.table.c
-        return self._select(c.organization_id == organization_id,
-                            order=(c.granted_at, c.learner_id, c.scope))
+        return self._select(
+            c.organization_id == organization_id, order=(c.granted_at, c.learner_id, c.scope)
+        )
 
-    def list_for_learner(self, organization_id: str,  # noqa: D102
-                         learner_id: str) -> Sequence[AdminGrant]:
+    def list_for_learner(
+        self,
+        organization_id: str,
+        learner_id: str,
+    ) -> Sequence[AdminGrant]:
         c = self.table.c
-        return self._select(c.organization_id == organization_id, c.learner_id == learner_id,
-                            order=(c.granted_at, c.scope))
+        return self._select(
+            c.organization_id == organization_id,
+            c.learner_id == learner_id,
+            order=(c.granted_at, c.scope),
+        )
 
 
 class SqlCourseRepository(_SqlRepository[Course], ports.CourseRepository):
@@ -317,11 +340,17 @@ class SqlCourseRepository(_SqlRepository[Course], ports.CourseRepository):
 
     def _write_children(self, course: Course) -> None:
         if course.items:
-            self._write(t.course_items.insert().values(
-                [{**_conv.unstructure(i), "course_id": course.id} for i in course.items]))
+            self._write(
+                t.course_items.insert().values(
+                    [{**_conv.unstructure(i), "course_id": course.id} for i in course.items]
+                )
+            )
         if course.assessments:
-            self._write(t.assessments.insert().values(
-                [{**_conv.unstructure(a), "course_id": course.id} for a in course.assessments]))
+            self._write(
+                t.assessments.insert().values(
+                    [{**_conv.unstructure(a), "course_id": course.id} for a in course.assessments]
+                )
+            )
 
     def _load(self, rows: Iterable[Mapping[Any, Any]]) -> list[Course]:
         courses = [dict(r) for r in rows]
@@ -329,51 +358,59 @@ class SqlCourseRepository(_SqlRepository[Course], ports.CourseRepository):
             return []
         ids = [c["id"] for c in courses]
         items: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in self._read(sa.select(t.course_items).where(t.course_items.c.course_id.in_(ids))
-                            .order_by(t.course_items.c.position, t.course_items.c.id)):
+        for r in self._read(
+            sa.select(t.course_items)
+            .where(t.course_items.c.course_id.in_(ids))
+            .order_by(t.course_items.c.position, t.course_items.c.id)
+        ):
             data = dict(r)
             items[data.pop("course_id")].append(data)
         assessments: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in self._read(sa.select(t.assessments).where(t.assessments.c.course_id.in_(ids))
-                            .order_by(t.assessments.c.id)):
+        for r in self._read(
+            sa.select(t.assessments)
+            .where(t.assessments.c.course_id.in_(ids))
+            .order_by(t.assessments.c.id)
+        ):
             data = dict(r)
             assessments[data.pop("course_id")].append(data)
-        return self._convert({**c, "items": items[c["id"]], "assessments": assessments[c["id"]]}
-                             for c in courses)
+        return self._convert(
+            {**c, "items": items[c["id"]], "assessments": assessments[c["id"]]} for c in courses
+        )
 
     def _courses(self, *where: sa.ColumnElement[bool]) -> list[Course]:
         c = self.table.c
-        return self._load(self._read(sa.select(self.table).where(*where)
-                                     .order_by(c.name, c.id)))
+        return self._load(self._read(sa.select(self.table).where(*where).order_by(c.name, c.id)))
 
-    def add(self, course: Course) -> None:  # noqa: D102
+    def add(self, course: Course) -> None:
         self._insert(course)
         self._write_children(course)
 
-    def get(self, course_id: str) -> Course:  # noqa: D102
+    def get(self, course_id: str) -> Course:
         found = self._courses(self.table.c.id == course_id)
         if not found:
             raise NotFoundError(self.kind, course_id)
         return found[0]
 
-    def update(self, course: Course) -> None:  # noqa: D102
+    def update(self, course: Course) -> None:
         self._update(course)
         self._write(t.course_items.delete().where(t.course_items.c.course_id == course.id))
         self._write(t.assessments.delete().where(t.assessments.c.course_id == course.id))
         self._write_children(course)
 
-    def find_by_course_id(self, organization_id: str,  # noqa: D102
-                          course_id: str) -> Course | None:
+    def find_by_course_id(
+        self,
+        organization_id: str,
+        course_id: str,
+    ) -> Course | None:
         c = self.table.c
         found = self._courses(c.organization_id == organization_id, c.course_id == course_id)
         return found[0] if found else None
 
-    def list_for_organization(self, organization_id: str) -> Sequence[Course]:  # noqa: D102
+    def list_for_organization(self, organization_id: str) -> Sequence[Course]:
         return self._courses(self.table.c.organization_id == organization_id)
 
 
-class SqlSpecializationRepository(_SqlRepository[Specialization],
-                                  ports.SpecializationRepository):
+class SqlSpecializationRepository(_SqlRepository[Specialization], ports.SpecializationRepository):
     """Specializations in SQL; their course order is a child table."""
 
     table, kind, model = t.specializations, "specialization", Specialization
@@ -385,31 +422,39 @@ class SqlSpecializationRepository(_SqlRepository[Specialization],
 
     def _specializations(self, *where: sa.ColumnElement[bool]) -> list[Specialization]:
         c = self.table.c
-        rows = [dict(r) for r in self._read(sa.select(self.table).where(*where)
-                                            .order_by(c.name, c.id))]
+        rows = [
+            dict(r) for r in self._read(sa.select(self.table).where(*where).order_by(c.name, c.id))
+        ]
         if not rows:
             return []
         sc = t.specialization_courses.c
         courses: dict[str, list[str]] = defaultdict(list)
-        for r in self._read(sa.select(t.specialization_courses)
-                            .where(sc.specialization_id.in_([r["id"] for r in rows]))
-                            .order_by(sc.specialization_id, sc.position)):
+        for r in self._read(
+            sa.select(t.specialization_courses)
+            .where(sc.specialization_id.in_([r["id"] for r in rows]))
+            .order_by(sc.specialization_id, sc.position)
+        ):
             courses[r["specialization_id"]].append(r["course_id"])
         return self._convert({**r, "course_ids": courses[r["id"]]} for r in rows)
 
-    def add(self, specialization: Specialization) -> None:  # noqa: D102
+    def add(self, specialization: Specialization) -> None:
         self._insert(specialization)
-        self._write(t.specialization_courses.insert().values([
-            {"specialization_id": specialization.id, "position": i, "course_id": cid}
-            for i, cid in enumerate(specialization.course_ids)]))
+        self._write(
+            t.specialization_courses.insert().values(
+                [
+                    {"specialization_id": specialization.id, "position": i, "course_id": cid}
+                    for i, cid in enumerate(specialization.course_ids)
+                ]
+            )
+        )
 
-    def get(self, specialization_id: str) -> Specialization:  # noqa: D102
+    def get(self, specialization_id: str) -> Specialization:
         found = self._specializations(self.table.c.id == specialization_id)
         if not found:
             raise NotFoundError(self.kind, specialization_id)
         return found[0]
 
-    def list_for_organization(self, organization_id: str) -> Sequence[Specialization]:  # noqa: D102
+    def list_for_organization(self, organization_id: str) -> Sequence[Specialization]:
         return self._specializations(self.table.c.organization_id == organization_id)
 
 
@@ -418,13 +463,13 @@ class SqlSkillRepository(_SqlRepository[Skill], ports.SkillRepository):
 
     table, kind, model = t.skills, "skill", Skill
 
-    def add(self, skill: Skill) -> None:  # noqa: D102
+    def add(self, skill: Skill) -> None:
         self._insert(skill)
 
-    def get(self, skill_id: str) -> Skill:  # noqa: D102
+    def get(self, skill_id: str) -> Skill:
         return self._get(skill_id)
 
-    def list_for_organization(self, organization_id: str) -> Sequence[Skill]:  # noqa: D102
+    def list_for_organization(self, organization_id: str) -> Sequence[Skill]:
         c = self.table.c
         return self._select(c.organization_id == organization_id, order=(c.domain, c.name))
 
@@ -434,20 +479,25 @@ class SqlAuditRepository(_SqlRepository[AuditEntry], ports.AuditRepository):
 
     table, kind, model = t.audit_log, "audit entry", AuditEntry
 
-    def add(self, entry: AuditEntry) -> None:  # noqa: D102
+    def add(self, entry: AuditEntry) -> None:
         self._insert(entry)
 
-    def list(self, organization_id: str, *, program_id: str | None = None,  # noqa: D102
-             object_id: str | None = None, limit: int = 100,
-             offset: int = 0) -> Sequence[AuditEntry]:
+    def list(
+        self,
+        organization_id: str,
+        *,
+        program_id: str | None = None,
+        object_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[AuditEntry]:
         c = self.table.c
         where = [c.organization_id == organization_id]
         if program_id is not None:
             where.append(c.program_id == program_id)
         if object_id is not None:
             where.append(c.object_id == object_id)
-        return self._select(*where, order=(c.at.desc(), c.id.desc()), limit=limit,
-                            offset=offset)
+        return self._select(*where, order=(c.at.desc(), c.id.desc()), limit=limit, offset=offset)
 
 
 _MESSAGE_COLUMNS = {"to": "to_address"}
@@ -486,22 +536,35 @@ class SqlOutboxRepository(_SqlRepository[OutboxEntry], ports.OutboxRepository):
         data["status"] = OutboxStatus(data["status"])
         return OutboxEntry(message=message, **data)
 
-    def add(self, entry: OutboxEntry) -> None:  # noqa: D102
+    def add(self, entry: OutboxEntry) -> None:
         self._insert(entry)
 
-    def get(self, entry_id: str) -> OutboxEntry:  # noqa: D102
+    def get(self, entry_id: str) -> OutboxEntry:
         return self._get(entry_id)
 
-    def update(self, entry: OutboxEntry) -> None:  # noqa: D102
+    def update(self, entry: OutboxEntry) -> None:
         self._update(entry)
 
-    def list_due(self, now: datetime, limit: int = 100) -> Sequence[OutboxEntry]:  # noqa: D102
+    def list_due(self, now: datetime, limit: int = 100) -> Sequence[OutboxEntry]:
         c = self.table.c
-        return self._select(c.status == OutboxStatus.PENDING.value, c.next_attempt_at <= now,
-                            order=(c.created_at, c.id), limit=limit)
+        return self._select(
+            c.status == OutboxStatus.PENDING.value,
+            c.next_attempt_at <= now,
+            order=(c.created_at, c.id),
+            limit=limit,
+        )
 
-    def list_for_organization(self, organization_id: str, *, limit: int = 100,  # noqa: D102
-                              offset: int = 0) -> Sequence[OutboxEntry]:
+    def list_for_organization(
+        self,
+        organization_id: str,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[OutboxEntry]:
         c = self.table.c
-        return self._select(c.organization_id == organization_id,
-                            order=(c.created_at, c.id), limit=limit, offset=offset)
+        return self._select(
+            c.organization_id == organization_id,
+            order=(c.created_at, c.id),
+            limit=limit,
+            offset=offset,
+        )

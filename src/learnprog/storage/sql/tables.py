@@ -26,7 +26,8 @@ def _org_fk() -> sa.Column[str]:
 
 
 organizations = sa.Table(
-    "organizations", metadata,
+    "organizations",
+    metadata,
     sa.Column("id", Key(), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("email_domains", Json(), nullable=False),
@@ -39,11 +40,13 @@ organizations = sa.Table(
     sa.Column("report_weekdays", Json(), nullable=False),
     sa.Column("restrict_invitations_to_domains", sa.Boolean(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
-    mysql_charset="utf8mb4", mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
 )
 
 programs = sa.Table(
-    "programs", metadata,
+    "programs",
+    metadata,
     sa.Column("id", Key(), primary_key=True),
     _org_fk(),
     sa.Column("name", sa.String(200), nullable=False),
@@ -55,11 +58,13 @@ programs = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("removed_at", UtcDateTime()),
     sa.Index(None, "organization_id"),
-    mysql_charset="utf8mb4", mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
 )
 
 contracts = sa.Table(
-    "contracts", metadata,
+    "contracts",
+    metadata,
     sa.Column("id", Key(), primary_key=True),
     _org_fk(),
     sa.Column("name", sa.String(200), nullable=False),
@@ -68,14 +73,17 @@ contracts = sa.Table(
     sa.Column("used", sa.Integer(), nullable=False),
     sa.Column("starts_at", UtcDateTime(), nullable=False),
     sa.Column("ends_at", UtcDateTime(), nullable=False),
-    sa.CheckConstraint("quantity IS NULL OR (used >= 0 AND used <= quantity)",
-                       name="used_within_quantity"),
+    sa.CheckConstraint(
+        "quantity IS NULL OR (used >= 0 AND used <= quantity)", name="used_within_quantity"
+    ),
     sa.Index(None, "organization_id"),
-    mysql_charset="utf8mb4", mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
 )
 
 learners = sa.Table(
-    "learners", metadata,
+    "learners",
+    metadata,
     sa.Column("id", Key(), primary_key=True),
     _org_fk(),
     sa.Column("full_name", sa.String(200), nullable=False),
@@ -96,11 +104,13 @@ learners = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.UniqueConstraint("organization_id", "email_key"),
     sa.Index(None, "organization_id", "external_id"),
-    mysql_charset="utf8mb4", mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
 )
 
 memberships = sa.Table(
-    "memberships", metadata,
+    "memberships",
+    metadata,
     sa.Column("id", Key(), primary_key=True),
     _org_fk(),
     sa.Column("program_id", Key(), sa.ForeignKey("programs.id"), nullable=False),
@@ -112,22 +122,26 @@ memberships = sa.Table(
     sa.Column("removed_at", UtcDateTime()),
     sa.UniqueConstraint("program_id", "learner_id"),
     sa.Index(None, "learner_id"),
-    mysql_charset="utf8mb4", mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
 )
 
 admins = sa.Table(
-    "admins", metadata,
+    "admins",
+    metadata,
     sa.Column("organization_id", Key(), sa.ForeignKey("organizations.id"), primary_key=True),
     sa.Column("learner_id", Key(), sa.ForeignKey("learners.id"), primary_key=True),
     sa.Column("scope", Key(), primary_key=True),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("program_id", Key(), sa.ForeignKey("programs.id")),
     sa.Column("granted_at", UtcDateTime(), nullable=False),
-    mysql_charset="utf8mb4", mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
 )
 
 audit_log = sa.Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     sa.Column("id", Key(), primary_key=True),
     _org_fk(),
     sa.Column("program_id", Key()),
@@ -138,11 +152,13 @@ audit_log = sa.Table(
     sa.Column("changes", Json(), nullable=False),
     sa.Column("at", UtcDateTime(), nullable=False),
     sa.Index(None, "organization_id", "at"),
-    mysql_charset="utf8mb4", mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
 )
 
 outbox = sa.Table(
-    "outbox", metadata,
+    "outbox",
+    metadata,
     sa.Column("id", Key(), primary_key=True),
     _org_fk(),
     sa.Column("message_id", Key(255), nullable=False, unique=True),
@@ -165,13 +181,15 @@ outbox = sa.Table(
     sa.Column("sent_at", UtcDateTime()),
     sa.Column("last_error", sa.Text()),
     sa.Index(None, "status", "next_attempt_at"),
-    mysql_charset="utf8mb4", mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
 )
 
 # --- revision 0002: the catalog ---------------------------------------------------------------
 
 courses = sa.Table(
-    "courses", metadata,
+    "courses",
+    metadata,
     sa.Column("id", Key(), primary_key=True),
     _org_fk(),
     sa.Column("course_id", Key(), nullable=False),
@@ -183,25 +201,31 @@ courses = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.UniqueConstraint("organization_id", "course_id"),
     sa.UniqueConstraint("organization_id", "slug"),
-    mysql_charset="utf8mb4", mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
 )
 
 course_items = sa.Table(
-    "course_items", metadata,
-    sa.Column("course_id", Key(), sa.ForeignKey("courses.id", ondelete="CASCADE"),
-              primary_key=True),
+    "course_items",
+    metadata,
+    sa.Column(
+        "course_id", Key(), sa.ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("id", Key(), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("lesson", sa.String(200), nullable=False),
     sa.Column("position", sa.Integer(), nullable=False),
-    mysql_charset="utf8mb4", mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
 )
 
 assessments = sa.Table(
-    "assessments", metadata,
-    sa.Column("course_id", Key(), sa.ForeignKey("courses.id", ondelete="CASCADE"),
-              primary_key=True),
+    "assessments",
+    metadata,
+    sa.Column(
+        "course_id", Key(), sa.ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("id", Key(), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("graded", sa.Boolean(), nullable=False),
@@ -212,11 +236,13 @@ assessments = sa.Table(
     sa.Column("options", sa.Integer()),
     sa.Column("skill_ids", Json(), nullable=False),
     sa.Column("item_id", Key()),
-    mysql_charset="utf8mb4", mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
 )
 
 specializations = sa.Table(
-    "specializations", metadata,
+    "specializations",
+    metadata,
     sa.Column("id", Key(), primary_key=True),
     _org_fk(),
     sa.Column("slug", Key(80), nullable=False),
@@ -224,20 +250,28 @@ specializations = sa.Table(
     sa.Column("partner", sa.String(200)),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.UniqueConstraint("organization_id", "slug"),
-    mysql_charset="utf8mb4", mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
 )
 
 specialization_courses = sa.Table(
-    "specialization_courses", metadata,
-    sa.Column("specialization_id", Key(),
-              sa.ForeignKey("specializations.id", ondelete="CASCADE"), primary_key=True),
+    "specialization_courses",
+    metadata,
+    sa.Column(
+        "specialization_id",
+        Key(),
+        sa.ForeignKey("specializations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("position", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("course_id", Key(), sa.ForeignKey("courses.id"), nullable=False),
-    mysql_charset="utf8mb4", mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
 )
 
 skills = sa.Table(
-    "skills", metadata,
+    "skills",
+    metadata,
     sa.Column("id", Key(), primary_key=True),
     _org_fk(),
     sa.Column("domain", Key(200), nullable=False),
@@ -245,5 +279,6 @@ skills = sa.Table(
     sa.Column("definition", sa.Text()),
     sa.Column("example_subskills", Json(), nullable=False),
     sa.UniqueConstraint("organization_id", "domain", "name"),
-    mysql_charset="utf8mb4", mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
 )

@@ -62,8 +62,12 @@ class SqlUnitOfWork(ports.UnitOfWork):
             self._connection = self.engine.connect()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         try:
             self.rollback()
         finally:
