@@ -85,6 +85,17 @@ class OrganizationService(Service):
             uow.commit()
         return org
 
+    def list_organizations(self, actor: Actor) -> Sequence[Organization]:
+        """Return every organization in the store, by name. Only the system actor may.
+
+        Raises:
+            PermissionDeniedError: any actor but the system (nobody reaches another
+                organization).
+        """
+        require_system(actor, "list organizations")
+        with self._uow() as uow:
+            return uow.organizations.list()
+
     def get_organization(self, actor: Actor, organization_id: str) -> Organization:
         """Return an organization's record and settings.
 

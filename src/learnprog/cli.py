@@ -1,0 +1,207 @@
+"""The ``learnprog`` command: a thin shell over the services.
+
+Global options: ``--db`` (environment ``LEARNPROG_DB``, default ``sqlite:///learnprog.db`` in the
+working directory). Exit status: 0 on success, 1 on a learnprog error (one line, no traceback),
+2 on a usage error. Commands that act as an admin take ``--as EMAIL``: the account is resolved to
+its stored admin rights.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+
+import learnprog
+from learnprog.errors import LearnprogError
+from learnprog.model.access import Actor, SystemActor
+from learnprog.model.organization import Organization
+from learnprog.serialization import to_json_value
+
+DEFAULT_DB = "sqlite:///learnprog.db"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def _session(ctx: click.Context) -> Iterator[learnprog.Learnprog]:
+    try:
+        with learnprog.connect(ctx.obj["db"]) as lp:
+            yield lp
+    except LearnprogError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+def _org_by_name(lp: learnprog.Learnprog, name: str) -> Organization:
+    for org in lp.organizations.list_organizations(SystemActor()):
+        if org.name == name:
+            return org
+    raise learnprog.NotFoundError("organization", name)
+
+
+def _actor(lp: learnprog.Learnprog, org: Organization, email: str) -> Actor:
+    return lp.organizations.resolve_actor(SystemActor(), org.id, email)
+
+
+def _emit(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None:
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo("\t".join(str(row.get(c, "")) for c in columns))
+
+
+def _date(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@click.group()
+@click.option("--db", envvar="LEARNPROG_DB", default=DEFAULT_DB, show_default=True,
+              help="Storage URL: sqlite:///file.db, postgresql+psycopg://..., mysql+pymysql://..")
+@click.version_option(learnprog.__version__, prog_name="learnprog")
+@click.pass_context
+def main(ctx: click.Context, db: str) -> None:
+    """Run enterprise learning programs from the command line."""
+    ctx.obj = {"db": db}
+
+
+@main.group()
+def db() -> None:
+    """Schema management."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Create or upgrade the schema to the newest migration."""
+    with _session(ctx) as lp:
+        from learnprog.storage.sql import current_revision
+
+        if lp.engine is not None:
+            click.echo(f"schema at revision {current_revision(lp.engine)}")
+
+
+@main.command("init")
+@click.argument("name")
+@click.option("--domain", "domains", multiple=True, required=True,
+              help="An email domain of the organization (repeatable).")
+@click.option("--admin-name", required=True, help="The first organization admin's full name.")
+@click.option("--admin-email", required=True, help="The first admin's address, on a domain.")
+@click.option("--timezone", default="UTC", show_default=True)
+@click.pass_context
+def init(ctx: click.Context, name: str, domains: tuple[str, ...], admin_name: str,
+         admin_email: str, timezone: str) -> None:
+    """Create an organization and its first organization admin."""
+    system = SystemActor()
+    with _session(ctx) as lp:
+        org = lp.organizations.create_organization(system, name, email_domains=domains,
+                                                   timezone=timezone)
+        lp.organizations.register_learner(system, org.id, admin_name, admin_email)
+        lp.organizations.add_admin(system, org.id, admin_email, role="organization")
+        click.echo(f"organization {org.name!r} created ({org.id}); admin {admin_email}")
+
+
+@main.group()
+def program() -> None:
+    """Programs."""
+
+
+@program.command("create")
+@click.argument("name")
+@click.option("--org", "org_name", required=True, help="The organization's name.")
+@click.option("--as", "as_email", required=True, help="The acting admin's email.")
+@click.option("--tagline")
+@click.option("--slug", help="The URL slug (default: made from the name).")
+@click.option("--course-enrollment-limit", type=int)
+@click.pass_context
+def program_create(ctx: click.Context, name: str, org_name: str, as_email: str,
+                   tagline: str | None, slug: str | None,
+                   course_enrollment_limit: int | None) -> None:
+    """Create a program."""
+    with _session(ctx) as lp:
+        org = _org_by_name(lp, org_name)
+        created = lp.programs.create_program(
+            _actor(lp, org, as_email), org.id, name, tagline=tagline, slug=slug,
+            course_enrollment_limit=course_enrollment_limit)
+        click.echo(f"program {created.name!r} created; URL slug {created.slug}")
+
+
+@program.command("list")
+@click.option("--org", "org_name", required=True, help="The organization's name.")
+@click.option("--as", "as_email", required=True, help="The acting admin's email.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def program_list(ctx: click.Context, org_name: str, as_email: str, as_json: bool) -> None:
+    """List the programs the admin sees."""
+    with _session(ctx) as lp:
+        org = _org_by_name(lp, org_name)
+        rows = [to_json_value(p) for p in lp.programs.list_programs(_actor(lp, org, as_email),
+                                                                    org.id)]
+        _emit(rows, as_json, ["slug", "name", "tagline"])
+
+
+@main.group()
+def contract() -> None:
+    """Contracts."""
+
+
+@contract.command("create")
+@click.argument("name")
+@click.option("--org", "org_name", required=True, help="The organization's name.")
+@click.option("--as", "as_email", required=True, help="The acting admin's email.")
+@click.option("--kind", type=click.Choice(["licenses", "enrollments", "unlimited"]),
+              required=True)
+@click.option("--quantity", type=int, help="Licenses or enrollments (not for unlimited).")
+@click.option("--starts", required=True, help="Start, ISO 8601 (UTC if no zone).")
+@click.option("--ends", required=True, help="End, ISO 8601 (UTC if no zone).")
+@click.pass_context
+def contract_create(ctx: click.Context, name: str, org_name: str, as_email: str, kind: str,
+                    quantity: int | None, starts: str, ends: str) -> None:
+    """Create a contract."""
+    with _session(ctx) as lp:
+        org = _org_by_name(lp, org_name)
+        created = lp.programs.create_contract(
+            _actor(lp, org, as_email), org.id, name, kind=kind, quantity=quantity,
+            starts_at=_date(starts), ends_at=_date(ends))
+        click.echo(f"contract {created.name!r} created ({created.kind.value})")
+
+
+@contract.command("list")
+@click.option("--org", "org_name", required=True, help="The organization's name.")
+@click.option("--as", "as_email", required=True, help="The acting admin's email.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def contract_list(ctx: click.Context, org_name: str, as_email: str, as_json: bool) -> None:
+    """List contracts with their type, remaining count, start and end."""
+    with _session(ctx) as lp:
+        org = _org_by_name(lp, org_name)
+        rows = []
+        for c in lp.programs.list_contracts(_actor(lp, org, as_email), org.id):
+            row = to_json_value(c)
+            row["remaining"] = c.remaining
+            rows.append(row)
+        _emit(rows, as_json, ["name", "kind", "remaining", "starts_at", "ends_at"])
+
+
+@main.command("audit")
+@click.option("--org", "org_name", required=True, help="The organization's name.")
+@click.option("--as", "as_email", required=True, help="The acting admin's email.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def audit(ctx: click.Context, org_name: str, as_email: str, limit: int, as_json: bool) -> None:
+    """Show the audit log, newest first."""
+    with _session(ctx) as lp:
+        org = _org_by_name(lp, org_name)
+        rows = [to_json_value(e) for e in lp.audit.entries(_actor(lp, org, as_email), org.id,
+                                                           limit=limit)]
+        _emit(rows, as_json, ["at", "actor", "action", "object_type", "object_id"])
