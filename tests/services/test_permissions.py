@@ -1,0 +1,275 @@
+"""Every public service method, run by four actors: who may and who may not.
+
+The method list is found by introspection over every service of :class:`learnprog.Learnprog`;
+a method with no row in TABLE fails :func:`test_every_public_service_method_has_a_row`, so a
+later method cannot slip past the permission rules. Source of the rules: guide, "Organization
+Admin vs. Program Admin" and "Adding Administrators".
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from attrs import define
+
+import learnprog
+from learnprog.bootstrap import SERVICE_NAMES
+from learnprog.errors import PermissionDeniedError
+from learnprog.model import (
+    Actor,
+    AdminRole,
+    LearnerActor,
+    OrgAdminActor,
+    Program,
+    ProgramAdminActor,
+    SystemActor,
+)
+from learnprog.storage.memory import InMemoryStore
+
+ORG_ADMIN = "org_admin"
+OTHER_PROGRAM_ADMIN = "program_admin_of_another_program"
+LEARNER = "learner"
+FOREIGN_ADMIN = "admin_of_another_organization"
+ACTORS = (ORG_ADMIN, OTHER_PROGRAM_ADMIN, LEARNER, FOREIGN_ADMIN)
+START = datetime(2026, 1, 1, tzinfo=UTC)
+END = datetime(2027, 1, 1, tzinfo=UTC)
+
+
+@define
+class World:
+    """Organization A with two programs, its admins and a learner; organization B apart."""
+
+    lp: learnprog.Learnprog
+    store: InMemoryStore
+    org_id: str
+    target: Program  # the program the program admin does NOT administer
+    own: Program  # the program the program admin administers
+    course_id: str
+    program_admin_id: str
+    actors: dict[str, Actor]
+
+    def audit_count(self) -> int:
+        return sum(len(t) for name, t in self.store.tables.items() if name == "audit")
+
+
+def build_world() -> World:
+    store = InMemoryStore()
+    lp = learnprog.connect(uow_factory=store.unit_of_work)
+    system = SystemActor()
+    orgs = lp.organizations
+    org = orgs.create_organization(system, "Acme", email_domains=["acme.example"])
+    other = orgs.create_organization(system, "Globex", email_domains=["globex.example"])
+    ana = orgs.register_learner(system, org.id, "Ana Admin", "ana@acme.example")
+    paulo = orgs.register_learner(system, org.id, "Paulo Program", "paulo@acme.example")
+    lia = orgs.register_learner(system, org.id, "Lia Learner", "lia@acme.example")
+    bia = orgs.register_learner(system, other.id, "Bia Foreign", "bia@globex.example")
+    orgs.add_admin(system, org.id, "ana@acme.example", role="organization")
+    orgs.add_admin(system, other.id, "bia@globex.example", role="organization")
+    admin = OrgAdminActor(org.id, ana.id)
+    target = lp.programs.create_program(admin, org.id, "Target Program", slug="target")
+    own = lp.programs.create_program(admin, org.id, "Own Program", slug="own")
+    orgs.add_admin(admin, org.id, "paulo@acme.example", role="program", program_ids=[own.id])
+    course = lp.programs.add_course(
+        admin, org.id, course_id="C1", slug="c-one", name="One", partner="Uni"
+    )
+    actors: dict[str, Actor] = {
+        ORG_ADMIN: admin,
+        OTHER_PROGRAM_ADMIN: ProgramAdminActor(org.id, paulo.id, frozenset({own.id})),
+        LEARNER: LearnerActor(org.id, lia.id),
+        FOREIGN_ADMIN: OrgAdminActor(other.id, bia.id),
+    }
+    return World(lp, store, org.id, target, own, course.id, paulo.id, actors)
+
+
+Call = Callable[[World, Actor], Any]
+
+
+@define
+class Row:
+    call: Call
+    allowed: frozenset[str]
+
+
+def row(call: Call, *allowed: str) -> Row:
+    return Row(call, frozenset(allowed))
+
+
+TABLE: dict[str, Row] = {
+    "organizations.create_organization": row(
+        lambda w, a: w.lp.organizations.create_organization(a, "New Org")
+    ),
+    "organizations.list_organizations": row(lambda w, a: w.lp.organizations.list_organizations(a)),
+    "organizations.get_organization": row(
+        lambda w, a: w.lp.organizations.get_organization(a, w.org_id), ORG_ADMIN
+    ),
+    "organizations.update_settings": row(
+        lambda w, a: w.lp.organizations.update_settings(a, w.org_id, brand_color="#112233"),
+        ORG_ADMIN,
+    ),
+    "organizations.register_learner": row(
+        lambda w, a: w.lp.organizations.register_learner(a, w.org_id, "New", "new@acme.example"),
+        ORG_ADMIN,
+    ),
+    "organizations.add_admin": row(
+        lambda w, a: w.lp.organizations.add_admin(
+            a, w.org_id, "lia@acme.example", role=AdminRole.PROGRAM, program_ids=[w.target.id]
+        ),
+        ORG_ADMIN,
+    ),
+    "organizations.remove_admin": row(
+        lambda w, a: w.lp.organizations.remove_admin(
+            a, w.org_id, w.program_admin_id, program_id=w.own.id
+        ),
+        ORG_ADMIN,
+    ),
+    "organizations.list_admins": row(
+        lambda w, a: w.lp.organizations.list_admins(a, w.org_id), ORG_ADMIN
+    ),
+    "organizations.resolve_actor": row(
+        lambda w, a: w.lp.organizations.resolve_actor(a, w.org_id, "lia@acme.example")
+    ),
+    "programs.create_program": row(
+        lambda w, a: w.lp.programs.create_program(a, w.org_id, "Another"), ORG_ADMIN
+    ),
+    "programs.get_program": row(lambda w, a: w.lp.programs.get_program(a, w.target.id), ORG_ADMIN),
+    "programs.list_programs": row(
+        lambda w, a: w.lp.programs.list_programs(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "programs.update_program": row(
+        lambda w, a: w.lp.programs.update_program(a, w.target.id, tagline="New"), ORG_ADMIN
+    ),
+    "programs.create_contract": row(
+        lambda w, a: w.lp.programs.create_contract(
+            a, w.org_id, "C", kind="unlimited", starts_at=START, ends_at=END
+        ),
+        ORG_ADMIN,
+    ),
+    "programs.list_contracts": row(
+        lambda w, a: w.lp.programs.list_contracts(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "programs.add_course": row(
+        lambda w, a: w.lp.programs.add_course(
+            a, w.org_id, course_id="C2", slug="c-two", name="Two"
+        ),
+        ORG_ADMIN,
+    ),
+    "programs.list_courses": row(
+        lambda w, a: w.lp.programs.list_courses(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "programs.add_specialization": row(
+        lambda w, a: w.lp.programs.add_specialization(
+            a, w.org_id, slug="spec", name="Spec", course_ids=[w.course_id]
+        ),
+        ORG_ADMIN,
+    ),
+    "programs.list_specializations": row(
+        lambda w, a: w.lp.programs.list_specializations(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "programs.add_skill": row(
+        lambda w, a: w.lp.programs.add_skill(a, w.org_id, domain="Business", name="Finance"),
+        ORG_ADMIN,
+    ),
+    "programs.list_skills": row(
+        lambda w, a: w.lp.programs.list_skills(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "audit.entries": row(lambda w, a: w.lp.audit.entries(a, w.org_id), ORG_ADMIN),
+}
+
+
+def public_service_methods() -> set[str]:
+    lp = learnprog.connect("memory://")
+    found = set()
+    for service_name in SERVICE_NAMES:
+        service = getattr(lp, service_name)
+        for name, _ in inspect.getmembers(type(service), inspect.isfunction):
+            if not name.startswith("_"):
+                found.add(f"{service_name}.{name}")
+    return found
+
+
+def test_every_public_service_method_has_a_row() -> None:
+    methods = public_service_methods()
+    missing = sorted(methods - TABLE.keys())
+    stale = sorted(TABLE.keys() - methods)
+    assert not missing, f"public service methods with no permission row: {missing}"
+    assert not stale, f"permission rows for methods that do not exist: {stale}"
+
+
+def test_every_public_service_method_takes_an_actor_first() -> None:
+    lp = learnprog.connect("memory://")
+    for qualified in public_service_methods():
+        service_name, method_name = qualified.split(".")
+        params = list(inspect.signature(getattr(getattr(lp, service_name), method_name)).parameters)
+        assert params[:1] == ["actor"], f"{qualified} does not take the actor first"
+
+
+@pytest.mark.parametrize("actor_name", ACTORS)
+@pytest.mark.parametrize("method", sorted(TABLE))
+def test_permission(method: str, actor_name: str) -> None:
+    world = build_world()
+    actor = world.actors[actor_name]
+    case = TABLE[method]
+    before = world.audit_count()
+    if actor_name in case.allowed:
+        case.call(world, actor)
+    else:
+        with pytest.raises(PermissionDeniedError):
+            case.call(world, actor)
+        assert world.audit_count() == before, "a refused call must change nothing"
+
+
+def test_system_actor_bootstraps_but_does_not_administer() -> None:
+    world = build_world()
+    system = SystemActor()
+    assert world.lp.organizations.create_organization(system, "Bootstrapped").name == (
+        "Bootstrapped"
+    )
+    # the first organization admin only: Acme already has one
+    with pytest.raises(PermissionDeniedError):
+        world.lp.organizations.add_admin(
+            system, world.org_id, "lia@acme.example", role="organization"
+        )
+    with pytest.raises(PermissionDeniedError):
+        world.lp.programs.create_program(system, world.org_id, "By system")
+
+
+def test_program_admin_acts_on_their_own_program() -> None:
+    world = build_world()
+    paulo = world.actors[OTHER_PROGRAM_ADMIN]
+    updated = world.lp.programs.update_program(paulo, world.own.id, tagline="Ours")
+    assert updated.tagline == "Ours"
+    assert [p.id for p in world.lp.programs.list_programs(paulo, world.org_id)] == [world.own.id]
+    entries = world.lp.audit.entries(paulo, world.org_id, program_id=world.own.id)
+    assert entries[0].action == "program.update"
+    assert entries[0].changes["tagline"] == [None, "Ours"]
+    with pytest.raises(PermissionDeniedError):
+        world.lp.audit.entries(paulo, world.org_id, program_id=world.target.id)
+
+
+def test_a_claimed_right_without_a_stored_grant_is_refused() -> None:
+    world = build_world()
+    lia = world.actors[LEARNER]
+    forged_org_admin = OrgAdminActor(world.org_id, lia.learner_id)  # type: ignore[union-attr]
+    forged_program_admin = ProgramAdminActor(
+        world.org_id,
+        lia.learner_id,  # type: ignore[union-attr]
+        frozenset({world.target.id}),
+    )
+    with pytest.raises(PermissionDeniedError):
+        world.lp.programs.create_program(forged_org_admin, world.org_id, "Nope")
+    with pytest.raises(PermissionDeniedError):
+        world.lp.programs.update_program(forged_program_admin, world.target.id, tagline="x")
+
+
+def test_a_removed_program_admin_loses_the_right_at_once() -> None:
+    world = build_world()
+    paulo = world.actors[OTHER_PROGRAM_ADMIN]
+    world.lp.organizations.remove_admin(
+        world.actors[ORG_ADMIN], world.org_id, world.program_admin_id, program_id=world.own.id
+    )
+    with pytest.raises(PermissionDeniedError):
+        world.lp.programs.update_program(paulo, world.own.id, tagline="too late")
