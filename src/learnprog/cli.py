@@ -65,8 +65,13 @@ def _date(value: str) -> datetime:
 
 
 @click.group()
-@click.option("--db", envvar="LEARNPROG_DB", default=DEFAULT_DB, show_default=True,
-              help="Storage URL: sqlite:///file.db, postgresql+psycopg://..., mysql+pymysql://..")
+@click.option(
+    "--db",
+    envvar="LEARNPROG_DB",
+    default=DEFAULT_DB,
+    show_default=True,
+    help="Storage URL: sqlite:///file.db, postgresql+psycopg://..., mysql+pymysql://..",
+)
 @click.version_option(learnprog.__version__, prog_name="learnprog")
 @click.pass_context
 def main(ctx: click.Context, db: str) -> None:
@@ -92,19 +97,31 @@ def db_upgrade(ctx: click.Context) -> None:
 
 @main.command("init")
 @click.argument("name")
-@click.option("--domain", "domains", multiple=True, required=True,
-              help="An email domain of the organization (repeatable).")
+@click.option(
+    "--domain",
+    "domains",
+    multiple=True,
+    required=True,
+    help="An email domain of the organization (repeatable).",
+)
 @click.option("--admin-name", required=True, help="The first organization admin's full name.")
 @click.option("--admin-email", required=True, help="The first admin's address, on a domain.")
 @click.option("--timezone", default="UTC", show_default=True)
 @click.pass_context
-def init(ctx: click.Context, name: str, domains: tuple[str, ...], admin_name: str,
-         admin_email: str, timezone: str) -> None:
+def init(
+    ctx: click.Context,
+    name: str,
+    domains: tuple[str, ...],
+    admin_name: str,
+    admin_email: str,
+    timezone: str,
+) -> None:
     """Create an organization and its first organization admin."""
     system = SystemActor()
     with _session(ctx) as lp:
-        org = lp.organizations.create_organization(system, name, email_domains=domains,
-                                                   timezone=timezone)
+        org = lp.organizations.create_organization(
+            system, name, email_domains=domains, timezone=timezone
+        )
         lp.organizations.register_learner(system, org.id, admin_name, admin_email)
         lp.organizations.add_admin(system, org.id, admin_email, role="organization")
         click.echo(f"organization {org.name!r} created ({org.id}); admin {admin_email}")
@@ -123,15 +140,26 @@ def program() -> None:
 @click.option("--slug", help="The URL slug (default: made from the name).")
 @click.option("--course-enrollment-limit", type=int)
 @click.pass_context
-def program_create(ctx: click.Context, name: str, org_name: str, as_email: str,
-                   tagline: str | None, slug: str | None,
-                   course_enrollment_limit: int | None) -> None:
+def program_create(
+    ctx: click.Context,
+    name: str,
+    org_name: str,
+    as_email: str,
+    tagline: str | None,
+    slug: str | None,
+    course_enrollment_limit: int | None,
+) -> None:
     """Create a program."""
     with _session(ctx) as lp:
         org = _org_by_name(lp, org_name)
         created = lp.programs.create_program(
-            _actor(lp, org, as_email), org.id, name, tagline=tagline, slug=slug,
-            course_enrollment_limit=course_enrollment_limit)
+            _actor(lp, org, as_email),
+            org.id,
+            name,
+            tagline=tagline,
+            slug=slug,
+            course_enrollment_limit=course_enrollment_limit,
+        )
         click.echo(f"program {created.name!r} created; URL slug {created.slug}")
 
 
@@ -144,8 +172,9 @@ def program_list(ctx: click.Context, org_name: str, as_email: str, as_json: bool
     """List the programs the admin sees."""
     with _session(ctx) as lp:
         org = _org_by_name(lp, org_name)
-        rows = [to_json_value(p) for p in lp.programs.list_programs(_actor(lp, org, as_email),
-                                                                    org.id)]
+        rows = [
+            to_json_value(p) for p in lp.programs.list_programs(_actor(lp, org, as_email), org.id)
+        ]
         _emit(rows, as_json, ["slug", "name", "tagline"])
 
 
@@ -158,20 +187,33 @@ def contract() -> None:
 @click.argument("name")
 @click.option("--org", "org_name", required=True, help="The organization's name.")
 @click.option("--as", "as_email", required=True, help="The acting admin's email.")
-@click.option("--kind", type=click.Choice(["licenses", "enrollments", "unlimited"]),
-              required=True)
+@click.option("--kind", type=click.Choice(["licenses", "enrollments", "unlimited"]), required=True)
 @click.option("--quantity", type=int, help="Licenses or enrollments (not for unlimited).")
 @click.option("--starts", required=True, help="Start, ISO 8601 (UTC if no zone).")
 @click.option("--ends", required=True, help="End, ISO 8601 (UTC if no zone).")
 @click.pass_context
-def contract_create(ctx: click.Context, name: str, org_name: str, as_email: str, kind: str,
-                    quantity: int | None, starts: str, ends: str) -> None:
+def contract_create(
+    ctx: click.Context,
+    name: str,
+    org_name: str,
+    as_email: str,
+    kind: str,
+    quantity: int | None,
+    starts: str,
+    ends: str,
+) -> None:
     """Create a contract."""
     with _session(ctx) as lp:
         org = _org_by_name(lp, org_name)
         created = lp.programs.create_contract(
-            _actor(lp, org, as_email), org.id, name, kind=kind, quantity=quantity,
-            starts_at=_date(starts), ends_at=_date(ends))
+            _actor(lp, org, as_email),
+            org.id,
+            name,
+            kind=kind,
+            quantity=quantity,
+            starts_at=_date(starts),
+            ends_at=_date(ends),
+        )
         click.echo(f"contract {created.name!r} created ({created.kind.value})")
 
 
@@ -202,6 +244,8 @@ def audit(ctx: click.Context, org_name: str, as_email: str, limit: int, as_json:
     """Show the audit log, newest first."""
     with _session(ctx) as lp:
         org = _org_by_name(lp, org_name)
-        rows = [to_json_value(e) for e in lp.audit.entries(_actor(lp, org, as_email), org.id,
-                                                           limit=limit)]
+        rows = [
+            to_json_value(e)
+            for e in lp.audit.entries(_actor(lp, org, as_email), org.id, limit=limit)
+        ]
         _emit(rows, as_json, ["at", "actor", "action", "object_type", "object_id"])

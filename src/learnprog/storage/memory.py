@@ -380,15 +380,15 @@ class InMemoryAuditRepository(_Table[AuditEntry], ports.AuditRepository):
         limit: int = 100,
         offset: int = 0,
     ) -> Sequence[AuditEntry]:
-        rows = self._select(
-            lambda e: (
-                e.organization_id == organization_id
-                and (program_id is None or e.program_id == program_id)
-                and (object_id is None or e.object_id == object_id)
-            ),
-            lambda e: (e.at, e.id),
-        )
-        rows.reverse()
+        self._uow.check_open()
+        rows = [
+            e
+            for e in self._rows()
+            if e.organization_id == organization_id
+            and (program_id is None or e.program_id == program_id)
+            and (object_id is None or e.object_id == object_id)
+        ]
+        rows.reverse()  # newest first, by write order
         return rows[offset : offset + limit]
 
 

@@ -256,7 +256,7 @@ class AuditRepository(Protocol):
         limit: int = 100,
         offset: int = 0,
     ) -> Sequence[AuditEntry]:
-        """Return entries newest first, filtered by program and object when given."""
+        """Return entries newest first (in write order), filtered by program and object."""
         ...
 
 

@@ -475,9 +475,14 @@ class SqlSkillRepository(_SqlRepository[Skill], ports.SkillRepository):
 
 
 class SqlAuditRepository(_SqlRepository[AuditEntry], ports.AuditRepository):
-    """The audit log in SQL."""
+    """The audit log in SQL, newest first by write order."""
 
     table, kind, model = t.audit_log, "audit entry", AuditEntry
+
+    def _from_row(self, row: Mapping[str, Any]) -> AuditEntry:
+        data = dict(row)
+        data.pop("seq")
+        return _conv.structure(data, AuditEntry)
 
     def add(self, entry: AuditEntry) -> None:
         self._insert(entry)
@@ -497,7 +502,7 @@ class SqlAuditRepository(_SqlRepository[AuditEntry], ports.AuditRepository):
             where.append(c.program_id == program_id)
         if object_id is not None:
             where.append(c.object_id == object_id)
-        return self._select(*where, order=(c.at.desc(), c.id.desc()), limit=limit, offset=offset)
+        return self._select(*where, order=(c.seq.desc(),), limit=limit, offset=offset)
 
 
 _MESSAGE_COLUMNS = {"to": "to_address"}

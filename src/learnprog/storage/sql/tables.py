@@ -142,7 +142,14 @@ admins = sa.Table(
 audit_log = sa.Table(
     "audit_log",
     metadata,
-    sa.Column("id", Key(), primary_key=True),
+    # seq keeps the order entries were written in, even within one microsecond
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("id", Key(), nullable=False, unique=True),
     _org_fk(),
     sa.Column("program_id", Key()),
     sa.Column("actor", sa.String(100), nullable=False),

@@ -38,6 +38,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "audit_log",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", Key(64), nullable=False),
         sa.Column("organization_id", Key(64), nullable=False),
         sa.Column("program_id", Key(64), nullable=True),
@@ -52,7 +58,8 @@ def upgrade() -> None:
             ["organizations.id"],
             name=op.f("fk_audit_log_organization_id_organizations"),
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_log")),
+        sa.UniqueConstraint("id", name=op.f("uq_audit_log_id")),
         mysql_charset="utf8mb4",
         mysql_engine="InnoDB",
     )
@@ -249,17 +256,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_memberships_learner_id"), table_name="memberships")
     op.drop_table("memberships")
     op.drop_table("admins")
-    op.drop_index(op.f("ix_programs_organization_id"), table_name="programs")
     op.drop_table("programs")
-    op.drop_index(op.f("ix_outbox_status_next_attempt_at"), table_name="outbox")
     op.drop_table("outbox")
-    op.drop_index(op.f("ix_learners_organization_id_external_id"), table_name="learners")
     op.drop_table("learners")
-    op.drop_index(op.f("ix_contracts_organization_id"), table_name="contracts")
     op.drop_table("contracts")
-    op.drop_index(op.f("ix_audit_log_organization_id_at"), table_name="audit_log")
     op.drop_table("audit_log")
     op.drop_table("organizations")
