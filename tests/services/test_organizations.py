@@ -40,7 +40,7 @@ def test_first_admin_by_system_then_admins_add_admins(lp: learnprog.Learnprog) -
 
 def test_an_admin_must_be_an_existing_account(lp: learnprog.Learnprog) -> None:
     org_id, ana = _org_with_admin(lp)
-    with pytest.raises(NotFoundError, match="ghost@acme.example"):
+    with pytest.raises(NotFoundError, match=r"ghost@acme\.example"):
         lp.organizations.add_admin(ana, org_id, "ghost@acme.example", role="organization")
 
 

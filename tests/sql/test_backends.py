@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from datetime import UTC, datetime, timedelta, timezone
-
-from attrs import evolve
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from attrs import evolve
 from sqlalchemy.engine import Engine
 
 import learnprog
@@ -99,9 +98,9 @@ def test_a_naive_datetime_never_reaches_the_database(sql_engine: Engine) -> None
     with sql_engine.begin() as conn, pytest.raises(sa.exc.StatementError) as caught:
         conn.execute(statement)
     assert isinstance(caught.value.orig, ValidationError)
-    with SqlUnitOfWork(sql_engine) as uow, pytest.raises(ValidationError, match="naive"):
+    with SqlUnitOfWork(sql_engine) as uow:
         uow.organizations.add(evolve(f.organization(), name="y"))  # a valid object binds fine
-        with translate_errors("organization"):
+        with pytest.raises(ValidationError, match="naive"), translate_errors("organization"):
             uow.connection.execute(statement)  # but a raw naive value is refused
 
 
@@ -141,9 +140,12 @@ def test_the_database_refuses_a_counter_past_the_quantity(sql_engine: Engine) ->
         uow.organizations.add(org)
         uow.contracts.add(deal)
         uow.commit()
-    with SqlUnitOfWork(sql_engine) as uow, pytest.raises(ConflictError, match="integrity"):
-        with translate_errors("contract"):
-            uow.connection.execute(sa.text("UPDATE contracts SET used = 2"))
+    with (
+        SqlUnitOfWork(sql_engine) as uow,
+        pytest.raises(ConflictError, match="integrity"),
+        translate_errors("contract"),
+    ):
+        uow.connection.execute(sa.text("UPDATE contracts SET used = 2"))
 
 
 def test_an_unreachable_database_is_a_storage_unavailable_error() -> None:
