@@ -3,6 +3,7 @@ MariaDB)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -460,3 +461,32 @@ def test_times_are_stored_in_utc_whatever_zone_they_came_in(uow_factory: UowFact
         uow.commit()
     with uow_factory() as uow:
         assert uow.contracts.get(deal.id).starts_at == datetime(2026, 1, 1, 0, tzinfo=UTC)
+
+
+def test_concurrent_takes_never_over_allocate(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    deal = f.contract(org, quantity=5)
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.contracts.add(deal)
+        uow.commit()
+    outcomes: list[bool] = []
+    lock = threading.Lock()
+    start = threading.Barrier(12)
+
+    def take() -> None:
+        start.wait()
+        with uow_factory() as uow:
+            taken = uow.contracts.take(deal.id)
+            uow.commit()
+        with lock:
+            outcomes.append(taken)
+
+    threads = [threading.Thread(target=take) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == [False] * 7 + [True] * 5
+    with uow_factory() as uow:
+        assert uow.contracts.get(deal.id).used == 5

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -102,35 +101,6 @@ def test_a_naive_datetime_never_reaches_the_database(sql_engine: Engine) -> None
         uow.organizations.add(evolve(f.organization(), name="y"))  # a valid object binds fine
         with pytest.raises(ValidationError, match="naive"), translate_errors("organization"):
             uow.connection.execute(statement)  # but a raw naive value is refused
-
-
-def test_concurrent_takes_never_over_allocate(sql_engine: Engine) -> None:
-    org = f.organization()
-    deal = f.contract(org, quantity=5)
-    with SqlUnitOfWork(sql_engine) as uow:
-        uow.organizations.add(org)
-        uow.contracts.add(deal)
-        uow.commit()
-    outcomes: list[bool] = []
-    lock = threading.Lock()
-    start = threading.Barrier(12)
-
-    def take() -> None:
-        start.wait()
-        with SqlUnitOfWork(sql_engine) as uow:
-            taken = uow.contracts.take(deal.id)
-            uow.commit()
-        with lock:
-            outcomes.append(taken)
-
-    threads = [threading.Thread(target=take) for _ in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert sorted(outcomes) == [False] * 7 + [True] * 5
-    with SqlUnitOfWork(sql_engine) as uow:
-        assert uow.contracts.get(deal.id).used == 5
 
 
 def test_the_database_refuses_a_counter_past_the_quantity(sql_engine: Engine) -> None:

@@ -1,0 +1,284 @@
+"""Unit tests of learnprog.model.identity: email addresses, slugs, external IDs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from learnprog.errors import ValidationError
+from learnprog.model.identity import (
+    EmailAddress,
+    ProgramSlug,
+    email_key,
+    new_id,
+    normalize_external_id,
+    reject_control_characters,
+    slugify,
+)
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+# --- new_id ---------------------------------------------------------------------------------
+
+
+def test_new_id_is_32_lowercase_hex_and_unique() -> None:
+    ids = {new_id() for _ in range(50)}
+    assert len(ids) == 50
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+
+
+# --- EmailAddress.parse ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "ana.lima+onboarding@example.com",
+        "o'neil.bruno@example.org",
+        "user@bücher.example",
+        "josé@exemplo.pt",
+        "Ana.Lima@Example.COM",
+    ],
+)
+def test_parse_accepts_valid_addresses_as_written(raw: str) -> None:
+    parsed = EmailAddress.parse(raw)
+    assert parsed.address == raw
+    assert parsed.key == raw.casefold()
+    assert str(parsed) == raw
+
+
+def test_parse_trims_outer_spaces_but_keeps_case() -> None:
+    parsed = EmailAddress.parse("  Ana.Lima@Example.COM \t")
+    assert parsed.address == "Ana.Lima@Example.COM"
+    assert parsed.key == "ana.lima@example.com"
+    assert parsed.domain == "example.com"
+
+
+def test_domain_is_case_folded_part_after_last_at() -> None:
+    assert EmailAddress.parse("Ana@Bücher.Example").domain == "bücher.example"
+
+
+def test_same_key_for_case_variants() -> None:
+    a = EmailAddress.parse(" Ana.Lima@Example.COM")
+    b = EmailAddress.parse("ana.lima@example.com")
+    assert a.key == b.key
+    # Equality compares the address as written, not the key.
+    assert a != b
+
+
+def test_accents_are_not_stripped_from_the_key() -> None:
+    assert (
+        EmailAddress.parse("stéphane@example.org").key
+        != EmailAddress.parse("stephane@example.org").key
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "ana\r\n@example.org",
+        "ana@exa\nmple.org",
+        "ana@example.org\rBcc: x@example.org",
+        "a\x00@b.org",
+    ],
+)
+def test_parse_rejects_control_characters_naming_field_and_line(raw: str) -> None:
+    with pytest.raises(ValidationError, match=r"^line 7, field 'work_email': control") as info:
+        EmailAddress.parse(raw, field="work_email", line=7)
+    assert info.value.field == "work_email"
+    assert info.value.line == 7
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "\t"])
+def test_parse_rejects_empty(raw: str) -> None:
+    with pytest.raises(ValidationError, match="an email address is required") as info:
+        EmailAddress.parse(raw, line=2)
+    assert info.value.field == "email"
+    assert info.value.line == 2
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "ana",
+        "ana@",
+        "@example.org",
+        "ana@@example.org",
+        "ana lima@example.org",
+        "ana@example",
+        "ana..lima@example.org",
+        '"ana"@example.org',
+        "Ana <ana@example.org>",
+    ],
+)
+def test_parse_rejects_invalid_syntax(raw: str) -> None:
+    with pytest.raises(ValidationError, match="is not a valid email address") as info:
+        EmailAddress.parse(raw, line=4)
+    assert info.value.field == "email"
+    assert info.value.line == 4
+    assert info.value.value == raw
+
+
+def test_parse_of_non_string_is_rejected_as_empty() -> None:
+    with pytest.raises(ValidationError, match="an email address is required"):
+        EmailAddress.parse(None)  # type: ignore[arg-type]
+
+
+def test_trusted_rebuilds_without_validation() -> None:
+    addr = EmailAddress.trusted("Ana@Example.org")
+    assert addr.address == "Ana@Example.org"
+    assert addr.key == "ana@example.org"
+
+
+# --- email_key ------------------------------------------------------------------------------
+
+
+def test_email_key_trims_and_casefolds() -> None:
+    assert email_key("  Ana.Lima@Example.COM ") == "ana.lima@example.com"
+    assert email_key("STRASSE@example.de") == email_key("straße@example.de")
+
+
+@settings(deadline=None)
+@given(st.text())
+def test_email_key_is_idempotent(address: str) -> None:
+    key = email_key(address)
+    assert email_key(key) == key
+
+
+@settings(deadline=None)
+@given(st.emails())
+def test_parse_key_equals_email_key_of_address(address: str) -> None:
+    parsed = EmailAddress.parse(address)
+    assert parsed.key == email_key(parsed.address)
+    assert email_key(parsed.key) == parsed.key
+
+
+# --- reject_control_characters --------------------------------------------------------------
+
+
+def test_reject_control_characters_returns_value_unchanged() -> None:
+    assert reject_control_characters(" L&D Team ", field="name") == " L&D Team "
+
+
+@pytest.mark.parametrize("bad", ["a\rb", "a\nb", "a\tb", "\x7f", "x\x1b[31m"])
+def test_reject_control_characters_raises_with_field(bad: str) -> None:
+    with pytest.raises(ValidationError, match="control characters") as info:
+        reject_control_characters(bad, field="subject")
+    assert info.value.field == "subject"
+
+
+# --- slugify / ProgramSlug ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Data Academy", "data-academy"),
+        ("  AI -- for   Everyone! 2026 ", "ai-for-everyone-2026"),
+        ("Café Básico", "caf-b-sico"),
+        ("日本語", ""),
+        ("", ""),
+    ],
+)
+def test_slugify(text: str, expected: str) -> None:
+    assert slugify(text) == expected
+
+
+def test_slugify_caps_length_at_80_without_edge_dashes() -> None:
+    slug = slugify("a" * 79 + " b")
+    assert len(slug) <= 80
+    assert slug == "a" * 79
+    assert SLUG_RE.match(slug)
+
+
+@pytest.mark.parametrize("raw", ["data-academy", "a", "ai-101", "x" * 80, "2026"])
+def test_program_slug_parse_accepts(raw: str) -> None:
+    assert ProgramSlug.parse(raw).value == raw
+    assert str(ProgramSlug.parse(raw)) == raw
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "Data-Academy",
+        "data_academy",
+        "-data",
+        "data-",
+        "data--academy",
+        "x" * 81,
+        "dátá",
+        "a b",
+    ],
+)
+def test_program_slug_parse_rejects(raw: str) -> None:
+    with pytest.raises(ValidationError, match="a slug is 1-80") as info:
+        ProgramSlug.parse(raw, field="course_slug")
+    assert info.value.field == "course_slug"
+    assert info.value.value == raw
+
+
+def test_for_name_uses_name_and_six_char_suffix() -> None:
+    slug = ProgramSlug.for_name("Data Academy").value
+    assert re.fullmatch(r"data-academy-[a-z0-9]{6}", slug)
+
+
+def test_for_name_falls_back_to_program_for_names_without_ascii_words() -> None:
+    assert re.fullmatch(r"program-[a-z0-9]{6}", ProgramSlug.for_name("日本語 !!").value)
+
+
+def test_for_name_suffix_is_random() -> None:
+    assert len({ProgramSlug.for_name("x").value for _ in range(20)}) > 1
+
+
+@settings(deadline=None)
+@given(st.text(max_size=20))
+def test_for_name_of_short_names_parses_back_with_slugified_prefix(name: str) -> None:
+    # At most 20 characters case-fold to at most 60: no truncation happens.
+    slug = ProgramSlug.for_name(name)
+    assert ProgramSlug.parse(slug.value) == slug
+    assert slug.value[:-7] == (slugify(name) or "program")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: for_name truncates the slug base at 73 characters after slugify, which can "
+    "leave a trailing dash and so a '--' before the suffix (identity.py:138)",
+)
+@settings(deadline=None)
+@given(st.text())
+@example("a" * 72 + " b")
+def test_for_name_always_parses_back(name: str) -> None:
+    slug = ProgramSlug.for_name(name)
+    assert ProgramSlug.parse(slug.value) == slug
+
+
+# --- normalize_external_id ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("00123", "00123"),
+        ("  00123 ", "00123"),
+        ("EMP-7", "EMP-7"),
+        ("", None),
+        ("   ", None),
+        (None, None),
+        ("x" * 255, "x" * 255),
+    ],
+)
+def test_normalize_external_id(raw: str | None, expected: str | None) -> None:
+    assert normalize_external_id(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["12\n3", "a\x00", "x" * 256])
+def test_normalize_external_id_rejects(raw: str) -> None:
+    with pytest.raises(ValidationError, match="at most 255 printable") as info:
+        normalize_external_id(raw, line=9)
+    assert info.value.field == "external_id"
+    assert info.value.line == 9
