@@ -36,6 +36,8 @@ class InMemoryStore:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.tables: dict[str, dict[Hashable, Any]] = {}
+        # (table, unique label) -> unique value -> record key, for committed records
+        self.indexes: dict[tuple[str, str], dict[Hashable, Hashable]] = {}
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         """Return a new unit of work over this store (a :data:`UnitOfWorkFactory`)."""
@@ -85,17 +87,57 @@ class _Table(Generic[T]):
             raise NotFoundError(self.kind, key)
         return record
 
+    def _index(self, label: str, *, staged: bool) -> dict[Hashable, Hashable]:
+        indexes = self._uow.staged_indexes if staged else self._uow.store.indexes
+        return indexes.setdefault((self.name, label), {})
+
+    def _lookup(self, label: str, value: Hashable) -> T | None:
+        """Return the record whose unique ``label`` value is ``value``, staged writes first."""
+        self._uow.check_open()
+        unique = dict(self.uniques)[label]
+        for staged in (True, False):
+            key = self._index(label, staged=staged).get(value)
+            if key is not None:
+                record = self._find(key)
+                if record is not None and unique(record) == value:
+                    return record
+        return None
+
     def _check_unique(self, record: T) -> None:
         key = self._key(record)
         for label, unique in self.uniques:
             value = unique(record)
             if value is None:
                 continue
-            for other in self._rows():
-                if self._key(other) != key and unique(other) == value:
-                    raise ConflictError(
-                        f"a {self.kind} with this {label} exists", kind=self.kind, key=value
-                    )
+            other = self._lookup(label, value)
+            if other is not None and self._key(other) != key:
+                raise ConflictError(
+                    f"a {self.kind} with this {label} exists", kind=self.kind, key=value
+                )
+
+    def _stage(self, key: Hashable, record: Any) -> None:
+        self._staged()[key] = record
+        if record is not _DELETED:
+            for label, unique in self.uniques:
+                value = unique(record)
+                if value is not None:
+                    self._index(label, staged=True)[value] = key
+
+    def commit_staged(self) -> None:
+        """Apply this table's staged writes to the store and its unique indexes."""
+        committed = self._committed()
+        for key, record in self._staged().items():
+            old = committed.get(key)
+            for label, unique in self.uniques:
+                index = self._index(label, staged=False)
+                if old is not None and index.get(unique(old)) == key:
+                    del index[unique(old)]
+                if record is not _DELETED and unique(record) is not None:
+                    index[unique(record)] = key
+            if record is _DELETED:
+                committed.pop(key, None)
+            else:
+                committed[key] = record
 
     def _insert(self, record: T) -> None:
         self._uow.check_open()
@@ -104,16 +146,16 @@ class _Table(Generic[T]):
                 f"{self.kind} {self._key(record)!r} exists", kind=self.kind, key=self._key(record)
             )
         self._check_unique(record)
-        self._staged()[self._key(record)] = record
+        self._stage(self._key(record), record)
 
     def _replace(self, record: T) -> None:
         self._get(self._key(record))
         self._check_unique(record)
-        self._staged()[self._key(record)] = record
+        self._stage(self._key(record), record)
 
     def _delete(self, key: Hashable) -> None:
         self._get(key)
-        self._staged()[key] = _DELETED
+        self._stage(key, _DELETED)
 
     def _select(self, where: Callable[[T], bool], order: Callable[[T], Any]) -> list[T]:
         self._uow.check_open()
@@ -151,8 +193,7 @@ class InMemoryProgramRepository(_Table[Program], ports.ProgramRepository):
         return self._get(program_id)
 
     def find_by_slug(self, slug: str) -> Program | None:
-        found = self._select(lambda p: p.slug.value == slug, lambda p: p.id)
-        return found[0] if found else None
+        return self._lookup("slug", slug)
 
     def update(self, program: Program) -> None:
         self._replace(program)
@@ -187,12 +228,12 @@ class InMemoryContractRepository(_Table[Contract], ports.ContractRepository):
         contract = self._get(contract_id)
         if contract.quantity is not None and contract.used + count > contract.quantity:
             return False
-        self._staged()[contract_id] = evolve(contract, used=contract.used + count)
+        self._stage(contract_id, evolve(contract, used=contract.used + count))
         return True
 
     def release(self, contract_id: str, count: int = 1) -> None:
         contract = self._get(contract_id)
-        self._staged()[contract_id] = evolve(contract, used=max(contract.used - count, 0))
+        self._stage(contract_id, evolve(contract, used=max(contract.used - count, 0)))
 
 
 class InMemoryLearnerRepository(_Table[Learner], ports.LearnerRepository):
@@ -211,11 +252,7 @@ class InMemoryLearnerRepository(_Table[Learner], ports.LearnerRepository):
         self._replace(learner)
 
     def find_by_email(self, organization_id: str, email_key: str) -> Learner | None:
-        found = self._select(
-            lambda r: r.organization_id == organization_id and r.email.key == email_key,
-            lambda r: r.id,
-        )
-        return found[0] if found else None
+        return self._lookup("email", (organization_id, email_key))
 
     def find_by_external_id(
         self,
@@ -249,10 +286,7 @@ class InMemoryMembershipRepository(_Table[Membership], ports.MembershipRepositor
         self._replace(membership)
 
     def find(self, program_id: str, learner_id: str) -> Membership | None:
-        found = self._select(
-            lambda m: m.program_id == program_id and m.learner_id == learner_id, lambda m: m.id
-        )
-        return found[0] if found else None
+        return self._lookup("program and learner", (program_id, learner_id))
 
     def list_for_program(self, program_id: str) -> Sequence[Membership]:
         return self._select(lambda m: m.program_id == program_id, lambda m: (m.invited_at, m.id))
@@ -315,11 +349,7 @@ class InMemoryCourseRepository(_Table[Course], ports.CourseRepository):
         organization_id: str,
         course_id: str,
     ) -> Course | None:
-        found = self._select(
-            lambda c: c.organization_id == organization_id and c.course_id == course_id,
-            lambda c: c.id,
-        )
-        return found[0] if found else None
+        return self._lookup("course ID", (organization_id, course_id))
 
     def list_for_organization(self, organization_id: str) -> Sequence[Course]:
         return self._select(
@@ -434,6 +464,7 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
         self.staged: dict[str, dict[Hashable, Any]] = {}
+        self.staged_indexes: dict[tuple[str, str], dict[Hashable, Hashable]] = {}
         self._open = False
         self.organizations = InMemoryOrganizationRepository(self)
         self.programs = InMemoryProgramRepository(self)
@@ -460,7 +491,7 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         if self._open:
             raise StorageError("this unit of work is already open")
         self.store.lock.acquire()
-        self.staged = {}
+        self.rollback()
         self._open = True
         return self
 
@@ -479,15 +510,14 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
     def commit(self) -> None:
         """Apply the staged writes to the shared store."""
         self.check_open()
-        for table, rows in self.staged.items():
-            target = self.store.tables.setdefault(table, {})
-            for key, record in rows.items():
-                if record is _DELETED:
-                    target.pop(key, None)
-                else:
-                    target[key] = record
-        self.staged = {}
+        for table in self._tables():
+            table.commit_staged()
+        self.rollback()
+
+    def _tables(self) -> list[_Table[Any]]:
+        return [value for value in vars(self).values() if isinstance(value, _Table)]
 
     def rollback(self) -> None:
         """Discard the staged writes."""
         self.staged = {}
+        self.staged_indexes = {}
