@@ -55,21 +55,27 @@ class _SqlRepository(Generic[T]):
     def _from_row(self, row: Mapping[str, Any]) -> T:
         return _conv.structure(dict(row), self.model)  # type: ignore[no-any-return]
 
-    def _write(self, statement: sa.Executable) -> sa.CursorResult[Any]:
+    def _write(
+        self, statement: sa.Executable, params: dict[str, Any] | list[dict[str, Any]] | None = None
+    ) -> sa.CursorResult[Any]:
         conn = self._uow.connection
         with translate_errors(self.kind), conn.begin_nested():
-            return conn.execute(statement)
+            return conn.execute(statement, params)
 
     def _read(self, statement: sa.Select[Any]) -> list[sa.RowMapping]:
         with translate_errors(self.kind):
             return list(self._uow.connection.execute(statement).mappings())
 
     def _insert(self, record: T) -> None:
-        self._write(self.table.insert().values(self._to_row(record)))
+        # statement without literal values: compiled once, cached, parameters bound per call
+        self._write(self.table.insert(), self._to_row(record))
 
     def _update(self, record: T, key: str = "id") -> None:
-        row = self._to_row(record)
-        result = self._write(self.table.update().where(self.table.c[key] == row[key]).values(row))
+        self._update_row(self._to_row(record), key)
+
+    def _update_row(self, row: dict[str, Any], key: str = "id") -> None:
+        statement = self.table.update().where(self.table.c[key] == sa.bindparam("match_key"))
+        result = self._write(statement, {**row, "match_key": row[key]})
         if result.rowcount == 0:
             raise NotFoundError(self.kind, row[key])
 
@@ -172,10 +178,8 @@ class SqlContractRepository(_SqlRepository[Contract], ports.ContractRepository):
 
     def update(self, contract: Contract) -> None:
         row = self._to_row(contract)
-        row.pop("used")
-        result = self._write(self.table.update().where(self.table.c.id == contract.id).values(row))
-        if result.rowcount == 0:
-            raise NotFoundError(self.kind, contract.id)
+        row.pop("used")  # the counter changes only through take() and release()
+        self._update_row(row)
 
     def list_for_organization(self, organization_id: str) -> Sequence[Contract]:
         c = self.table.c
@@ -341,15 +345,13 @@ class SqlCourseRepository(_SqlRepository[Course], ports.CourseRepository):
     def _write_children(self, course: Course) -> None:
         if course.items:
             self._write(
-                t.course_items.insert().values(
-                    [{**_conv.unstructure(i), "course_id": course.id} for i in course.items]
-                )
+                t.course_items.insert(),
+                [{**_conv.unstructure(i), "course_id": course.id} for i in course.items],
             )
         if course.assessments:
             self._write(
-                t.assessments.insert().values(
-                    [{**_conv.unstructure(a), "course_id": course.id} for a in course.assessments]
-                )
+                t.assessments.insert(),
+                [{**_conv.unstructure(a), "course_id": course.id} for a in course.assessments],
             )
 
     def _load(self, rows: Iterable[Mapping[Any, Any]]) -> list[Course]:
@@ -440,12 +442,11 @@ class SqlSpecializationRepository(_SqlRepository[Specialization], ports.Speciali
     def add(self, specialization: Specialization) -> None:
         self._insert(specialization)
         self._write(
-            t.specialization_courses.insert().values(
-                [
-                    {"specialization_id": specialization.id, "position": i, "course_id": cid}
-                    for i, cid in enumerate(specialization.course_ids)
-                ]
-            )
+            t.specialization_courses.insert(),
+            [
+                {"specialization_id": specialization.id, "position": i, "course_id": cid}
+                for i, cid in enumerate(specialization.course_ids)
+            ],
         )
 
     def get(self, specialization_id: str) -> Specialization:
