@@ -12,7 +12,13 @@ lp.organizations.register_learner(system, org.id, "Ana Lima", "ana.lima@acme.exa
 lp.organizations.add_admin(system, org.id, "ana.lima@acme.example", role="organization")
 ana = lp.organizations.resolve_actor(system, org.id, "ana.lima@acme.example")
 academy = lp.programs.create_program(ana, org.id, "Data Academy", tagline="Learn by doing")
-lp.programs.create_contract(ana, org.id, "Year 1", kind="licenses", quantity=100,
-                            starts_at=datetime(2026, 1, 1, tzinfo=UTC),
-                            ends_at=datetime(2027, 1, 1, tzinfo=UTC))
+lp.programs.create_contract(
+    ana,
+    org.id,
+    "Year 1",
+    kind="licenses",
+    quantity=100,
+    starts_at=datetime(2026, 1, 1, tzinfo=UTC),
+    ends_at=datetime(2027, 1, 1, tzinfo=UTC),
+)
 print(academy.slug, [e.action for e in lp.audit.entries(ana, org.id)])

@@ -6,6 +6,7 @@ import secrets
 
 from attrs import field, frozen
 
+from learnprog.errors import ValidationError
 from learnprog.model._rules import optional_url, required_text
 from learnprog.model.identity import EmailAddress
 
@@ -18,8 +19,26 @@ def _sender_name(value: str) -> str:
     return required_text(value, field="sender_name")
 
 
-def _address(value: str | EmailAddress) -> EmailAddress:
-    return value if isinstance(value, EmailAddress) else EmailAddress.parse(value, field="address")
+def _sender(value: str | EmailAddress) -> EmailAddress:
+    return (
+        value
+        if isinstance(value, EmailAddress)
+        else EmailAddress.parse(value, field="sender_address")
+    )
+
+
+def _no_reply(value: str | EmailAddress) -> EmailAddress:
+    return (
+        value
+        if isinstance(value, EmailAddress)
+        else EmailAddress.parse(value, field="no_reply_address")
+    )
+
+
+def _secret(value: str) -> str:
+    if not isinstance(value, str) or len(value) < 16:
+        raise ValidationError("a signing secret has at least 16 characters", field="secret_key")
+    return value
 
 
 @frozen
@@ -38,15 +57,17 @@ class Settings:
     """
 
     base_url: str = field(default="http://localhost:8000", converter=_base_url)
-    secret_key: str = field(factory=lambda: secrets.token_urlsafe(32), repr=False)
+    secret_key: str = field(
+        factory=lambda: secrets.token_urlsafe(32), converter=_secret, repr=False
+    )
     sender_address: EmailAddress = field(
         default="learning@example.com",  # type: ignore[assignment]
-        converter=_address,
+        converter=_sender,
     )
     sender_name: str = field(default="learnprog", converter=_sender_name)
     no_reply_address: EmailAddress = field(
         default="noreply@example.com",  # type: ignore[assignment]
-        converter=_address,
+        converter=_no_reply,
     )
 
     @property

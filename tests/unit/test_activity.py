@@ -60,7 +60,9 @@ def test_enrollment_naive_now_rejected() -> None:
 
 def test_learning_event_converts_time_to_utc() -> None:
     tokyo = timezone(timedelta(hours=9))
-    event = LearningEvent("e1", "l", "c", "i", EventKind.STARTED, datetime(2026, 3, 2, 18, 0, tzinfo=tokyo))
+    event = LearningEvent(
+        "e1", "l", "c", "i", EventKind.STARTED, datetime(2026, 3, 2, 18, 0, tzinfo=tokyo)
+    )
     assert event.at == NOW
     assert event.at.tzinfo is UTC
 

@@ -244,11 +244,6 @@ def test_for_name_of_short_names_parses_back_with_slugified_prefix(name: str) ->
     assert slug.value[:-7] == (slugify(name) or "program")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: for_name truncates the slug base at 73 characters after slugify, which can "
-    "leave a trailing dash and so a '--' before the suffix (identity.py:138)",
-)
 @settings(deadline=None)
 @given(st.text())
 @example("a" * 72 + " b")

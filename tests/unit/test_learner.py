@@ -99,11 +99,6 @@ def test_learner_bad_attribute_named(attributes: dict[str, str], field: str) -> 
     assert info.value.field == field
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Learner.create passes no line to _attributes, so attribute errors lack the CSV "
-    "line that its docstring promises (learner.py:127)",
-)
 def test_learner_bad_attribute_carries_line() -> None:
     with pytest.raises(ValidationError, match="attributes") as info:
         Learner.create("o", "Ana", "ana@example.org", now=NOW, attributes={"team": "a\nb"}, line=4)

@@ -207,12 +207,6 @@ def test_with_settings_bad_value_named(
     assert info.value.field == field
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with_settings(**changes: object) lets values of the wrong type escape as "
-    "TypeError/AttributeError instead of ValidationError (organization.py:63-89 _domains, "
-    "_timezone, _color; _rules.required_text)",
-)
 @pytest.mark.parametrize(
     ("key", "value"),
     [("timezone", None), ("brand_color", 5), ("email_domains", None), ("name", 5)],

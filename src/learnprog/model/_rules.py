@@ -69,7 +69,7 @@ def optional_url(value: str | None, *, field: str) -> str | None:
     if value is None or not value.strip():
         return None
     text = single_line(value.strip(), field=field, max_length=2000)
-    if not re.match(r"^https?://[^\s/]+", text):
+    if not re.match(r"^https?://[^\s/]+\S*$", text):
         raise ValidationError("an http:// or https:// URL is required", field=field, value=value)
     return text
 

@@ -22,9 +22,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TypeAlias
 
-from attrs import frozen
+from attrs import field, frozen
 
 from learnprog.errors import PermissionDeniedError
+from learnprog.model._rules import to_utc
 
 
 @frozen
@@ -116,7 +117,7 @@ class AdminGrant:
     organization_id: str
     learner_id: str
     role: AdminRole
-    granted_at: datetime
+    granted_at: datetime = field(converter=to_utc)
     program_id: str | None = None
 
     @property

@@ -175,9 +175,13 @@ class Feedback:
         Raises:
             ValidationError: a rating outside 1-5 or a recommendation outside 0-10.
         """
-        if not isinstance(rating, int) or not 1 <= rating <= 5:
+        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
             raise ValidationError("a rating is a whole number 1-5", field="rating", value=rating)
-        if recommend is not None and (not isinstance(recommend, int) or not 0 <= recommend <= 10):
+        if recommend is not None and (
+            isinstance(recommend, bool)
+            or not isinstance(recommend, int)
+            or not 0 <= recommend <= 10
+        ):
             raise ValidationError(
                 "a recommendation is a whole number 0-10", field="recommend", value=recommend
             )

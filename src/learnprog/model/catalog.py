@@ -8,6 +8,7 @@ report columns (Course ID, Course Slug, University, Class Start Time), the gloss
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -137,9 +138,9 @@ class Assessment:
             ValidationError: a blank name, a negative weight, a pass mark outside 0-100, fewer
                 than 2 options, or a naive due date.
         """
-        if weight < 0:
+        if not math.isfinite(weight) or weight < 0:
             raise ValidationError("a weight is 0 or more", field="assessment.weight")
-        if not 0 <= pass_mark <= 100:
+        if not math.isfinite(pass_mark) or not 0 <= pass_mark <= 100:
             raise ValidationError("a pass mark is 0-100", field="assessment.pass_mark")
         if options is not None and options < 2:
             raise ValidationError("a question has 2 or more options", field="assessment.options")

@@ -135,7 +135,7 @@ class ProgramSlug:
     @classmethod
     def for_name(cls, name: str) -> ProgramSlug:
         """Make a new slug from a program name plus a random suffix (``program-1j8c4r``)."""
-        base = slugify(name)[: _SLUG_MAX - 7] or "program"
+        base = slugify(name)[: _SLUG_MAX - 7].strip("-") or "program"
         suffix = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(6))
         return cls(f"{base}-{suffix}")
 

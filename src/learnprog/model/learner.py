@@ -47,11 +47,17 @@ class LearnerProfile:
         return cls(**clean)
 
 
-def _attributes(values: Mapping[str, str]) -> dict[str, str]:
+def _attributes(values: Mapping[str, str], *, line: int | None = None) -> dict[str, str]:
     clean: dict[str, str] = {}
     for key, value in values.items():
-        name = required_text(key, field="attributes", max_length=100)
-        clean[name] = optional_line(str(value), field=f"attributes.{name}", max_length=1000) or ""
+        try:
+            name = required_text(key, field="attributes", max_length=100)
+            text = optional_line(str(value), field=f"attributes.{name}", max_length=1000)
+        except ValidationError as exc:
+            raise ValidationError(
+                str(exc).split(": ", 1)[-1], field=exc.field, line=line, value=value
+            ) from exc
+        clean[name] = text or ""
     return clean
 
 
@@ -124,7 +130,7 @@ class Learner:
             created_at=utc(now, field="now"),
             external_id=normalize_external_id(external_id, line=line),
             profile=profile or LearnerProfile(),
-            attributes=_attributes(attributes or {}),
+            attributes=_attributes(attributes or {}, line=line),
         )
 
     def with_profile(self, profile: LearnerProfile) -> Learner:

@@ -110,8 +110,9 @@ class OutgoingMessage:
             )
             for k, v in (headers or {}).items()
         }
+        domain = reject_control_characters(message_domain, field="message_domain")
         return cls(
-            message_id=f"<{new_id()}@{message_domain}>",
+            message_id=f"<{new_id()}@{domain}>",
             organization_id=organization_id,
             category=MessageCategory(category),
             to=addr(to, "to"),

@@ -179,7 +179,12 @@ class Organization:
         for key, value in changes.items():
             if key not in checks:
                 raise ValidationError("not an organization setting", field=key)
-            clean[key] = checks[key](value)
+            try:
+                clean[key] = checks[key](value)
+            except (TypeError, AttributeError) as exc:
+                raise ValidationError(
+                    f"a value of the wrong type ({type(value).__name__})", field=key, value=value
+                ) from exc
         return evolve(self, **clean)  # type: ignore[arg-type]
 
     def owns_domain(self, domain: str) -> bool:
@@ -281,7 +286,12 @@ class Program:
                 raise ValidationError("a program URL cannot be changed", field="slug")
             if key not in checks:
                 raise ValidationError("not a program setting", field=key)
-            clean[key] = checks[key](value)
+            try:
+                clean[key] = checks[key](value)
+            except (TypeError, AttributeError) as exc:
+                raise ValidationError(
+                    f"a value of the wrong type ({type(value).__name__})", field=key, value=value
+                ) from exc
         return evolve(self, **clean)  # type: ignore[arg-type]
 
     @property
@@ -390,8 +400,12 @@ class Contract:
         return max(self.quantity - self.used, 0)
 
     def is_active(self, now: datetime) -> bool:
-        """True when ``now`` lies in ``[starts_at, ends_at)``: only then may it take new members."""
-        return self.starts_at <= now < self.ends_at
+        """True when ``now`` lies in ``[starts_at, ends_at)``: only then may it take new members.
+
+        Raises:
+            ValidationError: ``now`` is naive.
+        """
+        return self.starts_at <= utc(now, field="now") < self.ends_at
 
     def check_active(self, now: datetime) -> None:
         """Raise unless the contract is running at ``now``.

@@ -1,0 +1,153 @@
+"""Unit tests of learnprog.model._rules: the shared validation helpers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from learnprog.errors import ValidationError
+from learnprog.model._rules import (
+    non_negative_int,
+    optional_line,
+    optional_text,
+    optional_url,
+    optional_utc,
+    required_text,
+    single_line,
+    str_tuple,
+    to_optional_utc,
+    to_utc,
+    utc,
+)
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def test_required_text_trims() -> None:
+    assert required_text("  Ana  ", field="name") == "Ana"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, "required"),
+        ("", "required"),
+        (" \t ", "required"),
+        ("a\nb", "control"),
+        ("x" * 11, "at most 10"),
+    ],
+)
+def test_required_text_rejects(value: str | None, message: str) -> None:
+    with pytest.raises(ValidationError, match=message) as info:
+        required_text(value, field="name", max_length=10)
+    assert info.value.field == "name"
+
+
+def test_single_line_keeps_value_and_length_limit_is_inclusive() -> None:
+    assert single_line(" x ", field="f", max_length=3) == " x "
+    with pytest.raises(ValidationError, match="at most 2 characters"):
+        single_line(" x ", field="f", max_length=2)
+
+
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_optional_line_blank_is_none(value: str | None) -> None:
+    assert optional_line(value, field="f") is None
+
+
+def test_optional_line_trims_and_rejects_breaks() -> None:
+    assert optional_line(" a b ", field="f") == "a b"
+    with pytest.raises(ValidationError, match="control characters") as info:
+        optional_line("a\rb", field="tagline")
+    assert info.value.field == "tagline"
+
+
+def test_optional_text_allows_newlines_and_tabs_as_written() -> None:
+    assert optional_text(" line 1\r\n\tline 2 ", field="f") == " line 1\r\n\tline 2 "
+    assert optional_text(" \n ", field="f") is None
+    assert optional_text(None, field="f") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("a\x00b", "control characters"), ("a\x1b", "control characters"), ("x" * 11, "at most 10")],
+)
+def test_optional_text_rejects(value: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        optional_text(value, field="f", max_length=10)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://cdn.example/a.png", "https://cdn.example/a.png"),
+        (" http://localhost:8000 ", "http://localhost:8000"),
+        ("", None),
+        ("  ", None),
+        (None, None),
+    ],
+)
+def test_optional_url_accepts(value: str | None, expected: str | None) -> None:
+    assert optional_url(value, field="u") == expected
+
+
+@pytest.mark.parametrize(
+    "value", ["HTTPS://x", "ftp://x", "https://", "https:///path", "x.example"]
+)
+def test_optional_url_rejects(value: str) -> None:
+    with pytest.raises(ValidationError, match="http:// or https://") as info:
+        optional_url(value, field="u")
+    assert info.value.field == "u"
+
+
+def test_optional_url_length_limit() -> None:
+    ok = "https://x.example/" + "a" * (2000 - 18)
+    assert optional_url(ok, field="u") == ok
+    with pytest.raises(ValidationError, match="at most 2000"):
+        optional_url(ok + "a", field="u")
+
+
+@pytest.mark.parametrize("url", ["https://exa mple.org", "https://cdn.example/a b.png"])
+def test_optional_url_rejects_spaces(url: str) -> None:
+    with pytest.raises(ValidationError, match="http:// or https://"):
+        optional_url(url, field="banner_url")
+
+
+def test_utc_helpers() -> None:
+    plus1 = timezone(timedelta(hours=1))
+    local = datetime(2026, 3, 2, 10, 0, tzinfo=plus1)
+    for converted in (utc(local, field="f"), optional_utc(local, field="f"), to_utc(local)):
+        assert converted == NOW
+        assert converted is not None
+        assert converted.tzinfo is UTC
+    assert optional_utc(None, field="f") is None
+    assert to_optional_utc(None) is None
+    assert to_optional_utc(local) == NOW
+
+
+def test_utc_helper_names_field() -> None:
+    with pytest.raises(ValidationError, match="naive") as info:
+        utc(datetime(2026, 3, 2), field="due")
+    assert info.value.field == "due"
+
+
+@pytest.mark.parametrize("value", [0, 1, 10**9, None])
+def test_non_negative_int_ok(value: int | None) -> None:
+    assert non_negative_int(value, field="n") == value
+
+
+@pytest.mark.parametrize("value", [-1, True, False, 1.0, "3"])
+def test_non_negative_int_rejects(value: object) -> None:
+    with pytest.raises(ValidationError, match="whole number of 0 or more") as info:
+        non_negative_int(value, field="n")  # type: ignore[arg-type]
+    assert info.value.value == value
+
+
+def test_non_negative_int_none_when_required() -> None:
+    with pytest.raises(ValidationError, match="a value is required"):
+        non_negative_int(None, field="n", allow_none=False)
+
+
+def test_str_tuple() -> None:
+    assert str_tuple(["a", "b"]) == ("a", "b")
+    assert str_tuple(x for x in "ab") == ("a", "b")

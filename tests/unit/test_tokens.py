@@ -1,0 +1,141 @@
+"""Unit tests of learnprog.tokens: signed, expiring link tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import pytest
+
+from learnprog.clock import FixedClock
+from learnprog.errors import InvalidTokenError, ValidationError
+from learnprog.tokens import TokenPurpose, TokenSigner
+
+SECRET = "0123456789abcdef-test-secret"
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def signer(clock: FixedClock) -> TokenSigner:
+    return TokenSigner(SECRET, clock)
+
+
+def test_round_trip(signer: TokenSigner) -> None:
+    payload = {"membership_id": "m1", "n": 3, "tags": ["a", "b"], "name": "José"}
+    token = signer.sign(TokenPurpose.ACCEPT_INVITATION, payload)
+    assert signer.verify(TokenPurpose.ACCEPT_INVITATION, token, max_age=DAY) == payload
+
+
+def test_token_is_url_safe(signer: TokenSigner) -> None:
+    token = signer.sign(TokenPurpose.UNSUBSCRIBE, {"learner_id": "l1", "x": "?&=/+ "})
+    assert all(c.isalnum() or c in "-_." for c in token)
+
+
+def test_round_trip_with_another_signer_of_same_secret(clock: FixedClock) -> None:
+    token = TokenSigner(SECRET, clock).sign(TokenPurpose.REPORT_DOWNLOAD, {"r": 1})
+    other = TokenSigner(SECRET, clock)
+    assert other.verify(TokenPurpose.REPORT_DOWNLOAD, token, max_age=DAY) == {"r": 1}
+
+
+@pytest.mark.parametrize(
+    ("signed_for", "verified_for"),
+    [
+        (TokenPurpose.ACCEPT_INVITATION, TokenPurpose.UNSUBSCRIBE),
+        (TokenPurpose.UNSUBSCRIBE, TokenPurpose.REPORT_DOWNLOAD),
+        (TokenPurpose.REPORT_DOWNLOAD, TokenPurpose.ACCEPT_INVITATION),
+    ],
+)
+def test_token_for_one_purpose_does_not_verify_for_another(
+    signer: TokenSigner, signed_for: TokenPurpose, verified_for: TokenPurpose
+) -> None:
+    token = signer.sign(signed_for, {"id": "x"})
+    with pytest.raises(InvalidTokenError, match="the link is not valid"):
+        signer.verify(verified_for, token, max_age=DAY)
+
+
+def test_tampered_payload_rejected(signer: TokenSigner) -> None:
+    token = signer.sign(TokenPurpose.UNSUBSCRIBE, {"learner_id": "l1"})
+    other = signer.sign(TokenPurpose.UNSUBSCRIBE, {"learner_id": "l2"})
+    # Graft the second token's payload onto the first token's signature.
+    forged = other.split(".")[0] + "." + ".".join(token.split(".")[1:])
+    assert forged != token
+    with pytest.raises(InvalidTokenError, match="the link is not valid") as info:
+        signer.verify(TokenPurpose.UNSUBSCRIBE, forged, max_age=DAY)
+    assert info.value.field == "token"
+
+
+def test_tampered_signature_rejected(signer: TokenSigner) -> None:
+    token = signer.sign(TokenPurpose.UNSUBSCRIBE, {"learner_id": "l1"})
+    last = token[-1]
+    forged = token[:-1] + ("A" if last != "A" else "B")
+    with pytest.raises(InvalidTokenError, match="the link is not valid"):
+        signer.verify(TokenPurpose.UNSUBSCRIBE, forged, max_age=DAY)
+
+
+@pytest.mark.parametrize("garbage", ["", "abc", "a.b.c", "not a token at all"])
+def test_garbage_rejected(signer: TokenSigner, garbage: str) -> None:
+    with pytest.raises(InvalidTokenError, match="the link is not valid"):
+        signer.verify(TokenPurpose.ACCEPT_INVITATION, garbage, max_age=DAY)
+
+
+def test_other_secret_rejected(clock: FixedClock, signer: TokenSigner) -> None:
+    token = TokenSigner("another-secret-of-16+", clock).sign(TokenPurpose.UNSUBSCRIBE, {"a": 1})
+    with pytest.raises(InvalidTokenError, match="the link is not valid"):
+        signer.verify(TokenPurpose.UNSUBSCRIBE, token, max_age=DAY)
+
+
+def test_valid_up_to_max_age(clock: FixedClock, signer: TokenSigner) -> None:
+    token = signer.sign(TokenPurpose.ACCEPT_INVITATION, {"m": 1})
+    clock.advance(DAY)
+    assert signer.verify(TokenPurpose.ACCEPT_INVITATION, token, max_age=DAY) == {"m": 1}
+
+
+def test_expired_after_max_age(clock: FixedClock, signer: TokenSigner) -> None:
+    token = signer.sign(TokenPurpose.ACCEPT_INVITATION, {"m": 1})
+    clock.advance(DAY + timedelta(seconds=1))
+    with pytest.raises(InvalidTokenError, match="the link has expired") as info:
+        signer.verify(TokenPurpose.ACCEPT_INVITATION, token, max_age=DAY)
+    assert info.value.field == "token"
+
+
+def test_expired_error_is_a_validation_error(clock: FixedClock, signer: TokenSigner) -> None:
+    token = signer.sign(TokenPurpose.REPORT_DOWNLOAD, {"m": 1})
+    clock.advance(timedelta(hours=2))
+    with pytest.raises(ValidationError, match="expired"):
+        signer.verify(TokenPurpose.REPORT_DOWNLOAD, token, max_age=timedelta(hours=1))
+
+
+def test_signing_time_comes_from_the_clock(clock: FixedClock) -> None:
+    # Signed "in the past" by one clock, verified at the real start by another: expired.
+    past = FixedClock(START - timedelta(days=10))
+    token = TokenSigner(SECRET, past).sign(TokenPurpose.UNSUBSCRIBE, {"a": 1})
+    with pytest.raises(InvalidTokenError, match="expired"):
+        TokenSigner(SECRET, clock).verify(TokenPurpose.UNSUBSCRIBE, token, max_age=DAY)
+    assert TokenSigner(SECRET, clock).verify(
+        TokenPurpose.UNSUBSCRIBE, token, max_age=timedelta(days=11)
+    ) == {"a": 1}
+
+
+def test_non_mapping_payload_rejected(signer: TokenSigner) -> None:
+    token = signer.sign(TokenPurpose.UNSUBSCRIBE, cast(Any, ["a", "list"]))
+    with pytest.raises(InvalidTokenError, match="the link is not valid"):
+        signer.verify(TokenPurpose.UNSUBSCRIBE, token, max_age=DAY)
+
+
+@pytest.mark.parametrize("secret", ["", "short", "x" * 15])
+def test_short_secret_rejected(clock: FixedClock, secret: str) -> None:
+    with pytest.raises(ValidationError, match="at least 16 characters") as info:
+        TokenSigner(secret, clock)
+    assert info.value.field == "secret_key"
+
+
+def test_sixteen_character_secret_accepted(clock: FixedClock) -> None:
+    signer = TokenSigner("x" * 16, clock)
+    token = signer.sign(TokenPurpose.UNSUBSCRIBE, {"a": 1})
+    assert signer.verify(TokenPurpose.UNSUBSCRIBE, token, max_age=DAY) == {"a": 1}
