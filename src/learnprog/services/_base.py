@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from attrs import frozen
 
@@ -16,8 +17,11 @@ from learnprog.model.access import (
     LearnerActor,
     OrgAdminActor,
     ProgramAdminActor,
+    require_any_admin,
+    require_org_admin,
 )
 from learnprog.model.audit import AuditEntry, field_changes
+from learnprog.model.organization import Organization
 from learnprog.serialization import to_json_value
 from learnprog.settings import Settings
 from learnprog.storage.ports import UnitOfWork, UnitOfWorkFactory
@@ -69,6 +73,58 @@ class Service:
         if isinstance(actor, OrgAdminActor | ProgramAdminActor | LearnerActor):
             return uow.admins.list_for_learner(organization_id, actor.learner_id)
         return ()
+
+    @contextmanager
+    def _as_org_admin(
+        self, actor: Actor, organization_id: str, what: str, *, allow_system: bool = False
+    ) -> Iterator[tuple[UnitOfWork, Organization]]:
+        """Open a unit of work, load the organization and require an organization admin.
+
+        Raises:
+            NotFoundError: no such organization.
+            PermissionDeniedError: the actor is not an organization admin of it.
+        """
+        with self._uow() as uow:
+            org = uow.organizations.get(organization_id)
+            grants = self._grants(uow, actor, org.id)
+            require_org_admin(actor, org.id, grants, what, allow_system=allow_system)
+            yield uow, org
+
+    @contextmanager
+    def _as_any_admin(self, actor: Actor, organization_id: str, what: str) -> Iterator[UnitOfWork]:
+        """Open a unit of work and require an organization or program admin of the organization.
+
+        Raises:
+            PermissionDeniedError: the actor is no admin of the organization.
+        """
+        with self._uow() as uow:
+            require_any_admin(
+                actor, organization_id, self._grants(uow, actor, organization_id), what
+            )
+            yield uow
+
+    def _audit_created(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        action: str,
+        record: Any,
+        *,
+        organization_id: str,
+        program_id: str | None = None,
+    ) -> None:
+        """Record the creation of ``record`` (object type: the action's first word)."""
+        self._audit(
+            uow,
+            actor,
+            action=action,
+            organization_id=organization_id,
+            object_type=action.split(".", 1)[0],
+            object_id=record.id,
+            before=None,
+            after=record,
+            program_id=program_id,
+        )
 
     def _audit(
         self,

@@ -72,16 +72,7 @@ class OrganizationService(Service):
         )
         with self._uow() as uow:
             uow.organizations.add(org)
-            self._audit(
-                uow,
-                actor,
-                action="organization.create",
-                organization_id=org.id,
-                object_type="organization",
-                object_id=org.id,
-                before=None,
-                after=org,
-            )
+            self._audit_created(uow, actor, "organization.create", org, organization_id=org.id)
             uow.commit()
         return org
 
@@ -103,15 +94,9 @@ class OrganizationService(Service):
             NotFoundError: no such organization.
             PermissionDeniedError: not an organization admin of it.
         """
-        with self._uow() as uow:
-            org = uow.organizations.get(organization_id)
-            require_org_admin(
-                actor,
-                org.id,
-                self._grants(uow, actor, org.id),
-                "read the organization's settings",
-                allow_system=True,
-            )
+        with self._as_org_admin(
+            actor, organization_id, "read the organization's settings", allow_system=True
+        ) as (_uow, org):
             return org
 
     def update_settings(
@@ -205,29 +190,14 @@ class OrganizationService(Service):
             ValidationError: a bad name, email or external ID.
             ConflictError: an account with this email exists in the organization.
         """
-        with self._uow() as uow:
-            org = uow.organizations.get(organization_id)
-            require_org_admin(
-                actor,
-                org.id,
-                self._grants(uow, actor, org.id),
-                "register a learner account",
-                allow_system=True,
-            )
+        with self._as_org_admin(
+            actor, organization_id, "register a learner account", allow_system=True
+        ) as (uow, org):
             learner = Learner.create(
                 org.id, full_name, email, now=self._now(), external_id=external_id
             )
             uow.learners.add(learner)
-            self._audit(
-                uow,
-                actor,
-                action="learner.register",
-                organization_id=org.id,
-                object_type="learner",
-                object_id=learner.id,
-                before=None,
-                after=learner,
-            )
+            self._audit_created(uow, actor, "learner.register", learner, organization_id=org.id)
             uow.commit()
         return learner
 

@@ -58,9 +58,7 @@ class ProgramService(Service):
             ValidationError: a field breaks its rule.
             ConflictError: the slug is taken.
         """
-        with self._uow() as uow:
-            org = uow.organizations.get(organization_id)
-            require_org_admin(actor, org.id, self._grants(uow, actor, org.id), "create programs")
+        with self._as_org_admin(actor, organization_id, "create programs") as (uow, org):
             program = Program.create(
                 org.id,
                 name,
@@ -78,16 +76,8 @@ class ProgramService(Service):
                     key=program.slug.value,
                 )
             uow.programs.add(program)
-            self._audit(
-                uow,
-                actor,
-                action="program.create",
-                organization_id=org.id,
-                object_type="program",
-                object_id=program.id,
-                before=None,
-                after=program,
-                program_id=program.id,
+            self._audit_created(
+                uow, actor, "program.create", program, organization_id=org.id, program_id=program.id
             )
             uow.commit()
         return program
@@ -210,23 +200,12 @@ class ProgramService(Service):
             PermissionDeniedError: not an organization admin.
             ValidationError: a bad kind, quantity or dates.
         """
-        with self._uow() as uow:
-            org = uow.organizations.get(organization_id)
-            require_org_admin(actor, org.id, self._grants(uow, actor, org.id), "create contracts")
+        with self._as_org_admin(actor, organization_id, "create contracts") as (uow, org):
             contract = Contract.create(
                 org.id, name, kind=kind, starts_at=starts_at, ends_at=ends_at, quantity=quantity
             )
             uow.contracts.add(contract)
-            self._audit(
-                uow,
-                actor,
-                action="contract.create",
-                organization_id=org.id,
-                object_type="contract",
-                object_id=contract.id,
-                before=None,
-                after=contract,
-            )
+            self._audit_created(uow, actor, "contract.create", contract, organization_id=org.id)
             uow.commit()
         return contract
 
@@ -305,16 +284,7 @@ class ProgramService(Service):
                         f"assessment {a.id!r} names unknown skills {unknown}", field="assessments"
                     )
             uow.courses.add(course)
-            self._audit(
-                uow,
-                actor,
-                action="course.add",
-                organization_id=org.id,
-                object_type="course",
-                object_id=course.id,
-                before=None,
-                after=course,
-            )
+            self._audit_created(uow, actor, "course.add", course, organization_id=org.id)
             uow.commit()
         return course
 
@@ -324,13 +294,7 @@ class ProgramService(Service):
         Raises:
             PermissionDeniedError: not an admin of the organization.
         """
-        with self._uow() as uow:
-            require_any_admin(
-                actor,
-                organization_id,
-                self._grants(uow, actor, organization_id),
-                "read the catalog",
-            )
+        with self._as_any_admin(actor, organization_id, "read the catalog") as uow:
             return uow.courses.list_for_organization(organization_id)
 
     def add_specialization(
@@ -345,29 +309,16 @@ class ProgramService(Service):
                 (glossary: "Courses in a specialization are from the same partner").
             ConflictError: the slug is taken.
         """
-        with self._uow() as uow:
-            org = uow.organizations.get(organization_id)
-            require_org_admin(
-                actor,
-                org.id,
-                self._grants(uow, actor, org.id),
-                "add specializations to the catalog",
-            )
+        with self._as_org_admin(actor, organization_id, "add specializations to the catalog") as (
+            uow,
+            org,
+        ):
             courses = [uow.courses.get(c) for c in course_ids]
             spec = Specialization.create(
                 org.id, slug=slug, name=name, courses=courses, now=self._now()
             )
             uow.specializations.add(spec)
-            self._audit(
-                uow,
-                actor,
-                action="specialization.add",
-                organization_id=org.id,
-                object_type="specialization",
-                object_id=spec.id,
-                before=None,
-                after=spec,
-            )
+            self._audit_created(uow, actor, "specialization.add", spec, organization_id=org.id)
             uow.commit()
         return spec
 
@@ -377,13 +328,7 @@ class ProgramService(Service):
         Raises:
             PermissionDeniedError: not an admin of the organization.
         """
-        with self._uow() as uow:
-            require_any_admin(
-                actor,
-                organization_id,
-                self._grants(uow, actor, organization_id),
-                "read the catalog",
-            )
+        with self._as_any_admin(actor, organization_id, "read the catalog") as uow:
             return uow.specializations.list_for_organization(organization_id)
 
     def add_skill(
@@ -403,9 +348,7 @@ class ProgramService(Service):
             ValidationError: a blank domain or name.
             ConflictError: the domain and name exist.
         """
-        with self._uow() as uow:
-            org = uow.organizations.get(organization_id)
-            require_org_admin(actor, org.id, self._grants(uow, actor, org.id), "add skills")
+        with self._as_org_admin(actor, organization_id, "add skills") as (uow, org):
             skill = Skill.create(
                 org.id,
                 domain=domain,
@@ -414,16 +357,7 @@ class ProgramService(Service):
                 example_subskills=example_subskills,
             )
             uow.skills.add(skill)
-            self._audit(
-                uow,
-                actor,
-                action="skill.add",
-                organization_id=org.id,
-                object_type="skill",
-                object_id=skill.id,
-                before=None,
-                after=skill,
-            )
+            self._audit_created(uow, actor, "skill.add", skill, organization_id=org.id)
             uow.commit()
         return skill
 
@@ -433,11 +367,5 @@ class ProgramService(Service):
         Raises:
             PermissionDeniedError: not an admin of the organization.
         """
-        with self._uow() as uow:
-            require_any_admin(
-                actor,
-                organization_id,
-                self._grants(uow, actor, organization_id),
-                "read the skill glossary",
-            )
+        with self._as_any_admin(actor, organization_id, "read the skill glossary") as uow:
             return uow.skills.list_for_organization(organization_id)
