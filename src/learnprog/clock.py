@@ -22,13 +22,21 @@ def ensure_utc(value: datetime, *, field: str = "time") -> datetime:
         The same instant with ``tzinfo=UTC``.
 
     Raises:
-        ValidationError: ``value`` is naive (no time zone): learnprog never guesses a zone.
+        ValidationError: ``value`` is not a datetime, is naive (learnprog never guesses a zone),
+            or lies out of range once converted to UTC.
     """
     from learnprog.errors import ValidationError
 
+    if not isinstance(value, datetime):
+        raise ValidationError(
+            f"an aware datetime is required, not {type(value).__name__}", field=field, value=value
+        )
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError("a naive datetime has no time zone; pass an aware one", field=field)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValidationError("the time is out of range", field=field, value=value) from exc
 
 
 @runtime_checkable

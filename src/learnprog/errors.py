@@ -20,6 +20,7 @@ class ValidationError(LearnprogError, ValueError):
         field: the name of the field that was wrong (``"email"``), or ``None``.
         line: the 1-based line of the CSV file the value came from, or ``None``.
         value: the offending value as given, or ``None``.
+        reason: the message without the field and line prefix.
     """
 
     def __init__(
@@ -33,6 +34,7 @@ class ValidationError(LearnprogError, ValueError):
         self.field = field
         self.line = line
         self.value = value
+        self.reason = message
         parts = []
         if line is not None:
             parts.append(f"line {line}")

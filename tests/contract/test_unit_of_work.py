@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from attrs import evolve
 
-from learnprog.errors import ConflictError, NotFoundError, StorageError
+from learnprog.errors import ConflictError, NotFoundError, StorageError, ValidationError
 from learnprog.model import Contract, ContractKind, Learner, Organization, Program
 from tests import factories as f
 from tests.conftest import UowFactory
@@ -490,3 +490,75 @@ def test_concurrent_takes_never_over_allocate(uow_factory: UowFactory) -> None:
     assert sorted(outcomes) == [False] * 7 + [True] * 5
     with uow_factory() as uow:
         assert uow.contracts.get(deal.id).used == 5
+
+
+def test_units_of_work_do_not_nest_on_one_thread(uow_factory: UowFactory, backend: str) -> None:
+    if backend in ("postgresql", "mariadb"):
+        pytest.skip("server databases give each unit of work its own connection: nesting works")
+    org = f.organization()
+    with uow_factory() as outer:
+        outer.organizations.add(org)
+        with pytest.raises(StorageError, match="do not nest"):
+            uow_factory().__enter__()
+        outer.commit()
+    with uow_factory() as uow:
+        assert uow.organizations.get(org.id) == org
+
+
+@pytest.mark.parametrize("count", [0, -5, 1.5, float("nan"), True, "1", 2**70])
+def test_take_and_release_refuse_counts_that_are_not_whole_positive_numbers(
+    uow_factory: UowFactory, count: object
+) -> None:
+    org = f.organization()
+    deal = f.contract(org, quantity=2)
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.contracts.add(deal)
+        uow.commit()
+    with uow_factory() as uow:
+        with pytest.raises(ValidationError, match="count"):
+            uow.contracts.take(deal.id, count)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match="count"):
+            uow.contracts.release(deal.id, count)  # type: ignore[arg-type]
+        assert uow.contracts.get(deal.id).used == 0
+
+
+def test_a_contract_quantity_cannot_drop_below_what_is_in_use(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    deal = f.contract(org, quantity=3)
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.contracts.add(deal)
+        uow.contracts.take(deal.id, 3)
+        uow.commit()
+    with uow_factory() as uow, pytest.raises(ConflictError):
+        uow.contracts.update(evolve(deal, quantity=1))
+    with uow_factory() as uow:
+        assert uow.contracts.get(deal.id).quantity == 3
+
+
+def test_records_read_back_cannot_be_changed_in_place(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    person = evolve(f.learner(org), attributes={"team": "blue"})
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.learners.add(person)
+        uow.commit()
+    with uow_factory() as uow:
+        stored = uow.learners.get(person.id)
+    with pytest.raises(TypeError):
+        stored.attributes["team"] = "red"  # type: ignore[index]
+    with uow_factory() as uow:
+        assert uow.learners.get(person.id).attributes == {"team": "blue"}
+
+
+def test_nfc_and_nfd_spellings_of_one_address_are_one_learner(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    composed = "st\u00e9phane@example.org"
+    decomposed = "ste\u0301phane@example.org"
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.learners.add(f.learner(org, composed))
+        uow.commit()
+    with uow_factory() as uow, pytest.raises(ConflictError):
+        uow.learners.add(f.learner(org, decomposed, "Other"))

@@ -123,9 +123,11 @@ def test_parse_rejects_invalid_syntax(raw: str) -> None:
     assert info.value.value == raw
 
 
-def test_parse_of_non_string_is_rejected_as_empty() -> None:
-    with pytest.raises(ValidationError, match="an email address is required"):
-        EmailAddress.parse(None)  # type: ignore[arg-type]
+@pytest.mark.parametrize("raw", [None, 5, b"ana@example.org", ["ana@example.org"]])
+def test_parse_of_non_string_is_a_validation_error(raw: object) -> None:
+    with pytest.raises(ValidationError, match="an email address is text") as info:
+        EmailAddress.parse(raw)  # type: ignore[arg-type]
+    assert info.value.field == "email"
 
 
 def test_trusted_rebuilds_without_validation() -> None:

@@ -74,7 +74,9 @@ def test_create_organization_accepts_iana_timezones(tz: str) -> None:
 
 @pytest.mark.parametrize("tz", ["Mars/Olympus", "", "../etc/passwd", "GMT+25"])
 def test_create_organization_rejects_bad_timezone(tz: str) -> None:
-    with pytest.raises(ValidationError, match="is not an IANA time zone") as info:
+    with pytest.raises(
+        ValidationError, match=r"is not an IANA time zone|value is required"
+    ) as info:
         Organization.create("Acme", now=NOW, timezone=tz)
     assert info.value.field == "timezone"
 

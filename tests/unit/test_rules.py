@@ -138,8 +138,8 @@ def test_non_negative_int_ok(value: int | None) -> None:
 
 @pytest.mark.parametrize("value", [-1, True, False, 1.0, "3"])
 def test_non_negative_int_rejects(value: object) -> None:
-    with pytest.raises(ValidationError, match="whole number of 0 or more") as info:
-        non_negative_int(value, field="n")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="whole number") as info:
+        non_negative_int(value, field="n")
     assert info.value.value == value
 
 

@@ -10,10 +10,10 @@ import pytest
 
 from learnprog.errors import ValidationError
 from learnprog.model.access import AdminGrant, AdminRole
-from learnprog.model.activity import AssessmentAttempt, LearningEvent
+from learnprog.model.activity import AssessmentAttempt, EventKind, LearningEvent
 from learnprog.model.audit import AuditEntry
 from learnprog.model.catalog import Assessment, Course, Specialization
-from learnprog.model.learner import Learner, Membership
+from learnprog.model.learner import Learner, Membership, MemberState
 from learnprog.model.mail import MessageCategory, OutboxEntry, OutgoingMessage
 from learnprog.model.organization import Contract, Organization, Program
 
@@ -55,7 +55,7 @@ def _objects() -> list[tuple[Any, str]]:
             Specialization.create("o", slug="s", name="S", courses=[course], now=NOW),
             "created_at",
         ),
-        (LearningEvent("e", "l", "c", "i", "started", NOW), "at"),  # type: ignore[arg-type]
+        (LearningEvent("e", "l", "c", "i", EventKind.STARTED, NOW), "at"),
         (AssessmentAttempt("a", "l", "c", "q", 50.0, NOW), "submitted_at"),
         (
             AuditEntry.record(
@@ -93,7 +93,7 @@ def test_evolve_with_naive_datetime_raises(obj: Any, name: str) -> None:
 
 
 def test_constructor_converts_to_utc() -> None:
-    membership = Membership("m", "o", "p", "l", "c", "INVITED", LOCAL)  # type: ignore[arg-type]
+    membership = Membership("m", "o", "p", "l", "c", MemberState.INVITED, LOCAL)
     assert membership.invited_at.tzinfo is UTC
     assert membership.invited_at.hour == 9
 

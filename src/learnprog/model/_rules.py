@@ -1,102 +1,206 @@
-"""Small validation helpers shared by the model classes."""
+"""Small validation helpers shared by the model classes.
+
+Every helper checks the type first, so a wrong type is a :class:`ValidationError` naming the
+field, never a ``TypeError`` or ``AttributeError`` from deeper down.
+"""
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from learnprog.clock import ensure_utc
 from learnprog.errors import ValidationError
 
-_CONTROL_EXCEPT_NEWLINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Characters never allowed in one-line fields: C0 controls (CR and LF included), DEL, NEL, the
+#: Unicode line and paragraph separators, and lone surrogates (not encodable, so not storable).
+FORBIDDEN_IN_LINE = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]")
+_FORBIDDEN_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+MAX_INT = 2_147_483_647  # the largest value of a 32-bit SQL INTEGER column
 
 
-def required_text(value: str | None, *, field: str, max_length: int = 200) -> str:
+def text_value(value: object, *, field: str) -> str:
+    """Return ``value`` if it is a ``str``.
+
+    Raises:
+        ValidationError: any other type.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(
+            f"text is required, not {type(value).__name__}", field=field, value=value
+        )
+    return value
+
+
+def required_text(value: object, *, field: str, max_length: int = 200) -> str:
     """Return ``value`` trimmed; it must be non-empty, single-line and at most ``max_length``.
 
     Raises:
-        ValidationError: empty, too long or holding control characters (CR, LF included).
+        ValidationError: not text, empty, too long or holding control characters or line
+            breaks (CR, LF, NEL, U+2028, U+2029).
     """
-    text = (value or "").strip()
+    text = text_value("" if value is None else value, field=field).strip()
     if not text:
         raise ValidationError("a value is required", field=field)
     return single_line(text, field=field, max_length=max_length)
 
 
-def single_line(value: str, *, field: str, max_length: int = 200) -> str:
-    """Return ``value`` if it is at most ``max_length`` characters with no control characters.
+def single_line(value: object, *, field: str, max_length: int = 200) -> str:
+    """Return ``value`` if it is text of at most ``max_length`` characters on one line.
 
     Raises:
-        ValidationError: too long or holding control characters (CR, LF included).
+        ValidationError: not text, too long, or holding control characters or line breaks.
     """
-    if len(value) > max_length:
+    text = text_value(value, field=field)
+    if len(text) > max_length:
         raise ValidationError(f"at most {max_length} characters", field=field)
-    if _CONTROL.search(value):
-        raise ValidationError("control characters (CR, LF, ...) are not allowed", field=field)
-    return value
+    if FORBIDDEN_IN_LINE.search(text):
+        raise ValidationError("control characters and line breaks are not allowed", field=field)
+    return text
 
 
-def optional_line(value: str | None, *, field: str, max_length: int = 200) -> str | None:
+def optional_line(value: object, *, field: str, max_length: int = 200) -> str | None:
     """Like :func:`single_line`, but ``None`` or blank gives ``None``."""
-    if value is None or not value.strip():
+    if value is None:
         return None
-    return single_line(value.strip(), field=field, max_length=max_length)
+    text = text_value(value, field=field).strip()
+    return single_line(text, field=field, max_length=max_length) if text else None
 
 
-def optional_text(value: str | None, *, field: str, max_length: int = 20_000) -> str | None:
+def optional_text(value: object, *, field: str, max_length: int = 20_000) -> str | None:
     """Return multi-line text (line breaks and tabs allowed), or ``None`` when blank.
 
     Raises:
-        ValidationError: too long or holding other control characters.
+        ValidationError: not text, too long, or holding other control characters.
     """
-    if value is None or not value.strip():
+    if value is None:
         return None
-    if len(value) > max_length:
+    text = text_value(value, field=field)
+    if not text.strip():
+        return None
+    if len(text) > max_length:
         raise ValidationError(f"at most {max_length} characters", field=field)
-    if _CONTROL_EXCEPT_NEWLINES.search(value):
+    if _FORBIDDEN_IN_TEXT.search(text):
         raise ValidationError("control characters are not allowed", field=field)
-    return value
+    return text
 
 
-def optional_url(value: str | None, *, field: str) -> str | None:
+def optional_url(value: object, *, field: str) -> str | None:
     """Return an ``http``/``https`` URL (at most 2,000 characters) or ``None`` when blank.
 
     Raises:
-        ValidationError: another scheme, spaces or control characters.
+        ValidationError: not text, another scheme, spaces or control characters.
     """
-    if value is None or not value.strip():
+    text = optional_line(value, field=field, max_length=2000)
+    if text is None:
         return None
-    text = single_line(value.strip(), field=field, max_length=2000)
     if not re.match(r"^https?://[^\s/]+\S*$", text):
         raise ValidationError("an http:// or https:// URL is required", field=field, value=value)
     return text
 
 
-def utc(value: datetime, *, field: str) -> datetime:
-    """Return an aware datetime in UTC; a naive one is a :class:`ValidationError`."""
-    return ensure_utc(value, field=field)
-
-
-def optional_utc(value: datetime | None, *, field: str) -> datetime | None:
-    """Like :func:`utc`, passing ``None`` through."""
-    return None if value is None else ensure_utc(value, field=field)
-
-
-def non_negative_int(value: int | None, *, field: str, allow_none: bool = True) -> int | None:
-    """Check an optional whole number is at least 0.
+def record_id(value: object, *, field: str) -> str:
+    """Return a record ID: text of 1-255 characters on one line.
 
     Raises:
-        ValidationError: negative, not an int, or ``None`` when ``allow_none`` is false.
+        ValidationError: not text, empty, too long or holding control characters.
+    """
+    text = text_value(value, field=field)
+    if not text:
+        raise ValidationError("an ID is required", field=field)
+    return single_line(text, field=field, max_length=255)
+
+
+def str_items(values: object, *, field: str, max_length: int = 200) -> tuple[str, ...]:
+    """Return the strings of a list, tuple or set as a tuple, each one line.
+
+    A bare string is refused (it would otherwise be read character by character).
+
+    Raises:
+        ValidationError: a string or a non-collection instead of a collection, or an item that
+            is not one line of text.
+    """
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise ValidationError(
+            f"a list of text values is required, not {type(values).__name__}",
+            field=field,
+            value=values,
+        )
+    return tuple(single_line(v, field=field, max_length=max_length) for v in values)
+
+
+def whole_number(
+    value: object, *, field: str, minimum: int = 0, maximum: int = MAX_INT, allow_none: bool = True
+) -> int | None:
+    """Check an optional whole number lies in ``[minimum, maximum]``.
+
+    Raises:
+        ValidationError: not an ``int`` (a ``bool`` is not a number here), out of range, or
+            ``None`` when ``allow_none`` is false.
     """
     if value is None:
         if allow_none:
             return None
         raise ValidationError("a value is required", field=field)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError("a whole number of 0 or more is required", field=field, value=value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(
+            f"a whole number is required, not {type(value).__name__}", field=field, value=value
+        )
+    if not minimum <= value <= maximum:
+        raise ValidationError(
+            f"a whole number from {minimum} to {maximum} is required", field=field, value=value
+        )
     return value
+
+
+def non_negative_int(value: object, *, field: str, allow_none: bool = True) -> int | None:
+    """A whole number from 0 to :data:`MAX_INT` (see :func:`whole_number`)."""
+    return whole_number(value, field=field, allow_none=allow_none)
+
+
+def finite_number(
+    value: object, *, field: str, minimum: float = -math.inf, maximum: float = math.inf
+) -> float:
+    """Return a finite real number in ``[minimum, maximum]`` as a float.
+
+    Raises:
+        ValidationError: not an int or float (a ``bool`` is refused), NaN, infinite or out of
+            range.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(
+            f"a number is required, not {type(value).__name__}", field=field, value=value
+        )
+    number = float(value)
+    if not math.isfinite(number) or not minimum <= number <= maximum:
+        raise ValidationError(
+            f"a finite number from {minimum} to {maximum} is required", field=field, value=value
+        )
+    return number
+
+
+def flag(value: object, *, field: str) -> bool:
+    """Return ``value`` if it is a ``bool``.
+
+    Raises:
+        ValidationError: any other type (``"no"`` or ``0`` are not flags).
+    """
+    if not isinstance(value, bool):
+        raise ValidationError("true or false is required", field=field, value=value)
+    return value
+
+
+def utc(value: object, *, field: str) -> datetime:
+    """Return an aware datetime in UTC; a naive one or a non-datetime is a ValidationError."""
+    return ensure_utc(value, field=field)  # type: ignore[arg-type]
+
+
+def optional_utc(value: object, *, field: str) -> datetime | None:
+    """Like :func:`utc`, passing ``None`` through."""
+    return None if value is None else ensure_utc(value, field=field)  # type: ignore[arg-type]
 
 
 def to_utc(value: datetime) -> datetime:
@@ -110,5 +214,31 @@ def to_optional_utc(value: datetime | None) -> datetime | None:
 
 
 def str_tuple(values: Iterable[str]) -> tuple[str, ...]:
-    """Attrs converter: any iterable of strings as a tuple."""
-    return tuple(values)
+    """Attrs converter: a collection of strings as a tuple (a bare string is refused)."""
+    return str_items(values, field="values", max_length=10_000)
+
+
+class FrozenDict(dict[str, Any]):
+    """A dict that refuses changes: the mappings held by frozen model objects.
+
+    A plain dict inside a frozen attrs object could still be changed in place (and, with the
+    in-memory adapter, change the stored record behind the unit of work's back).
+    """
+
+    def _refuse(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("a model object's mapping cannot be changed; use attrs.evolve")
+
+    __setitem__ = __delitem__ = update = setdefault = _refuse
+    pop = popitem = clear = __ior__ = _refuse  # type: ignore[assignment]
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items(), key=lambda kv: kv[0])))
+
+
+def frozen_dict(values: Mapping[str, Any]) -> FrozenDict:
+    """Attrs converter: any mapping as a :class:`FrozenDict` (a copy)."""
+    if not isinstance(values, Mapping):
+        raise ValidationError(
+            f"a mapping is required, not {type(values).__name__}", field="mapping", value=values
+        )
+    return values if isinstance(values, FrozenDict) else FrozenDict(values)

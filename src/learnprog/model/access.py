@@ -26,8 +26,10 @@ from attrs import field, frozen
 
 from learnprog.errors import PermissionDeniedError
 from learnprog.model._rules import to_utc
+from learnprog.model._typecheck import checked
 
 
+@checked
 @frozen
 class SystemActor:
     """learnprog or the host acting on its own (bootstrap, dispatcher, schedules)."""
@@ -37,6 +39,7 @@ class SystemActor:
         return "system"
 
 
+@checked
 @frozen
 class OrgAdminActor:
     """A person acting as an organization admin.
@@ -54,6 +57,7 @@ class OrgAdminActor:
         return f"org_admin:{self.learner_id}"
 
 
+@checked
 @frozen
 class ProgramAdminActor:
     """A person acting as admin of some programs.
@@ -74,6 +78,7 @@ class ProgramAdminActor:
         return f"program_admin:{self.learner_id}"
 
 
+@checked
 @frozen
 class LearnerActor:
     """A learner acting for themself.
@@ -102,6 +107,7 @@ class AdminRole(enum.StrEnum):
     PROGRAM = "program"
 
 
+@checked
 @frozen
 class AdminGrant:
     """A stored administrator right.

@@ -14,10 +14,12 @@ from attrs import field, frozen
 
 from learnprog.errors import ValidationError
 from learnprog.model._rules import optional_text, to_optional_utc, to_utc, utc
+from learnprog.model._typecheck import checked
 from learnprog.model.catalog import EntryKind
 from learnprog.model.identity import new_id
 
 
+@checked
 @frozen
 class Enrollment:
     """A learner's enrollment in a course or specialization through a program.
@@ -86,6 +88,7 @@ class EventKind(enum.StrEnum):
     COMPLETED = "completed"
 
 
+@checked
 @frozen
 class LearningEvent:
     """A learner started or completed a course item at a time.
@@ -107,6 +110,7 @@ class LearningEvent:
     at: datetime = field(converter=to_utc)
 
 
+@checked
 @frozen
 class AssessmentAttempt:
     """A learner's submitted attempt at an assessment.
@@ -134,6 +138,7 @@ class AssessmentAttempt:
             raise ValidationError("a grade is 0-100", field="grade", value=self.grade)
 
 
+@checked
 @frozen
 class Feedback:
     """A learner's rating of a course (guide, "Learner Feedback").

@@ -8,10 +8,12 @@ from typing import Any
 
 from attrs import field, frozen
 
-from learnprog.model._rules import to_utc, utc
+from learnprog.model._rules import FrozenDict, frozen_dict, to_utc, utc
+from learnprog.model._typecheck import checked
 from learnprog.model.identity import new_id
 
 
+@checked
 @frozen
 class AuditEntry:
     """One change on record.
@@ -36,7 +38,7 @@ class AuditEntry:
     object_id: str
     at: datetime = field(converter=to_utc)
     program_id: str | None = None
-    changes: Mapping[str, list[Any]] = field(factory=dict)
+    changes: Mapping[str, list[Any]] = field(factory=FrozenDict, converter=frozen_dict)
 
     @classmethod
     def record(

@@ -26,6 +26,7 @@ from learnprog.model._rules import (
     to_utc,
     utc,
 )
+from learnprog.model._typecheck import checked
 from learnprog.model.identity import ProgramSlug, new_id
 
 _E = TypeVar("_E", bound=enum.StrEnum)
@@ -45,6 +46,7 @@ class ItemKind(enum.StrEnum):
     PEER_REVIEW = "peer_review"
 
 
+@checked
 @frozen
 class CourseItem:
     """One item of a course (a video, a reading, ...), in a lesson.
@@ -88,6 +90,7 @@ class CourseItem:
         )
 
 
+@checked
 @frozen
 class Assessment:
     """A course assessment (quiz, assignment, exam).
@@ -166,6 +169,7 @@ def _assessments(values: Iterable[Assessment]) -> tuple[Assessment, ...]:
     return tuple(values)
 
 
+@checked
 @frozen
 class Course:
     """A course in an organization's catalog.
@@ -256,6 +260,7 @@ class Course:
         return tuple(seen)
 
 
+@checked
 @frozen
 class Specialization:
     """An ordered sequence of courses from one partner (guide glossary, "Specialization").
@@ -323,6 +328,7 @@ class EntryKind(enum.StrEnum):
     SPECIALIZATION = "specialization"
 
 
+@checked
 @frozen
 class CollectionEntry:
     """A course or specialization in a collection, by record ID."""
@@ -335,6 +341,7 @@ def _entries(values: Iterable[CollectionEntry]) -> tuple[CollectionEntry, ...]:
     return tuple(values)
 
 
+@checked
 @frozen
 class Collection:
     """A named grouping of courses and specializations in a program's curriculum.
@@ -376,6 +383,7 @@ class Collection:
         )
 
 
+@checked
 @frozen
 class Skill:
     """A skill in an organization's skill glossary (guide, "Glossary" of Skills Development).

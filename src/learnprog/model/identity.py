@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 import uuid
 
 import email_validator
 from attrs import field, frozen
 
 from learnprog.errors import ValidationError
+from learnprog.model._rules import FORBIDDEN_IN_LINE
+from learnprog.model._typecheck import checked
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = FORBIDDEN_IN_LINE
+_LOCAL_PART_MAX_OCTETS = 64  # RFC 5321 section 4.5.3.1.1
+_ADDRESS_MAX_OCTETS = 254  # RFC 3696 errata 1690
 
 
 def new_id() -> str:
@@ -20,13 +25,14 @@ def new_id() -> str:
 
 
 def email_key(address: str) -> str:
-    """Return the identity key of an email address: spaces trimmed, then case-folded.
+    """Return the identity key of an email address: spaces trimmed, NFC-normalized, case-folded.
 
     Two addresses with the same key are the same person within an organization
-    (``" Ana.Lima@Example.COM"`` and ``"ana.lima@example.com"``), while accents are kept
-    (``stéphane@`` and ``stephane@`` stay two people) because case folding does not strip them.
+    (``" Ana.Lima@Example.COM"`` and ``"ana.lima@example.com"``; an ``é`` typed as one code
+    point or as ``e`` plus a combining accent), while accents are kept (``stéphane@`` and
+    ``stephane@`` stay two people) because neither step strips them.
     """
-    return address.strip().casefold()
+    return unicodedata.normalize("NFC", address.strip()).casefold()
 
 
 def reject_control_characters(value: str, *, field: str) -> str:
@@ -43,6 +49,7 @@ def reject_control_characters(value: str, *, field: str) -> str:
     return value
 
 
+@checked
 @frozen
 class EmailAddress:
     """An email address as written, with its identity key.
@@ -66,12 +73,30 @@ class EmailAddress:
             ValidationError: the address is empty, contains control characters or is not valid;
                 the error names ``field`` and ``line``.
         """
-        text = raw.strip() if isinstance(raw, str) else ""
+        if not isinstance(raw, str):
+            raise ValidationError(
+                f"an email address is text, not {type(raw).__name__}",
+                field=field,
+                line=line,
+                value=raw,
+            )
+        text = raw.strip()
         if not text:
             raise ValidationError("an email address is required", field=field, line=line)
         if _CONTROL.search(text):
             raise ValidationError(
                 "control characters (CR, LF, ...) are not allowed", field=field, line=line
+            )
+        local = text.rsplit("@", 1)[0]
+        if (
+            len(local.encode("utf-8")) > _LOCAL_PART_MAX_OCTETS
+            or len(text.encode("utf-8")) > _ADDRESS_MAX_OCTETS
+        ):
+            raise ValidationError(
+                "too long: at most 64 octets before the @ and 254 in all (RFC 5321)",
+                field=field,
+                line=line,
+                value=raw,
             )
         try:
             email_validator.validate_email(
@@ -103,10 +128,13 @@ _SLUG_MAX = 80
 
 def slugify(text: str) -> str:
     """Return a slug made of ``text``'s ASCII letters and digits joined by single dashes."""
+    if not isinstance(text, str):
+        return ""
     words = re.findall(r"[a-z0-9]+", text.casefold())
     return "-".join(words)[:_SLUG_MAX].strip("-")
 
 
+@checked
 @frozen
 class ProgramSlug:
     """The text identifier in a program's URL (guide, "Settings": it cannot be changed).
@@ -124,7 +152,7 @@ class ProgramSlug:
         Raises:
             ValidationError: the slug is empty, too long or not of the form ``words-and-1234``.
         """
-        if not raw or len(raw) > _SLUG_MAX or not _SLUG.match(raw):
+        if not isinstance(raw, str) or not raw or len(raw) > _SLUG_MAX or not _SLUG.match(raw):
             raise ValidationError(
                 "a slug is 1-80 lowercase ASCII letters and digits in dash-separated words",
                 field=field,
@@ -155,7 +183,11 @@ def normalize_external_id(
     """
     if raw is None:
         return None
-    text = str(raw).strip()
+    if not isinstance(raw, str):
+        raise ValidationError(
+            f"an external ID is text, not {type(raw).__name__}", field=field, line=line, value=raw
+        )
+    text = raw.strip()
     if not text:
         return None
     if _CONTROL.search(text) or len(text) > 255:
@@ -163,3 +195,28 @@ def normalize_external_id(
             "an external ID is at most 255 printable characters", field=field, line=line, value=raw
         )
     return text
+
+
+def domain_name(raw: object, *, field: str) -> str:
+    """Return an email domain (``example.org``, ``bücher.example``) lowercase.
+
+    Checked by email-validator as the domain of an address (syntax only, no DNS): labels of
+    1-63 characters, a dot, internationalized names allowed.
+
+    Raises:
+        ValidationError: not text, or not a valid domain name.
+    """
+    if not isinstance(raw, str):
+        raise ValidationError(
+            f"a domain name is text, not {type(raw).__name__}", field=field, value=raw
+        )
+    domain = raw.strip().casefold().lstrip("@")
+    if not domain or _CONTROL.search(domain) or len(domain.rsplit(".", 1)[-1]) < 2:
+        raise ValidationError(f"{raw!r} is not a domain name", field=field, value=raw)
+    try:
+        email_validator.validate_email(f"x@{domain}", check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        raise ValidationError(
+            f"{raw!r} is not a domain name: {exc}", field=field, value=raw
+        ) from exc
+    return domain

@@ -9,10 +9,20 @@ from datetime import datetime
 from attrs import evolve, field, fields, frozen
 
 from learnprog.errors import ConflictError, PermissionDeniedError, ValidationError
-from learnprog.model._rules import optional_line, required_text, to_optional_utc, to_utc, utc
+from learnprog.model._rules import (
+    FrozenDict,
+    frozen_dict,
+    optional_line,
+    required_text,
+    to_optional_utc,
+    to_utc,
+    utc,
+)
+from learnprog.model._typecheck import checked
 from learnprog.model.identity import EmailAddress, new_id, normalize_external_id
 
 
+@checked
 @frozen
 class LearnerProfile:
     """The optional profile fields of the guide's usage and membership reports.
@@ -61,6 +71,7 @@ def _attributes(values: Mapping[str, str], *, line: int | None = None) -> dict[s
     return clean
 
 
+@checked
 @frozen
 class Learner:
     """A person's account in an organization. A learner may be a member of several programs.
@@ -84,7 +95,7 @@ class Learner:
     created_at: datetime = field(converter=to_utc)
     external_id: str | None = None
     profile: LearnerProfile = field(factory=LearnerProfile)
-    attributes: Mapping[str, str] = field(factory=dict)
+    attributes: Mapping[str, str] = field(factory=FrozenDict, converter=frozen_dict)
     identity_verified: bool = False
 
     @classmethod
@@ -155,6 +166,7 @@ class MemberState(enum.StrEnum):
     """Removed by an administrator (or an invitation revoked). Holds no license."""
 
 
+@checked
 @frozen
 class Membership:
     """One learner's place in one program: one record per program and learner.

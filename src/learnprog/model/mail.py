@@ -13,7 +13,16 @@ from datetime import datetime
 
 from attrs import evolve, field, frozen
 
-from learnprog.model._rules import optional_line, required_text, to_optional_utc, to_utc, utc
+from learnprog.model._rules import (
+    FrozenDict,
+    frozen_dict,
+    optional_line,
+    required_text,
+    to_optional_utc,
+    to_utc,
+    utc,
+)
+from learnprog.model._typecheck import checked
 from learnprog.model.identity import EmailAddress, new_id, reject_control_characters
 
 
@@ -33,6 +42,7 @@ class MessageCategory(enum.StrEnum):
         return self is not MessageCategory.TRANSACTIONAL
 
 
+@checked
 @frozen
 class OutgoingMessage:
     """A rendered email, ready for a Mailer.
@@ -68,7 +78,7 @@ class OutgoingMessage:
     reply_to: EmailAddress | None = None
     template: str | None = None
     learner_id: str | None = None
-    headers: Mapping[str, str] = field(factory=dict)
+    headers: Mapping[str, str] = field(factory=FrozenDict, converter=frozen_dict)
 
     @classmethod
     def compose(
@@ -138,6 +148,7 @@ class OutboxStatus(enum.StrEnum):
     SKIPPED = "skipped"
 
 
+@checked
 @frozen
 class OutboxEntry:
     """A message queued in the same unit of work as the change that caused it.

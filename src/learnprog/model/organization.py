@@ -22,14 +22,15 @@ from learnprog.model._rules import (
     optional_text,
     optional_url,
     required_text,
+    str_items,
     str_tuple,
     to_optional_utc,
     to_utc,
     utc,
 )
-from learnprog.model.identity import ProgramSlug, new_id
+from learnprog.model._typecheck import checked
+from learnprog.model.identity import ProgramSlug, domain_name, new_id
 
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([^\s.@]{1,63}\.)+[^\s.@]{2,63}$")
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
@@ -45,6 +46,23 @@ class Weekday(enum.StrEnum):
     SUNDAY = "sunday"
 
 
+def _program_ids(values: object) -> frozenset[str]:
+    return frozenset(str_items(values, field="report_schedule.program_ids", max_length=255))
+
+
+def _weekdays(values: object) -> frozenset[Weekday]:
+    days = str_items(values, field="report_schedule.weekdays", max_length=20)
+    try:
+        return frozenset(Weekday(d.casefold()) for d in days)
+    except ValueError as exc:
+        raise ValidationError(
+            "weekdays are monday, tuesday, wednesday, thursday, friday, saturday, sunday",
+            field="report_schedule.weekdays",
+            value=values,
+        ) from exc
+
+
+@checked
 @frozen
 class ReportSchedule:
     """Which programs the weekly email report covers, and on which days it goes out.
@@ -52,26 +70,29 @@ class ReportSchedule:
     Source: guide, "Scheduling Email Reports". An empty ``weekdays`` means no scheduled report.
 
     Attributes:
-        program_ids: the programs the report covers.
-        weekdays: the days (in the organization's time zone) the report is sent.
+        program_ids: the programs the report covers (any collection of IDs).
+        weekdays: the days (in the organization's time zone) the report is sent; weekday
+            names are accepted (``"monday"``).
+
+    Raises:
+        ValidationError: a bare string instead of a collection, or an unknown weekday.
     """
 
-    program_ids: frozenset[str] = frozenset()
-    weekdays: frozenset[Weekday] = frozenset()
+    program_ids: frozenset[str] = field(factory=frozenset, converter=_program_ids)
+    weekdays: frozenset[Weekday] = field(factory=frozenset, converter=_weekdays)
 
 
-def _domains(values: tuple[str, ...] | list[str] | frozenset[str]) -> tuple[str, ...]:
+def _domains(values: object) -> tuple[str, ...]:
     out: list[str] = []
-    for raw in values:
-        domain = raw.strip().casefold().lstrip("@")
-        if not _DOMAIN.match(domain):
-            raise ValidationError(f"{raw!r} is not a domain name", field="email_domains")
+    for raw in str_items(values, field="email_domains", max_length=253):
+        domain = domain_name(raw, field="email_domains")
         if domain not in out:
             out.append(domain)
     return tuple(out)
 
 
-def _timezone(name: str) -> str:
+def _timezone(name: object) -> str:
+    name = required_text(name, field="timezone", max_length=64)
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
@@ -79,14 +100,16 @@ def _timezone(name: str) -> str:
     return name
 
 
-def _color(value: str | None) -> str | None:
-    if value is None or not value.strip():
+def _color(value: object) -> str | None:
+    text = optional_line(value, field="brand_color", max_length=50)
+    if text is None:
         return None
-    if not _COLOR.match(value.strip()):
+    if not _COLOR.match(text):
         raise ValidationError("a brand color is #RRGGBB", field="brand_color", value=value)
-    return value.strip().upper()
+    return text.upper()
 
 
+@checked
 @frozen
 class Organization:
     """A company or institution that runs learning programs.
@@ -204,6 +227,7 @@ def _flag(value: object) -> bool:
     return value
 
 
+@checked
 @frozen
 class Program:
     """A learning program: a curriculum that members of an organization join.
@@ -322,6 +346,7 @@ class ContractKind(enum.StrEnum):
     """No cap."""
 
 
+@checked
 @frozen
 class Contract:
     """A contract from which members take licenses or enrollments.

@@ -1,7 +1,9 @@
 """The in-memory storage adapter: a shipped product, not a test double.
 
 Every unit of work holds the store's lock from ``__enter__`` to ``__exit__``, so units of work
-are serializable (one runs at a time; the same thread may nest them). Writes are staged in the
+are serializable (one runs at a time). They do not nest: a thread that opens a second one while
+its first is open gets a :class:`~learnprog.errors.StorageError` at once (it would otherwise wait
+for itself forever). Writes are staged in the
 unit of work and reach the shared store only on :meth:`InMemoryUnitOfWork.commit`; leaving without
 commit discards them. Unique keys are checked at each write, exactly where SQL adapters check
 them, and raise the same :class:`~learnprog.errors.ConflictError`.
@@ -34,7 +36,8 @@ class InMemoryStore:
     """The shared state behind in-memory units of work: committed records per table."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        self.lock = threading.Lock()
+        self.owner: int | None = None  # the thread whose unit of work holds the lock
         self.tables: dict[str, dict[Hashable, Any]] = {}
         # (table, unique label) -> unique value -> record key, for committed records
         self.indexes: dict[tuple[str, str], dict[Hashable, Hashable]] = {}
@@ -217,6 +220,13 @@ class InMemoryContractRepository(_Table[Contract], ports.ContractRepository):
 
     def update(self, contract: Contract) -> None:
         stored = self._get(contract.id)
+        if contract.quantity is not None and stored.used > contract.quantity:
+            raise ConflictError(
+                f"contract: an integrity rule refused the write ({stored.used} in use, more "
+                f"than the new quantity {contract.quantity})",
+                kind=self.kind,
+                key=contract.id,
+            )
         self._replace(evolve(contract, used=stored.used))
 
     def list_for_organization(self, organization_id: str) -> Sequence[Contract]:
@@ -225,6 +235,7 @@ class InMemoryContractRepository(_Table[Contract], ports.ContractRepository):
         )
 
     def take(self, contract_id: str, count: int = 1) -> bool:
+        count = ports.check_count(count)
         contract = self._get(contract_id)
         if contract.quantity is not None and contract.used + count > contract.quantity:
             return False
@@ -232,6 +243,7 @@ class InMemoryContractRepository(_Table[Contract], ports.ContractRepository):
         return True
 
     def release(self, contract_id: str, count: int = 1) -> None:
+        count = ports.check_count(count)
         contract = self._get(contract_id)
         self._stage(contract_id, evolve(contract, used=max(contract.used - count, 0)))
 
@@ -490,7 +502,13 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
     def __enter__(self) -> Self:
         if self._open:
             raise StorageError("this unit of work is already open")
+        if self.store.owner == threading.get_ident():
+            raise StorageError(
+                "this thread already has a unit of work open on this store; finish it first "
+                "(units of work do not nest)"
+            )
         self.store.lock.acquire()
+        self.store.owner = threading.get_ident()
         self.rollback()
         self._open = True
         return self
@@ -501,10 +519,13 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if not self._open:
+            return
         try:
             self.rollback()
         finally:
             self._open = False
+            self.store.owner = None
             self.store.lock.release()
 
     def commit(self) -> None:

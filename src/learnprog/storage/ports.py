@@ -21,6 +21,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from learnprog.model._rules import whole_number
 from learnprog.model.access import AdminGrant
 from learnprog.model.audit import AuditEntry
 from learnprog.model.catalog import Course, Skill, Specialization
@@ -328,4 +329,19 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+def check_count(count: object) -> int:
+    """Return a license or enrollment count for ``take``/``release``: a whole number 1-1,000,000.
+
+    Adapters call this first, so every backend refuses the same counts.
+
+    Raises:
+        ValidationError: not an ``int`` (``bool``, float and NaN included) or out of range.
+    """
+    checked = whole_number(count, field="count", minimum=1, maximum=1_000_000, allow_none=False)
+    assert checked is not None
+    return checked
+
+
 """Makes a fresh unit of work over shared storage: what services are given."""

@@ -186,6 +186,7 @@ class SqlContractRepository(_SqlRepository[Contract], ports.ContractRepository):
         return self._select(c.organization_id == organization_id, order=(c.starts_at, c.name, c.id))
 
     def take(self, contract_id: str, count: int = 1) -> bool:
+        count = ports.check_count(count)
         c = self.table.c
         result = self._write(
             self.table.update()
@@ -198,6 +199,7 @@ class SqlContractRepository(_SqlRepository[Contract], ports.ContractRepository):
         return True
 
     def release(self, contract_id: str, count: int = 1) -> None:
+        count = ports.check_count(count)
         c = self.table.c
         result = self._write(
             self.table.update()

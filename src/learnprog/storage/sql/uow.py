@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from types import TracebackType
 from typing import Self
 
@@ -12,6 +13,17 @@ from learnprog.errors import StorageError
 from learnprog.storage import ports
 from learnprog.storage.sql import repositories as r
 from learnprog.storage.sql.errors import translate_errors
+
+_sqlite_open = threading.local()
+
+
+def _open_sqlite_engines() -> set[int]:
+    """This thread's SQLite engines (by id) that have a unit of work open."""
+    engines: set[int] | None = getattr(_sqlite_open, "engines", None)
+    if engines is None:
+        engines = set()
+        _sqlite_open.engines = engines
+    return engines
 
 
 class SqlUnitOfWork(ports.UnitOfWork):
@@ -29,6 +41,7 @@ class SqlUnitOfWork(ports.UnitOfWork):
         self.engine = engine
         self._connection: sa.Connection | None = None
         self._transaction: sa.RootTransaction | None = None
+        self._marked = False
         self.organizations = r.SqlOrganizationRepository(self)
         self.programs = r.SqlProgramRepository(self)
         self.contracts = r.SqlContractRepository(self)
@@ -58,9 +71,28 @@ class SqlUnitOfWork(ports.UnitOfWork):
     def __enter__(self) -> Self:
         if self._connection is not None:
             raise StorageError("this unit of work is already open")
-        with translate_errors("connection"):
-            self._connection = self.engine.connect()
+        if self.engine.dialect.name == "sqlite":
+            # SQLite has one writer at a time: a second unit of work on this thread would wait
+            # for the first (its own) until the busy timeout. Refuse at once instead.
+            if id(self.engine) in _open_sqlite_engines():
+                raise StorageError(
+                    "this thread already has a unit of work open on this SQLite database; "
+                    "finish it first (units of work do not nest)"
+                )
+            _open_sqlite_engines().add(id(self.engine))
+            self._marked = True
+        try:
+            with translate_errors("connection"):
+                self._connection = self.engine.connect()
+        except BaseException:
+            self._unmark()
+            raise
         return self
+
+    def _unmark(self) -> None:
+        if self._marked:
+            _open_sqlite_engines().discard(id(self.engine))
+            self._marked = False
 
     def __exit__(
         self,
@@ -74,6 +106,7 @@ class SqlUnitOfWork(ports.UnitOfWork):
             if self._connection is not None:
                 self._connection.close()
             self._connection = None
+            self._unmark()
 
     def commit(self) -> None:
         """Commit the work so far; later work in the block runs in a new transaction."""

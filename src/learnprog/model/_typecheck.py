@@ -1,0 +1,83 @@
+"""A class decorator that checks every attrs field against its annotation on construction.
+
+Named constructors validate values with their rules; this check covers every other way a model
+object is made (``attrs.evolve``, direct construction, storage reads), so a wrong type is a
+:class:`ValidationError` naming the field instead of bad data stored and failing later.
+Supported annotations: ``str``, ``int`` (a ``bool`` is not an ``int`` here), ``float`` (an
+``int`` is accepted; NaN and infinities are not), ``bool``, ``datetime``, enums and other
+classes, ``X | None``, ``tuple[X, ...]``, ``frozenset[X]``, ``Mapping[str, str]`` and ``Any``.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+
+from learnprog.errors import ValidationError
+
+C = TypeVar("C", bound=type)
+_Check = Callable[[object], bool]
+
+
+def _checker(annotation: Any) -> _Check:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is Any:
+        return lambda v: True
+    if origin in (typing.Union, types.UnionType):
+        options = [_checker(a) for a in args]
+        return lambda v: any(check(v) for check in options)
+    if annotation is type(None):
+        return lambda v: v is None
+    if annotation is bool:
+        return lambda v: isinstance(v, bool)
+    if annotation is int:
+        return lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if annotation is float:
+        return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    if origin is tuple:
+        item = _checker(args[0]) if args else (lambda v: True)
+        return lambda v: isinstance(v, tuple) and all(item(i) for i in v)
+    if origin is list:
+        item = _checker(args[0]) if args else (lambda v: True)
+        return lambda v: isinstance(v, list) and all(item(i) for i in v)
+    if origin is frozenset:
+        item = _checker(args[0]) if args else (lambda v: True)
+        return lambda v: isinstance(v, frozenset) and all(item(i) for i in v)
+    if origin in (Mapping, typing.Mapping, dict):
+        key, value = (_checker(args[0]), _checker(args[1])) if args else ((lambda v: True),) * 2
+        return lambda v: isinstance(v, Mapping) and all(key(k) and value(x) for k, x in v.items())
+    if isinstance(annotation, type):
+        return lambda v: isinstance(v, annotation)
+    raise TypeError(f"unsupported annotation {annotation!r}")  # a programming error
+
+
+def checked(cls: C) -> C:
+    """Make ``cls.__init__`` check each field's value against its annotation.
+
+    Raises (from the decorated class's constructor):
+        ValidationError: a field holds a value of the wrong type; the error names the field.
+    """
+    hints = typing.get_type_hints(cls)
+    checks = [(f.name, _checker(hints[f.name])) for f in attrs.fields(cls)]
+    original: Callable[..., None] = vars(cls)["__init__"]
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        original(self, *args, **kwargs)
+        for name, check in checks:
+            value = getattr(self, name)
+            if not check(value):
+                raise ValidationError(
+                    f"{cls.__name__}.{name} cannot be {type(value).__name__} {value!r:.80}",
+                    field=name,
+                    value=value,
+                )
+
+    __init__.__doc__ = original.__doc__
+    cls.__init__ = __init__  # type: ignore[misc]
+    return cls
