@@ -7,9 +7,13 @@ import learnprog
 
 lp = learnprog.connect("memory://")
 system = learnprog.SystemActor()
-org = lp.organizations.create_organization(system, "Acme", email_domains=["acme.example"])
-lp.organizations.register_learner(system, org.id, "Ana Lima", "ana.lima@acme.example")
-lp.organizations.add_admin(system, org.id, "ana.lima@acme.example", role="organization")
+org = lp.organizations.create_organization(
+    system,
+    "Acme",
+    email_domains=["acme.example"],
+    admin_name="Ana Lima",
+    admin_email="ana.lima@acme.example",
+)
 ana = lp.organizations.resolve_actor(system, org.id, "ana.lima@acme.example")
 academy = lp.programs.create_program(ana, org.id, "Data Academy", tagline="Learn by doing")
 lp.programs.create_contract(

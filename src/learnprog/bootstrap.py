@@ -128,14 +128,22 @@ def connect(
     clock = clock or SystemClock()
     engine: Engine | None = None
     if uow_factory is None:
-        if not url:
-            raise ValidationError("give a storage URL or a uow_factory", field="url")
+        if not url or not isinstance(url, str):
+            raise ValidationError(
+                "give a storage URL (text) or a uow_factory", field="url", value=url
+            )
         if url == "memory://":
             uow_factory = InMemoryStore().unit_of_work
         else:
-            from learnprog.storage.sql import SqlUnitOfWork, create_sql_engine, upgrade
+            from learnprog.storage.sql import (
+                SqlUnitOfWork,
+                check_connection,
+                create_sql_engine,
+                upgrade,
+            )
 
             engine = create_sql_engine(url)
+            check_connection(engine)
             if migrate:
                 upgrade(engine)
             sql_engine = engine

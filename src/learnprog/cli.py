@@ -33,15 +33,23 @@ def _session(ctx: click.Context) -> Iterator[learnprog.Learnprog]:
         with learnprog.connect(ctx.obj["db"]) as lp:
             yield lp
     except LearnprogError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo("error: " + " ".join(str(exc).split()), err=True)  # one line, always
         sys.exit(1)
 
 
 def _org_by_name(lp: learnprog.Learnprog, name: str) -> Organization:
-    for org in lp.organizations.list_organizations(SystemActor()):
-        if org.name == name:
-            return org
-    raise learnprog.NotFoundError("organization", name)
+    """Find an organization by its ID or its exact name (which must then be unique)."""
+    orgs = lp.organizations.list_organizations(SystemActor())
+    found = [o for o in orgs if o.id == name] or [o for o in orgs if o.name == name]
+    if not found:
+        raise learnprog.NotFoundError("organization", name)
+    if len(found) > 1:
+        ids = ", ".join(o.id for o in found)
+        raise learnprog.ConflictError(
+            f"{len(found)} organizations are named {name!r}; pass "
+            f"--org with one of their IDs: {ids}"
+        )
+    return found[0]
 
 
 def _actor(lp: learnprog.Learnprog, org: Organization, email: str) -> Actor:
@@ -52,6 +60,7 @@ def _emit(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
+    click.echo("\t".join(columns))
     for row in rows:
         click.echo("\t".join(str(row.get(c, "")) for c in columns))
 
@@ -70,6 +79,7 @@ def _date(value: str) -> datetime:
     envvar="LEARNPROG_DB",
     default=DEFAULT_DB,
     show_default=True,
+    show_envvar=True,
     help="Storage URL: sqlite:///file.db, postgresql+psycopg://..., mysql+pymysql://..",
 )
 @click.version_option(learnprog.__version__, prog_name="learnprog")
@@ -119,11 +129,16 @@ def init(
     """Create an organization and its first organization admin."""
     system = SystemActor()
     with _session(ctx) as lp:
+        if any(o.name == name for o in lp.organizations.list_organizations(system)):
+            raise learnprog.ConflictError(f"an organization named {name!r} exists already")
         org = lp.organizations.create_organization(
-            system, name, email_domains=domains, timezone=timezone
+            system,
+            name,
+            email_domains=domains,
+            timezone=timezone,
+            admin_name=admin_name,
+            admin_email=admin_email,
         )
-        lp.organizations.register_learner(system, org.id, admin_name, admin_email)
-        lp.organizations.add_admin(system, org.id, admin_email, role="organization")
         click.echo(f"organization {org.name!r} created ({org.id}); admin {admin_email}")
 
 
@@ -134,7 +149,7 @@ def program() -> None:
 
 @program.command("create")
 @click.argument("name")
-@click.option("--org", "org_name", required=True, help="The organization's name.")
+@click.option("--org", "org_name", required=True, help="The organization's name or ID.")
 @click.option("--as", "as_email", required=True, help="The acting admin's email.")
 @click.option("--tagline")
 @click.option("--slug", help="The URL slug (default: made from the name).")
@@ -164,7 +179,7 @@ def program_create(
 
 
 @program.command("list")
-@click.option("--org", "org_name", required=True, help="The organization's name.")
+@click.option("--org", "org_name", required=True, help="The organization's name or ID.")
 @click.option("--as", "as_email", required=True, help="The acting admin's email.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -185,7 +200,7 @@ def contract() -> None:
 
 @contract.command("create")
 @click.argument("name")
-@click.option("--org", "org_name", required=True, help="The organization's name.")
+@click.option("--org", "org_name", required=True, help="The organization's name or ID.")
 @click.option("--as", "as_email", required=True, help="The acting admin's email.")
 @click.option("--kind", type=click.Choice(["licenses", "enrollments", "unlimited"]), required=True)
 @click.option("--quantity", type=int, help="Licenses or enrollments (not for unlimited).")
@@ -218,7 +233,7 @@ def contract_create(
 
 
 @contract.command("list")
-@click.option("--org", "org_name", required=True, help="The organization's name.")
+@click.option("--org", "org_name", required=True, help="The organization's name or ID.")
 @click.option("--as", "as_email", required=True, help="The acting admin's email.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -235,17 +250,34 @@ def contract_list(ctx: click.Context, org_name: str, as_email: str, as_json: boo
 
 
 @main.command("audit")
-@click.option("--org", "org_name", required=True, help="The organization's name.")
+@click.option("--org", "org_name", required=True, help="The organization's name or ID.")
 @click.option("--as", "as_email", required=True, help="The acting admin's email.")
+@click.option("--program", "program_slug", help="Only this program's entries (its URL slug).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def audit(ctx: click.Context, org_name: str, as_email: str, limit: int, as_json: bool) -> None:
-    """Show the audit log, newest first."""
+def audit(
+    ctx: click.Context,
+    org_name: str,
+    as_email: str,
+    program_slug: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Show the audit log, newest first (a program admin names one of their programs)."""
     with _session(ctx) as lp:
         org = _org_by_name(lp, org_name)
+        actor = _actor(lp, org, as_email)
+        program_id = None
+        if program_slug is not None:
+            found = [
+                p for p in lp.programs.list_programs(actor, org.id) if p.slug.value == program_slug
+            ]
+            if not found:
+                raise learnprog.NotFoundError("program", program_slug)
+            program_id = found[0].id
         rows = [
             to_json_value(e)
-            for e in lp.audit.entries(_actor(lp, org, as_email), org.id, limit=limit)
+            for e in lp.audit.entries(actor, org.id, program_id=program_id, limit=limit)
         ]
         _emit(rows, as_json, ["at", "actor", "action", "object_type", "object_id"])

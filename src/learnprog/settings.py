@@ -48,8 +48,9 @@ class Settings:
     Attributes:
         base_url: the public base URL of the host app, used in invitation, unsubscribe and
             program links (``https://learning.example.org``).
-        secret_key: the secret that signs link tokens. The default is random per process, so
-            links stop working on restart: set a stable one in production.
+        secret_key: the secret that signs link tokens, 16 characters or more. The default is a
+            new random secret for each ``Settings()``, so links stop working on restart: set a
+            stable one wherever links must outlive the instance.
         sender_address: the address in From of system emails.
         sender_name: the display name in From of system emails.
         no_reply_address: where replies go when a message sets no reply-to (guide: "all

@@ -97,7 +97,7 @@ def test_assessment_pass_mark_bounds_inclusive(mark: float) -> None:
 
 @pytest.mark.parametrize("mark", [-0.1, 100.1, 101, -5, math.nan])
 def test_assessment_pass_mark_outside_0_100(mark: float) -> None:
-    with pytest.raises(ValidationError, match="a pass mark is 0-100") as info:
+    with pytest.raises(ValidationError, match="pass_mark") as info:
         Assessment.create("Q", pass_mark=mark)
     assert info.value.field == "assessment.pass_mark"
 
@@ -110,13 +110,13 @@ def test_assessment_weight_non_negative_ok(weight: float) -> None:
 
 
 def test_assessment_negative_weight() -> None:
-    with pytest.raises(ValidationError, match="a weight is 0 or more") as info:
+    with pytest.raises(ValidationError, match="weight") as info:
         Assessment.create("Q", weight=-0.01)
     assert info.value.field == "assessment.weight"
 
 
 def test_assessment_nan_weight_rejected() -> None:
-    with pytest.raises(ValidationError, match="a weight is 0 or more"):
+    with pytest.raises(ValidationError, match="weight"):
         Assessment.create("Q", weight=math.nan)
 
 
@@ -127,7 +127,7 @@ def test_assessment_options_ok(options: int) -> None:
 
 @pytest.mark.parametrize("options", [1, 0, -3])
 def test_assessment_options_at_least_two(options: int) -> None:
-    with pytest.raises(ValidationError, match="2 or more options") as info:
+    with pytest.raises(ValidationError, match="options") as info:
         Assessment.create("Q", options=options)
     assert info.value.field == "assessment.options"
 

@@ -56,12 +56,12 @@ def test_learner_create_blank_external_id_is_none() -> None:
 
 @pytest.mark.parametrize("name", ["", "   ", "Ana\nLima", "x" * 201])
 def test_learner_bad_name_carries_field_and_line(name: str) -> None:
-    with pytest.raises(ValidationError, match=r"^line 12, field 'full_name': a name is required"):
+    with pytest.raises(ValidationError, match=r"^line 12, field 'full_name': "):
         Learner.create("o", name, "ana@example.org", now=NOW, line=12)
 
 
 def test_learner_bad_name_error_attributes() -> None:
-    with pytest.raises(ValidationError, match="a name is required") as info:
+    with pytest.raises(ValidationError, match="a value is required") as info:
         Learner.create("o", "", "ana@example.org", now=NOW, line=3)
     assert (info.value.field, info.value.line) == ("full_name", 3)
 

@@ -139,7 +139,7 @@ def test_compose_subject_rules(subject: str) -> None:
 
 
 def test_compose_unknown_category() -> None:
-    with pytest.raises(ValueError, match="'marketing' is not a valid MessageCategory"):
+    with pytest.raises(ValidationError, match="category"):
         _compose(category="marketing")
 
 

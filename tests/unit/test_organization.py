@@ -117,7 +117,7 @@ def test_urls_http_and_https_accepted(url: str) -> None:
 @pytest.mark.parametrize("field", ["logo_url", "banner_url"])
 def test_urls_other_schemes_rejected(field: str, bad: str) -> None:
     with pytest.raises(ValidationError, match=re.escape(f"field '{field}'")) as info:
-        Organization.create("Acme", now=NOW, **{field: bad})  # type: ignore[arg-type]
+        Organization.create("Acme", now=NOW, **{field: bad})
     assert info.value.field == field
 
 

@@ -24,7 +24,7 @@ from typing import TypeAlias
 
 from attrs import field, frozen
 
-from learnprog.errors import PermissionDeniedError
+from learnprog.errors import PermissionDeniedError, ValidationError
 from learnprog.model._rules import to_utc
 from learnprog.model._typecheck import checked
 
@@ -132,6 +132,24 @@ class AdminGrant:
         return "*" if self.role is AdminRole.ORGANIZATION else str(self.program_id)
 
 
+_ACTOR_TYPES = (SystemActor, OrgAdminActor, ProgramAdminActor, LearnerActor)
+
+
+def check_actor(actor: object) -> Actor:
+    """Return ``actor`` if it is one of the four actor classes.
+
+    Raises:
+        ValidationError: anything else (``None``, a string, a learner record).
+    """
+    if not isinstance(actor, _ACTOR_TYPES):
+        raise ValidationError(
+            "an actor is a SystemActor, OrgAdminActor, ProgramAdminActor or LearnerActor, "
+            f"not {type(actor).__name__}",
+            field="actor",
+        )
+    return actor
+
+
 def _deny(actor: Actor, what: str) -> PermissionDeniedError:
     return PermissionDeniedError(f"{actor.describe()} may not {what}")
 
@@ -142,6 +160,7 @@ def require_system(actor: Actor, what: str) -> None:
     Raises:
         PermissionDeniedError: any other actor.
     """
+    check_actor(actor)
     if not isinstance(actor, SystemActor):
         raise _deny(actor, what)
 
@@ -166,6 +185,7 @@ def require_org_admin(
     Raises:
         PermissionDeniedError: anyone else, or an actor of another organization.
     """
+    check_actor(actor)
     if isinstance(actor, SystemActor):
         if allow_system:
             return
@@ -199,6 +219,7 @@ def require_program_admin(
         PermissionDeniedError: a learner, an admin of other programs only, an actor of
             another organization, or a program admin whose stored grant is gone.
     """
+    check_actor(actor)
     if isinstance(actor, SystemActor):
         if allow_system:
             return
@@ -230,6 +251,7 @@ def require_any_admin(
     Raises:
         PermissionDeniedError: a learner, the system, or an actor of another organization.
     """
+    check_actor(actor)
     grants = list(grants)
     if isinstance(actor, OrgAdminActor):
         require_org_admin(actor, organization_id, grants, what)
@@ -254,6 +276,7 @@ def require_self(actor: Actor, organization_id: str, learner_id: str, what: str)
     Raises:
         PermissionDeniedError: anyone else (admins included: they do not act for a learner).
     """
+    check_actor(actor)
     if (
         isinstance(actor, LearnerActor)
         and actor.organization_id == organization_id
@@ -268,6 +291,7 @@ def visible_program_ids(actor: Actor, grants: Iterable[AdminGrant]) -> frozenset
 
     An organization admin (with its grant checked by the caller) sees every program.
     """
+    check_actor(actor)
     if isinstance(actor, ProgramAdminActor):
         stored = {
             g.program_id

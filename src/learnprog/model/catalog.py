@@ -8,8 +8,7 @@ report columns (Course ID, Course Slug, University, Class Start Time), the gloss
 from __future__ import annotations
 
 import enum
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -17,19 +16,25 @@ from attrs import field, frozen
 
 from learnprog.errors import ValidationError
 from learnprog.model._rules import (
+    finite_number,
+    flag,
     optional_line,
     optional_text,
     optional_utc,
+    record_id,
     required_text,
+    str_items,
     str_tuple,
     to_optional_utc,
     to_utc,
     utc,
+    whole_number,
 )
 from learnprog.model._typecheck import checked
 from learnprog.model.identity import ProgramSlug, new_id
 
 _E = TypeVar("_E", bound=enum.StrEnum)
+_T = TypeVar("_T")
 
 
 def _slug(value: str, *, field: str = "slug") -> str:
@@ -86,7 +91,7 @@ class CourseItem:
             name=required_text(name, field="item.name"),
             kind=_enum(ItemKind, kind, "item.kind"),
             lesson=required_text(lesson, field="item.lesson"),
-            position=position,
+            position=_position(position, "item.position"),
         )
 
 
@@ -141,32 +146,48 @@ class Assessment:
             ValidationError: a blank name, a negative weight, a pass mark outside 0-100, fewer
                 than 2 options, or a naive due date.
         """
-        if not math.isfinite(weight) or weight < 0:
-            raise ValidationError("a weight is 0 or more", field="assessment.weight")
-        if not math.isfinite(pass_mark) or not 0 <= pass_mark <= 100:
-            raise ValidationError("a pass mark is 0-100", field="assessment.pass_mark")
-        if options is not None and options < 2:
-            raise ValidationError("a question has 2 or more options", field="assessment.options")
         return cls(
             id=required_text(id, field="assessment.id", max_length=64) if id else new_id(),
             name=required_text(name, field="assessment.name"),
-            graded=graded,
-            required=required,
-            weight=float(weight),
+            graded=flag(graded, field="assessment.graded"),
+            required=flag(required, field="assessment.required"),
+            weight=finite_number(weight, field="assessment.weight", minimum=0, maximum=1e6),
             due_at=optional_utc(due_at, field="assessment.due_at"),
-            pass_mark=float(pass_mark),
-            options=options,
-            skill_ids=tuple(skill_ids),
-            item_id=item_id,
+            pass_mark=finite_number(
+                pass_mark, field="assessment.pass_mark", minimum=0, maximum=100
+            ),
+            options=whole_number(options, field="assessment.options", minimum=2, maximum=1000),
+            skill_ids=str_items(skill_ids, field="assessment.skill_ids", max_length=255),
+            item_id=None if item_id is None else record_id(item_id, field="assessment.item_id"),
         )
 
 
+def _position(value: object, field: str) -> int:
+    checked_value = whole_number(value, field=field, allow_none=False)
+    assert checked_value is not None
+    return checked_value
+
+
+def _of(kind: type[_T], values: object, field: str) -> tuple[_T, ...]:
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+        raise ValidationError(f"a list of {kind.__name__} is required", field=field, value=values)
+    items = tuple(values)
+    for item in items:
+        if not isinstance(item, kind):
+            raise ValidationError(
+                f"a list of {kind.__name__} is required, not {type(item).__name__}",
+                field=field,
+                value=item,
+            )
+    return items
+
+
 def _items(values: Iterable[CourseItem]) -> tuple[CourseItem, ...]:
-    return tuple(values)
+    return _of(CourseItem, values, "items")
 
 
 def _assessments(values: Iterable[Assessment]) -> tuple[Assessment, ...]:
-    return tuple(values)
+    return _of(Assessment, values, "assessments")
 
 
 @checked
@@ -226,6 +247,8 @@ class Course:
         end = optional_utc(class_end, field="class_end")
         if start and end and end < start:
             raise ValidationError("the class ends before it starts", field="class_end")
+        items = _items(items)
+        assessments = _assessments(assessments)
         item_ids = [i.id for i in items]
         if len(set(item_ids)) != len(item_ids):
             raise ValidationError("item IDs repeat", field="items")
@@ -338,7 +361,7 @@ class CollectionEntry:
 
 
 def _entries(values: Iterable[CollectionEntry]) -> tuple[CollectionEntry, ...]:
-    return tuple(values)
+    return _of(CollectionEntry, values, "entries")
 
 
 @checked

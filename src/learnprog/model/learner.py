@@ -130,7 +130,7 @@ class Learner:
             name = required_text(full_name, field="full_name")
         except ValidationError as exc:
             raise ValidationError(
-                "a name is required (1-200 characters, one line)", field="full_name", line=line
+                exc.reason, field="full_name", line=line, value=full_name
             ) from exc
         address = email if isinstance(email, EmailAddress) else EmailAddress.parse(email, line=line)
         return cls(

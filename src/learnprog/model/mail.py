@@ -8,22 +8,25 @@ no-reply default).
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
 from attrs import evolve, field, frozen
 
+from learnprog.errors import ValidationError
 from learnprog.model._rules import (
     FrozenDict,
     frozen_dict,
     optional_line,
     required_text,
+    single_line,
     to_optional_utc,
     to_utc,
     utc,
 )
 from learnprog.model._typecheck import checked
-from learnprog.model.identity import EmailAddress, new_id, reject_control_characters
+from learnprog.model.identity import EmailAddress, domain_name, new_id
 
 
 class MessageCategory(enum.StrEnum):
@@ -115,16 +118,14 @@ class OutgoingMessage:
             )
 
         clean_headers = {
-            reject_control_characters(k, field="headers"): reject_control_characters(
-                v, field=f"headers.{k}"
-            )
+            _header_name(k): single_line(v, field=f"headers.{k}", max_length=2000)
             for k, v in (headers or {}).items()
         }
-        domain = reject_control_characters(message_domain, field="message_domain")
+        domain = domain_name(message_domain, field="message_domain")
         return cls(
             message_id=f"<{new_id()}@{domain}>",
             organization_id=organization_id,
-            category=MessageCategory(category),
+            category=_category(category),
             to=addr(to, "to"),
             subject=required_text(subject, field="subject", max_length=300),
             text_body=text_body,
@@ -137,6 +138,46 @@ class OutgoingMessage:
             learner_id=learner_id,
             headers=clean_headers,
         )
+
+
+def _category(value: object) -> MessageCategory:
+    try:
+        return MessageCategory(str(value))
+    except ValueError as exc:
+        raise ValidationError(
+            "a category is transactional, announcement or admin", field="category", value=value
+        ) from exc
+
+
+_FIELD_NAME = re.compile(r"^[!-9;-~]{1,76}$")  # RFC 5322 section 3.6.8: printable, no colon
+_MANAGED_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "reply-to",
+        "sender",
+        "message-id",
+        "date",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+        "return-path",
+    }
+)
+
+
+def _header_name(name: object) -> str:
+    text = single_line(name, field="headers", max_length=76)
+    if not _FIELD_NAME.match(text):
+        raise ValidationError(f"{text!r} is not a header field name", field="headers")
+    if text.casefold() in _MANAGED_HEADERS:
+        raise ValidationError(
+            f"{text} is set by learnprog, not as an extra header", field="headers"
+        )
+    return text
 
 
 class OutboxStatus(enum.StrEnum):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import re
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -149,7 +149,7 @@ class Organization:
         name: str,
         *,
         now: datetime,
-        email_domains: tuple[str, ...] | list[str] = (),
+        email_domains: Iterable[str] = (),
         timezone: str = "UTC",
         brand_color: str | None = None,
         banner_url: str | None = None,

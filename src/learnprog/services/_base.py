@@ -11,6 +11,7 @@ from attrs import frozen
 
 from learnprog.clock import Clock
 from learnprog.mail.ports import Mailer
+from learnprog.model._rules import record_id
 from learnprog.model.access import (
     Actor,
     AdminGrant,
@@ -84,6 +85,7 @@ class Service:
             NotFoundError: no such organization.
             PermissionDeniedError: the actor is not an organization admin of it.
         """
+        record_id(organization_id, field="organization_id")
         with self._uow() as uow:
             org = uow.organizations.get(organization_id)
             grants = self._grants(uow, actor, org.id)
@@ -97,6 +99,7 @@ class Service:
         Raises:
             PermissionDeniedError: the actor is no admin of the organization.
         """
+        record_id(organization_id, field="organization_id")
         with self._uow() as uow:
             require_any_admin(
                 actor, organization_id, self._grants(uow, actor, organization_id), what
@@ -143,6 +146,8 @@ class Service:
             None if before is None else to_json_value(before),
             None if after is None else to_json_value(after),
         )
+        if before is not None and after is not None and not changes:
+            return  # an update that changed nothing is not a change
         uow.audit.add(
             AuditEntry.record(
                 organization_id=organization_id,

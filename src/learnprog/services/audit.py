@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from learnprog.errors import ValidationError
-from learnprog.model.access import Actor, require_org_admin, require_program_admin
+from learnprog.errors import NotFoundError
+from learnprog.model._rules import record_id, whole_number
+from learnprog.model.access import (
+    Actor,
+    require_any_admin,
+    require_org_admin,
+    require_program_admin,
+)
 from learnprog.model.audit import AuditEntry
 from learnprog.services._base import Service
 
@@ -38,24 +44,23 @@ class AuditLog(Service):
 
         Raises:
             PermissionDeniedError: not allowed to read that log.
-            ValidationError: ``limit`` outside 1-1000 or a negative ``offset``.
+            ValidationError: ``limit`` outside 1-1000, a negative ``offset``, or an ID that is
+                not text.
+            NotFoundError: ``program_id`` is not a program of the organization.
         """
-        if not 1 <= limit <= 1000:
-            raise ValidationError("limit is 1-1000", field="limit", value=limit)
-        if offset < 0:
-            raise ValidationError("offset is 0 or more", field="offset", value=offset)
+        whole_number(limit, field="limit", minimum=1, maximum=1000, allow_none=False)
+        whole_number(offset, field="offset", allow_none=False)
+        record_id(organization_id, field="organization_id")
         with self._uow() as uow:
             grants = self._grants(uow, actor, organization_id)
             if program_id is None:
                 require_org_admin(actor, organization_id, grants, "read the audit log")
             else:
-                program = uow.programs.get(program_id)
+                # the actor must belong to the organization before any program is looked up
+                require_any_admin(actor, organization_id, grants, "read the audit log")
+                program = uow.programs.get(record_id(program_id, field="program_id"))
                 if program.organization_id != organization_id:
-                    raise ValidationError(
-                        "the program is in another organization",
-                        field="program_id",
-                        value=program_id,
-                    )
+                    raise NotFoundError("program", program_id)
                 require_program_admin(
                     actor, organization_id, program_id, grants, "read the program's audit log"
                 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from learnprog.errors import ConflictError, NotFoundError, ValidationError
+from learnprog.model._rules import str_items
 from learnprog.model.access import (
     Actor,
     AdminGrant,
@@ -39,8 +40,10 @@ class OrganizationService(Service):
         banner_url: str | None = None,
         logo_url: str | None = None,
         default_invitation_message: str | None = None,
+        admin_name: str | None = None,
+        admin_email: str | None = None,
     ) -> Organization:
-        """Create an organization. Only the system actor may.
+        """Create an organization, and optionally its first admin, at once. Only the system may.
 
         Args:
             actor: must be :class:`~learnprog.model.SystemActor`.
@@ -51,28 +54,63 @@ class OrganizationService(Service):
             banner_url: http(s) URL or None.
             logo_url: http(s) URL or None.
             default_invitation_message: the invitation text programs use by default.
+            admin_name: with ``admin_email``, the first organization admin's full name: a learner
+                account is made and granted organization admin in the same transaction, so a
+                failure leaves no organization without its admin.
+            admin_email: the first admin's address; it must be on ``email_domains``.
 
         Returns:
             The stored organization.
 
         Raises:
             PermissionDeniedError: any actor but the system.
-            ValidationError: a setting breaks its rule (the field is named).
+            ValidationError: a setting breaks its rule (the field is named), only one of
+                ``admin_name`` and ``admin_email`` is given, or the admin's address is not on
+                the organization's domains.
         """
         require_system(actor, "create an organization")
+        if (admin_name is None) != (admin_email is None):
+            raise ValidationError(
+                "give both admin_name and admin_email, or neither",
+                field="admin_email" if admin_email is None else "admin_name",
+            )
         org = Organization.create(
             name,
             now=self._now(),
-            email_domains=list(email_domains),
+            email_domains=email_domains,
             timezone=timezone,
             brand_color=brand_color,
             banner_url=banner_url,
             logo_url=logo_url,
             default_invitation_message=default_invitation_message,
         )
+        admin = None
+        if admin_name is not None and admin_email is not None:
+            admin = Learner.create(org.id, admin_name, admin_email, now=self._now())
+            if not org.owns_domain(admin.email.domain):
+                raise ValidationError(
+                    "an admin's address must be on the organization's domains",
+                    field="admin_email",
+                    value=admin_email,
+                )
         with self._uow() as uow:
             uow.organizations.add(org)
             self._audit_created(uow, actor, "organization.create", org, organization_id=org.id)
+            if admin is not None:
+                uow.learners.add(admin)
+                self._audit_created(uow, actor, "learner.register", admin, organization_id=org.id)
+                grant = AdminGrant(org.id, admin.id, AdminRole.ORGANIZATION, self._now())
+                uow.admins.add(grant)
+                self._audit(
+                    uow,
+                    actor,
+                    action="admin.add",
+                    organization_id=org.id,
+                    object_type="admin",
+                    object_id=admin.id,
+                    before=None,
+                    after=grant,
+                )
             uow.commit()
         return org
 
@@ -140,13 +178,7 @@ class OrganizationService(Service):
             }.items()
             if not isinstance(v, _Unset)
         }
-        if "email_domains" in given:
-            given["email_domains"] = tuple(given["email_domains"])  # type: ignore[arg-type]
-        with self._uow() as uow:
-            before = uow.organizations.get(organization_id)
-            require_org_admin(
-                actor, before.id, self._grants(uow, actor, before.id), "change global settings"
-            )
+        with self._as_org_admin(actor, organization_id, "change global settings") as (uow, before):
             after = before.with_settings(**given)
             if isinstance(report_schedule, ReportSchedule):
                 for program_id in report_schedule.program_ids:
@@ -266,9 +298,14 @@ class OrganizationService(Service):
                     value=address.address,
                 )
             if clean_role is AdminRole.ORGANIZATION:
+                if str_items(program_ids, field="program_ids"):
+                    raise ValidationError(
+                        "an organization admin administers every program: give no program_ids",
+                        field="program_ids",
+                    )
                 targets: list[str | None] = [None]
             else:
-                targets = list(dict.fromkeys(program_ids))
+                targets = list(dict.fromkeys(str_items(program_ids, field="program_ids")))
                 if not targets:
                     raise ValidationError(
                         "a program admin needs at least one program", field="program_ids"
@@ -311,11 +348,7 @@ class OrganizationService(Service):
             NotFoundError: the right does not exist.
             ConflictError: it is the last organization admin.
         """
-        with self._uow() as uow:
-            org = uow.organizations.get(organization_id)
-            require_org_admin(
-                actor, org.id, self._grants(uow, actor, org.id), "remove administrators"
-            )
+        with self._as_org_admin(actor, organization_id, "remove administrators") as (uow, org):
             grants = uow.admins.list_for_learner(org.id, learner_id)
             role = AdminRole.ORGANIZATION if program_id is None else AdminRole.PROGRAM
             grant = next((g for g in grants if g.role is role and g.program_id == program_id), None)
@@ -352,11 +385,7 @@ class OrganizationService(Service):
         Raises:
             PermissionDeniedError: not an organization admin.
         """
-        with self._uow() as uow:
-            org = uow.organizations.get(organization_id)
-            require_org_admin(
-                actor, org.id, self._grants(uow, actor, org.id), "list administrators"
-            )
+        with self._as_org_admin(actor, organization_id, "list administrators") as (uow, org):
             return uow.admins.list_for_organization(org.id)
 
     def resolve_actor(self, actor: Actor, organization_id: str, email: str) -> Actor:

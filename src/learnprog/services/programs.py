@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from learnprog.errors import ConflictError, ValidationError
+from learnprog.model._rules import record_id, str_items
 from learnprog.model.access import (
     Actor,
     require_any_admin,
-    require_org_admin,
     require_program_admin,
     visible_program_ids,
 )
@@ -90,7 +90,7 @@ class ProgramService(Service):
             PermissionDeniedError: not an admin of the program (or an organization admin).
         """
         with self._uow() as uow:
-            program = uow.programs.get(program_id)
+            program = uow.programs.get(record_id(program_id, field="program_id"))
             require_program_admin(
                 actor,
                 program.organization_id,
@@ -146,7 +146,7 @@ class ProgramService(Service):
             if not isinstance(v, _Unset)
         }
         with self._uow() as uow:
-            before = uow.programs.get(program_id)
+            before = uow.programs.get(record_id(program_id, field="program_id"))
             require_program_admin(
                 actor,
                 before.organization_id,
@@ -218,10 +218,7 @@ class ProgramService(Service):
         Raises:
             PermissionDeniedError: not an admin of the organization.
         """
-        with self._uow() as uow:
-            require_any_admin(
-                actor, organization_id, self._grants(uow, actor, organization_id), "list contracts"
-            )
+        with self._as_any_admin(actor, organization_id, "list contracts") as uow:
             return uow.contracts.list_for_organization(organization_id)
 
     # --- catalog --------------------------------------------------------------------------
@@ -259,11 +256,7 @@ class ProgramService(Service):
             ValidationError: a field breaks its rule, or an assessment names an unknown skill.
             ConflictError: the course ID or slug is taken.
         """
-        with self._uow() as uow:
-            org = uow.organizations.get(organization_id)
-            require_org_admin(
-                actor, org.id, self._grants(uow, actor, org.id), "add courses to the catalog"
-            )
+        with self._as_org_admin(actor, organization_id, "add courses to the catalog") as (uow, org):
             course = Course.create(
                 org.id,
                 course_id=course_id,
@@ -313,7 +306,7 @@ class ProgramService(Service):
             uow,
             org,
         ):
-            courses = [uow.courses.get(c) for c in course_ids]
+            courses = [uow.courses.get(c) for c in str_items(course_ids, field="course_ids")]
             spec = Specialization.create(
                 org.id, slug=slug, name=name, courses=courses, now=self._now()
             )

@@ -78,6 +78,8 @@ class _Table(Generic[T]):
 
     def _find(self, key: Hashable) -> T | None:
         self._uow.check_open()
+        if not isinstance(key, Hashable):
+            return None  # a list or dict names no record (SQL adapters find none either)
         staged = self._staged()
         if key in staged:
             record = staged[key]

@@ -28,9 +28,13 @@ def create_sql_engine(url: str | URL, **kwargs: Any) -> Engine:
         **kwargs: passed on to :func:`sqlalchemy.create_engine`.
 
     Raises:
-        ValidationError: an in-memory SQLite URL (use ``memory://``) or an unknown backend.
+        ValidationError: not a URL, an in-memory SQLite URL (use ``memory://``), an unknown
+            backend or a driver that is not installed.
     """
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except (sa.exc.ArgumentError, ValueError, TypeError) as exc:
+        raise ValidationError(f"not a database URL: {url!r}", field="url") from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database in (None, "", ":memory:"):
@@ -39,20 +43,31 @@ def create_sql_engine(url: str | URL, **kwargs: Any) -> Engine:
                 "(use memory:// for in-memory storage)",
                 field="url",
             )
-        engine = sa.create_engine(parsed, **kwargs)
+        engine = _create(parsed, **kwargs)
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     if backend in MYSQL_DIALECTS:
         if "charset" not in parsed.query:
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
-        return sa.create_engine(parsed, pool_pre_ping=True, **kwargs)
+        return _create(parsed, pool_pre_ping=True, **kwargs)
     if backend == "postgresql":
-        return sa.create_engine(parsed, pool_pre_ping=True, **kwargs)
+        return _create(parsed, pool_pre_ping=True, **kwargs)
     raise ValidationError(
         f"unsupported database backend {backend!r}: use sqlite, postgresql or mysql/mariadb",
         field="url",
     )
+
+
+def _create(url: URL, **kwargs: Any) -> Engine:
+    try:
+        return sa.create_engine(url, **kwargs)
+    except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError, ImportError) as exc:
+        raise ValidationError(
+            f"cannot use {url.drivername!r}: {exc} (install learnprog[postgres] or "
+            "learnprog[mysql] for those drivers)",
+            field="url",
+        ) from exc
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

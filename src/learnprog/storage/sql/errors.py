@@ -19,6 +19,10 @@ _CONNECT_MARKERS = (
     "connection failed",
     "server has gone away",
     "lost connection",
+    "unknown database",
+    "does not exist",  # PostgreSQL: database "x" does not exist
+    "password authentication failed",
+    "access denied",
 )
 
 

@@ -1,0 +1,186 @@
+"""The `learnprog` command: exit codes, one-line errors, JSON listings, atomic init."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import learnprog
+from learnprog.cli import main
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def run(db: str, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--db", db, *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+INIT = (
+    "init",
+    "Acme",
+    "--domain",
+    "acme.example",
+    "--admin-name",
+    "Ana Lima",
+    "--admin-email",
+    "ana@acme.example",
+)
+AS = ("--org", "Acme", "--as", "ana@acme.example")
+
+
+def test_a_first_run_creates_an_organization_program_and_contract(db: str) -> None:
+    assert run(db, *INIT)[0] == 0
+    assert run(db, "program", "create", "Data Academy", *AS, "--slug", "data-academy")[0] == 0
+    code, out, _ = run(
+        db,
+        "contract",
+        "create",
+        "Y1",
+        *AS,
+        "--kind",
+        "licenses",
+        "--quantity",
+        "10",
+        "--starts",
+        "2026-01-01",
+        "--ends",
+        "2027-01-01",
+    )
+    assert code == 0
+    code, out, _ = run(db, "program", "list", *AS, "--json")
+    assert code == 0
+    assert [p["slug"] for p in json.loads(out)] == ["data-academy"]
+    code, out, _ = run(db, "contract", "list", *AS, "--json")
+    assert [(c["name"], c["remaining"]) for c in json.loads(out)] == [("Y1", 10)]
+    code, out, _ = run(db, "audit", *AS, "--json")
+    assert [e["action"] for e in json.loads(out)][:2] == ["contract.create", "program.create"]
+
+
+def test_a_failed_init_leaves_nothing_behind(db: str) -> None:
+    code, out, err = run(
+        db,
+        "init",
+        "Acme",
+        "--domain",
+        "acme.example",
+        "--admin-name",
+        "Ana",
+        "--admin-email",
+        "ana@elsewhere.example",
+    )
+    assert code == 1
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in out + err
+    assert run(db, *INIT)[0] == 0  # the name is still free: nothing half-made stands in its way
+    assert run(db, "program", "list", *AS)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("program", "create", "P", *AS, "--course-enrollment-limit", "99999999999999999999"),
+        (
+            "contract",
+            "create",
+            "C",
+            *AS,
+            "--kind",
+            "licenses",
+            "--quantity",
+            "99999999999999999999",
+            "--starts",
+            "2026-01-01",
+            "--ends",
+            "2027-01-01",
+        ),
+        (
+            "contract",
+            "create",
+            "C",
+            *AS,
+            "--kind",
+            "unlimited",
+            "--starts",
+            "9999-12-31T23:00:00-05:00",
+            "--ends",
+            "9999-12-31T23:30:00-05:00",
+        ),
+        ("program", "list", "--org", "Nope", "--as", "ana@acme.example"),
+        ("program", "list", "--org", "Acme", "--as", "ghost@acme.example"),
+    ],
+)
+def test_learnprog_errors_exit_1_with_one_line(db: str, args: tuple[str, ...]) -> None:
+    assert run(db, *INIT)[0] == 0
+    code, out, err = run(db, *args)
+    assert code == 1, out + err
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in out + err
+
+
+def test_usage_errors_exit_2(db: str) -> None:
+    assert run(db, "program", "create")[0] == 2
+    assert (
+        run(
+            db, "contract", "create", "C", *AS, "--kind", "forever", "--starts", "x", "--ends", "y"
+        )[0]
+        == 2
+    )
+    assert run(db, "nonsense")[0] == 2
+
+
+def test_an_unusable_database_url_exits_1(tmp_path: Path) -> None:
+    code, _, err = run("postgresql+nodriver://x/y", "db", "upgrade")
+    assert code == 1
+    assert "nodriver" in err
+
+
+def test_init_refuses_a_name_that_is_taken(db: str) -> None:
+    assert run(db, *INIT)[0] == 0
+    code, _, err = run(db, *INIT)
+    assert code == 1
+    assert "exists already" in err
+
+
+def test_two_organizations_with_one_name_must_be_told_apart(db: str) -> None:
+    assert run(db, *INIT)[0] == 0
+    with learnprog.connect(db) as lp:  # another host app may allow a second "Acme"
+        other = lp.organizations.create_organization(
+            learnprog.SystemActor(),
+            "Acme",
+            email_domains=["acme2.example"],
+            admin_name="Bo",
+            admin_email="bo@acme2.example",
+        )
+    code, _, err = run(db, "program", "list", *AS)
+    assert code == 1
+    assert "2 organizations are named 'Acme'" in err
+    code, out, _ = run(db, "program", "list", "--org", other.id, "--as", "bo@acme2.example")
+    assert code == 0
+    assert out == "slug\tname\ttagline\n"
+
+
+def test_a_program_admin_reads_their_programs_audit_log(db: str) -> None:
+    assert run(db, *INIT)[0] == 0
+    assert run(db, "program", "create", "Academy", *AS, "--slug", "academy")[0] == 0
+    with learnprog.connect(db) as lp:
+        org = lp.organizations.list_organizations(learnprog.SystemActor())[0]
+        ana = lp.organizations.resolve_actor(learnprog.SystemActor(), org.id, "ana@acme.example")
+        academy = lp.programs.list_programs(ana, org.id)[0]
+        lp.organizations.register_learner(ana, org.id, "Bo Park", "bo@acme.example")
+        lp.organizations.add_admin(
+            ana, org.id, "bo@acme.example", role="program", program_ids=[academy.id]
+        )
+    bo = ("--org", "Acme", "--as", "bo@acme.example")
+    assert run(db, "audit", *bo)[0] == 1
+    code, out, _ = run(db, "audit", *bo, "--program", "academy", "--json")
+    assert code == 0
+    assert [e["action"] for e in json.loads(out)] == ["admin.add", "program.create"]
