@@ -33,7 +33,16 @@ from learnprog.model.catalog import (
 )
 from learnprog.model.identity import EmailAddress, ProgramSlug, email_key, new_id
 from learnprog.model.learner import Learner, LearnerProfile, Membership, MemberState
-from learnprog.model.mail import MessageCategory, OutboxEntry, OutboxStatus, OutgoingMessage
+from learnprog.model.mail import (
+    DeliveryAttempt,
+    DeliveryOutcome,
+    EmailOptOut,
+    MessageCategory,
+    OutboxEntry,
+    OutboxStatus,
+    OutgoingMessage,
+    RetryPolicy,
+)
 from learnprog.model.organization import (
     Contract,
     ContractKind,
@@ -56,7 +65,10 @@ __all__ = [
     "ContractKind",
     "Course",
     "CourseItem",
+    "DeliveryAttempt",
+    "DeliveryOutcome",
     "EmailAddress",
+    "EmailOptOut",
     "Enrollment",
     "EntryKind",
     "EventKind",
@@ -78,6 +90,7 @@ __all__ = [
     "ProgramAdminActor",
     "ProgramSlug",
     "ReportSchedule",
+    "RetryPolicy",
     "Skill",
     "Specialization",
     "SystemActor",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from attrs import evolve, field, frozen
 
@@ -184,9 +184,40 @@ class OutboxStatus(enum.StrEnum):
     """Where a queued message stands."""
 
     PENDING = "pending"
+    """Waiting for a dispatcher (first try, or a retry after a transient failure)."""
+    SENDING = "sending"
+    """Claimed by a dispatcher until ``next_attempt_at`` (its lease); then claimable again."""
     SENT = "sent"
+    """Handed to the mail server."""
     FAILED = "failed"
+    """Failed for good: a permanent refusal, or transient failures until the last retry."""
     SKIPPED = "skipped"
+    """Not sent: the learner opted out of the message's category before it went out."""
+
+
+@frozen
+class RetryPolicy:
+    """When a transiently failed message is tried again: exponential backoff.
+
+    The n-th failure waits ``first_delay * 2**(n-1)``, at most ``max_delay``; after
+    ``max_attempts`` attempts the message fails for good.
+
+    Attributes:
+        first_delay: the wait after the first failure (default 1 minute).
+        max_delay: the longest wait (default 1 hour).
+        max_attempts: attempts before giving up (default 8).
+    """
+
+    first_delay: timedelta = timedelta(minutes=1)
+    max_delay: timedelta = timedelta(hours=1)
+    max_attempts: int = 8
+
+    def retry_at(self, attempts: int, now: datetime) -> datetime | None:
+        """Return when to try again after ``attempts`` attempts, or None when it is over."""
+        if attempts >= self.max_attempts:
+            return None
+        delay: timedelta = min(self.first_delay * (2 ** max(attempts - 1, 0)), self.max_delay)
+        return now + delay
 
 
 @checked
@@ -194,15 +225,21 @@ class OutboxStatus(enum.StrEnum):
 class OutboxEntry:
     """A message queued in the same unit of work as the change that caused it.
 
+    Delivery is at least once: a dispatcher claims an entry (status SENDING, with a lease until
+    ``next_attempt_at``), sends it, then records the outcome. If it dies between sending and
+    recording, the lease runs out and the message goes out once more, with the same Message-ID.
+
     Attributes:
         id: record ID.
         message: the message.
-        status: pending, sent, failed (permanently) or skipped (opted out).
+        status: pending, sending (claimed), sent, failed (for good) or skipped (opted out).
         created_at: aware UTC time it was queued.
-        next_attempt_at: the earliest time a dispatcher may try it (aware UTC).
+        next_attempt_at: the earliest time a dispatcher may try it; while SENDING, the end of
+            the claim's lease (aware UTC).
         attempts: delivery attempts so far.
         sent_at: when it was handed to the mail server, or ``None``.
-        last_error: the last failure's text (the server's answer), or ``None``.
+        last_error: the last failure's text (the server's answer) or the skip reason.
+        claim_id: the claim of the dispatcher holding it, while SENDING.
     """
 
     id: str
@@ -213,12 +250,29 @@ class OutboxEntry:
     attempts: int = 0
     sent_at: datetime | None = field(default=None, converter=to_optional_utc)
     last_error: str | None = None
+    claim_id: str | None = None
 
     @classmethod
     def queue(cls, message: OutgoingMessage, *, now: datetime) -> OutboxEntry:
         """Make a pending entry for ``message``, due at ``now``."""
         at = utc(now, field="now")
         return cls(new_id(), message, OutboxStatus.PENDING, at, at)
+
+    def is_due(self, now: datetime) -> bool:
+        """True when a dispatcher may claim it: pending and due, or its claim's lease ran out."""
+        return (
+            self.status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
+            and self.next_attempt_at <= now
+        )
+
+    def claimed(self, claim_id: str, lease_until: datetime) -> OutboxEntry:
+        """Return the entry claimed by ``claim_id`` until ``lease_until``."""
+        return evolve(
+            self,
+            status=OutboxStatus.SENDING,
+            claim_id=claim_id,
+            next_attempt_at=utc(lease_until, field="lease_until"),
+        )
 
     def sent(self, now: datetime) -> OutboxEntry:
         """Return the entry marked sent at ``now``."""
@@ -228,6 +282,7 @@ class OutboxEntry:
             sent_at=utc(now, field="now"),
             attempts=self.attempts + 1,
             last_error=None,
+            claim_id=None,
         )
 
     def failed(self, now: datetime, error: str, *, retry_at: datetime | None) -> OutboxEntry:
@@ -236,15 +291,125 @@ class OutboxEntry:
         Args:
             now: when the attempt failed.
             error: the failure's text.
-            retry_at: when to try again, or ``None`` for a permanent failure.
+            retry_at: when to try again (the entry is PENDING again), or ``None`` for a failure
+                for good (FAILED).
         """
         if retry_at is None:
             return evolve(
-                self, status=OutboxStatus.FAILED, attempts=self.attempts + 1, last_error=error
+                self,
+                status=OutboxStatus.FAILED,
+                attempts=self.attempts + 1,
+                last_error=error,
+                claim_id=None,
+                next_attempt_at=utc(now, field="now"),
             )
         return evolve(
             self,
+            status=OutboxStatus.PENDING,
             attempts=self.attempts + 1,
             last_error=error,
+            claim_id=None,
             next_attempt_at=utc(retry_at, field="retry_at"),
         )
+
+    def skipped(self, now: datetime, reason: str) -> OutboxEntry:
+        """Return the entry skipped at ``now`` for ``reason`` (an opt-out)."""
+        return evolve(
+            self,
+            status=OutboxStatus.SKIPPED,
+            last_error=reason,
+            claim_id=None,
+            next_attempt_at=utc(now, field="now"),
+        )
+
+
+class DeliveryOutcome(enum.StrEnum):
+    """What one delivery attempt came to."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@checked
+@frozen
+class DeliveryAttempt:
+    """One attempt to deliver a queued message: the record of every send.
+
+    Attributes:
+        id: record ID.
+        outbox_id: the outbox entry.
+        organization_id: the organization it was sent for.
+        recipient: the recipient's address as written.
+        category: the message's category.
+        template: the system template, or ``None`` for an admin message.
+        attempt: 1 for the first attempt, 2 for the first retry, ...
+        at: aware UTC time of the attempt.
+        outcome: sent, retry (transient failure), failed (for good) or skipped (opted out).
+        detail: the server's answer or the skip reason, or ``None``.
+    """
+
+    id: str
+    outbox_id: str
+    organization_id: str
+    recipient: str
+    category: MessageCategory
+    attempt: int
+    at: datetime = field(converter=to_utc)
+    outcome: DeliveryOutcome = DeliveryOutcome.SENT
+    template: str | None = None
+    detail: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        entry: OutboxEntry,
+        *,
+        attempt: int,
+        at: datetime,
+        outcome: DeliveryOutcome,
+        detail: str | None = None,
+    ) -> DeliveryAttempt:
+        """Make the record of an attempt at ``entry``."""
+        m = entry.message
+        return cls(
+            new_id(),
+            entry.id,
+            m.organization_id,
+            m.to.address,
+            m.category,
+            attempt,
+            at,
+            outcome,
+            m.template,
+            None if detail is None else detail[:2000],
+        )
+
+
+@checked
+@frozen
+class EmailOptOut:
+    """A learner's opt-out of one category of mail (guide, "Coursera Email Settings").
+
+    Transactional mail (invitations, program exit) cannot be opted out of.
+
+    Attributes:
+        organization_id: the learner's organization.
+        learner_id: the learner.
+        category: announcement or admin.
+        at: aware UTC time of the opt-out.
+    """
+
+    organization_id: str
+    learner_id: str
+    category: MessageCategory
+    at: datetime = field(converter=to_utc)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.category.honours_opt_out:
+            raise ValidationError(
+                "transactional mail cannot be opted out of",
+                field="category",
+                value=self.category.value,
+            )

@@ -24,7 +24,13 @@ from learnprog.model.access import AdminGrant
 from learnprog.model.audit import AuditEntry
 from learnprog.model.catalog import Course, Skill, Specialization
 from learnprog.model.learner import Learner, Membership
-from learnprog.model.mail import OutboxEntry, OutboxStatus
+from learnprog.model.mail import (
+    DeliveryAttempt,
+    EmailOptOut,
+    MessageCategory,
+    OutboxEntry,
+    OutboxStatus,
+)
 from learnprog.model.organization import Contract, Organization, Program
 from learnprog.storage import ports
 
@@ -437,9 +443,25 @@ class InMemoryAuditRepository(_Table[AuditEntry], ports.AuditRepository):
 
 
 class InMemoryOutboxRepository(_Table[OutboxEntry], ports.OutboxRepository):
-    """The outbox in memory."""
+    """The outbox in memory; claims are exclusive because a unit of work holds the store lock."""
 
     kind, name = "outbox entry", "outbox"
+
+    def claim_due(
+        self, now: datetime, *, limit: int, claim_id: str, lease_until: datetime
+    ) -> Sequence[OutboxEntry]:
+        due = self._select(lambda e: e.is_due(now), lambda e: (e.created_at, e.id))[:limit]
+        claimed = [e.claimed(claim_id, lease_until) for e in due]
+        for entry in claimed:
+            self._replace(entry)
+        return claimed
+
+    def finish(self, entry: OutboxEntry, claim_id: str) -> bool:
+        stored = self._get(entry.id)
+        if stored.claim_id != claim_id or stored.status is not OutboxStatus.SENDING:
+            return False
+        self._replace(entry)
+        return True
 
     def add(self, entry: OutboxEntry) -> None:
         self._insert(entry)
@@ -468,6 +490,48 @@ class InMemoryOutboxRepository(_Table[OutboxEntry], ports.OutboxRepository):
         )[offset : offset + limit]
 
 
+class InMemoryDeliveryRepository(_Table[DeliveryAttempt], ports.DeliveryRepository):
+    """Delivery attempts in memory, in write order."""
+
+    kind, name = "delivery attempt", "deliveries"
+
+    def add(self, attempt: DeliveryAttempt) -> None:
+        self._insert(attempt)
+
+    def list_for_outbox(self, outbox_id: str) -> Sequence[DeliveryAttempt]:
+        self._uow.check_open()
+        return [a for a in self._rows() if a.outbox_id == outbox_id]
+
+    def list_for_organization(
+        self, organization_id: str, *, limit: int = 100, offset: int = 0
+    ) -> Sequence[DeliveryAttempt]:
+        self._uow.check_open()
+        rows = [a for a in self._rows() if a.organization_id == organization_id]
+        rows.reverse()
+        return rows[offset : offset + limit]
+
+
+class InMemoryEmailPreferenceRepository(_Table[EmailOptOut], ports.EmailPreferenceRepository):
+    """Email opt-outs in memory."""
+
+    kind, name = "email opt-out", "email_opt_outs"
+
+    def _key(self, record: EmailOptOut) -> Hashable:
+        return (record.learner_id, record.category)
+
+    def opt_outs(self, learner_id: str) -> frozenset[MessageCategory]:
+        self._uow.check_open()
+        return frozenset(o.category for o in self._rows() if o.learner_id == learner_id)
+
+    def add(self, opt_out: EmailOptOut) -> None:
+        if self._find(self._key(opt_out)) is None:
+            self._insert(opt_out)
+
+    def remove(self, learner_id: str, category: MessageCategory) -> None:
+        if self._find((learner_id, category)) is not None:
+            self._delete((learner_id, category))
+
+
 class InMemoryUnitOfWork(ports.UnitOfWork):
     """A unit of work over an :class:`InMemoryStore`.
 
@@ -491,6 +555,8 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         self.skills = InMemorySkillRepository(self)
         self.audit = InMemoryAuditRepository(self)
         self.outbox = InMemoryOutboxRepository(self)
+        self.deliveries = InMemoryDeliveryRepository(self)
+        self.email_preferences = InMemoryEmailPreferenceRepository(self)
 
     def check_open(self) -> None:
         """Raise unless inside the ``with`` block.

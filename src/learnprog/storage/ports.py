@@ -26,7 +26,7 @@ from learnprog.model.access import AdminGrant
 from learnprog.model.audit import AuditEntry
 from learnprog.model.catalog import Course, Skill, Specialization
 from learnprog.model.learner import Learner, Membership
-from learnprog.model.mail import OutboxEntry
+from learnprog.model.mail import DeliveryAttempt, EmailOptOut, MessageCategory, OutboxEntry
 from learnprog.model.organization import Contract, Organization, Program
 
 
@@ -286,6 +286,65 @@ class OutboxRepository(Protocol):
         """Return the organization's entries, oldest first."""
         ...
 
+    def claim_due(
+        self, now: datetime, *, limit: int, claim_id: str, lease_until: datetime
+    ) -> Sequence[OutboxEntry]:
+        """Claim at most ``limit`` due entries (oldest first) for one dispatcher.
+
+        Due: PENDING with ``next_attempt_at <= now``, or SENDING whose lease ran out. Claimed
+        entries become SENDING with ``claim_id`` and ``next_attempt_at = lease_until``. Two
+        dispatchers claiming at once never get the same entry: SQL adapters lock the rows with
+        ``FOR UPDATE SKIP LOCKED`` (PostgreSQL, MariaDB) or hold the database's write lock
+        (SQLite); the in-memory adapter holds its store's lock.
+
+        Returns:
+            The claimed entries, as stored after the claim.
+        """
+        ...
+
+    def finish(self, entry: OutboxEntry, claim_id: str) -> bool:
+        """Store ``entry`` (its outcome) if it is still claimed by ``claim_id``.
+
+        Returns:
+            False, changing nothing, when the claim was lost (its lease ran out and another
+            dispatcher claimed the entry).
+        """
+        ...
+
+
+class DeliveryRepository(Protocol):
+    """The record of every delivery attempt."""
+
+    def add(self, attempt: DeliveryAttempt) -> None:
+        """Append an attempt."""
+        ...
+
+    def list_for_outbox(self, outbox_id: str) -> Sequence[DeliveryAttempt]:
+        """Return the attempts at one outbox entry, oldest first."""
+        ...
+
+    def list_for_organization(
+        self, organization_id: str, *, limit: int = 100, offset: int = 0
+    ) -> Sequence[DeliveryAttempt]:
+        """Return the organization's attempts, newest first."""
+        ...
+
+
+class EmailPreferenceRepository(Protocol):
+    """Learners' opt-outs, one per learner and category."""
+
+    def opt_outs(self, learner_id: str) -> frozenset[MessageCategory]:
+        """Return the categories the learner opted out of."""
+        ...
+
+    def add(self, opt_out: EmailOptOut) -> None:
+        """Store an opt-out; storing one that exists changes nothing."""
+        ...
+
+    def remove(self, learner_id: str, category: MessageCategory) -> None:
+        """Delete an opt-out if there is one."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction over every repository.
@@ -305,6 +364,8 @@ class UnitOfWork(Protocol):
     skills: SkillRepository
     audit: AuditRepository
     outbox: OutboxRepository
+    deliveries: DeliveryRepository
+    email_preferences: EmailPreferenceRepository
 
     def __enter__(self) -> Self:
         """Begin the transaction."""

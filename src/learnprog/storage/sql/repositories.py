@@ -21,7 +21,14 @@ from learnprog.model.audit import AuditEntry
 from learnprog.model.catalog import Course, Skill, Specialization
 from learnprog.model.identity import EmailAddress
 from learnprog.model.learner import Learner, LearnerProfile, Membership
-from learnprog.model.mail import MessageCategory, OutboxEntry, OutboxStatus, OutgoingMessage
+from learnprog.model.mail import (
+    DeliveryAttempt,
+    EmailOptOut,
+    MessageCategory,
+    OutboxEntry,
+    OutboxStatus,
+    OutgoingMessage,
+)
 from learnprog.model.organization import (
     Contract,
     Organization,
@@ -553,6 +560,44 @@ class SqlOutboxRepository(_SqlRepository[OutboxEntry], ports.OutboxRepository):
     def update(self, entry: OutboxEntry) -> None:
         self._update(entry)
 
+    def claim_due(
+        self, now: datetime, *, limit: int, claim_id: str, lease_until: datetime
+    ) -> Sequence[OutboxEntry]:
+        c = self.table.c
+        due = (
+            sa.select(c.id)
+            .where(
+                c.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+                c.next_attempt_at <= now,
+            )
+            .order_by(c.created_at, c.id)
+            .limit(limit)
+        )
+        if self._uow.connection.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE locks
+            due = due.with_for_update(skip_locked=True)
+        ids = [r["id"] for r in self._read(due)]
+        if not ids:
+            return []
+        self._write(
+            self.table.update()
+            .where(c.id.in_(ids))
+            .values(
+                status=OutboxStatus.SENDING.value, claim_id=claim_id, next_attempt_at=lease_until
+            )
+        )
+        return self._select(c.id.in_(ids), order=(c.created_at, c.id))
+
+    def finish(self, entry: OutboxEntry, claim_id: str) -> bool:
+        c = self.table.c
+        row = self._to_row(entry)
+        statement = self.table.update().where(
+            c.id == sa.bindparam("match_key"),
+            c.claim_id == sa.bindparam("match_claim"),
+            c.status == OutboxStatus.SENDING.value,
+        )
+        result = self._write(statement, {**row, "match_key": entry.id, "match_claim": claim_id})
+        return result.rowcount == 1
+
     def list_due(self, now: datetime, limit: int = 100) -> Sequence[OutboxEntry]:
         c = self.table.c
         return self._select(
@@ -575,4 +620,60 @@ class SqlOutboxRepository(_SqlRepository[OutboxEntry], ports.OutboxRepository):
             order=(c.created_at, c.id),
             limit=limit,
             offset=offset,
+        )
+
+
+class SqlDeliveryRepository(_SqlRepository[DeliveryAttempt], ports.DeliveryRepository):
+    """Delivery attempts in SQL, in write order."""
+
+    table, kind, model = t.mail_deliveries, "delivery attempt", DeliveryAttempt
+
+    def _from_row(self, row: Mapping[str, Any]) -> DeliveryAttempt:
+        data = dict(row)
+        data.pop("seq")
+        return _conv.structure(data, DeliveryAttempt)
+
+    def add(self, attempt: DeliveryAttempt) -> None:
+        self._insert(attempt)
+
+    def list_for_outbox(self, outbox_id: str) -> Sequence[DeliveryAttempt]:
+        c = self.table.c
+        return self._select(c.outbox_id == outbox_id, order=(c.seq,))
+
+    def list_for_organization(
+        self, organization_id: str, *, limit: int = 100, offset: int = 0
+    ) -> Sequence[DeliveryAttempt]:
+        c = self.table.c
+        return self._select(
+            c.organization_id == organization_id,
+            order=(c.seq.desc(),),
+            limit=limit,
+            offset=offset,
+        )
+
+
+class SqlEmailPreferenceRepository(_SqlRepository[EmailOptOut], ports.EmailPreferenceRepository):
+    """Email opt-outs in SQL."""
+
+    table, kind, model = t.email_opt_outs, "email opt-out", EmailOptOut
+
+    def opt_outs(self, learner_id: str) -> frozenset[MessageCategory]:
+        c = self.table.c
+        rows = self._read(sa.select(c.category).where(c.learner_id == learner_id))
+        return frozenset(MessageCategory(r["category"]) for r in rows)
+
+    def add(self, opt_out: EmailOptOut) -> None:
+        c = self.table.c
+        exists = self._read(
+            sa.select(c.learner_id).where(
+                c.learner_id == opt_out.learner_id, c.category == opt_out.category.value
+            )
+        )
+        if not exists:
+            self._insert(opt_out)
+
+    def remove(self, learner_id: str, category: MessageCategory) -> None:
+        c = self.table.c
+        self._write(
+            self.table.delete().where(c.learner_id == learner_id, c.category == category.value)
         )

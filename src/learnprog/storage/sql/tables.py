@@ -187,6 +187,7 @@ outbox = sa.Table(
     sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
     sa.Column("sent_at", UtcDateTime()),
     sa.Column("last_error", sa.Text()),
+    sa.Column("claim_id", Key()),  # revision 0003
     sa.Index(None, "status", "next_attempt_at"),
     mysql_charset="utf8mb4",
     mysql_engine="InnoDB",
@@ -286,6 +287,44 @@ skills = sa.Table(
     sa.Column("definition", sa.Text()),
     sa.Column("example_subskills", Json(), nullable=False),
     sa.UniqueConstraint("organization_id", "domain", "name"),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)
+
+# --- revision 0003: mail delivery records and email preferences --------------------------------
+
+mail_deliveries = sa.Table(
+    "mail_deliveries",
+    metadata,
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("id", Key(), nullable=False, unique=True),
+    sa.Column("outbox_id", Key(), sa.ForeignKey("outbox.id"), nullable=False),
+    _org_fk(),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("category", sa.String(16), nullable=False),
+    sa.Column("template", sa.String(64)),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("detail", sa.Text()),
+    sa.Index(None, "outbox_id"),
+    sa.Index(None, "organization_id", "at"),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)
+
+email_opt_outs = sa.Table(
+    "email_opt_outs",
+    metadata,
+    sa.Column("learner_id", Key(), sa.ForeignKey("learners.id"), primary_key=True),
+    sa.Column("category", Key(16), primary_key=True),
+    _org_fk(),
+    sa.Column("at", UtcDateTime(), nullable=False),
     mysql_charset="utf8mb4",
     mysql_engine="InnoDB",
 )

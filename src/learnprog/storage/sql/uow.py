@@ -53,6 +53,8 @@ class SqlUnitOfWork(ports.UnitOfWork):
         self.skills = r.SqlSkillRepository(self)
         self.audit = r.SqlAuditRepository(self)
         self.outbox = r.SqlOutboxRepository(self)
+        self.deliveries = r.SqlDeliveryRepository(self)
+        self.email_preferences = r.SqlEmailPreferenceRepository(self)
 
     @property
     def connection(self) -> sa.Connection:
