@@ -1,0 +1,50 @@
+"""The mail directory adapter: each message a file in a Maildir (the embedded default)."""
+
+from __future__ import annotations
+
+import mailbox
+from pathlib import Path
+
+from learnprog.clock import Clock, SystemClock
+from learnprog.errors import MailError
+from learnprog.mail.message import build_email
+from learnprog.mail.ports import Mailer
+from learnprog.model.mail import OutgoingMessage
+
+
+class MaildirMailer(Mailer):
+    """Writes each message as one file in a Maildir (``new/``), readable by any mail client.
+
+    Args:
+        path: the Maildir's folder; created with ``cur``, ``new`` and ``tmp`` if missing.
+        clock: the source of the Date header.
+
+    Raises:
+        MailError: the folder cannot be created.
+    """
+
+    def __init__(self, path: str | Path, *, clock: Clock | None = None) -> None:
+        self.path = Path(path)
+        self.clock = clock or SystemClock()
+        try:
+            self._maildir = mailbox.Maildir(self.path, create=True)
+        except OSError as exc:
+            raise MailError(
+                f"cannot create the mail directory {self.path}: {exc}", permanent=True
+            ) from exc
+
+    def send(self, message: OutgoingMessage) -> None:
+        """Store ``message`` as a new file in the Maildir.
+
+        Raises:
+            MailError: the file cannot be written (a full disk is transient).
+        """
+        built = build_email(message, date=self.clock.now())
+        try:
+            self._maildir.add(built.as_bytes())
+        except OSError as exc:
+            raise MailError(f"cannot write to {self.path}: {exc}", permanent=False) from exc
+
+    def messages(self) -> list[bytes]:
+        """Return every stored message's bytes, in no set order."""
+        return [self._maildir.get_bytes(key) for key in self._maildir.iterkeys()]
