@@ -25,6 +25,7 @@ from learnprog.services import (
     ServiceContext,
     SkillScorer,
 )
+from learnprog.services.mail import MailService
 from learnprog.settings import Settings
 from learnprog.storage.memory import InMemoryStore
 from learnprog.storage.ports import UnitOfWorkFactory
@@ -39,6 +40,7 @@ SERVICE_NAMES = (
     "reports",
     "skills",
     "audit",
+    "mail",
 )
 """The attributes of :class:`Learnprog` that are services, in documentation order."""
 
@@ -55,6 +57,7 @@ class Learnprog:
         reports: the ReportBuilder.
         skills: the SkillScorer.
         audit: the audit log.
+        mail: delivering the outbox, email preferences, unsubscribe links, previews.
         context: the ports the services share (unit of work factory, mailer, clock, settings,
             token signer).
     """
@@ -70,6 +73,7 @@ class Learnprog:
         self.reports = ReportBuilder(context)
         self.skills = SkillScorer(context)
         self.audit = AuditLog(context)
+        self.mail = MailService(context)
 
     @property
     def engine(self) -> Engine | None:

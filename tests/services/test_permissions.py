@@ -29,6 +29,7 @@ from learnprog.model import (
     SystemActor,
 )
 from learnprog.storage.memory import InMemoryStore
+from learnprog.tokens import TokenPurpose
 
 ORG_ADMIN = "org_admin"
 OTHER_PROGRAM_ADMIN = "program_admin_of_another_program"
@@ -51,6 +52,7 @@ class World:
     course_id: str
     program_admin_id: str
     actors: dict[str, Actor]
+    unsubscribe_token: str
 
     def audit_count(self) -> int:
         return sum(len(t) for name, t in self.store.tables.items() if name == "audit")
@@ -82,7 +84,10 @@ def build_world() -> World:
         LEARNER: LearnerActor(org.id, lia.id),
         FOREIGN_ADMIN: OrgAdminActor(other.id, bia.id),
     }
-    return World(lp, store, org.id, target, own, course.id, paulo.id, actors)
+    token = lp.context.signer.sign(
+        TokenPurpose.UNSUBSCRIBE, {"o": org.id, "l": lia.id, "c": "announcement"}
+    )
+    return World(lp, store, org.id, target, own, course.id, paulo.id, actors, token)
 
 
 Call = Callable[[World, Actor], Any]
@@ -177,6 +182,16 @@ TABLE: dict[str, Row] = {
         lambda w, a: w.lp.programs.list_skills(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
     ),
     "audit.entries": row(lambda w, a: w.lp.audit.entries(a, w.org_id), ORG_ADMIN),
+    "mail.dispatch": row(lambda w, a: w.lp.mail.dispatch(a)),
+    "mail.deliveries": row(lambda w, a: w.lp.mail.deliveries(a, w.org_id), ORG_ADMIN),
+    "mail.email_preferences": row(lambda w, a: w.lp.mail.email_preferences(a), LEARNER),
+    "mail.set_email_preference": row(
+        lambda w, a: w.lp.mail.set_email_preference(a, "admin", receive=False), LEARNER
+    ),
+    "mail.unsubscribe": row(lambda w, a: w.lp.mail.unsubscribe(a, w.unsubscribe_token), LEARNER),
+    "mail.preview_system_email": row(
+        lambda w, a: w.lp.mail.preview_system_email(a, w.target.id, "invitation"), ORG_ADMIN
+    ),
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from learnprog.errors import ConflictError, NotFoundError, ValidationError
+from learnprog.mail.rendering import check_admin_text
 from learnprog.model._rules import str_items
 from learnprog.model.access import (
     Actor,
@@ -69,6 +70,8 @@ class OrganizationService(Service):
                 the organization's domains.
         """
         require_system(actor, "create an organization")
+        if isinstance(default_invitation_message, str):
+            check_admin_text(default_invitation_message, field="default_invitation_message")
         if (admin_name is None) != (admin_email is None):
             raise ValidationError(
                 "give both admin_name and admin_email, or neither",
@@ -178,6 +181,8 @@ class OrganizationService(Service):
             }.items()
             if not isinstance(v, _Unset)
         }
+        if isinstance(default_invitation_message, str):
+            check_admin_text(default_invitation_message, field="default_invitation_message")
         with self._as_org_admin(actor, organization_id, "change global settings") as (uow, before):
             after = before.with_settings(**given)
             if isinstance(report_schedule, ReportSchedule):

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from learnprog.errors import ConflictError, ValidationError
+from learnprog.mail.rendering import check_admin_text
 from learnprog.model._rules import record_id, str_items
 from learnprog.model.access import (
     Actor,
@@ -59,6 +60,8 @@ class ProgramService(Service):
             ConflictError: the slug is taken.
         """
         with self._as_org_admin(actor, organization_id, "create programs") as (uow, org):
+            if isinstance(invitation_message, str):
+                check_admin_text(invitation_message, field="invitation_message")
             program = Program.create(
                 org.id,
                 name,
@@ -156,6 +159,8 @@ class ProgramService(Service):
             )
             if before.is_removed:
                 raise ValidationError("the program has been removed", field="program_id")
+            if isinstance(invitation_message, str):
+                check_admin_text(invitation_message, field="invitation_message")
             after = before.with_settings(**given)
             uow.programs.update(after)
             self._audit(

@@ -1,0 +1,186 @@
+"""Rendering mail with jinja2: the system templates, and admin-written text in a sandbox.
+
+System templates (invitation, program welcome, course welcome, specialization welcome, program
+exit) ship in ``learnprog/mail/templates`` as an HTML file (autoescaped) and a text file each,
+with the organization's branding (name, brand color, logo). Source: guide, "Coursera Email
+Settings" (the five system emails).
+
+Admin-written text (subjects, bodies, invitation messages) is rendered in jinja2's
+``SandboxedEnvironment`` with strict undefined variables, and may use only the placeholders in
+:data:`ADMIN_PLACEHOLDERS`. :func:`check_admin_text` is called when the text is composed (a
+setting saved, a message drafted), so an unknown placeholder or broken syntax is an error
+before anything is sent; rendering consumes the template syntax, and values put in are never
+rendered again, so no output carries raw template syntax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+from attrs import frozen
+from jinja2 import meta
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+
+from learnprog.errors import ValidationError
+from learnprog.model.mail import MessageCategory
+
+DEFAULT_BRAND_COLOR = "#0056D2"
+
+ADMIN_PLACEHOLDERS: Mapping[str, str] = {
+    "learner_name": "the recipient's full name",
+    "program_name": "the program's name",
+    "organization_name": "the organization's name",
+}
+"""The placeholders admin-written text may use, as ``{{ learner_name }}``, with their meaning."""
+
+PREVIEW_VALUES: Mapping[str, str] = {
+    "learner_name": "[User name will go here]",
+    "program_name": "[program name will go here]",
+    "organization_name": "[organization name will go here]",
+}
+"""What the placeholders show in a preview without a recipient (guide, "Preview message")."""
+
+
+@frozen
+class SystemTemplate:
+    """A system email: its file names, category and subject line.
+
+    Attributes:
+        name: the template's name (``invitation``): ``name.html`` and ``name.txt``.
+        category: transactional (always sent) or announcement (a learner may opt out).
+        subject: the subject line, itself a template over the same context.
+    """
+
+    name: str
+    category: MessageCategory
+    subject: str
+
+
+INVITATION = SystemTemplate(
+    "invitation", MessageCategory.TRANSACTIONAL, "You're invited to {{ program.name }}"
+)
+PROGRAM_WELCOME = SystemTemplate(
+    "program_welcome", MessageCategory.ANNOUNCEMENT, "Welcome to {{ program.name }}"
+)
+COURSE_WELCOME = SystemTemplate(
+    "course_welcome", MessageCategory.ANNOUNCEMENT, "Welcome to {{ course.name }}"
+)
+SPECIALIZATION_WELCOME = SystemTemplate(
+    "specialization_welcome",
+    MessageCategory.ANNOUNCEMENT,
+    "Welcome to the {{ specialization.name }} specialization",
+)
+PROGRAM_EXIT = SystemTemplate(
+    "program_exit", MessageCategory.TRANSACTIONAL, "You have left {{ program.name }}"
+)
+
+SYSTEM_TEMPLATES: Mapping[str, SystemTemplate] = {
+    t.name: t
+    for t in (INVITATION, PROGRAM_WELCOME, COURSE_WELCOME, SPECIALIZATION_WELCOME, PROGRAM_EXIT)
+}
+"""Every system email by name."""
+
+
+@frozen
+class RenderedMail:
+    """A rendered email: subject, text body and HTML body."""
+
+    subject: str
+    text: str
+    html: str
+
+
+class MailTemplates:
+    """Renders the system templates shipped in the package.
+
+    Variables (every template): ``organization`` (name, logo_url), ``brand_color``, ``program``
+    (name, tagline, url), ``learner`` (full_name, email), ``unsubscribe_url`` (or None for
+    transactional mail), ``subject``; per template: ``accept_url`` and ``message`` (invitation),
+    ``course`` (name, partner), ``specialization`` (name, partner, course_count).
+    """
+
+    def __init__(self) -> None:
+        loader = jinja2.PackageLoader("learnprog.mail", "templates")
+        self._html = jinja2.Environment(
+            loader=loader, autoescape=True, undefined=jinja2.StrictUndefined
+        )
+        self._text = jinja2.Environment(
+            loader=loader,
+            autoescape=False,
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+        )
+
+    def render(self, template: SystemTemplate, context: Mapping[str, Any]) -> RenderedMail:
+        """Render ``template`` with ``context``.
+
+        Raises:
+            ValidationError: a variable the template needs is missing from ``context``.
+        """
+        values = dict(context)
+        values.setdefault("brand_color", DEFAULT_BRAND_COLOR)
+        try:
+            subject = " ".join(self._text.from_string(template.subject).render(values).split())
+            values["subject"] = subject
+            html = self._html.get_template(f"{template.name}.html").render(values)
+            text = self._text.get_template(f"{template.name}.txt").render(values)
+            footer = self._text.get_template("_footer.txt").render(values)
+        except jinja2.UndefinedError as exc:
+            raise ValidationError(
+                f"template {template.name}: {exc.message}", field="template"
+            ) from exc
+        return RenderedMail(subject, f"{text.rstrip()}\n\n{footer}", html)
+
+
+_SANDBOX = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+_SANDBOX.globals.clear()  # no range(), lipsum(), dict(), ...: only the documented placeholders
+
+
+def check_admin_text(source: str, *, field: str) -> str:
+    """Check admin-written text before it is saved or sent.
+
+    Args:
+        source: the text, with placeholders like ``{{ learner_name }}``.
+        field: the field named in errors (``invitation_message``).
+
+    Returns:
+        ``source`` unchanged.
+
+    Raises:
+        ValidationError: broken template syntax, or a placeholder outside
+            :data:`ADMIN_PLACEHOLDERS` (the error lists the allowed ones).
+    """
+    try:
+        parsed = _SANDBOX.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ValidationError(
+            f"template syntax error on line {exc.lineno}: {exc.message}", field=field, value=source
+        ) from exc
+    unknown = sorted(meta.find_undeclared_variables(parsed) - ADMIN_PLACEHOLDERS.keys())
+    if unknown:
+        allowed = ", ".join("{{ " + name + " }}" for name in ADMIN_PLACEHOLDERS)
+        raise ValidationError(
+            f"unknown placeholder {', '.join(unknown)}; the placeholders are {allowed}",
+            field=field,
+            value=source,
+        )
+    return source
+
+
+def render_admin_text(source: str, values: Mapping[str, str], *, field: str) -> str:
+    """Render checked admin-written text with one recipient's values, in the sandbox.
+
+    Raises:
+        ValidationError: the text fails :func:`check_admin_text`, or tries something the
+            sandbox forbids (attribute access to internals, for example).
+    """
+    check_admin_text(source, field=field)
+    try:
+        return _SANDBOX.from_string(source).render(dict(values))
+    except (SecurityError, jinja2.TemplateError) as exc:
+        raise ValidationError(
+            f"the text cannot be rendered: {exc}", field=field, value=source
+        ) from exc

@@ -1,0 +1,481 @@
+"""MailService: delivering the outbox, email preferences, unsubscribe links, previews.
+
+Also :class:`MailComposer`, which the other services use to render a system email and queue it
+in their unit of work, honouring the learner's opt-outs.
+
+Sources: guide, "Coursera Email Settings" (learners opt out in their Email Preferences;
+transactional mail is always sent; general marketing is never sent to program learners) and
+RFC 8058 (one-click unsubscribe).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from attrs import frozen
+
+from learnprog.errors import (
+    InvalidTokenError,
+    MailError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from learnprog.mail.rendering import (
+    DEFAULT_BRAND_COLOR,
+    INVITATION,
+    SYSTEM_TEMPLATES,
+    MailTemplates,
+    SystemTemplate,
+    render_admin_text,
+)
+from learnprog.model._rules import record_id, whole_number
+from learnprog.model.access import (
+    Actor,
+    LearnerActor,
+    SystemActor,
+    check_actor,
+    require_program_admin,
+    require_self,
+    require_system,
+)
+from learnprog.model.identity import new_id
+from learnprog.model.learner import Learner
+from learnprog.model.mail import (
+    DeliveryAttempt,
+    DeliveryOutcome,
+    EmailOptOut,
+    MessageCategory,
+    OutboxEntry,
+    OutgoingMessage,
+    RetryPolicy,
+)
+from learnprog.model.organization import Organization, Program
+from learnprog.services._base import Service, ServiceContext
+from learnprog.storage.ports import UnitOfWork
+from learnprog.tokens import TokenPurpose
+
+UNSUBSCRIBE_LINK_LIFETIME = timedelta(days=365)
+INVITATION_LINK_LIFETIME = timedelta(days=90)
+
+
+@frozen
+class QueueResult:
+    """What happened to one message handed to :meth:`MailComposer.queue`.
+
+    Attributes:
+        message: the message.
+        entry: the outbox entry, or ``None`` when skipped.
+        skipped_reason: why it was not queued (``opted out of announcement``), or ``None``.
+    """
+
+    message: OutgoingMessage
+    entry: OutboxEntry | None
+    skipped_reason: str | None = None
+
+    @property
+    def queued(self) -> bool:
+        """True when the message is in the outbox."""
+        return self.entry is not None
+
+
+@frozen
+class DispatchReport:
+    """What one :meth:`MailService.dispatch` run did.
+
+    Attributes:
+        sent: messages handed to the mail server.
+        retried: transient failures, queued again with backoff.
+        failed: failures for good (a permanent refusal, or the last retry).
+        skipped: messages not sent because the learner opted out meanwhile.
+        lost: messages whose claim ran out while sending (another dispatcher took them over).
+    """
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    lost: int = 0
+
+
+class MailComposer:
+    """Renders system emails and queues messages, for the services."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
+        self._templates = MailTemplates()
+
+    def program_url(self, program: Program) -> str:
+        """The program's URL (guide, "PROGRAM URL": it appears in invitations)."""
+        return f"{self._context.settings.base_url.rstrip('/')}/programs/{program.slug.value}"
+
+    def unsubscribe_url(self, learner: Learner, category: MessageCategory) -> str:
+        """A signed one-click unsubscribe link for ``learner`` and ``category`` (RFC 8058)."""
+        token = self._context.signer.sign(
+            TokenPurpose.UNSUBSCRIBE,
+            {"o": learner.organization_id, "l": learner.id, "c": category.value},
+        )
+        return f"{self._context.settings.base_url.rstrip('/')}/email/unsubscribe?token={token}"
+
+    def accept_url(self, program: Program, membership_id: str) -> str:
+        """A signed invitation acceptance link."""
+        token = self._context.signer.sign(
+            TokenPurpose.ACCEPT_INVITATION, {"p": program.id, "m": membership_id}
+        )
+        return f"{self.program_url(program)}/accept?token={token}"
+
+    def system_message(
+        self,
+        template: SystemTemplate,
+        *,
+        organization: Organization,
+        program: Program,
+        learner: Learner,
+        extra: Mapping[str, Any] | None = None,
+    ) -> OutgoingMessage:
+        """Render a system email for one learner.
+
+        The invitation carries the program's invitation message, or else the organization's
+        default, rendered for this learner. Messages that are not transactional carry a
+        ``List-Unsubscribe`` link and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``.
+
+        Raises:
+            ValidationError: the template needs a value ``extra`` does not give.
+        """
+        settings = self._context.settings
+        unsubscribe = (
+            self.unsubscribe_url(learner, template.category)
+            if template.category.honours_opt_out
+            else None
+        )
+        context: dict[str, Any] = {
+            "organization": {"name": organization.name, "logo_url": organization.logo_url},
+            "brand_color": organization.brand_color or DEFAULT_BRAND_COLOR,
+            "program": {
+                "name": program.name,
+                "tagline": program.tagline,
+                "url": self.program_url(program),
+            },
+            "learner": {"full_name": learner.full_name, "email": learner.email.address},
+            "unsubscribe_url": unsubscribe,
+        }
+        if template is INVITATION:
+            source = program.invitation_message or organization.default_invitation_message
+            context["message"] = (
+                None
+                if source is None
+                else render_admin_text(
+                    source,
+                    {
+                        "learner_name": learner.full_name,
+                        "program_name": program.name,
+                        "organization_name": organization.name,
+                    },
+                    field="invitation_message",
+                )
+            )
+        context.update(extra or {})
+        rendered = self._templates.render(template, context)
+        headers = {}
+        if unsubscribe is not None:
+            headers = {
+                "List-Unsubscribe": f"<{unsubscribe}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
+        return OutgoingMessage.compose(
+            organization_id=organization.id,
+            category=template.category,
+            to=learner.email,
+            to_name=learner.full_name,
+            subject=rendered.subject,
+            text_body=rendered.text,
+            html_body=rendered.html,
+            sender_address=settings.sender_address,
+            sender_name=organization.name,
+            message_domain=settings.message_domain,
+            template=template.name,
+            learner_id=learner.id,
+            headers=headers,
+        )
+
+    def queue(self, uow: UnitOfWork, message: OutgoingMessage) -> QueueResult:
+        """Queue ``message`` in ``uow`` unless its learner opted out of its category.
+
+        Returns:
+            The entry, or the reason it was skipped (the learner's opt-out).
+        """
+        if (
+            message.category.honours_opt_out
+            and message.learner_id is not None
+            and (message.category in uow.email_preferences.opt_outs(message.learner_id))
+        ):
+            return QueueResult(message, None, f"opted out of {message.category.value} mail")
+        entry = OutboxEntry.queue(message, now=self._context.clock.now())
+        uow.outbox.add(entry)
+        return QueueResult(message, entry)
+
+
+class MailService(Service):
+    """Delivering queued mail, email preferences and unsubscribe links."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        super().__init__(context)
+        self.composer = MailComposer(context)
+
+    def dispatch(
+        self,
+        actor: Actor,
+        *,
+        batch_size: int = 100,
+        max_messages: int | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        retry: RetryPolicy | None = None,
+    ) -> DispatchReport:
+        """Deliver due outbox messages through the mailer until none is due.
+
+        Each batch is claimed in one unit of work (two dispatchers never claim the same
+        message), sent outside any transaction, and each outcome stored in its own unit of
+        work with a :class:`DeliveryAttempt` record. Transient failures are retried with
+        exponential backoff (``retry``); permanent ones are marked FAILED with the server's
+        answer; a learner who opted out after the message was queued is skipped.
+
+        Delivery is at least once: if the process dies after the server accepted a message and
+        before its outcome is stored, the claim's ``lease`` runs out and the message is sent
+        again, with the same Message-ID (so receiving systems can tell it is the same).
+
+        Args:
+            actor: the system.
+            batch_size: messages claimed at a time (1-1000).
+            max_messages: stop after this many claims; None for no limit.
+            lease: how long a claim holds before another dispatcher may take the message.
+            retry: the backoff policy; default :class:`RetryPolicy()`.
+
+        Returns:
+            The counts of what happened.
+
+        Raises:
+            PermissionDeniedError: any actor but the system.
+            ValidationError: a batch size outside 1-1000.
+        """
+        require_system(actor, "dispatch mail")
+        whole_number(batch_size, field="batch_size", minimum=1, maximum=1000, allow_none=False)
+        policy = retry or RetryPolicy()
+        counts = {"sent": 0, "retried": 0, "failed": 0, "skipped": 0, "lost": 0}
+        claimed_total = 0
+        while max_messages is None or claimed_total < max_messages:
+            size = (
+                batch_size
+                if max_messages is None
+                else min(batch_size, max_messages - claimed_total)
+            )
+            claim_id = new_id()
+            now = self._now()
+            with self._uow() as uow:
+                batch = uow.outbox.claim_due(
+                    now, limit=size, claim_id=claim_id, lease_until=now + lease
+                )
+                uow.commit()
+            if not batch:
+                break
+            claimed_total += len(batch)
+            for entry in batch:
+                counts[self._deliver(entry, claim_id, policy)] += 1
+        return DispatchReport(**counts)
+
+    def _deliver(self, entry: OutboxEntry, claim_id: str, policy: RetryPolicy) -> str:
+        message = entry.message
+        attempt = entry.attempts + 1
+        with self._uow() as uow:
+            opted_out = (
+                message.category.honours_opt_out
+                and message.learner_id is not None
+                and message.category in uow.email_preferences.opt_outs(message.learner_id)
+            )
+        now = self._now()
+        if opted_out:
+            reason = f"opted out of {message.category.value} mail"
+            outcome, finished, detail = "skipped", entry.skipped(now, reason), reason
+            record = DeliveryOutcome.SKIPPED
+        else:
+            try:
+                self._context.mailer.send(message)
+            except MailError as exc:
+                now = self._now()
+                retry_at = None if exc.permanent else policy.retry_at(attempt, now)
+                finished = entry.failed(now, str(exc), retry_at=retry_at)
+                outcome = "failed" if retry_at is None else "retried"
+                record = DeliveryOutcome.FAILED if retry_at is None else DeliveryOutcome.RETRY
+                detail = str(exc)
+            else:
+                now = self._now()
+                outcome, finished, detail = "sent", entry.sent(now), None
+                record = DeliveryOutcome.SENT
+        with self._uow() as uow:
+            if not uow.outbox.finish(finished, claim_id):
+                return "lost"
+            uow.deliveries.add(
+                DeliveryAttempt.of(entry, attempt=attempt, at=now, outcome=record, detail=detail)
+            )
+            uow.commit()
+        return outcome
+
+    def deliveries(
+        self, actor: Actor, organization_id: str, *, limit: int = 100, offset: int = 0
+    ) -> Sequence[DeliveryAttempt]:
+        """Return the record of every delivery attempt, newest first.
+
+        Each record holds the recipient, category, template, time and outcome of one attempt.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            ValidationError: ``limit`` outside 1-1000 or a negative ``offset``.
+        """
+        whole_number(limit, field="limit", minimum=1, maximum=1000, allow_none=False)
+        whole_number(offset, field="offset", allow_none=False)
+        with self._as_org_admin(actor, organization_id, "read the mail log") as (uow, org):
+            return uow.deliveries.list_for_organization(org.id, limit=limit, offset=offset)
+
+    def email_preferences(self, actor: Actor) -> Mapping[MessageCategory, bool]:
+        """Return whether the learner receives each category (guide, "Email Preferences").
+
+        Transactional mail is always received.
+
+        Raises:
+            PermissionDeniedError: not a learner acting for themself.
+        """
+        learner = self._self(actor)
+        with self._uow() as uow:
+            opted_out = uow.email_preferences.opt_outs(learner.learner_id)
+        return {c: c not in opted_out for c in MessageCategory}
+
+    def set_email_preference(
+        self, actor: Actor, category: MessageCategory | str, *, receive: bool
+    ) -> Mapping[MessageCategory, bool]:
+        """Opt the learner in or out of a category of mail.
+
+        Raises:
+            PermissionDeniedError: not a learner acting for themself.
+            ValidationError: an unknown category, ``transactional`` (always sent), or
+                ``receive`` not a bool.
+        """
+        learner = self._self(actor)
+        clean = _category(category)
+        if not isinstance(receive, bool):
+            raise ValidationError("receive is true or false", field="receive", value=receive)
+        with self._uow() as uow:
+            if receive:
+                uow.email_preferences.remove(learner.learner_id, clean)
+            else:
+                uow.email_preferences.add(
+                    EmailOptOut(learner.organization_id, learner.learner_id, clean, self._now())
+                )
+            uow.commit()
+        return self.email_preferences(actor)
+
+    def unsubscribe(self, actor: Actor, token: str) -> EmailOptOut:
+        """Apply a one-click unsubscribe link (RFC 8058): what a host's web endpoint calls.
+
+        Args:
+            actor: the system (the endpoint acting on the link), or the learner the link is for.
+            token: the ``token`` query parameter of the link.
+
+        Returns:
+            The stored opt-out.
+
+        Raises:
+            InvalidTokenError: a forged, altered or expired link.
+            PermissionDeniedError: a learner other than the one the link is for.
+        """
+        check_actor(actor)
+        if not isinstance(token, str):
+            raise InvalidTokenError("the link is not valid", field="token")
+        payload = self._context.signer.verify(
+            TokenPurpose.UNSUBSCRIBE, token, max_age=UNSUBSCRIBE_LINK_LIFETIME
+        )
+        try:
+            org_id, learner_id = str(payload["o"]), str(payload["l"])
+            category = MessageCategory(payload["c"])
+        except (KeyError, ValueError) as exc:
+            raise InvalidTokenError("the link is not valid", field="token") from exc
+        if not isinstance(actor, SystemActor):
+            require_self(actor, org_id, learner_id, "use another learner's unsubscribe link")
+        opt_out = EmailOptOut(org_id, learner_id, category, self._now())
+        with self._uow() as uow:
+            uow.learners.get(learner_id)
+            uow.email_preferences.add(opt_out)
+            uow.commit()
+        return opt_out
+
+    def preview_system_email(self, actor: Actor, program_id: str, template: str) -> OutgoingMessage:
+        """Render a system email as the program's learners would get it, for a sample learner.
+
+        Args:
+            actor: an admin of the program.
+            program_id: the program (its branding and invitation message are used).
+            template: one of ``invitation``, ``program_welcome``, ``course_welcome``,
+                ``specialization_welcome``, ``program_exit``.
+
+        Returns:
+            The rendered message (nothing is queued).
+
+        Raises:
+            PermissionDeniedError: not an admin of the program.
+            ValidationError: an unknown template name.
+        """
+        if template not in SYSTEM_TEMPLATES:
+            raise ValidationError(
+                f"a template is one of {', '.join(SYSTEM_TEMPLATES)}",
+                field="template",
+                value=template,
+            )
+        with self._uow() as uow:
+            program = uow.programs.get(record_id(program_id, field="program_id"))
+            require_program_admin(
+                actor,
+                program.organization_id,
+                program.id,
+                self._grants(uow, actor, program.organization_id),
+                "preview the program's emails",
+            )
+            org = uow.organizations.get(program.organization_id)
+        sample = Learner.create(
+            org.id, "Sample Learner", "sample.learner@example.org", now=self._now()
+        )
+        extra = {
+            "accept_url": f"{self.composer.program_url(program)}/accept?token=preview",
+            "course": {"name": "Sample Course", "partner": "Sample University"},
+            "specialization": {
+                "name": "Sample Specialization",
+                "partner": "Sample University",
+                "course_count": 3,
+            },
+        }
+        return self.composer.system_message(
+            SYSTEM_TEMPLATES[template],
+            organization=org,
+            program=program,
+            learner=sample,
+            extra=extra,
+        )
+
+    @staticmethod
+    def _self(actor: Actor) -> LearnerActor:
+        check_actor(actor)
+        if not isinstance(actor, LearnerActor):
+            raise PermissionDeniedError(
+                f"{actor.describe()} may not use a learner's email preferences"
+            )
+        return actor
+
+
+def _category(value: object) -> MessageCategory:
+    try:
+        category = MessageCategory(str(value))
+    except ValueError as exc:
+        raise ValidationError(
+            "a category is announcement or admin", field="category", value=value
+        ) from exc
+    if not category.honours_opt_out:
+        raise ValidationError("transactional mail is always sent", field="category", value=value)
+    return category
