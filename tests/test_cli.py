@@ -10,10 +10,12 @@ from click.testing import CliRunner
 
 import learnprog
 from learnprog.cli import main
+from learnprog.mail.rendering import PROGRAM_WELCOME
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.chdir(tmp_path)  # the default outbox/ and learnprog.secret land here
     return f"sqlite:///{tmp_path / 'cli.db'}"
 
 
@@ -137,7 +139,8 @@ def test_usage_errors_exit_2(db: str) -> None:
     assert run(db, "nonsense")[0] == 2
 
 
-def test_an_unusable_database_url_exits_1(tmp_path: Path) -> None:
+def test_an_unusable_database_url_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     code, _, err = run("postgresql+nodriver://x/y", "db", "upgrade")
     assert code == 1
     assert "nodriver" in err
@@ -184,3 +187,47 @@ def test_a_program_admin_reads_their_programs_audit_log(db: str) -> None:
     code, out, _ = run(db, "audit", *bo, "--program", "academy", "--json")
     assert code == 0
     assert [e["action"] for e in json.loads(out)] == ["admin.add", "program.create"]
+
+
+def test_mail_is_delivered_into_the_mail_directory(db: str, tmp_path: Path) -> None:
+    assert run(db, *INIT)[0] == 0
+    assert run(db, "program", "create", "Academy", *AS, "--slug", "academy")[0] == 0
+    with learnprog.connect(db) as lp:  # queue one welcome email, as the invitation issue will
+        org = lp.organizations.list_organizations(learnprog.SystemActor())[0]
+        ana = lp.organizations.resolve_actor(learnprog.SystemActor(), org.id, "ana@acme.example")
+        program = lp.programs.list_programs(ana, org.id)[0]
+        learner = lp.organizations.register_learner(ana, org.id, "Lia", "lia@example.org")
+        message = lp.mail.composer.system_message(
+            PROGRAM_WELCOME, organization=org, program=program, learner=learner
+        )
+        with lp.context.uow_factory() as uow:
+            lp.mail.composer.queue(uow, message)
+            uow.commit()
+    code, out, _ = run(db, "mail", "deliver")
+    assert code == 0
+    assert out.startswith("sent 1,")
+    files = list((tmp_path / "outbox" / "new").iterdir())
+    assert len(files) == 1
+    assert b"Welcome to Academy" in files[0].read_bytes()
+    assert (tmp_path / "learnprog.secret").stat().st_mode & 0o077 == 0
+    code, out, _ = run(db, "mail", "log", *AS, "--json")
+    assert [d["outcome"] for d in json.loads(out)] == ["sent"]
+
+
+def test_mail_preview_prints_the_text_and_writes_the_html(db: str, tmp_path: Path) -> None:
+    assert run(db, *INIT)[0] == 0
+    assert run(db, "program", "create", "Academy", *AS, "--slug", "academy")[0] == 0
+    code, out, _ = run(
+        db,
+        "mail",
+        "preview",
+        "invitation",
+        *AS,
+        "--program",
+        "academy",
+        "--html",
+        str(tmp_path / "invitation.html"),
+    )
+    assert code == 0
+    assert out.startswith("Subject: You're invited to Academy")
+    assert "<html" in (tmp_path / "invitation.html").read_text(encoding="utf-8")

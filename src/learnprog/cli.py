@@ -1,24 +1,41 @@
 """The ``learnprog`` command: a thin shell over the services.
 
-Global options: ``--db`` (environment ``LEARNPROG_DB``, default ``sqlite:///learnprog.db`` in the
-working directory). Exit status: 0 on success, 1 on a learnprog error (one line, no traceback),
-2 on a usage error. Commands that act as an admin take ``--as EMAIL``: the account is resolved to
-its stored admin rights.
+Global options (each also an environment variable):
+
+- ``--db`` (``LEARNPROG_DB``): storage URL, default ``sqlite:///learnprog.db`` in the working
+  directory;
+- ``--mail-dir`` (``LEARNPROG_MAIL_DIR``): the Maildir mail is delivered into, default
+  ``./outbox``; or ``--smtp-host`` (``LEARNPROG_SMTP_HOST``) with ``--smtp-port``,
+  ``--smtp-security`` and ``--smtp-user`` (password in ``LEARNPROG_SMTP_PASSWORD`` only);
+- ``--base-url`` (``LEARNPROG_BASE_URL``): the host app's public URL, used in links;
+- ``--secret-file`` (``LEARNPROG_SECRET_FILE``): where the link-signing secret is kept, made on
+  first use (default ``./learnprog.secret``); ``LEARNPROG_SECRET_KEY`` gives it directly.
+
+Exit status: 0 on success, 1 on a learnprog error (one line, no traceback), 2 on a usage error.
+Commands that act as an admin take ``--as EMAIL``: the account is resolved to its stored admin
+rights.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 import learnprog
 from learnprog.errors import LearnprogError
+from learnprog.mail.maildir import MaildirMailer
+from learnprog.mail.ports import Mailer
+from learnprog.mail.rendering import SYSTEM_TEMPLATES
+from learnprog.mail.smtp import SmtpMailer
 from learnprog.model.access import Actor, SystemActor
 from learnprog.model.organization import Organization
 from learnprog.serialization import to_json_value
@@ -27,13 +44,42 @@ DEFAULT_DB = "sqlite:///learnprog.db"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _secret(path: Path) -> str:
+    key = os.environ.get("LEARNPROG_SECRET_KEY")
+    if key:
+        return key
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _mailer(options: dict[str, Any]) -> Mailer:
+    if options["smtp_host"]:
+        return SmtpMailer(
+            options["smtp_host"],
+            options["smtp_port"],
+            security=options["smtp_security"],
+            username=options["smtp_user"],
+            password=os.environ.get("LEARNPROG_SMTP_PASSWORD"),
+        )
+    return MaildirMailer(options["mail_dir"])
+
+
 @contextmanager
 def _session(ctx: click.Context) -> Iterator[learnprog.Learnprog]:
+    options = ctx.obj
     try:
-        with learnprog.connect(ctx.obj["db"]) as lp:
+        settings = learnprog.Settings(
+            base_url=options["base_url"], secret_key=_secret(Path(options["secret_file"]))
+        )
+        with learnprog.connect(options["db"], settings=settings, mailer=_mailer(options)) as lp:
             yield lp
     except LearnprogError as exc:
         click.echo("error: " + " ".join(str(exc).split()), err=True)  # one line, always
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"error: {exc}", err=True)
         sys.exit(1)
 
 
@@ -82,11 +128,64 @@ def _date(value: str) -> datetime:
     show_envvar=True,
     help="Storage URL: sqlite:///file.db, postgresql+psycopg://..., mysql+pymysql://..",
 )
+@click.option(
+    "--mail-dir",
+    envvar="LEARNPROG_MAIL_DIR",
+    default="outbox",
+    show_default=True,
+    show_envvar=True,
+    help="Maildir that mail is delivered into (without SMTP).",
+)
+@click.option(
+    "--smtp-host",
+    envvar="LEARNPROG_SMTP_HOST",
+    show_envvar=True,
+    help="Deliver through this SMTP server instead of the Maildir.",
+)
+@click.option(
+    "--smtp-port",
+    envvar="LEARNPROG_SMTP_PORT",
+    type=int,
+    default=587,
+    show_default=True,
+    show_envvar=True,
+)
+@click.option(
+    "--smtp-security",
+    envvar="LEARNPROG_SMTP_SECURITY",
+    type=click.Choice(["none", "starttls", "tls"]),
+    default="starttls",
+    show_default=True,
+    show_envvar=True,
+)
+@click.option(
+    "--smtp-user",
+    envvar="LEARNPROG_SMTP_USER",
+    show_envvar=True,
+    help="SMTP login; the password comes from LEARNPROG_SMTP_PASSWORD.",
+)
+@click.option(
+    "--base-url",
+    envvar="LEARNPROG_BASE_URL",
+    default="http://localhost:8000",
+    show_default=True,
+    show_envvar=True,
+    help="The host app's URL, used in links.",
+)
+@click.option(
+    "--secret-file",
+    envvar="LEARNPROG_SECRET_FILE",
+    default="learnprog.secret",
+    show_default=True,
+    show_envvar=True,
+    help="File keeping the link-signing secret (made on first use); "
+    "LEARNPROG_SECRET_KEY overrides it.",
+)
 @click.version_option(learnprog.__version__, prog_name="learnprog")
 @click.pass_context
-def main(ctx: click.Context, db: str) -> None:
+def main(ctx: click.Context, /, **options: Any) -> None:
     """Run enterprise learning programs from the command line."""
-    ctx.obj = {"db": db}
+    ctx.obj = options
 
 
 @main.group()
@@ -281,3 +380,73 @@ def audit(
             for e in lp.audit.entries(actor, org.id, program_id=program_id, limit=limit)
         ]
         _emit(rows, as_json, ["at", "actor", "action", "object_type", "object_id"])
+
+
+@main.group()
+def mail() -> None:
+    """Mail: deliver the outbox, preview system emails, read the delivery log."""
+
+
+@mail.command("deliver")
+@click.option("--max", "max_messages", type=click.IntRange(1), help="Stop after this many.")
+@click.pass_context
+def mail_deliver(ctx: click.Context, max_messages: int | None) -> None:
+    """Deliver every due message of the outbox (to the Maildir or SMTP server)."""
+    with _session(ctx) as lp:
+        report = lp.mail.dispatch(SystemActor(), max_messages=max_messages)
+        click.echo(
+            f"sent {report.sent}, retried {report.retried}, failed {report.failed}, "
+            f"skipped {report.skipped}, lost {report.lost}"
+        )
+
+
+@mail.command("preview")
+@click.argument("template", type=click.Choice(sorted(SYSTEM_TEMPLATES)))
+@click.option("--org", "org_name", required=True, help="The organization's name or ID.")
+@click.option("--as", "as_email", required=True, help="The acting admin's email.")
+@click.option("--program", "program_slug", required=True, help="The program's URL slug.")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write the HTML part to this file.",
+)
+@click.pass_context
+def mail_preview(
+    ctx: click.Context,
+    template: str,
+    org_name: str,
+    as_email: str,
+    program_slug: str,
+    html_file: str | None,
+) -> None:
+    """Show a system email as the program's learners get it (sample learner)."""
+    with _session(ctx) as lp:
+        org = _org_by_name(lp, org_name)
+        actor = _actor(lp, org, as_email)
+        found = [
+            p for p in lp.programs.list_programs(actor, org.id) if p.slug.value == program_slug
+        ]
+        if not found:
+            raise learnprog.NotFoundError("program", program_slug)
+        message = lp.mail.preview_system_email(actor, found[0].id, template)
+        click.echo(f"Subject: {message.subject}\n\n{message.text_body}")
+        if html_file is not None:
+            Path(html_file).write_text(message.html_body or "", encoding="utf-8")
+
+
+@mail.command("log")
+@click.option("--org", "org_name", required=True, help="The organization's name or ID.")
+@click.option("--as", "as_email", required=True, help="The acting admin's email.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def mail_log(ctx: click.Context, org_name: str, as_email: str, limit: int, as_json: bool) -> None:
+    """Show the delivery log, newest first."""
+    with _session(ctx) as lp:
+        org = _org_by_name(lp, org_name)
+        rows = [
+            to_json_value(d)
+            for d in lp.mail.deliveries(_actor(lp, org, as_email), org.id, limit=limit)
+        ]
+        _emit(rows, as_json, ["at", "recipient", "category", "template", "outcome", "detail"])
