@@ -54,7 +54,7 @@ def _secret(path: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def _mailer(options: dict[str, Any]) -> Mailer:
+def _mailer(options: dict[str, Any], settings: learnprog.Settings) -> Mailer:
     if options["smtp_host"]:
         return SmtpMailer(
             options["smtp_host"],
@@ -62,6 +62,7 @@ def _mailer(options: dict[str, Any]) -> Mailer:
             security=options["smtp_security"],
             username=options["smtp_user"],
             password=os.environ.get("LEARNPROG_SMTP_PASSWORD"),
+            envelope_from=settings.sender_address.address,
         )
     return MaildirMailer(options["mail_dir"])
 
@@ -73,7 +74,9 @@ def _session(ctx: click.Context) -> Iterator[learnprog.Learnprog]:
         settings = learnprog.Settings(
             base_url=options["base_url"], secret_key=_secret(Path(options["secret_file"]))
         )
-        with learnprog.connect(options["db"], settings=settings, mailer=_mailer(options)) as lp:
+        with learnprog.connect(
+            options["db"], settings=settings, mailer=_mailer(options, settings)
+        ) as lp:
             yield lp
     except LearnprogError as exc:
         click.echo("error: " + " ".join(str(exc).split()), err=True)  # one line, always

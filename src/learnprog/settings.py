@@ -51,10 +51,11 @@ class Settings:
         secret_key: the secret that signs link tokens, 16 characters or more. The default is a
             new random secret for each ``Settings()``, so links stop working on restart: set a
             stable one wherever links must outlive the instance.
-        sender_address: the address in From of system emails.
+        sender_address: the envelope sender (SMTP ``MAIL FROM``, where bounces go) when a
+            mailer is given it (``SmtpMailer(envelope_from=...)``; the command line does).
         sender_name: the display name in From of system emails.
-        no_reply_address: where replies go when a message sets no reply-to (guide: "all
-            replies will be sent to noreply@...").
+        no_reply_address: the address in From of system emails and of messages without a
+            reply-to, so replies go there (guide: "all replies will be sent to noreply@...").
     """
 
     base_url: str = field(default="http://localhost:8000", converter=_base_url)

@@ -212,3 +212,18 @@ def test_maildir_keeps_one_file_per_message(tmp_path: Path) -> None:
         for raw in mailer.messages()
     }
     assert recipients == {"ana.lima@example.org", "zoë@xn--bcher-kva.example"}
+
+
+def test_the_envelope_sender_can_differ_from_the_from_header(smtp_server: SmtpServer) -> None:
+    mailer = SmtpMailer(
+        smtp_server.host,
+        smtp_server.port,
+        security="none",
+        envelope_from="bounces@example.com",
+        clock=CLOCK,
+    )
+    mailer.send(message())
+    (envelope,) = smtp_server.recorder.envelopes
+    assert envelope.mail_from == "bounces@example.com"
+    received = parse(envelope.original_content)  # type: ignore[arg-type]
+    assert received["From"].addresses[0].addr_spec == "learning@example.com"

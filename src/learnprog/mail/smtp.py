@@ -10,6 +10,7 @@ from learnprog.clock import Clock, SystemClock
 from learnprog.errors import MailError, ValidationError
 from learnprog.mail.message import build_email, needs_smtputf8, wire_address
 from learnprog.mail.ports import Mailer
+from learnprog.model.identity import EmailAddress
 from learnprog.model.mail import OutgoingMessage
 
 
@@ -41,6 +42,8 @@ class SmtpMailer(Mailer):
         timeout: seconds to wait for the server.
         ssl_context: the TLS context (default: certificates verified against the system's CAs).
         clock: the source of the Date header.
+        envelope_from: the envelope sender (``MAIL FROM``, where bounces go); default the
+            message's From address.
 
     Raises:
         ValidationError: a port outside 1-65535, an unknown security mode, or a password
@@ -58,6 +61,7 @@ class SmtpMailer(Mailer):
         timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
         clock: Clock | None = None,
+        envelope_from: str | None = None,
     ) -> None:
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
             raise ValidationError("a port is 1-65535", field="port", value=port)
@@ -76,6 +80,11 @@ class SmtpMailer(Mailer):
         self.timeout = timeout
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.clock = clock or SystemClock()
+        self.envelope_from = (
+            None
+            if envelope_from is None
+            else wire_address(EmailAddress.parse(envelope_from, field="envelope_from"))
+        )
 
     def _connect(self) -> smtplib.SMTP:
         if self.security is SmtpSecurity.TLS:
@@ -103,7 +112,7 @@ class SmtpMailer(Mailer):
             MailError: the delivery failed (``permanent`` tells whether a retry can help).
         """
         built = build_email(message, date=self.clock.now())
-        sender = wire_address(message.sender_address)
+        sender = self.envelope_from or wire_address(message.sender_address)
         recipient = wire_address(message.to)
         try:
             smtp = self._connect()

@@ -136,7 +136,9 @@ class MailComposer:
     ) -> OutgoingMessage:
         """Render a system email for one learner.
 
-        The invitation carries the program's invitation message, or else the organization's
+        From shows the organization's name with the no-reply address, and there is no
+        Reply-To (guide, "Emailing your learners": replies go to the no-reply address). The
+        invitation carries the program's invitation message, or else the organization's
         default, rendered for this learner. Messages that are not transactional carry a
         ``List-Unsubscribe`` link and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``.
 
@@ -191,7 +193,7 @@ class MailComposer:
             subject=rendered.subject,
             text_body=rendered.text,
             html_body=rendered.html,
-            sender_address=settings.sender_address,
+            sender_address=settings.no_reply_address,  # replies go nowhere (no Reply-To)
             sender_name=organization.name,
             message_domain=settings.message_domain,
             template=template.name,
