@@ -53,6 +53,10 @@ class World:
     program_admin_id: str
     actors: dict[str, Actor]
     unsubscribe_token: str
+    contract_id: str
+    invited_id: str
+    member_id: str
+    accept_token: str
 
     def audit_count(self) -> int:
         return sum(len(t) for name, t in self.store.tables.items() if name == "audit")
@@ -87,7 +91,39 @@ def build_world() -> World:
     token = lp.context.signer.sign(
         TokenPurpose.UNSUBSCRIBE, {"o": org.id, "l": lia.id, "c": "announcement"}
     )
-    return World(lp, store, org.id, target, own, course.id, paulo.id, actors, token)
+    contract = lp.programs.create_contract(
+        admin, org.id, "Licenses", kind="licenses", quantity=10, starts_at=START, ends_at=END
+    )
+    invitations = lp.invitations
+    lia_invitation = invitations.invite(
+        admin, target.id, contract.id, full_name="Lia", email="lia@acme.example", send_email=False
+    ).membership
+    invited = invitations.invite(
+        admin, target.id, contract.id, full_name="Ivo", email="ivo@acme.example", send_email=False
+    ).membership
+    member = invitations.invite(
+        admin, target.id, contract.id, full_name="Mo", email="mo@acme.example", send_email=False
+    ).membership
+    mo = lp.organizations.resolve_actor(SystemActor(), org.id, "mo@acme.example")
+    invitations.accept_by_sign_in(mo, "target")
+    accept_token = lp.context.signer.sign(
+        TokenPurpose.ACCEPT_INVITATION, {"p": target.id, "m": lia_invitation.id}
+    )
+    return World(
+        lp,
+        store,
+        org.id,
+        target,
+        own,
+        course.id,
+        paulo.id,
+        actors,
+        token,
+        contract.id,
+        invited.id,
+        member.id,
+        accept_token,
+    )
 
 
 Call = Callable[[World, Actor], Any]
@@ -183,6 +219,36 @@ TABLE: dict[str, Row] = {
     ),
     "audit.entries": row(lambda w, a: w.lp.audit.entries(a, w.org_id), ORG_ADMIN),
     "mail.dispatch": row(lambda w, a: w.lp.mail.dispatch(a)),
+    "invitations.contract_options": row(
+        lambda w, a: w.lp.invitations.contract_options(a, w.target.id), ORG_ADMIN
+    ),
+    "invitations.members": row(lambda w, a: w.lp.invitations.members(a, w.target.id), ORG_ADMIN),
+    "invitations.preview_invitation": row(
+        lambda w, a: w.lp.invitations.preview_invitation(
+            a, w.target.id, w.contract_id, full_name="New", email="new@acme.example"
+        ),
+        ORG_ADMIN,
+    ),
+    "invitations.invite": row(
+        lambda w, a: w.lp.invitations.invite(
+            a, w.target.id, w.contract_id, full_name="New", email="new@acme.example"
+        ),
+        ORG_ADMIN,
+    ),
+    "invitations.resend_invitations": row(
+        lambda w, a: w.lp.invitations.resend_invitations(a, w.target.id), ORG_ADMIN
+    ),
+    "invitations.accept": row(lambda w, a: w.lp.invitations.accept(a, w.accept_token), LEARNER),
+    "invitations.accept_by_sign_in": row(
+        lambda w, a: w.lp.invitations.accept_by_sign_in(a, "target"), LEARNER
+    ),
+    "invitations.revoke": row(lambda w, a: w.lp.invitations.revoke(a, w.invited_id), ORG_ADMIN),
+    "invitations.remove_member": row(
+        lambda w, a: w.lp.invitations.remove_member(a, w.member_id), ORG_ADMIN
+    ),
+    "invitations.remove_program": row(
+        lambda w, a: w.lp.invitations.remove_program(a, w.target.id, confirm="target"), ORG_ADMIN
+    ),
     "mail.deliveries": row(lambda w, a: w.lp.mail.deliveries(a, w.org_id), ORG_ADMIN),
     "mail.email_preferences": row(lambda w, a: w.lp.mail.email_preferences(a), LEARNER),
     "mail.set_email_preference": row(

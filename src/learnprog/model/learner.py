@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from attrs import evolve, field, fields, frozen
 
@@ -181,6 +181,8 @@ class Membership:
         invited_at: the latest invitation time (aware UTC).
         joined_at: when the learner accepted, or ``None``.
         removed_at: when the membership was removed or revoked, or ``None``.
+        invitation_sent_at: when the invitation email last went to the outbox, or ``None``
+            when the invitation was created without an email.
     """
 
     id: str
@@ -192,6 +194,21 @@ class Membership:
     invited_at: datetime = field(converter=to_utc)
     joined_at: datetime | None = field(default=None, converter=to_optional_utc)
     removed_at: datetime | None = field(default=None, converter=to_optional_utc)
+    invitation_sent_at: datetime | None = field(default=None, converter=to_optional_utc)
+
+    def invitation_sent(self, now: datetime) -> Membership:
+        """Return the membership with its invitation email sent at ``now``."""
+        return evolve(self, invitation_sent_at=utc(now, field="now"))
+
+    def may_resend_invitation(self, now: datetime, *, min_interval: timedelta) -> bool:
+        """True when an INVITED learner may be sent the invitation again at ``now``.
+
+        Source: the guide's "resend invites" quick action; a resend within ``min_interval``
+        (24 hours by default in the service) of the last one is skipped, so nobody is flooded.
+        """
+        return self.state is MemberState.INVITED and (
+            self.invitation_sent_at is None or now - self.invitation_sent_at >= min_interval
+        )
 
     @classmethod
     def invite(
@@ -255,6 +272,7 @@ class Membership:
             joined_at=None,
             removed_at=None,
             contract_id=contract_id,
+            invitation_sent_at=None,
         )
 
     @property

@@ -1,13 +1,704 @@
-"""InvitationService: invitations, acceptance, the membership lifecycle and licenses.
+"""InvitationService: invitations, acceptance, the membership lifecycle and license accounting.
 
-The foundation wires this service in; the invitation issue fills it (single and bulk CSV
-invitations, acceptance, removal, license accounting). It has no public methods yet.
+Sources: guide, "Invitations", "Inviting Learners" (one at a time: learner details, program,
+contract, send or only create; the contract picker), "Members", "Settings" (Remove Program) and
+the glossary ("License": a membership, occupied once an invitee joins; "Invitee"; "Member").
+
+Member states and license effects (the table in ``docs/invitations.md``; one test a row in
+``tests/services/test_invitations.py``):
+
+- invite: INVITED, no license; the Invitation email unless created without email;
+- accept: INVITED -> MEMBER, a license taken (none left: LicenseLimitError, nothing changes);
+  the Learning Program Welcome email;
+- revoke an invitation: INVITED -> DELETED_MEMBER (never joined), no email;
+- remove a member: MEMBER -> DELETED_MEMBER, license freed, the Program Exit email;
+- re-invite a removed learner: the same membership DELETED_MEMBER -> INVITED with a new
+  invitation date (earlier dates stay in the audit log), no license until accepted again;
+- remove the program: every membership DELETED_MEMBER, members notified, licenses freed;
+- resend invitations: INVITED stays INVITED; skipped within 24 hours of the last one.
+
+Enrollments contracts draw one enrollment per course enrollment (the learning service); unlimited
+contracts draw nothing. A contract past its end (or not yet started) takes no new invitations and
+no acceptances.
 """
 
 from __future__ import annotations
 
-from learnprog.services._base import Service
+import enum
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from attrs import evolve, frozen
+
+from learnprog.errors import (
+    ConflictError,
+    InvalidTokenError,
+    LicenseLimitError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from learnprog.mail.rendering import INVITATION, PROGRAM_EXIT, PROGRAM_WELCOME
+from learnprog.model._rules import record_id
+from learnprog.model.access import (
+    Actor,
+    LearnerActor,
+    check_actor,
+    require_program_admin,
+    require_self,
+)
+from learnprog.model.identity import EmailAddress
+from learnprog.model.learner import Learner, Membership, MemberState
+from learnprog.model.mail import OutgoingMessage
+from learnprog.model.organization import Contract, ContractKind, Organization, Program
+from learnprog.services._base import Service, ServiceContext
+from learnprog.services.mail import INVITATION_LINK_LIFETIME, MailComposer, QueueResult
+from learnprog.storage.ports import UnitOfWork
+from learnprog.tokens import TokenPurpose
+
+RESEND_INTERVAL = timedelta(hours=24)
+
+
+class InvitationOutcome(enum.StrEnum):
+    """What an invitation did."""
+
+    CREATED = "created"
+    """A new invitation (and, when needed, a new learner account)."""
+    ALREADY_INVITED = "already_invited"
+    """The learner was invited already: nothing changed, no second email."""
+    ALREADY_MEMBER = "already_member"
+    """The learner is a member already: nothing changed."""
+    REINVITED = "reinvited"
+    """A removed learner's membership returned to INVITED with a new invitation date."""
+
+
+@frozen
+class ContractOption:
+    """One row of the contract picker (guide, "Choose contract").
+
+    Attributes:
+        contract: the contract (name, kind, start, end).
+        remaining: licenses or enrollments left, or None for unlimited.
+        active: whether it takes new invitations now (between its start and end).
+    """
+
+    contract: Contract
+    remaining: int | None
+    active: bool
+
+
+@frozen
+class InvitationResult:
+    """What :meth:`InvitationService.invite` did, or would do.
+
+    Attributes:
+        outcome: created, already invited, already a member, or re-invited.
+        learner: the learner account (new or existing).
+        membership: the membership after the invitation.
+        program: the program.
+        contract: the contract the learner would draw on.
+        email_queued: whether an invitation email went (or would go) to the outbox.
+        skipped_reason: why no email went when one was asked for, or None.
+    """
+
+    outcome: InvitationOutcome
+    learner: Learner
+    membership: Membership
+    program: Program
+    contract: Contract
+    email_queued: bool
+    skipped_reason: str | None = None
+
+
+@frozen
+class ResendReport:
+    """What :meth:`InvitationService.resend_invitations` did.
+
+    Attributes:
+        sent: memberships whose invitation went to the outbox again.
+        skipped_recent: memberships skipped because an invitation went out less than 24 hours
+            ago.
+    """
+
+    sent: tuple[Membership, ...]
+    skipped_recent: tuple[Membership, ...]
+
+
+@frozen
+class ProgramRemoval:
+    """What :meth:`InvitationService.remove_program` did.
+
+    Attributes:
+        program: the removed program (``removed_at`` set).
+        removed_members: memberships that were MEMBER (each notified, license freed).
+        revoked_invitations: memberships that were INVITED.
+    """
+
+    program: Program
+    removed_members: int
+    revoked_invitations: int
 
 
 class InvitationService(Service):
-    """Invitations and memberships (guide, "Inviting Learners", "Invitations", "Members")."""
+    """Invitations, acceptance, removal and licenses."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        super().__init__(context)
+        self._mail = MailComposer(context)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def contract_options(self, actor: Actor, program_id: str) -> Sequence[ContractOption]:
+        """Return the contracts an admin may invite a program's learners from.
+
+        Raises:
+            NotFoundError: no such program.
+            PermissionDeniedError: not an admin of the program.
+        """
+        with self._uow() as uow:
+            program = self._program(uow, actor, program_id, "invite learners")
+            now = self._now()
+            return [
+                ContractOption(c, c.remaining, c.is_active(now))
+                for c in uow.contracts.list_for_organization(program.organization_id)
+            ]
+
+    def members(
+        self, actor: Actor, program_id: str, *, state: MemberState | str | None = None
+    ) -> Sequence[tuple[Learner, Membership]]:
+        """Return the program's memberships with their learners, by invitation time.
+
+        Args:
+            actor: an admin of the program.
+            program_id: the program.
+            state: only memberships in this state (INVITED, MEMBER, DELETED_MEMBER).
+
+        Raises:
+            PermissionDeniedError: not an admin of the program.
+            ValidationError: an unknown state.
+        """
+        wanted = None if state is None else _state(state)
+        with self._uow() as uow:
+            program = self._program(uow, actor, program_id, "see the program's members")
+            return [
+                (uow.learners.get(m.learner_id), m)
+                for m in uow.memberships.list_for_program(program.id)
+                if wanted is None or m.state is wanted
+            ]
+
+    # --- inviting ---------------------------------------------------------------------------
+
+    def preview_invitation(
+        self,
+        actor: Actor,
+        program_id: str,
+        contract_id: str,
+        *,
+        full_name: str,
+        email: str,
+        external_id: str | None = None,
+        send_email: bool = True,
+    ) -> InvitationResult:
+        """Return what :meth:`invite` would do, changing nothing.
+
+        Guide: "Review the invitation preview for errors": learner details, program, contract,
+        and whether an email goes out.
+
+        Raises:
+            PermissionDeniedError, NotFoundError, ValidationError: as :meth:`invite`, without
+                storing anything.
+        """
+        return self._invite(
+            actor,
+            program_id,
+            contract_id,
+            full_name=full_name,
+            email=email,
+            external_id=external_id,
+            send_email=send_email,
+            commit=False,
+        )
+
+    def invite(
+        self,
+        actor: Actor,
+        program_id: str,
+        contract_id: str,
+        *,
+        full_name: str,
+        email: str,
+        external_id: str | None = None,
+        send_email: bool = True,
+    ) -> InvitationResult:
+        """Invite one learner to a program, drawing on a contract.
+
+        An existing account with the same email (any case, spaces trimmed) is reused, never
+        duplicated. An invitation takes no license; acceptance does.
+
+        Args:
+            actor: an admin of the program.
+            program_id: the program.
+            contract_id: the contract of the program's organization to draw on.
+            full_name: the learner's name (used for a new account).
+            email: the learner's address.
+            external_id: the organization's ID for the person (kept as written).
+            send_email: queue the Invitation email ("Send invitation"), or only create the
+                invitation ("Create invitation").
+
+        Returns:
+            The outcome: created, already invited or a member (nothing changes, no second
+            email), or re-invited (a removed learner).
+
+        Raises:
+            PermissionDeniedError: not an admin of the program.
+            NotFoundError: no such program or contract (a contract of another organization is
+                not found either).
+            ValidationError: a bad name, email or external ID; a contract that is not running;
+                a removed program; an address outside the organization's domains when the
+                organization restricts invitations to them.
+        """
+        return self._invite(
+            actor,
+            program_id,
+            contract_id,
+            full_name=full_name,
+            email=email,
+            external_id=external_id,
+            send_email=send_email,
+            commit=True,
+        )
+
+    def _invite(
+        self,
+        actor: Actor,
+        program_id: str,
+        contract_id: str,
+        *,
+        full_name: str,
+        email: str,
+        external_id: str | None,
+        send_email: bool,
+        commit: bool,
+    ) -> InvitationResult:
+        if not isinstance(send_email, bool):
+            raise ValidationError("send_email is true or false", field="send_email")
+        address = EmailAddress.parse(email)
+        now = self._now()
+        with self._uow() as uow:
+            program = self._program(uow, actor, program_id, "invite learners")
+            org = uow.organizations.get(program.organization_id)
+            contract = self._contract(uow, org, contract_id)
+            if program.is_removed:
+                raise ValidationError("the program has been removed", field="program_id")
+            contract.check_active(now)
+            if org.restrict_invitations_to_domains and not org.owns_domain(address.domain):
+                raise ValidationError(
+                    f"invitations are restricted to the organization's domains "
+                    f"({', '.join(org.email_domains)})",
+                    field="email",
+                    value=email,
+                )
+            learner = uow.learners.find_by_email(org.id, address.key)
+            new_learner = learner is None
+            if learner is None:
+                learner = Learner.create(
+                    org.id, full_name, address, now=now, external_id=external_id
+                )
+            membership = uow.memberships.find(program.id, learner.id)
+            if membership is not None and membership.state is MemberState.MEMBER:
+                return InvitationResult(
+                    InvitationOutcome.ALREADY_MEMBER, learner, membership, program, contract, False
+                )
+            if membership is not None and membership.state is MemberState.INVITED:
+                return InvitationResult(
+                    InvitationOutcome.ALREADY_INVITED, learner, membership, program, contract, False
+                )
+            if membership is None:
+                outcome = InvitationOutcome.CREATED
+                before = None
+                membership = Membership.invite(org.id, program.id, learner.id, contract.id, now=now)
+            else:
+                outcome = InvitationOutcome.REINVITED
+                before = membership
+                membership = membership.reinvite(now, contract.id)
+            queued: QueueResult | None = None
+            if send_email:
+                message = self._invitation_message(org, program, learner, membership)
+                membership = membership.invitation_sent(now)
+            if not commit:
+                return InvitationResult(outcome, learner, membership, program, contract, send_email)
+            if new_learner:
+                uow.learners.add(learner)
+                self._audit_created(uow, actor, "learner.register", learner, organization_id=org.id)
+            if before is None:
+                uow.memberships.add(membership)
+            else:
+                uow.memberships.update(membership)
+            self._audit(
+                uow,
+                actor,
+                action=f"invitation.{outcome.value}",
+                organization_id=org.id,
+                object_type="membership",
+                object_id=membership.id,
+                before=before,
+                after=membership,
+                program_id=program.id,
+            )
+            if send_email:
+                queued = self._mail.queue(uow, message)
+            uow.commit()
+        return InvitationResult(
+            outcome,
+            learner,
+            membership,
+            program,
+            contract,
+            queued is not None and queued.queued,
+            None if queued is None else queued.skipped_reason,
+        )
+
+    def _invitation_message(
+        self, org: Organization, program: Program, learner: Learner, membership: Membership
+    ) -> OutgoingMessage:
+        return self._mail.system_message(
+            INVITATION,
+            organization=org,
+            program=program,
+            learner=learner,
+            extra={"accept_url": self._mail.accept_url(program, membership.id)},
+        )
+
+    def resend_invitations(
+        self, actor: Actor, program_id: str, *, learner_ids: Sequence[str] | None = None
+    ) -> ResendReport:
+        """Send the invitation again to invited people who have not joined.
+
+        The guide's quick action "resend invites". Somebody whose invitation went out less
+        than 24 hours ago is skipped and reported, so nobody gets two in a day.
+
+        Args:
+            actor: an admin of the program.
+            program_id: the program.
+            learner_ids: only these learners; default every INVITED membership.
+
+        Raises:
+            PermissionDeniedError: not an admin of the program.
+            ValidationError: the program was removed.
+        """
+        now = self._now()
+        sent: list[Membership] = []
+        skipped: list[Membership] = []
+        with self._uow() as uow:
+            program = self._program(uow, actor, program_id, "resend invitations")
+            if program.is_removed:
+                raise ValidationError("the program has been removed", field="program_id")
+            org = uow.organizations.get(program.organization_id)
+            wanted = None if learner_ids is None else set(learner_ids)
+            for membership in uow.memberships.list_for_program(program.id):
+                if membership.state is not MemberState.INVITED:
+                    continue
+                if wanted is not None and membership.learner_id not in wanted:
+                    continue
+                if not membership.may_resend_invitation(now, min_interval=RESEND_INTERVAL):
+                    skipped.append(membership)
+                    continue
+                learner = uow.learners.get(membership.learner_id)
+                message = self._invitation_message(org, program, learner, membership)
+                after = membership.invitation_sent(now)
+                uow.memberships.update(after)
+                self._audit(
+                    uow,
+                    actor,
+                    action="invitation.resend",
+                    organization_id=org.id,
+                    object_type="membership",
+                    object_id=after.id,
+                    before=membership,
+                    after=after,
+                    program_id=program.id,
+                )
+                self._mail.queue(uow, message)
+                sent.append(after)
+            uow.commit()
+        return ResendReport(tuple(sent), tuple(skipped))
+
+    # --- acceptance -------------------------------------------------------------------------
+
+    def accept(self, actor: Actor, token: str) -> Membership:
+        """Accept an invitation with the signed token of its link (the learner, for themself).
+
+        The learner becomes a MEMBER with a join date and, on a licenses contract, occupies a
+        license; the Learning Program Welcome email is queued.
+
+        Raises:
+            InvalidTokenError: a forged, altered or expired link (links last 90 days).
+            PermissionDeniedError: the link is another learner's.
+            LicenseLimitError: the contract has no license left (nothing changes).
+            ValidationError: the contract is not running, or the program was removed.
+            ConflictError: the invitation was revoked (DELETED_MEMBER).
+        """
+        check_actor(actor)
+        if not isinstance(token, str):
+            raise InvalidTokenError("the link is not valid", field="token")
+        payload = self._context.signer.verify(
+            TokenPurpose.ACCEPT_INVITATION, token, max_age=INVITATION_LINK_LIFETIME
+        )
+        return self._accept(actor, membership_id=str(payload.get("m")))
+
+    def accept_by_sign_in(self, actor: Actor, program_slug: str) -> Membership:
+        """Accept by signing in through the program URL with the invited email.
+
+        The host app signs the person in (any case of their address finds the same account,
+        see ``OrganizationService.resolve_actor``) and calls this with the program's slug.
+
+        Raises:
+            NotFoundError: no program with that slug, or no invitation for this learner in it.
+            PermissionDeniedError: not a learner acting for themself.
+            LicenseLimitError, ValidationError, ConflictError: as :meth:`accept`.
+        """
+        check_actor(actor)
+        if not isinstance(actor, LearnerActor):
+            raise PermissionDeniedError(f"{actor.describe()} may not accept an invitation")
+        with self._uow() as uow:
+            program = uow.programs.find_by_slug(str(program_slug))
+            if program is None or program.organization_id != actor.organization_id:
+                raise NotFoundError("program", program_slug)
+            membership = uow.memberships.find(program.id, actor.learner_id)
+            if membership is None:
+                raise NotFoundError("invitation", program_slug)
+        return self._accept(actor, membership_id=membership.id)
+
+    def _accept(self, actor: Actor, *, membership_id: str) -> Membership:
+        now = self._now()
+        with self._uow() as uow:
+            try:
+                membership = uow.memberships.get(membership_id)
+            except NotFoundError as exc:
+                raise InvalidTokenError("the invitation no longer exists", field="token") from exc
+            require_self(
+                actor,
+                membership.organization_id,
+                membership.learner_id,
+                "accept another learner's invitation",
+            )
+            if membership.state is MemberState.MEMBER:
+                return membership  # accepting twice changes nothing
+            program = uow.programs.get(membership.program_id)
+            if program.is_removed:
+                raise ValidationError("the program has been removed", field="program_id")
+            contract = uow.contracts.get(membership.contract_id)
+            contract.check_active(now)
+            after = membership.accept(now)
+            if contract.kind is ContractKind.LICENSES and not uow.contracts.take(contract.id):
+                raise LicenseLimitError(
+                    f"contract {contract.name!r} has no license left ({contract.quantity} in use)",
+                    kind="contract",
+                    key=contract.id,
+                )
+            uow.memberships.update(after)
+            self._audit(
+                uow,
+                actor,
+                action="invitation.accept",
+                organization_id=after.organization_id,
+                object_type="membership",
+                object_id=after.id,
+                before=membership,
+                after=after,
+                program_id=program.id,
+            )
+            org = uow.organizations.get(program.organization_id)
+            learner = uow.learners.get(after.learner_id)
+            self._mail.queue(
+                uow,
+                self._mail.system_message(
+                    PROGRAM_WELCOME, organization=org, program=program, learner=learner
+                ),
+            )
+            uow.commit()
+        return after
+
+    # --- removal ----------------------------------------------------------------------------
+
+    def revoke(self, actor: Actor, membership_id: str) -> Membership:
+        """Revoke an invitation that was not accepted: DELETED_MEMBER, never joined.
+
+        Raises:
+            PermissionDeniedError: not an admin of the program.
+            ConflictError: the learner already joined (remove the member instead) or the
+                invitation was revoked already.
+        """
+        now = self._now()
+        with self._uow() as uow:
+            before = self._membership(uow, actor, membership_id, "revoke invitations")
+            if before.state is not MemberState.INVITED:
+                raise ConflictError(
+                    f"the membership is {before.state.value}, not INVITED",
+                    kind="membership",
+                    key=before.id,
+                )
+            after = before.remove(now)
+            uow.memberships.update(after)
+            self._audit(
+                uow,
+                actor,
+                action="invitation.revoke",
+                organization_id=after.organization_id,
+                object_type="membership",
+                object_id=after.id,
+                before=before,
+                after=after,
+                program_id=after.program_id,
+            )
+            uow.commit()
+        return after
+
+    def remove_member(self, actor: Actor, membership_id: str) -> Membership:
+        """Remove a member from the program: DELETED_MEMBER, license freed, Program Exit email.
+
+        The learner's data is kept; re-inviting brings the same membership back.
+
+        Raises:
+            PermissionDeniedError: not an admin of the program.
+            ConflictError: not a MEMBER (revoke an invitation instead).
+        """
+        now = self._now()
+        with self._uow() as uow:
+            before = self._membership(uow, actor, membership_id, "remove members")
+            if before.state is not MemberState.MEMBER:
+                raise ConflictError(
+                    f"the membership is {before.state.value}, not MEMBER",
+                    kind="membership",
+                    key=before.id,
+                )
+            after = self._remove(uow, actor, before, now)
+            uow.commit()
+        return after
+
+    def _remove(
+        self, uow: UnitOfWork, actor: Actor, before: Membership, now: datetime
+    ) -> Membership:
+        after = before.remove(now)
+        contract = uow.contracts.get(before.contract_id)
+        if before.holds_license and contract.kind is ContractKind.LICENSES:
+            uow.contracts.release(contract.id)
+        uow.memberships.update(after)
+        self._audit(
+            uow,
+            actor,
+            action="member.remove",
+            organization_id=after.organization_id,
+            object_type="membership",
+            object_id=after.id,
+            before=before,
+            after=after,
+            program_id=after.program_id,
+        )
+        if before.state is MemberState.MEMBER:
+            program = uow.programs.get(after.program_id)
+            org = uow.organizations.get(after.organization_id)
+            learner = uow.learners.get(after.learner_id)
+            self._mail.queue(
+                uow,
+                self._mail.system_message(
+                    PROGRAM_EXIT, organization=org, program=program, learner=learner
+                ),
+            )
+        return after
+
+    def remove_program(self, actor: Actor, program_id: str, *, confirm: str) -> ProgramRemoval:
+        """Remove a program. It cannot be undone.
+
+        Every membership becomes DELETED_MEMBER; members are notified with the Program Exit
+        email (their access is downgraded to audit only) and their licenses freed; data is
+        kept (guide, "Settings": "Once you remove your program this action can't be undone").
+
+        Args:
+            actor: an admin of the program.
+            program_id: the program.
+            confirm: the program's URL slug, typed again: the explicit confirmation.
+
+        Raises:
+            PermissionDeniedError: not an admin of the program.
+            ValidationError: ``confirm`` is not the program's slug.
+            ConflictError: the program was removed already.
+        """
+        now = self._now()
+        with self._uow() as uow:
+            program = self._program(uow, actor, program_id, "remove the program")
+            if confirm != program.slug.value:
+                raise ValidationError(
+                    f"to remove the program, confirm with its URL slug {program.slug.value!r}",
+                    field="confirm",
+                )
+            if program.is_removed:
+                raise ConflictError(
+                    "the program was removed already", kind="program", key=program.id
+                )
+            members = invited = 0
+            for membership in uow.memberships.list_for_program(program.id):
+                if membership.state is MemberState.DELETED_MEMBER:
+                    continue
+                if membership.state is MemberState.MEMBER:
+                    members += 1
+                else:
+                    invited += 1
+                self._remove(uow, actor, membership, now)
+            removed = evolve(program, removed_at=now)
+            uow.programs.update(removed)
+            self._audit(
+                uow,
+                actor,
+                action="program.remove",
+                organization_id=program.organization_id,
+                object_type="program",
+                object_id=program.id,
+                before=program,
+                after=removed,
+                program_id=program.id,
+            )
+            uow.commit()
+        return ProgramRemoval(removed, members, invited)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _program(self, uow: UnitOfWork, actor: Actor, program_id: str, what: str) -> Program:
+        program = uow.programs.get(record_id(program_id, field="program_id"))
+        require_program_admin(
+            actor,
+            program.organization_id,
+            program.id,
+            self._grants(uow, actor, program.organization_id),
+            what,
+        )
+        return program
+
+    def _membership(
+        self, uow: UnitOfWork, actor: Actor, membership_id: str, what: str
+    ) -> Membership:
+        membership = uow.memberships.get(record_id(membership_id, field="membership_id"))
+        require_program_admin(
+            actor,
+            membership.organization_id,
+            membership.program_id,
+            self._grants(uow, actor, membership.organization_id),
+            what,
+        )
+        return membership
+
+    @staticmethod
+    def _contract(uow: UnitOfWork, org: Organization, contract_id: str) -> Contract:
+        contract = uow.contracts.get(record_id(contract_id, field="contract_id"))
+        if contract.organization_id != org.id:
+            raise NotFoundError("contract", contract_id)
+        return contract
+
+
+def _state(value: object) -> MemberState:
+    try:
+        return MemberState(str(value))
+    except ValueError as exc:
+        raise ValidationError(
+            "a state is INVITED, MEMBER or DELETED_MEMBER", field="state", value=value
+        ) from exc

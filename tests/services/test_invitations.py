@@ -1,0 +1,368 @@
+"""InvitationService: the lifecycle table, one test a row, and license accounting."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+import learnprog
+from learnprog.clock import FixedClock
+from learnprog.errors import (
+    ConflictError,
+    InvalidTokenError,
+    LicenseLimitError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from learnprog.mail.memory import InMemoryMailer
+from learnprog.model import LearnerActor, MemberState, OrgAdminActor, SystemActor
+from learnprog.services.invitations import InvitationOutcome, InvitationResult
+from tests.conftest import START, UowFactory
+
+SYSTEM = SystemActor()
+
+
+class World:
+    def __init__(
+        self,
+        lp: learnprog.Learnprog,
+        *,
+        licenses: int | None = 2,
+        kind: str = "licenses",
+        slug: str = "academy",
+    ) -> None:
+        self.lp = lp
+        org = lp.organizations.create_organization(
+            SYSTEM,
+            "Acme",
+            email_domains=["acme.example"],
+            admin_name="Ana",
+            admin_email="ana@acme.example",
+        )
+        self.org = org
+        admin = lp.organizations.resolve_actor(SYSTEM, org.id, "ana@acme.example")
+        assert isinstance(admin, OrgAdminActor)
+        self.admin = admin
+        self.program = lp.programs.create_program(admin, org.id, "Academy", slug=slug)
+        now = lp.context.clock.now()
+        self.contract = lp.programs.create_contract(
+            admin,
+            org.id,
+            "Year 1",
+            kind=kind,
+            quantity=licenses,
+            starts_at=now - timedelta(days=1),
+            ends_at=now + timedelta(days=365),
+        )
+
+    def invite(
+        self, email: str, name: str = "Lia Learner", *, send_email: bool = True
+    ) -> InvitationResult:
+        return self.lp.invitations.invite(
+            self.admin,
+            self.program.id,
+            self.contract.id,
+            full_name=name,
+            email=email,
+            send_email=send_email,
+        )
+
+    def learner(self, email: str) -> LearnerActor:
+        actor = self.lp.organizations.resolve_actor(SYSTEM, self.org.id, email)
+        assert isinstance(actor, LearnerActor)
+        return actor
+
+    def accept(self, email: str) -> learnprog.model.Membership:
+        return self.lp.invitations.accept_by_sign_in(self.learner(email), "academy")
+
+    def used(self) -> int:
+        (option,) = self.lp.invitations.contract_options(self.admin, self.program.id)
+        return option.contract.used
+
+    def templates(self, mailer: InMemoryMailer) -> list[str]:
+        """The templates of every message delivered so far, sorted (one instant: no order)."""
+        self.lp.mail.dispatch(SYSTEM)
+        return sorted(str(m.template) for m in mailer.sent)
+
+
+def test_invite_creates_an_invitation_and_takes_no_license(
+    lp: learnprog.Learnprog, mailer: InMemoryMailer
+) -> None:
+    world = World(lp)
+    result = world.invite("Lia@Example.org")
+    assert result.outcome is InvitationOutcome.CREATED
+    assert result.membership.state is MemberState.INVITED
+    assert result.email_queued
+    assert world.used() == 0
+    assert world.templates(mailer) == ["invitation"]
+    assert mailer.sent[0].to.address == "Lia@Example.org"
+
+
+def test_an_invitation_can_be_created_without_an_email(
+    lp: learnprog.Learnprog, mailer: InMemoryMailer
+) -> None:
+    world = World(lp)
+    result = world.invite("lia@example.org", send_email=False)
+    assert not result.email_queued
+    assert result.membership.invitation_sent_at is None
+    assert world.templates(mailer) == []
+
+
+def test_preview_changes_nothing(lp: learnprog.Learnprog, mailer: InMemoryMailer) -> None:
+    world = World(lp)
+    preview = lp.invitations.preview_invitation(
+        world.admin, world.program.id, world.contract.id, full_name="Lia", email="lia@example.org"
+    )
+    assert (preview.outcome, preview.email_queued) == (InvitationOutcome.CREATED, True)
+    assert (preview.program.name, preview.contract.name, preview.learner.full_name) == (
+        "Academy",
+        "Year 1",
+        "Lia",
+    )
+    assert lp.invitations.members(world.admin, world.program.id) == []
+    assert world.templates(mailer) == []
+
+
+def test_accept_makes_a_member_takes_a_license_and_welcomes(
+    lp: learnprog.Learnprog, mailer: InMemoryMailer, clock: FixedClock
+) -> None:
+    world = World(lp)
+    world.invite("lia@example.org")
+    clock.advance(timedelta(hours=1))
+    member = world.accept("LIA@example.org")  # signing in with the invited email, any case
+    assert member.state is MemberState.MEMBER
+    assert member.joined_at == clock.now()
+    assert world.used() == 1
+    assert world.templates(mailer) == ["invitation", "program_welcome"]
+
+
+def test_accept_with_the_link_token(lp: learnprog.Learnprog, mailer: InMemoryMailer) -> None:
+    world = World(lp)
+    world.invite("lia@example.org")
+    world.invite("bo@example.org", "Bo")
+    lp.mail.dispatch(SYSTEM)
+    link = next(m for m in mailer.sent if m.to.address == "lia@example.org").text_body
+    token = link.split("accept?token=", 1)[1].split()[0]
+    with pytest.raises(PermissionDeniedError):
+        lp.invitations.accept(world.learner("bo@example.org"), token)
+    assert lp.invitations.accept(world.learner("lia@example.org"), token).state is (
+        MemberState.MEMBER
+    )
+    assert lp.invitations.accept(world.learner("lia@example.org"), token).state is (
+        MemberState.MEMBER
+    )  # twice changes nothing
+    assert world.used() == 1
+    with pytest.raises(InvalidTokenError):
+        lp.invitations.accept(world.learner("lia@example.org"), token + "x")
+
+
+def test_when_no_license_is_left_acceptance_fails_and_nothing_changes(
+    lp: learnprog.Learnprog, mailer: InMemoryMailer
+) -> None:
+    world = World(lp, licenses=1)
+    world.invite("lia@example.org")
+    world.invite("bo@example.org", "Bo")
+    world.accept("lia@example.org")
+    with pytest.raises(LicenseLimitError):
+        world.accept("bo@example.org")
+    states = {
+        learner.email.address: m.state
+        for learner, m in lp.invitations.members(world.admin, world.program.id)
+    }
+    assert states == {"lia@example.org": MemberState.MEMBER, "bo@example.org": MemberState.INVITED}
+    assert world.used() == 1
+    assert world.templates(mailer).count("program_welcome") == 1
+
+
+def test_revoke_an_invitation(lp: learnprog.Learnprog, mailer: InMemoryMailer) -> None:
+    world = World(lp)
+    invited = world.invite("lia@example.org").membership
+    revoked = lp.invitations.revoke(world.admin, invited.id)
+    assert revoked.state is MemberState.DELETED_MEMBER
+    assert revoked.joined_at is None
+    with pytest.raises(ConflictError):
+        world.accept("lia@example.org")
+    assert world.templates(mailer) == ["invitation"]
+
+
+def test_remove_a_member_frees_the_license_and_says_goodbye(
+    lp: learnprog.Learnprog, mailer: InMemoryMailer
+) -> None:
+    world = World(lp)
+    world.invite("lia@example.org")
+    member = world.accept("lia@example.org")
+    removed = lp.invitations.remove_member(world.admin, member.id)
+    assert removed.state is MemberState.DELETED_MEMBER
+    assert world.used() == 0
+    assert world.templates(mailer) == ["invitation", "program_exit", "program_welcome"]
+    with pytest.raises(ConflictError):
+        lp.invitations.remove_member(world.admin, member.id)
+
+
+def test_reinviting_a_removed_member_reuses_the_membership(
+    lp: learnprog.Learnprog, mailer: InMemoryMailer, clock: FixedClock
+) -> None:
+    world = World(lp)
+    first = world.invite("lia@example.org").membership
+    world.accept("lia@example.org")
+    lp.invitations.remove_member(world.admin, first.id)
+    clock.advance(timedelta(days=3))
+    again = world.invite("LIA@example.org", "Lia Other Name")
+    assert again.outcome is InvitationOutcome.REINVITED
+    assert again.membership.id == first.id
+    assert again.membership.state is MemberState.INVITED
+    assert again.membership.invited_at == clock.now()
+    assert again.learner.full_name == "Lia Learner"  # the existing account is reused
+    assert world.used() == 0
+    world.accept("lia@example.org")
+    assert world.used() == 1  # a license counted once
+    history = lp.audit.entries(world.admin, world.org.id, object_id=first.id)
+    assert [e.action for e in reversed(history)] == [
+        "invitation.created",
+        "invitation.accept",
+        "member.remove",
+        "invitation.reinvited",
+        "invitation.accept",
+    ]
+
+
+def test_inviting_twice_changes_nothing_and_sends_no_second_email(
+    lp: learnprog.Learnprog, mailer: InMemoryMailer
+) -> None:
+    world = World(lp)
+    world.invite("lia@example.org")
+    again = world.invite(" LIA@EXAMPLE.ORG ")
+    assert again.outcome is InvitationOutcome.ALREADY_INVITED
+    assert not again.email_queued
+    world.accept("lia@example.org")
+    assert world.invite("lia@example.org").outcome is InvitationOutcome.ALREADY_MEMBER
+    assert world.templates(mailer) == ["invitation", "program_welcome"]
+
+
+def test_resend_skips_anyone_invited_in_the_past_24_hours(
+    lp: learnprog.Learnprog, mailer: InMemoryMailer, clock: FixedClock
+) -> None:
+    world = World(lp)
+    world.invite("lia@example.org")
+    world.invite("bo@example.org", "Bo", send_email=False)
+    world.invite("cy@example.org", "Cy")
+    world.accept("cy@example.org")
+    clock.advance(timedelta(hours=23))
+    report = lp.invitations.resend_invitations(world.admin, world.program.id)
+    assert [m.learner_id for m in report.sent] == [world.learner("bo@example.org").learner_id]
+    assert [m.learner_id for m in report.skipped_recent] == [
+        world.learner("lia@example.org").learner_id
+    ]
+    clock.advance(timedelta(hours=1))
+    report = lp.invitations.resend_invitations(world.admin, world.program.id)
+    assert [m.learner_id for m in report.sent] == [world.learner("lia@example.org").learner_id]
+    assert world.templates(mailer).count("invitation") == 4
+
+
+def test_remove_program_needs_confirmation_and_notifies_every_member(
+    lp: learnprog.Learnprog, mailer: InMemoryMailer
+) -> None:
+    world = World(lp)
+    world.invite("lia@example.org")
+    world.invite("bo@example.org", "Bo")
+    world.accept("lia@example.org")
+    with pytest.raises(ValidationError, match="confirm"):
+        lp.invitations.remove_program(world.admin, world.program.id, confirm="yes")
+    removal = lp.invitations.remove_program(world.admin, world.program.id, confirm="academy")
+    assert (removal.removed_members, removal.revoked_invitations) == (1, 1)
+    assert removal.program.removed_at is not None
+    assert {m.state for _, m in lp.invitations.members(world.admin, world.program.id)} == {
+        MemberState.DELETED_MEMBER
+    }
+    assert world.used() == 0
+    assert world.templates(mailer).count("program_exit") == 1
+    with pytest.raises(ValidationError, match="removed"):
+        world.invite("cy@example.org", "Cy")
+    with pytest.raises(ConflictError):
+        lp.invitations.remove_program(world.admin, world.program.id, confirm="academy")
+
+
+def test_a_contract_that_is_not_running_takes_no_invitation_or_acceptance(
+    lp: learnprog.Learnprog, clock: FixedClock
+) -> None:
+    world = World(lp)
+    world.invite("lia@example.org")
+    clock.advance(timedelta(days=400))
+    with pytest.raises(ValidationError, match="contract"):
+        world.invite("bo@example.org", "Bo")
+    with pytest.raises(ValidationError, match="contract"):
+        world.accept("lia@example.org")
+
+
+def test_a_contract_of_another_organization_is_not_found(lp: learnprog.Learnprog) -> None:
+    world = World(lp)
+    other = World(lp, slug="other")
+    with pytest.raises(NotFoundError):
+        lp.invitations.invite(
+            world.admin,
+            world.program.id,
+            other.contract.id,
+            full_name="Lia",
+            email="lia@example.org",
+        )
+
+
+def test_domain_restriction_refuses_outside_addresses(lp: learnprog.Learnprog) -> None:
+    world = World(lp)
+    lp.organizations.update_settings(
+        world.admin, world.org.id, restrict_invitations_to_domains=True
+    )
+    with pytest.raises(ValidationError, match="restricted") as caught:
+        world.invite("lia@example.org")
+    assert caught.value.field == "email"
+    assert world.invite("lia@acme.example").outcome is InvitationOutcome.CREATED
+
+
+def test_unlimited_and_enrollment_contracts_take_no_license_on_acceptance(
+    lp: learnprog.Learnprog,
+) -> None:
+    world = World(lp, licenses=None, kind="unlimited")
+    world.invite("lia@example.org")
+    assert world.accept("lia@example.org").state is MemberState.MEMBER
+    assert world.used() == 0
+
+
+def test_concurrent_acceptances_never_take_more_licenses_than_there_are(
+    uow_factory: UowFactory,
+) -> None:
+    lp = learnprog.connect(
+        uow_factory=uow_factory,
+        clock=FixedClock(START),
+        settings=learnprog.Settings(secret_key="test-secret-test-secret"),
+    )
+    world = World(lp, licenses=3)
+    emails = [f"learner{i}@example.org" for i in range(8)]
+    for email in emails:
+        world.invite(email, send_email=False)
+    actors = [world.learner(e) for e in emails]
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(len(actors))
+
+    def accept(actor: LearnerActor) -> None:
+        start.wait()
+        try:
+            lp.invitations.accept_by_sign_in(actor, "academy")
+            result = "member"
+        except LicenseLimitError:
+            result = "limit"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=accept, args=(a,)) for a in actors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == ["limit"] * 5 + ["member"] * 3
+    assert world.used() == 3
+    states = [m.state for _, m in lp.invitations.members(world.admin, world.program.id)]
+    assert states.count(MemberState.MEMBER) == 3
