@@ -15,6 +15,7 @@ rendered again, so no output carries raw template syntax.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -105,14 +106,22 @@ class MailTemplates:
     def __init__(self) -> None:
         loader = jinja2.PackageLoader("learnprog.mail", "templates")
         self._html = jinja2.Environment(
-            loader=loader, autoescape=True, undefined=jinja2.StrictUndefined
+            loader=loader, autoescape=True, undefined=jinja2.StrictUndefined, auto_reload=False
         )
         self._text = jinja2.Environment(
             loader=loader,
             autoescape=False,
             undefined=jinja2.StrictUndefined,
+            auto_reload=False,
             keep_trailing_newline=True,
         )
+        self._subjects: dict[str, jinja2.Template] = {}
+
+    def _subject(self, source: str) -> jinja2.Template:
+        compiled = self._subjects.get(source)
+        if compiled is None:
+            compiled = self._subjects[source] = self._text.from_string(source)
+        return compiled
 
     def render(self, template: SystemTemplate, context: Mapping[str, Any]) -> RenderedMail:
         """Render ``template`` with ``context``.
@@ -123,7 +132,7 @@ class MailTemplates:
         values = dict(context)
         values.setdefault("brand_color", DEFAULT_BRAND_COLOR)
         try:
-            subject = " ".join(self._text.from_string(template.subject).render(values).split())
+            subject = " ".join(self._subject(template.subject).render(values).split())
             values["subject"] = subject
             html = self._html.get_template(f"{template.name}.html").render(values)
             text = self._text.get_template(f"{template.name}.txt").render(values)
@@ -137,6 +146,13 @@ class MailTemplates:
 
 _SANDBOX = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
 _SANDBOX.globals.clear()  # no range(), lipsum(), dict(), ...: only the documented placeholders
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_admin_text(source: str) -> tuple[jinja2.Template, frozenset[str]]:
+    """Compile admin text once (jinja2 compiles to Python: slow to repeat per recipient)."""
+    parsed = _SANDBOX.parse(source)
+    return _SANDBOX.from_string(parsed), frozenset(meta.find_undeclared_variables(parsed))
 
 
 def check_admin_text(source: str, *, field: str) -> str:
@@ -153,13 +169,15 @@ def check_admin_text(source: str, *, field: str) -> str:
         ValidationError: broken template syntax, or a placeholder outside
             :data:`ADMIN_PLACEHOLDERS` (the error lists the allowed ones).
     """
+    if not isinstance(source, str):
+        raise ValidationError("text is required", field=field, value=source)
     try:
-        parsed = _SANDBOX.parse(source)
+        _, names = _parse_admin_text(source)
     except jinja2.TemplateSyntaxError as exc:
         raise ValidationError(
             f"template syntax error on line {exc.lineno}: {exc.message}", field=field, value=source
         ) from exc
-    unknown = sorted(meta.find_undeclared_variables(parsed) - ADMIN_PLACEHOLDERS.keys())
+    unknown = sorted(names - ADMIN_PLACEHOLDERS.keys())
     if unknown:
         allowed = ", ".join("{{ " + name + " }}" for name in ADMIN_PLACEHOLDERS)
         raise ValidationError(
@@ -178,8 +196,9 @@ def render_admin_text(source: str, values: Mapping[str, str], *, field: str) -> 
             sandbox forbids (attribute access to internals, for example).
     """
     check_admin_text(source, field=field)
+    template, _ = _parse_admin_text(source)
     try:
-        return _SANDBOX.from_string(source).render(dict(values))
+        return template.render(dict(values))
     except (SecurityError, jinja2.TemplateError) as exc:
         raise ValidationError(
             f"the text cannot be rendered: {exc}", field=field, value=source

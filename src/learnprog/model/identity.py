@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import unicodedata
@@ -210,6 +211,11 @@ def domain_name(raw: object, *, field: str) -> str:
         raise ValidationError(
             f"a domain name is text, not {type(raw).__name__}", field=field, value=raw
         )
+    return _domain_name(raw, field)
+
+
+@functools.lru_cache(maxsize=1024)
+def _domain_name(raw: str, field: str) -> str:
     domain = raw.strip().casefold().lstrip("@")
     if not domain or _CONTROL.search(domain) or len(domain.rsplit(".", 1)[-1]) < 2:
         raise ValidationError(f"{raw!r} is not a domain name", field=field, value=raw)
