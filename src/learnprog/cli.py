@@ -49,9 +49,15 @@ def _secret(path: Path) -> str:
     if key:
         return key
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
-        path.chmod(0o600)
-    return path.read_text(encoding="utf-8").strip()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never world-readable
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise learnprog.ValidationError(
+            f"the secret file {path} is not UTF-8 text", field="secret_file"
+        ) from exc
 
 
 def _mailer(options: dict[str, Any], settings: learnprog.Settings) -> Mailer:

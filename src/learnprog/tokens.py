@@ -61,11 +61,13 @@ class TokenSigner:
             InvalidTokenError: the token is forged, altered, made for another purpose, not a
                 mapping, or expired (the message says which).
         """
+        if not isinstance(token, str) or len(token) > 4096:
+            raise InvalidTokenError("the link is not valid", field="token")
         try:
             payload = self._serializers[purpose].loads(token, max_age=int(max_age.total_seconds()))
         except SignatureExpired as exc:
             raise InvalidTokenError("the link has expired", field="token") from exc
-        except BadSignature as exc:
+        except (BadSignature, UnicodeError, ValueError, TypeError) as exc:
             raise InvalidTokenError("the link is not valid", field="token") from exc
         if not isinstance(payload, dict):
             raise InvalidTokenError("the link is not valid", field="token")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import email
 import ssl
 from email import policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
+from email.utils import getaddresses
 from pathlib import Path
 
 import pytest
@@ -107,8 +109,11 @@ def test_an_injected_bcc_never_becomes_a_header() -> None:
     with pytest.raises(ValidationError) as caught:
         message(to="ana@example.org\r\nBcc: someone@example.org")
     assert caught.value.field == "to"
-    with pytest.raises(ValidationError, match="set by learnprog"):
-        message(headers={"Bcc": "someone@example.org"})
+    for name in ("Bcc", "bcc", "Resent-To", "Content-Disposition", "X: y", ""):
+        with pytest.raises(ValidationError, match="header"):
+            message(headers={name: "someone@example.org"})
+    with pytest.raises(ValidationError, match="twice"):
+        message(headers={"X-Tag": "a", "x-tag": "b"})
 
 
 def test_an_internationalized_domain_goes_on_the_wire_in_ascii(smtp_server: SmtpServer) -> None:
@@ -227,3 +232,41 @@ def test_the_envelope_sender_can_differ_from_the_from_header(smtp_server: SmtpSe
     assert envelope.mail_from == "bounces@example.com"
     received = parse(envelope.original_content)  # type: ignore[arg-type]
     assert received["From"].addresses[0].addr_spec == "learning@example.com"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Acme Learning and Development Team, security-alerts@evil.example, plus the rest of "
+        "the staff at HQ",
+        "=?utf-8?b?QmNjOiBldmlsQHguY29t?=",
+        "管理チーム" * 40,
+        "é" * 200,
+        'O"Neil <x@example.org>, "Bcc" <y@example.org>',
+        "L&D Team; Bcc: someone@example.org",
+        "Ana Lima",
+    ],
+)
+def test_a_display_name_never_becomes_an_address(tmp_path: Path, name: str) -> None:
+    mailer = MaildirMailer(tmp_path / "outbox", clock=CLOCK)
+    mailer.send(message(sender_name=name[:200], to_name=name[:200]))
+    (raw,) = mailer.messages()
+    compat = email.message_from_bytes(raw)  # raw header text, decoded by RFC 2047 rules
+    for field, address in (("From", "learning@example.com"), ("To", "ana.lima@example.org")):
+        ((display, addr),) = getaddresses([compat[field]])
+        assert addr == address
+        assert str(make_header(decode_header(display))) == name[:200]
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n"))
+    assert compat["Bcc"] is None
+
+
+@pytest.mark.parametrize("body", ["a\x00b", "\ud800", "esc\x1b[31m"])
+def test_bodies_with_control_characters_are_refused(body: str) -> None:
+    with pytest.raises(ValidationError, match="text_body"):
+        message(text_body=body)
+
+
+def test_a_maildir_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(MailError, match="is a file"):
+        MaildirMailer(tmp_path / "file")

@@ -7,10 +7,11 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from attrs import evolve
 
 import learnprog
 from learnprog.clock import FixedClock
-from learnprog.errors import InvalidTokenError, PermissionDeniedError
+from learnprog.errors import InvalidTokenError, PermissionDeniedError, ValidationError
 from learnprog.mail.memory import InMemoryMailer
 from learnprog.mail.ports import Mailer
 from learnprog.mail.rendering import (
@@ -31,6 +32,7 @@ from learnprog.model import (
     SystemActor,
 )
 from learnprog.services.mail import QueueResult
+from learnprog.tokens import TokenPurpose
 from tests.conftest import START, UowFactory
 from tests.mail.conftest import SmtpServer
 
@@ -285,3 +287,102 @@ def test_concurrent_dispatchers_never_send_a_message_twice(uow_factory: UowFacto
     for thread in threads:
         thread.join(timeout=120)
     assert mailer.counts == Counter({m.message_id: 1 for m in messages})
+
+
+def test_a_slow_batch_never_sends_the_rest_of_it_twice(
+    lp: learnprog.Learnprog, clock: FixedClock
+) -> None:
+    world = World(lp, learners=3)
+    messages = [world.message(learner) for learner in world.learners]
+    world.queue(*messages)
+    sends: list[str] = []
+
+    class SlowMailer(Mailer):
+        def send(self, message: OutgoingMessage) -> None:
+            sends.append(message.message_id)
+            if len(sends) == 1:  # the first send outlasts the lease; another dispatcher runs
+                clock.advance(timedelta(minutes=6))
+                slow.mail.dispatch(SYSTEM)
+
+    slow = learnprog.Learnprog(evolve(lp.context, mailer=SlowMailer()))
+    slow.mail.dispatch(SYSTEM)
+    counts = Counter(sends)
+    # the message in flight when its lease ran out goes again (at least once, same ID);
+    # the rest of the first batch is left to the dispatcher that took it over
+    assert sorted(counts.values()) == [1, 1, 2]
+    assert counts[sends[0]] == 2
+    assert set(counts) == {m.message_id for m in messages}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"batch_size": 0}, "batch_size"),
+        ({"max_messages": 0}, "max_messages"),
+        ({"max_messages": True}, "max_messages"),
+        ({"max_messages": "5"}, "max_messages"),
+        ({"lease": timedelta(0)}, "lease"),
+        ({"lease": 300}, "lease"),
+        ({"retry": "x"}, "retry"),
+    ],
+)
+def test_dispatch_arguments_are_checked_before_anything_is_claimed(
+    lp: learnprog.Learnprog, mailer: InMemoryMailer, kwargs: dict[str, object], field: str
+) -> None:
+    world = World(lp)
+    world.queue(world.message(world.learners[0]))
+    with pytest.raises(ValidationError) as caught:
+        lp.mail.dispatch(SYSTEM, **kwargs)  # type: ignore[arg-type]
+    assert caught.value.field == field
+    assert lp.mail.dispatch(SYSTEM).sent == 1  # nothing was left claimed
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"first_delay": timedelta(seconds=-1)}, "first_delay"),
+        ({"first_delay": "x"}, "first_delay"),
+        ({"max_delay": timedelta(seconds=1)}, "max_delay"),
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"max_attempts": 10**9}, "max_attempts"),
+    ],
+)
+def test_retry_policies_are_checked(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+    assert caught.value.field == field
+
+
+def test_long_backoffs_do_not_overflow() -> None:
+    policy = RetryPolicy(max_attempts=50)
+    assert policy.retry_at(49, START) == START + policy.max_delay
+
+
+def test_email_preferences_need_a_real_learner_of_the_organization(
+    lp: learnprog.Learnprog,
+) -> None:
+    world = World(lp)
+    for actor in (
+        LearnerActor(world.org.id, "nobody"),
+        LearnerActor("another-org", world.learners[0].id),
+    ):
+        with pytest.raises(PermissionDeniedError):
+            lp.mail.set_email_preference(actor, "admin", receive=False)
+        with pytest.raises(PermissionDeniedError):
+            lp.mail.email_preferences(actor)
+
+
+@pytest.mark.parametrize("token", ["\ud800", "", "x" * 10_000, "a.b.c"])
+def test_broken_unsubscribe_links_are_invalid_tokens(lp: learnprog.Learnprog, token: str) -> None:
+    with pytest.raises(InvalidTokenError):
+        lp.mail.unsubscribe(SYSTEM, token)
+
+
+def test_an_unsubscribe_link_for_transactional_mail_is_invalid(lp: learnprog.Learnprog) -> None:
+    world = World(lp)
+    token = lp.context.signer.sign(
+        TokenPurpose.UNSUBSCRIBE,
+        {"o": world.org.id, "l": world.learners[0].id, "c": "transactional"},
+    )
+    with pytest.raises(InvalidTokenError):
+        lp.mail.unsubscribe(SYSTEM, token)

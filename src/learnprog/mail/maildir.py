@@ -7,7 +7,7 @@ from pathlib import Path
 
 from learnprog.clock import Clock, SystemClock
 from learnprog.errors import MailError
-from learnprog.mail.message import build_email
+from learnprog.mail.message import message_bytes
 from learnprog.mail.ports import Mailer
 from learnprog.model.mail import OutgoingMessage
 
@@ -20,12 +20,16 @@ class MaildirMailer(Mailer):
         clock: the source of the Date header.
 
     Raises:
-        MailError: the folder cannot be created.
+        MailError: the folder cannot be created, or the path is a file.
     """
 
     def __init__(self, path: str | Path, *, clock: Clock | None = None) -> None:
         self.path = Path(path)
         self.clock = clock or SystemClock()
+        if self.path.exists() and not self.path.is_dir():
+            raise MailError(
+                f"the mail directory {self.path} is a file, not a folder", permanent=True
+            )
         try:
             self._maildir = mailbox.Maildir(self.path, create=True)
         except OSError as exc:
@@ -39,9 +43,9 @@ class MaildirMailer(Mailer):
         Raises:
             MailError: the file cannot be written (a full disk is transient).
         """
-        built = build_email(message, date=self.clock.now())
+        raw = message_bytes(message, date=self.clock.now())
         try:
-            self._maildir.add(built.as_bytes())
+            self._maildir.add(raw)
         except OSError as exc:
             raise MailError(f"cannot write to {self.path}: {exc}", permanent=False) from exc
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import jinja2
 from attrs import frozen
-from jinja2 import meta
+from jinja2 import nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -148,26 +148,59 @@ _SANDBOX = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=Fal
 _SANDBOX.globals.clear()  # no range(), lipsum(), dict(), ...: only the documented placeholders
 
 
+_TEMPLATE_MARKS = ("{{", "}}", "{%", "%}", "{#", "#}")
+
+
 @functools.lru_cache(maxsize=256)
 def _parse_admin_text(source: str) -> tuple[jinja2.Template, frozenset[str]]:
-    """Compile admin text once (jinja2 compiles to Python: slow to repeat per recipient)."""
+    """Parse, restrict and compile admin text once (compiling per recipient is slow).
+
+    Only plain text and ``{{ placeholder }}`` are allowed: no filters, expressions, calls,
+    attribute access, loops, conditions, macros, includes or raw blocks. That rules out
+    output of any size or shape the admin did not type, code that runs long, and template
+    syntax surviving into the message.
+
+    Raises:
+        ValueError: the text uses more than plain text and placeholders (the message says
+            what); jinja2.TemplateSyntaxError: broken syntax.
+    """
     parsed = _SANDBOX.parse(source)
-    return _SANDBOX.from_string(parsed), frozenset(meta.find_undeclared_variables(parsed))
+    names: set[str] = set()
+    for output in parsed.body:
+        if not isinstance(output, nodes.Output):
+            raise ValueError(f"tags like {{% {type(output).__name__.lower()} %}} are not allowed")
+        for node in output.nodes:
+            if isinstance(node, nodes.TemplateData):
+                if any(mark in node.data for mark in _TEMPLATE_MARKS):
+                    raise ValueError(
+                        "the text may not hold {{, }}, {%, %}, {# or #} outside a placeholder"
+                    )
+            elif isinstance(node, nodes.Name) and node.ctx == "load":
+                names.add(node.name)
+            else:
+                raise ValueError(
+                    "only placeholders like {{ learner_name }} are allowed: no filters, "
+                    "expressions or attribute access"
+                )
+    return _SANDBOX.from_string(parsed), frozenset(names)
 
 
 def check_admin_text(source: str, *, field: str) -> str:
     """Check admin-written text before it is saved or sent.
 
+    Admin text is plain text with placeholders like ``{{ learner_name }}``, nothing more.
+
     Args:
-        source: the text, with placeholders like ``{{ learner_name }}``.
+        source: the text.
         field: the field named in errors (``invitation_message``).
 
     Returns:
         ``source`` unchanged.
 
     Raises:
-        ValidationError: broken template syntax, or a placeholder outside
-            :data:`ADMIN_PLACEHOLDERS` (the error lists the allowed ones).
+        ValidationError: not text, broken template syntax, anything but text and
+            placeholders, or a placeholder outside :data:`ADMIN_PLACEHOLDERS` (the error lists
+            the allowed ones).
     """
     if not isinstance(source, str):
         raise ValidationError("text is required", field=field, value=source)
@@ -177,6 +210,8 @@ def check_admin_text(source: str, *, field: str) -> str:
         raise ValidationError(
             f"template syntax error on line {exc.lineno}: {exc.message}", field=field, value=source
         ) from exc
+    except (ValueError, jinja2.TemplateError) as exc:
+        raise ValidationError(str(exc), field=field, value=source) from exc
     unknown = sorted(names - ADMIN_PLACEHOLDERS.keys())
     if unknown:
         allowed = ", ".join("{{ " + name + " }}" for name in ADMIN_PLACEHOLDERS)

@@ -8,7 +8,7 @@ import ssl
 
 from learnprog.clock import Clock, SystemClock
 from learnprog.errors import MailError, ValidationError
-from learnprog.mail.message import build_email, needs_smtputf8, wire_address
+from learnprog.mail.message import message_bytes, needs_smtputf8, wire_address
 from learnprog.mail.ports import Mailer
 from learnprog.model.identity import EmailAddress
 from learnprog.model.mail import OutgoingMessage
@@ -111,19 +111,21 @@ class SmtpMailer(Mailer):
         Raises:
             MailError: the delivery failed (``permanent`` tells whether a retry can help).
         """
-        built = build_email(message, date=self.clock.now())
+        raw = message_bytes(message, date=self.clock.now())
+        utf8 = needs_smtputf8(message)
         sender = self.envelope_from or wire_address(message.sender_address)
         recipient = wire_address(message.to)
         try:
             smtp = self._connect()
             try:
-                if needs_smtputf8(message) and not smtp.has_extn("smtputf8"):
+                if utf8 and not smtp.has_extn("smtputf8"):
                     raise MailError(
                         f"{message.to.address}: the address needs SMTPUTF8 (RFC 6531), which "
                         f"{self.host} does not offer",
                         permanent=True,
                     )
-                smtp.send_message(built, from_addr=sender, to_addrs=[recipient])
+                options = ["SMTPUTF8", "BODY=8BITMIME"] if utf8 else []
+                smtp.sendmail(sender, [recipient], raw, mail_options=options)
             finally:
                 try:
                     smtp.quit()

@@ -118,9 +118,11 @@ class OutgoingMessage:
             )
 
         clean_headers = {
-            _header_name(k): single_line(v, field=f"headers.{k}", max_length=2000)
+            _header_name(k): single_line(v, field=f"headers.{k}", max_length=900)
             for k, v in (headers or {}).items()
         }
+        if len({k.casefold() for k in clean_headers}) != len(clean_headers):
+            raise ValidationError("an extra header is given twice", field="headers")
         domain = domain_name(message_domain, field="message_domain")
         return cls(
             message_id=f"<{new_id()}@{domain}>",
@@ -128,16 +130,30 @@ class OutgoingMessage:
             category=_category(category),
             to=addr(to, "to"),
             subject=required_text(subject, field="subject", max_length=300),
-            text_body=text_body,
+            text_body=_body(text_body, "text_body"),
             sender_address=addr(sender_address, "sender_address"),
             to_name=optional_line(to_name, field="to_name"),
-            html_body=html_body,
+            html_body=None if html_body is None else _body(html_body, "html_body"),
             sender_name=optional_line(sender_name, field="sender_name"),
             reply_to=None if reply_to is None else addr(reply_to, "reply_to"),
             template=template,
             learner_id=learner_id,
             headers=clean_headers,
         )
+
+
+_FORBIDDEN_IN_BODY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+MAX_BODY = 1_000_000  # characters
+
+
+def _body(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"a body is text, not {type(value).__name__}", field=field)
+    if len(value) > MAX_BODY:
+        raise ValidationError(f"a body is at most {MAX_BODY} characters", field=field)
+    if _FORBIDDEN_IN_BODY.search(value):
+        raise ValidationError("control characters and lone surrogates are not allowed", field=field)
+    return value
 
 
 def _category(value: object) -> MessageCategory:
@@ -169,13 +185,25 @@ _MANAGED_HEADERS = frozenset(
 )
 
 
+_EXTRA_HEADERS = frozenset({"auto-submitted", "precedence", "feedback-id"})
+
+
 def _header_name(name: object) -> str:
+    """Check an extra header's name: one that changes no recipient and no structure.
+
+    Allowed: ``List-*``, ``X-*``, ``Auto-Submitted``, ``Precedence`` and ``Feedback-ID``.
+    """
     text = single_line(name, field="headers", max_length=76)
     if not _FIELD_NAME.match(text):
         raise ValidationError(f"{text!r} is not a header field name", field="headers")
-    if text.casefold() in _MANAGED_HEADERS:
+    folded = text.casefold()
+    if folded in _MANAGED_HEADERS or not (
+        folded.startswith(("list-", "x-")) or folded in _EXTRA_HEADERS
+    ):
         raise ValidationError(
-            f"{text} is set by learnprog, not as an extra header", field="headers"
+            f"{text} is not allowed as an extra header (only List-*, X-*, Auto-Submitted, "
+            "Precedence, Feedback-ID)",
+            field="headers",
         )
     return text
 
@@ -212,11 +240,34 @@ class RetryPolicy:
     max_delay: timedelta = timedelta(hours=1)
     max_attempts: int = 8
 
+    def __attrs_post_init__(self) -> None:
+        for name in ("first_delay", "max_delay"):
+            value = getattr(self, name)
+            if not isinstance(value, timedelta) or not (
+                timedelta(seconds=1) <= value <= timedelta(days=7)
+            ):
+                raise ValidationError(
+                    "a delay from 1 second to 7 days is required", field=name, value=value
+                )
+        if self.max_delay < self.first_delay:
+            raise ValidationError("max_delay is at least first_delay", field="max_delay")
+        if (
+            isinstance(self.max_attempts, bool)
+            or not isinstance(self.max_attempts, int)
+            or not (1 <= self.max_attempts <= 50)
+        ):
+            raise ValidationError(
+                "max_attempts is a whole number from 1 to 50",
+                field="max_attempts",
+                value=self.max_attempts,
+            )
+
     def retry_at(self, attempts: int, now: datetime) -> datetime | None:
         """Return when to try again after ``attempts`` attempts, or None when it is over."""
         if attempts >= self.max_attempts:
             return None
-        delay: timedelta = min(self.first_delay * (2 ** max(attempts - 1, 0)), self.max_delay)
+        exponent = min(max(attempts - 1, 0), 30)  # 2**30 minutes is far past any max_delay
+        delay: timedelta = min(self.first_delay * (2**exponent), self.max_delay)
         return now + delay
 
 

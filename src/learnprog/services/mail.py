@@ -19,6 +19,7 @@ from attrs import frozen
 from learnprog.errors import (
     InvalidTokenError,
     MailError,
+    NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
@@ -249,8 +250,9 @@ class MailService(Service):
         Args:
             actor: the system.
             batch_size: messages claimed at a time (1-1000).
-            max_messages: stop after this many claims; None for no limit.
-            lease: how long a claim holds before another dispatcher may take the message.
+            max_messages: stop after this many claims (1 or more); None for no limit.
+            lease: how long a claim holds before another dispatcher may take the message
+                (10 seconds to 1 day); it is renewed right before each send.
             retry: the backoff policy; default :class:`RetryPolicy()`.
 
         Returns:
@@ -258,10 +260,20 @@ class MailService(Service):
 
         Raises:
             PermissionDeniedError: any actor but the system.
-            ValidationError: a batch size outside 1-1000.
+            ValidationError: a batch size outside 1-1000, ``max_messages`` below 1, a lease
+                outside 10 seconds to 1 day, or a ``retry`` that is not a RetryPolicy.
         """
         require_system(actor, "dispatch mail")
         whole_number(batch_size, field="batch_size", minimum=1, maximum=1000, allow_none=False)
+        whole_number(max_messages, field="max_messages", minimum=1, maximum=10**9)
+        if not isinstance(lease, timedelta) or not (
+            timedelta(seconds=10) <= lease <= timedelta(days=1)
+        ):
+            raise ValidationError(
+                "a lease from 10 seconds to 1 day is required", field="lease", value=lease
+            )
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ValidationError("retry is a RetryPolicy", field="retry", value=retry)
         policy = retry or RetryPolicy()
         counts = {"sent": 0, "retried": 0, "failed": 0, "skipped": 0, "lost": 0}
         claimed_total = 0
@@ -282,13 +294,20 @@ class MailService(Service):
                 break
             claimed_total += len(batch)
             for entry in batch:
-                counts[self._deliver(entry, claim_id, policy)] += 1
+                counts[self._deliver(entry, claim_id, policy, lease)] += 1
         return DispatchReport(**counts)
 
-    def _deliver(self, entry: OutboxEntry, claim_id: str, policy: RetryPolicy) -> str:
+    def _deliver(
+        self, entry: OutboxEntry, claim_id: str, policy: RetryPolicy, lease: timedelta
+    ) -> str:
         message = entry.message
         attempt = entry.attempts + 1
         with self._uow() as uow:
+            # the batch's lease may have run out while earlier messages were sent: renew it
+            # for this one, or leave it to the dispatcher that took it over
+            if not uow.outbox.renew(entry.id, claim_id, self._now() + lease):
+                return "lost"
+            uow.commit()
             opted_out = (
                 message.category.honours_opt_out
                 and message.learner_id is not None
@@ -346,8 +365,8 @@ class MailService(Service):
         Raises:
             PermissionDeniedError: not a learner acting for themself.
         """
-        learner = self._self(actor)
         with self._uow() as uow:
+            learner = self._self(uow, actor)
             opted_out = uow.email_preferences.opt_outs(learner.learner_id)
         return {c: c not in opted_out for c in MessageCategory}
 
@@ -361,11 +380,11 @@ class MailService(Service):
             ValidationError: an unknown category, ``transactional`` (always sent), or
                 ``receive`` not a bool.
         """
-        learner = self._self(actor)
         clean = _category(category)
         if not isinstance(receive, bool):
             raise ValidationError("receive is true or false", field="receive", value=receive)
         with self._uow() as uow:
+            learner = self._self(uow, actor)
             if receive:
                 uow.email_preferences.remove(learner.learner_id, clean)
             else:
@@ -400,11 +419,20 @@ class MailService(Service):
             category = MessageCategory(payload["c"])
         except (KeyError, ValueError) as exc:
             raise InvalidTokenError("the link is not valid", field="token") from exc
+        if not category.honours_opt_out:
+            raise InvalidTokenError("the link is not valid", field="token")
         if not isinstance(actor, SystemActor):
             require_self(actor, org_id, learner_id, "use another learner's unsubscribe link")
         opt_out = EmailOptOut(org_id, learner_id, category, self._now())
         with self._uow() as uow:
-            uow.learners.get(learner_id)
+            try:
+                learner = uow.learners.get(learner_id)
+            except NotFoundError as exc:
+                raise InvalidTokenError(
+                    "the link's learner no longer exists", field="token"
+                ) from exc
+            if learner.organization_id != org_id:
+                raise InvalidTokenError("the link is not valid", field="token")
             uow.email_preferences.add(opt_out)
             uow.commit()
         return opt_out
@@ -462,12 +490,19 @@ class MailService(Service):
         )
 
     @staticmethod
-    def _self(actor: Actor) -> LearnerActor:
+    def _self(uow: UnitOfWork, actor: Actor) -> LearnerActor:
+        """The learner acting for themself, checked against their stored account."""
         check_actor(actor)
         if not isinstance(actor, LearnerActor):
             raise PermissionDeniedError(
                 f"{actor.describe()} may not use a learner's email preferences"
             )
+        try:
+            learner = uow.learners.get(record_id(actor.learner_id, field="learner_id"))
+        except NotFoundError as exc:
+            raise PermissionDeniedError(f"{actor.describe()} is not a learner account") from exc
+        if learner.organization_id != actor.organization_id:
+            raise PermissionDeniedError(f"{actor.describe()} is not in that organization")
         return actor
 
 

@@ -456,6 +456,13 @@ class InMemoryOutboxRepository(_Table[OutboxEntry], ports.OutboxRepository):
             self._replace(entry)
         return claimed
 
+    def renew(self, entry_id: str, claim_id: str, lease_until: datetime) -> bool:
+        stored = self._get(entry_id)
+        if stored.claim_id != claim_id or stored.status is not OutboxStatus.SENDING:
+            return False
+        self._replace(stored.claimed(claim_id, lease_until))
+        return True
+
     def finish(self, entry: OutboxEntry, claim_id: str) -> bool:
         stored = self._get(entry.id)
         if stored.claim_id != claim_id or stored.status is not OutboxStatus.SENDING:

@@ -302,6 +302,18 @@ class OutboxRepository(Protocol):
         """
         ...
 
+    def renew(self, entry_id: str, claim_id: str, lease_until: datetime) -> bool:
+        """Extend a claim's lease to ``lease_until``, if ``claim_id`` still holds the entry.
+
+        A dispatcher calls this right before sending each message, so a message whose claim
+        ran out while earlier ones were being sent (and may have been taken over) is not sent
+        twice.
+
+        Returns:
+            False, changing nothing, when the claim was lost.
+        """
+        ...
+
     def finish(self, entry: OutboxEntry, claim_id: str) -> bool:
         """Store ``entry`` (its outcome) if it is still claimed by ``claim_id``.
 

@@ -587,6 +587,19 @@ class SqlOutboxRepository(_SqlRepository[OutboxEntry], ports.OutboxRepository):
         )
         return self._select(c.id.in_(ids), order=(c.created_at, c.id))
 
+    def renew(self, entry_id: str, claim_id: str, lease_until: datetime) -> bool:
+        c = self.table.c
+        result = self._write(
+            self.table.update()
+            .where(
+                c.id == entry_id,
+                c.claim_id == claim_id,
+                c.status == OutboxStatus.SENDING.value,
+            )
+            .values(next_attempt_at=lease_until)
+        )
+        return result.rowcount == 1
+
     def finish(self, entry: OutboxEntry, claim_id: str) -> bool:
         c = self.table.c
         row = self._to_row(entry)
