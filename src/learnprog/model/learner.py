@@ -183,6 +183,8 @@ class Membership:
         removed_at: when the membership was removed or revoked, or ``None``.
         invitation_sent_at: when the invitation email last went to the outbox, or ``None``
             when the invitation was created without an email.
+        invitation_source: where the latest invitation came from: ``None`` for one made by
+            hand, ``csv:<run id>:<line>`` for a line of a bulk invitation file.
     """
 
     id: str
@@ -195,6 +197,7 @@ class Membership:
     joined_at: datetime | None = field(default=None, converter=to_optional_utc)
     removed_at: datetime | None = field(default=None, converter=to_optional_utc)
     invitation_sent_at: datetime | None = field(default=None, converter=to_optional_utc)
+    invitation_source: str | None = None
 
     def invitation_sent(self, now: datetime) -> Membership:
         """Return the membership with its invitation email sent at ``now``."""
@@ -273,6 +276,7 @@ class Membership:
             removed_at=None,
             contract_id=contract_id,
             invitation_sent_at=None,
+            invitation_source=None,
         )
 
     @property

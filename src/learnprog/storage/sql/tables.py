@@ -121,6 +121,7 @@ memberships = sa.Table(
     sa.Column("joined_at", UtcDateTime()),
     sa.Column("removed_at", UtcDateTime()),
     sa.Column("invitation_sent_at", UtcDateTime()),  # revision 0004
+    sa.Column("invitation_source", sa.String(100)),  # revision 0004
     sa.UniqueConstraint("program_id", "learner_id"),
     sa.Index(None, "learner_id"),
     mysql_charset="utf8mb4",

@@ -1,4 +1,4 @@
-"""Invitations: when the invitation email was last sent
+"""Invitations: when the invitation email was last sent, and where the invitation came from
 
 Revision ID: 0004
 Revises: 0003
@@ -19,7 +19,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("memberships", sa.Column("invitation_sent_at", UtcDateTime(), nullable=True))
+    op.add_column("memberships", sa.Column("invitation_source", sa.String(length=100), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("memberships", "invitation_source")
     op.drop_column("memberships", "invitation_sent_at")

@@ -1,0 +1,215 @@
+"""Reading CSV files that people make: Excel, Google Sheets, LibreOffice, scripts.
+
+The encoding is decided from the bytes before parsing, in this order (short samples fool
+statistical detectors, so they come last):
+
+1. the encoding the caller names, if any;
+2. a byte-order mark: UTF-8 (Excel "CSV UTF-8"), UTF-16 LE/BE (Excel "Unicode text");
+3. strict UTF-8, when the whole file decodes as UTF-8;
+4. Windows code page 1252, the Western default of Excel's plain "CSV" (``Stéphane`` stays
+   ``Stéphane``), when the whole file decodes as cp1252;
+5. charset-normalizer's best guess for what is left; where even that fails, an error naming
+   the problem and asking for the encoding.
+
+The delimiter (comma, semicolon or tab) is the one that splits the header line into the
+expected columns; quoted fields may hold delimiters and line breaks; CRLF and LF both work.
+Headers are matched after trimming spaces and ignoring case; missing headers are one error
+naming every missing column. Rows with nothing but delimiters and spaces are skipped.
+
+The file is read as a stream: memory does not grow with the number of rows.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+import charset_normalizer
+from attrs import frozen
+
+from learnprog.errors import ValidationError
+
+CsvSource = str | os.PathLike[str] | bytes | BinaryIO
+"""A CSV file: a path, its bytes, or a binary file object."""
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_DELIMITERS = (",", ";", "\t")
+_CHUNK = 1 << 20
+
+
+@frozen
+class CsvRow:
+    """One record of a CSV file.
+
+    Attributes:
+        line: the file line the record starts on (1 is the header line).
+        values: column name (as the caller asked for it) -> the field, stripped of outer
+            spaces; a missing field is "".
+        extra: other columns of the file, by their header as written.
+    """
+
+    line: int
+    values: dict[str, str]
+    extra: dict[str, str]
+
+
+def normalize_header(header: str) -> str:
+    """Return a header as compared: trimmed, inner spaces collapsed, case-folded.
+
+    ``" full  Name "`` and ``"Full Name"`` match.
+    """
+    return " ".join(header.split()).casefold()
+
+
+def _decodes(stream: BinaryIO, encoding: str) -> bool:
+    stream.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        while chunk := stream.read(_CHUNK):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(stream: BinaryIO) -> str:
+    """Decide a seekable binary stream's encoding (see the module docstring for the order).
+
+    Raises:
+        ValidationError: the encoding cannot be told (name it with ``encoding=``).
+    """
+    stream.seek(0)
+    head = stream.read(4)
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    if _decodes(stream, "utf-8"):
+        return "utf-8"
+    if _decodes(stream, "cp1252"):
+        return "cp1252"
+    stream.seek(0)
+    best = charset_normalizer.from_bytes(stream.read(_CHUNK)).best()
+    if best is not None and _decodes(stream, best.encoding):
+        return str(best.encoding)
+    raise ValidationError(
+        "the file's text encoding cannot be told: it is neither UTF-8 nor Windows-1252; "
+        "save it as 'CSV UTF-8' or name its encoding",
+        field="encoding",
+    )
+
+
+@contextmanager
+def _seekable(source: CsvSource) -> Iterator[BinaryIO]:
+    if isinstance(source, bytes):
+        yield io.BytesIO(source)
+    elif isinstance(source, str | os.PathLike):
+        try:
+            handle = Path(source).open("rb")  # noqa: SIM115 - closed by the with below
+        except OSError as exc:
+            raise ValidationError(f"cannot open {source}: {exc.strerror}", field="file") from exc
+        with handle:
+            yield handle
+    elif hasattr(source, "read"):
+        if getattr(source, "seekable", lambda: False)():
+            start = source.tell()
+            yield source
+            source.seek(start)
+        else:  # a pipe or upload stream: spool it (to disk past 8 MB)
+            with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
+                shutil.copyfileobj(source, spool)
+                yield spool  # type: ignore[misc]
+    else:
+        raise ValidationError("a CSV file is a path, bytes or a binary file object", field="file")
+
+
+@contextmanager
+def read_csv(
+    source: CsvSource, columns: Sequence[str], *, encoding: str | None = None
+) -> Iterator[Iterator[CsvRow]]:
+    """Open a CSV file and yield its records, one :class:`CsvRow` at a time.
+
+    Args:
+        source: a path, the file's bytes, or a binary file object.
+        columns: the required headers, as the template writes them (``"Full Name"``).
+        encoding: the file's encoding, when the caller knows it.
+
+    Raises:
+        ValidationError: the file cannot be opened or decoded, is empty, or lacks required
+            headers (one error naming every missing column, ``field="header"``, ``line=1``).
+    """
+    with _seekable(source) as stream:
+        if encoding is not None:
+            try:
+                codecs.lookup(encoding)
+            except LookupError as exc:
+                raise ValidationError(f"unknown encoding {encoding!r}", field="encoding") from exc
+            if not _decodes(stream, encoding):
+                raise ValidationError(f"the file is not valid {encoding}", field="encoding")
+        chosen = encoding or detect_encoding(stream)
+        stream.seek(0)
+        text = io.TextIOWrapper(stream, encoding=chosen, newline="")
+        try:
+            first = text.readline()
+            if not first.strip():
+                raise ValidationError(
+                    "the file is empty: it needs a header line", field="header", line=1
+                )
+            wanted = {normalize_header(c): c for c in columns}
+            delimiter, headers = _pick_delimiter(first, wanted)
+            missing = [
+                c for key, c in wanted.items() if key not in {normalize_header(h) for h in headers}
+            ]
+            if missing:
+                raise ValidationError(
+                    f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)} "
+                    f"(found: {', '.join(h.strip() for h in headers) or 'none'})",
+                    field="header",
+                    line=1,
+                )
+            yield _records(text, headers, wanted, delimiter)
+        finally:
+            text.detach()
+
+
+def _pick_delimiter(first: str, wanted: dict[str, str]) -> tuple[str, list[str]]:
+    best: tuple[int, str, list[str]] = (-1, ",", [])
+    for delimiter in _DELIMITERS:
+        headers = next(csv.reader([first], delimiter=delimiter), [])
+        score = sum(normalize_header(h) in wanted for h in headers)
+        if score > best[0]:
+            best = (score, delimiter, headers)
+    return best[1], best[2]
+
+
+def _records(
+    text: io.TextIOWrapper, headers: list[str], wanted: dict[str, str], delimiter: str
+) -> Iterator[CsvRow]:
+    reader = csv.reader(text, delimiter=delimiter, strict=False)
+    keys = [normalize_header(h) for h in headers]
+    line = 2  # the header was line 1 (read before the reader started)
+    for record in reader:
+        start = line
+        line = reader.line_num + 2  # the reader counts lines from after the header
+        if not any(field.strip() for field in record):
+            continue
+        values = dict.fromkeys(wanted.values(), "")
+        extra: dict[str, str] = {}
+        for key, header, field in zip(keys, headers, record, strict=False):
+            if key in wanted:
+                values[wanted[key]] = field.strip()
+            else:
+                extra[header.strip()] = field.strip()
+        yield CsvRow(start, values, extra)
