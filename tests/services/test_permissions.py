@@ -235,6 +235,19 @@ TABLE: dict[str, Row] = {
         ),
         ORG_ADMIN,
     ),
+    "invitations.csv_template": row(
+        lambda w, a: w.lp.invitations.csv_template(a),
+        ORG_ADMIN,
+        OTHER_PROGRAM_ADMIN,
+        LEARNER,
+        FOREIGN_ADMIN,
+    ),
+    "invitations.bulk_invite": row(
+        lambda w, a: w.lp.invitations.bulk_invite(
+            a, w.target.id, w.contract_id, b"Full Name,Email,External ID\nNew,new@acme.example,\n"
+        ).run(),
+        ORG_ADMIN,
+    ),
     "invitations.resend_invitations": row(
         lambda w, a: w.lp.invitations.resend_invitations(a, w.target.id), ORG_ADMIN
     ),

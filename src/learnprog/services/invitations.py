@@ -25,11 +25,15 @@ no acceptances.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from datetime import datetime, timedelta
+from typing import BinaryIO
 
 from attrs import evolve, frozen
 
+from learnprog.csvfiles import CsvSource, read_csv
 from learnprog.errors import (
     ConflictError,
     InvalidTokenError,
@@ -39,7 +43,7 @@ from learnprog.errors import (
     ValidationError,
 )
 from learnprog.mail.rendering import INVITATION, PROGRAM_EXIT, PROGRAM_WELCOME
-from learnprog.model._rules import record_id
+from learnprog.model._rules import record_id, whole_number
 from learnprog.model.access import (
     Actor,
     LearnerActor,
@@ -47,12 +51,18 @@ from learnprog.model.access import (
     require_program_admin,
     require_self,
 )
-from learnprog.model.identity import EmailAddress
+from learnprog.model.identity import EmailAddress, new_id
 from learnprog.model.learner import Learner, Membership, MemberState
 from learnprog.model.mail import OutgoingMessage
 from learnprog.model.organization import Contract, ContractKind, Organization, Program
 from learnprog.services._base import Service, ServiceContext
 from learnprog.services.mail import INVITATION_LINK_LIFETIME, MailComposer, QueueResult
+from learnprog.services.roster import (
+    COLUMNS,
+    BulkInvitation,
+    csv_template,
+    rejection_target,
+)
 from learnprog.storage.ports import UnitOfWork
 from learnprog.tokens import TokenPurpose
 
@@ -367,6 +377,96 @@ class InvitationService(Service):
             program=program,
             learner=learner,
             extra={"accept_url": self._mail.accept_url(program, membership.id)},
+        )
+
+    def csv_template(self, actor: Actor) -> str:
+        """Return the bulk invitation CSV template (guide: "download the .csv template").
+
+        Headers ``Full Name``, ``Email``, ``External ID``, all three required (External ID
+        values may be empty), and one example line. Anyone may ask for it.
+        """
+        check_actor(actor)
+        return csv_template()
+
+    def bulk_invite(
+        self,
+        actor: Actor,
+        program_id: str,
+        contract_id: str,
+        source: CsvSource,
+        *,
+        encoding: str | None = None,
+        send_email: bool = True,
+        dry_run: bool = False,
+        rejections_to: str | os.PathLike[str] | BinaryIO | None = None,
+        progress: Callable[[int], None] | None = None,
+        chunk_size: int = 500,
+    ) -> BulkInvitation:
+        """Invite everyone in a CSV file made from the template (guide, "Send bulk invitations").
+
+        The checks that concern the whole run happen now: the actor, the program, the
+        contract (running, of the organization), the file (openable, decodable) and its
+        headers. The lines are processed as the returned run is iterated; see
+        :mod:`learnprog.services.roster` for the outcomes. Importing the same file twice
+        changes nothing the second time and sends no second email.
+
+        Args:
+            actor: an admin of the program.
+            program_id: the program.
+            contract_id: the contract to draw on.
+            source: a path, the file's bytes, or a binary file object.
+            encoding: the file's encoding, when known; default decided from the bytes.
+            send_email: queue the Invitation email for each new or re-invited learner.
+            dry_run: report what would happen and change nothing.
+            rejections_to: where to write the rejected lines as CSV (a path or a binary file),
+                with their line numbers and reasons.
+            progress: called with the number of lines done after each chunk.
+            chunk_size: lines per unit of work (1-1000).
+
+        Returns:
+            A :class:`BulkInvitation`: iterate it (or call ``run()``) for each line's result;
+            ``totals`` counts them.
+
+        Raises:
+            PermissionDeniedError: not an admin of the program.
+            NotFoundError: no such program or contract.
+            ValidationError: a removed program; a contract not running; a file that cannot be
+                opened or decoded, or lacks headers (one error naming every missing column).
+        """
+        whole_number(chunk_size, field="chunk_size", minimum=1, maximum=1000, allow_none=False)
+        for name, value in (("send_email", send_email), ("dry_run", dry_run)):
+            if not isinstance(value, bool):
+                raise ValidationError("true or false is required", field=name)
+        now = self._now()
+        with self._uow() as uow:
+            program = self._program(uow, actor, program_id, "invite learners")
+            org = uow.organizations.get(program.organization_id)
+            contract = self._contract(uow, org, contract_id)
+        if program.is_removed:
+            raise ValidationError("the program has been removed", field="program_id")
+        contract.check_active(now)
+        stack = ExitStack()
+        try:
+            rows = stack.enter_context(read_csv(source, COLUMNS, encoding=encoding))
+            rejections = rejection_target(rejections_to, stack)
+        except BaseException:
+            stack.close()
+            raise
+        return BulkInvitation(
+            stack=stack,
+            rows=rows,
+            run_id=new_id()[:12],
+            actor=actor,
+            organization=org,
+            program=program,
+            contract=contract,
+            uow_factory=self._context.uow_factory,
+            now=self._now,
+            merge=self._mail.invitation_merge(org, program) if send_email else None,
+            dry_run=dry_run,
+            chunk_size=chunk_size,
+            progress=progress,
+            rejections=rejections,
         )
 
     def resend_invitations(

@@ -10,11 +10,13 @@ RFC 8058 (one-click unsubscribe).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import secrets
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from attrs import frozen
+from attrs import evolve, frozen
+from markupsafe import escape
 
 from learnprog.errors import (
     InvalidTokenError,
@@ -201,6 +203,54 @@ class MailComposer:
             learner_id=learner.id,
             headers=headers,
         )
+
+    def invitation_merge(
+        self, organization: Organization, program: Program
+    ) -> Callable[[Learner, str], OutgoingMessage]:
+        """Render the Invitation once for a program and return a per-learner merge.
+
+        For bulk invitations: the template is rendered with unique marker values in place of
+        the learner's name and email and the acceptance link, and each learner's message is
+        the rendered text with the markers replaced (HTML-escaped in the HTML part, as jinja2
+        escapes). This is exact because admin text may only hold placeholders (no filters
+        that could transform a value), and the result equals :meth:`system_message`'s.
+
+        Returns:
+            ``merge(learner, membership_id) -> OutgoingMessage``.
+        """
+        tag = secrets.token_hex(8)
+        name, mail, accept = f"lpname{tag}", f"lpmail{tag}", f"lpaccept{tag}"
+        stand_in = Learner.create(
+            organization.id, name, f"{mail}@example.org", now=self._context.clock.now()
+        )
+        rendered = self.system_message(
+            INVITATION,
+            organization=organization,
+            program=program,
+            learner=stand_in,
+            extra={"accept_url": accept},
+        )
+        html_body = rendered.html_body or ""
+        mail_text = f"{mail}@example.org"
+
+        def merge(learner: Learner, membership_id: str) -> OutgoingMessage:
+            url = self.accept_url(program, membership_id)
+            values = ((name, learner.full_name), (mail_text, learner.email.address), (accept, url))
+            text, html = rendered.text_body, html_body
+            for marker, value in values:
+                text = text.replace(marker, value)
+                html = html.replace(marker, str(escape(value)))
+            return evolve(
+                rendered,
+                message_id=f"<{new_id()}@{self._context.settings.message_domain}>",
+                to=learner.email,
+                to_name=learner.full_name,
+                text_body=text,
+                html_body=html,
+                learner_id=learner.id,
+            )
+
+        return merge
 
     def queue(self, uow: UnitOfWork, message: OutgoingMessage) -> QueueResult:
         """Queue ``message`` in ``uow`` unless its learner opted out of its category.

@@ -12,7 +12,7 @@ them, and raise the same :class:`~learnprog.errors.ConflictError`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -159,6 +159,17 @@ class _Table(Generic[T]):
         self._check_unique(record)
         self._stage(self._key(record), record)
 
+    def _insert_many(self, records: Sequence[T]) -> None:
+        staged_before = dict(self._staged())
+        indexes_before = {k: dict(v) for k, v in self._uow.staged_indexes.items()}
+        try:
+            for record in records:
+                self._insert(record)
+        except ConflictError:  # all or nothing, like one SQL statement
+            self._uow.staged[self.name] = staged_before
+            self._uow.staged_indexes = indexes_before
+            raise
+
     def _replace(self, record: T) -> None:
         self._get(self._key(record))
         self._check_unique(record)
@@ -274,6 +285,15 @@ class InMemoryLearnerRepository(_Table[Learner], ports.LearnerRepository):
     def find_by_email(self, organization_id: str, email_key: str) -> Learner | None:
         return self._lookup("email", (organization_id, email_key))
 
+    def find_by_emails(
+        self, organization_id: str, email_keys: Sequence[str]
+    ) -> Mapping[str, Learner]:
+        found = {k: self._lookup("email", (organization_id, k)) for k in email_keys}
+        return {k: v for k, v in found.items() if v is not None}
+
+    def add_many(self, learners: Sequence[Learner]) -> None:
+        self._insert_many(learners)
+
     def find_by_external_id(
         self,
         organization_id: str,
@@ -307,6 +327,15 @@ class InMemoryMembershipRepository(_Table[Membership], ports.MembershipRepositor
 
     def find(self, program_id: str, learner_id: str) -> Membership | None:
         return self._lookup("program and learner", (program_id, learner_id))
+
+    def find_for_learners(
+        self, program_id: str, learner_ids: Sequence[str]
+    ) -> Mapping[str, Membership]:
+        found = {i: self._lookup("program and learner", (program_id, i)) for i in learner_ids}
+        return {k: v for k, v in found.items() if v is not None}
+
+    def add_many(self, memberships: Sequence[Membership]) -> None:
+        self._insert_many(memberships)
 
     def list_for_program(self, program_id: str) -> Sequence[Membership]:
         return self._select(lambda m: m.program_id == program_id, lambda m: (m.invited_at, m.id))
@@ -421,6 +450,9 @@ class InMemoryAuditRepository(_Table[AuditEntry], ports.AuditRepository):
     def add(self, entry: AuditEntry) -> None:
         self._insert(entry)
 
+    def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        self._insert_many(entries)
+
     def list(
         self,
         organization_id: str,
@@ -472,6 +504,9 @@ class InMemoryOutboxRepository(_Table[OutboxEntry], ports.OutboxRepository):
 
     def add(self, entry: OutboxEntry) -> None:
         self._insert(entry)
+
+    def add_many(self, entries: Sequence[OutboxEntry]) -> None:
+        self._insert_many(entries)
 
     def get(self, entry_id: str) -> OutboxEntry:
         return self._get(entry_id)

@@ -16,7 +16,7 @@ of work as it was before that write.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -128,6 +128,16 @@ class LearnerRepository(Protocol):
         """Return the learner whose email key (case-folded, trimmed) is ``email_key``."""
         ...
 
+    def find_by_emails(
+        self, organization_id: str, email_keys: Sequence[str]
+    ) -> Mapping[str, Learner]:
+        """Return the learners with these email keys (at most 1,000), by key; one query."""
+        ...
+
+    def add_many(self, learners: Sequence[Learner]) -> None:
+        """Store new learners in one batch; a taken email key: ConflictError, nothing stored."""
+        ...
+
     def find_by_external_id(self, organization_id: str, external_id: str) -> Sequence[Learner]:
         """Return the learners with this external ID (exact match), by name."""
         ...
@@ -154,6 +164,16 @@ class MembershipRepository(Protocol):
 
     def find(self, program_id: str, learner_id: str) -> Membership | None:
         """Return the learner's membership in the program, or None."""
+        ...
+
+    def find_for_learners(
+        self, program_id: str, learner_ids: Sequence[str]
+    ) -> Mapping[str, Membership]:
+        """Return these learners' memberships in the program (at most 1,000), by learner ID."""
+        ...
+
+    def add_many(self, memberships: Sequence[Membership]) -> None:
+        """Store new memberships in one batch. Raises ConflictError (nothing stored)."""
         ...
 
     def list_for_program(self, program_id: str) -> Sequence[Membership]:
@@ -248,6 +268,10 @@ class AuditRepository(Protocol):
         """Append an entry."""
         ...
 
+    def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        """Append entries in one batch, in order."""
+        ...
+
     def list(
         self,
         organization_id: str,
@@ -266,6 +290,10 @@ class OutboxRepository(Protocol):
 
     def add(self, entry: OutboxEntry) -> None:
         """Queue an entry."""
+        ...
+
+    def add_many(self, entries: Sequence[OutboxEntry]) -> None:
+        """Queue entries in one batch."""
         ...
 
     def get(self, entry_id: str) -> OutboxEntry:

@@ -77,6 +77,10 @@ class _SqlRepository(Generic[T]):
         # statement without literal values: compiled once, cached, parameters bound per call
         self._write(self.table.insert(), self._to_row(record))
 
+    def _insert_many(self, records: Sequence[T]) -> None:
+        if records:  # one executemany in one savepoint: all or nothing
+            self._write(self.table.insert(), [self._to_row(r) for r in records])
+
     def _update(self, record: T, key: str = "id") -> None:
         self._update_row(self._to_row(record), key)
 
@@ -247,6 +251,20 @@ class SqlLearnerRepository(_SqlRepository[Learner], ports.LearnerRepository):
         c = self.table.c
         return self._first(c.organization_id == organization_id, c.email_key == email_key)
 
+    def find_by_emails(
+        self, organization_id: str, email_keys: Sequence[str]
+    ) -> Mapping[str, Learner]:
+        if not email_keys:
+            return {}
+        c = self.table.c
+        found = self._select(
+            c.organization_id == organization_id, c.email_key.in_(list(email_keys))
+        )
+        return {learner.email.key: learner for learner in found}
+
+    def add_many(self, learners: Sequence[Learner]) -> None:
+        self._insert_many(learners)
+
     def find_by_external_id(
         self,
         organization_id: str,
@@ -281,6 +299,18 @@ class SqlMembershipRepository(_SqlRepository[Membership], ports.MembershipReposi
     def find(self, program_id: str, learner_id: str) -> Membership | None:
         c = self.table.c
         return self._first(c.program_id == program_id, c.learner_id == learner_id)
+
+    def find_for_learners(
+        self, program_id: str, learner_ids: Sequence[str]
+    ) -> Mapping[str, Membership]:
+        if not learner_ids:
+            return {}
+        c = self.table.c
+        found = self._select(c.program_id == program_id, c.learner_id.in_(list(learner_ids)))
+        return {m.learner_id: m for m in found}
+
+    def add_many(self, memberships: Sequence[Membership]) -> None:
+        self._insert_many(memberships)
 
     def list_for_program(self, program_id: str) -> Sequence[Membership]:
         c = self.table.c
@@ -497,6 +527,9 @@ class SqlAuditRepository(_SqlRepository[AuditEntry], ports.AuditRepository):
     def add(self, entry: AuditEntry) -> None:
         self._insert(entry)
 
+    def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        self._insert_many(entries)
+
     def list(
         self,
         organization_id: str,
@@ -553,6 +586,9 @@ class SqlOutboxRepository(_SqlRepository[OutboxEntry], ports.OutboxRepository):
 
     def add(self, entry: OutboxEntry) -> None:
         self._insert(entry)
+
+    def add_many(self, entries: Sequence[OutboxEntry]) -> None:
+        self._insert_many(entries)
 
     def get(self, entry_id: str) -> OutboxEntry:
         return self._get(entry_id)

@@ -19,7 +19,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("memberships", sa.Column("invitation_sent_at", UtcDateTime(), nullable=True))
-    op.add_column("memberships", sa.Column("invitation_source", sa.String(length=100), nullable=True))
+    op.add_column(
+        "memberships", sa.Column("invitation_source", sa.String(length=100), nullable=True)
+    )
 
 
 def downgrade() -> None:

@@ -1,0 +1,396 @@
+"""Bulk invitation from a CSV file: the guide's "Send bulk invitations" with its template.
+
+The file's headers are ``Full Name``, ``Email`` and ``External ID`` (all three present; External
+ID values may be empty). Reading is :mod:`learnprog.csvfiles` (encodings, delimiters, quoted
+line breaks, loose header matching). Each non-blank line gets one :class:`RowResult`, streamed
+as its chunk is decided and stored:
+
+- ``created``: a new invitation (and a new account unless the address has one);
+- ``already_invited`` / ``already_member``: nothing changes, no second email;
+- ``reinvited``: a removed learner's membership returns to INVITED;
+- ``duplicate``: the same address (any case, outer spaces) appeared on an earlier line of this
+  file; the result names that line. Found through the database key and the invitation's
+  source (``csv:<run>:<line>``), not a set of every address in memory;
+- ``rejected``: with the reason (no email, an invalid one, no name, outside the organization's
+  domains when invitations are restricted to them).
+
+Lines are processed in chunks (500 by default), each in one unit of work: all of a chunk's
+learners, memberships, audit entries and invitation emails are written together or not at
+all; a bad row is rejected alone and never blocks the good ones. Memory does not grow with the
+file: only one chunk is held at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from attrs import define, evolve, frozen
+
+from learnprog.csvfiles import CsvRow, read_csv
+from learnprog.errors import ConflictError, ValidationError
+from learnprog.model.access import Actor
+from learnprog.model.audit import AuditEntry, field_changes
+from learnprog.model.identity import EmailAddress
+from learnprog.model.learner import Learner, Membership, MemberState
+from learnprog.model.mail import OutboxEntry, OutgoingMessage
+from learnprog.model.organization import Contract, Organization, Program
+from learnprog.serialization import to_json_value
+from learnprog.storage.ports import UnitOfWork
+
+COLUMNS = ("Full Name", "Email", "External ID")
+"""The bulk invitation template's headers (guide, "Send bulk invitations")."""
+
+CREATED = "created"
+ALREADY_INVITED = "already_invited"
+ALREADY_MEMBER = "already_member"
+REINVITED = "reinvited"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+OUTCOMES = (CREATED, ALREADY_INVITED, ALREADY_MEMBER, REINVITED, DUPLICATE, REJECTED)
+
+
+def csv_template() -> str:
+    """Return the bulk invitation template: the header line and one example line."""
+    return "Full Name,Email,External ID\r\nJo Doe,jd@example.com,12345\r\n"
+
+
+@frozen
+class RowResult:
+    """What happened to one line of the file.
+
+    Attributes:
+        line: the line the record starts on (the header is line 1).
+        outcome: created, already_invited, already_member, reinvited, duplicate or rejected.
+        full_name: the Full Name field as read.
+        email: the Email field as read.
+        external_id: the External ID field as read.
+        reason: why a line was rejected, or None.
+        duplicate_of: for a duplicate, the earlier line with the same address.
+        email_queued: whether an invitation email went to the outbox (or would, in a dry run).
+    """
+
+    line: int
+    outcome: str
+    full_name: str
+    email: str
+    external_id: str
+    reason: str | None = None
+    duplicate_of: int | None = None
+    email_queued: bool = False
+
+
+@define
+class BulkTotals:
+    """Counts per outcome, and the lines read."""
+
+    lines: int = 0
+    created: int = 0
+    already_invited: int = 0
+    already_member: int = 0
+    reinvited: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    emails_queued: int = 0
+
+    def add(self, result: RowResult) -> None:
+        """Count one result."""
+        self.lines += 1
+        setattr(self, result.outcome, getattr(self, result.outcome) + 1)
+        self.emails_queued += result.email_queued
+
+
+@frozen
+class _Row:
+    csv: CsvRow
+    name: str
+    address: EmailAddress
+    external_id: str | None
+
+
+class BulkInvitation:
+    """A bulk invitation run: iterate it to process the file and get each line's result.
+
+    Made by :meth:`learnprog.services.invitations.InvitationService.bulk_invite`, which has
+    already checked the actor, program, contract and the file's headers. Use it as a context
+    manager (or call :meth:`run`) so the file is closed::
+
+        with lp.invitations.bulk_invite(admin, program_id, contract_id, "roster.csv") as run:
+            for result in run:
+                ...
+        run.totals
+    """
+
+    def __init__(
+        self,
+        *,
+        stack: ExitStack,
+        rows: Iterator[CsvRow],
+        run_id: str,
+        actor: Actor,
+        organization: Organization,
+        program: Program,
+        contract: Contract,
+        uow_factory: Callable[[], UnitOfWork],
+        now: Callable[[], datetime],
+        merge: Callable[[Learner, str], OutgoingMessage] | None,
+        dry_run: bool,
+        chunk_size: int,
+        progress: Callable[[int], None] | None,
+        rejections: TextIO | None,
+    ) -> None:
+        self._stack = stack
+        self._rows = rows
+        self._run_id = run_id
+        self._actor = actor
+        self._org = organization
+        self._program = program
+        self._contract = contract
+        self._uow_factory = uow_factory
+        self._now = now
+        self._merge = merge
+        self._dry_run = dry_run
+        self._chunk_size = chunk_size
+        self._progress = progress
+        self._rejections = None if rejections is None else csv.writer(rejections)
+        if self._rejections is not None:
+            self._rejections.writerow(["Line", *COLUMNS, "Reason"])
+        self.totals = BulkTotals()
+
+    def __enter__(self) -> BulkInvitation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (and the dry run's unit of work, discarding everything)."""
+        self._stack.close()
+
+    def run(self) -> BulkTotals:
+        """Process every line and return the totals."""
+        with self:
+            for _ in self:
+                pass
+        return self.totals
+
+    def __iter__(self) -> Iterator[RowResult]:
+        dry_uow = None
+        if self._dry_run:  # one unit of work, never committed: exact and changes nothing
+            dry_uow = self._stack.enter_context(self._uow_factory())
+        chunk: list[CsvRow] = []
+        for row in self._rows:
+            chunk.append(row)
+            if len(chunk) >= self._chunk_size:
+                yield from self._chunk(chunk, dry_uow)
+                chunk = []
+        if chunk:
+            yield from self._chunk(chunk, dry_uow)
+
+    def _chunk(self, rows: list[CsvRow], dry_uow: UnitOfWork | None) -> Iterator[RowResult]:
+        for attempt in range(3):
+            try:
+                if dry_uow is not None:
+                    results = self._decide(dry_uow, rows)
+                else:
+                    with self._uow_factory() as uow:
+                        results = self._decide(uow, rows)
+                        uow.commit()
+                break
+            except ConflictError:
+                # another writer invited one of these addresses meanwhile: decide again
+                if attempt == 2:
+                    raise
+        for result in results:  # stored: count them, report progress, then hand them out
+            self.totals.add(result)
+            if result.outcome == REJECTED and self._rejections is not None:
+                self._rejections.writerow(
+                    [result.line, result.full_name, result.email, result.external_id, result.reason]
+                )
+        if self._progress is not None:
+            self._progress(self.totals.lines)
+        yield from results
+
+    def _decide(self, uow: UnitOfWork, rows: list[CsvRow]) -> list[RowResult]:
+        now = self._now()
+        results: dict[int, RowResult] = {}
+        valid: list[_Row] = []
+        first_line: dict[str, int] = {}
+        for row in rows:
+            checked = self._check(row)
+            if isinstance(checked, RowResult):
+                results[row.line] = checked
+                continue
+            key = checked.address.key
+            if key in first_line:
+                results[row.line] = self._result(row, DUPLICATE, duplicate_of=first_line[key])
+                continue
+            first_line[key] = row.line
+            valid.append(checked)
+        learners = uow.learners.find_by_emails(self._org.id, [r.address.key for r in valid])
+        memberships = uow.memberships.find_for_learners(
+            self._program.id, [learner.id for learner in learners.values()]
+        )
+        new_learners: list[Learner] = []
+        new_memberships: list[Membership] = []
+        audit: list[AuditEntry] = []
+        mail: list[OutboxEntry] = []
+        for item in valid:
+            learner = learners.get(item.address.key)
+            membership = None if learner is None else memberships.get(learner.id)
+            outcome, before = CREATED, None
+            if membership is not None and membership.state is MemberState.MEMBER:
+                results[item.csv.line] = self._result(item.csv, ALREADY_MEMBER)
+                continue
+            if membership is not None and membership.state is MemberState.INVITED:
+                earlier = _line_of(membership.invitation_source, self._run_id)
+                results[item.csv.line] = (
+                    self._result(item.csv, DUPLICATE, duplicate_of=earlier)
+                    if earlier
+                    else self._result(item.csv, ALREADY_INVITED)
+                )
+                continue
+            if learner is None:
+                learner = Learner.create(
+                    self._org.id,
+                    item.name,
+                    item.address,
+                    now=now,
+                    external_id=item.external_id,
+                    line=item.csv.line,
+                )
+                new_learners.append(learner)
+                audit.append(self._entry("learner.register", learner, None, learner, now))
+            source = f"csv:{self._run_id}:{item.csv.line}"
+            if membership is None:
+                after = Membership.invite(
+                    self._org.id, self._program.id, learner.id, self._contract.id, now=now
+                )
+            else:
+                outcome, before = REINVITED, membership
+                after = membership.reinvite(now, self._contract.id)
+            after = evolve(after, invitation_source=source)
+            merge = self._merge
+            queued = merge is not None
+            if merge is not None:
+                after = after.invitation_sent(now)
+                if not self._dry_run:
+                    mail.append(OutboxEntry.queue(merge(learner, after.id), now=now))
+            if before is None:
+                new_memberships.append(after)
+            else:
+                uow.memberships.update(after)
+            audit.append(self._entry(f"invitation.{outcome}", after, before, after, now))
+            results[item.csv.line] = self._result(item.csv, outcome, email_queued=queued)
+        uow.learners.add_many(new_learners)
+        uow.memberships.add_many(new_memberships)
+        uow.audit.add_many(audit)
+        uow.outbox.add_many(mail)
+        return [results[row.line] for row in rows]
+
+    def _check(self, row: CsvRow) -> _Row | RowResult:
+        name = " ".join(row.values["Full Name"].split())  # "Ana\\nLima" is one learner
+        raw_email = row.values["Email"]
+        if not raw_email:
+            return self._result(row, REJECTED, reason="the Email is empty")
+        if not name:
+            return self._result(row, REJECTED, reason="the Full Name is empty")
+        try:
+            address = EmailAddress.parse(raw_email, line=row.line)
+            check = Learner.create(
+                self._org.id,
+                name,
+                address,
+                now=self._contract.starts_at,
+                external_id=row.values["External ID"],
+                line=row.line,
+            )
+        except ValidationError as exc:
+            return self._result(row, REJECTED, reason=f"{exc.field}: {exc.reason}")
+        if self._org.restrict_invitations_to_domains and not self._org.owns_domain(address.domain):
+            return self._result(
+                row, REJECTED, reason="the address is outside the organization's domains"
+            )
+        return _Row(row, check.full_name, address, check.external_id)
+
+    @staticmethod
+    def _result(
+        row: CsvRow,
+        outcome: str,
+        *,
+        reason: str | None = None,
+        duplicate_of: int | None = None,
+        email_queued: bool = False,
+    ) -> RowResult:
+        return RowResult(
+            row.line,
+            outcome,
+            row.values["Full Name"],
+            row.values["Email"],
+            row.values["External ID"],
+            reason,
+            duplicate_of,
+            email_queued,
+        )
+
+    def _entry(
+        self,
+        action: str,
+        record: Learner | Membership,
+        before: object | None,
+        after: object | None,
+        now: datetime,
+    ) -> AuditEntry:
+        changes = field_changes(
+            None if before is None else to_json_value(before),
+            None if after is None else to_json_value(after),
+        )
+        learner = isinstance(record, Learner)
+        return AuditEntry.record(
+            organization_id=self._org.id,
+            actor=self._actor.describe(),
+            action=action,
+            object_type="learner" if learner else "membership",
+            object_id=record.id,
+            now=now,
+            program_id=None if learner else self._program.id,
+            changes=changes,
+        )
+
+
+def _line_of(source: str | None, run_id: str) -> int | None:
+    prefix = f"csv:{run_id}:"
+    if source is None or not source.startswith(prefix):
+        return None
+    return int(source[len(prefix) :])
+
+
+def rejection_target(
+    target: str | os.PathLike[str] | BinaryIO | None, stack: ExitStack
+) -> TextIO | None:
+    """Open where rejected lines are written as CSV (UTF-8 with a BOM, for Excel)."""
+    if target is None:
+        return None
+    if isinstance(target, str | os.PathLike):
+        return stack.enter_context(Path(target).open("w", encoding="utf-8-sig", newline=""))
+    text = io.TextIOWrapper(target, encoding="utf-8-sig", newline="")
+    stack.callback(text.detach)
+    stack.callback(text.flush)
+    return text
+
+
+__all__ = [
+    "COLUMNS",
+    "BulkInvitation",
+    "BulkTotals",
+    "RowResult",
+    "csv_template",
+    "read_csv",
+    "rejection_target",
+]
