@@ -24,18 +24,27 @@ C = TypeVar("C", bound=type)
 _Check = Callable[[object], bool]
 
 
+def _anything(value: object) -> bool:
+    return True
+
+
 def _checker(annotation: Any) -> _Check:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if annotation is Any:
-        return lambda v: True
+        return _anything
     if origin in (typing.Union, types.UnionType):
         options = [_checker(a) for a in args]
+        if len(options) == 2 and type(None) in args:  # X | None: the common case, made fast
+            inner = options[0] if args[1] is type(None) else options[1]
+            return lambda v: v is None or inner(v)
         return lambda v: any(check(v) for check in options)
     if annotation is type(None):
         return lambda v: v is None
     if annotation is bool:
         return lambda v: isinstance(v, bool)
+    if annotation is str:
+        return lambda v: type(v) is str or isinstance(v, str)
     if annotation is int:
         return lambda v: isinstance(v, int) and not isinstance(v, bool)
     if annotation is float:
@@ -44,13 +53,17 @@ def _checker(annotation: Any) -> _Check:
         item = _checker(args[0]) if args else (lambda v: True)
         return lambda v: isinstance(v, tuple) and all(item(i) for i in v)
     if origin is list:
-        item = _checker(args[0]) if args else (lambda v: True)
+        item = _checker(args[0]) if args else _anything
+        if item is _anything:
+            return lambda v: isinstance(v, list)
         return lambda v: isinstance(v, list) and all(item(i) for i in v)
     if origin is frozenset:
         item = _checker(args[0]) if args else (lambda v: True)
         return lambda v: isinstance(v, frozenset) and all(item(i) for i in v)
     if origin in (Mapping, typing.Mapping, dict):
-        key, value = (_checker(args[0]), _checker(args[1])) if args else ((lambda v: True),) * 2
+        key, value = (_checker(args[0]), _checker(args[1])) if args else (_anything, _anything)
+        if value is _anything:
+            return lambda v: isinstance(v, Mapping) and all(key(k) for k in v)
         return lambda v: isinstance(v, Mapping) and all(key(k) and value(x) for k, x in v.items())
     if isinstance(annotation, type):
         return lambda v: isinstance(v, annotation)

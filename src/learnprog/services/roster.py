@@ -37,7 +37,7 @@ from learnprog.csvfiles import CsvRow, read_csv
 from learnprog.errors import ConflictError, ValidationError
 from learnprog.model.access import Actor
 from learnprog.model.audit import AuditEntry, field_changes
-from learnprog.model.identity import EmailAddress
+from learnprog.model.identity import EmailAddress, new_id
 from learnprog.model.learner import Learner, Membership, MemberState
 from learnprog.model.mail import OutboxEntry, OutgoingMessage
 from learnprog.model.organization import Contract, Organization, Program
@@ -109,9 +109,11 @@ class BulkTotals:
 @frozen
 class _Row:
     csv: CsvRow
-    name: str
-    address: EmailAddress
-    external_id: str | None
+    learner: Learner  # validated, ready to store if the address has no account yet
+
+    @property
+    def address(self) -> EmailAddress:
+        return self.learner.email
 
 
 class BulkInvitation:
@@ -257,31 +259,34 @@ class BulkInvitation:
                 )
                 continue
             if learner is None:
-                learner = Learner.create(
-                    self._org.id,
-                    item.name,
-                    item.address,
-                    now=now,
-                    external_id=item.external_id,
-                    line=item.csv.line,
-                )
+                learner = item.learner
                 new_learners.append(learner)
                 audit.append(self._entry("learner.register", learner, None, learner, now))
+            merge = self._merge
+            queued = merge is not None
+            sent_at = now if queued else None
             source = f"csv:{self._run_id}:{item.csv.line}"
             if membership is None:
-                after = Membership.invite(
-                    self._org.id, self._program.id, learner.id, self._contract.id, now=now
+                after = Membership(
+                    new_id(),
+                    self._org.id,
+                    self._program.id,
+                    learner.id,
+                    self._contract.id,
+                    MemberState.INVITED,
+                    now,
+                    invitation_sent_at=sent_at,
+                    invitation_source=source,
                 )
             else:
                 outcome, before = REINVITED, membership
-                after = membership.reinvite(now, self._contract.id)
-            after = evolve(after, invitation_source=source)
-            merge = self._merge
-            queued = merge is not None
-            if merge is not None:
-                after = after.invitation_sent(now)
-                if not self._dry_run:
-                    mail.append(OutboxEntry.queue(merge(learner, after.id), now=now))
+                after = evolve(
+                    membership.reinvite(now, self._contract.id),
+                    invitation_sent_at=sent_at,
+                    invitation_source=source,
+                )
+            if merge is not None and not self._dry_run:
+                mail.append(OutboxEntry.queue(merge(learner, after.id), now=now))
             if before is None:
                 new_memberships.append(after)
             else:
@@ -307,7 +312,7 @@ class BulkInvitation:
                 self._org.id,
                 name,
                 address,
-                now=self._contract.starts_at,
+                now=self._now(),
                 external_id=row.values["External ID"],
                 line=row.line,
             )
@@ -317,7 +322,7 @@ class BulkInvitation:
             return self._result(
                 row, REJECTED, reason="the address is outside the organization's domains"
             )
-        return _Row(row, check.full_name, address, check.external_id)
+        return _Row(row, check)
 
     @staticmethod
     def _result(
@@ -347,10 +352,11 @@ class BulkInvitation:
         after: object | None,
         now: datetime,
     ) -> AuditEntry:
-        changes = field_changes(
-            None if before is None else to_json_value(before),
-            None if after is None else to_json_value(after),
-        )
+        new = None if after is None else to_json_value(after)
+        if before is None and new is not None:  # a creation: every field that has a value
+            changes = {k: [None, v] for k, v in new.items() if v is not None}
+        else:
+            changes = field_changes(None if before is None else to_json_value(before), new)
         learner = isinstance(record, Learner)
         return AuditEntry.record(
             organization_id=self._org.id,

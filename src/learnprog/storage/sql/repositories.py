@@ -519,6 +519,20 @@ class SqlAuditRepository(_SqlRepository[AuditEntry], ports.AuditRepository):
 
     table, kind, model = t.audit_log, "audit entry", AuditEntry
 
+    def _to_row(self, record: AuditEntry) -> dict[str, Any]:
+        # changes are JSON data already: no need to walk them with the converter
+        return {
+            "id": record.id,
+            "organization_id": record.organization_id,
+            "program_id": record.program_id,
+            "actor": record.actor,
+            "action": record.action,
+            "object_type": record.object_type,
+            "object_id": record.object_id,
+            "changes": dict(record.changes),
+            "at": record.at,
+        }
+
     def _from_row(self, row: Mapping[str, Any]) -> AuditEntry:
         data = dict(row)
         data.pop("seq")
