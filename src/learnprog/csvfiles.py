@@ -137,7 +137,12 @@ def _seekable(source: CsvSource) -> Iterator[BinaryIO]:
 
 @contextmanager
 def read_csv(
-    source: CsvSource, columns: Sequence[str], *, encoding: str | None = None
+    source: CsvSource,
+    columns: Sequence[str],
+    *,
+    encoding: str | None = None,
+    optional: Sequence[str] = (),
+    require_any: Sequence[str] = (),
 ) -> Iterator[Iterator[CsvRow]]:
     """Open a CSV file and yield its records, one :class:`CsvRow` at a time.
 
@@ -145,6 +150,9 @@ def read_csv(
         source: a path, the file's bytes, or a binary file object.
         columns: the required headers, as the template writes them (``"Full Name"``).
         encoding: the file's encoding, when the caller knows it.
+        optional: headers read into ``values`` when present ("" when absent); any other
+            column goes to ``extra``.
+        require_any: at least one of these headers must be present.
 
     Raises:
         ValidationError: the file cannot be opened or decoded, is empty, or lacks required
@@ -167,11 +175,17 @@ def read_csv(
                 raise ValidationError(
                     "the file is empty: it needs a header line", field="header", line=1
                 )
-            wanted = {normalize_header(c): c for c in columns}
+            required = {normalize_header(c): c for c in columns}
+            wanted = {**{normalize_header(c): c for c in optional}, **required}
             delimiter, headers = _pick_delimiter(first, wanted)
             missing = [
-                c for key, c in wanted.items() if key not in {normalize_header(h) for h in headers}
+                c
+                for key, c in required.items()
+                if key not in {normalize_header(h) for h in headers}
             ]
+            found_keys = {normalize_header(h) for h in headers}
+            if require_any and not any(normalize_header(c) in found_keys for c in require_any):
+                missing.append(" or ".join(require_any))
             if missing:
                 raise ValidationError(
                     f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)} "

@@ -57,6 +57,7 @@ class World:
     invited_id: str
     member_id: str
     accept_token: str
+    invited_learner_id: str
 
     def audit_count(self) -> int:
         return sum(len(t) for name, t in self.store.tables.items() if name == "audit")
@@ -123,6 +124,7 @@ def build_world() -> World:
         invited.id,
         member.id,
         accept_token,
+        invited.learner_id,
     )
 
 
@@ -246,6 +248,21 @@ TABLE: dict[str, Row] = {
         lambda w, a: w.lp.invitations.bulk_invite(
             a, w.target.id, w.contract_id, b"Full Name,Email,External ID\nNew,new@acme.example,\n"
         ).run(),
+        ORG_ADMIN,
+    ),
+    "invitations.get_learner": row(
+        lambda w, a: w.lp.invitations.get_learner(a, w.invited_learner_id), ORG_ADMIN
+    ),
+    "invitations.update_learner": row(
+        lambda w, a: w.lp.invitations.update_learner(
+            a, w.invited_learner_id, profile={"job_title": "Analyst"}
+        ),
+        ORG_ADMIN,
+    ),
+    "invitations.bulk_update_learners": row(
+        lambda w, a: w.lp.invitations.bulk_update_learners(
+            a, w.org_id, b"Email,Job Title\nivo@acme.example,Analyst\n"
+        ),
         ORG_ADMIN,
     ),
     "invitations.resend_invitations": row(

@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from attrs import evolve, frozen
 
-from learnprog.csvfiles import CsvSource, read_csv
+from learnprog.csvfiles import CsvRow, CsvSource, read_csv
 from learnprog.errors import (
     ConflictError,
     InvalidTokenError,
@@ -47,7 +47,9 @@ from learnprog.model._rules import record_id, whole_number
 from learnprog.model.access import (
     Actor,
     LearnerActor,
+    ProgramAdminActor,
     check_actor,
+    require_org_admin,
     require_program_admin,
     require_self,
 )
@@ -57,6 +59,20 @@ from learnprog.model.mail import OutgoingMessage
 from learnprog.model.organization import Contract, ContractKind, Organization, Program
 from learnprog.services._base import Service, ServiceContext
 from learnprog.services.mail import INVITATION_LINK_LIFETIME, MailComposer, QueueResult
+from learnprog.services.profiles import (
+    AMBIGUOUS,
+    KEY_COLUMNS,
+    NOT_FOUND,
+    PROFILE_COLUMNS,
+    UNCHANGED,
+    UPDATED,
+    ProfileRowResult,
+    apply_changes,
+    changed_names,
+    row_changes,
+    row_key,
+)
+from learnprog.services.profiles import REJECTED as REJECTED_PROFILE
 from learnprog.services.roster import (
     COLUMNS,
     BulkInvitation,
@@ -761,7 +777,178 @@ class InvitationService(Service):
             uow.commit()
         return ProgramRemoval(removed, members, invited)
 
+    # --- learner profiles -------------------------------------------------------------------
+
+    def get_learner(self, actor: Actor, learner_id: str) -> Learner:
+        """Return a learner account with its profile and attributes.
+
+        Raises:
+            NotFoundError: no such learner.
+            PermissionDeniedError: not an organization admin, nor an admin of a program the
+                learner is in (or was invited to).
+        """
+        with self._uow() as uow:
+            return self._learner(uow, actor, learner_id, "read learner profiles")
+
+    def update_learner(
+        self,
+        actor: Actor,
+        learner_id: str,
+        *,
+        profile: Mapping[str, str | None] | None = None,
+        attributes: Mapping[str, str | None] | None = None,
+    ) -> Learner:
+        """Edit one learner's profile fields and free-form attributes.
+
+        Args:
+            actor: an organization admin, or an admin of a program the learner is in.
+            learner_id: the learner.
+            profile: field name (``job_title``, ``manager_email``, ...) -> value; ``None``
+                clears the field. Fields not named stay as they are.
+            attributes: attribute name -> value; ``None`` or ``""`` removes the attribute.
+
+        Returns:
+            The learner as stored. The change is on the audit log, field by field.
+
+        Raises:
+            NotFoundError: no such learner.
+            PermissionDeniedError: see :meth:`get_learner`.
+            ValidationError: an unknown profile field, or a value that is not one line.
+        """
+        with self._uow() as uow:
+            before = self._learner(uow, actor, learner_id, "edit learner profiles")
+            after = apply_changes(before, profile=profile, attributes=attributes)
+            if after != before:
+                uow.learners.update(after)
+                self._audit(
+                    uow,
+                    actor,
+                    action="learner.update",
+                    organization_id=before.organization_id,
+                    object_type="learner",
+                    object_id=before.id,
+                    before=before,
+                    after=after,
+                )
+                uow.commit()
+        return after
+
+    def bulk_update_learners(
+        self,
+        actor: Actor,
+        organization_id: str,
+        source: CsvSource,
+        *,
+        encoding: str | None = None,
+        dry_run: bool = False,
+    ) -> list[ProfileRowResult]:
+        """Apply a CSV file of learner profile fields and attributes.
+
+        Lines are matched by Email or External ID (see :mod:`learnprog.services.profiles`).
+
+        Each line is applied in its own unit of work: a bad line is rejected alone.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization whose learners the file names.
+            source: a path, the file's bytes, or a binary file object.
+            encoding: the file's encoding, when known.
+            dry_run: report what would change and change nothing.
+
+        Returns:
+            One result per non-blank line.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            ValidationError: the file cannot be read, or has neither an Email nor an External
+                ID column.
+        """
+        with self._as_org_admin(actor, organization_id, "edit learner profiles") as (_, org):
+            pass
+        results: list[ProfileRowResult] = []
+        with read_csv(
+            source,
+            (),
+            encoding=encoding,
+            optional=(*KEY_COLUMNS, *PROFILE_COLUMNS),
+            require_any=KEY_COLUMNS,
+        ) as rows:
+            for row in rows:
+                results.append(self._profile_row(actor, org.id, row, dry_run))
+        return results
+
+    def _profile_row(
+        self, actor: Actor, org_id: str, row: CsvRow, dry_run: bool
+    ) -> ProfileRowResult:
+        key = row_key(row)
+        if key is None:
+            return ProfileRowResult(
+                row.line,
+                REJECTED_PROFILE,
+                "",
+                reason="the line has neither an Email nor an External ID",
+            )
+        kind, value = key
+        with self._uow() as uow:
+            if kind == "email":
+                found = uow.learners.find_by_email(org_id, value)
+                matches = [] if found is None else [found]
+            else:
+                matches = list(uow.learners.find_by_external_id(org_id, value))
+            if not matches:
+                return ProfileRowResult(row.line, NOT_FOUND, value)
+            if len(matches) > 1:
+                return ProfileRowResult(
+                    row.line,
+                    AMBIGUOUS,
+                    value,
+                    reason=f"{len(matches)} learners have this External ID",
+                )
+            before = matches[0]
+            profile, attributes = row_changes(row)
+            try:
+                after = apply_changes(before, profile=profile, attributes=attributes, line=row.line)
+            except ValidationError as exc:
+                return ProfileRowResult(
+                    row.line,
+                    REJECTED_PROFILE,
+                    value,
+                    before.id,
+                    reason=f"{exc.field}: {exc.reason}",
+                )
+            changed = changed_names(before, after)
+            if not changed:
+                return ProfileRowResult(row.line, UNCHANGED, value, before.id)
+            if not dry_run:
+                uow.learners.update(after)
+                self._audit(
+                    uow,
+                    actor,
+                    action="learner.update",
+                    organization_id=org_id,
+                    object_type="learner",
+                    object_id=before.id,
+                    before=before,
+                    after=after,
+                )
+                uow.commit()
+            return ProfileRowResult(row.line, UPDATED, value, before.id, changed=changed)
+
     # --- helpers ----------------------------------------------------------------------------
+
+    def _learner(self, uow: UnitOfWork, actor: Actor, learner_id: str, what: str) -> Learner:
+        learner = uow.learners.get(record_id(learner_id, field="learner_id"))
+        grants = self._grants(uow, actor, learner.organization_id)
+        if not isinstance(actor, ProgramAdminActor):
+            require_org_admin(actor, learner.organization_id, grants, what)
+            return learner
+        for membership in uow.memberships.list_for_learner(learner.id):
+            if membership.program_id in actor.program_ids:
+                require_program_admin(
+                    actor, learner.organization_id, membership.program_id, grants, what
+                )
+                return learner
+        raise PermissionDeniedError(f"{actor.describe()} may not {what} of this learner")
 
     def _program(self, uow: UnitOfWork, actor: Actor, program_id: str, what: str) -> Program:
         program = uow.programs.get(record_id(program_id, field="program_id"))
