@@ -566,3 +566,84 @@ def test_nfc_and_nfd_spellings_of_one_address_are_one_learner(uow_factory: UowFa
         uow.commit()
     with uow_factory() as uow, pytest.raises(ConflictError):
         uow.learners.add(f.learner(org, decomposed, "Other"))
+
+
+def test_batch_reads_and_writes(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    prog = f.program(org)
+    deal = f.contract(org)
+    people = [f.learner(org, f"p{i}@example.org", f"P{i}") for i in range(5)]
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.programs.add(prog)
+        uow.contracts.add(deal)
+        uow.learners.add_many(people)
+        uow.memberships.add_many([f.membership(org, prog, p, deal) for p in people[:3]])
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.learners.find_by_emails(
+            org.id, ["p0@example.org", "P4@EXAMPLE.ORG".casefold(), "nobody@example.org"]
+        )
+        assert sorted(found) == ["p0@example.org", "p4@example.org"]
+        members = uow.memberships.find_for_learners(prog.id, [p.id for p in people])
+        assert sorted(members) == sorted(p.id for p in people[:3])
+        with pytest.raises(ConflictError):  # all or nothing
+            uow.learners.add_many(
+                [f.learner(org, "new@example.org", "New"), f.learner(org, "P1@example.org", "Dup")]
+            )
+        assert uow.learners.find_by_email(org.id, "new@example.org") is None
+        assert uow.learners.find_by_emails(org.id, []) == {}
+
+
+def test_scrub_and_recipient_replacement_for_erasure(uow_factory: UowFactory) -> None:
+    from learnprog.model import (
+        AuditEntry,
+        DeliveryAttempt,
+        DeliveryOutcome,
+        MessageCategory,
+        OutboxEntry,
+        OutgoingMessage,
+    )
+
+    org = f.organization()
+    person = f.learner(org)
+    message = OutgoingMessage.compose(
+        organization_id=org.id,
+        category=MessageCategory.TRANSACTIONAL,
+        to=person.email,
+        subject="Hi",
+        text_body="Hi",
+        sender_address="noreply@example.com",
+        message_domain="example.com",
+        learner_id=person.id,
+    )
+    entry = OutboxEntry.queue(message, now=f.NOW)
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.learners.add(person)
+        uow.outbox.add(entry)
+        uow.deliveries.add(
+            DeliveryAttempt.of(entry, attempt=1, at=f.NOW, outcome=DeliveryOutcome.SENT)
+        )
+        uow.audit.add(
+            AuditEntry.record(
+                organization_id=org.id,
+                actor="system",
+                action="learner.register",
+                object_type="learner",
+                object_id=person.id,
+                now=f.NOW,
+                changes={"full_name": [None, "Ana Lima"]},
+            )
+        )
+        uow.commit()
+    with uow_factory() as uow:
+        assert [e.id for e in uow.outbox.list_for_learner(person.id)] == [entry.id]
+        assert uow.deliveries.replace_recipient([entry.id], "erased@erased.invalid") == 1
+        assert uow.audit.scrub(org.id, person.id) == 1
+        uow.commit()
+    with uow_factory() as uow:
+        (attempt,) = uow.deliveries.list_for_outbox(entry.id)
+        assert attempt.recipient == "erased@erased.invalid"
+        (audit,) = uow.audit.list(org.id)
+        assert (audit.action, audit.changes) == ("learner.register", {})

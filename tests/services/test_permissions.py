@@ -265,6 +265,12 @@ TABLE: dict[str, Row] = {
         ),
         ORG_ADMIN,
     ),
+    "invitations.erase_learner": row(
+        lambda w, a: w.lp.invitations.erase_learner(
+            a, w.invited_learner_id, confirm="ivo@acme.example"
+        ),
+        ORG_ADMIN,
+    ),
     "invitations.resend_invitations": row(
         lambda w, a: w.lp.invitations.resend_invitations(a, w.target.id), ORG_ADMIN
     ),

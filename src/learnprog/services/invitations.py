@@ -53,9 +53,10 @@ from learnprog.model.access import (
     require_program_admin,
     require_self,
 )
-from learnprog.model.identity import EmailAddress, new_id
-from learnprog.model.learner import Learner, Membership, MemberState
-from learnprog.model.mail import OutgoingMessage
+from learnprog.model.audit import AuditEntry
+from learnprog.model.identity import EmailAddress, email_key, new_id
+from learnprog.model.learner import Learner, LearnerProfile, Membership, MemberState
+from learnprog.model.mail import OutboxStatus, OutgoingMessage
 from learnprog.model.organization import Contract, ContractKind, Organization, Program
 from learnprog.services._base import Service, ServiceContext
 from learnprog.services.mail import INVITATION_LINK_LIFETIME, MailComposer, QueueResult
@@ -148,6 +149,23 @@ class ResendReport:
 
     sent: tuple[Membership, ...]
     skipped_recent: tuple[Membership, ...]
+
+
+@frozen
+class ErasureReport:
+    """What :meth:`InvitationService.erase_learner` changed.
+
+    Attributes:
+        learner: the learner as stored now (pseudonymized).
+        outbox_entries: outbox entries pseudonymized (pending ones never sent).
+        delivery_records: delivery attempts whose recipient became the pseudonym.
+        audit_entries: audit entries about the learner whose field values were removed.
+    """
+
+    learner: Learner
+    outbox_entries: int
+    delivery_records: int
+    audit_entries: int
 
 
 @frozen
@@ -933,6 +951,98 @@ class InvitationService(Service):
                 )
                 uow.commit()
             return ProfileRowResult(row.line, UPDATED, value, before.id, changed=changed)
+
+    def erase_learner(self, actor: Actor, learner_id: str, *, confirm: str) -> ErasureReport:
+        """Erase a learner's personal data on request: a pseudonym everywhere, counts intact.
+
+        The account keeps its record ID, memberships and learning records (so report counts
+        stay right), but its name becomes ``Erased learner <id>``, its address
+        ``erased-<id>@erased.invalid``, and its external ID, profile and attributes are cleared.
+        Mail addressed to it in the outbox is pseudonymized the same way (subject and bodies
+        too), and what had not gone out is never sent; the delivery log shows the pseudonym;
+        the audit log keeps who did what to the record and when, but not the field values,
+        and records that an erasure happened. It cannot be undone.
+
+        Args:
+            actor: an organization admin.
+            learner_id: the learner.
+            confirm: the learner's email address, typed again: the explicit confirmation.
+
+        Returns:
+            What was changed.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            NotFoundError: no such learner.
+            ValidationError: ``confirm`` is not the learner's address.
+            ConflictError: the learner is an admin (remove the admin rights first).
+        """
+        now = self._now()
+        with self._uow() as uow:
+            learner = uow.learners.get(record_id(learner_id, field="learner_id"))
+            require_org_admin(
+                actor,
+                learner.organization_id,
+                self._grants(uow, actor, learner.organization_id),
+                "erase learners",
+            )
+            if not isinstance(confirm, str) or email_key(confirm) != learner.email.key:
+                raise ValidationError(
+                    "to erase the learner, confirm with their email address", field="confirm"
+                )
+            if uow.admins.list_for_learner(learner.organization_id, learner.id):
+                raise ConflictError(
+                    "the learner is an admin: remove the admin rights first",
+                    kind="learner",
+                    key=learner.id,
+                )
+            pseudonym_name = f"Erased learner {learner.id[:8]}"
+            pseudonym = EmailAddress.trusted(f"erased-{learner.id}@erased.invalid")
+            erased = evolve(
+                learner,
+                full_name=pseudonym_name,
+                email=pseudonym,
+                external_id=None,
+                profile=LearnerProfile(),
+                attributes={},
+            )
+            uow.learners.update(erased)
+            entries = uow.outbox.list_for_learner(learner.id)
+            for entry in entries:
+                message = evolve(
+                    entry.message,
+                    to=pseudonym,
+                    to_name=pseudonym_name,
+                    subject="[erased]",
+                    text_body="[erased]",
+                    html_body=None,
+                    headers={},
+                )
+                scrubbed = evolve(entry, message=message)
+                if entry.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
+                    scrubbed = evolve(
+                        scrubbed,
+                        status=OutboxStatus.SKIPPED,
+                        claim_id=None,
+                        last_error="the learner was erased",
+                    )
+                uow.outbox.update(scrubbed)
+            deliveries = uow.deliveries.replace_recipient(
+                [e.id for e in entries], pseudonym.address
+            )
+            scrubbed_audit = uow.audit.scrub(learner.organization_id, learner.id)
+            uow.audit.add(
+                AuditEntry.record(
+                    organization_id=learner.organization_id,
+                    actor=actor.describe(),
+                    action="learner.erase",
+                    object_type="learner",
+                    object_id=learner.id,
+                    now=now,
+                )
+            )
+            uow.commit()
+        return ErasureReport(erased, len(entries), deliveries, scrubbed_audit)
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -453,6 +453,16 @@ class InMemoryAuditRepository(_Table[AuditEntry], ports.AuditRepository):
     def add_many(self, entries: Sequence[AuditEntry]) -> None:
         self._insert_many(entries)
 
+    def scrub(self, organization_id: str, object_id: str) -> int:
+        about = [
+            e
+            for e in self._rows()
+            if e.organization_id == organization_id and e.object_id == object_id
+        ]
+        for entry in about:
+            self._replace(evolve(entry, changes={}))
+        return len(about)
+
     def list(
         self,
         organization_id: str,
@@ -478,6 +488,11 @@ class InMemoryOutboxRepository(_Table[OutboxEntry], ports.OutboxRepository):
     """The outbox in memory; claims are exclusive because a unit of work holds the store lock."""
 
     kind, name = "outbox entry", "outbox"
+
+    def list_for_learner(self, learner_id: str) -> Sequence[OutboxEntry]:
+        return self._select(
+            lambda e: e.message.learner_id == learner_id, lambda e: (e.created_at, e.id)
+        )
 
     def claim_due(
         self, now: datetime, *, limit: int, claim_id: str, lease_until: datetime
@@ -543,6 +558,13 @@ class InMemoryDeliveryRepository(_Table[DeliveryAttempt], ports.DeliveryReposito
     def list_for_outbox(self, outbox_id: str) -> Sequence[DeliveryAttempt]:
         self._uow.check_open()
         return [a for a in self._rows() if a.outbox_id == outbox_id]
+
+    def replace_recipient(self, outbox_ids: Sequence[str], recipient: str) -> int:
+        wanted = set(outbox_ids)
+        changed = [a for a in self._rows() if a.outbox_id in wanted]
+        for attempt in changed:
+            self._replace(evolve(attempt, recipient=recipient))
+        return len(changed)
 
     def list_for_organization(
         self, organization_id: str, *, limit: int = 100, offset: int = 0

@@ -272,6 +272,16 @@ class AuditRepository(Protocol):
         """Append entries in one batch, in order."""
         ...
 
+    def scrub(self, organization_id: str, object_id: str) -> int:
+        """Empty the recorded changes of every entry about one record (for erasure).
+
+        Who did what to which record, and when, stays; the field values go.
+
+        Returns:
+            The number of entries scrubbed.
+        """
+        ...
+
     def list(
         self,
         organization_id: str,
@@ -312,6 +322,10 @@ class OutboxRepository(Protocol):
         self, organization_id: str, *, limit: int = 100, offset: int = 0
     ) -> Sequence[OutboxEntry]:
         """Return the organization's entries, oldest first."""
+        ...
+
+    def list_for_learner(self, learner_id: str) -> Sequence[OutboxEntry]:
+        """Return every entry addressed to a learner, oldest first (for erasure)."""
         ...
 
     def claim_due(
@@ -361,6 +375,14 @@ class DeliveryRepository(Protocol):
 
     def list_for_outbox(self, outbox_id: str) -> Sequence[DeliveryAttempt]:
         """Return the attempts at one outbox entry, oldest first."""
+        ...
+
+    def replace_recipient(self, outbox_ids: Sequence[str], recipient: str) -> int:
+        """Write ``recipient`` over the recipient of these entries' attempts (for erasure).
+
+        Returns:
+            The number of attempts changed.
+        """
         ...
 
     def list_for_organization(

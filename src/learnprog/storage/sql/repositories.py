@@ -544,6 +544,15 @@ class SqlAuditRepository(_SqlRepository[AuditEntry], ports.AuditRepository):
     def add_many(self, entries: Sequence[AuditEntry]) -> None:
         self._insert_many(entries)
 
+    def scrub(self, organization_id: str, object_id: str) -> int:
+        c = self.table.c
+        result = self._write(
+            self.table.update()
+            .where(c.organization_id == organization_id, c.object_id == object_id)
+            .values(changes={})
+        )
+        return int(result.rowcount)
+
     def list(
         self,
         organization_id: str,
@@ -609,6 +618,10 @@ class SqlOutboxRepository(_SqlRepository[OutboxEntry], ports.OutboxRepository):
 
     def update(self, entry: OutboxEntry) -> None:
         self._update(entry)
+
+    def list_for_learner(self, learner_id: str) -> Sequence[OutboxEntry]:
+        c = self.table.c
+        return self._select(c.learner_id == learner_id, order=(c.created_at, c.id))
 
     def claim_due(
         self, now: datetime, *, limit: int, claim_id: str, lease_until: datetime
@@ -702,6 +715,15 @@ class SqlDeliveryRepository(_SqlRepository[DeliveryAttempt], ports.DeliveryRepos
     def list_for_outbox(self, outbox_id: str) -> Sequence[DeliveryAttempt]:
         c = self.table.c
         return self._select(c.outbox_id == outbox_id, order=(c.seq,))
+
+    def replace_recipient(self, outbox_ids: Sequence[str], recipient: str) -> int:
+        if not outbox_ids:
+            return 0
+        c = self.table.c
+        result = self._write(
+            self.table.update().where(c.outbox_id.in_(list(outbox_ids))).values(recipient=recipient)
+        )
+        return int(result.rowcount)
 
     def list_for_organization(
         self, organization_id: str, *, limit: int = 100, offset: int = 0
