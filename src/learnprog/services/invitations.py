@@ -376,19 +376,19 @@ class InvitationService(Service):
                 self._audit_created(uow, actor, "learner.register", learner, organization_id=org.id)
             if before is None:
                 uow.memberships.add(membership)
+                self._audit(
+                    uow,
+                    actor,
+                    action=f"invitation.{outcome.value}",
+                    organization_id=org.id,
+                    object_type="membership",
+                    object_id=membership.id,
+                    before=None,
+                    after=membership,
+                    program_id=program.id,
+                )
             else:
-                uow.memberships.update(membership)
-            self._audit(
-                uow,
-                actor,
-                action=f"invitation.{outcome.value}",
-                organization_id=org.id,
-                object_type="membership",
-                object_id=membership.id,
-                before=before,
-                after=membership,
-                program_id=program.id,
-            )
+                self._save_membership(uow, actor, f"invitation.{outcome.value}", before, membership)
             if send_email:
                 queued = self._mail.queue(uow, message)
             uow.commit()
@@ -540,18 +540,7 @@ class InvitationService(Service):
                 learner = uow.learners.get(membership.learner_id)
                 message = self._invitation_message(org, program, learner, membership)
                 after = membership.invitation_sent(now)
-                uow.memberships.update(after)
-                self._audit(
-                    uow,
-                    actor,
-                    action="invitation.resend",
-                    organization_id=org.id,
-                    object_type="membership",
-                    object_id=after.id,
-                    before=membership,
-                    after=after,
-                    program_id=program.id,
-                )
+                self._save_membership(uow, actor, "invitation.resend", membership, after)
                 self._mail.queue(uow, message)
                 sent.append(after)
             uow.commit()
@@ -630,18 +619,7 @@ class InvitationService(Service):
                     kind="contract",
                     key=contract.id,
                 )
-            uow.memberships.update(after)
-            self._audit(
-                uow,
-                actor,
-                action="invitation.accept",
-                organization_id=after.organization_id,
-                object_type="membership",
-                object_id=after.id,
-                before=membership,
-                after=after,
-                program_id=program.id,
-            )
+            self._save_membership(uow, actor, "invitation.accept", membership, after)
             org = uow.organizations.get(program.organization_id)
             learner = uow.learners.get(after.learner_id)
             self._mail.queue(
@@ -673,18 +651,7 @@ class InvitationService(Service):
                     key=before.id,
                 )
             after = before.remove(now)
-            uow.memberships.update(after)
-            self._audit(
-                uow,
-                actor,
-                action="invitation.revoke",
-                organization_id=after.organization_id,
-                object_type="membership",
-                object_id=after.id,
-                before=before,
-                after=after,
-                program_id=after.program_id,
-            )
+            self._save_membership(uow, actor, "invitation.revoke", before, after)
             uow.commit()
         return after
 
@@ -717,18 +684,7 @@ class InvitationService(Service):
         contract = uow.contracts.get(before.contract_id)
         if before.holds_license and contract.kind is ContractKind.LICENSES:
             uow.contracts.release(contract.id)
-        uow.memberships.update(after)
-        self._audit(
-            uow,
-            actor,
-            action="member.remove",
-            organization_id=after.organization_id,
-            object_type="membership",
-            object_id=after.id,
-            before=before,
-            after=after,
-            program_id=after.program_id,
-        )
+        self._save_membership(uow, actor, "member.remove", before, after)
         if before.state is MemberState.MEMBER:
             program = uow.programs.get(after.program_id)
             org = uow.organizations.get(after.organization_id)
@@ -1059,6 +1015,23 @@ class InvitationService(Service):
                 )
                 return learner
         raise PermissionDeniedError(f"{actor.describe()} may not {what} of this learner")
+
+    def _save_membership(
+        self, uow: UnitOfWork, actor: Actor, action: str, before: Membership, after: Membership
+    ) -> None:
+        """Store a changed membership and put the change on the audit log."""
+        uow.memberships.update(after)
+        self._audit(
+            uow,
+            actor,
+            action=action,
+            organization_id=after.organization_id,
+            object_type="membership",
+            object_id=after.id,
+            before=before,
+            after=after,
+            program_id=after.program_id,
+        )
 
     def _program(self, uow: UnitOfWork, actor: Actor, program_id: str, what: str) -> Program:
         program = uow.programs.get(record_id(program_id, field="program_id"))
