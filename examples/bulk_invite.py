@@ -24,7 +24,7 @@ lp.programs.create_contract(
     kind="licenses",
     quantity=100,
     starts_at=datetime(2026, 1, 1, tzinfo=UTC),
-    ends_at=datetime(2027, 12, 31, tzinfo=UTC),
+    ends_at=datetime(2030, 1, 1, tzinfo=UTC),
 )
 folder = Path(tempfile.mkdtemp())
 (folder / "roster.csv").write_text(
@@ -38,6 +38,6 @@ with lp.invitations.bulk_invite(
     ana, academy.id, contract.id, folder / "roster.csv", rejections_to=folder / "rejected.csv"
 ) as run:
     for line in run:
-        print(line.line, line.outcome, line.reason or "")
+        print(line.line, line.outcome, line.reason or line.duplicate_of or "")
 print(run.totals)
 print(lp.mail.dispatch(system))

@@ -23,6 +23,6 @@ lp.programs.create_contract(
     kind="licenses",
     quantity=100,
     starts_at=datetime(2026, 1, 1, tzinfo=UTC),
-    ends_at=datetime(2027, 1, 1, tzinfo=UTC),
+    ends_at=datetime(2030, 1, 1, tzinfo=UTC),
 )
 print(academy.slug, [e.action for e in lp.audit.entries(ana, org.id)])

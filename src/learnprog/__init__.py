@@ -41,6 +41,7 @@ from learnprog.services import (
     ProgramService,
     SkillScorer,
 )
+from learnprog.services.mail import MailService
 from learnprog.settings import Settings
 
 __version__ = "0.1.0"
@@ -61,6 +62,7 @@ __all__ = [
     "LearnprogError",
     "LicenseLimitError",
     "MailError",
+    "MailService",
     "MessagingService",
     "NotFoundError",
     "OrgAdminActor",

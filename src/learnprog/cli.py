@@ -78,7 +78,10 @@ def _session(ctx: click.Context) -> Iterator[learnprog.Learnprog]:
     options = ctx.obj
     try:
         settings = learnprog.Settings(
-            base_url=options["base_url"], secret_key=_secret(Path(options["secret_file"]))
+            base_url=options["base_url"],
+            secret_key=_secret(Path(options["secret_file"])),
+            sender_address=options["sender_address"],
+            no_reply_address=options["no_reply_address"],
         )
         with learnprog.connect(
             options["db"], settings=settings, mailer=_mailer(options, settings)
@@ -87,6 +90,9 @@ def _session(ctx: click.Context) -> Iterator[learnprog.Learnprog]:
     except LearnprogError as exc:
         click.echo("error: " + " ".join(str(exc).split()), err=True)  # one line, always
         sys.exit(1)
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        sys.stderr.close()
+        sys.exit(0)
     except OSError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -189,6 +195,22 @@ def _date(value: str) -> datetime:
     show_envvar=True,
     help="File keeping the link-signing secret (made on first use); "
     "LEARNPROG_SECRET_KEY overrides it.",
+)
+@click.option(
+    "--no-reply-address",
+    envvar="LEARNPROG_NO_REPLY_ADDRESS",
+    default="noreply@example.com",
+    show_default=True,
+    show_envvar=True,
+    help="From address of system mail (replies go nowhere).",
+)
+@click.option(
+    "--sender-address",
+    envvar="LEARNPROG_SENDER_ADDRESS",
+    default="learning@example.com",
+    show_default=True,
+    show_envvar=True,
+    help="Envelope sender (bounces) for SMTP; also the Message-ID domain.",
 )
 @click.version_option(learnprog.__version__, prog_name="learnprog")
 @click.pass_context

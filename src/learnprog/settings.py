@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 
 from attrs import field, frozen
@@ -35,6 +36,10 @@ def _no_reply(value: str | EmailAddress) -> EmailAddress:
     )
 
 
+def _default_secret() -> str:
+    return os.environ.get("LEARNPROG_SECRET_KEY") or secrets.token_urlsafe(32)
+
+
 def _secret(value: str) -> str:
     if not isinstance(value, str) or len(value) < 16:
         raise ValidationError("a signing secret has at least 16 characters", field="secret_key")
@@ -48,9 +53,11 @@ class Settings:
     Attributes:
         base_url: the public base URL of the host app, used in invitation, unsubscribe and
             program links (``https://learning.example.org``).
-        secret_key: the secret that signs link tokens, 16 characters or more. The default is a
-            new random secret for each ``Settings()``, so links stop working on restart: set a
-            stable one wherever links must outlive the instance.
+        secret_key: the secret that signs link tokens (acceptance, unsubscribe), 16
+            characters or more. Default: the environment variable ``LEARNPROG_SECRET_KEY``, or
+            else a new random secret for each ``Settings()`` — then links stop working on
+            restart and another process cannot verify them: set a stable one wherever links
+            must outlive the instance (the command line keeps one in ``./learnprog.secret``).
         sender_address: the envelope sender (SMTP ``MAIL FROM``, where bounces go) when a
             mailer is given it (``SmtpMailer(envelope_from=...)``; the command line does).
         sender_name: the display name in From of system emails.
@@ -59,9 +66,7 @@ class Settings:
     """
 
     base_url: str = field(default="http://localhost:8000", converter=_base_url)
-    secret_key: str = field(
-        factory=lambda: secrets.token_urlsafe(32), converter=_secret, repr=False
-    )
+    secret_key: str = field(factory=lambda: _default_secret(), converter=_secret, repr=False)
     sender_address: EmailAddress = field(
         default="learning@example.com",  # type: ignore[assignment]
         converter=_sender,

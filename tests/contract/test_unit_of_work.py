@@ -10,7 +10,7 @@ import pytest
 from attrs import evolve
 
 from learnprog.errors import ConflictError, NotFoundError, StorageError, ValidationError
-from learnprog.model import Contract, ContractKind, Learner, Organization, Program
+from learnprog.model import Contract, ContractKind, Learner, Organization, Program, email_key
 from tests import factories as f
 from tests.conftest import UowFactory
 
@@ -647,3 +647,18 @@ def test_scrub_and_recipient_replacement_for_erasure(uow_factory: UowFactory) ->
         assert attempt.recipient == "erased@erased.invalid"
         (audit,) = uow.audit.list(org.id)
         assert (audit.action, audit.changes) == ("learner.register", {})
+
+
+def test_an_international_domain_in_ascii_finds_the_same_learner(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    person = f.learner(org, "ana@bücher.example")
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.learners.add(person)
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.learners.find_by_email(org.id, email_key("Ana@XN--BCHER-KVA.example"))
+        assert found is not None
+        assert found.id == person.id
+        with pytest.raises(ConflictError):
+            uow.learners.add(f.learner(org, "ana@xn--bcher-kva.example", "Twin"))

@@ -270,3 +270,23 @@ def test_a_maildir_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(MailError, match="is a file"):
         MaildirMailer(tmp_path / "file")
+
+
+def test_list_unsubscribe_goes_on_the_wire_as_written(tmp_path: Path) -> None:
+    link = "<https://learn.example/email/unsubscribe?token=" + "A1b2C3d4" * 20 + ">"
+    mailer = MaildirMailer(tmp_path / "outbox", clock=CLOCK)
+    mailer.send(
+        message(
+            headers={
+                "List-Unsubscribe": link,
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
+        )
+    )
+    (raw,) = mailer.messages()
+    head = raw.split(b"\r\n\r\n")[0].decode("ascii").split("\r\n")
+    assert f"List-Unsubscribe: {link}" in head  # one line, no encoded words (RFC 2369, 8058)
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in head
+    assert raw.count(b"MIME-Version:") == 1
+    with pytest.raises(ValidationError, match="ASCII"):
+        message(headers={"X-Team": "Équipe"})

@@ -45,7 +45,7 @@ def test_erasure_replaces_personal_data_everywhere(
         external_id="E-99",
     )
     lp.invitations.update_learner(
-        admin, first.learner.id, profile={"job_title": "Spy"}, attributes={"badge": "007"}
+        admin, first.learner.id, profile={"job_title": "Spy"}, attributes={"badge": "Quasar-Zulu"}
     )
     lp.mail.dispatch(SYSTEM)  # the invitation went out
     lp.invitations.resend_invitations(admin, program.id)  # skipped: within 24 hours
@@ -75,7 +75,7 @@ def test_erasure_replaces_personal_data_everywhere(
         texts += [repr(d) for d in uow.deliveries.list_for_organization(org.id)]
         texts += [repr(a) for a in uow.audit.list(org.id, limit=1000)]
     blob = "\n".join(texts)
-    for secret in ("Zoë Secret", "zoe.secret", "E-99", "Spy", "007"):
+    for secret in ("Zoë Secret", "zoe.secret", "E-99", "Spy", "Quasar-Zulu"):
         assert secret not in blob
     assert lp.audit.entries(admin, org.id)[0].action == "learner.erase"
     assert lp.mail.dispatch(SYSTEM).sent == 0  # the pending resend is never sent

@@ -423,7 +423,7 @@ def test_contract_check_active() -> None:
     contract.check_active(START)
     with pytest.raises(ValidationError, match="contract 'Year 1' runs from") as info:
         contract.check_active(END)
-    assert info.value.field == "contract"
+    assert info.value.field == "contract_id"
 
 
 def test_contract_check_active_before_start() -> None:

@@ -16,11 +16,12 @@ class MaildirMailer(Mailer):
     """Writes each message as one file in a Maildir (``new/``), readable by any mail client.
 
     Args:
-        path: the Maildir's folder; created with ``cur``, ``new`` and ``tmp`` if missing.
+        path: the Maildir's folder; created with ``cur``, ``new`` and ``tmp`` on first use.
         clock: the source of the Date header.
 
     Raises:
-        MailError: the folder cannot be created, or the path is a file.
+        MailError: the path is a file (a folder that cannot be created fails the first send,
+            permanently).
     """
 
     def __init__(self, path: str | Path, *, clock: Clock | None = None) -> None:
@@ -30,12 +31,18 @@ class MaildirMailer(Mailer):
             raise MailError(
                 f"the mail directory {self.path} is a file, not a folder", permanent=True
             )
-        try:
-            self._maildir = mailbox.Maildir(self.path, create=True)
-        except OSError as exc:
-            raise MailError(
-                f"cannot create the mail directory {self.path}: {exc}", permanent=True
-            ) from exc
+        self._box: mailbox.Maildir | None = None  # made on first use: previews need none
+
+    @property
+    def _maildir(self) -> mailbox.Maildir:
+        if self._box is None:
+            try:
+                self._box = mailbox.Maildir(self.path, create=True)
+            except OSError as exc:
+                raise MailError(
+                    f"cannot create the mail directory {self.path}: {exc}", permanent=True
+                ) from exc
+        return self._box
 
     def send(self, message: OutgoingMessage) -> None:
         """Store ``message`` as a new file in the Maildir.

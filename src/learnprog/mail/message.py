@@ -106,17 +106,20 @@ def message_bytes(message: OutgoingMessage, *, date: datetime) -> bytes:
     body["Message-ID"] = message.message_id
     body["Date"] = email.utils.format_datetime(date)
     body["Subject"] = message.subject
-    for name, value in message.headers.items():
-        body[name] = value
     # quoted-printable keeps every line 7-bit: strict servers and old relays accept it
     body.set_content(message.text_body, cte="quoted-printable")
     if message.html_body is not None:
         body.add_alternative(message.html_body, subtype="html", cte="quoted-printable")
+        for part in body.iter_parts():
+            del part["MIME-Version"]  # only the top level carries it (RFC 2045 section 4)
     head = [
         address_header("From", message.sender_name, message.sender_address),
         address_header("To", message.to_name, message.to),
     ]
     if message.reply_to is not None:
         head.append(address_header("Reply-To", None, message.reply_to))
+    # extra headers (List-Unsubscribe ...) are printable ASCII, written as they are: a folded
+    # List-Unsubscribe would become encoded words that no mail client reads (RFC 2369, 8058)
+    head += [f"{name}: {value}" for name, value in message.headers.items()]
     prefix = ("\r\n".join(head) + "\r\n").encode("utf-8" if utf8 else "ascii")
     return prefix + body.as_bytes()

@@ -72,7 +72,7 @@ COURSE_WELCOME = SystemTemplate(
 SPECIALIZATION_WELCOME = SystemTemplate(
     "specialization_welcome",
     MessageCategory.ANNOUNCEMENT,
-    "Welcome to the {{ specialization.name }} specialization",
+    "Welcome to {{ specialization.name }}",
 )
 PROGRAM_EXIT = SystemTemplate(
     "program_exit", MessageCategory.TRANSACTIONAL, "You have left {{ program.name }}"

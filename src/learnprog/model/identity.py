@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import secrets
@@ -30,10 +31,17 @@ def email_key(address: str) -> str:
 
     Two addresses with the same key are the same person within an organization
     (``" Ana.Lima@Example.COM"`` and ``"ana.lima@example.com"``; an ``é`` typed as one code
-    point or as ``e`` plus a combining accent), while accents are kept (``stéphane@`` and
-    ``stephane@`` stay two people) because neither step strips them.
+    point or as ``e`` plus a combining accent; ``bücher.example`` and its ASCII form
+    ``xn--bcher-kva.example``), while accents are kept (``stéphane@`` and ``stephane@`` stay
+    two people) because none of the steps strips them.
     """
-    return unicodedata.normalize("NFC", address.strip()).casefold()
+    key = unicodedata.normalize("NFC", address.strip()).casefold()
+    local, at, domain = key.rpartition("@")
+    if at and "xn--" in domain:  # an internationalized domain in its ASCII form: the same one
+        with contextlib.suppress(UnicodeError):  # not valid punycode: kept as written
+            domain = unicodedata.normalize("NFC", domain.encode("ascii").decode("idna"))
+        key = f"{local}@{domain.casefold()}"
+    return key
 
 
 def reject_control_characters(value: str, *, field: str) -> str:

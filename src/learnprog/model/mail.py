@@ -117,10 +117,7 @@ class OutgoingMessage:
                 value if isinstance(value, EmailAddress) else EmailAddress.parse(value, field=name)
             )
 
-        clean_headers = {
-            _header_name(k): single_line(v, field=f"headers.{k}", max_length=900)
-            for k, v in (headers or {}).items()
-        }
+        clean_headers = {_header_name(k): _header_value(k, v) for k, v in (headers or {}).items()}
         if len({k.casefold() for k in clean_headers}) != len(clean_headers):
             raise ValidationError("an extra header is given twice", field="headers")
         domain = domain_name(message_domain, field="message_domain")
@@ -183,6 +180,13 @@ _MANAGED_HEADERS = frozenset(
         "return-path",
     }
 )
+
+
+def _header_value(name: str, value: object) -> str:
+    text = single_line(value, field=f"headers.{name}", max_length=900)
+    if not text.isascii() or not text.isprintable():
+        raise ValidationError("an extra header's value is printable ASCII", field=f"headers.{name}")
+    return text
 
 
 _EXTRA_HEADERS = frozenset({"auto-submitted", "precedence", "feedback-id"})

@@ -442,5 +442,5 @@ class Contract:
             raise ValidationError(
                 f"contract {self.name!r} runs from {self.starts_at.isoformat()} to "
                 f"{self.ends_at.isoformat()}",
-                field="contract",
+                field="contract_id",
             )

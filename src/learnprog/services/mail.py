@@ -28,6 +28,7 @@ from learnprog.errors import (
 from learnprog.mail.rendering import (
     DEFAULT_BRAND_COLOR,
     INVITATION,
+    PROGRAM_EXIT,
     SYSTEM_TEMPLATES,
     MailTemplates,
     SystemTemplate,
@@ -164,6 +165,7 @@ class MailComposer:
             },
             "learner": {"full_name": learner.full_name, "email": learner.email.address},
             "unsubscribe_url": unsubscribe,
+            "membership_ended": template is PROGRAM_EXIT,
         }
         if template is INVITATION:
             source = program.invitation_message or organization.default_invitation_message
