@@ -27,6 +27,8 @@ def ensure_utc(value: datetime, *, field: str = "time") -> datetime:
     """
     from learnprog.errors import ValidationError
 
+    if value.__class__ is datetime and value.tzinfo is UTC:
+        return value  # already aware UTC: the common case, answered at once
     if not isinstance(value, datetime):
         raise ValidationError(
             f"an aware datetime is required, not {type(value).__name__}", field=field, value=value

@@ -70,26 +70,66 @@ def _checker(annotation: Any) -> _Check:
     raise TypeError(f"unsupported annotation {annotation!r}")  # a programming error
 
 
+def _expression(annotation: Any, env: dict[str, Any]) -> str:
+    """Return a Python expression that is true when ``v`` fits ``annotation``.
+
+    Simple annotations become inline tests (fast: this runs for every model object made);
+    containers call a checker function put in ``env``.
+    """
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is Any:
+        return "True"
+    if annotation is type(None):
+        return "v is None"
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(f"({_expression(a, env)})" for a in args)
+    if annotation is bool:
+        return "v.__class__ is bool"
+    if annotation is str:
+        return "(v.__class__ is str or isinstance(v, str))"
+    if annotation is int:
+        return "(v.__class__ is int or (isinstance(v, int) and not isinstance(v, bool)))"
+    if annotation is float:
+        return "(isinstance(v, (int, float)) and not isinstance(v, bool) and _isfinite(v))"
+    if origin is None and isinstance(annotation, type):
+        name = f"_t{len(env)}"
+        env[name] = annotation
+        return f"isinstance(v, {name})"
+    name = f"_c{len(env)}"
+    env[name] = _checker(annotation)
+    return f"{name}(v)"
+
+
 def checked(cls: C) -> C:
     """Make ``cls.__init__`` check each field's value against its annotation.
+
+    The check is compiled once per class into one function of inline tests.
 
     Raises (from the decorated class's constructor):
         ValidationError: a field holds a value of the wrong type; the error names the field.
     """
     hints = typing.get_type_hints(cls)
-    checks = [(f.name, _checker(hints[f.name])) for f in attrs.fields(cls)]
+    env: dict[str, Any] = {"_isfinite": math.isfinite}
+    lines = ["def _check(self):"]
+    for f in attrs.fields(cls):
+        lines.append(f"    v = self.{f.name}")
+        lines.append(f"    if not ({_expression(hints[f.name], env)}): return {f.name!r}, v")
+    lines.append("    return None")
+    exec(compile("\n".join(lines), f"<checks of {cls.__name__}>", "exec"), env)
+    check: Callable[[Any], tuple[str, Any] | None] = env["_check"]
     original: Callable[..., None] = vars(cls)["__init__"]
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
         original(self, *args, **kwargs)
-        for name, check in checks:
-            value = getattr(self, name)
-            if not check(value):
-                raise ValidationError(
-                    f"{cls.__name__}.{name} cannot be {type(value).__name__} {value!r:.80}",
-                    field=name,
-                    value=value,
-                )
+        bad = check(self)
+        if bad is not None:
+            name, value = bad
+            raise ValidationError(
+                f"{cls.__name__}.{name} cannot be {type(value).__name__} {value!r:.80}",
+                field=name,
+                value=value,
+            )
 
     __init__.__doc__ = original.__doc__
     cls.__init__ = __init__  # type: ignore[misc]
