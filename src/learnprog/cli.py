@@ -37,7 +37,7 @@ from learnprog.mail.ports import Mailer
 from learnprog.mail.rendering import SYSTEM_TEMPLATES
 from learnprog.mail.smtp import SmtpMailer
 from learnprog.model.access import Actor, SystemActor
-from learnprog.model.organization import Organization
+from learnprog.model.organization import Organization, Program
 from learnprog.serialization import to_json_value
 
 DEFAULT_DB = "sqlite:///learnprog.db"
@@ -111,6 +111,16 @@ def _org_by_name(lp: learnprog.Learnprog, name: str) -> Organization:
             f"--org with one of their IDs: {ids}"
         )
     return found[0]
+
+
+def _program_by_slug(
+    lp: learnprog.Learnprog, actor: Actor, org: Organization, slug: str
+) -> Program:
+    """Find one of the programs the actor administers by its URL slug."""
+    for program in lp.programs.list_programs(actor, org.id):
+        if program.slug.value == slug:
+            return program
+    raise learnprog.NotFoundError("program", slug)
 
 
 def _actor(lp: learnprog.Learnprog, org: Organization, email: str) -> Actor:
@@ -400,12 +410,7 @@ def audit(
         actor = _actor(lp, org, as_email)
         program_id = None
         if program_slug is not None:
-            found = [
-                p for p in lp.programs.list_programs(actor, org.id) if p.slug.value == program_slug
-            ]
-            if not found:
-                raise learnprog.NotFoundError("program", program_slug)
-            program_id = found[0].id
+            program_id = _program_by_slug(lp, actor, org, program_slug).id
         rows = [
             to_json_value(e)
             for e in lp.audit.entries(actor, org.id, program_id=program_id, limit=limit)
@@ -455,12 +460,8 @@ def mail_preview(
     with _session(ctx) as lp:
         org = _org_by_name(lp, org_name)
         actor = _actor(lp, org, as_email)
-        found = [
-            p for p in lp.programs.list_programs(actor, org.id) if p.slug.value == program_slug
-        ]
-        if not found:
-            raise learnprog.NotFoundError("program", program_slug)
-        message = lp.mail.preview_system_email(actor, found[0].id, template)
+        program = _program_by_slug(lp, actor, org, program_slug)
+        message = lp.mail.preview_system_email(actor, program.id, template)
         click.echo(f"Subject: {message.subject}\n\n{message.text_body}")
         if html_file is not None:
             Path(html_file).write_text(message.html_body or "", encoding="utf-8")
