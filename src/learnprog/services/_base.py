@@ -129,6 +129,31 @@ class Service:
             program_id=program_id,
         )
 
+    def _audit_change(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        action: str,
+        before: Any,
+        after: Any,
+        *,
+        object_type: str,
+        program_id: str | None = None,
+    ) -> None:
+        """Record the change of a stored record (its ID and organization taken from ``after``)."""
+        organization_id = getattr(after, "organization_id", None) or after.id
+        self._audit(
+            uow,
+            actor,
+            action=action,
+            organization_id=organization_id,
+            object_type=object_type,
+            object_id=after.id,
+            before=before,
+            after=after,
+            program_id=program_id,
+        )
+
     def _audit(
         self,
         uow: UnitOfWork,

@@ -737,15 +737,13 @@ class InvitationService(Service):
                 self._remove(uow, actor, membership, now)
             removed = evolve(program, removed_at=now)
             uow.programs.update(removed)
-            self._audit(
+            self._audit_change(
                 uow,
                 actor,
-                action="program.remove",
-                organization_id=program.organization_id,
+                "program.remove",
+                program,
+                removed,
                 object_type="program",
-                object_id=program.id,
-                before=program,
-                after=removed,
                 program_id=program.id,
             )
             uow.commit()
@@ -794,15 +792,8 @@ class InvitationService(Service):
             after = apply_changes(before, profile=profile, attributes=attributes)
             if after != before:
                 uow.learners.update(after)
-                self._audit(
-                    uow,
-                    actor,
-                    action="learner.update",
-                    organization_id=before.organization_id,
-                    object_type="learner",
-                    object_id=before.id,
-                    before=before,
-                    after=after,
+                self._audit_change(
+                    uow, actor, "learner.update", before, after, object_type="learner"
                 )
                 uow.commit()
         return after
@@ -895,15 +886,8 @@ class InvitationService(Service):
                 return ProfileRowResult(row.line, UNCHANGED, value, before.id)
             if not dry_run:
                 uow.learners.update(after)
-                self._audit(
-                    uow,
-                    actor,
-                    action="learner.update",
-                    organization_id=org_id,
-                    object_type="learner",
-                    object_id=before.id,
-                    before=before,
-                    after=after,
+                self._audit_change(
+                    uow, actor, "learner.update", before, after, object_type="learner"
                 )
                 uow.commit()
             return ProfileRowResult(row.line, UPDATED, value, before.id, changed=changed)
@@ -1021,16 +1005,8 @@ class InvitationService(Service):
     ) -> None:
         """Store a changed membership and put the change on the audit log."""
         uow.memberships.update(after)
-        self._audit(
-            uow,
-            actor,
-            action=action,
-            organization_id=after.organization_id,
-            object_type="membership",
-            object_id=after.id,
-            before=before,
-            after=after,
-            program_id=after.program_id,
+        self._audit_change(
+            uow, actor, action, before, after, object_type="membership", program_id=after.program_id
         )
 
     def _program(self, uow: UnitOfWork, actor: Actor, program_id: str, what: str) -> Program:

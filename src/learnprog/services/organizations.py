@@ -195,15 +195,8 @@ class OrganizationService(Service):
                             value=program_id,
                         )
             uow.organizations.update(after)
-            self._audit(
-                uow,
-                actor,
-                action="organization.update",
-                organization_id=before.id,
-                object_type="organization",
-                object_id=before.id,
-                before=before,
-                after=after,
+            self._audit_change(
+                uow, actor, "organization.update", before, after, object_type="organization"
             )
             uow.commit()
         return after

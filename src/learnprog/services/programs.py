@@ -163,15 +163,13 @@ class ProgramService(Service):
                 check_admin_text(invitation_message, field="invitation_message")
             after = before.with_settings(**given)
             uow.programs.update(after)
-            self._audit(
+            self._audit_change(
                 uow,
                 actor,
-                action="program.update",
-                organization_id=before.organization_id,
+                "program.update",
+                before,
+                after,
                 object_type="program",
-                object_id=before.id,
-                before=before,
-                after=after,
                 program_id=before.id,
             )
             uow.commit()
