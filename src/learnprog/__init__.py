@@ -12,6 +12,7 @@ from learnprog.bootstrap import Learnprog, connect
 from learnprog.clock import Clock, FixedClock, SystemClock
 from learnprog.errors import (
     ConflictError,
+    EnrollmentLimitError,
     InvalidTokenError,
     LearnprogError,
     LicenseLimitError,
@@ -53,6 +54,7 @@ __all__ = [
     "AuditLog",
     "Clock",
     "ConflictError",
+    "EnrollmentLimitError",
     "FixedClock",
     "InvalidTokenError",
     "InvitationService",

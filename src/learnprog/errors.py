@@ -80,6 +80,10 @@ class LicenseLimitError(ConflictError):
     """A contract has no license or enrollment left (guide glossary, "License")."""
 
 
+class EnrollmentLimitError(ConflictError):
+    """A learner is at the program's course enrollment limit (guide, "COURSE ENROLLMENT LIMIT")."""
+
+
 class InvalidTokenError(ValidationError):
     """A signed token (acceptance, unsubscribe or download link) is forged, malformed or expired."""
 
@@ -107,6 +111,7 @@ class MailError(LearnprogError):
 
 __all__ = [
     "ConflictError",
+    "EnrollmentLimitError",
     "InvalidTokenError",
     "LearnprogError",
     "LicenseLimitError",

@@ -10,9 +10,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 
-from learnprog.errors import ValidationError
+from learnprog.errors import ConflictError, ValidationError
 from learnprog.model._rules import optional_text, to_optional_utc, to_utc, utc
 from learnprog.model._typecheck import checked
 from learnprog.model.catalog import EntryKind
@@ -79,6 +79,20 @@ class Enrollment:
     def is_current(self) -> bool:
         """True until the learner unenrolls."""
         return self.unenrolled_at is None
+
+    def unenroll(self, now: datetime) -> Enrollment:
+        """Return the enrollment ended at ``now``.
+
+        Raises:
+            ConflictError: it has already ended.
+            ValidationError: ``now`` is naive or before the enrollment.
+        """
+        if self.unenrolled_at is not None:
+            raise ConflictError("the enrollment has already ended", kind="enrollment", key=self.id)
+        at = utc(now, field="now")
+        if at < self.enrolled_at:
+            raise ValidationError("an enrollment cannot end before it starts", field="now")
+        return evolve(self, unenrolled_at=at)
 
 
 class EventKind(enum.StrEnum):

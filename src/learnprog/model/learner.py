@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -153,6 +154,26 @@ class Learner:
         merged = dict(self.attributes)
         merged.update(_attributes(attributes))
         return evolve(self, attributes=merged)
+
+    @property
+    def search_key(self) -> str:
+        """The text the members list searches: see :func:`search_key`."""
+        return search_key(self.full_name, self.email.key)
+
+
+def search_key(full_name: str, email_key: str) -> str:
+    """Return the members list's search text: the name, a line break, the email; case-folded.
+
+    A search term (also folded, with :func:`search_term`) matches a learner when it is a
+    substring of this text (guide, "Members": "Search bar to look for members based on name or
+    email"); accents are kept, so ``stéphane`` does not find ``Stephane``.
+    """
+    return f"{search_term(full_name)}\n{email_key}"
+
+
+def search_term(text: str) -> str:
+    """Return ``text`` as the members search compares it: trimmed, NFC, case-folded."""
+    return unicodedata.normalize("NFC", text.strip()).casefold()
 
 
 class MemberState(enum.StrEnum):

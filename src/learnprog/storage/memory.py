@@ -21,8 +21,9 @@ from attrs import evolve
 
 from learnprog.errors import ConflictError, NotFoundError, StorageError
 from learnprog.model.access import AdminGrant
+from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
 from learnprog.model.audit import AuditEntry
-from learnprog.model.catalog import Course, Skill, Specialization
+from learnprog.model.catalog import Course, EntryKind, Skill, Specialization
 from learnprog.model.learner import Learner, Membership
 from learnprog.model.mail import (
     DeliveryAttempt,
@@ -32,6 +33,14 @@ from learnprog.model.mail import (
     OutboxStatus,
 )
 from learnprog.model.organization import Contract, Organization, Program
+from learnprog.model.progress import (
+    EnrollmentProgress,
+    MemberOrder,
+    MemberPage,
+    MemberQuery,
+    MemberRow,
+    member_status,
+)
 from learnprog.storage import ports
 
 T = TypeVar("T")
@@ -596,6 +605,221 @@ class InMemoryEmailPreferenceRepository(_Table[EmailOptOut], ports.EmailPreferen
             self._delete((learner_id, category))
 
 
+class InMemoryEnrollmentRepository(_Table[Enrollment], ports.EnrollmentRepository):
+    """Enrollments in memory; one current enrollment per learner and target."""
+
+    kind, name = "enrollment", "enrollments"
+    uniques = (
+        ("current enrollment", lambda e: (e.learner_id, e.target_id) if e.is_current else None),
+    )
+
+    def add(self, enrollment: Enrollment) -> None:
+        self._insert(enrollment)
+
+    def get(self, enrollment_id: str) -> Enrollment:
+        return self._get(enrollment_id)
+
+    def update(self, enrollment: Enrollment) -> None:
+        self._replace(enrollment)
+
+    def find_current(self, learner_id: str, target_id: str) -> Enrollment | None:
+        return self._lookup("current enrollment", (learner_id, target_id))
+
+    def list_for_learner(
+        self, learner_id: str, target_ids: Sequence[str] | None = None
+    ) -> Sequence[Enrollment]:
+        wanted = None if target_ids is None else set(target_ids)
+        return self._select(
+            lambda e: e.learner_id == learner_id and (wanted is None or e.target_id in wanted),
+            lambda e: (e.enrolled_at, e.id),
+        )
+
+    def list_for_program(self, program_id: str) -> Sequence[Enrollment]:
+        return self._select(lambda e: e.program_id == program_id, lambda e: (e.enrolled_at, e.id))
+
+    def count_current_courses(self, program_id: str, learner_id: str) -> int:
+        return len(
+            self._select(
+                lambda e: (
+                    e.program_id == program_id
+                    and e.learner_id == learner_id
+                    and e.kind is EntryKind.COURSE
+                    and e.is_current
+                ),
+                lambda e: e.id,
+            )
+        )
+
+
+class _ScopedTable(_Table[T]):
+    """Records keyed by (organization ID, the source's record ID), written insert-or-skip."""
+
+    def _add_new(self, organization_id: str, records: Sequence[Any]) -> None:
+        self._uow.check_open()
+        for record in records:
+            key = (organization_id, record.id)
+            if self._find(key) is None:
+                self._stage(key, record)
+
+    def _known(self, organization_id: str, ids: Sequence[str]) -> frozenset[str]:
+        return frozenset(i for i in ids if self._find((organization_id, i)) is not None)
+
+
+class InMemoryEventTable(_ScopedTable[LearningEvent]):
+    """Item events in memory."""
+
+    kind, name = "learning event", "learning_events"
+
+
+class InMemoryAttemptTable(_ScopedTable[AssessmentAttempt]):
+    """Assessment attempts in memory."""
+
+    kind, name = "assessment attempt", "assessment_attempts"
+
+
+class InMemoryActivityRepository(ports.ActivityRepository):
+    """Raw learning records in memory, over two tables of the unit of work."""
+
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._events = uow.learning_events
+        self._attempts = uow.assessment_attempts
+
+    def known_event_ids(self, organization_id: str, event_ids: Sequence[str]) -> frozenset[str]:
+        return self._events._known(organization_id, event_ids)
+
+    def known_attempt_ids(self, organization_id: str, attempt_ids: Sequence[str]) -> frozenset[str]:
+        return self._attempts._known(organization_id, attempt_ids)
+
+    def add_events(self, organization_id: str, events: Sequence[LearningEvent]) -> None:
+        self._events._add_new(organization_id, events)
+
+    def add_attempts(self, organization_id: str, attempts: Sequence[AssessmentAttempt]) -> None:
+        self._attempts._add_new(organization_id, attempts)
+
+    def events_for(self, learner_id: str, course_id: str) -> Sequence[LearningEvent]:
+        return self._events._select(
+            lambda e: e.learner_id == learner_id and e.course_id == course_id,
+            lambda e: (e.at, e.id),
+        )
+
+    def attempts_for(self, learner_id: str, course_id: str) -> Sequence[AssessmentAttempt]:
+        return self._attempts._select(
+            lambda a: a.learner_id == learner_id and a.course_id == course_id,
+            lambda a: (a.submitted_at, a.id),
+        )
+
+    def attempts_for_course(self, course_id: str) -> Sequence[AssessmentAttempt]:
+        return self._attempts._select(
+            lambda a: a.course_id == course_id, lambda a: (a.learner_id, a.submitted_at, a.id)
+        )
+
+
+class InMemoryProgressRepository(_Table[EnrollmentProgress], ports.ProgressRepository):
+    """Derived enrollment figures in memory; the members list is computed by the model rules."""
+
+    kind, name = "enrollment progress", "enrollment_progress"
+
+    def _key(self, record: EnrollmentProgress) -> Hashable:
+        return record.enrollment_id
+
+    def put_many(self, figures: Sequence[EnrollmentProgress]) -> None:
+        self._uow.check_open()
+        for record in figures:
+            self._uow.enrollments.get(record.enrollment_id)  # like the SQL foreign key
+            self._stage(record.enrollment_id, record)
+
+    def get_many(self, enrollment_ids: Sequence[str]) -> Mapping[str, EnrollmentProgress]:
+        found = {i: self._find(i) for i in enrollment_ids}
+        return {k: v for k, v in found.items() if v is not None}
+
+    def member_page(self, query: MemberQuery, now: datetime) -> MemberPage:
+        uow = self._uow
+        enrollments: dict[str, list[Enrollment]] = {}
+        for e in uow.enrollments.list_for_program(query.program_id):
+            if e.kind is EntryKind.COURSE:
+                enrollments.setdefault(e.learner_id, []).append(e)
+        rows = []
+        for membership in uow.memberships.list_for_program(query.program_id):
+            learner = uow.learners.get(membership.learner_id)
+            if query.state is not None and membership.state is not query.state:
+                continue
+            if query.contract_id is not None and membership.contract_id != query.contract_id:
+                continue
+            if query.search is not None and query.search not in learner.search_key:
+                continue
+            mine = enrollments.get(learner.id, [])
+            figures = self.get_many([e.id for e in mine])
+            current = [figures.get(e.id, EnrollmentProgress(e.id)) for e in mine if e.is_current]
+            last = max(
+                (f.last_activity_at for f in figures.values() if f.last_activity_at), default=None
+            )
+            status = member_status(membership, current, last, now)
+            if query.status is not None and not query.status.matches(membership, status):
+                continue
+            rows.append(MemberRow(learner, membership, status))
+        rows.sort(key=lambda r: _member_sort_key(r, query.order), reverse=query.descending)
+        rows.sort(key=lambda r: _member_missing(r, query.order))  # missing values last
+        page = rows[query.offset : query.offset + query.limit]
+        return MemberPage(tuple(page), len(rows), query)
+
+
+def _member_value(row: MemberRow, order: MemberOrder) -> Any:
+    if order is MemberOrder.EMAIL:
+        return row.learner.email.key
+    if order is MemberOrder.INVITED_AT:
+        return row.membership.invited_at
+    if order is MemberOrder.JOINED_AT:
+        return row.membership.joined_at
+    if order is MemberOrder.LAST_ACTIVITY:
+        return row.status.last_activity_at
+    if order is MemberOrder.ENROLLMENTS:
+        return row.status.enrollments
+    return row.learner.search_key
+
+
+def _member_sort_key(row: MemberRow, order: MemberOrder) -> tuple[Any, ...]:
+    value = _member_value(row, order)
+    name = row.learner.search_key
+    return (0 if value is None else 1, value if value is not None else 0, name, row.learner.id)
+
+
+def _member_missing(row: MemberRow, order: MemberOrder) -> bool:
+    return _member_value(row, order) is None
+
+
+class InMemoryFeedbackRepository(_Table[Feedback], ports.FeedbackRepository):
+    """Course ratings in memory; one per learner, course and program."""
+
+    kind, name = "feedback", "feedback"
+    uniques = (("rating", lambda f: (f.learner_id, f.course_id, f.program_id)),)
+
+    def put(self, feedback: Feedback) -> None:
+        earlier = self._lookup(
+            "rating", (feedback.learner_id, feedback.course_id, feedback.program_id)
+        )
+        if earlier is not None:
+            self._stage(earlier.id, _DELETED)
+        self._insert(feedback)
+
+    def list_for_course(self, course_id: str) -> Sequence[Feedback]:
+        return self._select(lambda f: f.course_id == course_id, lambda f: (f.at, f.id))[::-1]
+
+    def rating_summary(
+        self, *, course_id: str | None = None, program_id: str | None = None
+    ) -> tuple[float | None, int]:
+        ratings = [
+            f.rating
+            for f in self._select(
+                lambda f: (
+                    (course_id is None or f.course_id == course_id)
+                    and (program_id is None or f.program_id == program_id)
+                ),
+                lambda f: f.id,
+            )
+        ]
+        return (sum(ratings) / len(ratings) if ratings else None, len(ratings))
+
+
 class InMemoryUnitOfWork(ports.UnitOfWork):
     """A unit of work over an :class:`InMemoryStore`.
 
@@ -621,6 +845,12 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         self.outbox = InMemoryOutboxRepository(self)
         self.deliveries = InMemoryDeliveryRepository(self)
         self.email_preferences = InMemoryEmailPreferenceRepository(self)
+        self.enrollments = InMemoryEnrollmentRepository(self)
+        self.learning_events = InMemoryEventTable(self)
+        self.assessment_attempts = InMemoryAttemptTable(self)
+        self.activity = InMemoryActivityRepository(self)
+        self.progress = InMemoryProgressRepository(self)
+        self.feedback = InMemoryFeedbackRepository(self)
 
     def check_open(self) -> None:
         """Raise unless inside the ``with`` block.

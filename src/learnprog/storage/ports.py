@@ -23,11 +23,13 @@ from typing import Protocol, Self
 
 from learnprog.model._rules import whole_number
 from learnprog.model.access import AdminGrant
+from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
 from learnprog.model.audit import AuditEntry
 from learnprog.model.catalog import Course, Skill, Specialization
 from learnprog.model.learner import Learner, Membership
 from learnprog.model.mail import DeliveryAttempt, EmailOptOut, MessageCategory, OutboxEntry
 from learnprog.model.organization import Contract, Organization, Program
+from learnprog.model.progress import EnrollmentProgress, MemberPage, MemberQuery
 
 
 class OrganizationRepository(Protocol):
@@ -408,6 +410,118 @@ class EmailPreferenceRepository(Protocol):
         ...
 
 
+class EnrollmentRepository(Protocol):
+    """Course and specialization enrollments, current and ended."""
+
+    def add(self, enrollment: Enrollment) -> None:
+        """Stage a new enrollment.
+
+        Raises:
+            ConflictError: the ID is taken, or the learner already has a current enrollment in
+                the same course or specialization (enforced by the storage's unique key, so two
+                concurrent enrollments cannot both succeed).
+        """
+        ...
+
+    def get(self, enrollment_id: str) -> Enrollment:
+        """Return an enrollment by ID, or raise NotFoundError."""
+        ...
+
+    def update(self, enrollment: Enrollment) -> None:
+        """Replace a stored enrollment (to end it); NotFoundError if absent."""
+        ...
+
+    def find_current(self, learner_id: str, target_id: str) -> Enrollment | None:
+        """Return the learner's current enrollment in a course or specialization, if any."""
+        ...
+
+    def list_for_learner(
+        self, learner_id: str, target_ids: Sequence[str] | None = None
+    ) -> Sequence[Enrollment]:
+        """Return the learner's enrollments (optionally only in ``target_ids``), oldest first."""
+        ...
+
+    def list_for_program(self, program_id: str) -> Sequence[Enrollment]:
+        """Return every enrollment made through the program, oldest first."""
+        ...
+
+    def count_current_courses(self, program_id: str, learner_id: str) -> int:
+        """Return the learner's current course enrollments through the program."""
+        ...
+
+
+class ActivityRepository(Protocol):
+    """Raw learning records: item events and assessment attempts, keyed by the source's IDs."""
+
+    def known_event_ids(self, organization_id: str, event_ids: Sequence[str]) -> frozenset[str]:
+        """Return those of ``event_ids`` already stored for the organization."""
+        ...
+
+    def known_attempt_ids(self, organization_id: str, attempt_ids: Sequence[str]) -> frozenset[str]:
+        """Return those of ``attempt_ids`` already stored for the organization."""
+        ...
+
+    def add_events(self, organization_id: str, events: Sequence[LearningEvent]) -> None:
+        """Stage events; one whose ID is already stored for the organization is skipped."""
+        ...
+
+    def add_attempts(self, organization_id: str, attempts: Sequence[AssessmentAttempt]) -> None:
+        """Stage attempts; one whose ID is already stored for the organization is skipped."""
+        ...
+
+    def events_for(self, learner_id: str, course_id: str) -> Sequence[LearningEvent]:
+        """Return the learner's item events in a course (course record ID), by time."""
+        ...
+
+    def attempts_for(self, learner_id: str, course_id: str) -> Sequence[AssessmentAttempt]:
+        """Return the learner's assessment attempts in a course, by submission time."""
+        ...
+
+    def attempts_for_course(self, course_id: str) -> Sequence[AssessmentAttempt]:
+        """Return every attempt in a course, by learner and submission time."""
+        ...
+
+
+class ProgressRepository(Protocol):
+    """The derived figures of each enrollment, and the members list read from them."""
+
+    def put_many(self, figures: Sequence[EnrollmentProgress]) -> None:
+        """Stage the figures of enrollments, replacing their earlier figures."""
+        ...
+
+    def get_many(self, enrollment_ids: Sequence[str]) -> Mapping[str, EnrollmentProgress]:
+        """Return the stored figures of those enrollments that have them."""
+        ...
+
+    def member_page(self, query: MemberQuery, now: datetime) -> MemberPage:
+        """Return one page of a program's members list (one query on SQL storage).
+
+        Each row's status follows :func:`learnprog.model.progress.member_status` at ``now``.
+        """
+        ...
+
+
+class FeedbackRepository(Protocol):
+    """Learners' course ratings (guide, "Learner Feedback")."""
+
+    def put(self, feedback: Feedback) -> None:
+        """Stage a rating, replacing the learner's earlier one of the course in the program."""
+        ...
+
+    def list_for_course(self, course_id: str) -> Sequence[Feedback]:
+        """Return a course's ratings, newest first."""
+        ...
+
+    def rating_summary(
+        self, *, course_id: str | None = None, program_id: str | None = None
+    ) -> tuple[float | None, int]:
+        """Return the mean rating (1-5, ``None`` without ratings) and the number of ratings.
+
+        ``course_id`` and ``program_id`` narrow the ratings counted (both may be given).
+        """
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository.
 
@@ -428,6 +542,10 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     deliveries: DeliveryRepository
     email_preferences: EmailPreferenceRepository
+    enrollments: EnrollmentRepository
+    activity: ActivityRepository
+    progress: ProgressRepository
+    feedback: FeedbackRepository
 
     def __enter__(self) -> Self:
         """Begin the transaction."""

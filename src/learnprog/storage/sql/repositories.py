@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import cattrs
 import sqlalchemy as sa
 from attrs import fields
+from sqlalchemy.dialects import postgresql, sqlite
 
 from learnprog.errors import NotFoundError, StorageError
 from learnprog.model.access import AdminGrant, AdminRole
+from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
 from learnprog.model.audit import AuditEntry
-from learnprog.model.catalog import Course, Skill, Specialization
+from learnprog.model.catalog import Course, EntryKind, Skill, Specialization
 from learnprog.model.identity import EmailAddress
-from learnprog.model.learner import Learner, LearnerProfile, Membership
+from learnprog.model.learner import Learner, LearnerProfile, Membership, MemberState
 from learnprog.model.mail import (
     DeliveryAttempt,
     EmailOptOut,
@@ -34,10 +36,19 @@ from learnprog.model.organization import (
     Organization,
     Program,
 )
+from learnprog.model.progress import (
+    EnrollmentProgress,
+    MemberPage,
+    MemberQuery,
+    MemberRow,
+    MemberStatus,
+    is_inactive,
+)
 from learnprog.serialization import make_converter
 from learnprog.storage import ports
 from learnprog.storage.sql import tables as t
 from learnprog.storage.sql.errors import translate_errors
+from learnprog.storage.sql.queries import member_page_count, member_page_query
 
 if TYPE_CHECKING:
     from learnprog.storage.sql.uow import SqlUnitOfWork
@@ -230,11 +241,13 @@ class SqlLearnerRepository(_SqlRepository[Learner], ports.LearnerRepository):
         row: dict[str, Any] = _conv.unstructure(record)
         row.update(row.pop("profile"))
         row["email_key"] = record.email.key
+        row["search_key"] = record.search_key
         return row
 
     def _from_row(self, row: Mapping[str, Any]) -> Learner:
         data = dict(row)
         data.pop("email_key")
+        data.pop("search_key", None)
         data["profile"] = {name: data.pop(name) for name in _PROFILE_FIELDS}
         return _conv.structure(data, Learner)
 
@@ -762,3 +775,227 @@ class SqlEmailPreferenceRepository(_SqlRepository[EmailOptOut], ports.EmailPrefe
         self._write(
             self.table.delete().where(c.learner_id == learner_id, c.category == category.value)
         )
+
+
+class SqlEnrollmentRepository(_SqlRepository[Enrollment], ports.EnrollmentRepository):
+    """Enrollments in SQL; ``current_target_id`` makes one current enrollment per target."""
+
+    table, kind, model = t.enrollments, "enrollment", Enrollment
+
+    def _to_row(self, record: Enrollment) -> dict[str, Any]:
+        row: dict[str, Any] = _conv.unstructure(record)
+        row["current_target_id"] = record.target_id if record.is_current else None
+        return row
+
+    def _from_row(self, row: Mapping[str, Any]) -> Enrollment:
+        data = dict(row)
+        data.pop("current_target_id")
+        return _conv.structure(data, Enrollment)
+
+    def add(self, enrollment: Enrollment) -> None:
+        self._insert(enrollment)
+
+    def get(self, enrollment_id: str) -> Enrollment:
+        return self._get(enrollment_id)
+
+    def update(self, enrollment: Enrollment) -> None:
+        self._update(enrollment)
+
+    def find_current(self, learner_id: str, target_id: str) -> Enrollment | None:
+        c = self.table.c
+        return self._first(c.learner_id == learner_id, c.current_target_id == target_id)
+
+    def list_for_learner(
+        self, learner_id: str, target_ids: Sequence[str] | None = None
+    ) -> Sequence[Enrollment]:
+        c = self.table.c
+        where = [c.learner_id == learner_id]
+        if target_ids is not None:
+            where.append(c.target_id.in_(list(target_ids)))
+        return self._select(*where, order=(c.enrolled_at, c.id))
+
+    def list_for_program(self, program_id: str) -> Sequence[Enrollment]:
+        c = self.table.c
+        return self._select(c.program_id == program_id, order=(c.enrolled_at, c.id))
+
+    def count_current_courses(self, program_id: str, learner_id: str) -> int:
+        c = self.table.c
+        rows = self._read(
+            sa.select(sa.func.count().label("n")).where(
+                c.program_id == program_id,
+                c.learner_id == learner_id,
+                c.kind == EntryKind.COURSE.value,
+                c.current_target_id.is_not(None),
+            )
+        )
+        return int(rows[0]["n"])
+
+
+class _SqlScoped(_SqlRepository[T]):
+    """Records keyed by (organization ID, source ID), written insert-or-skip."""
+
+    def _known(self, organization_id: str, ids: Sequence[str]) -> frozenset[str]:
+        c = self.table.c
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):  # bounded IN lists
+            chunk = list(ids[start : start + 500])
+            rows = self._read(
+                sa.select(c.id).where(c.organization_id == organization_id, c.id.in_(chunk))
+            )
+            found.update(r["id"] for r in rows)
+        return frozenset(found)
+
+    def _add_new(self, organization_id: str, records: Sequence[T]) -> None:
+        if not records:
+            return
+        rows = [{**self._to_row(r), "organization_id": organization_id} for r in records]
+        dialect = self._uow.connection.dialect.name
+        statement: sa.Executable
+        if dialect == "postgresql":
+            statement = postgresql.insert(self.table).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            statement = sqlite.insert(self.table).on_conflict_do_nothing()
+        else:  # MariaDB/MySQL: a duplicate primary key is skipped
+            statement = self.table.insert().prefix_with("IGNORE")
+        self._write(statement, rows)
+
+    def _from_row(self, row: Mapping[str, Any]) -> T:
+        data = dict(row)
+        data.pop("organization_id")
+        return _conv.structure(data, self.model)  # type: ignore[no-any-return]
+
+
+class _SqlEvents(_SqlScoped[LearningEvent]):
+    table, kind, model = t.learning_events, "learning event", LearningEvent
+
+
+class _SqlAttempts(_SqlScoped[AssessmentAttempt]):
+    table, kind, model = t.assessment_attempts, "assessment attempt", AssessmentAttempt
+
+
+class SqlActivityRepository(ports.ActivityRepository):
+    """Raw learning records in SQL; duplicates by ID are skipped by the database itself."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._events = _SqlEvents(uow)
+        self._attempts = _SqlAttempts(uow)
+
+    def known_event_ids(self, organization_id: str, event_ids: Sequence[str]) -> frozenset[str]:
+        return self._events._known(organization_id, event_ids)
+
+    def known_attempt_ids(self, organization_id: str, attempt_ids: Sequence[str]) -> frozenset[str]:
+        return self._attempts._known(organization_id, attempt_ids)
+
+    def add_events(self, organization_id: str, events: Sequence[LearningEvent]) -> None:
+        self._events._add_new(organization_id, events)
+
+    def add_attempts(self, organization_id: str, attempts: Sequence[AssessmentAttempt]) -> None:
+        self._attempts._add_new(organization_id, attempts)
+
+    def events_for(self, learner_id: str, course_id: str) -> Sequence[LearningEvent]:
+        c = t.learning_events.c
+        return self._events._select(
+            c.learner_id == learner_id, c.course_id == course_id, order=(c.at, c.id)
+        )
+
+    def attempts_for(self, learner_id: str, course_id: str) -> Sequence[AssessmentAttempt]:
+        c = t.assessment_attempts.c
+        return self._attempts._select(
+            c.learner_id == learner_id, c.course_id == course_id, order=(c.submitted_at, c.id)
+        )
+
+    def attempts_for_course(self, course_id: str) -> Sequence[AssessmentAttempt]:
+        c = t.assessment_attempts.c
+        return self._attempts._select(
+            c.course_id == course_id, order=(c.learner_id, c.submitted_at, c.id)
+        )
+
+
+class SqlProgressRepository(_SqlRepository[EnrollmentProgress], ports.ProgressRepository):
+    """Derived enrollment figures in SQL, and the members list as one query."""
+
+    table, kind, model = t.enrollment_progress, "enrollment progress", EnrollmentProgress
+
+    def put_many(self, figures: Sequence[EnrollmentProgress]) -> None:
+        if not figures:
+            return
+        c = self.table.c
+        ids = [f.enrollment_id for f in figures]
+        self._write(self.table.delete().where(c.enrollment_id.in_(ids)))
+        self._insert_many(figures)
+
+    def get_many(self, enrollment_ids: Sequence[str]) -> Mapping[str, EnrollmentProgress]:
+        c = self.table.c
+        found: dict[str, EnrollmentProgress] = {}
+        for start in range(0, len(enrollment_ids), 500):
+            chunk = list(enrollment_ids[start : start + 500])
+            for f in self._select(c.enrollment_id.in_(chunk)):
+                found[f.enrollment_id] = f
+        return found
+
+    def member_page(self, query: MemberQuery, now: datetime) -> MemberPage:
+        statement = member_page_query(query, now, self._uow.connection.dialect.name)
+        rows = self._read(statement)
+        learners = SqlLearnerRepository(self._uow)
+        memberships = SqlMembershipRepository(self._uow)
+        total = int(rows[0]["total_rows"]) if rows else 0
+        if not rows and query.offset:  # a page past the end still reports the total
+            total = int(self._read(member_page_count(query, now))[0]["total_rows"])
+        page = []
+        for row in rows:
+            learner = learners._convert([_prefixed(row, "l_")])[0]
+            membership = memberships._convert([_prefixed(row, "m_")])[0]
+            last = row["last_activity_at"]
+            joined = membership.joined_at if membership.state is MemberState.MEMBER else None
+            status = MemberStatus(
+                enrollments=int(row["enrollments"]),
+                completions=int(row["completions"]),
+                last_activity_at=last,
+                inactive=is_inactive(joined, last, now),
+                at_risk=bool(row["at_risk"]),
+            )
+            page.append(MemberRow(learner, membership, status))
+        return MemberPage(tuple(page), total, query)
+
+
+def _prefixed(row: Mapping[Any, Any], prefix: str) -> dict[str, Any]:
+    return {k[len(prefix) :]: v for k, v in row.items() if k.startswith(prefix)}
+
+
+class SqlFeedbackRepository(_SqlRepository[Feedback], ports.FeedbackRepository):
+    """Course ratings in SQL; one per learner, course and program."""
+
+    table, kind, model = t.feedback, "feedback", Feedback
+
+    def put(self, feedback: Feedback) -> None:
+        c = self.table.c
+        self._write(
+            self.table.delete().where(
+                c.learner_id == feedback.learner_id,
+                c.course_id == feedback.course_id,
+                c.program_id == feedback.program_id,
+            )
+        )
+        self._insert(feedback)
+
+    def list_for_course(self, course_id: str) -> Sequence[Feedback]:
+        c = self.table.c
+        return self._select(c.course_id == course_id, order=(c.at.desc(), c.id.desc()))
+
+    def rating_summary(
+        self, *, course_id: str | None = None, program_id: str | None = None
+    ) -> tuple[float | None, int]:
+        c = self.table.c
+        where = []
+        if course_id is not None:
+            where.append(c.course_id == course_id)
+        if program_id is not None:
+            where.append(c.program_id == program_id)
+        rows = self._read(
+            sa.select(
+                sa.func.avg(sa.cast(c.rating, sa.Double())).label("mean"),
+                sa.func.count().label("n"),
+            ).where(*where)
+        )
+        mean = rows[0]["mean"]
+        return (None if mean is None else float(mean), int(rows[0]["n"]))

@@ -102,6 +102,8 @@ learners = sa.Table(
     sa.Column("attributes", Json(), nullable=False),
     sa.Column("identity_verified", sa.Boolean(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    # revision 0005: case-folded "name\nemail" for the members list search
+    sa.Column("search_key", Key(600), nullable=False, server_default=""),
     sa.UniqueConstraint("organization_id", "email_key"),
     sa.Index(None, "organization_id", "external_id"),
     mysql_charset="utf8mb4",
@@ -327,6 +329,105 @@ email_opt_outs = sa.Table(
     sa.Column("category", Key(16), primary_key=True),
     _org_fk(),
     sa.Column("at", UtcDateTime(), nullable=False),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)
+
+# --- revision 0005: enrollments, learning activity, derived progress, feedback ----------------
+
+enrollments = sa.Table(
+    "enrollments",
+    metadata,
+    sa.Column("id", Key(), primary_key=True),
+    _org_fk(),
+    sa.Column("program_id", Key(), sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("learner_id", Key(), sa.ForeignKey("learners.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("target_id", Key(), nullable=False),
+    sa.Column("contract_id", Key(), sa.ForeignKey("contracts.id"), nullable=False),
+    sa.Column("enrolled_at", UtcDateTime(), nullable=False),
+    sa.Column("source_collection_id", Key()),
+    sa.Column("unenrolled_at", UtcDateTime()),
+    # target_id while current, NULL once ended: the unique key allows one current enrollment
+    # per learner and target (NULLs never collide in a unique key on any supported database)
+    sa.Column("current_target_id", Key()),
+    sa.UniqueConstraint("learner_id", "current_target_id"),
+    sa.Index(None, "program_id", "learner_id"),
+    sa.Index(None, "learner_id", "target_id"),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)
+
+learning_events = sa.Table(
+    "learning_events",
+    metadata,
+    sa.Column("organization_id", Key(), sa.ForeignKey("organizations.id"), primary_key=True),
+    sa.Column("id", Key(), primary_key=True),
+    sa.Column("learner_id", Key(), sa.ForeignKey("learners.id"), nullable=False),
+    sa.Column("course_id", Key(), sa.ForeignKey("courses.id"), nullable=False),
+    sa.Column("item_id", Key(), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Index(None, "learner_id", "course_id"),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)
+
+assessment_attempts = sa.Table(
+    "assessment_attempts",
+    metadata,
+    sa.Column("organization_id", Key(), sa.ForeignKey("organizations.id"), primary_key=True),
+    sa.Column("id", Key(), primary_key=True),
+    sa.Column("learner_id", Key(), sa.ForeignKey("learners.id"), nullable=False),
+    sa.Column("course_id", Key(), sa.ForeignKey("courses.id"), nullable=False),
+    sa.Column("assessment_id", Key(), nullable=False),
+    sa.Column("grade", sa.Double(), nullable=False),
+    sa.Column("submitted_at", UtcDateTime(), nullable=False),
+    sa.Column("banked", sa.Boolean(), nullable=False),
+    sa.Index(None, "learner_id", "course_id"),
+    sa.Index(None, "course_id", "assessment_id"),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)
+
+enrollment_progress = sa.Table(
+    "enrollment_progress",
+    metadata,
+    sa.Column(
+        "enrollment_id",
+        Key(),
+        sa.ForeignKey("enrollments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("items_completed", sa.Integer(), nullable=False),
+    sa.Column("items_total", sa.Integer(), nullable=False),
+    sa.Column("progress", sa.Double(), nullable=False),
+    sa.Column("lessons_taken", sa.Integer(), nullable=False),
+    sa.Column("learning_seconds", sa.Double(), nullable=False),
+    sa.Column("last_activity_at", UtcDateTime()),
+    sa.Column("completed_at", UtcDateTime()),
+    sa.Column("grade", sa.Double()),
+    sa.Column("failing", sa.Boolean(), nullable=False),
+    sa.Column("open_due_at", UtcDateTime()),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", Key(), primary_key=True),
+    sa.Column("learner_id", Key(), sa.ForeignKey("learners.id"), nullable=False),
+    sa.Column("course_id", Key(), sa.ForeignKey("courses.id"), nullable=False),
+    sa.Column("program_id", Key(), sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("rating", sa.Integer(), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("recommend", sa.Integer()),
+    sa.Column("comment", sa.Text()),
+    sa.UniqueConstraint("learner_id", "course_id", "program_id"),
+    sa.Index(None, "program_id"),
+    sa.Index(None, "course_id"),
     mysql_charset="utf8mb4",
     mysql_engine="InnoDB",
 )

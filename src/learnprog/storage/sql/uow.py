@@ -55,6 +55,10 @@ class SqlUnitOfWork(ports.UnitOfWork):
         self.outbox = r.SqlOutboxRepository(self)
         self.deliveries = r.SqlDeliveryRepository(self)
         self.email_preferences = r.SqlEmailPreferenceRepository(self)
+        self.enrollments = r.SqlEnrollmentRepository(self)
+        self.activity = r.SqlActivityRepository(self)
+        self.progress = r.SqlProgressRepository(self)
+        self.feedback = r.SqlFeedbackRepository(self)
 
     @property
     def connection(self) -> sa.Connection:

@@ -1,0 +1,317 @@
+"""The learning storage contract: enrollments, activity, derived figures, the members list, ratings.
+
+Every test runs on memory, SQLite, PostgreSQL and MariaDB; the members list on SQL storage is
+one query, so these tests are what keeps it equal to the model rules the memory adapter calls.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from attrs import define, evolve
+
+from learnprog.errors import ConflictError
+from learnprog.model import (
+    AssessmentAttempt,
+    Course,
+    Enrollment,
+    EntryKind,
+    EventKind,
+    Feedback,
+    Learner,
+    LearningEvent,
+    Membership,
+    MemberState,
+)
+from learnprog.model.progress import ActivityStatus, EnrollmentProgress, MemberOrder, MemberQuery
+from tests import factories as f
+from tests.conftest import UowFactory
+
+DAY = timedelta(days=1)
+
+
+@define
+class World:
+    org_id: str
+    program_id: str
+    contract_id: str
+    course: Course
+    learners: list[Learner]
+    memberships: list[Membership]
+
+
+def _world(uow_factory: UowFactory, names: tuple[str, ...] = ("Ana Lima",)) -> World:
+    org = f.organization()
+    prog = f.program(org)
+    deal = f.contract(org)
+    course = Course.create(org.id, course_id="C1", slug="c-one", name="C1", now=f.NOW)
+    people = [f.learner(org, f"{n.split()[0].lower()}@acme.example", n) for n in names]
+    members = [f.membership(org, prog, p, deal) for p in people]
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.programs.add(prog)
+        uow.contracts.add(deal)
+        uow.courses.add(course)
+        uow.learners.add_many(people)
+        uow.memberships.add_many(members)
+        uow.commit()
+    return World(org.id, prog.id, deal.id, course, people, members)
+
+
+def _enrollment(w: World, learner: Learner, at: datetime = f.NOW) -> Enrollment:
+    return Enrollment.create(
+        w.org_id,
+        w.program_id,
+        learner.id,
+        kind=EntryKind.COURSE,
+        target_id=w.course.id,
+        contract_id=w.contract_id,
+        now=at,
+    )
+
+
+# --- enrollments ---------------------------------------------------------------------------
+
+
+def test_one_current_enrollment_per_learner_and_target(uow_factory: UowFactory) -> None:
+    w = _world(uow_factory)
+    first = _enrollment(w, w.learners[0])
+    with uow_factory() as uow:
+        uow.enrollments.add(first)
+        uow.commit()
+    with uow_factory() as uow, pytest.raises(ConflictError):
+        uow.enrollments.add(_enrollment(w, w.learners[0]))
+    with uow_factory() as uow:
+        uow.enrollments.update(first.unenroll(f.NOW + DAY))
+        again = _enrollment(w, w.learners[0], f.NOW + 2 * DAY)
+        uow.enrollments.add(again)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.enrollments.find_current(w.learners[0].id, w.course.id) == again
+        history = uow.enrollments.list_for_learner(w.learners[0].id, [w.course.id])
+        assert [e.id for e in history] == [first.id, again.id]
+        assert uow.enrollments.count_current_courses(w.program_id, w.learners[0].id) == 1
+        assert len(uow.enrollments.list_for_program(w.program_id)) == 2
+
+
+def test_concurrent_enrollments_in_one_course_make_one(uow_factory: UowFactory) -> None:
+    w = _world(uow_factory)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def enroll() -> None:
+        barrier.wait()
+        try:
+            with uow_factory() as uow:
+                uow.enrollments.add(_enrollment(w, w.learners[0]))
+                uow.commit()
+            outcomes.append("ok")
+        except ConflictError:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=enroll) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict"] * 3 + ["ok"]
+
+
+# --- activity ------------------------------------------------------------------------------
+
+
+def _event(w: World, event_id: str, at: datetime, learner: int = 0) -> LearningEvent:
+    return LearningEvent(
+        event_id, w.learners[learner].id, w.course.id, "v1", EventKind.COMPLETED, at
+    )
+
+
+def test_events_and_attempts_are_kept_once_by_source_id(uow_factory: UowFactory) -> None:
+    w = _world(uow_factory)
+    events = [_event(w, "e1", f.NOW + DAY), _event(w, "e2", f.NOW)]
+    attempt = AssessmentAttempt("t1", w.learners[0].id, w.course.id, "a1", 85.5, f.NOW, True)
+    with uow_factory() as uow:
+        uow.activity.add_events(w.org_id, events)
+        uow.activity.add_attempts(w.org_id, [attempt])
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.activity.known_event_ids(w.org_id, ["e1", "e3"]) == {"e1"}
+        assert uow.activity.known_attempt_ids(w.org_id, ["t1"]) == {"t1"}
+        changed = evolve(events[0], at=f.NOW + 5 * DAY)
+        uow.activity.add_events(w.org_id, [changed, _event(w, "e3", f.NOW)])
+        uow.activity.add_attempts(w.org_id, [attempt])
+        uow.commit()
+    with uow_factory() as uow:
+        stored = uow.activity.events_for(w.learners[0].id, w.course.id)
+        assert [e.id for e in stored] == ["e2", "e3", "e1"]
+        assert stored[2].at == f.NOW + DAY  # the first copy of an ID stays
+        assert uow.activity.attempts_for(w.learners[0].id, w.course.id) == [attempt]
+        assert uow.activity.attempts_for_course(w.course.id) == [attempt]
+
+
+# --- derived figures and the members list --------------------------------------------------
+
+
+def test_progress_is_replaced_per_enrollment(uow_factory: UowFactory) -> None:
+    w = _world(uow_factory)
+    e = _enrollment(w, w.learners[0])
+    first = EnrollmentProgress(e.id, items_completed=1, items_total=4, progress=25.0)
+    second = evolve(first, items_completed=2, progress=50.0, completed_at=f.NOW, grade=91.25)
+    with uow_factory() as uow:
+        uow.enrollments.add(e)
+        uow.progress.put_many([first])
+        uow.commit()
+    with uow_factory() as uow:
+        uow.progress.put_many([second])
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.progress.get_many([e.id, "other"]) == {e.id: second}
+
+
+NAMES = ("Ana Lima", "bruno Souza", "Stéphane Dupont", "Chen Wei", "Zoë Brown")
+
+
+def _members_world(uow_factory: UowFactory) -> tuple[World, datetime]:
+    """Five learners in every situation; returns the world and "now"."""
+    w = _world(uow_factory, NAMES)
+    now = f.NOW + 40 * DAY
+    ana, bruno, stephane, chen, zoe = w.learners
+    with uow_factory() as uow:
+        joined = [m.accept(f.NOW + DAY) for m in w.memberships[:4]]
+        joined[3] = joined[3].remove(f.NOW + 2 * DAY)  # Chen left
+        for m in joined:
+            uow.memberships.update(m)
+        # Ana: completed, active 5 days ago
+        e_ana = _enrollment(w, ana, f.NOW + DAY)
+        # Bruno: enrolled, failing, active 35 days ago (inactive, at risk)
+        e_bruno = _enrollment(w, bruno, f.NOW + DAY)
+        # Stéphane: no enrollment, joined 39 days ago (inactive)
+        # Chen: removed, an ended enrollment
+        e_chen = _enrollment(w, chen, f.NOW + DAY).unenroll(f.NOW + 2 * DAY)
+        # Zoë: invited only
+        for e in (e_ana, e_bruno, e_chen):
+            uow.enrollments.add(e)
+        uow.progress.put_many(
+            [
+                EnrollmentProgress(
+                    e_ana.id, completed_at=now - 6 * DAY, last_activity_at=now - 5 * DAY
+                ),
+                EnrollmentProgress(e_bruno.id, failing=True, last_activity_at=now - 35 * DAY),
+                EnrollmentProgress(e_chen.id, last_activity_at=f.NOW + 2 * DAY),
+            ]
+        )
+        uow.commit()
+    return w, now
+
+
+def _names(uow_factory: UowFactory, w: World, now: datetime, **options: object) -> list[str]:
+    query = MemberQuery.create(w.program_id, **options)  # type: ignore[arg-type]
+    with uow_factory() as uow:
+        page = uow.progress.member_page(query, now)
+    return [r.learner.full_name for r in page.rows]
+
+
+def test_members_list_status_of_each_member(uow_factory: UowFactory) -> None:
+    w, now = _members_world(uow_factory)
+    with uow_factory() as uow:
+        page = uow.progress.member_page(MemberQuery.create(w.program_id), now)
+    assert page.total == 5
+    status = {r.learner.full_name: r.status for r in page.rows}
+    assert status["Ana Lima"].label == "1 Completion"
+    assert not status["Ana Lima"].inactive
+    assert status["Ana Lima"].last_activity_at == now - 5 * DAY
+    assert (status["bruno Souza"].inactive, status["bruno Souza"].at_risk) == (True, True)
+    assert status["Stéphane Dupont"].label == "No Enrollment"
+    assert status["Stéphane Dupont"].inactive
+    assert status["Chen Wei"].enrollments == 0
+    assert not status["Chen Wei"].inactive  # removed members are not inactive
+    assert status["Chen Wei"].last_activity_at == f.NOW + 2 * DAY
+    assert status["Zoë Brown"].label == "No Enrollment"
+    assert not status["Zoë Brown"].inactive
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (ActivityStatus.NO_ENROLLMENT, ["Stéphane Dupont"]),
+        (ActivityStatus.ENROLLED, ["bruno Souza"]),
+        (ActivityStatus.COMPLETED, ["Ana Lima"]),
+        (ActivityStatus.INACTIVE, ["bruno Souza", "Stéphane Dupont"]),
+        (ActivityStatus.AT_RISK, ["bruno Souza"]),
+    ],
+)
+def test_members_list_filters_by_activity_status(
+    uow_factory: UowFactory, status: ActivityStatus, expected: list[str]
+) -> None:
+    w, now = _members_world(uow_factory)
+    assert _names(uow_factory, w, now, status=status) == expected
+
+
+def test_inactivity_starts_at_exactly_thirty_days(uow_factory: UowFactory) -> None:
+    w, now = _members_world(uow_factory)
+    ana_last = now - 5 * DAY
+    edge = ana_last + timedelta(days=30)
+    assert "Ana Lima" in _names(uow_factory, w, edge, status="inactive")
+    assert "Ana Lima" not in _names(
+        uow_factory, w, edge - timedelta(microseconds=1), status="inactive"
+    )
+
+
+def test_members_list_search_state_contract_and_paging(uow_factory: UowFactory) -> None:
+    w, now = _members_world(uow_factory)
+    assert _names(uow_factory, w, now, search="STÉPH") == ["Stéphane Dupont"]
+    assert _names(uow_factory, w, now, search="steph") == []  # accents are kept
+    assert _names(uow_factory, w, now, search="zoë@acme") == ["Zoë Brown"]
+    assert _names(uow_factory, w, now, search="%") == []  # no wildcards
+    assert _names(uow_factory, w, now, state=MemberState.DELETED_MEMBER) == ["Chen Wei"]
+    assert len(_names(uow_factory, w, now, contract_id=w.contract_id)) == 5
+    assert _names(uow_factory, w, now, contract_id="other") == []
+    everyone = _names(uow_factory, w, now)
+    assert everyone == ["Ana Lima", "bruno Souza", "Chen Wei", "Stéphane Dupont", "Zoë Brown"]
+    assert _names(uow_factory, w, now, descending=True) == everyone[::-1]
+    assert _names(uow_factory, w, now, offset=1, limit=2) == everyone[1:3]
+    query = MemberQuery.create(w.program_id, offset=10)
+    with uow_factory() as uow:
+        page = uow.progress.member_page(query, now)
+    assert (page.rows, page.total) == ((), 5)
+
+
+def test_members_list_orders_missing_values_last(uow_factory: UowFactory) -> None:
+    w, now = _members_world(uow_factory)
+    by_activity = _names(uow_factory, w, now, order=MemberOrder.LAST_ACTIVITY)
+    assert by_activity[:3] == ["Chen Wei", "bruno Souza", "Ana Lima"]
+    assert by_activity[3:] == ["Stéphane Dupont", "Zoë Brown"]
+    latest_first = _names(uow_factory, w, now, order="last_activity", descending=True)
+    assert latest_first[:3] == ["Ana Lima", "bruno Souza", "Chen Wei"]
+    assert set(latest_first[3:]) == {"Stéphane Dupont", "Zoë Brown"}
+    by_joined = _names(uow_factory, w, now, order="joined_at")
+    assert by_joined[-1] == "Zoë Brown"
+    by_enrollments = _names(uow_factory, w, now, order="enrollments", descending=True)
+    assert by_enrollments[:2] == ["bruno Souza", "Ana Lima"]
+
+
+# --- feedback ------------------------------------------------------------------------------
+
+
+def test_a_rating_replaces_the_learners_earlier_one(uow_factory: UowFactory) -> None:
+    w = _world(uow_factory, ("Ana Lima", "Bruno Souza"))
+    ana, bruno = w.learners
+    with uow_factory() as uow:
+        uow.feedback.put(Feedback.create(ana.id, w.course.id, w.program_id, rating=2, now=f.NOW))
+        uow.feedback.put(Feedback.create(bruno.id, w.course.id, w.program_id, rating=5, now=f.NOW))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.feedback.rating_summary(course_id=w.course.id) == (3.5, 2)
+        uow.feedback.put(
+            Feedback.create(
+                ana.id, w.course.id, w.program_id, rating=4, now=f.NOW + DAY, comment="Better"
+            )
+        )
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.feedback.rating_summary(program_id=w.program_id) == (4.5, 2)
+        assert uow.feedback.rating_summary(course_id="none") == (None, 0)
+        newest = uow.feedback.list_for_course(w.course.id)
+        assert [x.comment for x in newest] == ["Better", None]
