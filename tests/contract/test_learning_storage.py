@@ -177,7 +177,7 @@ def _members_world(uow_factory: UowFactory) -> tuple[World, datetime]:
     """Five learners in every situation; returns the world and "now"."""
     w = _world(uow_factory, NAMES)
     now = f.NOW + 40 * DAY
-    ana, bruno, stephane, chen, zoe = w.learners
+    ana, bruno, _stephane, chen, _zoe = w.learners
     with uow_factory() as uow:
         joined = [m.accept(f.NOW + DAY) for m in w.memberships[:4]]
         joined[3] = joined[3].remove(f.NOW + 2 * DAY)  # Chen left
