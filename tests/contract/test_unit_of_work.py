@@ -593,6 +593,8 @@ def test_batch_reads_and_writes(uow_factory: UowFactory) -> None:
             )
         assert uow.learners.find_by_email(org.id, "new@example.org") is None
         assert uow.learners.find_by_emails(org.id, []) == {}
+        by_id = uow.learners.get_many([people[1].id, "missing", people[1].id, people[3].id])
+        assert by_id == {people[1].id: people[1], people[3].id: people[3]}
 
 
 def test_scrub_and_recipient_replacement_for_erasure(uow_factory: UowFactory) -> None:

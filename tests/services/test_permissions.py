@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +22,9 @@ from learnprog.errors import PermissionDeniedError
 from learnprog.model import (
     Actor,
     AdminRole,
+    EventKind,
     LearnerActor,
+    LearningEvent,
     OrgAdminActor,
     Program,
     ProgramAdminActor,
@@ -58,6 +60,9 @@ class World:
     member_id: str
     accept_token: str
     invited_learner_id: str
+    enrollment_id: str
+    spec_id: str
+    lia_id: str
 
     def audit_count(self) -> int:
         return sum(len(t) for name, t in self.store.tables.items() if name == "audit")
@@ -110,6 +115,12 @@ def build_world() -> World:
     accept_token = lp.context.signer.sign(
         TokenPurpose.ACCEPT_INVITATION, {"p": target.id, "m": lia_invitation.id}
     )
+    lia_actor = LearnerActor(org.id, lia.id)
+    invitations.accept(lia_actor, accept_token)  # Lia is a member who enrolled in course C1
+    enrollment = lp.learning.enroll(lia_actor, target.id, course.id)
+    spec = lp.programs.add_specialization(
+        admin, org.id, slug="spec-c1", name="Spec", course_ids=[course.id]
+    )
     return World(
         lp,
         store,
@@ -125,6 +136,9 @@ def build_world() -> World:
         member.id,
         accept_token,
         invited.learner_id,
+        enrollment.id,
+        spec.id,
+        lia.id,
     )
 
 
@@ -291,6 +305,49 @@ TABLE: dict[str, Row] = {
         lambda w, a: w.lp.mail.set_email_preference(a, "admin", receive=False), LEARNER
     ),
     "mail.unsubscribe": row(lambda w, a: w.lp.mail.unsubscribe(a, w.unsubscribe_token), LEARNER),
+    "learning.enroll": row(lambda w, a: w.lp.learning.enroll(a, w.target.id, w.spec_id), LEARNER),
+    "learning.record_enrollment": row(
+        lambda w, a: w.lp.learning.record_enrollment(
+            a,
+            w.target.id,
+            w.lia_id,
+            w.course_id,
+            enrolled_at=START,
+            unenrolled_at=START + timedelta(days=1),
+        ),
+        ORG_ADMIN,
+    ),
+    "learning.unenroll": row(lambda w, a: w.lp.learning.unenroll(a, w.enrollment_id), LEARNER),
+    "learning.enrollments": row(lambda w, a: w.lp.learning.enrollments(a, w.target.id), ORG_ADMIN),
+    "learning.progress": row(
+        lambda w, a: w.lp.learning.progress(a, w.enrollment_id), ORG_ADMIN, LEARNER
+    ),
+    "learning.ingest": row(
+        lambda w, a: w.lp.learning.ingest(
+            a,
+            w.org_id,
+            events=[
+                LearningEvent(
+                    "e1",
+                    w.lia_id,
+                    w.course_id,
+                    "v1",
+                    EventKind.STARTED,
+                    START,
+                )
+            ],
+        ),
+        ORG_ADMIN,
+    ),
+    "learning.members_list": row(
+        lambda w, a: w.lp.learning.members_list(a, w.target.id), ORG_ADMIN
+    ),
+    "learning.rate_course": row(
+        lambda w, a: w.lp.learning.rate_course(a, w.target.id, w.course_id, rating=4), LEARNER
+    ),
+    "learning.course_rating": row(
+        lambda w, a: w.lp.learning.course_rating(a, w.target.id), ORG_ADMIN
+    ),
     "mail.preview_system_email": row(
         lambda w, a: w.lp.mail.preview_system_email(a, w.target.id, "invitation"), ORG_ADMIN
     ),

@@ -7,11 +7,12 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from attrs import evolve
 
 from learnprog.errors import ConflictError
 from learnprog.model.activity import AssessmentAttempt, Enrollment, EventKind, LearningEvent
 from learnprog.model.catalog import Assessment, Course, CourseItem, EntryKind, Specialization
-from learnprog.model.learner import Membership
+from learnprog.model.learner import Learner, Membership
 from learnprog.model.progress import (
     EnrollmentProgress,
     course_grade,
@@ -20,6 +21,7 @@ from learnprog.model.progress import (
     learning_seconds,
     member_status,
     specialization_progress,
+    verified_completion,
 )
 
 DAY = datetime(2026, 3, 2, tzinfo=UTC)
@@ -281,3 +283,12 @@ def test_only_a_member_can_be_inactive() -> None:
     member = _member(at(8))
     assert member_status(member, [], None, later).inactive
     assert not member_status(member.remove(at(9)), [], None, later).inactive
+
+
+def test_a_verified_completion_needs_a_completion_and_a_verified_learner() -> None:
+    learner = Learner.create("org", "Ana", "ana@example.org", now=DAY)
+    verified = evolve(learner, identity_verified=True)
+    done = EnrollmentProgress("e1", completed_at=at(9))
+    assert verified_completion(done, verified)
+    assert not verified_completion(done, learner)
+    assert not verified_completion(EnrollmentProgress("e2"), verified)

@@ -158,6 +158,15 @@ def _required(course: Course) -> list[Assessment]:
     return [a for a in course.assessments if a.required and a.graded]
 
 
+def verified_completion(figures: EnrollmentProgress, learner: Learner) -> bool:
+    """True for a completion by a learner who verified their identity.
+
+    The usage report email's "total verified course completions": a subset of completions, so
+    never more verified completions than completions, nor completions than enrollments.
+    """
+    return figures.completed and learner.identity_verified
+
+
 def course_grade(assessments: Sequence[Assessment], best: Mapping[str, float]) -> float | None:
     """Return the course grade, percent 0-100, or ``None`` without required assessments.
 

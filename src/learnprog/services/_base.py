@@ -20,9 +20,10 @@ from learnprog.model.access import (
     ProgramAdminActor,
     require_any_admin,
     require_org_admin,
+    require_program_admin,
 )
 from learnprog.model.audit import AuditEntry, field_changes
-from learnprog.model.organization import Organization
+from learnprog.model.organization import Organization, Program
 from learnprog.serialization import to_json_value
 from learnprog.settings import Settings
 from learnprog.storage.ports import UnitOfWork, UnitOfWorkFactory
@@ -105,6 +106,24 @@ class Service:
                 actor, organization_id, self._grants(uow, actor, organization_id), what
             )
             yield uow
+
+    def _program(self, uow: UnitOfWork, actor: Actor, program_id: str, what: str) -> Program:
+        """Load a program and require an admin of it (or an organization admin).
+
+        Raises:
+            NotFoundError: no such program.
+            PermissionDeniedError: the actor administers neither the program nor its
+                organization.
+        """
+        program = uow.programs.get(record_id(program_id, field="program_id"))
+        require_program_admin(
+            actor,
+            program.organization_id,
+            program.id,
+            self._grants(uow, actor, program.organization_id),
+            what,
+        )
+        return program
 
     def _audit_created(
         self,

@@ -1009,17 +1009,6 @@ class InvitationService(Service):
             uow, actor, action, before, after, object_type="membership", program_id=after.program_id
         )
 
-    def _program(self, uow: UnitOfWork, actor: Actor, program_id: str, what: str) -> Program:
-        program = uow.programs.get(record_id(program_id, field="program_id"))
-        require_program_admin(
-            actor,
-            program.organization_id,
-            program.id,
-            self._grants(uow, actor, program.organization_id),
-            what,
-        )
-        return program
-
     def _membership(
         self, uow: UnitOfWork, actor: Actor, membership_id: str, what: str
     ) -> Membership:

@@ -1,14 +1,768 @@
-"""LearningService: enrollments, learning activity and feedback.
+"""LearningService: enrollments, learning activity, derived progress, the members list, ratings.
 
-The foundation wires this service in; the learning issue fills it (curriculum, enrollment,
-activity ingestion, progress, learning hours, completion, member status). It has no public
-methods yet.
+The counting rules live in :mod:`learnprog.model.progress`; this service applies them. Derived
+figures are kept per enrollment and recomputed, inside the unit of work that stores new
+activity, for exactly the (learner, course) pairs that activity touches, so a report or a
+members list never rescans raw events.
 """
 
 from __future__ import annotations
 
-from learnprog.services._base import Service
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from itertools import islice
+from typing import TypeVar
+
+from attrs import frozen
+
+from learnprog.errors import (
+    ConflictError,
+    EnrollmentLimitError,
+    LicenseLimitError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from learnprog.mail.rendering import COURSE_WELCOME, SPECIALIZATION_WELCOME
+from learnprog.model._rules import optional_utc, record_id, utc
+from learnprog.model.access import (
+    Actor,
+    LearnerActor,
+    check_actor,
+    require_org_admin,
+    require_self,
+)
+from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
+from learnprog.model.catalog import Course, EntryKind, Specialization
+from learnprog.model.learner import Membership, MemberState
+from learnprog.model.organization import ContractKind, Program
+from learnprog.model.progress import (
+    EnrollmentProgress,
+    MemberPage,
+    MemberQuery,
+    course_progress,
+    specialization_progress,
+)
+from learnprog.services._base import Service, ServiceContext
+from learnprog.services.mail import MailComposer, course_context, specialization_context
+from learnprog.storage.ports import UnitOfWork
+
+T = TypeVar("T")
+_Record = LearningEvent | AssessmentAttempt
+
+INGEST_CHUNK = 5000
+"""Records stored (and their figures recomputed) per unit of work when ingesting activity."""
+
+
+@frozen
+class RejectedRecord:
+    """An activity record that was not stored.
+
+    Attributes:
+        source: ``"events"`` or ``"attempts"``.
+        index: its position (from 0) in that input.
+        record_id: the record's ID.
+        reason: why it was refused.
+    """
+
+    source: str
+    index: int
+    record_id: str
+    reason: str
+
+
+@frozen
+class IngestResult:
+    """What :meth:`LearningService.ingest` did.
+
+    Attributes:
+        events_added: item events stored.
+        attempts_added: assessment attempts stored.
+        duplicates: records skipped because their ID was stored already (or came earlier in
+            the same input): sending a batch twice counts it once.
+        rejected: records refused, each with its position and reason.
+        enrollments_updated: enrollments whose figures were recomputed.
+    """
+
+    events_added: int
+    attempts_added: int
+    duplicates: int
+    rejected: tuple[RejectedRecord, ...]
+    enrollments_updated: int
+
+
+@frozen
+class RatingSummary:
+    """The mean course rating (1-5 stars, ``None`` without ratings) and how many there are."""
+
+    average: float | None
+    count: int
+
+
+@frozen
+class _Catalog:
+    """An organization's courses and specializations, read once per call."""
+
+    courses: dict[str, Course]
+    specializations: dict[str, Specialization]
+
+    @classmethod
+    def load(cls, uow: UnitOfWork, organization_id: str) -> _Catalog:
+        return cls(
+            {c.id: c for c in uow.courses.list_for_organization(organization_id)},
+            {s.id: s for s in uow.specializations.list_for_organization(organization_id)},
+        )
+
+    def specializations_with(self, course_id: str) -> list[Specialization]:
+        return [s for s in self.specializations.values() if course_id in s.course_ids]
+
+
+def _chunks(records: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(records)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 class LearningService(Service):
     """Enrollments, activity and feedback (guide, "Managing Curriculum", "Members")."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        super().__init__(context)
+        self._mail = MailComposer(context)
+
+    # --- enrollment -----------------------------------------------------------------------
+
+    def enroll(
+        self,
+        actor: Actor,
+        program_id: str,
+        target_id: str,
+        *,
+        source_collection_id: str | None = None,
+    ) -> Enrollment:
+        """Enroll the acting learner in a catalog course or specialization through a program.
+
+        The enrollment records the collection the learner found it in (``None`` when found by
+        search or browsing; guide, "Enrollment Source"). A course enrollment counts toward the
+        program's course enrollment limit and, on an enrollments contract, uses one enrollment
+        of the contract (a conditional update in storage, so concurrent enrollments never
+        over-draw it). The Course Welcome or Specialization Welcome email is queued. A
+        specialization enrollment does not enroll in its courses.
+
+        Args:
+            actor: the learner, acting for themself.
+            program_id: a program the learner is a MEMBER of.
+            target_id: the record ID of a course or specialization in the organization's
+                catalog.
+            source_collection_id: the collection it was found in, or ``None``.
+
+        Returns:
+            The new, current enrollment.
+
+        Raises:
+            PermissionDeniedError: not a learner acting for themself, or the learner is
+                INVITED (not joined) or DELETED_MEMBER (removed) in the program.
+            NotFoundError: no such program, membership, course or specialization.
+            ValidationError: the program was removed or its contract is not running.
+            ConflictError: the learner already has a current enrollment in it.
+            EnrollmentLimitError: the program's course enrollment limit is reached.
+            LicenseLimitError: an enrollments contract has no enrollment left.
+        """
+        check_actor(actor)
+        if not isinstance(actor, LearnerActor):
+            raise PermissionDeniedError(f"{actor.describe()} may not enroll; learners enroll")
+        now = self._now()
+        with self._uow() as uow:
+            program = uow.programs.get(record_id(program_id, field="program_id"))
+            require_self(actor, program.organization_id, actor.learner_id, "enroll")
+            membership = uow.memberships.find(program.id, actor.learner_id)
+            if membership is None:
+                raise NotFoundError("membership", program.id)
+            membership.check_can_enroll()
+            enrollment = self._enroll(
+                uow,
+                actor,
+                program,
+                membership,
+                record_id(target_id, field="target_id"),
+                enrolled_at=now,
+                source_collection_id=source_collection_id,
+                send_email=True,
+            )
+            uow.commit()
+        return enrollment
+
+    def record_enrollment(
+        self,
+        actor: Actor,
+        program_id: str,
+        learner_id: str,
+        target_id: str,
+        *,
+        enrolled_at: datetime,
+        unenrolled_at: datetime | None = None,
+        source_collection_id: str | None = None,
+    ) -> Enrollment:
+        """Record an enrollment from history (an import), with its own times; no email.
+
+        The rules of :meth:`enroll` apply except that the member may since have been removed
+        (a DELETED_MEMBER who had joined), the contract may have ended, and the program's
+        course enrollment limit is not checked (history is what happened). Recording the same
+        enrollment again (same learner, target and enrollment time) returns the stored one
+        and changes nothing.
+
+        Args:
+            actor: an organization admin, or the system actor (importers).
+            program_id: the program the enrollment was made through.
+            learner_id: a learner who joined the program.
+            target_id: a catalog course or specialization record ID.
+            enrolled_at: aware enrollment time.
+            unenrolled_at: aware time the learner left it, or ``None`` if current.
+            source_collection_id: the collection it was found in, or ``None``.
+
+        Raises:
+            PermissionDeniedError: not an organization admin or the system.
+            NotFoundError: no such program, membership, course or specialization.
+            ValidationError: naive times, an end before the start, a removed program, or a
+                learner who never joined.
+            ConflictError: another current enrollment in the same target exists.
+            LicenseLimitError: an enrollments contract has no enrollment left.
+        """
+        start = utc(enrolled_at, field="enrolled_at")
+        end = optional_utc(unenrolled_at, field="unenrolled_at")
+        with self._uow() as uow:
+            program = uow.programs.get(record_id(program_id, field="program_id"))
+            org_id = program.organization_id
+            grants = self._grants(uow, actor, org_id)
+            require_org_admin(actor, org_id, grants, "import enrollments", allow_system=True)
+            membership = uow.memberships.find(program.id, record_id(learner_id, field="learner_id"))
+            if membership is None:
+                raise NotFoundError("membership", learner_id)
+            if membership.joined_at is None:
+                raise ValidationError(
+                    "the learner never joined the program", field="learner_id", value=learner_id
+                )
+            target = record_id(target_id, field="target_id")
+            for earlier in uow.enrollments.list_for_learner(membership.learner_id, [target]):
+                if earlier.enrolled_at == start and earlier.program_id == program.id:
+                    return earlier
+            enrollment = self._enroll(
+                uow,
+                actor,
+                program,
+                membership,
+                target,
+                enrolled_at=start,
+                unenrolled_at=end,
+                source_collection_id=source_collection_id,
+                send_email=False,
+                history=True,
+            )
+            uow.commit()
+        return enrollment
+
+    def unenroll(self, actor: Actor, enrollment_id: str) -> Enrollment:
+        """End the acting learner's current enrollment.
+
+        The enrollment stays on record (it counts in total enrollments); its figures keep only
+        the activity before it ended, and a later enrollment in the same course starts fresh.
+        An enrollment an enrollments contract used is not given back.
+
+        Raises:
+            PermissionDeniedError: not the learner of the enrollment.
+            NotFoundError: no such enrollment.
+            ConflictError: it has ended already.
+        """
+        with self._uow() as uow:
+            enrollment = uow.enrollments.get(record_id(enrollment_id, field="enrollment_id"))
+            require_self(actor, enrollment.organization_id, enrollment.learner_id, "unenroll")
+            after = self._end(uow, actor, enrollment, self._now())
+            uow.commit()
+        return after
+
+    def enrollments(
+        self, actor: Actor, program_id: str, *, learner_id: str | None = None
+    ) -> Sequence[Enrollment]:
+        """Return the enrollments made through a program, oldest first (current and ended).
+
+        Args:
+            actor: an admin of the program, or a learner asking for their own
+                (``learner_id`` must then be theirs).
+            program_id: the program.
+            learner_id: only this learner's enrollments.
+
+        Raises:
+            PermissionDeniedError: neither an admin of the program nor the learner.
+        """
+        with self._uow() as uow:
+            program = uow.programs.get(record_id(program_id, field="program_id"))
+            if isinstance(actor, LearnerActor) and learner_id == actor.learner_id:
+                require_self(actor, program.organization_id, learner_id, "see enrollments")
+                found = uow.enrollments.list_for_learner(learner_id)
+                return [e for e in found if e.program_id == program.id]
+            self._program(uow, actor, program.id, "see enrollments")
+            every = uow.enrollments.list_for_program(program.id)
+            return [e for e in every if learner_id is None or e.learner_id == learner_id]
+
+    def progress(self, actor: Actor, enrollment_id: str) -> EnrollmentProgress:
+        """Return an enrollment's figures (progress, hours, completion, grade, risk).
+
+        Raises:
+            PermissionDeniedError: neither an admin of its program nor its learner.
+            NotFoundError: no such enrollment.
+        """
+        with self._uow() as uow:
+            enrollment = uow.enrollments.get(record_id(enrollment_id, field="enrollment_id"))
+            if not (isinstance(actor, LearnerActor) and actor.learner_id == enrollment.learner_id):
+                self._program(uow, actor, enrollment.program_id, "see learner progress")
+            figures = uow.progress.get_many([enrollment.id])
+            return figures.get(enrollment.id, EnrollmentProgress(enrollment.id))
+
+    # --- activity -------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        actor: Actor,
+        organization_id: str,
+        *,
+        events: Iterable[LearningEvent] = (),
+        attempts: Iterable[AssessmentAttempt] = (),
+        on_progress: Callable[[int], None] | None = None,
+    ) -> IngestResult:
+        """Store learning activity and bring the derived figures up to date.
+
+        Idempotent by record ID per organization: a record whose ID is stored already is
+        skipped and counted as a duplicate, so sending a batch twice counts it once. Records
+        of one learner may come in any order; figures do not depend on it. Records are
+        processed :data:`INGEST_CHUNK` at a time, each chunk in one unit of work with the
+        recomputation of the (learner, course) pairs it touches: a failure loses at most the
+        chunk in progress and never leaves records without their figures.
+
+        A record is refused (and reported, the others going on) when its learner is not in
+        the organization, its course is not in the catalog, or its item or assessment is not
+        in the course. A record outside every enrollment window of its learner is stored and
+        counts toward nothing until an enrollment that covers it is recorded.
+
+        Args:
+            actor: an organization admin, or the system actor (a host app's activity feed).
+            organization_id: the organization.
+            events: item events (started or completed).
+            attempts: assessment attempts (grade 0-100).
+            on_progress: called with the number of records handled so far after each chunk.
+
+        Raises:
+            PermissionDeniedError: not an organization admin or the system.
+            NotFoundError: no such organization.
+        """
+        with self._as_org_admin(actor, organization_id, "ingest activity", allow_system=True) as (
+            uow,
+            _org,
+        ):
+            catalog = _Catalog.load(uow, organization_id)
+        state = _IngestState(organization_id, catalog)
+        for source, records in (("events", events), ("attempts", attempts)):
+            index = 0
+            for chunk in _chunks(records, INGEST_CHUNK):
+                with self._uow() as uow:
+                    state.store(uow, source, chunk, index)
+                    self._refresh(uow, catalog, state.touched)
+                    state.updated += len(state.touched)
+                    state.touched.clear()
+                    uow.commit()
+                index += len(chunk)
+                state.handled += len(chunk)
+                if on_progress is not None:
+                    on_progress(state.handled)
+        return IngestResult(
+            events_added=state.added["events"],
+            attempts_added=state.added["attempts"],
+            duplicates=state.duplicates,
+            rejected=tuple(state.rejected),
+            enrollments_updated=state.updated,
+        )
+
+    # --- members list and ratings ---------------------------------------------------------
+
+    def members_list(
+        self,
+        actor: Actor,
+        program_id: str,
+        *,
+        search: str | None = None,
+        state: MemberState | str | None = None,
+        status: str | None = None,
+        contract_id: str | None = None,
+        order: str = "name",
+        descending: bool = False,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> MemberPage:
+        """Return one page of a program's members list (guide, "Members").
+
+        Each row has the learner, the membership and the status of
+        :func:`learnprog.model.progress.member_status` at the clock's now: current course
+        enrollments, completions, last activity, inactive and at risk. On SQL storage the page
+        and its total are one query.
+
+        Args:
+            actor: an admin of the program.
+            program_id: the program.
+            search: a case-insensitive piece of the name or email.
+            state: INVITED, MEMBER or DELETED_MEMBER.
+            status: an :class:`~learnprog.model.progress.ActivityStatus` value
+                (``no_enrollment``, ``enrolled``, ``completed``, ``inactive``, ``at_risk``).
+            contract_id: only memberships on this contract.
+            order: ``name``, ``email``, ``invited_at``, ``joined_at``, ``last_activity`` or
+                ``enrollments``.
+            descending: reverse the order.
+            offset: rows to skip.
+            limit: the page size, 1-1000.
+
+        Raises:
+            PermissionDeniedError: not an admin of the program.
+            ValidationError: a bad filter, order or paging value (the field is named).
+        """
+        with self._uow() as uow:
+            program = self._program(uow, actor, program_id, "see the program's members")
+            query = MemberQuery.create(
+                program.id,
+                search=search,
+                state=state,
+                status=status,
+                contract_id=contract_id,
+                order=order,
+                descending=descending,
+                offset=offset,
+                limit=limit,
+            )
+            return uow.progress.member_page(query, self._now())
+
+    def rate_course(
+        self,
+        actor: Actor,
+        program_id: str,
+        course_id: str,
+        *,
+        rating: int,
+        recommend: int | None = None,
+        comment: str | None = None,
+    ) -> Feedback:
+        """Rate a course the acting learner enrolled in through the program.
+
+        Guide, "Learner Feedback". A new rating replaces the learner's earlier one.
+
+        Args:
+            actor: the learner, for themself.
+            program_id: the program the course was taken in.
+            course_id: the course's record ID.
+            rating: 1-5 stars.
+            recommend: likelihood to recommend, 0-10, or ``None``.
+            comment: free text, or ``None``.
+
+        Raises:
+            PermissionDeniedError: not a learner acting for themself.
+            NotFoundError: the learner never enrolled in the course through the program.
+            ValidationError: a rating outside 1-5 or a recommendation outside 0-10.
+        """
+        check_actor(actor)
+        if not isinstance(actor, LearnerActor):
+            raise PermissionDeniedError(f"{actor.describe()} may not rate courses")
+        with self._uow() as uow:
+            program = uow.programs.get(record_id(program_id, field="program_id"))
+            require_self(actor, program.organization_id, actor.learner_id, "rate courses")
+            course = record_id(course_id, field="course_id")
+            taken = [
+                e
+                for e in uow.enrollments.list_for_learner(actor.learner_id, [course])
+                if e.program_id == program.id
+            ]
+            if not taken:
+                raise NotFoundError("enrollment", course)
+            feedback = Feedback.create(
+                actor.learner_id,
+                course,
+                program.id,
+                rating=rating,
+                now=self._now(),
+                recommend=recommend,
+                comment=comment,
+            )
+            uow.feedback.put(feedback)
+            uow.commit()
+        return feedback
+
+    def course_rating(
+        self, actor: Actor, program_id: str, *, course_id: str | None = None
+    ) -> RatingSummary:
+        """Return the average rating in a program, of one course or of all its courses.
+
+        Raises:
+            PermissionDeniedError: not an admin of the program.
+        """
+        with self._uow() as uow:
+            program = self._program(uow, actor, program_id, "see course ratings")
+            average, count = uow.feedback.rating_summary(
+                program_id=program.id,
+                course_id=None if course_id is None else record_id(course_id, field="course_id"),
+            )
+        return RatingSummary(average, count)
+
+    # --- shared steps ---------------------------------------------------------------------
+
+    def _enroll(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        program: Program,
+        membership: Membership,
+        target_id: str,
+        *,
+        enrolled_at: datetime,
+        source_collection_id: str | None,
+        send_email: bool,
+        unenrolled_at: datetime | None = None,
+        history: bool = False,
+    ) -> Enrollment:
+        if program.is_removed:
+            raise ValidationError("the program has been removed", field="program_id")
+        catalog = _Catalog.load(uow, program.organization_id)
+        kind = EntryKind.COURSE
+        if target_id in catalog.specializations:
+            kind = EntryKind.SPECIALIZATION
+        elif target_id not in catalog.courses:
+            raise NotFoundError("course or specialization", target_id)
+        if source_collection_id is not None:
+            source_collection_id = record_id(source_collection_id, field="source_collection_id")
+        if (
+            unenrolled_at is None
+            and uow.enrollments.find_current(membership.learner_id, target_id) is not None
+        ):
+            raise ConflictError(
+                "the learner is enrolled in it already", kind="enrollment", key=target_id
+            )
+        contract = uow.contracts.get(membership.contract_id)
+        if kind is EntryKind.COURSE:
+            limit = program.course_enrollment_limit
+            if (
+                not history
+                and limit is not None
+                and uow.enrollments.count_current_courses(program.id, membership.learner_id)
+                >= limit
+            ):
+                raise EnrollmentLimitError(
+                    f"the program allows {limit} current course enrollments per learner",
+                    kind="enrollment",
+                    key=membership.learner_id,
+                )
+            if not history:
+                contract.check_active(enrolled_at)
+            if contract.kind is ContractKind.ENROLLMENTS and not uow.contracts.take(contract.id):
+                raise LicenseLimitError(
+                    f"contract {contract.name!r} has no enrollment left ({contract.quantity} used)",
+                    kind="contract",
+                    key=contract.id,
+                )
+        enrollment = Enrollment.create(
+            program.organization_id,
+            program.id,
+            membership.learner_id,
+            kind=kind,
+            target_id=target_id,
+            contract_id=contract.id,
+            now=enrolled_at,
+            source_collection_id=source_collection_id,
+        )
+        if unenrolled_at is not None:
+            enrollment = enrollment.unenroll(unenrolled_at)
+        uow.enrollments.add(enrollment)
+        self._audit_created(
+            uow,
+            actor,
+            "enrollment.add",
+            enrollment,
+            organization_id=program.organization_id,
+            program_id=program.id,
+        )
+        self._refresh_targets(uow, catalog, membership.learner_id, kind, target_id)
+        if send_email:
+            org = uow.organizations.get(program.organization_id)
+            learner = uow.learners.get(membership.learner_id)
+            if kind is EntryKind.COURSE:
+                course = catalog.courses[target_id]
+                template = COURSE_WELCOME
+                extra = {"course": course_context(course.name, course.partner)}
+            else:
+                spec = catalog.specializations[target_id]
+                template = SPECIALIZATION_WELCOME
+                extra = {
+                    "specialization": specialization_context(
+                        spec.name, spec.partner, course_count=len(spec.course_ids)
+                    )
+                }
+            self._mail.queue(
+                uow,
+                self._mail.system_message(
+                    template, organization=org, program=program, learner=learner, extra=extra
+                ),
+            )
+        return enrollment
+
+    def _end(
+        self, uow: UnitOfWork, actor: Actor, enrollment: Enrollment, at: datetime
+    ) -> Enrollment:
+        after = enrollment.unenroll(at)
+        uow.enrollments.update(after)
+        self._audit_change(
+            uow,
+            actor,
+            "enrollment.end",
+            enrollment,
+            after,
+            object_type="enrollment",
+            program_id=enrollment.program_id,
+        )
+        catalog = _Catalog.load(uow, enrollment.organization_id)
+        self._refresh_targets(uow, catalog, after.learner_id, after.kind, after.target_id)
+        return after
+
+    def _refresh_targets(
+        self,
+        uow: UnitOfWork,
+        catalog: _Catalog,
+        learner_id: str,
+        kind: EntryKind,
+        target_id: str,
+    ) -> None:
+        if kind is EntryKind.COURSE:
+            self._refresh(uow, catalog, {(learner_id, target_id)})
+        else:
+            self._refresh_specializations(uow, catalog, learner_id, [target_id])
+
+    def _refresh(
+        self, uow: UnitOfWork, catalog: _Catalog, pairs: Iterable[tuple[str, str]]
+    ) -> None:
+        """Recompute the figures of the enrollments of (learner, course) pairs.
+
+        The learners' specialization enrollments that include those courses are recomputed too.
+        """
+        figures: list[EnrollmentProgress] = []
+        specs_by_learner: dict[str, set[str]] = {}
+        for learner_id, course_id in pairs:
+            course = catalog.courses.get(course_id)
+            if course is None:
+                continue
+            enrollments = [
+                e
+                for e in uow.enrollments.list_for_learner(learner_id, [course_id])
+                if e.kind is EntryKind.COURSE
+            ]
+            if enrollments:
+                events = uow.activity.events_for(learner_id, course_id)
+                attempts = uow.activity.attempts_for(learner_id, course_id)
+                figures += [course_progress(e, course, events, attempts) for e in enrollments]
+            for spec in catalog.specializations_with(course_id):
+                specs_by_learner.setdefault(learner_id, set()).add(spec.id)
+        uow.progress.put_many(figures)
+        for learner_id, spec_ids in specs_by_learner.items():
+            self._refresh_specializations(uow, catalog, learner_id, sorted(spec_ids))
+
+    @staticmethod
+    def _refresh_specializations(
+        uow: UnitOfWork, catalog: _Catalog, learner_id: str, spec_ids: Sequence[str]
+    ) -> None:
+        spec_enrollments = uow.enrollments.list_for_learner(learner_id, spec_ids)
+        if not spec_enrollments:
+            return
+        course_ids = sorted({c for s in spec_ids for c in catalog.specializations[s].course_ids})
+        current = {
+            e.target_id: e
+            for e in uow.enrollments.list_for_learner(learner_id, course_ids)
+            if e.is_current and e.kind is EntryKind.COURSE
+        }
+        stored = uow.progress.get_many([e.id for e in current.values()])
+        courses = {
+            cid: (
+                len(catalog.courses[cid].items),
+                stored.get(current[cid].id) if cid in current else None,
+            )
+            for cid in course_ids
+        }
+        uow.progress.put_many(
+            [
+                specialization_progress(e, catalog.specializations[e.target_id], courses)
+                for e in spec_enrollments
+            ]
+        )
+
+
+class _IngestState:
+    """Counters and caches of one :meth:`LearningService.ingest` call."""
+
+    def __init__(self, organization_id: str, catalog: _Catalog) -> None:
+        self.organization_id = organization_id
+        self.catalog = catalog
+        self.items = {cid: {i.id for i in c.items} for cid, c in catalog.courses.items()}
+        self.assessments = {
+            cid: {a.id for a in c.assessments} for cid, c in catalog.courses.items()
+        }
+        self.learners: set[str] = set()  # known to be in the organization
+        self.added = {"events": 0, "attempts": 0}
+        self.duplicates = 0
+        self.rejected: list[RejectedRecord] = []
+        self.touched: set[tuple[str, str]] = set()
+        self.updated = 0
+        self.handled = 0
+
+    def store(self, uow: UnitOfWork, source: str, chunk: Sequence[object], start: int) -> None:
+        wanted = LearningEvent if source == "events" else AssessmentAttempt
+        records: list[tuple[int, _Record]] = []
+        for offset, record in enumerate(chunk):
+            if isinstance(record, wanted):
+                records.append((start + offset, record))
+            else:
+                rid = str(getattr(record, "id", ""))
+                why = f"not a {wanted.__name__}: {type(record).__name__}"
+                self.rejected.append(RejectedRecord(source, start + offset, rid, why))
+        unknown = {r.learner_id for _, r in records if r.learner_id not in self.learners}
+        if unknown:
+            found = uow.learners.get_many(sorted(unknown))
+            self.learners.update(
+                i for i, person in found.items() if person.organization_id == self.organization_id
+            )
+        ids = [r.id for _, r in records]
+        known = (
+            uow.activity.known_event_ids(self.organization_id, ids)
+            if source == "events"
+            else uow.activity.known_attempt_ids(self.organization_id, ids)
+        )
+        events: list[LearningEvent] = []
+        attempts: list[AssessmentAttempt] = []
+        seen: set[str] = set()
+        for index, record in records:
+            reason = self._problem(record)
+            if reason is not None:
+                self.rejected.append(RejectedRecord(source, index, record.id, reason))
+            elif record.id in known or record.id in seen:
+                self.duplicates += 1
+            else:
+                seen.add(record.id)
+                if isinstance(record, LearningEvent):
+                    events.append(record)
+                else:
+                    attempts.append(record)
+                self.touched.add((record.learner_id, record.course_id))
+        uow.activity.add_events(self.organization_id, events)
+        uow.activity.add_attempts(self.organization_id, attempts)
+        self.added[source] += len(events) + len(attempts)
+
+    def _problem(self, record: _Record) -> str | None:
+        if record.learner_id not in self.learners:
+            return f"learner {record.learner_id!r} is not in the organization"
+        if record.course_id not in self.items:
+            return f"course {record.course_id!r} is not in the catalog"
+        if isinstance(record, LearningEvent):
+            if record.item_id not in self.items[record.course_id]:
+                return f"item {record.item_id!r} is not in course {record.course_id!r}"
+        elif record.assessment_id not in self.assessments[record.course_id]:
+            return f"assessment {record.assessment_id!r} is not in course {record.course_id!r}"
+        return None

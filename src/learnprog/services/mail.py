@@ -271,6 +271,16 @@ class MailComposer:
         return QueueResult(message, entry)
 
 
+def course_context(name: str, partner: str | None) -> dict[str, Any]:
+    """The ``course`` value of the Course Welcome email's template context."""
+    return {"name": name, "partner": partner}
+
+
+def specialization_context(name: str, partner: str | None, *, course_count: int) -> dict[str, Any]:
+    """The ``specialization`` value of the Specialization Welcome email's template context."""
+    return {"name": name, "partner": partner, "course_count": course_count}
+
+
 class MailService(Service):
     """Delivering queued mail, email preferences and unsubscribe links."""
 
@@ -526,12 +536,10 @@ class MailService(Service):
         )
         extra = {
             "accept_url": f"{self.composer.program_url(program)}/accept?token=preview",
-            "course": {"name": "Sample Course", "partner": "Sample University"},
-            "specialization": {
-                "name": "Sample Specialization",
-                "partner": "Sample University",
-                "course_count": 3,
-            },
+            "course": course_context("Sample Course", "Sample University"),
+            "specialization": specialization_context(
+                "Sample Specialization", "Sample University", course_count=3
+            ),
         }
         return self.composer.system_message(
             SYSTEM_TEMPLATES[template],

@@ -291,6 +291,10 @@ class InMemoryLearnerRepository(_Table[Learner], ports.LearnerRepository):
     def update(self, learner: Learner) -> None:
         self._replace(learner)
 
+    def get_many(self, learner_ids: Sequence[str]) -> Mapping[str, Learner]:
+        found = {i: self._find(i) for i in learner_ids}
+        return {k: v for k, v in found.items() if v is not None}
+
     def find_by_email(self, organization_id: str, email_key: str) -> Learner | None:
         return self._lookup("email", (organization_id, email_key))
 

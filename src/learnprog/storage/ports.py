@@ -122,6 +122,10 @@ class LearnerRepository(Protocol):
         """Return the learner. Raises NotFoundError."""
         ...
 
+    def get_many(self, learner_ids: Sequence[str]) -> Mapping[str, Learner]:
+        """Return the learners of those IDs that exist, by ID."""
+        ...
+
     def update(self, learner: Learner) -> None:
         """Replace a stored learner. Raises NotFoundError or ConflictError (email taken)."""
         ...

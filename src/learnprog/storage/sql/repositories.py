@@ -260,6 +260,15 @@ class SqlLearnerRepository(_SqlRepository[Learner], ports.LearnerRepository):
     def update(self, learner: Learner) -> None:
         self._update(learner)
 
+    def get_many(self, learner_ids: Sequence[str]) -> Mapping[str, Learner]:
+        c = self.table.c
+        found: dict[str, Learner] = {}
+        unique = list(dict.fromkeys(learner_ids))
+        for start in range(0, len(unique), 500):  # bounded IN lists
+            for learner in self._select(c.id.in_(unique[start : start + 500])):
+                found[learner.id] = learner
+        return found
+
     def find_by_email(self, organization_id: str, email_key: str) -> Learner | None:
         c = self.table.c
         return self._first(c.organization_id == organization_id, c.email_key == email_key)
