@@ -34,6 +34,7 @@ from learnprog.reports import ReportBuilder
 from learnprog.services import (
     UNSET,
     AuditLog,
+    CurriculumService,
     InvitationService,
     LearningService,
     MessagingService,
@@ -53,6 +54,7 @@ __all__ = [
     "AuditLog",
     "Clock",
     "ConflictError",
+    "CurriculumService",
     "FixedClock",
     "InvalidTokenError",
     "InvitationService",
