@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
+
+from PIL import Image
 
 from learnprog.model import (
     Contract,
@@ -53,3 +56,10 @@ def learner(
 
 def membership(org: Organization, prog: Program, person: Learner, deal: Contract) -> Membership:
     return Membership.invite(org.id, prog.id, person.id, deal.id, now=NOW)
+
+
+def png(width: int, height: int) -> bytes:
+    """Return a small PNG image of this size."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (12, 80, 160)).save(out, format="PNG")
+    return out.getvalue()

@@ -35,6 +35,7 @@ from learnprog.reports import ReportBuilder
 from learnprog.services import (
     UNSET,
     AuditLog,
+    CurriculumService,
     InvitationService,
     LearningService,
     MessagingService,
@@ -54,6 +55,7 @@ __all__ = [
     "AuditLog",
     "Clock",
     "ConflictError",
+    "CurriculumService",
     "EnrollmentLimitError",
     "FixedClock",
     "InvalidTokenError",

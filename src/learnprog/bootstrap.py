@@ -17,6 +17,7 @@ from learnprog.mail.ports import Mailer
 from learnprog.reports.builder import ReportBuilder
 from learnprog.services import (
     AuditLog,
+    CurriculumService,
     InvitationService,
     LearningService,
     MessagingService,
@@ -34,6 +35,7 @@ from learnprog.tokens import TokenSigner
 SERVICE_NAMES = (
     "organizations",
     "programs",
+    "curriculum",
     "invitations",
     "learning",
     "messaging",
@@ -51,6 +53,7 @@ class Learnprog:
     Attributes:
         organizations: organizations, global settings, learner accounts, admins.
         programs: programs, contracts, catalog.
+        curriculum: a program's collections, the catalog from a file, the program preview.
         invitations: invitations, acceptance, memberships, licenses.
         learning: enrollments, activity, feedback.
         messaging: audiences and messages.
@@ -67,6 +70,7 @@ class Learnprog:
         self._engine = engine
         self.organizations = OrganizationService(context)
         self.programs = ProgramService(context)
+        self.curriculum = CurriculumService(context)
         self.invitations = InvitationService(context)
         self.learning = LearningService(context)
         self.messaging = MessagingService(context)

@@ -22,6 +22,7 @@ from learnprog.mail.memory import InMemoryMailer
 from learnprog.model import (
     Assessment,
     AssessmentAttempt,
+    CollectionEntry,
     Course,
     CourseItem,
     EventKind,
@@ -406,3 +407,48 @@ def test_ratings_average_per_course_and_program(lp: learnprog.Learnprog) -> None
     assert lp.learning.course_rating(w.admin, w.program.id).average == pytest.approx(11 / 3)
     with pytest.raises(ValidationError):
         lp.learning.rate_course(w.lia, w.program.id, w.sql.id, rating=6)
+
+
+def test_the_source_collection_is_recorded_and_checked(lp: learnprog.Learnprog) -> None:
+    w = Learning(lp)
+    starters = lp.curriculum.create_collection(w.admin, w.program.id, "Starters")
+    lp.curriculum.add_entries(
+        w.admin, w.program.id, [starters.id], [CollectionEntry.course(w.python.id)]
+    )
+    with pytest.raises(ValidationError, match="source collection"):
+        lp.learning.enroll(w.lia, w.program.id, w.sql.id, source_collection_id=starters.id)
+    with pytest.raises(NotFoundError):
+        lp.learning.enroll(w.lia, w.program.id, w.sql.id, source_collection_id="nope")
+    found = lp.learning.enroll(w.lia, w.program.id, w.python.id, source_collection_id=starters.id)
+    assert found.source_collection_id == starters.id
+
+
+def test_the_program_as_a_learner_sees_it(lp: learnprog.Learnprog) -> None:
+    w = Learning(lp)
+    lp.programs.update_program(w.admin, w.program.id, course_enrollment_limit=1)
+    starters = lp.curriculum.create_collection(w.admin, w.program.id, "Starters")
+    entries = [CollectionEntry.course(w.python.id), CollectionEntry.course(w.sql.id)]
+    lp.curriculum.add_entries(w.admin, w.program.id, [starters.id], entries)
+    more = lp.curriculum.create_collection(w.admin, w.program.id, "More")
+    lp.curriculum.add_entries(
+        w.admin, w.program.id, [more.id], [CollectionEntry.specialization(w.spec.id)]
+    )
+    view = lp.learning.program_for_learner(w.lia, w.program.id)
+    assert [c.name for c in view.preview.collections] == ["Starters", "More"]
+    assert view.course_enrollments_left == 1
+    assert all(o.may_enroll for o in view.options)
+    w.enroll(w.lia, w.python.id)
+    view = lp.learning.program_for_learner(w.admin, w.program.id, learner_id=w.lia.learner_id)
+    reasons = {o.entry.name: o.reason for o in view.options}
+    assert reasons == {
+        "Course PY1": "enrolled",
+        "Course SQL1": "course enrollment limit reached",
+        "Data Track": None,
+    }
+    w.invite("ivy@acme.example", "Ivy")
+    ivy = w.learner("ivy@acme.example")
+    assert {o.reason for o in lp.learning.program_for_learner(ivy, w.program.id).options} == {
+        "not a member"
+    }
+    with pytest.raises(PermissionDeniedError):
+        lp.learning.program_for_learner(ivy, w.program.id, learner_id=w.lia.learner_id)

@@ -22,6 +22,7 @@ from learnprog.errors import PermissionDeniedError
 from learnprog.model import (
     Actor,
     AdminRole,
+    CollectionEntry,
     EventKind,
     LearnerActor,
     LearningEvent,
@@ -32,6 +33,7 @@ from learnprog.model import (
 )
 from learnprog.storage.memory import InMemoryStore
 from learnprog.tokens import TokenPurpose
+from tests.factories import png
 
 ORG_ADMIN = "org_admin"
 OTHER_PROGRAM_ADMIN = "program_admin_of_another_program"
@@ -39,6 +41,7 @@ LEARNER = "learner"
 FOREIGN_ADMIN = "admin_of_another_organization"
 ACTORS = (ORG_ADMIN, OTHER_PROGRAM_ADMIN, LEARNER, FOREIGN_ADMIN)
 START = datetime(2026, 1, 1, tzinfo=UTC)
+BANNER_PNG = png(960, 300)
 END = datetime(2027, 1, 1, tzinfo=UTC)
 
 
@@ -63,6 +66,11 @@ class World:
     enrollment_id: str
     spec_id: str
     lia_id: str
+    collection_id: str  # in the target program, holding the course
+    empty_collection_id: str  # in the target program
+
+    def entry(self) -> CollectionEntry:
+        return CollectionEntry.course(self.course_id)
 
     def audit_count(self) -> int:
         return sum(len(t) for name, t in self.store.tables.items() if name == "audit")
@@ -121,6 +129,11 @@ def build_world() -> World:
     spec = lp.programs.add_specialization(
         admin, org.id, slug="spec-c1", name="Spec", course_ids=[course.id]
     )
+    collection = lp.curriculum.create_collection(admin, target.id, "Starters")
+    lp.curriculum.add_entries(
+        admin, target.id, [collection.id], [CollectionEntry.course(course.id)]
+    )
+    empty = lp.curriculum.create_collection(admin, target.id, "Later")
     return World(
         lp,
         store,
@@ -139,6 +152,8 @@ def build_world() -> World:
         enrollment.id,
         spec.id,
         lia.id,
+        collection.id,
+        empty.id,
     )
 
 
@@ -232,6 +247,64 @@ TABLE: dict[str, Row] = {
     ),
     "programs.list_skills": row(
         lambda w, a: w.lp.programs.list_skills(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "programs.update_banner": row(
+        lambda w, a: w.lp.programs.update_banner(
+            a, w.target.id, "https://cdn.acme.example/banner.png", image=BANNER_PNG
+        ),
+        ORG_ADMIN,
+    ),
+    "curriculum.create_collection": row(
+        lambda w, a: w.lp.curriculum.create_collection(a, w.target.id, "New"), ORG_ADMIN
+    ),
+    "curriculum.update_collection": row(
+        lambda w, a: w.lp.curriculum.update_collection(a, w.collection_id, name="Renamed"),
+        ORG_ADMIN,
+    ),
+    "curriculum.delete_collection": row(
+        lambda w, a: w.lp.curriculum.delete_collection(a, w.collection_id), ORG_ADMIN
+    ),
+    "curriculum.list_collections": row(
+        lambda w, a: w.lp.curriculum.list_collections(a, w.target.id), ORG_ADMIN
+    ),
+    "curriculum.reorder_collections": row(
+        lambda w, a: w.lp.curriculum.reorder_collections(
+            a, w.target.id, [w.empty_collection_id, w.collection_id]
+        ),
+        ORG_ADMIN,
+    ),
+    "curriculum.add_entries": row(
+        lambda w, a: w.lp.curriculum.add_entries(
+            a, w.target.id, [w.empty_collection_id], [w.entry()]
+        ),
+        ORG_ADMIN,
+    ),
+    "curriculum.move_entry": row(
+        lambda w, a: w.lp.curriculum.move_entry(
+            a, w.entry(), from_collection_id=w.collection_id, to_collection_id=w.empty_collection_id
+        ),
+        ORG_ADMIN,
+    ),
+    "curriculum.copy_entry": row(
+        lambda w, a: w.lp.curriculum.copy_entry(
+            a, w.entry(), from_collection_id=w.collection_id, to_collection_id=w.empty_collection_id
+        ),
+        ORG_ADMIN,
+    ),
+    "curriculum.remove_entry": row(
+        lambda w, a: w.lp.curriculum.remove_entry(a, w.collection_id, w.entry()), ORG_ADMIN
+    ),
+    "curriculum.reorder_entries": row(
+        lambda w, a: w.lp.curriculum.reorder_entries(a, w.collection_id, [w.entry()]), ORG_ADMIN
+    ),
+    "curriculum.import_courses": row(
+        lambda w, a: w.lp.curriculum.import_courses(
+            a, w.org_id, b"Course ID,Course Slug,Course\nC9,c-nine,Nine\n"
+        ).run(),
+        ORG_ADMIN,
+    ),
+    "curriculum.preview_program": row(
+        lambda w, a: w.lp.curriculum.preview_program(a, w.target.id), ORG_ADMIN
     ),
     "audit.entries": row(lambda w, a: w.lp.audit.entries(a, w.org_id), ORG_ADMIN),
     "mail.dispatch": row(lambda w, a: w.lp.mail.dispatch(a)),
@@ -342,6 +415,13 @@ TABLE: dict[str, Row] = {
     "learning.members_list": row(
         lambda w, a: w.lp.learning.members_list(a, w.target.id), ORG_ADMIN
     ),
+    "learning.program_for_learner": row(
+        lambda w, a: w.lp.learning.program_for_learner(
+            a, w.target.id, learner_id=w.lia_id if not isinstance(a, LearnerActor) else None
+        ),
+        ORG_ADMIN,
+        LEARNER,
+    ),
     "learning.rate_course": row(
         lambda w, a: w.lp.learning.rate_course(a, w.target.id, w.course_id, rating=4), LEARNER
     ),
@@ -447,3 +527,24 @@ def test_a_removed_program_admin_loses_the_right_at_once() -> None:
     )
     with pytest.raises(PermissionDeniedError):
         world.lp.programs.update_program(paulo, world.own.id, tagline="too late")
+
+
+def test_a_program_admin_changes_the_curriculum_of_their_own_program_only() -> None:
+    world = build_world()
+    paulo = world.actors[OTHER_PROGRAM_ADMIN]
+    collection = world.lp.curriculum.create_collection(paulo, world.own.id, "Ours")
+    world.lp.curriculum.add_entries(paulo, world.own.id, [collection.id], [world.entry()])
+    assert [c.entries for c in world.lp.curriculum.list_collections(paulo, world.own.id)] == [
+        (world.entry(),)
+    ]
+    actions = [
+        e.action for e in world.lp.audit.entries(paulo, world.org_id, program_id=world.own.id)
+    ]
+    assert actions[:2] == ["collection.add", "collection.create"]
+    with pytest.raises(PermissionDeniedError):  # a target collection of another program
+        world.lp.curriculum.move_entry(
+            paulo,
+            world.entry(),
+            from_collection_id=world.collection_id,
+            to_collection_id=collection.id,
+        )

@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from attrs import evolve
 
-from learnprog.errors import ValidationError
+from learnprog.errors import ConflictError, NotFoundError, ValidationError
 from learnprog.model.catalog import (
     Assessment,
     Collection,
+    CollectionEntry,
     Course,
     CourseItem,
     ItemKind,
@@ -369,3 +371,55 @@ def test_skill_create() -> None:
 def test_skill_rules(domain: str, name: str, subskills: list[str], field: str) -> None:
     with pytest.raises(ValidationError, match=re.escape(f"field '{field}'")):
         Skill.create("org-1", domain=domain, name=name, example_subskills=subskills)
+
+
+# --- Collection entries (guide, "Managing Curriculum") ----------------------------------------
+
+
+def _entries(*ids: str) -> tuple[CollectionEntry, ...]:
+    return tuple(CollectionEntry.course(i) for i in ids)
+
+
+def test_a_collection_refuses_the_same_entry_twice() -> None:
+    with pytest.raises(ValidationError, match="field 'entries'"):
+        evolve(Collection.create("p", "C"), entries=_entries("a", "a"))
+
+
+def test_a_course_and_a_specialization_with_one_id_are_two_entries() -> None:
+    both = (CollectionEntry.course("x"), CollectionEntry.specialization("x"))
+    assert evolve(Collection.create("p", "C"), entries=both).entries == both
+
+
+def test_adding_appends_or_inserts_and_refuses_a_repeat() -> None:
+    coll = evolve(Collection.create("p", "C"), entries=_entries("a", "b"))
+    assert coll.adding(CollectionEntry.course("c")).entries == _entries("a", "b", "c")
+    assert coll.adding(CollectionEntry.course("c"), 0).entries == _entries("c", "a", "b")
+    with pytest.raises(ConflictError, match="already"):
+        coll.adding(CollectionEntry.course("a"))
+    with pytest.raises(ValidationError, match="field 'position'"):
+        coll.adding(CollectionEntry.course("c"), 3)
+
+
+def test_without_closes_the_gap_and_names_a_missing_entry() -> None:
+    coll = evolve(Collection.create("p", "C"), entries=_entries("a", "b", "c"))
+    assert coll.without(CollectionEntry.course("b")).entries == _entries("a", "c")
+    with pytest.raises(NotFoundError):
+        coll.without(CollectionEntry.specialization("a"))
+
+
+def test_reordered_takes_a_permutation_only() -> None:
+    coll = evolve(Collection.create("p", "C"), entries=_entries("a", "b", "c"))
+    assert coll.reordered(_entries("c", "a", "b")).entries == _entries("c", "a", "b")
+    for bad in (_entries("a", "b"), _entries("a", "b", "c", "d"), _entries("a", "b", "d")):
+        with pytest.raises(ValidationError, match="exactly once"):
+            coll.reordered(bad)
+
+
+def test_with_details_changes_name_and_description_only() -> None:
+    coll = Collection.create("p", "C", description="old")
+    assert coll.with_details(name=" New ", description=None).name == "New"
+    assert coll.with_details(description=None).description is None
+    with pytest.raises(ValidationError, match="field 'position'"):
+        coll.with_details(position=2)
+    with pytest.raises(ValidationError, match="field 'name'"):
+        coll.with_details(name=" ")

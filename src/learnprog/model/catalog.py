@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 
-from learnprog.errors import ValidationError
+from learnprog.errors import ConflictError, NotFoundError, ValidationError
 from learnprog.model._rules import (
     finite_number,
     flag,
@@ -354,14 +354,44 @@ class EntryKind(enum.StrEnum):
 @checked
 @frozen
 class CollectionEntry:
-    """A course or specialization in a collection, by record ID."""
+    """A course or specialization in a collection, by catalog record ID.
+
+    Attributes:
+        kind: course or specialization.
+        target_id: the record ID of the course or specialization (not the guide's Course ID).
+    """
 
     kind: EntryKind
     target_id: str
 
+    @classmethod
+    def course(cls, course_id: str) -> CollectionEntry:
+        """Return the entry for a catalog course (its record ID).
+
+        Raises:
+            ValidationError: a blank or malformed ID.
+        """
+        return cls(EntryKind.COURSE, record_id(course_id, field="course_id"))
+
+    @classmethod
+    def specialization(cls, specialization_id: str) -> CollectionEntry:
+        """Return the entry for a catalog specialization (its record ID).
+
+        Raises:
+            ValidationError: a blank or malformed ID.
+        """
+        return cls(
+            EntryKind.SPECIALIZATION, record_id(specialization_id, field="specialization_id")
+        )
+
 
 def _entries(values: Iterable[CollectionEntry]) -> tuple[CollectionEntry, ...]:
-    return _of(CollectionEntry, values, "entries")
+    entries = _of(CollectionEntry, values, "entries")
+    if len(set(entries)) != len(entries):
+        raise ValidationError(
+            "a course or specialization is at most once in a collection", field="entries"
+        )
+    return entries
 
 
 @checked
@@ -402,8 +432,77 @@ class Collection:
             program_id=program_id,
             name=required_text(name, field="name"),
             description=optional_text(description, field="description"),
-            position=position,
+            position=_position(position, "position"),
         )
+
+    def with_details(self, **changes: object) -> Collection:
+        """Return a copy with ``name`` and/or ``description`` changed (None clears a description).
+
+        Raises:
+            ValidationError: a blank name, or another field named.
+        """
+        clean: dict[str, object] = {}
+        for key, value in changes.items():
+            if key == "name":
+                clean[key] = required_text(value, field="name")
+            elif key == "description":
+                clean[key] = optional_text(value, field="description")
+            else:
+                raise ValidationError("not a collection detail", field=key)
+        return evolve(self, **clean)  # type: ignore[arg-type]
+
+    def at(self, position: int) -> Collection:
+        """Return a copy at ``position`` among the program's collections (from 0)."""
+        return evolve(self, position=_position(position, "position"))
+
+    def adding(self, entry: CollectionEntry, position: int | None = None) -> Collection:
+        """Return a copy with ``entry`` inserted at ``position`` (default: at the end).
+
+        Raises:
+            ConflictError: the entry is in the collection already (guide, "Managing
+                Curriculum": a course is added to a collection once).
+            ValidationError: a position outside 0..len(entries).
+        """
+        if entry in self.entries:
+            raise ConflictError(
+                f"{entry.kind.value} {entry.target_id!r} is in collection {self.name!r} already",
+                kind="collection entry",
+                key=(self.id, entry.kind.value, entry.target_id),
+            )
+        at = len(self.entries) if position is None else _position(position, "position")
+        if at > len(self.entries):
+            raise ValidationError(
+                f"a position is 0 to {len(self.entries)}", field="position", value=position
+            )
+        return evolve(self, entries=(*self.entries[:at], entry, *self.entries[at:]))
+
+    def without(self, entry: CollectionEntry) -> Collection:
+        """Return a copy without ``entry``; the later entries move up (positions stay dense).
+
+        Raises:
+            NotFoundError: the entry is not in the collection.
+        """
+        if entry not in self.entries:
+            raise NotFoundError("collection entry", (self.id, entry.kind.value, entry.target_id))
+        return evolve(self, entries=tuple(e for e in self.entries if e != entry))
+
+    def reordered(self, entries: Sequence[CollectionEntry]) -> Collection:
+        """Return a copy with the same entries in the order given.
+
+        Raises:
+            ValidationError: ``entries`` is not exactly the collection's entries, each once.
+        """
+        wanted = _entries(entries)
+        if sorted(wanted, key=_entry_key) != sorted(self.entries, key=_entry_key):
+            raise ValidationError(
+                "give every entry of the collection exactly once, in the new order",
+                field="entries",
+            )
+        return evolve(self, entries=wanted)
+
+
+def _entry_key(entry: CollectionEntry) -> tuple[str, str]:
+    return entry.kind.value, entry.target_id
 
 
 @checked

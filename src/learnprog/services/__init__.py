@@ -2,6 +2,7 @@
 
 from learnprog.services._base import UNSET, ServiceContext
 from learnprog.services.audit import AuditLog
+from learnprog.services.curriculum import CurriculumService
 from learnprog.services.invitations import InvitationService
 from learnprog.services.learning import LearningService
 from learnprog.services.messaging import MessagingService
@@ -12,6 +13,7 @@ from learnprog.services.skills import SkillScorer
 __all__ = [
     "UNSET",
     "AuditLog",
+    "CurriculumService",
     "InvitationService",
     "LearningService",
     "MessagingService",

@@ -158,9 +158,13 @@ class Service:
         *,
         object_type: str,
         program_id: str | None = None,
+        organization_id: str | None = None,
     ) -> None:
-        """Record the change of a stored record (its ID and organization taken from ``after``)."""
-        organization_id = getattr(after, "organization_id", None) or after.id
+        """Record the change of a stored record (its ID and organization taken from ``after``).
+
+        A record without an ``organization_id`` (a program's collection) names it here.
+        """
+        organization_id = organization_id or getattr(after, "organization_id", None) or after.id
         self._audit(
             uow,
             actor,

@@ -44,6 +44,7 @@ from learnprog.model.progress import (
     specialization_progress,
 )
 from learnprog.services._base import Service, ServiceContext
+from learnprog.services.curriculum import PreviewEntry, ProgramPreview, program_preview
 from learnprog.services.mail import MailComposer, course_context, specialization_context
 from learnprog.storage.ports import UnitOfWork
 
@@ -89,6 +90,39 @@ class IngestResult:
     duplicates: int
     rejected: tuple[RejectedRecord, ...]
     enrollments_updated: int
+
+
+@frozen
+class EnrollmentOption:
+    """One course or specialization of the curriculum, for one learner.
+
+    Attributes:
+        entry: the course or specialization as the preview shows it.
+        may_enroll: the learner may enroll in it now.
+        reason: why not (``"enrolled"``, ``"course enrollment limit reached"``,
+            ``"not a member"``), or ``None`` when they may.
+    """
+
+    entry: PreviewEntry
+    may_enroll: bool
+    reason: str | None
+
+
+@frozen
+class LearnerProgramView:
+    """The program as one learner sees it (guide, "PREVIEW PROGRAM").
+
+    Attributes:
+        preview: name, tagline, banner and the collections in order.
+        course_enrollments_left: course enrollments the learner may still make under the
+            program's limit, or ``None`` without a limit.
+        options: each distinct curriculum entry, in curriculum order, with whether the learner
+            may enroll in it.
+    """
+
+    preview: ProgramPreview
+    course_enrollments_left: int | None
+    options: tuple[EnrollmentOption, ...]
 
 
 @frozen
@@ -162,8 +196,9 @@ class LearningService(Service):
         Raises:
             PermissionDeniedError: not a learner acting for themself, or the learner is
                 INVITED (not joined) or DELETED_MEMBER (removed) in the program.
-            NotFoundError: no such program, membership, course or specialization.
-            ValidationError: the program was removed or its contract is not running.
+            NotFoundError: no such program, membership, course, specialization or collection.
+            ValidationError: the program was removed, its contract is not running, or the
+                source collection is another program's or does not hold the target.
             ConflictError: the learner already has a current enrollment in it.
             EnrollmentLimitError: the program's course enrollment limit is reached.
             LicenseLimitError: an enrollments contract has no enrollment left.
@@ -317,6 +352,58 @@ class LearningService(Service):
                 self._program(uow, actor, enrollment.program_id, "see learner progress")
             figures = uow.progress.get_many([enrollment.id])
             return figures.get(enrollment.id, EnrollmentProgress(enrollment.id))
+
+    def program_for_learner(
+        self, actor: Actor, program_id: str, *, learner_id: str | None = None
+    ) -> LearnerProgramView:
+        """Return the program as a learner sees it, with what they may still enroll in.
+
+        A learner may enroll in an entry when they are a MEMBER, are not currently enrolled in
+        it, and (for a course) are under the program's course enrollment limit.
+
+        Args:
+            actor: the learner, for themself; or an admin of the program previewing it as
+                ``learner_id`` sees it.
+            program_id: the program.
+            learner_id: the learner to preview as (admins only); default the acting learner.
+
+        Raises:
+            PermissionDeniedError: a learner asking for another learner, or an actor who is
+                neither the learner nor an admin of the program.
+            NotFoundError: no such program.
+            ValidationError: an admin without ``learner_id``.
+        """
+        with self._uow() as uow:
+            program = uow.programs.get(record_id(program_id, field="program_id"))
+            if isinstance(actor, LearnerActor) and learner_id in (None, actor.learner_id):
+                require_self(actor, program.organization_id, actor.learner_id, "see programs")
+                who = actor.learner_id
+            else:
+                self._program(uow, actor, program.id, "preview the program as a learner")
+                if learner_id is None:
+                    raise ValidationError("name the learner to preview as", field="learner_id")
+                who = record_id(learner_id, field="learner_id")
+            preview = program_preview(uow, program)
+            membership = uow.memberships.find(program.id, who)
+            current = {e.target_id for e in uow.enrollments.list_for_learner(who) if e.is_current}
+            limit = program.course_enrollment_limit
+            left = (
+                None
+                if limit is None
+                else max(limit - uow.enrollments.count_current_courses(program.id, who), 0)
+            )
+        options: dict[str, EnrollmentOption] = {}
+        for collection in preview.collections:
+            for entry in collection.entries:
+                reason = None
+                if membership is None or membership.state is not MemberState.MEMBER:
+                    reason = "not a member"
+                elif entry.target_id in current:
+                    reason = "enrolled"
+                elif entry.kind is EntryKind.COURSE and left == 0:
+                    reason = "course enrollment limit reached"
+                options.setdefault(entry.target_id, EnrollmentOption(entry, reason is None, reason))
+        return LearnerProgramView(preview, left, tuple(options.values()))
 
     # --- activity -------------------------------------------------------------------------
 
@@ -532,7 +619,17 @@ class LearningService(Service):
         elif target_id not in catalog.courses:
             raise NotFoundError("course or specialization", target_id)
         if source_collection_id is not None:
-            source_collection_id = record_id(source_collection_id, field="source_collection_id")
+            source = uow.collections.get(
+                record_id(source_collection_id, field="source_collection_id")
+            )
+            if source.program_id != program.id or all(
+                entry.target_id != target_id for entry in source.entries
+            ):
+                raise ValidationError(
+                    "the source collection is not in the program or does not hold this target",
+                    field="source_collection_id",
+                    value=source_collection_id,
+                )
         if (
             unenrolled_at is None
             and uow.enrollments.find_current(membership.learner_id, target_id) is not None

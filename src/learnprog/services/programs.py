@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from attrs import frozen
+
 from learnprog.errors import ConflictError, ValidationError
+from learnprog.images import BANNER_SIZE, ImageSource, image_size
 from learnprog.mail.rendering import check_admin_text
 from learnprog.model._rules import record_id, str_items
 from learnprog.model.access import (
@@ -21,6 +24,19 @@ from learnprog.model.access import (
 from learnprog.model.catalog import Assessment, Course, CourseItem, Skill, Specialization
 from learnprog.model.organization import Contract, ContractKind, Program
 from learnprog.services._base import UNSET, Service, _Unset
+
+
+@frozen
+class BannerUpdate:
+    """What :meth:`ProgramService.update_banner` stored.
+
+    Attributes:
+        program: the program as stored now.
+        warnings: advice that did not stop the change (an image size other than 960x300 px).
+    """
+
+    program: Program
+    warnings: tuple[str, ...] = ()
 
 
 class ProgramService(Service):
@@ -174,6 +190,50 @@ class ProgramService(Service):
             )
             uow.commit()
         return after
+
+    def update_banner(
+        self,
+        actor: Actor,
+        program_id: str,
+        banner_url: str | None,
+        *,
+        image: ImageSource | None = None,
+    ) -> BannerUpdate:
+        """Set or clear a program's banner (guide, "Settings": BANNER IMAGE, 960px by 300px).
+
+        The program stores the banner's URL. Give the image file too and its size is read:
+        a size other than 960x300 px is never refused, but the result carries a warning. The
+        change itself is :meth:`update_program`'s (same rights, same audit entry).
+
+        Args:
+            actor: an admin of the program.
+            program_id: the program.
+            banner_url: the http(s) URL the banner is served from, or None to clear it.
+            image: the banner image (a path, its bytes or a binary file), or None.
+
+        Returns:
+            The program as stored now, and the warnings (empty when the size is 960x300).
+
+        Raises:
+            ValidationError: an image that cannot be read, an image without a URL, a bad URL,
+                or a removed program. The image is read before the rights are checked.
+            NotFoundError: no such program.
+            PermissionDeniedError: not an admin of the program.
+        """
+        warnings: list[str] = []
+        if image is not None:
+            if banner_url is None:
+                raise ValidationError(
+                    "an image needs the banner URL it is served from", field="image"
+                )
+            width, height = image_size(image)
+            if (width, height) != BANNER_SIZE:
+                warnings.append(
+                    f"the banner image is {width}x{height} px; {BANNER_SIZE[0]}x{BANNER_SIZE[1]} "
+                    "px will look best"
+                )
+        program = self.update_program(actor, program_id, banner_url=banner_url)
+        return BannerUpdate(program, tuple(warnings))
 
     # --- contracts ------------------------------------------------------------------------
 

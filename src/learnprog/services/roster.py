@@ -34,7 +34,7 @@ from typing import BinaryIO, TextIO
 from attrs import define, evolve, frozen
 
 from learnprog.csvfiles import CsvRow, read_csv
-from learnprog.errors import ConflictError, ValidationError
+from learnprog.errors import ValidationError
 from learnprog.model.access import Actor
 from learnprog.model.audit import AuditEntry, field_changes
 from learnprog.model.identity import EmailAddress, new_id
@@ -42,6 +42,7 @@ from learnprog.model.learner import Learner, Membership, MemberState
 from learnprog.model.mail import OutboxEntry, OutgoingMessage
 from learnprog.model.organization import Contract, Organization, Program
 from learnprog.serialization import to_json_value
+from learnprog.services._batch import ChunkedRun, creation_changes
 from learnprog.storage.ports import UnitOfWork
 
 COLUMNS = ("Full Name", "Email", "External ID")
@@ -116,12 +117,13 @@ class _Row:
         return self.learner.email
 
 
-class BulkInvitation:
+class BulkInvitation(ChunkedRun[RowResult, BulkTotals]):
     """A bulk invitation run: iterate it to process the file and get each line's result.
 
     Made by :meth:`learnprog.services.invitations.InvitationService.bulk_invite`, which has
-    already checked the actor, program, contract and the file's headers. Use it as a context
-    manager (or call :meth:`run`) so the file is closed::
+    already checked the actor, program, contract and the file's headers. Chunks, retries, the
+    dry run and progress are :class:`~learnprog.services._batch.ChunkedRun`'s. Use it as a
+    context manager (or call :meth:`run`) so the file is closed::
 
         with lp.invitations.bulk_invite(admin, program_id, contract_id, "roster.csv") as run:
             for result in run:
@@ -147,77 +149,32 @@ class BulkInvitation:
         progress: Callable[[int], None] | None,
         rejections: TextIO | None,
     ) -> None:
-        self._stack = stack
-        self._rows = rows
+        super().__init__(
+            stack=stack,
+            rows=rows,
+            uow_factory=uow_factory,
+            dry_run=dry_run,
+            chunk_size=chunk_size,
+            progress=progress,
+            totals=BulkTotals(),
+        )
         self._run_id = run_id
         self._actor = actor
         self._org = organization
         self._program = program
         self._contract = contract
-        self._uow_factory = uow_factory
         self._now = now
         self._merge = merge
-        self._dry_run = dry_run
-        self._chunk_size = chunk_size
-        self._progress = progress
         self._rejections = None if rejections is None else csv.writer(rejections)
         if self._rejections is not None:
             self._rejections.writerow(["Line", *COLUMNS, "Reason"])
-        self.totals = BulkTotals()
 
-    def __enter__(self) -> BulkInvitation:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the file (and the dry run's unit of work, discarding everything)."""
-        self._stack.close()
-
-    def run(self) -> BulkTotals:
-        """Process every line and return the totals."""
-        with self:
-            for _ in self:
-                pass
-        return self.totals
-
-    def __iter__(self) -> Iterator[RowResult]:
-        dry_uow = None
-        if self._dry_run:  # one unit of work, never committed: exact and changes nothing
-            dry_uow = self._stack.enter_context(self._uow_factory())
-        chunk: list[CsvRow] = []
-        for row in self._rows:
-            chunk.append(row)
-            if len(chunk) >= self._chunk_size:
-                yield from self._chunk(chunk, dry_uow)
-                chunk = []
-        if chunk:
-            yield from self._chunk(chunk, dry_uow)
-
-    def _chunk(self, rows: list[CsvRow], dry_uow: UnitOfWork | None) -> Iterator[RowResult]:
-        for attempt in range(3):
-            try:
-                if dry_uow is not None:
-                    results = self._decide(dry_uow, rows)
-                else:
-                    with self._uow_factory() as uow:
-                        results = self._decide(uow, rows)
-                        uow.commit()
-                break
-            except ConflictError:
-                # another writer invited one of these addresses meanwhile: decide again
-                if attempt == 2:
-                    raise
-        for result in results:  # stored: count them, report progress, then hand them out
-            self.totals.add(result)
-            if result.outcome == REJECTED and self._rejections is not None:
-                self._rejections.writerow(
-                    [result.line, result.full_name, result.email, result.external_id, result.reason]
-                )
-        if self._progress is not None:
-            self._progress(self.totals.lines)
-        yield from results
+    def _count(self, result: RowResult) -> None:
+        self.totals.add(result)
+        if result.outcome == REJECTED and self._rejections is not None:
+            self._rejections.writerow(
+                [result.line, result.full_name, result.email, result.external_id, result.reason]
+            )
 
     def _decide(self, uow: UnitOfWork, rows: list[CsvRow]) -> list[RowResult]:
         now = self._now()
@@ -352,11 +309,13 @@ class BulkInvitation:
         after: object | None,
         now: datetime,
     ) -> AuditEntry:
-        new = None if after is None else to_json_value(after)
-        if before is None and new is not None:  # a creation: every field that has a value
-            changes = {k: [None, v] for k, v in new.items() if v is not None}
+        if before is None and after is not None:
+            changes = creation_changes(after)
         else:
-            changes = field_changes(None if before is None else to_json_value(before), new)
+            changes = field_changes(
+                None if before is None else to_json_value(before),
+                None if after is None else to_json_value(after),
+            )
         learner = isinstance(record, Learner)
         return AuditEntry.record(
             organization_id=self._org.id,

@@ -23,7 +23,7 @@ from learnprog.errors import ConflictError, NotFoundError, StorageError
 from learnprog.model.access import AdminGrant
 from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
 from learnprog.model.audit import AuditEntry
-from learnprog.model.catalog import Course, EntryKind, Skill, Specialization
+from learnprog.model.catalog import Collection, Course, EntryKind, Skill, Specialization
 from learnprog.model.learner import Learner, Membership
 from learnprog.model.mail import (
     DeliveryAttempt,
@@ -413,6 +413,19 @@ class InMemoryCourseRepository(_Table[Course], ports.CourseRepository):
     ) -> Course | None:
         return self._lookup("course ID", (organization_id, course_id))
 
+    def find_by_course_ids(
+        self, organization_id: str, course_ids: Sequence[str]
+    ) -> Mapping[str, Course]:
+        found = {k: self._lookup("course ID", (organization_id, k)) for k in course_ids}
+        return {k: v for k, v in found.items() if v is not None}
+
+    def find_by_slugs(self, organization_id: str, slugs: Sequence[str]) -> Mapping[str, Course]:
+        found = {k: self._lookup("slug", (organization_id, k)) for k in slugs}
+        return {k: v for k, v in found.items() if v is not None}
+
+    def add_many(self, courses: Sequence[Course]) -> None:
+        self._insert_many(courses)
+
     def list_for_organization(self, organization_id: str) -> Sequence[Course]:
         return self._select(
             lambda c: c.organization_id == organization_id, lambda c: (c.name, c.id)
@@ -435,6 +448,27 @@ class InMemorySpecializationRepository(_Table[Specialization], ports.Specializat
         return self._select(
             lambda s: s.organization_id == organization_id, lambda s: (s.name, s.id)
         )
+
+
+class InMemoryCollectionRepository(_Table[Collection], ports.CollectionRepository):
+    """Collections in memory, each stored whole with its entries."""
+
+    kind, name = "collection", "collections"
+
+    def add(self, collection: Collection) -> None:
+        self._insert(collection)
+
+    def get(self, collection_id: str) -> Collection:
+        return self._get(collection_id)
+
+    def update(self, collection: Collection) -> None:
+        self._replace(collection)
+
+    def remove(self, collection_id: str) -> None:
+        self._delete(collection_id)
+
+    def list_for_program(self, program_id: str) -> Sequence[Collection]:
+        return self._select(lambda c: c.program_id == program_id, lambda c: (c.position, c.id))
 
 
 class InMemorySkillRepository(_Table[Skill], ports.SkillRepository):
@@ -844,6 +878,7 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         self.admins = InMemoryAdminRepository(self)
         self.courses = InMemoryCourseRepository(self)
         self.specializations = InMemorySpecializationRepository(self)
+        self.collections = InMemoryCollectionRepository(self)
         self.skills = InMemorySkillRepository(self)
         self.audit = InMemoryAuditRepository(self)
         self.outbox = InMemoryOutboxRepository(self)

@@ -25,7 +25,7 @@ from learnprog.model._rules import whole_number
 from learnprog.model.access import AdminGrant
 from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
 from learnprog.model.audit import AuditEntry
-from learnprog.model.catalog import Course, Skill, Specialization
+from learnprog.model.catalog import Collection, Course, Skill, Specialization
 from learnprog.model.learner import Learner, Membership
 from learnprog.model.mail import DeliveryAttempt, EmailOptOut, MessageCategory, OutboxEntry
 from learnprog.model.organization import Contract, Organization, Program
@@ -230,6 +230,20 @@ class CourseRepository(Protocol):
         """Return the course with the guide's Course ID, or None."""
         ...
 
+    def find_by_course_ids(
+        self, organization_id: str, course_ids: Sequence[str]
+    ) -> Mapping[str, Course]:
+        """Return the courses with these Course IDs (at most 1,000), by Course ID; one query."""
+        ...
+
+    def find_by_slugs(self, organization_id: str, slugs: Sequence[str]) -> Mapping[str, Course]:
+        """Return the courses with these slugs (at most 1,000), by slug; one query."""
+        ...
+
+    def add_many(self, courses: Sequence[Course]) -> None:
+        """Store new courses in one batch; a taken Course ID or slug: ConflictError, none stored."""
+        ...
+
     def list_for_organization(self, organization_id: str) -> Sequence[Course]:
         """Return the catalog's courses, by name."""
         ...
@@ -248,6 +262,34 @@ class SpecializationRepository(Protocol):
 
     def list_for_organization(self, organization_id: str) -> Sequence[Specialization]:
         """Return the catalog's specializations, by name."""
+        ...
+
+
+class CollectionRepository(Protocol):
+    """A program's curriculum: collections with their entries, in order (one aggregate each).
+
+    Source: guide, "Managing Curriculum". A course or specialization is at most once in a
+    collection (the model refuses a repeat) but may be in several collections of a program.
+    """
+
+    def add(self, collection: Collection) -> None:
+        """Store a new collection with its entries. Raises ConflictError when the ID exists."""
+        ...
+
+    def get(self, collection_id: str) -> Collection:
+        """Return the collection with its entries in order. Raises NotFoundError."""
+        ...
+
+    def update(self, collection: Collection) -> None:
+        """Replace a collection's details, position and entries. Raises NotFoundError."""
+        ...
+
+    def remove(self, collection_id: str) -> None:
+        """Delete a collection and its entries. Raises NotFoundError."""
+        ...
+
+    def list_for_program(self, program_id: str) -> Sequence[Collection]:
+        """Return the program's collections by position (then ID), each with its entries."""
         ...
 
 
@@ -541,6 +583,7 @@ class UnitOfWork(Protocol):
     admins: AdminRepository
     courses: CourseRepository
     specializations: SpecializationRepository
+    collections: CollectionRepository
     skills: SkillRepository
     audit: AuditRepository
     outbox: OutboxRepository

@@ -7,7 +7,8 @@ it was and usable; every driver error is translated by :func:`translate_errors`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -20,7 +21,14 @@ from learnprog.errors import NotFoundError, StorageError
 from learnprog.model.access import AdminGrant, AdminRole
 from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
 from learnprog.model.audit import AuditEntry
-from learnprog.model.catalog import Course, EntryKind, Skill, Specialization
+from learnprog.model.catalog import (
+    Collection,
+    CollectionEntry,
+    Course,
+    EntryKind,
+    Skill,
+    Specialization,
+)
 from learnprog.model.identity import EmailAddress
 from learnprog.model.learner import Learner, LearnerProfile, Membership, MemberState
 from learnprog.model.mail import (
@@ -79,6 +87,13 @@ class _SqlRepository(Generic[T]):
         conn = self._uow.connection
         with translate_errors(self.kind), conn.begin_nested():
             return conn.execute(statement, params)
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """Run several writes in one savepoint: all of them or none."""
+        conn = self._uow.connection
+        with translate_errors(self.kind), conn.begin_nested():
+            yield
 
     def _read(self, statement: sa.Select[Any]) -> list[sa.RowMapping]:
         with translate_errors(self.kind):
@@ -469,6 +484,32 @@ class SqlCourseRepository(_SqlRepository[Course], ports.CourseRepository):
         found = self._courses(c.organization_id == organization_id, c.course_id == course_id)
         return found[0] if found else None
 
+    def find_by_course_ids(
+        self, organization_id: str, course_ids: Sequence[str]
+    ) -> Mapping[str, Course]:
+        if not course_ids:
+            return {}
+        c = self.table.c
+        found = self._courses(
+            c.organization_id == organization_id, c.course_id.in_(list(course_ids))
+        )
+        return {course.course_id: course for course in found}
+
+    def find_by_slugs(self, organization_id: str, slugs: Sequence[str]) -> Mapping[str, Course]:
+        if not slugs:
+            return {}
+        c = self.table.c
+        found = self._courses(c.organization_id == organization_id, c.slug.in_(list(slugs)))
+        return {course.slug: course for course in found}
+
+    def add_many(self, courses: Sequence[Course]) -> None:
+        if not courses:
+            return
+        with self._atomic():  # courses and their children: all or none
+            self._insert_many(courses)
+            for course in courses:
+                self._write_children(course)
+
     def list_for_organization(self, organization_id: str) -> Sequence[Course]:
         return self._courses(self.table.c.organization_id == organization_id)
 
@@ -518,6 +559,95 @@ class SqlSpecializationRepository(_SqlRepository[Specialization], ports.Speciali
 
     def list_for_organization(self, organization_id: str) -> Sequence[Specialization]:
         return self._specializations(self.table.c.organization_id == organization_id)
+
+
+class SqlCollectionRepository(_SqlRepository[Collection], ports.CollectionRepository):
+    """Collections in SQL; their entries are a child table, one row per position."""
+
+    table, kind, model = t.collections, "collection", Collection
+
+    def _to_row(self, record: Collection) -> dict[str, Any]:
+        return {
+            "id": record.id,
+            "program_id": record.program_id,
+            "name": record.name,
+            "description": record.description,
+            "position": record.position,
+        }
+
+    @staticmethod
+    def _entry_row(collection_id: str, position: int, entry: CollectionEntry) -> dict[str, Any]:
+        course = entry.kind is EntryKind.COURSE
+        return {
+            "collection_id": collection_id,
+            "position": position,
+            "kind": entry.kind.value,
+            "course_id": entry.target_id if course else None,
+            "specialization_id": None if course else entry.target_id,
+        }
+
+    def _write_entries(self, collection: Collection) -> None:
+        if collection.entries:
+            self._write(
+                t.collection_entries.insert(),
+                [self._entry_row(collection.id, i, e) for i, e in enumerate(collection.entries)],
+            )
+
+    def _collections(self, *where: sa.ColumnElement[bool]) -> list[Collection]:
+        c = self.table.c
+        rows = [
+            dict(r)
+            for r in self._read(sa.select(self.table).where(*where).order_by(c.position, c.id))
+        ]
+        if not rows:
+            return []
+        e = t.collection_entries.c
+        entries: dict[str, list[dict[str, str]]] = defaultdict(list)
+        for r in self._read(
+            sa.select(t.collection_entries)
+            .where(e.collection_id.in_([r["id"] for r in rows]))
+            .order_by(e.collection_id, e.position)
+        ):
+            target = (
+                r["course_id"] if r["kind"] == EntryKind.COURSE.value else r["specialization_id"]
+            )
+            entries[r["collection_id"]].append({"kind": r["kind"], "target_id": target})
+        return self._convert({**r, "entries": entries[r["id"]]} for r in rows)
+
+    def add(self, collection: Collection) -> None:
+        with self._atomic():  # the collection and its entries: all or none
+            self._insert(collection)
+            self._write_entries(collection)
+
+    def get(self, collection_id: str) -> Collection:
+        found = self._collections(self.table.c.id == collection_id)
+        if not found:
+            raise NotFoundError(self.kind, collection_id)
+        return found[0]
+
+    def update(self, collection: Collection) -> None:
+        with self._atomic():
+            self._update(collection)
+            self._write(
+                t.collection_entries.delete().where(
+                    t.collection_entries.c.collection_id == collection.id
+                )
+            )
+            self._write_entries(collection)
+
+    def remove(self, collection_id: str) -> None:
+        with self._atomic():
+            self._write(
+                t.collection_entries.delete().where(
+                    t.collection_entries.c.collection_id == collection_id
+                )
+            )
+            result = self._write(self.table.delete().where(self.table.c.id == collection_id))
+            if result.rowcount == 0:
+                raise NotFoundError(self.kind, collection_id)
+
+    def list_for_program(self, program_id: str) -> Sequence[Collection]:
+        return self._collections(self.table.c.program_id == program_id)
 
 
 class SqlSkillRepository(_SqlRepository[Skill], ports.SkillRepository):

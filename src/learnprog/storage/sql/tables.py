@@ -431,3 +431,46 @@ feedback = sa.Table(
     mysql_charset="utf8mb4",
     mysql_engine="InnoDB",
 )
+
+# --- revision 0006: the curriculum (collections of courses and specializations) ---------------
+
+collections = sa.Table(
+    "collections",
+    metadata,
+    sa.Column("id", Key(), primary_key=True),
+    sa.Column("program_id", Key(), sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text()),
+    sa.Column("position", sa.Integer(), nullable=False),
+    sa.Index(None, "program_id", "position"),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)
+
+# One row per entry; exactly one of course_id and specialization_id is set (so both are real
+# foreign keys), and each course or specialization is at most once per collection.
+collection_entries = sa.Table(
+    "collection_entries",
+    metadata,
+    sa.Column(
+        "collection_id",
+        Key(),
+        sa.ForeignKey("collections.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("position", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("course_id", Key(), sa.ForeignKey("courses.id")),
+    sa.Column("specialization_id", Key(), sa.ForeignKey("specializations.id")),
+    sa.CheckConstraint(
+        "(kind = 'course' AND course_id IS NOT NULL AND specialization_id IS NULL) OR "
+        "(kind = 'specialization' AND specialization_id IS NOT NULL AND course_id IS NULL)",
+        name="one_target",
+    ),
+    sa.UniqueConstraint("collection_id", "course_id"),
+    sa.UniqueConstraint("collection_id", "specialization_id"),
+    sa.Index(None, "course_id"),
+    sa.Index(None, "specialization_id"),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)

@@ -50,6 +50,7 @@ class SqlUnitOfWork(ports.UnitOfWork):
         self.admins = r.SqlAdminRepository(self)
         self.courses = r.SqlCourseRepository(self)
         self.specializations = r.SqlSpecializationRepository(self)
+        self.collections = r.SqlCollectionRepository(self)
         self.skills = r.SqlSkillRepository(self)
         self.audit = r.SqlAuditRepository(self)
         self.outbox = r.SqlOutboxRepository(self)

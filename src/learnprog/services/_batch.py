@@ -1,0 +1,123 @@
+"""What CSV imports share: lines decided chunk by chunk, each chunk in one unit of work.
+
+Used by bulk invitation (:mod:`learnprog.services.roster`) and the catalog import
+(:mod:`learnprog.services.course_import`). A run is an iterator of per-line results: the file
+is read as a stream, one chunk (500 lines by default) is held at a time, and each chunk's writes
+(records, audit entries, mail) are stored together or not at all. A
+:class:`~learnprog.errors.ConflictError` while storing a chunk means another writer stored one
+of its records meanwhile; the chunk is decided again (at most three times), so its results say
+what is stored. A dry run decides every chunk in one unit of work that is never committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any, Generic, Self, TypeVar
+
+from learnprog.csvfiles import CsvRow
+from learnprog.errors import ConflictError
+from learnprog.serialization import to_json_value
+from learnprog.storage.ports import UnitOfWork
+
+R = TypeVar("R")
+TotalsT = TypeVar("TotalsT")
+
+ATTEMPTS = 3
+"""How many times a chunk is decided when concurrent writers collide with it."""
+
+
+class ChunkedRun(Generic[R, TotalsT]):
+    """A CSV import run: iterate it to process the file and get each line's result.
+
+    Subclasses decide one chunk (:meth:`_decide`) and count one result (:meth:`_count`). Use a
+    run as a context manager (or call :meth:`run`) so the file is closed.
+
+    Attributes:
+        totals: the counts of the results handed out so far.
+    """
+
+    def __init__(
+        self,
+        *,
+        stack: ExitStack,
+        rows: Iterator[CsvRow],
+        uow_factory: Callable[[], UnitOfWork],
+        dry_run: bool,
+        chunk_size: int,
+        progress: Callable[[int], None] | None,
+        totals: TotalsT,
+    ) -> None:
+        self._stack = stack
+        self._rows = rows
+        self._uow_factory = uow_factory
+        self._dry_run = dry_run
+        self._chunk_size = chunk_size
+        self._progress = progress
+        self._lines = 0
+        self.totals = totals
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (and the dry run's unit of work, discarding everything)."""
+        self._stack.close()
+
+    def run(self) -> TotalsT:
+        """Process every line and return the totals."""
+        with self:
+            for _ in self:
+                pass
+        return self.totals
+
+    def __iter__(self) -> Iterator[R]:
+        dry_uow = None
+        if self._dry_run:  # one unit of work, never committed: exact and changes nothing
+            dry_uow = self._stack.enter_context(self._uow_factory())
+        chunk: list[CsvRow] = []
+        for row in self._rows:
+            chunk.append(row)
+            if len(chunk) >= self._chunk_size:
+                yield from self._chunk(chunk, dry_uow)
+                chunk = []
+        if chunk:
+            yield from self._chunk(chunk, dry_uow)
+
+    def _chunk(self, rows: list[CsvRow], dry_uow: UnitOfWork | None) -> Iterator[R]:
+        for attempt in range(ATTEMPTS):
+            try:
+                if dry_uow is not None:
+                    results = self._decide(dry_uow, rows)
+                else:
+                    with self._uow_factory() as uow:
+                        results = self._decide(uow, rows)
+                        uow.commit()
+                break
+            except ConflictError:
+                # another writer stored one of these records meanwhile: decide again
+                if attempt == ATTEMPTS - 1:
+                    raise
+        for result in results:  # stored: count them, report progress, then hand them out
+            self._count(result)
+        self._lines += len(results)
+        if self._progress is not None:
+            self._progress(self._lines)
+        yield from results
+
+    def _decide(self, uow: UnitOfWork, rows: list[CsvRow]) -> list[R]:
+        """Decide and write one chunk in ``uow`` (not committed here); one result per row."""
+        raise NotImplementedError
+
+    def _count(self, result: R) -> None:
+        """Count one stored result in :attr:`totals`."""
+        raise NotImplementedError
+
+
+def creation_changes(record: Any) -> dict[str, list[Any]]:
+    """Return an audit entry's changes for a new record: every field that has a value."""
+    new = to_json_value(record)
+    return {k: [None, v] for k, v in new.items() if v is not None}
