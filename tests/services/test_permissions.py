@@ -31,6 +31,7 @@ from learnprog.model import (
     ProgramAdminActor,
     SystemActor,
 )
+from learnprog.services.history import EnrollmentRecord, MemberRecord
 from learnprog.storage.memory import InMemoryStore
 from learnprog.tokens import TokenPurpose
 from tests.factories import png
@@ -365,6 +366,12 @@ TABLE: dict[str, Row] = {
     "invitations.accept_by_sign_in": row(
         lambda w, a: w.lp.invitations.accept_by_sign_in(a, "target"), LEARNER
     ),
+    "invitations.import_members": row(
+        lambda w, a: w.lp.invitations.import_members(
+            a, w.target.id, w.contract_id, [MemberRecord("New", "new@acme.example", START)]
+        ),
+        ORG_ADMIN,
+    ),
     "invitations.revoke": row(lambda w, a: w.lp.invitations.revoke(a, w.invited_id), ORG_ADMIN),
     "invitations.remove_member": row(
         lambda w, a: w.lp.invitations.remove_member(a, w.member_id), ORG_ADMIN
@@ -387,6 +394,14 @@ TABLE: dict[str, Row] = {
             w.course_id,
             enrolled_at=START,
             unenrolled_at=START + timedelta(days=1),
+        ),
+        ORG_ADMIN,
+    ),
+    "learning.record_enrollments": row(
+        lambda w, a: w.lp.learning.record_enrollments(
+            a,
+            w.target.id,
+            [EnrollmentRecord(w.lia_id, w.course_id, START, START + timedelta(days=1))],
         ),
         ORG_ADMIN,
     ),

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from typing import BinaryIO
@@ -59,6 +59,13 @@ from learnprog.model.learner import Learner, LearnerProfile, Membership, MemberS
 from learnprog.model.mail import OutboxStatus, OutgoingMessage
 from learnprog.model.organization import Contract, ContractKind, Organization, Program
 from learnprog.services._base import Service, ServiceContext
+from learnprog.services.history import (
+    ImportedRecord,
+    ImportOutcome,
+    ImportResult,
+    MemberRecord,
+    run_chunks,
+)
 from learnprog.services.mail import INVITATION_LINK_LIFETIME, MailComposer, QueueResult
 from learnprog.services.profiles import (
     AMBIGUOUS,
@@ -631,6 +638,135 @@ class InvitationService(Service):
             uow.commit()
         return after
 
+    # --- history ----------------------------------------------------------------------------
+
+    def import_members(
+        self,
+        actor: Actor,
+        program_id: str,
+        contract_id: str,
+        records: Iterable[MemberRecord],
+        *,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> ImportResult:
+        """Import memberships from history (an admin export, a dataset), with their own times.
+
+        Each record's learner is found by email (any case) or made; a membership in the program
+        is made with the record's invitation, join and removal times, and no email is sent. A
+        record whose learner already has a membership in the program is reported EXISTING and
+        changes nothing, so importing twice changes nothing. A MEMBER on a licenses contract
+        takes a license (a conditional update in storage); when none is left the record is
+        rejected. The contract's dates are not checked: history is what happened. Records are
+        stored :data:`~learnprog.services.history.IMPORT_CHUNK` at a time, each chunk all or
+        nothing.
+
+        Args:
+            actor: an organization admin, or the system actor (importers).
+            program_id: the program.
+            contract_id: the contract the memberships draw on.
+            records: the memberships, read lazily.
+            on_progress: called with the number of records handled after each chunk.
+
+        Returns:
+            One result per record, in order, with the learner's ID (``record_id``).
+
+        Raises:
+            PermissionDeniedError: not an organization admin or the system.
+            NotFoundError: no such program or contract.
+        """
+        with self._uow() as uow:
+            program = uow.programs.get(record_id(program_id, field="program_id"))
+            org = uow.organizations.get(program.organization_id)
+            grants = self._grants(uow, actor, org.id)
+            require_org_admin(actor, org.id, grants, "import memberships", allow_system=True)
+            contract = self._contract(uow, org, contract_id)
+
+        def decide(chunk: list[MemberRecord], start: int) -> list[ImportedRecord]:
+            with self._uow() as uow:
+                results = self._import_members(uow, actor, program, contract, chunk, start)
+                uow.commit()
+            return results
+
+        return run_chunks(records, decide, on_progress=on_progress)
+
+    def _import_members(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        program: Program,
+        contract: Contract,
+        chunk: list[MemberRecord],
+        start: int,
+    ) -> list[ImportedRecord]:
+        results: list[ImportedRecord] = []
+        checked: list[tuple[int, MemberRecord, Learner]] = []
+        for offset, record in enumerate(chunk):
+            try:
+                if not isinstance(record, MemberRecord):
+                    raise ValidationError("a MemberRecord is required", field="record")
+                made = Learner.create(
+                    program.organization_id,
+                    record.full_name,
+                    record.email,
+                    now=record.invited_at,
+                    external_id=record.external_id,
+                    profile=LearnerProfile.from_fields(record.profile),
+                    attributes=record.attributes,
+                )
+                _check_history(record)
+            except ValidationError as exc:
+                results.append(ImportedRecord(start + offset, REJECTED_IMPORT, reason=str(exc)))
+                continue
+            checked.append((start + offset, record, made))
+        keys = [made.email.key for _, _, made in checked]
+        stored = dict(uow.learners.find_by_emails(program.organization_id, keys))
+        members = dict(
+            uow.memberships.find_for_learners(program.id, [v.id for v in stored.values()])
+        )
+        for index, record, fresh in checked:
+            learner = stored.get(fresh.email.key)
+            if learner is not None and learner.id in members:
+                results.append(ImportedRecord(index, ImportOutcome.EXISTING, learner.id))
+                continue
+            membership = Membership.invite(
+                program.organization_id,
+                program.id,
+                (learner or fresh).id,
+                contract.id,
+                now=record.invited_at,
+            )
+            if record.joined_at is not None:
+                membership = membership.accept(record.joined_at)
+            if record.removed_at is not None:
+                membership = membership.remove(record.removed_at)
+            if (
+                membership.holds_license
+                and contract.kind is ContractKind.LICENSES
+                and not uow.contracts.take(contract.id)
+            ):
+                reason = f"contract {contract.name!r} has no license left"
+                results.append(ImportedRecord(index, REJECTED_IMPORT, reason=reason))
+                continue
+            if learner is None:
+                learner = fresh
+                uow.learners.add(learner)
+                stored[learner.email.key] = learner
+                self._audit_created(
+                    uow, actor, "learner.import", learner, organization_id=program.organization_id
+                )
+            uow.memberships.add(membership)
+            members[learner.id] = membership
+            self._audit_created(
+                uow,
+                actor,
+                "membership.import",
+                membership,
+                organization_id=program.organization_id,
+                program_id=program.id,
+            )
+            results.append(ImportedRecord(index, ImportOutcome.CREATED, learner.id))
+        return sorted(results, key=lambda r: r.index)
+
     # --- removal ----------------------------------------------------------------------------
 
     def revoke(self, actor: Actor, membership_id: str) -> Membership:
@@ -1037,3 +1173,20 @@ def _state(value: object) -> MemberState:
         raise ValidationError(
             "a state is INVITED, MEMBER or DELETED_MEMBER", field="state", value=value
         ) from exc
+
+
+REJECTED_IMPORT = ImportOutcome.REJECTED
+
+
+def _check_history(record: MemberRecord) -> None:
+    """Raise unless a history record's times are in order (invited <= joined <= removed).
+
+    Raises:
+        ValidationError: naming the field that comes too early.
+    """
+    if record.joined_at is not None and record.joined_at < record.invited_at:
+        raise ValidationError("joined before the invitation", field="joined_at")
+    if record.removed_at is not None:
+        since = record.joined_at or record.invited_at
+        if record.removed_at < since:
+            raise ValidationError("removed before joining or being invited", field="removed_at")

@@ -8,9 +8,8 @@ members list never rescans raw events.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from itertools import islice
 from typing import TypeVar
 
 from attrs import frozen
@@ -45,11 +44,25 @@ from learnprog.model.progress import (
 )
 from learnprog.services._base import Service, ServiceContext
 from learnprog.services.curriculum import PreviewEntry, ProgramPreview, program_preview
+from learnprog.services.history import (
+    EnrollmentRecord,
+    ImportedRecord,
+    ImportOutcome,
+    ImportResult,
+    chunks,
+    run_chunks,
+)
 from learnprog.services.mail import MailComposer, course_context, specialization_context
 from learnprog.storage.ports import UnitOfWork
 
 T = TypeVar("T")
 _Record = LearningEvent | AssessmentAttempt
+
+CREATED, EXISTING, REJECTED = (
+    ImportOutcome.CREATED,
+    ImportOutcome.EXISTING,
+    ImportOutcome.REJECTED,
+)
 
 INGEST_CHUNK = 5000
 """Records stored (and their figures recomputed) per unit of work when ingesting activity."""
@@ -149,12 +162,6 @@ class _Catalog:
 
     def specializations_with(self, course_id: str) -> list[Specialization]:
         return [s for s in self.specializations.values() if course_id in s.course_ids]
-
-
-def _chunks(records: Iterable[T], size: int) -> Iterator[list[T]]:
-    iterator = iter(records)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 class LearningService(Service):
@@ -263,37 +270,118 @@ class LearningService(Service):
             ConflictError: another current enrollment in the same target exists.
             LicenseLimitError: an enrollments contract has no enrollment left.
         """
-        start = utc(enrolled_at, field="enrolled_at")
-        end = optional_utc(unenrolled_at, field="unenrolled_at")
+        record = EnrollmentRecord(
+            record_id(learner_id, field="learner_id"),
+            record_id(target_id, field="target_id"),
+            utc(enrolled_at, field="enrolled_at"),
+            optional_utc(unenrolled_at, field="unenrolled_at"),
+            source_collection_id,
+        )
         with self._uow() as uow:
-            program = uow.programs.get(record_id(program_id, field="program_id"))
-            org_id = program.organization_id
-            grants = self._grants(uow, actor, org_id)
-            require_org_admin(actor, org_id, grants, "import enrollments", allow_system=True)
-            membership = uow.memberships.find(program.id, record_id(learner_id, field="learner_id"))
-            if membership is None:
-                raise NotFoundError("membership", learner_id)
-            if membership.joined_at is None:
-                raise ValidationError(
-                    "the learner never joined the program", field="learner_id", value=learner_id
-                )
-            target = record_id(target_id, field="target_id")
-            for earlier in uow.enrollments.list_for_learner(membership.learner_id, [target]):
-                if earlier.enrolled_at == start and earlier.program_id == program.id:
-                    return earlier
-            enrollment = self._enroll(
-                uow,
-                actor,
-                program,
-                membership,
-                target,
-                enrolled_at=start,
-                unenrolled_at=end,
-                source_collection_id=source_collection_id,
-                send_email=False,
-                history=True,
-            )
+            program = self._history_program(uow, actor, program_id)
+            catalog = _Catalog.load(uow, program.organization_id)
+            touched: list[Enrollment] = []
+            enrollment = self._record(uow, actor, program, catalog, record, touched)
+            self._refresh_enrollments(uow, catalog, touched)
             uow.commit()
+        return enrollment
+
+    def record_enrollments(
+        self,
+        actor: Actor,
+        program_id: str,
+        records: Iterable[EnrollmentRecord],
+        *,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> ImportResult:
+        """Record many enrollments from history: :meth:`record_enrollment` in bulk.
+
+        Records are stored :data:`~learnprog.services.history.IMPORT_CHUNK` at a time, each
+        chunk in one unit of work with the figures of the enrollments it made; a record that
+        breaks a rule is rejected with the reason and the others go on. Recording the same
+        enrollments again reports them EXISTING and changes nothing.
+
+        Args:
+            actor: an organization admin, or the system actor (importers).
+            program_id: the program the enrollments were made through.
+            records: the enrollments, read lazily.
+            on_progress: called with the number of records handled after each chunk.
+
+        Returns:
+            One result per record, in order, with the enrollment's ID.
+
+        Raises:
+            PermissionDeniedError: not an organization admin or the system.
+            NotFoundError: no such program.
+        """
+        with self._uow() as uow:
+            program = self._history_program(uow, actor, program_id)
+
+        def decide(chunk: list[EnrollmentRecord], start: int) -> list[ImportedRecord]:
+            results: list[ImportedRecord] = []
+            with self._uow() as uow:
+                catalog = _Catalog.load(uow, program.organization_id)
+                touched: list[Enrollment] = []
+                for offset, record in enumerate(chunk):
+                    made = len(touched)
+                    try:
+                        if not isinstance(record, EnrollmentRecord):
+                            raise ValidationError("an EnrollmentRecord is required", field="record")
+                        enrollment = self._record(uow, actor, program, catalog, record, touched)
+                    except (ValidationError, NotFoundError, ConflictError) as exc:
+                        reason = str(exc)
+                        results.append(ImportedRecord(start + offset, REJECTED, reason=reason))
+                        continue
+                    outcome = CREATED if len(touched) > made else EXISTING
+                    results.append(ImportedRecord(start + offset, outcome, enrollment.id))
+                self._refresh_enrollments(uow, catalog, touched)
+                uow.commit()
+            return results
+
+        return run_chunks(records, decide, on_progress=on_progress)
+
+    def _history_program(self, uow: UnitOfWork, actor: Actor, program_id: str) -> Program:
+        program = uow.programs.get(record_id(program_id, field="program_id"))
+        grants = self._grants(uow, actor, program.organization_id)
+        require_org_admin(
+            actor, program.organization_id, grants, "import enrollments", allow_system=True
+        )
+        return program
+
+    def _record(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        program: Program,
+        catalog: _Catalog,
+        record: EnrollmentRecord,
+        touched: list[Enrollment],
+    ) -> Enrollment:
+        """Store one history enrollment unless stored already; new ones go to ``touched``."""
+        membership = uow.memberships.find(program.id, record.learner_id)
+        if membership is None:
+            raise NotFoundError("membership", record.learner_id)
+        if membership.joined_at is None:
+            raise ValidationError(
+                "the learner never joined the program", field="learner_id", value=record.learner_id
+            )
+        for earlier in uow.enrollments.list_for_learner(membership.learner_id, [record.target_id]):
+            if earlier.enrolled_at == record.enrolled_at and earlier.program_id == program.id:
+                return earlier
+        enrollment = self._enroll(
+            uow,
+            actor,
+            program,
+            membership,
+            record.target_id,
+            enrolled_at=record.enrolled_at,
+            unenrolled_at=record.unenrolled_at,
+            source_collection_id=record.source_collection_id,
+            send_email=False,
+            history=True,
+            catalog=catalog,
+        )
+        touched.append(enrollment)
         return enrollment
 
     def unenroll(self, actor: Actor, enrollment_id: str) -> Enrollment:
@@ -449,7 +537,7 @@ class LearningService(Service):
         state = _IngestState(organization_id, catalog)
         for source, records in (("events", events), ("attempts", attempts)):
             index = 0
-            for chunk in _chunks(records, INGEST_CHUNK):
+            for chunk in chunks(records, INGEST_CHUNK):
                 with self._uow() as uow:
                     state.store(uow, source, chunk, index)
                     self._refresh(uow, catalog, state.touched)
@@ -609,10 +697,16 @@ class LearningService(Service):
         send_email: bool,
         unenrolled_at: datetime | None = None,
         history: bool = False,
+        catalog: _Catalog | None = None,
     ) -> Enrollment:
+        """Store a new enrollment, and its figures unless the caller passes ``catalog``.
+
+        A caller that passes ``catalog`` refreshes the enrollments it made, together.
+        """
         if program.is_removed:
             raise ValidationError("the program has been removed", field="program_id")
-        catalog = _Catalog.load(uow, program.organization_id)
+        refresh = catalog is None
+        catalog = catalog or _Catalog.load(uow, program.organization_id)
         kind = EntryKind.COURSE
         if target_id in catalog.specializations:
             kind = EntryKind.SPECIALIZATION
@@ -680,7 +774,8 @@ class LearningService(Service):
             organization_id=program.organization_id,
             program_id=program.id,
         )
-        self._refresh_targets(uow, catalog, membership.learner_id, kind, target_id)
+        if refresh:
+            self._refresh_enrollments(uow, catalog, [enrollment])
         if send_email:
             org = uow.organizations.get(program.organization_id)
             learner = uow.learners.get(membership.learner_id)
@@ -719,21 +814,21 @@ class LearningService(Service):
             program_id=enrollment.program_id,
         )
         catalog = _Catalog.load(uow, enrollment.organization_id)
-        self._refresh_targets(uow, catalog, after.learner_id, after.kind, after.target_id)
+        self._refresh_enrollments(uow, catalog, [after])
         return after
 
-    def _refresh_targets(
-        self,
-        uow: UnitOfWork,
-        catalog: _Catalog,
-        learner_id: str,
-        kind: EntryKind,
-        target_id: str,
+    def _refresh_enrollments(
+        self, uow: UnitOfWork, catalog: _Catalog, enrollments: Sequence[Enrollment]
     ) -> None:
-        if kind is EntryKind.COURSE:
-            self._refresh(uow, catalog, {(learner_id, target_id)})
-        else:
-            self._refresh_specializations(uow, catalog, learner_id, [target_id])
+        """Recompute the figures of new or ended enrollments (and what depends on them)."""
+        pairs = {(e.learner_id, e.target_id) for e in enrollments if e.kind is EntryKind.COURSE}
+        self._refresh(uow, catalog, pairs)
+        specs: dict[str, set[str]] = {}
+        for e in enrollments:
+            if e.kind is EntryKind.SPECIALIZATION:
+                specs.setdefault(e.learner_id, set()).add(e.target_id)
+        for learner_id, spec_ids in specs.items():
+            self._refresh_specializations(uow, catalog, learner_id, sorted(spec_ids))
 
     def _refresh(
         self, uow: UnitOfWork, catalog: _Catalog, pairs: Iterable[tuple[str, str]]

@@ -1,0 +1,156 @@
+"""Importing history: memberships and enrollments that happened elsewhere, with their own times.
+
+Organizations bring their past (admin exports, the OULAD dataset) through these records. An
+import sends no email, is chunked (each chunk one unit of work, all or nothing), reports one
+result per record with its position, and is idempotent: importing the same records again finds
+them stored and changes nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
+from itertools import islice
+from typing import TypeVar
+
+from attrs import field, frozen
+
+from learnprog.model._rules import to_optional_utc, to_utc
+
+T = TypeVar("T")
+
+IMPORT_CHUNK = 1000
+"""Records decided and stored per unit of work by a history import."""
+
+
+class ImportOutcome(enum.StrEnum):
+    """What happened to one imported record."""
+
+    CREATED = "created"
+    EXISTING = "existing"
+    REJECTED = "rejected"
+
+
+@frozen
+class ImportedRecord:
+    """The result of one record of a history import.
+
+    Attributes:
+        index: the record's position in the input, from 0.
+        outcome: created, existing (stored before: nothing changed) or rejected.
+        record_id: the stored record's ID (the learner for a membership, the enrollment for an
+            enrollment), or ``None`` when rejected.
+        reason: why it was rejected (naming the field), or ``None``.
+    """
+
+    index: int
+    outcome: ImportOutcome
+    record_id: str | None = None
+    reason: str | None = None
+
+
+@frozen
+class ImportResult:
+    """Every record's result, in input order, and the counts."""
+
+    records: tuple[ImportedRecord, ...]
+
+    def count(self, outcome: ImportOutcome) -> int:
+        """Return how many records had ``outcome``."""
+        return sum(1 for r in self.records if r.outcome is outcome)
+
+    @property
+    def created(self) -> int:
+        """Records stored by this import."""
+        return self.count(ImportOutcome.CREATED)
+
+    @property
+    def existing(self) -> int:
+        """Records found stored already."""
+        return self.count(ImportOutcome.EXISTING)
+
+    @property
+    def rejected(self) -> tuple[ImportedRecord, ...]:
+        """The records refused, each with its reason."""
+        return tuple(r for r in self.records if r.outcome is ImportOutcome.REJECTED)
+
+
+@frozen
+class MemberRecord:
+    """A membership from history: a learner and when they were invited, joined and removed.
+
+    The state follows from the times: removed (DELETED_MEMBER) when ``removed_at`` is set,
+    else MEMBER when ``joined_at`` is set, else INVITED.
+
+    Attributes:
+        full_name: the learner's name.
+        email: the learner's email address (the learner is found or made by it).
+        invited_at: aware UTC invitation time.
+        external_id: the learner's external ID, or ``None``.
+        joined_at: aware UTC join time, or ``None``.
+        removed_at: aware UTC removal time, or ``None``.
+        profile: profile fields by name (``job_title``, ``location_region``...).
+        attributes: free-form learner attributes.
+    """
+
+    full_name: str
+    email: str
+    invited_at: datetime = field(converter=to_utc)
+    external_id: str | None = None
+    joined_at: datetime | None = field(default=None, converter=to_optional_utc)
+    removed_at: datetime | None = field(default=None, converter=to_optional_utc)
+    profile: Mapping[str, str | None] = field(factory=dict)
+    attributes: Mapping[str, str] = field(factory=dict)
+
+
+@frozen
+class EnrollmentRecord:
+    """An enrollment from history.
+
+    Attributes:
+        learner_id: the learner (a member, present or past, of the program).
+        target_id: the catalog course's or specialization's record ID.
+        enrolled_at: aware UTC enrollment time.
+        unenrolled_at: aware UTC time it ended, or ``None`` while current.
+        source_collection_id: the collection it was found in, or ``None``.
+    """
+
+    learner_id: str
+    target_id: str
+    enrolled_at: datetime = field(converter=to_utc)
+    unenrolled_at: datetime | None = field(default=None, converter=to_optional_utc)
+    source_collection_id: str | None = None
+
+
+def chunks(records: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Yield lists of at most ``size`` records, reading ``records`` lazily."""
+    iterator = iter(records)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def run_chunks(
+    records: Iterable[T],
+    decide: Callable[[list[T], int], list[ImportedRecord]],
+    *,
+    size: int = IMPORT_CHUNK,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Decide ``records`` a chunk at a time; ``decide(chunk, start)`` stores one chunk.
+
+    Args:
+        records: the input, read lazily.
+        decide: stores a chunk in its own unit of work and returns each record's result; its
+            second argument is the chunk's first input position.
+        size: records per chunk.
+        on_progress: called with the number of records handled after each chunk.
+    """
+    results: list[ImportedRecord] = []
+    start = 0
+    for chunk in chunks(records, size):
+        results += decide(chunk, start)
+        start += len(chunk)
+        if on_progress is not None:
+            on_progress(start)
+    return ImportResult(tuple(results))

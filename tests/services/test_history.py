@@ -1,0 +1,128 @@
+"""History imports: memberships and enrollments with their own times, idempotent, no email."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+import learnprog
+from learnprog.mail.memory import InMemoryMailer
+from learnprog.model import CourseItem, MemberState
+from learnprog.services.history import EnrollmentRecord, ImportOutcome, MemberRecord
+from tests.conftest import START
+from tests.services.world import SYSTEM, World
+
+DAY = timedelta(days=1)
+PAST = START - 400 * DAY
+
+
+def _records() -> list[MemberRecord]:
+    return [
+        MemberRecord(
+            "Ana Lima",
+            "ana.lima@acme.example",
+            PAST,
+            external_id="-00123",
+            joined_at=PAST + DAY,
+            profile={"location_region": "Ontario"},
+            attributes={"cohort": "2025"},
+        ),
+        MemberRecord("Ivo Invited", "ivo@acme.example", PAST),
+        MemberRecord(
+            "Rui Removed", "rui@acme.example", PAST, joined_at=PAST + DAY, removed_at=PAST + 9 * DAY
+        ),
+        MemberRecord("Bad Times", "bad@acme.example", PAST, joined_at=PAST - DAY),
+        MemberRecord("No Email", "not-an-address", PAST),
+        MemberRecord("Ana Again", "ANA.LIMA@acme.example", PAST),
+    ]
+
+
+def test_members_import_with_their_own_times_and_states(
+    lp: learnprog.Learnprog, mailer: InMemoryMailer
+) -> None:
+    w = World(lp, licenses=5)
+    result = w.lp.invitations.import_members(SYSTEM, w.program.id, w.contract.id, _records())
+    outcomes = [r.outcome for r in result.records]
+    assert outcomes == [
+        ImportOutcome.CREATED,
+        ImportOutcome.CREATED,
+        ImportOutcome.CREATED,
+        ImportOutcome.REJECTED,
+        ImportOutcome.REJECTED,
+        ImportOutcome.EXISTING,
+    ]
+    assert "joined_at" in str(result.records[3].reason)
+    assert result.records[5].record_id == result.records[0].record_id
+    states = {
+        learner.full_name: (m.state, m.invited_at, m.joined_at)
+        for learner, m in lp.invitations.members(w.admin, w.program.id)
+    }
+    assert states["Ana Lima"] == (MemberState.MEMBER, PAST, PAST + DAY)
+    assert states["Ivo Invited"][0] is MemberState.INVITED
+    assert states["Rui Removed"][0] is MemberState.DELETED_MEMBER
+    assert w.used() == 1  # only the current MEMBER holds a license
+    ana = lp.invitations.get_learner(w.admin, str(result.records[0].record_id))
+    assert (ana.external_id, ana.profile.location_region) == ("-00123", "Ontario")
+    lp.mail.dispatch(SYSTEM)
+    assert mailer.sent == []  # history sends no email
+
+
+def test_importing_members_twice_changes_nothing(lp: learnprog.Learnprog) -> None:
+    w = World(lp, licenses=5)
+    lp.invitations.import_members(SYSTEM, w.program.id, w.contract.id, _records())
+    audit_before = len(lp.audit.entries(w.admin, w.org.id))
+    again = lp.invitations.import_members(SYSTEM, w.program.id, w.contract.id, _records())
+    assert (again.created, again.existing, len(again.rejected)) == (0, 4, 2)
+    assert len(lp.audit.entries(w.admin, w.org.id)) == audit_before
+    assert w.used() == 1
+
+
+def test_members_past_the_license_count_are_rejected_one_by_one(lp: learnprog.Learnprog) -> None:
+    w = World(lp, licenses=1)
+    records = [
+        MemberRecord(f"P {i}", f"p{i}@acme.example", PAST, joined_at=PAST + DAY) for i in range(3)
+    ]
+    result = lp.invitations.import_members(SYSTEM, w.program.id, w.contract.id, records)
+    assert [r.outcome.value for r in result.records] == ["created", "rejected", "rejected"]
+    assert "no license left" in str(result.rejected[0].reason)
+
+
+def test_enrollments_import_and_report_each_record(lp: learnprog.Learnprog) -> None:
+    w = World(lp, licenses=5)
+    members = lp.invitations.import_members(SYSTEM, w.program.id, w.contract.id, _records())
+    ana, ivo = (str(members.records[i].record_id) for i in (0, 1))
+    course = lp.programs.add_course(
+        w.admin,
+        w.org.id,
+        course_id="C1",
+        slug="c-one",
+        name="C1",
+        items=[CourseItem.create("V", kind="video", lesson="L", id="v1")],
+    )
+    records = [
+        EnrollmentRecord(ana, course.id, PAST + 2 * DAY, PAST + 5 * DAY),
+        EnrollmentRecord(ana, course.id, PAST + 6 * DAY),
+        EnrollmentRecord(ivo, course.id, PAST + 2 * DAY),  # never joined
+        EnrollmentRecord(ana, "nope", PAST + 2 * DAY),
+        EnrollmentRecord(ana, course.id, PAST + 9 * DAY, PAST + 8 * DAY),  # ends first
+    ]
+    result = lp.learning.record_enrollments(SYSTEM, w.program.id, records)
+    assert [r.outcome.value for r in result.records] == [
+        "created",
+        "created",
+        "rejected",
+        "rejected",
+        "rejected",
+    ]
+    assert "never joined" in str(result.records[2].reason)
+    again = lp.learning.record_enrollments(SYSTEM, w.program.id, records[:2])
+    assert [r.outcome.value for r in again.records] == ["existing", "existing"]
+    assert [r.record_id for r in again.records] == [r.record_id for r in result.records[:2]]
+    enrollments = lp.learning.enrollments(w.admin, w.program.id)
+    assert [(e.enrolled_at, e.is_current) for e in enrollments] == [
+        (PAST + 2 * DAY, False),
+        (PAST + 6 * DAY, True),
+    ]
+    with pytest.raises(learnprog.PermissionDeniedError):
+        lp.learning.record_enrollments(w.learner("ana.lima@acme.example"), w.program.id, records)
