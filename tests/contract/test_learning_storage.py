@@ -96,6 +96,26 @@ def test_one_current_enrollment_per_learner_and_target(uow_factory: UowFactory) 
         assert len(uow.enrollments.list_for_program(w.program_id)) == 2
 
 
+def test_bulk_reads_by_learners_and_targets(uow_factory: UowFactory) -> None:
+    w = _world(uow_factory, ("Ana Lima", "Bruno Souza", "Chen Wei"))
+    ana, bruno, chen = w.learners
+    made = [_enrollment(w, p, f.NOW + i * DAY) for i, p in enumerate((chen, ana, bruno))]
+    events = [_event(w, f"e{i}", f.NOW + (3 - i) * DAY, learner=i) for i in range(3)]
+    with uow_factory() as uow:
+        for e in made:
+            uow.enrollments.add(e)
+        uow.activity.add_events(w.org_id, events)
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.enrollments.list_for_learners([chen.id, ana.id, chen.id], [w.course.id])
+        assert sorted(e.id for e in found) == sorted(e.id for e in made if e.learner_id != bruno.id)
+        assert [e.learner_id for e in found] == sorted(e.learner_id for e in found)
+        assert uow.enrollments.list_for_learners([ana.id], ["other"]) == []
+        picked = uow.activity.events_for([bruno.id, chen.id], [w.course.id, "other"])
+        assert sorted(e.id for e in picked) == ["e1", "e2"]
+        assert [e.learner_id for e in picked] == sorted(e.learner_id for e in picked)
+
+
 def test_concurrent_enrollments_in_one_course_make_one(uow_factory: UowFactory) -> None:
     w = _world(uow_factory)
     outcomes: list[str] = []
@@ -144,10 +164,11 @@ def test_events_and_attempts_are_kept_once_by_source_id(uow_factory: UowFactory)
         uow.activity.add_attempts(w.org_id, [attempt])
         uow.commit()
     with uow_factory() as uow:
-        stored = uow.activity.events_for(w.learners[0].id, w.course.id)
+        stored = uow.activity.events_for([w.learners[0].id], [w.course.id])
         assert [e.id for e in stored] == ["e2", "e3", "e1"]
         assert stored[2].at == f.NOW + DAY  # the first copy of an ID stays
-        assert uow.activity.attempts_for(w.learners[0].id, w.course.id) == [attempt]
+        assert uow.activity.attempts_for([w.learners[0].id], [w.course.id]) == [attempt]
+        assert uow.activity.events_for([w.learners[0].id], ["other"]) == []
         assert uow.activity.attempts_for_course(w.course.id) == [attempt]
 
 

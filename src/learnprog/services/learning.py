@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from attrs import frozen
+from attrs import field, frozen
 
 from learnprog.errors import (
     ConflictError,
@@ -32,9 +32,9 @@ from learnprog.model.access import (
     require_self,
 )
 from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
-from learnprog.model.catalog import Course, EntryKind, Specialization
+from learnprog.model.catalog import Collection, Course, EntryKind, Specialization
 from learnprog.model.learner import Membership, MemberState
-from learnprog.model.organization import ContractKind, Program
+from learnprog.model.organization import Contract, ContractKind, Program
 from learnprog.model.progress import (
     EnrollmentProgress,
     MemberPage,
@@ -148,10 +148,15 @@ class RatingSummary:
 
 @frozen
 class _Catalog:
-    """An organization's courses and specializations, read once per call."""
+    """An organization's courses and specializations, read once per call.
+
+    Collections and contracts are read once each, when first needed.
+    """
 
     courses: dict[str, Course]
     specializations: dict[str, Specialization]
+    collections: dict[str, Collection] = field(factory=dict)
+    contracts: dict[str, Contract] = field(factory=dict)
 
     @classmethod
     def load(cls, uow: UnitOfWork, organization_id: str) -> _Catalog:
@@ -160,8 +165,38 @@ class _Catalog:
             {s.id: s for s in uow.specializations.list_for_organization(organization_id)},
         )
 
+    def collection(self, uow: UnitOfWork, collection_id: str) -> Collection:
+        if collection_id not in self.collections:
+            self.collections[collection_id] = uow.collections.get(collection_id)
+        return self.collections[collection_id]
+
+    def contract(self, uow: UnitOfWork, contract_id: str) -> Contract:
+        """The contract's terms (its ``used`` count may be stale: take() decides)."""
+        if contract_id not in self.contracts:
+            self.contracts[contract_id] = uow.contracts.get(contract_id)
+        return self.contracts[contract_id]
+
     def specializations_with(self, course_id: str) -> list[Specialization]:
         return [s for s in self.specializations.values() if course_id in s.course_ids]
+
+
+@frozen
+class _History:
+    """The memberships and enrollments a chunk of history records needs, read in bulk."""
+
+    memberships: dict[str, Membership]
+    enrollments: dict[tuple[str, str], list[Enrollment]]
+
+    @classmethod
+    def load(
+        cls, uow: UnitOfWork, program: Program, records: Sequence[EnrollmentRecord]
+    ) -> _History:
+        learners = sorted({r.learner_id for r in records})
+        targets = sorted({r.target_id for r in records})
+        found: dict[tuple[str, str], list[Enrollment]] = {}
+        for e in uow.enrollments.list_for_learners(learners, targets):
+            found.setdefault((e.learner_id, e.target_id), []).append(e)
+        return cls(dict(uow.memberships.find_for_learners(program.id, learners)), found)
 
 
 class LearningService(Service):
@@ -281,7 +316,8 @@ class LearningService(Service):
             program = self._history_program(uow, actor, program_id)
             catalog = _Catalog.load(uow, program.organization_id)
             touched: list[Enrollment] = []
-            enrollment = self._record(uow, actor, program, catalog, record, touched)
+            history = _History.load(uow, program, [record])
+            enrollment = self._record(uow, actor, program, catalog, history, record, touched)
             self._refresh_enrollments(uow, catalog, touched)
             uow.commit()
         return enrollment
@@ -322,12 +358,17 @@ class LearningService(Service):
             with self._uow() as uow:
                 catalog = _Catalog.load(uow, program.organization_id)
                 touched: list[Enrollment] = []
+                history = _History.load(
+                    uow, program, [r for r in chunk if isinstance(r, EnrollmentRecord)]
+                )
                 for offset, record in enumerate(chunk):
                     made = len(touched)
                     try:
                         if not isinstance(record, EnrollmentRecord):
                             raise ValidationError("an EnrollmentRecord is required", field="record")
-                        enrollment = self._record(uow, actor, program, catalog, record, touched)
+                        enrollment = self._record(
+                            uow, actor, program, catalog, history, record, touched
+                        )
                     except (ValidationError, NotFoundError, ConflictError) as exc:
                         reason = str(exc)
                         results.append(ImportedRecord(start + offset, REJECTED, reason=reason))
@@ -354,20 +395,22 @@ class LearningService(Service):
         actor: Actor,
         program: Program,
         catalog: _Catalog,
+        history: _History,
         record: EnrollmentRecord,
         touched: list[Enrollment],
     ) -> Enrollment:
         """Store one history enrollment unless stored already; new ones go to ``touched``."""
-        membership = uow.memberships.find(program.id, record.learner_id)
+        membership = history.memberships.get(record.learner_id)
         if membership is None:
             raise NotFoundError("membership", record.learner_id)
         if membership.joined_at is None:
             raise ValidationError(
                 "the learner never joined the program", field="learner_id", value=record.learner_id
             )
-        for earlier in uow.enrollments.list_for_learner(membership.learner_id, [record.target_id]):
-            if earlier.enrolled_at == record.enrolled_at and earlier.program_id == program.id:
-                return earlier
+        earlier = history.enrollments.setdefault((record.learner_id, record.target_id), [])
+        for e in earlier:
+            if e.enrolled_at == record.enrolled_at and e.program_id == program.id:
+                return e
         enrollment = self._enroll(
             uow,
             actor,
@@ -382,6 +425,7 @@ class LearningService(Service):
             catalog=catalog,
         )
         touched.append(enrollment)
+        earlier.append(enrollment)
         return enrollment
 
     def unenroll(self, actor: Actor, enrollment_id: str) -> Enrollment:
@@ -713,8 +757,8 @@ class LearningService(Service):
         elif target_id not in catalog.courses:
             raise NotFoundError("course or specialization", target_id)
         if source_collection_id is not None:
-            source = uow.collections.get(
-                record_id(source_collection_id, field="source_collection_id")
+            source = catalog.collection(
+                uow, record_id(source_collection_id, field="source_collection_id")
             )
             if source.program_id != program.id or all(
                 entry.target_id != target_id for entry in source.entries
@@ -731,7 +775,7 @@ class LearningService(Service):
             raise ConflictError(
                 "the learner is enrolled in it already", kind="enrollment", key=target_id
             )
-        contract = uow.contracts.get(membership.contract_id)
+        contract = catalog.contract(uow, membership.contract_id)
         if kind is EntryKind.COURSE:
             limit = program.course_enrollment_limit
             if (
@@ -837,26 +881,45 @@ class LearningService(Service):
 
         The learners' specialization enrollments that include those courses are recomputed too.
         """
+        wanted = {(lr, c) for lr, c in pairs if c in catalog.courses}
+        if not wanted:
+            return
+        learners = sorted({lr for lr, _ in wanted})
+        courses = sorted({c for _, c in wanted})
+        by_pair: dict[tuple[str, str], list[Enrollment]] = {}
+        for e in uow.enrollments.list_for_learners(learners, courses):
+            if e.kind is EntryKind.COURSE and (e.learner_id, e.target_id) in wanted:
+                by_pair.setdefault((e.learner_id, e.target_id), []).append(e)
         figures: list[EnrollmentProgress] = []
+        if by_pair:
+            enrolled = sorted({lr for lr, _ in by_pair})
+            events: dict[tuple[str, str], list[LearningEvent]] = {}
+            for ev in uow.activity.events_for(enrolled, courses):
+                events.setdefault((ev.learner_id, ev.course_id), []).append(ev)
+            attempts: dict[tuple[str, str], list[AssessmentAttempt]] = {}
+            for at in uow.activity.attempts_for(enrolled, courses):
+                attempts.setdefault((at.learner_id, at.course_id), []).append(at)
+            for pair, enrollments in by_pair.items():
+                course = catalog.courses[pair[1]]
+                figures += [
+                    course_progress(e, course, events.get(pair, ()), attempts.get(pair, ()))
+                    for e in enrollments
+                ]
+        uow.progress.put_many(figures)
         specs_by_learner: dict[str, set[str]] = {}
-        for learner_id, course_id in pairs:
-            course = catalog.courses.get(course_id)
-            if course is None:
-                continue
-            enrollments = [
-                e
-                for e in uow.enrollments.list_for_learner(learner_id, [course_id])
-                if e.kind is EntryKind.COURSE
-            ]
-            if enrollments:
-                events = uow.activity.events_for(learner_id, course_id)
-                attempts = uow.activity.attempts_for(learner_id, course_id)
-                figures += [course_progress(e, course, events, attempts) for e in enrollments]
+        for learner_id, course_id in wanted:
             for spec in catalog.specializations_with(course_id):
                 specs_by_learner.setdefault(learner_id, set()).add(spec.id)
-        uow.progress.put_many(figures)
-        for learner_id, spec_ids in specs_by_learner.items():
-            self._refresh_specializations(uow, catalog, learner_id, sorted(spec_ids))
+        if specs_by_learner:
+            spec_ids = sorted({sid for ids in specs_by_learner.values() for sid in ids})
+            holders = {
+                e.learner_id
+                for e in uow.enrollments.list_for_learners(sorted(specs_by_learner), spec_ids)
+            }
+            for learner_id in sorted(holders):
+                self._refresh_specializations(
+                    uow, catalog, learner_id, sorted(specs_by_learner[learner_id])
+                )
 
     @staticmethod
     def _refresh_specializations(

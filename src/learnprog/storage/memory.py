@@ -56,6 +56,8 @@ class InMemoryStore:
         self.tables: dict[str, dict[Hashable, Any]] = {}
         # (table, unique label) -> unique value -> record key, for committed records
         self.indexes: dict[tuple[str, str], dict[Hashable, Hashable]] = {}
+        # (table, lookup label) -> value -> keys of committed records with that value
+        self.lookups: dict[tuple[str, str], dict[Hashable, set[Hashable]]] = {}
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         """Return a new unit of work over this store (a :data:`UnitOfWorkFactory`)."""
@@ -68,6 +70,8 @@ class _Table(Generic[T]):
     kind = "record"
     name = ""
     uniques: tuple[tuple[str, Callable[[Any], Hashable | None]], ...] = ()
+    # non-unique indexes, so listings by a foreign key do not scan the table
+    lookups: tuple[tuple[str, Callable[[Any], Hashable]], ...] = ()
 
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
         self._uow = uow
@@ -135,6 +139,29 @@ class _Table(Generic[T]):
                     f"a {self.kind} with this {label} exists", kind=self.kind, key=value
                 )
 
+    def _lookup_index(self, label: str, *, staged: bool) -> dict[Hashable, set[Hashable]]:
+        lookups = self._uow.staged_lookups if staged else self._uow.store.lookups
+        return lookups.setdefault((self.name, label), {})
+
+    def _select_by(
+        self,
+        label: str,
+        value: Hashable,
+        where: Callable[[T], bool],
+        order: Callable[[T], Any],
+    ) -> list[T]:
+        """Like :meth:`_select`, over the records whose ``label`` lookup value is ``value``."""
+        self._uow.check_open()
+        of = dict(self.lookups)[label]
+        keys = set(self._lookup_index(label, staged=False).get(value, ()))
+        keys |= self._lookup_index(label, staged=True).get(value, set())
+        found = []
+        for key in keys:
+            record = self._find(key)
+            if record is not None and of(record) == value and where(record):
+                found.append(record)
+        return sorted(found, key=order)
+
     def _stage(self, key: Hashable, record: Any) -> None:
         self._staged()[key] = record
         if record is not _DELETED:
@@ -142,6 +169,8 @@ class _Table(Generic[T]):
                 value = unique(record)
                 if value is not None:
                     self._index(label, staged=True)[value] = key
+            for label, of in self.lookups:
+                self._lookup_index(label, staged=True).setdefault(of(record), set()).add(key)
 
     def commit_staged(self) -> None:
         """Apply this table's staged writes to the store and its unique indexes."""
@@ -154,6 +183,12 @@ class _Table(Generic[T]):
                     del index[unique(old)]
                 if record is not _DELETED and unique(record) is not None:
                     index[unique(record)] = key
+            for label, of in self.lookups:
+                keys = self._lookup_index(label, staged=False)
+                if old is not None:
+                    keys.get(of(old), set()).discard(key)
+                if record is not _DELETED:
+                    keys.setdefault(of(record), set()).add(key)
             if record is _DELETED:
                 committed.pop(key, None)
             else:
@@ -171,12 +206,17 @@ class _Table(Generic[T]):
     def _insert_many(self, records: Sequence[T]) -> None:
         staged_before = dict(self._staged())
         indexes_before = {k: dict(v) for k, v in self._uow.staged_indexes.items()}
+        lookups_before = {
+            k: {value: set(keys) for value, keys in v.items()}
+            for k, v in self._uow.staged_lookups.items()
+        }
         try:
             for record in records:
                 self._insert(record)
         except ConflictError:  # all or nothing, like one SQL statement
             self._uow.staged[self.name] = staged_before
             self._uow.staged_indexes = indexes_before
+            self._uow.staged_lookups = lookups_before
             raise
 
     def _replace(self, record: T) -> None:
@@ -328,6 +368,7 @@ class InMemoryMembershipRepository(_Table[Membership], ports.MembershipRepositor
 
     kind, name = "membership", "memberships"
     uniques = (("program and learner", lambda m: (m.program_id, m.learner_id)),)
+    lookups = (("program", lambda m: m.program_id), ("learner", lambda m: m.learner_id))
 
     def add(self, membership: Membership) -> None:
         self._insert(membership)
@@ -351,10 +392,14 @@ class InMemoryMembershipRepository(_Table[Membership], ports.MembershipRepositor
         self._insert_many(memberships)
 
     def list_for_program(self, program_id: str) -> Sequence[Membership]:
-        return self._select(lambda m: m.program_id == program_id, lambda m: (m.invited_at, m.id))
+        return self._select_by(
+            "program", program_id, lambda m: True, lambda m: (m.invited_at, m.id)
+        )
 
     def list_for_learner(self, learner_id: str) -> Sequence[Membership]:
-        return self._select(lambda m: m.learner_id == learner_id, lambda m: (m.invited_at, m.id))
+        return self._select_by(
+            "learner", learner_id, lambda m: True, lambda m: (m.invited_at, m.id)
+        )
 
 
 class InMemoryAdminRepository(_Table[AdminGrant], ports.AdminRepository):
@@ -650,6 +695,11 @@ class InMemoryEnrollmentRepository(_Table[Enrollment], ports.EnrollmentRepositor
     uniques = (
         ("current enrollment", lambda e: (e.learner_id, e.target_id) if e.is_current else None),
     )
+    lookups = (
+        ("learner", lambda e: e.learner_id),
+        ("program", lambda e: e.program_id),
+        ("program and learner", lambda e: (e.program_id, e.learner_id)),
+    )
 
     def add(self, enrollment: Enrollment) -> None:
         self._insert(enrollment)
@@ -667,23 +717,29 @@ class InMemoryEnrollmentRepository(_Table[Enrollment], ports.EnrollmentRepositor
         self, learner_id: str, target_ids: Sequence[str] | None = None
     ) -> Sequence[Enrollment]:
         wanted = None if target_ids is None else set(target_ids)
-        return self._select(
-            lambda e: e.learner_id == learner_id and (wanted is None or e.target_id in wanted),
+        return self._select_by(
+            "learner",
+            learner_id,
+            lambda e: wanted is None or e.target_id in wanted,
             lambda e: (e.enrolled_at, e.id),
         )
 
+    def list_for_learners(
+        self, learner_ids: Sequence[str], target_ids: Sequence[str]
+    ) -> Sequence[Enrollment]:
+        return [e for lr in sorted(set(learner_ids)) for e in self.list_for_learner(lr, target_ids)]
+
     def list_for_program(self, program_id: str) -> Sequence[Enrollment]:
-        return self._select(lambda e: e.program_id == program_id, lambda e: (e.enrolled_at, e.id))
+        return self._select_by(
+            "program", program_id, lambda e: True, lambda e: (e.enrolled_at, e.id)
+        )
 
     def count_current_courses(self, program_id: str, learner_id: str) -> int:
         return len(
-            self._select(
-                lambda e: (
-                    e.program_id == program_id
-                    and e.learner_id == learner_id
-                    and e.kind is EntryKind.COURSE
-                    and e.is_current
-                ),
+            self._select_by(
+                "program and learner",
+                (program_id, learner_id),
+                lambda e: e.kind is EntryKind.COURSE and e.is_current,
                 lambda e: e.id,
             )
         )
@@ -707,12 +763,17 @@ class InMemoryEventTable(_ScopedTable[LearningEvent]):
     """Item events in memory."""
 
     kind, name = "learning event", "learning_events"
+    lookups = (("learner and course", lambda e: (e.learner_id, e.course_id)),)
 
 
 class InMemoryAttemptTable(_ScopedTable[AssessmentAttempt]):
     """Assessment attempts in memory."""
 
     kind, name = "assessment attempt", "assessment_attempts"
+    lookups = (
+        ("learner and course", lambda a: (a.learner_id, a.course_id)),
+        ("course", lambda a: a.course_id),
+    )
 
 
 class InMemoryActivityRepository(ports.ActivityRepository):
@@ -734,22 +795,36 @@ class InMemoryActivityRepository(ports.ActivityRepository):
     def add_attempts(self, organization_id: str, attempts: Sequence[AssessmentAttempt]) -> None:
         self._attempts._add_new(organization_id, attempts)
 
-    def events_for(self, learner_id: str, course_id: str) -> Sequence[LearningEvent]:
-        return self._events._select(
-            lambda e: e.learner_id == learner_id and e.course_id == course_id,
-            lambda e: (e.at, e.id),
-        )
+    def events_for(
+        self, learner_ids: Sequence[str], course_ids: Sequence[str]
+    ) -> Sequence[LearningEvent]:
+        pairs = [(lr, c) for lr in dict.fromkeys(learner_ids) for c in dict.fromkeys(course_ids)]
+        found = [
+            e
+            for pair in pairs
+            for e in self._events._select_by("learner and course", pair, lambda e: True, _at)
+        ]
+        return sorted(found, key=lambda e: (e.learner_id, e.course_id, e.at, e.id))
 
-    def attempts_for(self, learner_id: str, course_id: str) -> Sequence[AssessmentAttempt]:
-        return self._attempts._select(
-            lambda a: a.learner_id == learner_id and a.course_id == course_id,
-            lambda a: (a.submitted_at, a.id),
-        )
+    def attempts_for(
+        self, learner_ids: Sequence[str], course_ids: Sequence[str]
+    ) -> Sequence[AssessmentAttempt]:
+        pairs = [(lr, c) for lr in dict.fromkeys(learner_ids) for c in dict.fromkeys(course_ids)]
+        found = [
+            a
+            for pair in pairs
+            for a in self._attempts._select_by("learner and course", pair, lambda a: True, _at)
+        ]
+        return sorted(found, key=lambda a: (a.learner_id, a.course_id, a.submitted_at, a.id))
 
     def attempts_for_course(self, course_id: str) -> Sequence[AssessmentAttempt]:
-        return self._attempts._select(
-            lambda a: a.course_id == course_id, lambda a: (a.learner_id, a.submitted_at, a.id)
+        return self._attempts._select_by(
+            "course", course_id, lambda a: True, lambda a: (a.learner_id, a.submitted_at, a.id)
         )
+
+
+def _at(record: LearningEvent | AssessmentAttempt) -> Any:
+    return (record.at, record.id) if isinstance(record, LearningEvent) else record.submitted_at
 
 
 class InMemoryProgressRepository(_Table[EnrollmentProgress], ports.ProgressRepository):
@@ -869,6 +944,7 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         self.store = store
         self.staged: dict[str, dict[Hashable, Any]] = {}
         self.staged_indexes: dict[tuple[str, str], dict[Hashable, Hashable]] = {}
+        self.staged_lookups: dict[tuple[str, str], dict[Hashable, set[Hashable]]] = {}
         self._open = False
         self.organizations = InMemoryOrganizationRepository(self)
         self.programs = InMemoryProgramRepository(self)
@@ -943,3 +1019,4 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         """Discard the staged writes."""
         self.staged = {}
         self.staged_indexes = {}
+        self.staged_lookups = {}

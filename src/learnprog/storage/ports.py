@@ -487,6 +487,12 @@ class EnrollmentRepository(Protocol):
         """Return the learner's enrollments (optionally only in ``target_ids``), oldest first."""
         ...
 
+    def list_for_learners(
+        self, learner_ids: Sequence[str], target_ids: Sequence[str]
+    ) -> Sequence[Enrollment]:
+        """Return the enrollments of these learners in these targets, by learner then age."""
+        ...
+
     def list_for_program(self, program_id: str) -> Sequence[Enrollment]:
         """Return every enrollment made through the program, oldest first."""
         ...
@@ -515,12 +521,20 @@ class ActivityRepository(Protocol):
         """Stage attempts; one whose ID is already stored for the organization is skipped."""
         ...
 
-    def events_for(self, learner_id: str, course_id: str) -> Sequence[LearningEvent]:
-        """Return the learner's item events in a course (course record ID), by time."""
+    def events_for(
+        self, learner_ids: Sequence[str], course_ids: Sequence[str]
+    ) -> Sequence[LearningEvent]:
+        """Return the item events of these learners in these courses (record IDs).
+
+        Every event whose learner is one of ``learner_ids`` and whose course is one of
+        ``course_ids``, ordered by learner, course, time and ID.
+        """
         ...
 
-    def attempts_for(self, learner_id: str, course_id: str) -> Sequence[AssessmentAttempt]:
-        """Return the learner's assessment attempts in a course, by submission time."""
+    def attempts_for(
+        self, learner_ids: Sequence[str], course_ids: Sequence[str]
+    ) -> Sequence[AssessmentAttempt]:
+        """Return the attempts of these learners in these courses, as :meth:`events_for`."""
         ...
 
     def attempts_for_course(self, course_id: str) -> Sequence[AssessmentAttempt]:

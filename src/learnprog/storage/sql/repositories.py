@@ -128,6 +128,24 @@ class _SqlRepository(Generic[T]):
             stmt = stmt.limit(limit).offset(offset)
         return self._convert(self._read(stmt))
 
+    def _select_in(
+        self,
+        column: sa.ColumnElement[Any],
+        values: Sequence[Any],
+        *where: sa.ColumnElement[bool],
+        order: Sequence[sa.ColumnElement[Any]] = (),
+    ) -> list[T]:
+        """Select rows whose ``column`` is one of ``values``, 500 values per statement.
+
+        The result is in ``order`` when ``column`` comes first in it (chunks are in value
+        order).
+        """
+        unique = sorted(set(values))
+        found: list[T] = []
+        for start in range(0, len(unique), 500):  # bounded IN lists
+            found += self._select(column.in_(unique[start : start + 500]), *where, order=order)
+        return found
+
     def _convert(self, rows: Iterable[Mapping[Any, Any]]) -> list[T]:
         try:
             return [self._from_row(r) for r in rows]
@@ -667,9 +685,29 @@ class SqlSkillRepository(_SqlRepository[Skill], ports.SkillRepository):
 
 
 class SqlAuditRepository(_SqlRepository[AuditEntry], ports.AuditRepository):
-    """The audit log in SQL, newest first by write order."""
+    """The audit log in SQL, newest first by write order.
+
+    Entries are written in batches: ``add`` keeps an entry until 1,000 are waiting, a read or
+    scrub needs them, or the unit of work commits (:meth:`flush`); a rollback drops them. The
+    log is write-mostly, and one executemany per batch is far cheaper than a statement each.
+    """
 
     table, kind, model = t.audit_log, "audit entry", AuditEntry
+    BATCH = 1000
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        super().__init__(uow)
+        self._pending: list[dict[str, Any]] = []
+
+    def flush(self) -> None:
+        """Write the waiting entries, in the order they were added."""
+        if self._pending:
+            rows, self._pending = self._pending, []
+            self._write(self.table.insert(), rows)
+
+    def discard(self) -> None:
+        """Drop the waiting entries (the unit of work rolled back)."""
+        self._pending = []
 
     def _to_row(self, record: AuditEntry) -> dict[str, Any]:
         # changes are JSON data already: no need to walk them with the converter
@@ -691,12 +729,17 @@ class SqlAuditRepository(_SqlRepository[AuditEntry], ports.AuditRepository):
         return _conv.structure(data, AuditEntry)
 
     def add(self, entry: AuditEntry) -> None:
-        self._insert(entry)
+        self._uow.connection  # noqa: B018 - raises outside 'with uow:', like every write
+        self._pending.append(self._to_row(entry))
+        if len(self._pending) >= self.BATCH:
+            self.flush()
 
     def add_many(self, entries: Sequence[AuditEntry]) -> None:
-        self._insert_many(entries)
+        for entry in entries:
+            self.add(entry)
 
     def scrub(self, organization_id: str, object_id: str) -> int:
+        self.flush()
         c = self.table.c
         result = self._write(
             self.table.update()
@@ -714,6 +757,7 @@ class SqlAuditRepository(_SqlRepository[AuditEntry], ports.AuditRepository):
         limit: int = 100,
         offset: int = 0,
     ) -> Sequence[AuditEntry]:
+        self.flush()
         c = self.table.c
         where = [c.organization_id == organization_id]
         if program_id is not None:
@@ -953,6 +997,15 @@ class SqlEnrollmentRepository(_SqlRepository[Enrollment], ports.EnrollmentReposi
             where.append(c.target_id.in_(list(target_ids)))
         return self._select(*where, order=(c.enrolled_at, c.id))
 
+    def list_for_learners(
+        self, learner_ids: Sequence[str], target_ids: Sequence[str]
+    ) -> Sequence[Enrollment]:
+        c = self.table.c
+        return self._select_in(
+            c.learner_id, learner_ids, c.target_id.in_(list(set(target_ids))),
+            order=(c.learner_id, c.enrolled_at, c.id),
+        )  # fmt: skip
+
     def list_for_program(self, program_id: str) -> Sequence[Enrollment]:
         c = self.table.c
         return self._select(c.program_id == program_id, order=(c.enrolled_at, c.id))
@@ -1031,17 +1084,23 @@ class SqlActivityRepository(ports.ActivityRepository):
     def add_attempts(self, organization_id: str, attempts: Sequence[AssessmentAttempt]) -> None:
         self._attempts._add_new(organization_id, attempts)
 
-    def events_for(self, learner_id: str, course_id: str) -> Sequence[LearningEvent]:
+    def events_for(
+        self, learner_ids: Sequence[str], course_ids: Sequence[str]
+    ) -> Sequence[LearningEvent]:
         c = t.learning_events.c
-        return self._events._select(
-            c.learner_id == learner_id, c.course_id == course_id, order=(c.at, c.id)
-        )
+        return self._events._select_in(
+            c.learner_id, learner_ids, c.course_id.in_(list(set(course_ids))),
+            order=(c.learner_id, c.course_id, c.at, c.id),
+        )  # fmt: skip
 
-    def attempts_for(self, learner_id: str, course_id: str) -> Sequence[AssessmentAttempt]:
+    def attempts_for(
+        self, learner_ids: Sequence[str], course_ids: Sequence[str]
+    ) -> Sequence[AssessmentAttempt]:
         c = t.assessment_attempts.c
-        return self._attempts._select(
-            c.learner_id == learner_id, c.course_id == course_id, order=(c.submitted_at, c.id)
-        )
+        return self._attempts._select_in(
+            c.learner_id, learner_ids, c.course_id.in_(list(set(course_ids))),
+            order=(c.learner_id, c.course_id, c.submitted_at, c.id),
+        )  # fmt: skip
 
     def attempts_for_course(self, course_id: str) -> Sequence[AssessmentAttempt]:
         c = t.assessment_attempts.c

@@ -119,6 +119,7 @@ class SqlUnitOfWork(ports.UnitOfWork):
         """Commit the work so far; later work in the block runs in a new transaction."""
         if self._connection is None:
             raise StorageError("use the unit of work inside 'with uow:'")
+        self.audit.flush()  # the audit log is written in batches (SqlAuditRepository)
         if self._transaction is not None and self._transaction.is_active:
             with translate_errors("commit"):
                 self._transaction.commit()
@@ -126,6 +127,7 @@ class SqlUnitOfWork(ports.UnitOfWork):
 
     def rollback(self) -> None:
         """Roll back the work since the last commit."""
+        self.audit.discard()
         if self._transaction is not None and self._transaction.is_active:
             with translate_errors("rollback"):
                 self._transaction.rollback()

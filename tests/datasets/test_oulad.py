@@ -1,0 +1,211 @@
+"""The OULAD importer: the shipped subset's counts, figures checked by hand, edge cases."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import learnprog
+from learnprog.clock import FixedClock
+from learnprog.datasets.oulad import import_oulad, presentation_start, shipped_data
+from learnprog.errors import ValidationError
+from learnprog.model import OrgAdminActor
+from tests.services.world import SYSTEM
+
+START = datetime(2013, 10, 1, tzinfo=UTC)
+
+
+def _setup(lp: learnprog.Learnprog, licenses: int = 20_000) -> tuple[OrgAdminActor, str, str, str]:
+    org = lp.organizations.create_organization(
+        SYSTEM, "OU", email_domains=["ou.example"], admin_name="Ana", admin_email="ana@ou.example"
+    )
+    admin = lp.organizations.resolve_actor(SYSTEM, org.id, "ana@ou.example")
+    assert isinstance(admin, OrgAdminActor)
+    program = lp.programs.create_program(admin, org.id, "OU Program", slug="ou")
+    contract = lp.programs.create_contract(
+        admin,
+        org.id,
+        "Licenses",
+        kind="licenses",
+        quantity=licenses,
+        starts_at=datetime(2013, 1, 1, tzinfo=UTC),
+        ends_at=datetime(2030, 1, 1, tzinfo=UTC),
+    )
+    return admin, org.id, program.id, contract.id
+
+
+def _csv_rows(name: str) -> list[dict[str, str]]:
+    with (shipped_data() / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_shipped_subset_keeps_its_attribution() -> None:
+    readme = (shipped_data() / "README.md").read_text(encoding="utf-8")
+    assert "doi:10.1038/sdata.2017.171" in readme
+    assert "CC BY 4.0" in readme
+
+
+def test_the_shipped_subset_imports_with_the_readme_counts_and_twice_changes_nothing() -> None:
+    lp = learnprog.connect("memory://", clock=FixedClock(datetime(2026, 3, 2, tzinfo=UTC)))
+    admin, org_id, program_id, contract_id = _setup(lp)
+    steps: set[str] = set()
+    report = import_oulad(
+        lp, admin, org_id, program_id, contract_id, on_progress=lambda step, n: steps.add(step)
+    )
+    scores = _csv_rows("studentAssessment.csv")
+    blank = sum(1 for r in scores if not r["score"])
+    assert (report.courses, report.courses_created, report.items, report.assessments) == (
+        12,
+        12,
+        3219,
+        37,
+    )
+    assert report.skills_created == 6
+    assert report.members.created == len({r["id_student"] for r in _csv_rows("studentInfo.csv")})
+    assert report.enrollments.created == 12_489
+    assert report.blank_scores == blank == 18
+    assert report.attempts.attempts_added == 36_184 - blank
+    assert report.banked_attempts == sum(1 for r in scores if r["is_banked"] == "1" and r["score"])
+    assert not report.members.rejected
+    assert not report.enrollments.rejected
+    assert not report.attempts.rejected
+    assert any("GGG" in note for note in report.notes)
+    assert any("learning hours" in note for note in report.notes)
+    assert steps == {"members", "enrollments", "attempts"}
+    again = import_oulad(lp, admin, org_id, program_id, contract_id)
+    assert (again.courses_created, again.skills_created, again.members.created) == (0, 0, 0)
+    assert (again.enrollments.created, again.attempts.attempts_added) == (0, 0)
+    assert again.attempts.duplicates == 36_184 - blank
+    _check_one_student_by_hand(lp, admin, program_id)
+
+
+def _check_one_student_by_hand(
+    lp: learnprog.Learnprog, admin: OrgAdminActor, program_id: str
+) -> None:
+    """Student 11391 in AAA-2013J: the grade and completion recomputed from the raw CSV."""
+    assessments = {
+        r["id_assessment"]: r
+        for r in _csv_rows("assessments.csv")
+        if (r["code_module"], r["code_presentation"]) == ("AAA", "2013J")
+    }
+    scores = {
+        r["id_assessment"]: r
+        for r in _csv_rows("studentAssessment.csv")
+        if r["id_student"] == "11391" and r["id_assessment"] in assessments
+    }
+    weighted = [a for a in assessments.values() if float(a["weight"]) > 0]
+    total = sum(float(a["weight"]) for a in weighted)
+    grade = (
+        sum(float(a["weight"]) * float(scores[a["id_assessment"]]["score"]) for a in weighted)
+        / total
+    )
+    passed = all(float(scores[a["id_assessment"]]["score"]) >= 40 for a in weighted)
+    last = max(int(scores[a["id_assessment"]]["date_submitted"]) for a in weighted)
+    page = lp.learning.members_list(admin, program_id, search="student.11391@")
+    (row,) = page.rows
+    assert row.learner.external_id == "11391"
+    (enrollment,) = [
+        e
+        for e in lp.learning.enrollments(admin, program_id, learner_id=row.learner.id)
+        if e.enrolled_at.year == 2013
+    ]
+    figures = lp.learning.progress(admin, enrollment.id)
+    assert figures.grade == pytest.approx(grade)
+    assert figures.completed is passed
+    assert figures.completed_at == START + timedelta(days=last)
+    assert figures.learning_seconds == 0.0
+
+
+def _write(folder: Path, name: str, header: str, *rows: str) -> None:
+    (folder / name).write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+
+
+def _tiny(folder: Path) -> Path:
+    _write(folder, "courses.csv", "code_module,code_presentation,module_presentation_length",
+           "GGG,2013J,261")  # fmt: skip
+    _write(
+        folder,
+        "assessments.csv",
+        "code_module,code_presentation,id_assessment,assessment_type,date,weight",
+        "GGG,2013J,37418,TMA,61,0",
+        "GGG,2013J,37415,CMA,20,0",
+    )
+    _write(
+        folder,
+        "studentInfo.csv",
+        "code_module,code_presentation,id_student,gender,region,highest_education,imd_band,"
+        "age_band,num_of_prev_attempts,studied_credits,disability,final_result",
+        "GGG,2013J,7,F,Wales,A Level,10-20,0-35,0,60,N,Pass",
+        "GGG,2013J,8,M,Scotland,A Level,10-20,0-35,0,60,N,Fail",
+    )
+    _write(
+        folder,
+        "studentRegistration.csv",
+        "code_module,code_presentation,id_student,date_registration,date_unregistration",
+        "GGG,2013J,7,-10,",
+        "GGG,2013J,8,-5,30",
+    )
+    _write(
+        folder,
+        "studentAssessment.csv",
+        "id_assessment,id_student,date_submitted,is_banked,score",
+        "37415,7,19,0,55",
+        "37418,7,60,0,41",
+        "37415,8,18,1,",
+        "37418,8,-20,1,90",
+    )
+    vle = "id_site,code_module,code_presentation,activity_type,week_from,week_to"
+    _write(folder, "vle.csv", vle, "1,GGG,2013J,quiz,2,2", "2,GGG,2013J,resource,,")
+    return folder
+
+
+def test_a_small_folder_imports_every_rule(lp: learnprog.Learnprog, tmp_path: Path) -> None:
+    admin, org_id, program_id, contract_id = _setup(lp, licenses=5)
+    report = import_oulad(lp, admin, org_id, program_id, contract_id, source=_tiny(tmp_path))
+    assert (report.blank_scores, report.banked_attempts) == (1, 1)
+    assert report.attempts.attempts_added == 3
+    assert any("GGG" in n and "weigh the same" in n for n in report.notes)
+    (course,) = lp.programs.list_courses(admin, org_id)
+    assert (course.course_id, course.slug, course.partner) == (
+        "GGG-2013J",
+        "ggg-2013j",
+        "The Open University",
+    )
+    assert course.class_start == START
+    assert course.class_end == START + timedelta(days=261)
+    assert [a.name for a in course.assessments] == ["CMA 1", "TMA 1"]
+    assert all(a.required and a.pass_mark == 40 for a in course.assessments)
+    assert [(i.kind.value, i.lesson) for i in course.items] == [
+        ("quiz", "Week 2"),
+        ("reading", "Module resources"),
+    ]
+    (skill,) = lp.programs.list_skills(admin, org_id)
+    assert (skill.domain, skill.name) == ("Social Sciences", "Module GGG")
+    rows = {r.learner.external_id: r for r in lp.learning.members_list(admin, program_id).rows}
+    assert rows["7"].learner.profile.location_region == "Wales"
+    assert rows["7"].membership.joined_at == START - timedelta(days=10)
+    seven = lp.learning.enrollments(admin, program_id, learner_id=rows["7"].learner.id)
+    figures = lp.learning.progress(admin, seven[0].id)
+    assert figures.grade == pytest.approx((55 + 41) / 2)  # all weights 0: equal weights
+    assert figures.completed_at == START + timedelta(days=60)
+    (eight,) = lp.learning.enrollments(admin, program_id, learner_id=rows["8"].learner.id)
+    assert eight.unenrolled_at == START + timedelta(days=30)
+    banked = lp.learning.progress(admin, eight.id)
+    assert banked.attempts == 0  # dated before the registration: counts toward nothing
+
+
+def test_presentation_codes_are_checked() -> None:
+    assert presentation_start("2014B") == datetime(2014, 2, 1, tzinfo=UTC)
+    with pytest.raises(ValidationError, match="code_presentation"):
+        presentation_start("2014X")
+
+
+def test_a_missing_column_names_the_file(lp: learnprog.Learnprog, tmp_path: Path) -> None:
+    admin, org_id, program_id, contract_id = _setup(lp, licenses=5)
+    folder = _tiny(tmp_path)
+    _write(folder, "courses.csv", "code_module,code_presentation", "GGG,2013J")
+    with pytest.raises(ValidationError, match="module_presentation_length"):
+        import_oulad(lp, admin, org_id, program_id, contract_id, source=folder)
