@@ -321,18 +321,23 @@ def specialization_progress(
 
 
 def is_inactive(
-    joined_at: datetime | None, last_activity_at: datetime | None, now: datetime
+    joined_at: datetime | None,
+    last_activity_at: datetime | None,
+    now: datetime,
+    *,
+    after: timedelta = INACTIVE_AFTER,
 ) -> bool:
     """True when a member counts as inactive at ``now`` (see :data:`INACTIVE_AFTER`).
 
     The clock starts at the later of the join date and the last activity in the program, so a
     member who never had any activity is inactive 30 days after joining. Someone who never
-    joined (INVITED) is not inactive.
+    joined (INVITED) is not inactive. ``after`` sets another period (the 90 days of the
+    "long-term inactive" message audience); exactly ``after`` is inactive.
     """
     marks = [t for t in (joined_at, last_activity_at) if t is not None]
     if joined_at is None or not marks:
         return False
-    return now - max(marks) >= INACTIVE_AFTER
+    return now - max(marks) >= after
 
 
 @checked

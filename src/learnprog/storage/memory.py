@@ -32,6 +32,13 @@ from learnprog.model.mail import (
     OutboxEntry,
     OutboxStatus,
 )
+from learnprog.model.messaging import (
+    Audience,
+    AudienceFilter,
+    AudienceMember,
+    MessageRecipient,
+    SentMessage,
+)
 from learnprog.model.organization import Contract, Organization, Program
 from learnprog.model.progress import (
     EnrollmentProgress,
@@ -933,6 +940,113 @@ class InMemoryFeedbackRepository(_Table[Feedback], ports.FeedbackRepository):
         return (sum(ratings) / len(ratings) if ratings else None, len(ratings))
 
 
+class InMemoryRecipientTable(_Table[MessageRecipient]):
+    """Message recipients in memory."""
+
+    kind, name = "message recipient", "message_recipients"
+    lookups = (("message", lambda r: r.message_id), ("program", lambda r: r.program_id))
+
+    def _key(self, record: MessageRecipient) -> Hashable:
+        return (record.message_id, record.learner_id)
+
+
+class InMemoryMessageRepository(_Table[SentMessage], ports.MessageRepository):
+    """Sent messages in memory; audiences resolved by the model's rules."""
+
+    kind, name = "message", "messages"
+    uniques = (("idempotency key", lambda m: (m.organization_id, m.idempotency_key)),)
+
+    def add(self, message: SentMessage) -> None:
+        self._insert(message)
+
+    def update(self, message: SentMessage) -> None:
+        self._replace(message)
+
+    def get(self, message_id: str) -> SentMessage:
+        return self._get(message_id)
+
+    def find_by_key(self, organization_id: str, idempotency_key: str) -> SentMessage | None:
+        return self._lookup("idempotency key", (organization_id, idempotency_key))
+
+    def list_for_organization(
+        self,
+        organization_id: str,
+        *,
+        program_ids: Sequence[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[SentMessage]:
+        wanted = None
+        if program_ids is not None:
+            table = self._uow.message_recipients
+            wanted = {
+                r.message_id
+                for p in program_ids
+                for r in table._select_by("program", p, lambda r: True, lambda r: r.learner_id)
+            }
+        found = self._select(
+            lambda m: m.organization_id == organization_id and (wanted is None or m.id in wanted),
+            lambda m: (m.sent_at, m.id),
+        )[::-1]
+        return found[offset : offset + limit]
+
+    def add_recipients(self, recipients: Sequence[MessageRecipient]) -> None:
+        for recipient in recipients:
+            self.get(recipient.message_id)  # like the SQL foreign key
+        self._uow.message_recipients._insert_many(recipients)
+
+    def recipients(self, message_id: str) -> Sequence[MessageRecipient]:
+        return self._uow.message_recipients._select_by(
+            "message", message_id, lambda r: True, lambda r: r.learner_id
+        )
+
+    def resolve(
+        self,
+        organization_id: str,
+        audience: Audience,
+        filters: AudienceFilter,
+        program_scope: Sequence[str] | None,
+        now: datetime,
+    ) -> Sequence[AudienceMember]:
+        uow = self._uow
+        scope = None if program_scope is None else set(program_scope)
+        programs = [
+            p.id
+            for p in uow.programs.list_for_organization(organization_id)
+            if (scope is None or p.id in scope)
+            and (not filters.program_ids or p.id in filters.program_ids)
+        ]
+        found = []
+        for program_id in programs:
+            enrollments: dict[str, list[Enrollment]] = {}
+            for e in uow.enrollments.list_for_program(program_id):
+                enrollments.setdefault(e.learner_id, []).append(e)
+            for m in uow.memberships.list_for_program(program_id):
+                if filters.contract_ids and m.contract_id not in filters.contract_ids:
+                    continue
+                if filters.learner_ids and m.learner_id not in filters.learner_ids:
+                    continue
+                mine = enrollments.get(m.learner_id, [])
+                if filters.target_ids and not any(
+                    e.is_current and e.target_id in filters.target_ids for e in mine
+                ):
+                    continue
+                courses = [e for e in mine if e.kind is EntryKind.COURSE]
+                figures = uow.progress.get_many([e.id for e in courses])
+                current = [
+                    figures.get(e.id, EnrollmentProgress(e.id)) for e in courses if e.is_current
+                ]
+                last = max(
+                    (f.last_activity_at for f in figures.values() if f.last_activity_at),
+                    default=None,
+                )
+                specs = sum(1 for e in mine if e.kind is not EntryKind.COURSE and e.is_current)
+                opted = MessageCategory.ADMIN in uow.email_preferences.opt_outs(m.learner_id)
+                inside = audience.includes(m, current, specs, last, now)
+                found.append(AudienceMember(m.learner_id, m.program_id, m.state, opted, inside))
+        return sorted(found, key=lambda a: (a.learner_id, a.program_id))
+
+
 class InMemoryUnitOfWork(ports.UnitOfWork):
     """A unit of work over an :class:`InMemoryStore`.
 
@@ -966,6 +1080,8 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         self.activity = InMemoryActivityRepository(self)
         self.progress = InMemoryProgressRepository(self)
         self.feedback = InMemoryFeedbackRepository(self)
+        self.message_recipients = InMemoryRecipientTable(self)
+        self.messages = InMemoryMessageRepository(self)
 
     def check_open(self) -> None:
         """Raise unless inside the ``with`` block.

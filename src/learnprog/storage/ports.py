@@ -28,6 +28,13 @@ from learnprog.model.audit import AuditEntry
 from learnprog.model.catalog import Collection, Course, Skill, Specialization
 from learnprog.model.learner import Learner, Membership
 from learnprog.model.mail import DeliveryAttempt, EmailOptOut, MessageCategory, OutboxEntry
+from learnprog.model.messaging import (
+    Audience,
+    AudienceFilter,
+    AudienceMember,
+    MessageRecipient,
+    SentMessage,
+)
 from learnprog.model.organization import Contract, Organization, Program
 from learnprog.model.progress import EnrollmentProgress, MemberPage, MemberQuery
 
@@ -582,6 +589,66 @@ class FeedbackRepository(Protocol):
         ...
 
 
+class MessageRepository(Protocol):
+    """Messages sent to learners, their recipients, and audience resolution."""
+
+    def add(self, message: SentMessage) -> None:
+        """Stage a sent message.
+
+        Raises:
+            ConflictError: the organization has a message with the same idempotency key.
+        """
+        ...
+
+    def update(self, message: SentMessage) -> None:
+        """Replace a stored message (its counts); NotFoundError if absent."""
+        ...
+
+    def get(self, message_id: str) -> SentMessage:
+        """Return a message by ID, or raise NotFoundError."""
+        ...
+
+    def find_by_key(self, organization_id: str, idempotency_key: str) -> SentMessage | None:
+        """Return the organization's message with this idempotency key, if any."""
+        ...
+
+    def list_for_organization(
+        self,
+        organization_id: str,
+        *,
+        program_ids: Sequence[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[SentMessage]:
+        """Return messages, newest first; with ``program_ids``, those with a recipient there."""
+        ...
+
+    def add_recipients(self, recipients: Sequence[MessageRecipient]) -> None:
+        """Stage the recipients of a message."""
+        ...
+
+    def recipients(self, message_id: str) -> Sequence[MessageRecipient]:
+        """Return a message's recipients, by learner ID."""
+        ...
+
+    def resolve(
+        self,
+        organization_id: str,
+        audience: Audience,
+        filters: AudienceFilter,
+        program_scope: Sequence[str] | None,
+        now: datetime,
+    ) -> Sequence[AudienceMember]:
+        """Return the memberships an audience is drawn from (one query on SQL storage).
+
+        Every membership of the organization that passes ``filters`` and lies in
+        ``program_scope`` (``None``: every program), each flagged with whether it belongs to
+        ``audience`` at ``now`` (:meth:`Audience.includes`) and whether its learner opted out
+        of admin messages; ordered by learner and program ID.
+        """
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository.
 
@@ -607,6 +674,7 @@ class UnitOfWork(Protocol):
     activity: ActivityRepository
     progress: ProgressRepository
     feedback: FeedbackRepository
+    messages: MessageRepository
 
     def __enter__(self) -> Self:
         """Begin the transaction."""

@@ -7,6 +7,7 @@ answers as the in-memory adapter (which calls the model functions) does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,13 @@ import sqlalchemy as sa
 
 from learnprog.model.catalog import EntryKind
 from learnprog.model.learner import MemberState
+from learnprog.model.mail import MessageCategory
+from learnprog.model.messaging import (
+    LONG_INACTIVE_AFTER,
+    RECENT_COMPLETION,
+    Audience,
+    AudienceFilter,
+)
 from learnprog.model.progress import INACTIVE_AFTER, ActivityStatus, MemberOrder, MemberQuery
 from learnprog.storage.sql import tables as t
 
@@ -126,3 +134,113 @@ def member_page_count(query: MemberQuery, now: datetime) -> sa.Select[Any]:
     """Return a statement counting every row of the members list (column ``total_rows``)."""
     statement, _ = _filtered(query, now)
     return sa.select(sa.func.count().label("total_rows")).select_from(statement.subquery())
+
+
+def audience_query(
+    organization_id: str,
+    audience: Audience,
+    filters: AudienceFilter,
+    program_scope: Sequence[str] | None,
+    now: datetime,
+) -> sa.Select[Any]:
+    """Return the one statement that resolves a message audience (see ``Audience.includes``).
+
+    One row per membership of the organization that passes the filters and lies in the scope,
+    with ``learner_id``, ``program_id``, ``state``, ``opted_out`` (1 when the learner opted out
+    of admin messages) and ``in_audience`` (1 when the membership belongs to the audience).
+    """
+    m, e, p = t.memberships.c, t.enrollments.c, t.enrollment_progress.c
+    current = e.current_target_id.is_not(None)
+    course = e.kind == EntryKind.COURSE.value
+    figures = (
+        sa.select(
+            e.program_id,
+            e.learner_id,
+            sa.func.sum(sa.case((sa.and_(current, course), 1), else_=0)).label("courses"),
+            sa.func.sum(sa.case((sa.and_(current, sa.not_(course)), 1), else_=0)).label("specs"),
+            sa.func.sum(
+                sa.case((sa.and_(current, course, p.completed_at.is_not(None)), 1), else_=0)
+            ).label("completed"),
+            sa.func.max(
+                sa.case(
+                    (
+                        sa.and_(
+                            current,
+                            course,
+                            p.completed_at > now - RECENT_COMPLETION,
+                            p.completed_at <= now,
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ).label("recent"),
+            sa.func.max(sa.case((course, p.last_activity_at))).label("last_activity_at"),
+        )
+        .select_from(t.enrollments.outerjoin(t.enrollment_progress, p.enrollment_id == e.id))
+        .where(e.organization_id == organization_id)
+        .group_by(e.program_id, e.learner_id)
+        .subquery("audience_figures")
+    )
+    f = figures.c
+    courses = sa.func.coalesce(f.courses, 0)
+    specs = sa.func.coalesce(f.specs, 0)
+    completed = sa.func.coalesce(f.completed, 0)
+    recent = sa.func.coalesce(f.recent, 0)
+    last = f.last_activity_at
+    reference = sa.case((sa.and_(last.is_not(None), last > m.joined_at), last), else_=m.joined_at)
+    member = m.state == MemberState.MEMBER.value
+    enrolled = sa.or_(courses > 0, specs > 0)
+    rules: dict[Audience, sa.ColumnElement[bool]] = {
+        Audience.INVITED_NOT_JOINED: m.state == MemberState.INVITED.value,
+        Audience.JOINED_NOT_ENROLLED: sa.and_(member, sa.not_(enrolled)),
+        Audience.ENROLLED_NOT_COMPLETED: sa.and_(member, courses > 0, completed == 0),
+        Audience.INACTIVE: sa.and_(member, enrolled, reference <= now - INACTIVE_AFTER),
+        Audience.LONG_TERM_INACTIVE: sa.and_(member, reference <= now - LONG_INACTIVE_AFTER),
+        Audience.RECENT_COMPLETION: sa.and_(member, recent == 1),
+        Audience.ALL_MEMBERS: member,
+    }
+    opted_out = (
+        sa.select(t.email_opt_outs.c.learner_id)
+        .where(
+            t.email_opt_outs.c.learner_id == m.learner_id,
+            t.email_opt_outs.c.category == MessageCategory.ADMIN.value,
+        )
+        .exists()
+    )
+    statement = (
+        sa.select(
+            m.learner_id,
+            m.program_id,
+            m.state,
+            sa.case((opted_out, 1), else_=0).label("opted_out"),
+            sa.case((rules[audience], 1), else_=0).label("in_audience"),
+        )
+        .select_from(
+            t.memberships.outerjoin(
+                figures, sa.and_(f.program_id == m.program_id, f.learner_id == m.learner_id)
+            )
+        )
+        .where(m.organization_id == organization_id)
+        .order_by(m.learner_id, m.program_id)
+    )
+    if program_scope is not None:
+        statement = statement.where(m.program_id.in_(list(program_scope)))
+    if filters.program_ids:
+        statement = statement.where(m.program_id.in_(list(filters.program_ids)))
+    if filters.contract_ids:
+        statement = statement.where(m.contract_id.in_(list(filters.contract_ids)))
+    if filters.learner_ids:
+        statement = statement.where(m.learner_id.in_(list(filters.learner_ids)))
+    if filters.target_ids:
+        e2 = t.enrollments.alias("filter_enrollments")
+        statement = statement.where(
+            sa.select(e2.c.id)
+            .where(
+                e2.c.learner_id == m.learner_id,
+                e2.c.program_id == m.program_id,
+                e2.c.current_target_id.in_(list(filters.target_ids)),
+            )
+            .exists()
+        )
+    return statement

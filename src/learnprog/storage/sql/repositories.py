@@ -39,6 +39,13 @@ from learnprog.model.mail import (
     OutboxStatus,
     OutgoingMessage,
 )
+from learnprog.model.messaging import (
+    Audience,
+    AudienceFilter,
+    AudienceMember,
+    MessageRecipient,
+    SentMessage,
+)
 from learnprog.model.organization import (
     Contract,
     Organization,
@@ -56,7 +63,7 @@ from learnprog.serialization import make_converter
 from learnprog.storage import ports
 from learnprog.storage.sql import tables as t
 from learnprog.storage.sql.errors import translate_errors
-from learnprog.storage.sql.queries import member_page_count, member_page_query
+from learnprog.storage.sql.queries import audience_query, member_page_count, member_page_query
 
 if TYPE_CHECKING:
     from learnprog.storage.sql.uow import SqlUnitOfWork
@@ -1197,3 +1204,90 @@ class SqlFeedbackRepository(_SqlRepository[Feedback], ports.FeedbackRepository):
         )
         mean = rows[0]["mean"]
         return (None if mean is None else float(mean), int(rows[0]["n"]))
+
+
+class SqlMessageRepository(_SqlRepository[SentMessage], ports.MessageRepository):
+    """Sent messages in SQL; each audience is resolved by one query."""
+
+    table, kind, model = t.messages, "message", SentMessage
+
+    def _to_row(self, record: SentMessage) -> dict[str, Any]:
+        row: dict[str, Any] = _conv.unstructure(record)
+        cta = row.pop("call_to_action")
+        row["cta_label"] = None if cta is None else cta["label"]
+        row["cta_url"] = None if cta is None else cta["url"]
+        return row
+
+    def _from_row(self, row: Mapping[str, Any]) -> SentMessage:
+        data = dict(row)
+        label, url = data.pop("cta_label"), data.pop("cta_url")
+        data["call_to_action"] = None if label is None else {"label": label, "url": url}
+        return _conv.structure(data, SentMessage)
+
+    def add(self, message: SentMessage) -> None:
+        self._insert(message)
+
+    def update(self, message: SentMessage) -> None:
+        self._update(message)
+
+    def get(self, message_id: str) -> SentMessage:
+        return self._get(message_id)
+
+    def find_by_key(self, organization_id: str, idempotency_key: str) -> SentMessage | None:
+        c = self.table.c
+        return self._first(
+            c.organization_id == organization_id, c.idempotency_key == idempotency_key
+        )
+
+    def list_for_organization(
+        self,
+        organization_id: str,
+        *,
+        program_ids: Sequence[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[SentMessage]:
+        c = self.table.c
+        where = [c.organization_id == organization_id]
+        if program_ids is not None:
+            r = t.message_recipients.c
+            where.append(
+                sa.select(r.message_id)
+                .where(r.message_id == c.id, r.program_id.in_(list(program_ids)))
+                .exists()
+            )
+        return self._select(
+            *where, order=(c.sent_at.desc(), c.id.desc()), limit=limit, offset=offset
+        )
+
+    def add_recipients(self, recipients: Sequence[MessageRecipient]) -> None:
+        if recipients:
+            rows = [_conv.unstructure(r) for r in recipients]
+            self._write(t.message_recipients.insert(), rows)
+
+    def recipients(self, message_id: str) -> Sequence[MessageRecipient]:
+        r = t.message_recipients.c
+        rows = self._read(
+            sa.select(t.message_recipients).where(r.message_id == message_id).order_by(r.learner_id)
+        )
+        return [_conv.structure(dict(row), MessageRecipient) for row in rows]
+
+    def resolve(
+        self,
+        organization_id: str,
+        audience: Audience,
+        filters: AudienceFilter,
+        program_scope: Sequence[str] | None,
+        now: datetime,
+    ) -> Sequence[AudienceMember]:
+        rows = self._read(audience_query(organization_id, audience, filters, program_scope, now))
+        return [
+            AudienceMember(
+                r["learner_id"],
+                r["program_id"],
+                MemberState(r["state"]),
+                bool(r["opted_out"]),
+                bool(r["in_audience"]),
+            )
+            for r in rows
+        ]

@@ -474,3 +474,45 @@ collection_entries = sa.Table(
     mysql_charset="utf8mb4",
     mysql_engine="InnoDB",
 )
+
+# --- revision 0007: messages sent to learners, and their recipients ---------------------------
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", Key(), primary_key=True),
+    _org_fk(),
+    sa.Column("idempotency_key", Key(), nullable=False),
+    sa.Column("audience", sa.String(32), nullable=False),
+    sa.Column("filters", Json(), nullable=False),
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("content", sa.Text(), nullable=False),
+    sa.Column("cta_label", sa.String(80)),
+    sa.Column("cta_url", sa.String(2000)),
+    sa.Column("sender_name", sa.String(200), nullable=False),
+    sa.Column("reply_to", sa.String(320)),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("sent_at", UtcDateTime(), nullable=False),
+    sa.Column("recipients", sa.Integer(), nullable=False),
+    sa.Column("opted_out", sa.Integer(), nullable=False),
+    sa.Column("removed", sa.Integer(), nullable=False),
+    sa.Column("program_ids", Json(), nullable=False),
+    sa.UniqueConstraint("organization_id", "idempotency_key"),
+    sa.Index(None, "organization_id", "sent_at"),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)
+
+message_recipients = sa.Table(
+    "message_recipients",
+    metadata,
+    sa.Column(
+        "message_id", Key(), sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("learner_id", Key(), sa.ForeignKey("learners.id"), primary_key=True),
+    sa.Column("program_id", Key(), sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("outbox_id", Key(), sa.ForeignKey("outbox.id")),
+    sa.Index(None, "program_id"),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)

@@ -60,6 +60,7 @@ class SqlUnitOfWork(ports.UnitOfWork):
         self.activity = r.SqlActivityRepository(self)
         self.progress = r.SqlProgressRepository(self)
         self.feedback = r.SqlFeedbackRepository(self)
+        self.messages = r.SqlMessageRepository(self)
 
     @property
     def connection(self) -> sa.Connection:
