@@ -67,6 +67,7 @@ class World:
     enrollment_id: str
     spec_id: str
     lia_id: str
+    message_id: str
     collection_id: str  # in the target program, holding the course
     empty_collection_id: str  # in the target program
 
@@ -127,6 +128,7 @@ def build_world() -> World:
     lia_actor = LearnerActor(org.id, lia.id)
     invitations.accept(lia_actor, accept_token)  # Lia is a member who enrolled in course C1
     enrollment = lp.learning.enroll(lia_actor, target.id, course.id)
+    message = lp.messaging.send(admin, org.id, "all_members", agree_to_terms=True)
     spec = lp.programs.add_specialization(
         admin, org.id, slug="spec-c1", name="Spec", course_ids=[course.id]
     )
@@ -153,6 +155,7 @@ def build_world() -> World:
         enrollment.id,
         spec.id,
         lia.id,
+        message.id,
         collection.id,
         empty.id,
     )
@@ -442,6 +445,37 @@ TABLE: dict[str, Row] = {
     ),
     "learning.course_rating": row(
         lambda w, a: w.lp.learning.course_rating(a, w.target.id), ORG_ADMIN
+    ),
+    "messaging.presets": row(
+        lambda w, a: w.lp.messaging.presets(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "messaging.compose": row(
+        lambda w, a: w.lp.messaging.compose(a, w.org_id, "all_members"),
+        ORG_ADMIN,
+        OTHER_PROGRAM_ADMIN,
+    ),
+    "messaging.preview": row(
+        lambda w, a: w.lp.messaging.preview(a, w.org_id, "all_members"),
+        ORG_ADMIN,
+        OTHER_PROGRAM_ADMIN,
+    ),
+    "messaging.send": row(
+        lambda w, a: w.lp.messaging.send(a, w.org_id, "all_members", agree_to_terms=True),
+        ORG_ADMIN,
+        OTHER_PROGRAM_ADMIN,
+    ),
+    "messaging.history": row(
+        lambda w, a: w.lp.messaging.history(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "messaging.recipients": row(
+        lambda w, a: w.lp.messaging.recipients(a, w.message_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "messaging.resend_invitations": row(
+        lambda w, a: w.lp.messaging.resend_invitations(a, w.target.id), ORG_ADMIN
+    ),
+    "messaging.remind_to_enroll": row(
+        lambda w, a: w.lp.messaging.remind_to_enroll(a, w.target.id, agree_to_terms=True),
+        ORG_ADMIN,
     ),
     "mail.preview_system_email": row(
         lambda w, a: w.lp.mail.preview_system_email(a, w.target.id, "invitation"), ORG_ADMIN

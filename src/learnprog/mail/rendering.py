@@ -74,13 +74,25 @@ SPECIALIZATION_WELCOME = SystemTemplate(
     MessageCategory.ANNOUNCEMENT,
     "Welcome to {{ specialization.name }}",
 )
+ADMIN_MESSAGE = SystemTemplate(
+    "admin_message", MessageCategory.ADMIN, "{{ admin_message.subject }}"
+)
+"""An admin's message to an audience (guide, "Messaging Learners"): the admin's subject, the
+content's paragraphs and an optional call-to-action button at the end."""
 PROGRAM_EXIT = SystemTemplate(
     "program_exit", MessageCategory.TRANSACTIONAL, "You have left {{ program.name }}"
 )
 
 SYSTEM_TEMPLATES: Mapping[str, SystemTemplate] = {
     t.name: t
-    for t in (INVITATION, PROGRAM_WELCOME, COURSE_WELCOME, SPECIALIZATION_WELCOME, PROGRAM_EXIT)
+    for t in (
+        INVITATION,
+        PROGRAM_WELCOME,
+        COURSE_WELCOME,
+        SPECIALIZATION_WELCOME,
+        PROGRAM_EXIT,
+        ADMIN_MESSAGE,
+    )
 }
 """Every system email by name."""
 

@@ -18,6 +18,7 @@ from attrs import field, frozen
 from learnprog.errors import ValidationError
 from learnprog.model._rules import (
     optional_line,
+    optional_text,
     required_text,
     single_line,
     str_tuple,
@@ -247,7 +248,7 @@ class CallToAction:
         Raises:
             ValidationError: a blank label, or a URL that is not absolute http(s).
         """
-        clean_label = single_line(label, field="call_to_action.label", max_length=80)
+        clean_label = required_text(label, field="call_to_action.label", max_length=80)
         clean_url = single_line(url, field="call_to_action.url", max_length=2000)
         parts = urlsplit(clean_url)
         if parts.scheme not in ("http", "https") or not parts.netloc or " " in clean_url:
@@ -303,9 +304,12 @@ class MessageDetails:
             raise ValidationError(
                 "a CallToAction or (label, url) is required", field="call_to_action", value=cta
             )
+        text = optional_text(content, field="content", max_length=20_000)
+        if text is None:
+            raise ValidationError("the content is required", field="content")
         return cls(
-            subject=single_line(subject, field="subject", max_length=300),
-            content=required_text(content, field="content", max_length=20_000),
+            subject=required_text(subject, field="subject", max_length=300),
+            content=text,
             call_to_action=cta,
             sender_name=optional_line(sender_name, field="sender_name"),
             reply_to=None

@@ -10,6 +10,7 @@ RFC 8058 (one-click unsubscribe).
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
@@ -137,8 +138,14 @@ class MailComposer:
         program: Program,
         learner: Learner,
         extra: Mapping[str, Any] | None = None,
+        sender_name: str | None = None,
+        reply_to: str | None = None,
     ) -> OutgoingMessage:
         """Render a system email for one learner.
+
+        ``sender_name`` replaces the organization's name in From, and ``reply_to`` sets a
+        Reply-To (admin messages: guide, "Edit the sender's name", "Include a reply-to email
+        address").
 
         From shows the organization's name with the no-reply address, and there is no
         Reply-To (guide, "Emailing your learners": replies go to the no-reply address). The
@@ -198,8 +205,9 @@ class MailComposer:
             subject=rendered.subject,
             text_body=rendered.text,
             html_body=rendered.html,
-            sender_address=settings.no_reply_address,  # replies go nowhere (no Reply-To)
-            sender_name=organization.name,
+            sender_address=settings.no_reply_address,  # replies go nowhere without a Reply-To
+            sender_name=sender_name or organization.name,
+            reply_to=reply_to,
             message_domain=settings.message_domain,
             template=template.name,
             learner_id=learner.id,
@@ -269,6 +277,25 @@ class MailComposer:
         entry = OutboxEntry.queue(message, now=self._context.clock.now())
         uow.outbox.add(entry)
         return QueueResult(message, entry)
+
+
+def admin_message_context(
+    subject: str, content: str, call_to_action: tuple[str, str] | None
+) -> dict[str, Any]:
+    """The ``admin_message`` value of the admin message's template context.
+
+    Args:
+        subject: the rendered subject.
+        content: the rendered content; blank lines separate paragraphs, line breaks are kept.
+        call_to_action: ``(label, url)`` of the button at the end, or ``None``.
+    """
+    paragraphs = [
+        block.splitlines() for block in re.split(r"\n\s*\n", content.strip()) if block.strip()
+    ]
+    button = None if call_to_action is None else {
+        "label": call_to_action[0], "url": call_to_action[1]
+    }  # fmt: skip
+    return {"subject": subject, "paragraphs": paragraphs, "call_to_action": button}
 
 
 def course_context(name: str, partner: str | None) -> dict[str, Any]:
@@ -539,6 +566,11 @@ class MailService(Service):
             "course": course_context("Sample Course", "Sample University"),
             "specialization": specialization_context(
                 "Sample Specialization", "Sample University", course_count=3
+            ),
+            "admin_message": admin_message_context(
+                "A message from your program",
+                "Hi Sample Learner,\n\nThis is how a message from an admin looks.",
+                ("Go to the program", self.composer.program_url(program)),
             ),
         }
         return self.composer.system_message(
