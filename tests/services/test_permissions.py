@@ -9,6 +9,7 @@ Admin vs. Program Admin" and "Adding Administrators".
 from __future__ import annotations
 
 import inspect
+import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -476,6 +477,25 @@ TABLE: dict[str, Row] = {
     "messaging.remind_to_enroll": row(
         lambda w, a: w.lp.messaging.remind_to_enroll(a, w.target.id, agree_to_terms=True),
         ORG_ADMIN,
+    ),
+    "reports.usage_report": row(
+        lambda w, a: w.lp.reports.usage_report(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "reports.membership_report": row(
+        lambda w, a: w.lp.reports.membership_report(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "reports.specialization_report": row(
+        lambda w, a: w.lp.reports.specialization_report(a, w.org_id),
+        ORG_ADMIN,
+        OTHER_PROGRAM_ADMIN,
+    ),
+    "reports.write_zip": row(
+        lambda w, a: w.lp.reports.write_zip(a, w.org_id, io.BytesIO()),
+        ORG_ADMIN,
+        OTHER_PROGRAM_ADMIN,
+    ),
+    "reports.email_report": row(
+        lambda w, a: w.lp.reports.email_report(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
     ),
     "mail.preview_system_email": row(
         lambda w, a: w.lp.mail.preview_system_email(a, w.target.id, "invitation"), ORG_ADMIN

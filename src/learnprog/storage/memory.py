@@ -24,7 +24,7 @@ from learnprog.model.access import AdminGrant
 from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
 from learnprog.model.audit import AuditEntry
 from learnprog.model.catalog import Collection, Course, EntryKind, Skill, Specialization
-from learnprog.model.learner import Learner, Membership
+from learnprog.model.learner import Learner, Membership, MemberState
 from learnprog.model.mail import (
     DeliveryAttempt,
     EmailOptOut,
@@ -47,6 +47,13 @@ from learnprog.model.progress import (
     MemberQuery,
     MemberRow,
     member_status,
+)
+from learnprog.model.reporting import (
+    EmailReportFigures,
+    MembershipRecord,
+    SpecializationRecord,
+    UsageRecord,
+    email_figures,
 )
 from learnprog.storage import ports
 
@@ -1047,6 +1054,107 @@ class InMemoryMessageRepository(_Table[SentMessage], ports.MessageRepository):
         return sorted(found, key=lambda a: (a.learner_id, a.program_id))
 
 
+class InMemoryReportRepository(ports.ReportRepository):
+    """Report records in memory, built with the model's rules."""
+
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def _programs(self, program_ids: Sequence[str]) -> list[Program]:
+        found = [self._uow.programs.get(p) for p in dict.fromkeys(program_ids)]
+        return sorted(found, key=lambda p: (p.slug.value, p.id))
+
+    def _enrollment_rows(
+        self, program_ids: Sequence[str], kind: EntryKind
+    ) -> Iterator[tuple[Program, Enrollment, Membership, Learner, EnrollmentProgress, str | None]]:
+        uow = self._uow
+        for program in self._programs(program_ids):
+            rows = []
+            for e in uow.enrollments.list_for_program(program.id):
+                if e.kind is not kind or not e.is_current:
+                    continue
+                learner = uow.learners.get(e.learner_id)
+                membership = uow.memberships.find(program.id, e.learner_id)
+                assert membership is not None  # an enrollment needs a membership
+                figures = uow.progress.get_many([e.id]).get(e.id, EnrollmentProgress(e.id))
+                source = None
+                if e.source_collection_id is not None:
+                    found = uow.collections._find(e.source_collection_id)
+                    source = None if found is None else found.name
+                rows.append((program, e, membership, learner, figures, source))
+            rows.sort(key=lambda r: (r[3].email.key, r[1].target_id, r[1].id))
+            yield from rows
+
+    def usage(self, program_ids: Sequence[str]) -> Iterator[UsageRecord]:
+        uow = self._uow
+        for program, e, m, learner, figures, source in self._enrollment_rows(
+            program_ids, EntryKind.COURSE
+        ):
+            course = uow.courses.get(e.target_id)
+            yield UsageRecord(
+                learner, course.name, course.course_id, course.slug, course.partner,
+                e.enrolled_at, course.class_start, figures,
+                m.state is MemberState.DELETED_MEMBER, program.slug.value, program.name, source,
+                uow.contracts.get(e.contract_id).name,
+            )  # fmt: skip
+
+    def specializations(self, program_ids: Sequence[str]) -> Iterator[SpecializationRecord]:
+        uow = self._uow
+        for program, e, m, learner, figures, source in self._enrollment_rows(
+            program_ids, EntryKind.SPECIALIZATION
+        ):
+            spec = uow.specializations.get(e.target_id)
+            yield SpecializationRecord(
+                learner, spec.name, spec.slug, spec.partner, e.enrolled_at, figures,
+                m.state is MemberState.DELETED_MEMBER, program.slug.value, program.name, source,
+                uow.contracts.get(e.contract_id).name,
+            )  # fmt: skip
+
+    def memberships(self, program_ids: Sequence[str]) -> Iterator[MembershipRecord]:
+        uow = self._uow
+        for program in self._programs(program_ids):
+            rows = []
+            courses: dict[str, list[Enrollment]] = {}
+            for e in uow.enrollments.list_for_program(program.id):
+                if e.kind is EntryKind.COURSE:
+                    courses.setdefault(e.learner_id, []).append(e)
+            for m in uow.memberships.list_for_program(program.id):
+                mine = courses.get(m.learner_id, [])
+                figures = uow.progress.get_many([e.id for e in mine])
+                current = [
+                    figures.get(e.id, EnrollmentProgress(e.id)) for e in mine if e.is_current
+                ]
+                last = max(
+                    (f.last_activity_at for f in figures.values() if f.last_activity_at),
+                    default=None,
+                )
+                rows.append(
+                    MembershipRecord(
+                        uow.learners.get(m.learner_id),
+                        program.name,
+                        program.slug.value,
+                        len(current),
+                        sum(1 for f in current if f.completed),
+                        m.state,
+                        m.joined_at,
+                        m.invited_at,
+                        last,
+                        uow.contracts.get(m.contract_id).name,
+                    )
+                )
+            rows.sort(key=lambda r: (r.learner.email.key, r.learner.id))
+            yield from rows
+
+    def email_figures(self, program_ids: Sequence[str], now: datetime) -> EmailReportFigures:
+        uow = self._uow
+        memberships = [m for p in program_ids for m in uow.memberships.list_for_program(p)]
+        enrollments = [e for p in program_ids for e in uow.enrollments.list_for_program(p)]
+        figures = uow.progress.get_many([e.id for e in enrollments])
+        people = uow.learners.get_many(sorted({m.learner_id for m in memberships}))
+        verified = {i for i, person in people.items() if person.identity_verified}
+        return email_figures(memberships, enrollments, figures, verified, now)
+
+
 class InMemoryUnitOfWork(ports.UnitOfWork):
     """A unit of work over an :class:`InMemoryStore`.
 
@@ -1082,6 +1190,7 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         self.feedback = InMemoryFeedbackRepository(self)
         self.message_recipients = InMemoryRecipientTable(self)
         self.messages = InMemoryMessageRepository(self)
+        self.reports = InMemoryReportRepository(self)
 
     def check_open(self) -> None:
         """Raise unless inside the ``with`` block.

@@ -16,7 +16,7 @@ of work as it was before that write.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -37,6 +37,12 @@ from learnprog.model.messaging import (
 )
 from learnprog.model.organization import Contract, Organization, Program
 from learnprog.model.progress import EnrollmentProgress, MemberPage, MemberQuery
+from learnprog.model.reporting import (
+    EmailReportFigures,
+    MembershipRecord,
+    SpecializationRecord,
+    UsageRecord,
+)
 
 
 class OrganizationRepository(Protocol):
@@ -649,6 +655,32 @@ class MessageRepository(Protocol):
         ...
 
 
+class ReportRepository(Protocol):
+    """The records behind the reports, read in bulk (streamed on SQL storage)."""
+
+    def usage(self, program_ids: Sequence[str]) -> Iterator[UsageRecord]:
+        """Yield one record per current course enrollment in the programs.
+
+        Ordered by program slug, learner email key, course ID and enrollment ID.
+        """
+        ...
+
+    def memberships(self, program_ids: Sequence[str]) -> Iterator[MembershipRecord]:
+        """Yield one record per membership in the programs, by program slug and email key."""
+        ...
+
+    def specializations(self, program_ids: Sequence[str]) -> Iterator[SpecializationRecord]:
+        """Yield one record per current specialization enrollment, ordered as :meth:`usage`."""
+        ...
+
+    def email_figures(self, program_ids: Sequence[str], now: datetime) -> EmailReportFigures:
+        """Return the email report's figures for the programs (aggregated in SQL on SQL storage).
+
+        The rules are :func:`learnprog.model.reporting.email_figures`.
+        """
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository.
 
@@ -675,6 +707,7 @@ class UnitOfWork(Protocol):
     progress: ProgressRepository
     feedback: FeedbackRepository
     messages: MessageRepository
+    reports: ReportRepository
 
     def __enter__(self) -> Self:
         """Begin the transaction."""

@@ -244,3 +244,209 @@ def audience_query(
             .exists()
         )
     return statement
+
+
+# --- reports -----------------------------------------------------------------------------------
+
+
+def _learner_columns() -> list[sa.ColumnElement[Any]]:
+    return [c.label(f"l_{c.name}") for c in t.learners.c]
+
+
+def _progress_columns() -> list[sa.ColumnElement[Any]]:
+    return [c.label(f"p_{c.name}") for c in t.enrollment_progress.c if c.name != "enrollment_id"]
+
+
+def enrollment_report_query(
+    program_ids: Sequence[str], kind: EntryKind, dialect: str
+) -> sa.Select[Any]:
+    """Current enrollments of one kind in the programs, with everything a report row shows.
+
+    Columns: the learner (``l_``), the figures (``p_``), the enrollment, its target (course or
+    specialization: ``target_name``, ``target_code``, ``target_slug``, ``target_partner``,
+    ``class_start``), ``removed``, the program's slug and name, the source collection's name and
+    the contract's name. Ordered by program slug, email key, target ID and enrollment ID.
+    """
+    e, m, lr, p = t.enrollments.c, t.memberships.c, t.learners.c, t.enrollment_progress.c
+    pr, k, co = t.programs.c, t.contracts.c, t.collections.c
+    if kind is EntryKind.COURSE:
+        target = t.courses
+        extra = [
+            t.courses.c.course_id.label("target_code"),
+            t.courses.c.class_start.label("class_start"),
+        ]
+    else:
+        target = t.specializations
+        extra = [sa.literal("").label("target_code"), sa.null().label("class_start")]
+    tc = target.c
+    joins = (
+        t.enrollments.join(t.learners, lr.id == e.learner_id)
+        .join(t.memberships, sa.and_(m.program_id == e.program_id, m.learner_id == e.learner_id))
+        .join(t.programs, pr.id == e.program_id)
+        .join(t.contracts, k.id == e.contract_id)
+        .join(target, tc.id == e.target_id)
+        .outerjoin(t.enrollment_progress, p.enrollment_id == e.id)
+        .outerjoin(t.collections, co.id == e.source_collection_id)
+    )
+    return (
+        sa.select(
+            *_learner_columns(),
+            *_progress_columns(),
+            e.id.label("enrollment_id"),
+            e.enrolled_at,
+            tc.name.label("target_name"),
+            tc.slug.label("target_slug"),
+            tc.partner.label("target_partner"),
+            *extra,
+            (m.state == MemberState.DELETED_MEMBER.value).label("removed"),
+            pr.slug.label("program_slug"),
+            pr.name.label("program_name"),
+            co.name.label("source"),
+            k.name.label("contract"),
+        )
+        .select_from(joins)
+        .where(
+            e.program_id.in_(list(program_ids)),
+            e.kind == kind.value,
+            e.current_target_id.is_not(None),
+        )
+        .order_by(
+            _codepoint_order(pr.slug, dialect),
+            _codepoint_order(lr.email_key, dialect),
+            _codepoint_order(e.target_id, dialect),
+            _codepoint_order(e.id, dialect),
+        )
+    )
+
+
+def membership_report_query(program_ids: Sequence[str], dialect: str) -> sa.Select[Any]:
+    """Every membership of the programs with its current course counts and last activity.
+
+    Ordered by program slug, email key and learner ID.
+    """
+    m, lr, pr, k = t.memberships.c, t.learners.c, t.programs.c, t.contracts.c
+    e, p = t.enrollments.c, t.enrollment_progress.c
+    current = e.current_target_id.is_not(None)
+    figures = (
+        sa.select(
+            e.program_id,
+            e.learner_id,
+            sa.func.sum(sa.case((current, 1), else_=0)).label("enrolled"),
+            sa.func.sum(sa.case((sa.and_(current, p.completed_at.is_not(None)), 1), else_=0)).label(
+                "completed"
+            ),
+            sa.func.max(p.last_activity_at).label("last_activity_at"),
+        )
+        .select_from(t.enrollments.outerjoin(t.enrollment_progress, p.enrollment_id == e.id))
+        .where(e.program_id.in_(list(program_ids)), e.kind == EntryKind.COURSE.value)
+        .group_by(e.program_id, e.learner_id)
+        .subquery("membership_figures")
+    )
+    f = figures.c
+    return (
+        sa.select(
+            *_learner_columns(),
+            pr.name.label("program_name"),
+            pr.slug.label("program_slug"),
+            sa.func.coalesce(f.enrolled, 0).label("enrolled"),
+            sa.func.coalesce(f.completed, 0).label("completed"),
+            m.state,
+            m.joined_at,
+            m.invited_at,
+            f.last_activity_at,
+            k.name.label("contract"),
+        )
+        .select_from(
+            t.memberships.join(t.learners, lr.id == m.learner_id)
+            .join(t.programs, pr.id == m.program_id)
+            .join(t.contracts, k.id == m.contract_id)
+            .outerjoin(figures, sa.and_(f.program_id == m.program_id, f.learner_id == m.learner_id))
+        )
+        .where(m.program_id.in_(list(program_ids)))
+        .order_by(
+            _codepoint_order(pr.slug, dialect),
+            _codepoint_order(lr.email_key, dialect),
+            _codepoint_order(lr.id, dialect),
+        )
+    )
+
+
+def enrollment_totals_query(program_ids: Sequence[str]) -> sa.Select[Any]:
+    """The email report's enrollment totals: one row (see ``EmailReportFigures``)."""
+    e, p, lr = t.enrollments.c, t.enrollment_progress.c, t.learners.c
+    done = p.completed_at.is_not(None)
+    return (
+        sa.select(
+            sa.func.count().label("total_enrollments"),
+            sa.func.count(sa.distinct(e.target_id)).label("unique_courses"),
+            sa.func.coalesce(sa.func.sum(sa.case((done, 1), else_=0)), 0).label("completions"),
+            sa.func.coalesce(
+                sa.func.sum(sa.case((sa.and_(done, lr.identity_verified.is_(True)), 1), else_=0)),
+                0,
+            ).label("verified"),
+            sa.func.coalesce(sa.func.sum(p.learning_seconds), 0).label("seconds"),
+        )
+        .select_from(
+            t.enrollments.join(t.learners, lr.id == e.learner_id).outerjoin(
+                t.enrollment_progress, p.enrollment_id == e.id
+            )
+        )
+        .where(e.program_id.in_(list(program_ids)), e.kind == EntryKind.COURSE.value)
+    )
+
+
+def learner_totals_query(program_ids: Sequence[str]) -> sa.Select[Any]:
+    """The email report's learner figures: one row of sums over per-learner aggregates."""
+    m, e, p = t.memberships.c, t.enrollments.c, t.enrollment_progress.c
+    people = (
+        sa.select(
+            m.learner_id,
+            sa.func.max(sa.case((m.joined_at.is_not(None), 1), else_=0)).label("joined"),
+            sa.func.max(sa.case((m.state == MemberState.MEMBER.value, 1), else_=0)).label("member"),
+            sa.func.max(sa.case((m.state == MemberState.DELETED_MEMBER.value, 1), else_=0)).label(
+                "removed"
+            ),
+        )
+        .where(m.program_id.in_(list(program_ids)))
+        .group_by(m.learner_id)
+        .subquery("report_learners")
+    )
+    done = p.completed_at.is_not(None)
+    courses = (
+        sa.select(
+            e.learner_id,
+            sa.func.count(sa.distinct(e.target_id)).label("enrolled"),
+            sa.func.count(sa.distinct(sa.case((done, e.target_id)))).label("completed"),
+            sa.func.max(sa.case((p.progress >= 50, 1), else_=0)).label("half"),
+            sa.func.max(sa.case((e.current_target_id.is_not(None), 1), else_=0)).label("current"),
+        )
+        .select_from(t.enrollments.outerjoin(t.enrollment_progress, p.enrollment_id == e.id))
+        .where(e.program_id.in_(list(program_ids)), e.kind == EntryKind.COURSE.value)
+        .group_by(e.learner_id)
+        .subquery("report_courses")
+    )
+    lr, c = people.c, courses.c
+    joined = lr.joined == 1
+    enrolled = sa.func.coalesce(c.enrolled, 0)
+    completed = sa.func.coalesce(c.completed, 0)
+
+    def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    return sa.select(
+        count(joined).label("unique_learners"),
+        count(sa.and_(joined, enrolled > 0)).label("enrolled_learners"),
+        count(lr.removed == 1).label("removed_learners"),
+        count(completed > 0).label("unique_completers"),
+        count(sa.and_(joined, c.half == 1)).label("completed_half"),
+        count(sa.and_(lr.member == 1, sa.func.coalesce(c.current, 0) == 0)).label(
+            "joined_not_enrolled"
+        ),
+        count(sa.and_(joined, enrolled > 0, completed == 0)).label("enrolled_not_completed"),
+        count(sa.and_(joined, enrolled == 1)).label("enrolled_one"),
+        count(sa.and_(joined, completed == 1)).label("completed_one"),
+        count(sa.and_(joined, enrolled == 2)).label("enrolled_two"),
+        count(sa.and_(joined, completed == 2)).label("completed_two"),
+        count(sa.and_(joined, enrolled > 2)).label("enrolled_more"),
+        count(sa.and_(joined, completed > 2)).label("completed_more"),
+    ).select_from(people.outerjoin(courses, c.learner_id == lr.learner_id))

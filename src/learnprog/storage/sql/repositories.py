@@ -57,13 +57,29 @@ from learnprog.model.progress import (
     MemberQuery,
     MemberRow,
     MemberStatus,
+    hours,
     is_inactive,
+)
+from learnprog.model.reporting import (
+    EmailReportFigures,
+    MembershipRecord,
+    SpecializationRecord,
+    UsageRecord,
+    email_figures,
 )
 from learnprog.serialization import make_converter
 from learnprog.storage import ports
 from learnprog.storage.sql import tables as t
 from learnprog.storage.sql.errors import translate_errors
-from learnprog.storage.sql.queries import audience_query, member_page_count, member_page_query
+from learnprog.storage.sql.queries import (
+    audience_query,
+    enrollment_report_query,
+    enrollment_totals_query,
+    learner_totals_query,
+    member_page_count,
+    member_page_query,
+    membership_report_query,
+)
 
 if TYPE_CHECKING:
     from learnprog.storage.sql.uow import SqlUnitOfWork
@@ -1291,3 +1307,122 @@ class SqlMessageRepository(_SqlRepository[SentMessage], ports.MessageRepository)
             )
             for r in rows
         ]
+
+
+class SqlReportRepository(ports.ReportRepository):
+    """Report records in SQL: one streamed query per report, figures aggregated in SQL."""
+
+    STREAM = 1000
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self._learners = SqlLearnerRepository(uow)
+
+    def _stream(self, statement: sa.Select[Any]) -> Iterator[sa.RowMapping]:
+        connection = self._uow.connection
+        with translate_errors("report"):
+            result = connection.execute(statement.execution_options(yield_per=self.STREAM))
+            yield from result.mappings()
+
+    def _learner(self, row: Mapping[Any, Any]) -> Learner:
+        return self._learners._convert([_prefixed(row, "l_")])[0]
+
+    @staticmethod
+    def _figures(row: Mapping[Any, Any]) -> EnrollmentProgress:
+        values = _prefixed(row, "p_")
+        if values.get("items_total") is None:  # no figures stored yet
+            return EnrollmentProgress(row["enrollment_id"])
+        return _conv.structure(
+            {**values, "enrollment_id": row["enrollment_id"]}, EnrollmentProgress
+        )
+
+    def usage(self, program_ids: Sequence[str]) -> Iterator[UsageRecord]:
+        if not program_ids:
+            return
+        dialect = self._uow.connection.dialect.name
+        for row in self._stream(enrollment_report_query(program_ids, EntryKind.COURSE, dialect)):
+            yield UsageRecord(
+                self._learner(row),
+                row["target_name"],
+                row["target_code"],
+                row["target_slug"],
+                row["target_partner"],
+                row["enrolled_at"],
+                row["class_start"],
+                self._figures(row),
+                bool(row["removed"]),
+                row["program_slug"],
+                row["program_name"],
+                row["source"],
+                row["contract"],
+            )
+
+    def specializations(self, program_ids: Sequence[str]) -> Iterator[SpecializationRecord]:
+        if not program_ids:
+            return
+        dialect = self._uow.connection.dialect.name
+        statement = enrollment_report_query(program_ids, EntryKind.SPECIALIZATION, dialect)
+        for row in self._stream(statement):
+            yield SpecializationRecord(
+                self._learner(row),
+                row["target_name"],
+                row["target_slug"],
+                row["target_partner"],
+                row["enrolled_at"],
+                self._figures(row),
+                bool(row["removed"]),
+                row["program_slug"],
+                row["program_name"],
+                row["source"],
+                row["contract"],
+            )
+
+    def memberships(self, program_ids: Sequence[str]) -> Iterator[MembershipRecord]:
+        if not program_ids:
+            return
+        dialect = self._uow.connection.dialect.name
+        for row in self._stream(membership_report_query(program_ids, dialect)):
+            yield MembershipRecord(
+                self._learner(row),
+                row["program_name"],
+                row["program_slug"],
+                int(row["enrolled"]),
+                int(row["completed"]),
+                MemberState(row["state"]),
+                row["joined_at"],
+                row["invited_at"],
+                row["last_activity_at"],
+                row["contract"],
+            )
+
+    def email_figures(self, program_ids: Sequence[str], now: datetime) -> EmailReportFigures:
+        if not program_ids:
+            return email_figures([], [], {}, set(), now)
+        with translate_errors("report"):
+            totals = (
+                self._uow.connection.execute(enrollment_totals_query(program_ids)).mappings().one()
+            )
+            people = (
+                self._uow.connection.execute(learner_totals_query(program_ids)).mappings().one()
+            )
+        return EmailReportFigures(
+            total_enrollments=int(totals["total_enrollments"]),
+            unique_learners=int(people["unique_learners"]),
+            enrolled_learners=int(people["enrolled_learners"]),
+            removed_learners=int(people["removed_learners"]),
+            unique_courses=int(totals["unique_courses"]),
+            course_completions=int(totals["completions"]),
+            verified_completions=int(totals["verified"]),
+            unique_completers=int(people["unique_completers"]),
+            estimated_hours=hours(float(totals["seconds"])),
+            completed_half=int(people["completed_half"]),
+            joined_not_enrolled=int(people["joined_not_enrolled"]),
+            enrolled_not_completed=int(people["enrolled_not_completed"]),
+            enrolled_one=int(people["enrolled_one"]),
+            completed_one=int(people["completed_one"]),
+            enrolled_two=int(people["enrolled_two"]),
+            completed_two=int(people["completed_two"]),
+            enrolled_more=int(people["enrolled_more"]),
+            completed_more=int(people["completed_more"]),
+            computed_at=now,
+        )

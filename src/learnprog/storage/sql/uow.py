@@ -61,6 +61,7 @@ class SqlUnitOfWork(ports.UnitOfWork):
         self.progress = r.SqlProgressRepository(self)
         self.feedback = r.SqlFeedbackRepository(self)
         self.messages = r.SqlMessageRepository(self)
+        self.reports = r.SqlReportRepository(self)
 
     @property
     def connection(self) -> sa.Connection:

@@ -1,0 +1,243 @@
+"""What reports are made of: the records behind each CSV row, and the email report's figures.
+
+Sources: the guide's "Reporting" section (the Usage, Membership and Specialization report
+columns, the usage report email). Populations follow the counting rules of
+:mod:`learnprog.model.progress`: report rows use current enrollments; totals count every
+enrollment ever made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Set
+from datetime import datetime
+
+from attrs import frozen
+
+from learnprog.model.activity import Enrollment
+from learnprog.model.catalog import EntryKind
+from learnprog.model.learner import Learner, Membership, MemberState
+from learnprog.model.progress import EnrollmentProgress, hours
+
+
+@frozen
+class UsageRecord:
+    """One row of the usage report: one current course enrollment (guide, "Usage Report").
+
+    Removed members' enrollments are included, flagged by ``removed``.
+    """
+
+    learner: Learner
+    course_name: str
+    course_code: str
+    course_slug: str
+    university: str | None
+    enrolled_at: datetime
+    class_start: datetime | None
+    figures: EnrollmentProgress
+    removed: bool
+    program_slug: str
+    program_name: str
+    source: str | None
+    contract: str
+
+
+@frozen
+class MembershipRecord:
+    """One row of the membership report: one membership, in any state.
+
+    Source: guide, "Membership Report".
+
+    ``enrolled`` and ``completed`` count the learner's current course enrollments in the
+    program and those completed; ``last_activity_at`` is the latest activity in any of the
+    program's courses, past enrollments included.
+    """
+
+    learner: Learner
+    program_name: str
+    program_slug: str
+    enrolled: int
+    completed: int
+    state: MemberState
+    joined_at: datetime | None
+    invited_at: datetime
+    last_activity_at: datetime | None
+    contract: str
+
+
+@frozen
+class SpecializationRecord:
+    """One row of the specialization report: one current specialization enrollment."""
+
+    learner: Learner
+    specialization_name: str
+    specialization_slug: str
+    university: str | None
+    enrolled_at: datetime
+    figures: EnrollmentProgress
+    removed: bool
+    program_slug: str
+    program_name: str
+    source: str | None
+    contract: str
+
+
+@frozen
+class EmailReportFigures:
+    """The eighteen figures of the usage report email (guide, "Accessing Email Reports").
+
+    Population: the memberships of the programs the report covers. "Joined learners" are the
+    distinct learners who joined one of them (MEMBER, or DELETED_MEMBER after joining); a
+    learner's enrollments and completions are counted over every course enrollment ever made
+    through those programs (current or ended) unless a figure says otherwise.
+
+    Attributes:
+        total_enrollments: course enrollments ever made (the guide's summary: "the number of
+            times learners have enrolled"), removed members' included.
+        unique_learners: joined learners.
+        enrolled_learners: joined learners with at least one course enrollment.
+        removed_learners: distinct learners with a DELETED_MEMBER membership (a revoked
+            invitation included).
+        unique_courses: distinct courses with at least one enrollment.
+        course_completions: completed course enrollments.
+        verified_completions: those completed by a learner who verified their identity (never
+            more than ``course_completions``).
+        unique_completers: distinct learners with at least one completion.
+        estimated_hours: estimated learning hours over every course enrollment (a float).
+        completed_half: joined learners with a course enrollment at 50% progress or more.
+        joined_not_enrolled: current MEMBERs with no current course enrollment (the Members
+            page's "No Enrollment").
+        enrolled_not_completed: joined learners with a course enrollment and no completion.
+        enrolled_one: joined learners enrolled in exactly 1 distinct course.
+        completed_one: joined learners who completed exactly 1 distinct course.
+        enrolled_two: ... exactly 2 distinct courses.
+        completed_two: ... completed exactly 2.
+        enrolled_more: ... more than 2 distinct courses.
+        completed_more: ... completed more than 2.
+        computed_at: when the figures were computed (the clock's now).
+    """
+
+    total_enrollments: int
+    unique_learners: int
+    enrolled_learners: int
+    removed_learners: int
+    unique_courses: int
+    course_completions: int
+    verified_completions: int
+    unique_completers: int
+    estimated_hours: float
+    completed_half: int
+    joined_not_enrolled: int
+    enrolled_not_completed: int
+    enrolled_one: int
+    completed_one: int
+    enrolled_two: int
+    completed_two: int
+    enrolled_more: int
+    completed_more: int
+    computed_at: datetime
+
+    LABELS = (
+        ("total_enrollments", "Total enrollments"),
+        ("unique_learners", "Total unique learners"),
+        ("enrolled_learners", "Learners who have enrolled in at least one course"),
+        ("removed_learners", "Total removed learners"),
+        ("unique_courses", "Total unique courses"),
+        ("course_completions", "Total course completions"),
+        ("verified_completions", "Total verified course completions"),
+        ("unique_completers", "Total unique course completers"),
+        ("estimated_hours", "Total estimated hours spent"),
+        ("completed_half", "Learners who have completed 50% of a course"),
+        (
+            "joined_not_enrolled",
+            "Learners who have joined the program but have not enrolled in a course",
+        ),
+        (
+            "enrolled_not_completed",
+            "Learners who have enrolled in a course but have not completed any course",
+        ),
+        ("enrolled_one", "Learners who have enrolled in 1 course"),
+        ("completed_one", "Learners who have completed 1 course"),
+        ("enrolled_two", "Learners who have enrolled in 2 courses"),
+        ("completed_two", "Learners who have completed 2 courses"),
+        ("enrolled_more", "Learners who have enrolled in more than 2 courses"),
+        ("completed_more", "Learners who have completed more than 2 courses"),
+    )
+    """Each figure's attribute and the guide's label, in the email's order."""
+
+    def labelled(self) -> list[tuple[str, int | float]]:
+        """Return ``(label, value)`` in the email's order; hours rounded to whole hours."""
+        out: list[tuple[str, int | float]] = []
+        for name, label in self.LABELS:
+            value = getattr(self, name)
+            out.append((label, round(value) if name == "estimated_hours" else value))
+        return out
+
+
+def email_figures(
+    memberships: Iterable[Membership],
+    enrollments: Iterable[Enrollment],
+    figures: Mapping[str, EnrollmentProgress],
+    verified: Set[str],
+    now: datetime,
+) -> EmailReportFigures:
+    """Compute the email report's figures (see :class:`EmailReportFigures` for each rule).
+
+    Args:
+        memberships: every membership of the covered programs.
+        enrollments: every enrollment made through them (course and specialization, current
+            and ended).
+        figures: the enrollments' derived figures, by enrollment ID.
+        verified: the IDs of learners who verified their identity.
+        now: the clock's now (``computed_at``).
+    """
+    members = list(memberships)
+    courses = [e for e in enrollments if e.kind is EntryKind.COURSE]
+    joined = {m.learner_id for m in members if m.joined_at is not None}
+    current_members = {m.learner_id for m in members if m.state is MemberState.MEMBER}
+    enrolled: dict[str, set[str]] = {}
+    completed: dict[str, set[str]] = {}
+    half: set[str] = set()
+    current_course_learners: set[str] = set()
+    completions = verified_completions = 0
+    seconds = 0.0
+    for e in courses:
+        f = figures.get(e.id, EnrollmentProgress(e.id))
+        enrolled.setdefault(e.learner_id, set()).add(e.target_id)
+        seconds += f.learning_seconds
+        if e.is_current:
+            current_course_learners.add(e.learner_id)
+        if f.progress >= 50:
+            half.add(e.learner_id)
+        if f.completed:
+            completions += 1
+            verified_completions += e.learner_id in verified
+            completed.setdefault(e.learner_id, set()).add(e.target_id)
+
+    def learners_with(counts: Mapping[str, set[str]], test: Callable[[int], bool]) -> int:
+        return sum(1 for lr in joined if test(len(counts.get(lr, ()))))
+
+    return EmailReportFigures(
+        total_enrollments=len(courses),
+        unique_learners=len(joined),
+        enrolled_learners=learners_with(enrolled, lambda n: n > 0),
+        removed_learners=len(
+            {m.learner_id for m in members if m.state is MemberState.DELETED_MEMBER}
+        ),
+        unique_courses=len({e.target_id for e in courses}),
+        course_completions=completions,
+        verified_completions=verified_completions,
+        unique_completers=len(completed),
+        estimated_hours=hours(seconds),
+        completed_half=len(half & joined),
+        joined_not_enrolled=len(current_members - current_course_learners),
+        enrolled_not_completed=sum(
+            1 for lr in joined if enrolled.get(lr) and not completed.get(lr)
+        ),
+        enrolled_one=learners_with(enrolled, lambda n: n == 1),
+        completed_one=learners_with(completed, lambda n: n == 1),
+        enrolled_two=learners_with(enrolled, lambda n: n == 2),
+        completed_two=learners_with(completed, lambda n: n == 2),
+        enrolled_more=learners_with(enrolled, lambda n: n > 2),
+        completed_more=learners_with(completed, lambda n: n > 2),
+        computed_at=now,
+    )

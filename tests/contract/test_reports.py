@@ -1,0 +1,189 @@
+"""Report records and the email report's figures, worked out by hand, on every backend.
+
+The fixture: Ana (verified) completed C1, is 60% through C2 and left C3; Bo completed C1 and is
+enrolled in the specialization S; Cy joined and enrolled in nothing; Di joined, enrolled in C2
+and was removed; Ivy is only invited; Rev's invitation was revoked.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from attrs import define, evolve
+
+from learnprog.model import (
+    Course,
+    Enrollment,
+    EntryKind,
+    Membership,
+    MemberState,
+    Specialization,
+)
+from learnprog.model.progress import EnrollmentProgress
+from learnprog.model.reporting import EmailReportFigures
+from tests import factories as f
+from tests.conftest import UowFactory
+
+DAY = timedelta(days=1)
+NOW = f.NOW + 30 * DAY
+
+
+@define
+class Fixture:
+    program_id: str
+    names: dict[str, str]  # learner ID -> name
+    courses: dict[str, str]  # course record ID -> course code
+
+
+def _fixture(uow_factory: UowFactory) -> Fixture:
+    org = f.organization()
+    prog = f.program(org, "Academy", slug="academy")
+    deal = f.contract(org)
+    courses = [
+        Course.create(org.id, course_id=f"C{i}", slug=f"c-{i}", name=f"Course {i}", now=f.NOW)
+        for i in (1, 2, 3)
+    ]
+    spec = Specialization.create(org.id, slug="s", name="S", courses=courses[:2], now=f.NOW)
+    people = {n: f.learner(org, f"{n}@acme.example", n.title()) for n in
+              ("ana", "bo", "cy", "di", "ivy", "rev")}  # fmt: skip
+    people["ana"] = evolve(people["ana"], identity_verified=True)
+    members = []
+    for n, person in people.items():
+        m = Membership.invite(org.id, prog.id, person.id, deal.id, now=f.NOW)
+        if n in ("ana", "bo", "cy", "di"):
+            m = m.accept(f.NOW + DAY)
+        if n in ("di", "rev"):
+            m = m.remove(f.NOW + 5 * DAY)
+        members.append(m)
+
+    def enroll(n: str, target: str, kind: EntryKind = EntryKind.COURSE) -> Enrollment:
+        return Enrollment.create(org.id, prog.id, people[n].id, kind=kind, target_id=target,
+                                 contract_id=deal.id, now=f.NOW + 2 * DAY)  # fmt: skip
+
+    c1, c2, c3 = (c.id for c in courses)
+    e = {
+        "ana1": enroll("ana", c1),
+        "ana2": enroll("ana", c2),
+        "ana3": enroll("ana", c3).unenroll(f.NOW + 3 * DAY),
+        "bo1": enroll("bo", c1),
+        "di2": enroll("di", c2),
+        "bos": enroll("bo", spec.id, EntryKind.SPECIALIZATION),
+    }
+    done = f.NOW + 4 * DAY
+    figures = [
+        EnrollmentProgress(e["ana1"].id, progress=100.0, learning_seconds=3600.0,
+                           completed_at=done, grade=90.0, last_activity_at=done),
+        EnrollmentProgress(e["ana2"].id, progress=60.0, learning_seconds=1800.0),
+        EnrollmentProgress(e["ana3"].id, progress=10.0),
+        EnrollmentProgress(e["bo1"].id, progress=80.0, learning_seconds=7200.0,
+                           completed_at=done),
+        EnrollmentProgress(e["di2"].id, progress=20.0),
+    ]  # fmt: skip
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.programs.add(prog)
+        uow.contracts.add(deal)
+        for c in courses:
+            uow.courses.add(c)
+        uow.specializations.add(spec)
+        uow.learners.add_many(list(people.values()))
+        uow.memberships.add_many(members)
+        for enrollment in e.values():
+            uow.enrollments.add(enrollment)
+        uow.progress.put_many(figures)
+        uow.commit()
+    return Fixture(
+        prog.id,
+        {p.id: n for n, p in people.items()},
+        {c.id: c.course_id for c in courses},
+    )
+
+
+def test_the_email_figures_worked_out_by_hand(uow_factory: UowFactory) -> None:
+    fx = _fixture(uow_factory)
+    with uow_factory() as uow:
+        figures = uow.reports.email_figures([fx.program_id], NOW)
+    assert figures == EmailReportFigures(
+        total_enrollments=5,
+        unique_learners=4,
+        enrolled_learners=3,
+        removed_learners=2,
+        unique_courses=3,
+        course_completions=2,
+        verified_completions=1,
+        unique_completers=2,
+        estimated_hours=3.5,
+        completed_half=2,
+        joined_not_enrolled=1,
+        enrolled_not_completed=1,
+        enrolled_one=2,
+        completed_one=2,
+        enrolled_two=0,
+        completed_two=0,
+        enrolled_more=1,
+        completed_more=0,
+        computed_at=NOW,
+    )
+
+
+def test_no_programs_give_zero_figures(uow_factory: UowFactory) -> None:
+    _fixture(uow_factory)
+    with uow_factory() as uow:
+        figures = uow.reports.email_figures([], NOW)
+    assert (figures.total_enrollments, figures.unique_learners) == (0, 0)
+
+
+def test_usage_records_are_the_current_course_enrollments(uow_factory: UowFactory) -> None:
+    fx = _fixture(uow_factory)
+    with uow_factory() as uow:
+        rows = list(uow.reports.usage([fx.program_id]))
+    seen = [(fx.names[r.learner.id], r.course_code, r.removed) for r in rows]
+    assert sorted(seen) == [  # ordered by email, then course record ID (random here)
+        ("ana", "C1", False),
+        ("ana", "C2", False),
+        ("bo", "C1", False),
+        ("di", "C2", True),
+    ]
+    assert [fx.names[r.learner.id] for r in rows] == ["ana", "ana", "bo", "di"]
+    ana1 = next(r for r in rows if fx.names[r.learner.id] == "ana" and r.course_code == "C1")
+    assert (ana1.figures.progress, ana1.figures.grade, ana1.figures.completed) == (
+        100.0,
+        90.0,
+        True,
+    )
+    assert (ana1.program_slug, ana1.program_name, ana1.contract) == (
+        "academy",
+        "Academy",
+        "Year 1 Contract 2026",
+    )
+    assert ana1.course_slug == "c-1"
+
+
+def test_membership_records_cover_every_state(uow_factory: UowFactory) -> None:
+    fx = _fixture(uow_factory)
+    with uow_factory() as uow:
+        rows = list(uow.reports.memberships([fx.program_id]))
+    seen = [(fx.names[r.learner.id], r.state, r.enrolled, r.completed) for r in rows]
+    assert seen == [
+        ("ana", MemberState.MEMBER, 2, 1),
+        ("bo", MemberState.MEMBER, 1, 1),
+        ("cy", MemberState.MEMBER, 0, 0),
+        ("di", MemberState.DELETED_MEMBER, 1, 0),
+        ("ivy", MemberState.INVITED, 0, 0),
+        ("rev", MemberState.DELETED_MEMBER, 0, 0),
+    ]
+    ana = rows[0]
+    assert ana.last_activity_at == f.NOW + 4 * DAY
+    assert (ana.joined_at, ana.invited_at) == (f.NOW + DAY, f.NOW)
+
+
+def test_specialization_records(uow_factory: UowFactory) -> None:
+    fx = _fixture(uow_factory)
+    with uow_factory() as uow:
+        (row,) = list(uow.reports.specializations([fx.program_id]))
+    assert (fx.names[row.learner.id], row.specialization_name, row.specialization_slug) == (
+        "bo",
+        "S",
+        "s",
+    )
+    assert not row.figures.completed

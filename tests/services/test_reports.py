@@ -1,0 +1,190 @@
+"""ReportBuilder: the CSV reports cell by cell, spreadsheet safety, the zip, scope, figures."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import learnprog
+from learnprog.clock import FixedClock
+from learnprog.errors import NotFoundError, PermissionDeniedError
+from learnprog.model import Assessment, AssessmentAttempt, CourseItem, EventKind, LearningEvent
+from learnprog.reports.cells import protect, timestamp, unprotect
+from learnprog.reports.tables import MEMBERSHIP_COLUMNS, SPECIALIZATION_COLUMNS, USAGE_COLUMNS
+from tests.conftest import START
+from tests.services.world import SYSTEM, World
+
+MIN = timedelta(minutes=1)
+
+
+class Reported(World):
+    """One learner with a formula-like name and external ID, enrolled and done in one course."""
+
+    def __init__(self, lp: learnprog.Learnprog) -> None:
+        super().__init__(lp, licenses=5)
+        self.course = lp.programs.add_course(
+            self.admin,
+            self.org.id,
+            course_id="daG-a-01",
+            slug="ai-for-everyone",
+            name="AI For Everyone",
+            partner="deeplearning.ai",
+            class_start=datetime(2026, 3, 9, 8, 0, tzinfo=UTC),
+            items=[
+                CourseItem.create("Intro", kind="video", lesson="W1", id="v1"),
+                CourseItem.create("Quiz", kind="quiz", lesson="W1", id="q1", position=1),
+            ],
+            assessments=[Assessment.create("Quiz", id="a1", pass_mark=80, item_id="q1")],
+        )
+        lp.invitations.invite(
+            self.admin,
+            self.program.id,
+            self.contract.id,
+            full_name='=HYPERLINK("x")',
+            email="lia@acme.example",
+            external_id="-00123",
+            send_email=False,
+        )
+        self.accept("lia@acme.example")
+        lia = self.learner("lia@acme.example")
+        self.lia = lia
+        enrollment = lp.learning.enroll(lia, self.program.id, self.course.id)
+        self.enrollment = enrollment
+        at = START + timedelta(hours=1, microseconds=782_999)
+        lp.learning.ingest(
+            SYSTEM,
+            self.org.id,
+            events=[
+                LearningEvent("e1", lia.learner_id, self.course.id, "v1", EventKind.COMPLETED, at),
+                LearningEvent(
+                    "e2", lia.learner_id, self.course.id, "q1", EventKind.COMPLETED, at + 30 * MIN
+                ),
+            ],
+            attempts=[
+                AssessmentAttempt("t1", lia.learner_id, self.course.id, "a1", 88.25, at + 30 * MIN)
+            ],
+        )
+
+
+def _rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_cells_follow_the_guides_formats() -> None:
+    assert timestamp(datetime(2019, 12, 23, 6, 18, 32, 782_999, tzinfo=UTC)) == (
+        "2019-12-23T06:18:32.782Z"
+    )
+    eastern = datetime(2020, 1, 6, 3, 0, tzinfo=UTC).astimezone(
+        __import__("zoneinfo").ZoneInfo("America/Toronto")
+    )
+    assert timestamp(eastern) == "2020-01-06T03:00:00.000Z"
+    with pytest.raises(ValueError, match="aware"):
+        timestamp(datetime(2020, 1, 1))
+    for risky in ("=1+1", "+1", "-00123", "@SUM(A1)", "\tx", "\rx"):
+        assert protect(risky) == "'" + risky
+        assert unprotect(protect(risky)) == risky
+    assert protect("Ana") == "Ana"
+    assert unprotect("'quoted") == "'quoted"  # a real apostrophe stays
+
+
+def test_the_usage_report_row_cell_by_cell(lp: learnprog.Learnprog) -> None:
+    w = Reported(lp)
+    report = lp.reports.usage_report(w.admin, w.org.id)
+    header, row = _rows(report.csv_text())
+    assert tuple(header) == USAGE_COLUMNS
+    cells = dict(zip(header, row, strict=True))
+    assert cells["Name"] == '\'=HYPERLINK("x")'
+    assert cells["Email"] == "lia@acme.example"
+    assert cells["External Id"] == "'-00123"
+    assert (cells["Course"], cells["Course ID"], cells["Course Slug"]) == (
+        "AI For Everyone",
+        "daG-a-01",
+        "ai-for-everyone",
+    )
+    assert cells["University"] == "deeplearning.ai"
+    assert cells["Enrollment Time"] == "2026-03-02T09:00:00.000Z"
+    assert cells["Class Start Time"] == "2026-03-09T08:00:00.000Z"
+    assert cells["Last Course Activity Time"] == "2026-03-02T10:30:00.782Z"
+    assert cells["Overall Progress"] == "100.00"
+    assert cells["Estimated Learning Hours"] == "0.50"
+    assert (cells["Completed"], cells["Removed From Program"]) == ("Yes", "No")
+    assert (cells["Program Slug"], cells["Program Name"]) == ("academy", "Academy")
+    assert cells["Enrollment Source"] == ""
+    assert cells["Completion Time"] == "2026-03-02T10:30:00.782Z"
+    assert cells["Course Grades"] == "88.25"
+    assert cells["Contract"] == "Year 1"
+    assert cells["Location Region"] == ""
+    assert [r.course_code for r in report] == ["daG-a-01"]  # typed rows too
+
+
+def test_the_membership_and_specialization_headers_and_states(lp: learnprog.Learnprog) -> None:
+    w = Reported(lp)
+    w.invite("ivy@acme.example", "Ivy", send_email=False)
+    members = _rows(lp.reports.membership_report(w.admin, w.org.id).csv_text())
+    assert tuple(members[0]) == MEMBERSHIP_COLUMNS
+    by_email = {r[1]: dict(zip(members[0], r, strict=True)) for r in members[1:]}
+    lia = by_email["lia@acme.example"]
+    assert (lia["# Enrolled Courses"], lia["# Completed Courses"]) == ("1", "1")
+    assert (lia["Member State"], lia["Join Date"]) == ("MEMBER", "2026-03-02T09:00:00.000Z")
+    assert lia["Contract(s)"] == "Year 1"
+    assert by_email["ivy@acme.example"]["Member State"] == "INVITED"
+    assert by_email["ivy@acme.example"]["Join Date"] == ""
+    specs = _rows(lp.reports.specialization_report(w.admin, w.org.id).csv_text())
+    assert specs == [list(SPECIALIZATION_COLUMNS)]
+
+
+def test_an_excel_option_writes_a_byte_order_mark(lp: learnprog.Learnprog) -> None:
+    w = Reported(lp)
+    assert lp.reports.usage_report(w.admin, w.org.id).csv_text(excel=True).startswith("\ufeffName,")
+    assert lp.reports.usage_report(w.admin, w.org.id).csv_text().startswith("Name,")
+
+
+def test_the_zip_holds_the_three_reports(lp: learnprog.Learnprog) -> None:
+    w = Reported(lp)
+    buffer = io.BytesIO()
+    names = lp.reports.write_zip(w.admin, w.org.id, buffer)
+    with zipfile.ZipFile(buffer) as archive:
+        assert archive.namelist() == list(names)
+        assert names == ("member-report.csv", "usage-report.csv", "specialization-report.csv")
+        usage = archive.read("usage-report.csv").decode("utf-8")
+    assert usage == lp.reports.usage_report(w.admin, w.org.id).csv_text()
+
+
+def test_protected_cells_round_trip_through_the_csv(lp: learnprog.Learnprog) -> None:
+    w = Reported(lp)
+    (_, row) = _rows(lp.reports.usage_report(w.admin, w.org.id).csv_text())
+    assert unprotect(row[2]) == "-00123"
+    assert unprotect(row[0]) == '=HYPERLINK("x")'
+
+
+def test_a_program_admin_reports_on_their_programs_only(lp: learnprog.Learnprog) -> None:
+    w = Reported(lp)
+    other = lp.programs.create_program(w.admin, w.org.id, "Other", slug="other")
+    lp.organizations.add_admin(
+        w.admin, w.org.id, "lia@acme.example", role="program", program_ids=[other.id]
+    )
+    paulo = lp.organizations.resolve_actor(SYSTEM, w.org.id, "lia@acme.example")
+    assert list(lp.reports.usage_report(paulo, w.org.id)) == []
+    with pytest.raises(PermissionDeniedError):
+        lp.reports.usage_report(paulo, w.org.id, program_ids=[w.program.id])
+    with pytest.raises(NotFoundError):
+        lp.reports.usage_report(w.admin, w.org.id, program_ids=["nope"])
+    with pytest.raises(PermissionDeniedError):
+        lp.reports.email_report(w.lia, w.org.id)
+
+
+def test_the_email_report_figures_and_programs(lp: learnprog.Learnprog, clock: FixedClock) -> None:
+    w = Reported(lp)
+    report = lp.reports.email_report(w.admin, w.org.id)
+    assert [p.slug.value for p in report.programs] == ["academy"]
+    f = report.figures
+    assert (f.total_enrollments, f.unique_learners, f.course_completions) == (1, 1, 1)
+    assert f.estimated_hours == pytest.approx(0.5)
+    assert f.computed_at == clock.now()
+    labels = [label for label, _ in f.labelled()]
+    assert labels[0] == "Total enrollments"
+    assert len(labels) == 18
