@@ -14,8 +14,9 @@ For each backend it prints
   learnprog's ``LearningService.ingest`` (storing them and keeping every enrollment's figures
   up to date), and of the floor: the same events written by a plain executemany INSERT into
   the ``learning_events`` table, 5,000 rows a transaction, after emptying it;
-- the peak Python memory (tracemalloc) of both over the first ``--memory-events`` events
-  (traced runs are several times slower, so they are separate runs over a prefix);
+- the peak Python memory (tracemalloc) of the three over the first ``--memory-events``
+  events (traced runs are several times slower, so they are separate runs over a prefix); the
+  feed's own generators (a random generator per enrollment) are most of it;
 - the seconds to get every member's learning hours and status: learnprog's way (the members
   list, paged 1,000 at a time, plus the stored figures of the program's enrollments) beside one
   hand-written SQL query over the raw events (LAG per learner and course, sessions split at
@@ -540,8 +541,9 @@ def run_backend(backend: str, args: argparse.Namespace, learners: int, events: i
             lambda: floor_insert(engine, bench.organization_id, feed(bench, args.seed, events))
         )
         prefix = min(args.memory_events, events)
-        ours_mib = floor_mib = float("nan")
+        feed_mib = ours_mib = floor_mib = float("nan")
         if prefix:
+            feed_mib = traced_peak(lambda: sum(1 for _ in first(bench, args.seed, events, prefix)))
             forget_activity(engine)
             ours_mib = traced_peak(
                 lambda: ingest(bench, first(bench, args.seed, events, prefix), prefix)
@@ -554,7 +556,10 @@ def run_backend(backend: str, args: argparse.Namespace, learners: int, events: i
             )
         hours = sum(f.hours for f in theirs.values())
         print(f"  {'':<34} {'events/s':>10} {'seconds':>9} {f'peak MiB @{prefix:,}':>18}")
-        print(f"  {'feed alone (generating events)':<34} {events / feed_s:>10,.0f} {feed_s:>9.1f}")
+        print(
+            f"  {'feed alone (generating events)':<34} {events / feed_s:>10,.0f} {feed_s:>9.1f} "
+            f"{feed_mib:>18.1f}"
+        )
         print(
             f"  {'learnprog ingest':<34} {added / ingest_s:>10,.0f} {ingest_s:>9.1f} "
             f"{ours_mib:>18.1f}"
