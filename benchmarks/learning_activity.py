@@ -22,11 +22,10 @@ For each backend it prints
   hand-written SQL query over the raw events (LAG per learner and course, sessions split at
   gaps over 60 minutes), and how many members the two disagree on. Both run after ``ANALYZE``.
 
-Setup notes: invitations go through ``bulk_invite`` (no email). learnprog has no public way to
-record a past acceptance (``accept``/``accept_by_sign_in`` act as the learner, now, one unit of
-work and one welcome email each), so the memberships are made MEMBERs, joined a week before
-the first activity, through the repositories in one unit of work (``lp.context.uow_factory()``).
-Enrollments are recorded with ``record_enrollment`` (history, no email).
+Setup notes: the MEMBERs, joined a week before the first activity, come from
+``InvitationService.import_members`` and their enrollments from
+``LearningService.record_enrollments`` (history imports: no email, 1,000 records a unit of
+work).
 
 learnprog has no public call returning every member's learning hours: the members list gives
 the status (enrollments, completions, last activity, inactive, at risk) and the hours are
@@ -46,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import csv
 import heapq
 import os
 import pstats
@@ -67,6 +65,7 @@ import learnprog
 from learnprog.model import CourseItem, EventKind, LearningEvent
 from learnprog.model.catalog import Assessment, EntryKind
 from learnprog.model.progress import INACTIVE_AFTER, SESSION_IDLE_LIMIT
+from learnprog.services.history import EnrollmentRecord, MemberRecord
 from learnprog.storage.sql import create_sql_engine, upgrade
 from learnprog.storage.sql.tables import (
     assessment_attempts,
@@ -231,32 +230,31 @@ def load(url: str, seed: int, learners: int, folder: Path) -> tuple[Bench, dict[
             assessments=[quiz],
         )
         course_ids.append(course.id)
-    roster = folder / "roster.csv"
-    with roster.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["Full Name", "Email", "External ID"])
-        for i in range(learners):
-            writer.writerow([f"Learner {i}", f"learner.{i}@example.org", f"{i:07d}"])
-    lp.invitations.bulk_invite(admin, program.id, contract.id, roster, send_email=False).run()
-    timings["invite"] = time.perf_counter() - started
+    del folder  # the members come from history records, not a roster file
+    timings["catalog"] = time.perf_counter() - started
     started = time.perf_counter()
-    with lp.context.uow_factory() as uow:  # no public way to record a past acceptance
-        by_external = {
-            p.external_id: p.id
-            for p in uow.learners.list_for_organization(org.id)
-            if p.external_id is not None
-        }
-        for membership in uow.memberships.list_for_program(program.id):
-            uow.memberships.update(membership.accept(JOINED))
-        uow.commit()
-    learner_ids = [by_external[f"{i:07d}"] for i in range(learners)]
+    result = lp.invitations.import_members(
+        system,
+        program.id,
+        contract.id,
+        (
+            MemberRecord(f"Learner {i}", f"learner.{i}@example.org", JOINED,
+                         external_id=f"{i:07d}", joined_at=JOINED)
+            for i in range(learners)
+        ),
+    )  # fmt: skip
+    learner_ids = [str(r.record_id) for r in result.records]
     timings["join"] = time.perf_counter() - started
     started = time.perf_counter()
-    for i, learner_id in enumerate(learner_ids):
-        for c, at in plan(seed, i):
-            lp.learning.record_enrollment(
-                system, program.id, learner_id, course_ids[c], enrolled_at=at
-            )
+    lp.learning.record_enrollments(
+        system,
+        program.id,
+        (
+            EnrollmentRecord(learner_id, course_ids[c], at)
+            for i, learner_id in enumerate(learner_ids)
+            for c, at in plan(seed, i)
+        ),
+    )
     timings["enroll"] = time.perf_counter() - started
     return Bench(lp, admin, org.id, program.id, learner_ids, course_ids), timings
 
@@ -523,7 +521,7 @@ def run_backend(backend: str, args: argparse.Namespace, learners: int, events: i
         enrollments = sum(len(plan(args.seed, i)) for i in range(learners))
         print(
             f"{backend}: {learners:,} members, {enrollments:,} enrollments, {events:,} events; "
-            f"setup: invitations {setup['invite']:.1f} s, joining {setup['join']:.1f} s, "
+            f"setup: catalog {setup['catalog']:.1f} s, members {setup['join']:.1f} s, "
             f"enrollments {setup['enroll']:.1f} s"
         )
         _, feed_s = timed(lambda: sum(1 for _ in feed(bench, args.seed, events)))
