@@ -6,8 +6,9 @@ Seeds (with plain executemany, not timed) one organization with two programs and
 admin opt-outs. Then, for each of the guide's seven audiences, prints the time of
 ``MessageRepository.resolve`` (one query, the rows turned into records) beside one hand-written
 SQL query per audience returning the same rows, and both recipient counts (they must match).
-Figures only; nothing is asserted. Like the test suite, it **empties learnprog's tables** in the
-database it uses (``LEARNPROG_BENCH_POSTGRES_URL``, default the local ``test`` database).
+Both run after ``ANALYZE`` (table statistics matter to the planners, and autovacuum may be
+off). Figures only; nothing is asserted. Like the test suite, it **empties learnprog's tables**
+in the database it uses (``LEARNPROG_BENCH_POSTGRES_URL``, default the local ``test`` database).
 
     python benchmarks/audiences.py [--members 100000] [--scale 1] [--backends sqlite,postgresql]
 """
@@ -190,6 +191,8 @@ def run(backend: str, url: str, members: int, seed_value: int) -> None:
         return
     started = time.perf_counter()
     org = seed(engine, members, random.Random(seed_value))
+    with engine.begin() as conn:  # fresh statistics for both (this server may not autovacuum)
+        conn.execute(sa.text("ANALYZE"))
     print(f"{backend}: seeded {members:,} memberships in {time.perf_counter() - started:.1f} s")
     print(
         f"{'audience':<24} {'learnprog s':>12} {'hand SQL s':>11} {'ratio':>6} {'in audience':>12}"

@@ -318,10 +318,12 @@ class MessageDetails:
         )
 
 
-@checked
 @frozen
 class AudienceMember:
     """One membership as audience resolution sees it.
+
+    Storage adapters build it from stored, checked records, so its fields are not checked
+    again: an audience can be hundreds of thousands of rows.
 
     Attributes:
         learner_id: the learner.

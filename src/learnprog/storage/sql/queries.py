@@ -136,6 +136,10 @@ def member_page_count(query: MemberQuery, now: datetime) -> sa.Select[Any]:
     return sa.select(sa.func.count().label("total_rows")).select_from(statement.subquery())
 
 
+_STATE_ONLY = frozenset({Audience.INVITED_NOT_JOINED, Audience.ALL_MEMBERS})
+"""Audiences decided by the membership state alone: their query skips the enrollment figures."""
+
+
 def audience_query(
     organization_id: str,
     audience: Audience,
@@ -220,6 +224,8 @@ def audience_query(
             t.memberships.outerjoin(
                 figures, sa.and_(f.program_id == m.program_id, f.learner_id == m.learner_id)
             )
+            if audience not in _STATE_ONLY
+            else t.memberships
         )
         .where(m.organization_id == organization_id)
         .order_by(m.learner_id, m.program_id)
