@@ -1,0 +1,215 @@
+"""SkillScorer's model: Elo-style proficiency per learner and skill, and assessment difficulty.
+
+Sources: Pelánek, "Applications of the Elo rating system in adaptive educational systems",
+Computers & Education 98 (2016) — the learner-item Elo update with an uncertainty function
+``K(n) = a / (1 + b n)`` and the guessing-adjusted prediction; Reddick, "Using a Glicko-based
+Algorithm to Measure In-Course Learning", EDM 2019 — Coursera's per-learner, per-skill rating
+from in-course assessments with item difficulty calibrated jointly.
+
+The model, per attempt in time order (every function here is pure):
+
+* prediction ``P = g + (1 - g) * sigmoid(theta - d)``, with ``g = 0`` or ``1/k`` for a
+  ``k``-option question;
+* outcome ``s`` in ``[0, 1]``: the grade as a fraction (partial credit), or 1/0 at the pass mark;
+* ``e = s - P``; ``theta += K_learner(n_learner) * e`` for each skill the assessment measures;
+  ``d -= K_item(n_item) * e`` (by default from a learner's first attempt at the item only).
+
+Scores map ``theta`` to 0-500 by ``500 * sigmoid(theta)`` (monotone; ``theta = 0`` is 250);
+levels cut that scale at 150 and 350 by default; a learner with fewer than 3 rated attempts in a
+skill is unrated, not a beginner.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from attrs import Attribute, define, field, frozen
+
+from learnprog.errors import ValidationError
+from learnprog.model._rules import finite_number, whole_number
+
+
+def sigmoid(x: float) -> float:
+    """The logistic function ``1 / (1 + exp(-x))``, computed without overflow."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def predict(theta: float, difficulty: float, guess: float = 0.0) -> float:
+    """The probability of success ``g + (1 - g) * sigmoid(theta - d)``, in ``[g, 1]``."""
+    return guess + (1.0 - guess) * sigmoid(theta - difficulty)
+
+
+def k_factor(n: int, a: float, b: float) -> float:
+    """Pelánek's uncertainty function ``K(n) = a / (1 + b n)``: ``a`` at first, then smaller."""
+    return a / (1.0 + b * n)
+
+
+class Level(enum.StrEnum):
+    """A skill level on the 0-500 score (guide, "Learner Proficiency by Top Skill")."""
+
+    BEGINNER = "beginner"
+    INTERMEDIATE = "intermediate"
+    ADVANCED = "advanced"
+
+
+def _rate(instance: object, attribute: Attribute[float], value: object) -> None:
+    """Check a K(n) parameter: a finite number from 0 to 1,000,000 (the field named)."""
+    finite_number(value, field=attribute.name, minimum=0.0, maximum=1e6)
+
+
+@frozen
+class EloSettings:
+    """The scorer's parameters (defaults from the issue; tune them with the benchmark script).
+
+    Attributes:
+        learner_a: ``a`` of the learners' K(n).
+        learner_b: ``b`` of the learners' K(n).
+        item_a: ``a`` of the assessments' K(n).
+        item_b: ``b`` of the assessments' K(n).
+        partial_credit: the outcome is the grade as a fraction (True) or 1/0 at the pass mark.
+        first_attempts_only: an assessment's difficulty learns from first attempts only.
+        cut_points: the scores where INTERMEDIATE and ADVANCED start (0-500, increasing).
+        min_attempts: rated attempts a learner needs in a skill to have a level.
+    """
+
+    learner_a: float = field(default=1.0, validator=_rate)
+    learner_b: float = field(default=0.05, validator=_rate)
+    item_a: float = field(default=1.0, validator=_rate)
+    item_b: float = field(default=0.05, validator=_rate)
+    partial_credit: bool = True
+    first_attempts_only: bool = True
+    cut_points: tuple[float, float] = (150.0, 350.0)
+    min_attempts: int = 3
+
+    def __attrs_post_init__(self) -> None:
+        low, high = self.cut_points
+        if not 0 <= low < high <= 500:
+            raise ValidationError(
+                "cut points are two increasing scores in 0-500", field="cut_points"
+            )
+        whole_number(self.min_attempts, field="min_attempts", minimum=0, maximum=1000)
+
+
+def score(theta: float) -> float:
+    """Map a rating to the 0-500 scale: ``500 * sigmoid(theta)`` (monotone; 0 is 250)."""
+    return 500.0 * sigmoid(theta)
+
+
+def level(theta: float, attempts: int, settings: EloSettings) -> Level | None:
+    """Return the level of a rating, or ``None`` (unrated) below ``min_attempts`` attempts."""
+    if attempts < settings.min_attempts:
+        return None
+    value = score(theta)
+    low, high = settings.cut_points
+    if value >= high:
+        return Level.ADVANCED
+    if value >= low:
+        return Level.INTERMEDIATE
+    return Level.BEGINNER
+
+
+@frozen
+class ScoredAttempt:
+    """One attempt as the scorer sees it.
+
+    Attributes:
+        learner_id: the learner.
+        item: the assessment's key (course and assessment IDs).
+        skills: the skill IDs the assessment measures.
+        grade: 0-100 (percent).
+        pass_mark: the assessment's pass mark, 0-100.
+        at: when it was submitted (attempts are scored in time order).
+        guess: the guessing probability ``g`` (``1/k`` for a ``k``-option question, else 0).
+    """
+
+    learner_id: str
+    item: str
+    skills: tuple[str, ...]
+    grade: float
+    pass_mark: float
+    at: datetime
+    guess: float = 0.0
+
+    def outcome(self, settings: EloSettings) -> float:
+        """``s``: the grade as a fraction, or 1/0 at the pass mark."""
+        if settings.partial_credit:
+            return min(max(self.grade / 100.0, 0.0), 1.0)
+        return 1.0 if self.grade >= self.pass_mark else 0.0
+
+
+@define
+class EloState:
+    """The ratings as they stand: mutable, updated in place one attempt at a time.
+
+    Attributes:
+        ratings: ``(learner, skill) -> [theta, n]``.
+        items: ``item -> [d, n]``.
+        seen: ``(learner, item)`` pairs with an attempt already scored.
+    """
+
+    ratings: dict[tuple[str, str], list[float]] = field(factory=dict)
+    items: dict[str, list[float]] = field(factory=dict)
+    seen: set[tuple[str, str]] = field(factory=set)
+
+    def update(self, attempt: ScoredAttempt, settings: EloSettings) -> float:
+        """Score one attempt and return the prediction made before learning from it.
+
+        The prediction is the mean over the attempt's skills of ``P(theta_skill, d)``.
+        """
+        d, n_item = self.items.get(attempt.item, [0.0, 0])
+        s = attempt.outcome(settings)
+        first = (attempt.learner_id, attempt.item) not in self.seen
+        self.seen.add((attempt.learner_id, attempt.item))
+        predictions = []
+        item_change = 0.0
+        for skill in attempt.skills or ("",):
+            theta, n = self.ratings.get((attempt.learner_id, skill), [0.0, 0])
+            p = predict(theta, d, attempt.guess)
+            predictions.append(p)
+            error = s - p
+            self.ratings[(attempt.learner_id, skill)] = [
+                theta + k_factor(int(n), settings.learner_a, settings.learner_b) * error,
+                n + 1,
+            ]
+            item_change += error
+        if first or not settings.first_attempts_only:
+            step = k_factor(int(n_item), settings.item_a, settings.item_b)
+            self.items[attempt.item] = [d - step * item_change / len(predictions), n_item + 1]
+        return sum(predictions) / len(predictions)
+
+    def replay(self, attempts: Iterable[ScoredAttempt], settings: EloSettings) -> list[float]:
+        """Score attempts in the order given; return each prediction (before learning)."""
+        return [self.update(a, settings) for a in attempts]
+
+    def rating(self, learner_id: str, skill_id: str) -> tuple[float, int]:
+        """``(theta, rated attempts)`` of a learner in a skill; ``(0, 0)`` before any."""
+        theta, n = self.ratings.get((learner_id, skill_id), [0.0, 0])
+        return theta, int(n)
+
+    def difficulty(self, item: str) -> tuple[float, int]:
+        """``(d, attempts learned from)`` of an assessment; ``(0, 0)`` before any."""
+        d, n = self.items.get(item, [0.0, 0])
+        return d, int(n)
+
+
+def rescore(attempts: Iterable[ScoredAttempt], settings: EloSettings) -> EloState:
+    """Score attempts from scratch, ordered by time (ties by learner and item)."""
+    state = EloState()
+    state.replay(sorted(attempts, key=lambda a: (a.at, a.learner_id, a.item)), settings)
+    return state
+
+
+def guess_of(options: int | None) -> float:
+    """The guessing probability of an assessment: ``1/k`` for ``k`` options, else 0."""
+    return 0.0 if not options else 1.0 / options
+
+
+def levels(state: EloState, settings: EloSettings) -> Mapping[tuple[str, str], Level | None]:
+    """Every rated (learner, skill) pair's level."""
+    return {key: level(v[0], int(v[1]), settings) for key, v in state.ratings.items()}

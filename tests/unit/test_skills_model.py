@@ -1,0 +1,186 @@
+"""The Elo model's properties (Pelánek 2016) and recovery of true parameters on simulated data."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from learnprog.errors import ValidationError
+from learnprog.model.skills import (
+    EloSettings,
+    EloState,
+    Level,
+    ScoredAttempt,
+    k_factor,
+    level,
+    predict,
+    rescore,
+    score,
+    sigmoid,
+)
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+reals = st.floats(min_value=-8, max_value=8, allow_nan=False)
+grades = st.floats(min_value=0, max_value=100, allow_nan=False)
+
+
+def attempt(grade: float, *, learner: str = "ana", item: str = "q1", minute: int = 0,
+            skills: tuple[str, ...] = ("sql",), guess: float = 0.0) -> ScoredAttempt:  # fmt: skip
+    return ScoredAttempt(learner, item, skills, grade, 80.0, T0 + timedelta(minutes=minute), guess)
+
+
+@given(reals)
+def test_sigmoid_is_symmetric(x: float) -> None:
+    assert sigmoid(-x) == pytest.approx(1 - sigmoid(x))
+
+
+@given(reals, reals, st.sampled_from([0.0, 0.25, 0.5]))
+def test_predictions_lie_between_the_guess_and_one(theta: float, d: float, g: float) -> None:
+    assert g <= predict(theta, d, g) <= 1.0
+
+
+def test_k_starts_at_a_and_decreases() -> None:
+    values = [k_factor(n, 1.0, 0.05) for n in range(50)]
+    assert values[0] == 1.0
+    assert all(b < a for a, b in itertools.pairwise(values))
+
+
+@given(grades)
+def test_with_equal_k_the_learners_gain_is_the_items_loss(grade: float) -> None:
+    state = EloState()
+    state.update(attempt(grade), EloSettings())
+    theta, _ = state.rating("ana", "sql")
+    d, _ = state.difficulty("q1")
+    assert theta == pytest.approx(-d)
+
+
+@given(grades, reals, reals)
+def test_the_update_follows_the_sign_of_the_error_and_is_bounded_by_k(
+    grade: float, theta0: float, d0: float
+) -> None:
+    settings = EloSettings()
+    state = EloState(ratings={("ana", "sql"): [theta0, 0]}, items={"q1": [d0, 0]})
+    p = predict(theta0, d0)
+    state.update(attempt(grade), settings)
+    theta, _ = state.rating("ana", "sql")
+    d, _ = state.difficulty("q1")
+    s = grade / 100
+    if s > p:
+        assert (theta > theta0, d < d0) == (True, True)
+    elif s < p:
+        assert (theta < theta0, d > d0) == (True, True)
+    assert abs(theta - theta0) <= k_factor(0, 1.0, 0.05) + 1e-12
+
+
+def test_an_outcome_equal_to_the_prediction_changes_nothing() -> None:
+    state = EloState()
+    state.update(attempt(50.0), EloSettings())  # P = 0.5 at theta = d = 0
+    assert state.rating("ana", "sql") == (0.0, 1)
+    assert state.difficulty("q1") == (0.0, 1)
+
+
+def test_only_first_attempts_move_the_difficulty_by_default() -> None:
+    state = EloState()
+    settings = EloSettings()
+    state.update(attempt(100.0, minute=0), settings)
+    after_first = state.difficulty("q1")
+    state.update(attempt(0.0, minute=5), settings)
+    assert state.difficulty("q1") == after_first
+    every = EloState()
+    for m, g in ((0, 100.0), (5, 0.0)):
+        every.update(attempt(g, minute=m), EloSettings(first_attempts_only=False))
+    assert every.difficulty("q1")[1] == 2
+
+
+def test_an_assessment_of_two_skills_updates_both() -> None:
+    state = EloState()
+    state.update(attempt(100.0, skills=("sql", "python")), EloSettings())
+    assert state.rating("ana", "sql")[0] > 0
+    assert state.rating("ana", "sql") == state.rating("ana", "python")
+
+
+def test_pass_mark_outcomes_and_guessing() -> None:
+    binary = EloSettings(partial_credit=False)
+    assert attempt(80.0).outcome(binary) == 1.0
+    assert attempt(79.99).outcome(binary) == 0.0
+    assert attempt(80.0).outcome(EloSettings()) == 0.8
+    state = EloState()
+    p = state.update(attempt(100.0, guess=0.25), binary)
+    assert p == pytest.approx(0.25 + 0.75 * 0.5)
+
+
+def test_replaying_gives_identical_ratings_and_incremental_equals_rescoring() -> None:
+    rng = random.Random(3)
+    attempts = [
+        attempt(rng.uniform(0, 100), learner=f"l{rng.randrange(20)}", item=f"q{rng.randrange(10)}",
+                minute=i, skills=(f"s{rng.randrange(3)}",))
+        for i in range(500)
+    ]  # fmt: skip
+    settings = EloSettings()
+    once, twice = rescore(attempts, settings), rescore(attempts, settings)
+    assert once == twice
+    incremental = EloState()
+    incremental.replay(attempts[:200], settings)
+    incremental.replay(attempts[200:], settings)
+    assert incremental == once
+
+
+def test_scores_levels_and_the_unrated() -> None:
+    settings = EloSettings()
+    assert score(0.0) == 250.0
+    assert 0 <= score(-50) < score(50) <= 500
+    assert level(0.0, 2, settings) is None  # fewer than 3 attempts: unrated
+    assert level(0.0, 3, settings) is Level.INTERMEDIATE
+    assert level(math.log(350 / 150), 3, settings) is Level.ADVANCED  # score exactly 350
+    assert level(-math.log(350 / 150) - 1e-9, 3, settings) is Level.BEGINNER
+    with pytest.raises(ValidationError, match="cut points"):
+        EloSettings(cut_points=(300.0, 200.0))
+    with pytest.raises(ValidationError, match="learner_a"):
+        EloSettings(learner_a=float("nan"))
+
+
+def _ranks(values: list[float]) -> list[float]:
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    for rank, index in enumerate(order):
+        ranks[index] = float(rank)
+    return ranks
+
+
+def _spearman(a: list[float], b: list[float]) -> float:
+    ra, rb = _ranks(a), _ranks(b)
+    mean = (len(a) - 1) / 2
+    cov = sum((x - mean) * (y - mean) for x, y in zip(ra, rb, strict=True))
+    var = sum((x - mean) ** 2 for x in ra)
+    return cov / var
+
+
+def test_recovery_of_true_abilities_and_difficulties_on_simulated_data() -> None:
+    """2,000 learners, 200 items, 50 items each, outcomes drawn from the model (fixed seeds)."""
+    rng = random.Random(2016)
+    abilities = [rng.gauss(0, 1) for _ in range(2000)]
+    difficulties = [rng.gauss(0, 1) for _ in range(200)]
+    attempts = []
+    for learner, theta in enumerate(abilities):
+        for item in rng.sample(range(200), 50):
+            passed = rng.random() < sigmoid(theta - difficulties[item])
+            attempts.append((learner, item, 100.0 if passed else 0.0))
+    rng.shuffle(attempts)
+    settings = EloSettings(partial_credit=False)
+    state = EloState()
+    for minute, (learner, item, grade) in enumerate(attempts):
+        state.update(
+            ScoredAttempt(f"l{learner}", f"q{item}", ("skill",), grade, 50.0,
+                          T0 + timedelta(seconds=minute)),
+            settings,
+        )  # fmt: skip
+    estimated = [state.rating(f"l{i}", "skill")[0] for i in range(2000)]
+    hardness = [state.difficulty(f"q{i}")[0] for i in range(200)]
+    assert _spearman(estimated, abilities) >= 0.90
+    assert _spearman(hardness, difficulties) >= 0.97
