@@ -497,6 +497,12 @@ TABLE: dict[str, Row] = {
     "reports.email_report": row(
         lambda w, a: w.lp.reports.email_report(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
     ),
+    "skills.score": row(lambda w, a: w.lp.skills.score(a, w.org_id), ORG_ADMIN),
+    "skills.ratings": row(lambda w, a: w.lp.skills.ratings(a, w.org_id), ORG_ADMIN),
+    "skills.leaderboard": row(lambda w, a: w.lp.skills.leaderboard(a, w.org_id), ORG_ADMIN),
+    "skills.proficiency_by_skill": row(
+        lambda w, a: w.lp.skills.proficiency_by_skill(a, w.org_id), ORG_ADMIN
+    ),
     "mail.preview_system_email": row(
         lambda w, a: w.lp.mail.preview_system_email(a, w.target.id, "invitation"), ORG_ADMIN
     ),

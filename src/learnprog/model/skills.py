@@ -213,3 +213,58 @@ def guess_of(options: int | None) -> float:
 def levels(state: EloState, settings: EloSettings) -> Mapping[tuple[str, str], Level | None]:
     """Every rated (learner, skill) pair's level."""
     return {key: level(v[0], int(v[1]), settings) for key, v in state.ratings.items()}
+
+
+@frozen
+class SkillRating:
+    """A learner's stored rating in one skill.
+
+    Attributes:
+        organization_id: the organization.
+        learner_id: the learner.
+        skill_id: the skill.
+        theta: the rating (logit scale; :func:`score` maps it to 0-500).
+        attempts: rated attempts so far.
+        intermediate_at: when the rating first reached INTERMEDIATE or higher, or ``None``.
+        advanced_at: when it first reached ADVANCED, or ``None``.
+    """
+
+    organization_id: str
+    learner_id: str
+    skill_id: str
+    theta: float
+    attempts: int
+    intermediate_at: datetime | None = None
+    advanced_at: datetime | None = None
+
+    def level(self, settings: EloSettings) -> Level | None:
+        """The rating's level, or ``None`` while unrated."""
+        return level(self.theta, self.attempts, settings)
+
+
+@frozen
+class ItemDifficulty:
+    """An assessment's stored difficulty ``d`` and the attempts it learned from."""
+
+    organization_id: str
+    course_id: str
+    assessment_id: str
+    difficulty: float
+    attempts: int
+
+
+@frozen
+class ScoringMark:
+    """How far an organization's attempts have been scored.
+
+    Attributes:
+        organization_id: the organization.
+        scored: attempts scored so far.
+        last_at: the submission time of the last attempt scored, or ``None``.
+        last_id: its ID, or ``None`` (attempts are scored in ``(submitted_at, id)`` order).
+    """
+
+    organization_id: str
+    scored: int = 0
+    last_at: datetime | None = None
+    last_id: str | None = None

@@ -55,6 +55,7 @@ from learnprog.model.reporting import (
     UsageRecord,
     email_figures,
 )
+from learnprog.model.skills import ItemDifficulty, ScoringMark, SkillRating
 from learnprog.storage import ports
 
 T = TypeVar("T")
@@ -99,6 +100,17 @@ class _Table(Generic[T]):
 
     def _staged(self) -> dict[Hashable, Any]:
         return self._uow.staged.setdefault(self.name, {})
+
+    def _items(self) -> Iterator[tuple[Hashable, T]]:
+        """Every (key, record), committed records overlaid with staged writes."""
+        self._uow.check_open()
+        staged = self._staged()
+        for key, record in self._committed().items():
+            if key not in staged:
+                yield key, record
+        for key, record in staged.items():
+            if record is not _DELETED:
+                yield key, record
 
     def _rows(self) -> Iterator[T]:
         staged = self._staged()
@@ -1155,6 +1167,105 @@ class InMemoryReportRepository(ports.ReportRepository):
         return email_figures(memberships, enrollments, figures, verified, now)
 
 
+class _MarkTable(_Table[ScoringMark]):
+    kind, name = "scoring mark", "skill_scoring"
+
+    def _key(self, record: ScoringMark) -> Hashable:
+        return record.organization_id
+
+
+class _RatingTable(_Table[SkillRating]):
+    kind, name = "skill rating", "skill_ratings"
+    lookups = (("organization", lambda r: r.organization_id),)
+
+    def _key(self, record: SkillRating) -> Hashable:
+        return (record.learner_id, record.skill_id)
+
+
+class _DifficultyTable(_Table[ItemDifficulty]):
+    kind, name = "item difficulty", "item_difficulties"
+    lookups = (("organization", lambda r: r.organization_id),)
+
+    def _key(self, record: ItemDifficulty) -> Hashable:
+        return (record.course_id, record.assessment_id)
+
+
+class InMemorySkillRatingRepository(ports.SkillRatingRepository):
+    """Skill ratings in memory."""
+
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._marks = _MarkTable(uow)
+        self._ratings = _RatingTable(uow)
+        self._difficulties = _DifficultyTable(uow)
+
+    def tables(self) -> list[_Table[Any]]:
+        """The tables the unit of work commits."""
+        return [self._marks, self._ratings, self._difficulties]
+
+    def mark(self, organization_id: str) -> ScoringMark:
+        return self._marks._find(organization_id) or ScoringMark(organization_id)
+
+    def set_mark(self, mark: ScoringMark) -> None:
+        self._uow.check_open()
+        self._marks._stage(mark.organization_id, mark)
+
+    def ratings(
+        self, organization_id: str, skill_ids: Sequence[str] | None = None
+    ) -> Sequence[SkillRating]:
+        wanted = None if skill_ids is None else set(skill_ids)
+        return self._ratings._select_by(
+            "organization",
+            organization_id,
+            lambda r: wanted is None or r.skill_id in wanted,
+            lambda r: (r.skill_id, r.learner_id),
+        )
+
+    def difficulties(self, organization_id: str) -> Sequence[ItemDifficulty]:
+        return self._difficulties._select_by(
+            "organization",
+            organization_id,
+            lambda d: True,
+            lambda d: (d.course_id, d.assessment_id),
+        )
+
+    def replace(
+        self,
+        organization_id: str,
+        ratings: Sequence[SkillRating],
+        difficulties: Sequence[ItemDifficulty],
+    ) -> None:
+        for old in self.ratings(organization_id):
+            self._ratings._stage((old.learner_id, old.skill_id), _DELETED)
+        for old_d in self.difficulties(organization_id):
+            self._difficulties._stage((old_d.course_id, old_d.assessment_id), _DELETED)
+        for r in ratings:
+            self._uow.learners.get(r.learner_id)  # like the SQL foreign keys
+            self._ratings._stage((r.learner_id, r.skill_id), r)
+        for d in difficulties:
+            self._difficulties._stage((d.course_id, d.assessment_id), d)
+
+    def _org_attempts(self, organization_id: str) -> list[AssessmentAttempt]:
+        found = [
+            record
+            for key, record in self._uow.assessment_attempts._items()
+            if isinstance(key, tuple) and key[0] == organization_id
+        ]
+        return sorted(found, key=lambda a: (a.submitted_at, a.id))
+
+    def attempts_after(
+        self, organization_id: str, after: tuple[datetime, str] | None
+    ) -> Iterator[AssessmentAttempt]:
+        for a in self._org_attempts(organization_id):
+            if after is None or (a.submitted_at, a.id) > after:
+                yield a
+
+    def count_attempts_until(self, organization_id: str, until: tuple[datetime, str]) -> int:
+        return sum(
+            1 for a in self._org_attempts(organization_id) if (a.submitted_at, a.id) <= until
+        )
+
+
 class InMemoryUnitOfWork(ports.UnitOfWork):
     """A unit of work over an :class:`InMemoryStore`.
 
@@ -1191,6 +1302,7 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         self.message_recipients = InMemoryRecipientTable(self)
         self.messages = InMemoryMessageRepository(self)
         self.reports = InMemoryReportRepository(self)
+        self.skill_ratings = InMemorySkillRatingRepository(self)
 
     def check_open(self) -> None:
         """Raise unless inside the ``with`` block.
@@ -1238,7 +1350,8 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         self.rollback()
 
     def _tables(self) -> list[_Table[Any]]:
-        return [value for value in vars(self).values() if isinstance(value, _Table)]
+        found = [value for value in vars(self).values() if isinstance(value, _Table)]
+        return found + self.skill_ratings.tables()
 
     def rollback(self) -> None:
         """Discard the staged writes."""

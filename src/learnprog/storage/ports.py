@@ -43,6 +43,7 @@ from learnprog.model.reporting import (
     SpecializationRecord,
     UsageRecord,
 )
+from learnprog.model.skills import ItemDifficulty, ScoringMark, SkillRating
 
 
 class OrganizationRepository(Protocol):
@@ -681,6 +682,47 @@ class ReportRepository(Protocol):
         ...
 
 
+class SkillRatingRepository(Protocol):
+    """Skill ratings, assessment difficulties and how far scoring has gone, per organization."""
+
+    def mark(self, organization_id: str) -> ScoringMark:
+        """Return the organization's scoring mark (nothing scored yet: ``ScoringMark(org)``)."""
+        ...
+
+    def set_mark(self, mark: ScoringMark) -> None:
+        """Stage the organization's scoring mark."""
+        ...
+
+    def ratings(
+        self, organization_id: str, skill_ids: Sequence[str] | None = None
+    ) -> Sequence[SkillRating]:
+        """Return the organization's ratings (of these skills), by skill then learner ID."""
+        ...
+
+    def difficulties(self, organization_id: str) -> Sequence[ItemDifficulty]:
+        """Return the organization's assessment difficulties, by course and assessment ID."""
+        ...
+
+    def replace(
+        self,
+        organization_id: str,
+        ratings: Sequence[SkillRating],
+        difficulties: Sequence[ItemDifficulty],
+    ) -> None:
+        """Stage the organization's ratings and difficulties in place of the stored ones."""
+        ...
+
+    def attempts_after(
+        self, organization_id: str, after: tuple[datetime, str] | None
+    ) -> Iterator[AssessmentAttempt]:
+        """Yield the organization's attempts after ``(submitted_at, id)``, in that order."""
+        ...
+
+    def count_attempts_until(self, organization_id: str, until: tuple[datetime, str]) -> int:
+        """Return how many of the organization's attempts come at or before ``until``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository.
 
@@ -708,6 +750,7 @@ class UnitOfWork(Protocol):
     feedback: FeedbackRepository
     messages: MessageRepository
     reports: ReportRepository
+    skill_ratings: SkillRatingRepository
 
     def __enter__(self) -> Self:
         """Begin the transaction."""

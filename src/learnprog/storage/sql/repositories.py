@@ -67,6 +67,7 @@ from learnprog.model.reporting import (
     UsageRecord,
     email_figures,
 )
+from learnprog.model.skills import ItemDifficulty, ScoringMark, SkillRating
 from learnprog.serialization import make_converter
 from learnprog.storage import ports
 from learnprog.storage.sql import tables as t
@@ -1426,3 +1427,94 @@ class SqlReportRepository(ports.ReportRepository):
             completed_more=int(people["completed_more"]),
             computed_at=now,
         )
+
+
+class _SqlRatings(_SqlRepository[SkillRating]):
+    table, kind, model = t.skill_ratings, "skill rating", SkillRating
+
+
+class _SqlDifficulties(_SqlRepository[ItemDifficulty]):
+    table, kind, model = t.item_difficulties, "item difficulty", ItemDifficulty
+
+
+class _SqlMarks(_SqlRepository[ScoringMark]):
+    table, kind, model = t.skill_scoring, "scoring mark", ScoringMark
+
+
+class SqlSkillRatingRepository(ports.SkillRatingRepository):
+    """Skill ratings in SQL; an organization's ratings are replaced in bulk after scoring."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self._ratings = _SqlRatings(uow)
+        self._difficulties = _SqlDifficulties(uow)
+        self._marks = _SqlMarks(uow)
+        self._attempts = _SqlAttempts(uow)
+
+    def mark(self, organization_id: str) -> ScoringMark:
+        found = self._marks._first(t.skill_scoring.c.organization_id == organization_id)
+        return found or ScoringMark(organization_id)
+
+    def set_mark(self, mark: ScoringMark) -> None:
+        c = t.skill_scoring.c
+        self._marks._write(
+            t.skill_scoring.delete().where(c.organization_id == mark.organization_id)
+        )
+        self._marks._insert(mark)
+
+    def ratings(
+        self, organization_id: str, skill_ids: Sequence[str] | None = None
+    ) -> Sequence[SkillRating]:
+        c = t.skill_ratings.c
+        where = [c.organization_id == organization_id]
+        if skill_ids is not None:
+            where.append(c.skill_id.in_(list(skill_ids)))
+        return self._ratings._select(*where, order=(c.skill_id, c.learner_id))
+
+    def difficulties(self, organization_id: str) -> Sequence[ItemDifficulty]:
+        c = t.item_difficulties.c
+        return self._difficulties._select(
+            c.organization_id == organization_id, order=(c.course_id, c.assessment_id)
+        )
+
+    def replace(
+        self,
+        organization_id: str,
+        ratings: Sequence[SkillRating],
+        difficulties: Sequence[ItemDifficulty],
+    ) -> None:
+        r, d = t.skill_ratings.c, t.item_difficulties.c
+        self._ratings._write(t.skill_ratings.delete().where(r.organization_id == organization_id))
+        self._difficulties._write(
+            t.item_difficulties.delete().where(d.organization_id == organization_id)
+        )
+        for start in range(0, len(ratings), 5000):
+            self._ratings._insert_many(ratings[start : start + 5000])
+        self._difficulties._insert_many(difficulties)
+
+    def attempts_after(
+        self, organization_id: str, after: tuple[datetime, str] | None
+    ) -> Iterator[AssessmentAttempt]:
+        c = t.assessment_attempts.c
+        statement = sa.select(t.assessment_attempts).where(c.organization_id == organization_id)
+        if after is not None:
+            at, last = after
+            statement = statement.where(
+                sa.or_(c.submitted_at > at, sa.and_(c.submitted_at == at, c.id > last))
+            )
+        statement = statement.order_by(c.submitted_at, c.id).execution_options(yield_per=2000)
+        with translate_errors("assessment attempt"):
+            rows = self._uow.connection.execute(statement).mappings()
+            for row in rows:
+                yield self._attempts._from_row(dict(row))
+
+    def count_attempts_until(self, organization_id: str, until: tuple[datetime, str]) -> int:
+        c = t.assessment_attempts.c
+        at, last = until
+        rows = self._attempts._read(
+            sa.select(sa.func.count().label("n")).where(
+                c.organization_id == organization_id,
+                sa.or_(c.submitted_at < at, sa.and_(c.submitted_at == at, c.id <= last)),
+            )
+        )
+        return int(rows[0]["n"])

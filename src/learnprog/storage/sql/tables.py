@@ -516,3 +516,43 @@ message_recipients = sa.Table(
     mysql_charset="utf8mb4",
     mysql_engine="InnoDB",
 )
+
+# --- revision 0008: skill ratings, assessment difficulties, the scoring mark ------------------
+
+skill_ratings = sa.Table(
+    "skill_ratings",
+    metadata,
+    sa.Column("learner_id", Key(), sa.ForeignKey("learners.id"), primary_key=True),
+    sa.Column("skill_id", Key(), sa.ForeignKey("skills.id"), primary_key=True),
+    _org_fk(),
+    sa.Column("theta", sa.Double(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("intermediate_at", UtcDateTime()),
+    sa.Column("advanced_at", UtcDateTime()),
+    sa.Index(None, "organization_id", "skill_id"),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)
+
+item_difficulties = sa.Table(
+    "item_difficulties",
+    metadata,
+    sa.Column("course_id", Key(), sa.ForeignKey("courses.id"), primary_key=True),
+    sa.Column("assessment_id", Key(), primary_key=True),
+    _org_fk(),
+    sa.Column("difficulty", sa.Double(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)
+
+skill_scoring = sa.Table(
+    "skill_scoring",
+    metadata,
+    sa.Column("organization_id", Key(), sa.ForeignKey("organizations.id"), primary_key=True),
+    sa.Column("scored", sa.Integer(), nullable=False),
+    sa.Column("last_at", UtcDateTime()),
+    sa.Column("last_id", Key()),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)

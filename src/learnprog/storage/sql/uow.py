@@ -62,6 +62,7 @@ class SqlUnitOfWork(ports.UnitOfWork):
         self.feedback = r.SqlFeedbackRepository(self)
         self.messages = r.SqlMessageRepository(self)
         self.reports = r.SqlReportRepository(self)
+        self.skill_ratings = r.SqlSkillRatingRepository(self)
 
     @property
     def connection(self) -> sa.Connection:
