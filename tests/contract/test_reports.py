@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from attrs import define, evolve
 
 from learnprog.model import (
@@ -17,10 +18,11 @@ from learnprog.model import (
     EntryKind,
     Membership,
     MemberState,
+    Program,
     Specialization,
 )
 from learnprog.model.progress import EnrollmentProgress
-from learnprog.model.reporting import EmailReportFigures
+from learnprog.model.reporting import EmailReportFigures, UsageFunnel
 from tests import factories as f
 from tests.conftest import UowFactory
 
@@ -187,3 +189,37 @@ def test_specialization_records(uow_factory: UowFactory) -> None:
         "s",
     )
     assert not row.figures.completed
+
+
+def test_the_funnel_worked_out_by_hand(uow_factory: UowFactory) -> None:
+    # invited: all six memberships (Rev's revoked invitation too); joined: Ana, Bo, Cy, Di
+    # (removed after joining); enrolled: Ana, Bo, Di (Bo's specialization does not count, his
+    # C1 does; Ana's ended C3 would count alone). Cy enrolled in nothing.
+    fx = _fixture(uow_factory)
+    with uow_factory() as uow:
+        funnel = uow.reports.funnel([fx.program_id], NOW)
+    assert (funnel.invitations_sent, funnel.joined, funnel.enrolled) == (6, 4, 3)
+    assert funnel.join_rate == pytest.approx(400 / 6)
+    assert (funnel.enroll_rate, funnel.computed_at) == (75.0, NOW)
+
+
+def test_the_funnel_counts_memberships_per_program(uow_factory: UowFactory) -> None:
+    fx = _fixture(uow_factory)
+    with uow_factory() as uow:
+        first = uow.programs.get(fx.program_id)
+        org_id, ana = first.organization_id, next(i for i, n in fx.names.items() if n == "ana")
+        deal = uow.contracts.list_for_organization(org_id)[0]
+        second = Program.create(org_id, "Second", now=f.NOW, slug="second")
+        uow.programs.add(second)
+        uow.memberships.add(
+            Membership.invite(org_id, second.id, ana, deal.id, now=f.NOW).accept(f.NOW + DAY)
+        )
+        uow.commit()
+    with uow_factory() as uow:
+        both = uow.reports.funnel([fx.program_id, second.id], NOW)
+        alone = uow.reports.funnel([second.id], NOW)
+        none = uow.reports.funnel([], NOW)
+    assert (both.invitations_sent, both.joined, both.enrolled) == (7, 5, 3)
+    assert (alone.invitations_sent, alone.joined, alone.enrolled) == (1, 1, 0)
+    assert (alone.join_rate, alone.enroll_rate) == (100.0, 0.0)
+    assert none == UsageFunnel(0, 0, 0, None, None, NOW)

@@ -188,3 +188,17 @@ def test_the_email_report_figures_and_programs(lp: learnprog.Learnprog, clock: F
     labels = [label for label, _ in f.labelled()]
     assert labels[0] == "Total enrollments"
     assert len(labels) == 18
+
+
+def test_the_funnel_for_the_admin_home_page(lp: learnprog.Learnprog, clock: FixedClock) -> None:
+    w = Reported(lp)  # Lia joined and enrolled
+    w.invite("ivy@acme.example", "Ivy", send_email=False)  # invited only
+    w.invite("cy@acme.example", "Cy", send_email=False)
+    w.accept("cy@acme.example")  # joined, not enrolled
+    funnel = lp.reports.funnel(w.admin, w.org.id)
+    assert (funnel.invitations_sent, funnel.joined, funnel.enrolled) == (3, 2, 1)
+    assert funnel.join_rate == pytest.approx(200 / 3)
+    assert funnel.enroll_rate == 50.0
+    assert funnel.computed_at == clock.now()
+    with pytest.raises(PermissionDeniedError):
+        lp.reports.funnel(w.lia, w.org.id)

@@ -241,3 +241,73 @@ def email_figures(
         completed_more=learners_with(completed, lambda n: n > 2),
         computed_at=now,
     )
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return None if whole == 0 else 100.0 * part / whole
+
+
+@frozen
+class UsageFunnel:
+    """The learner funnel of the admin home page's "Usage Overview".
+
+    Source: guide, "Your Admin Home Page" ("invitations sent, learners who have joined, or
+    learners who have enrolled"). Counted per membership of the covered programs, so a
+    learner invited to two programs is two invitations; each stage is a subset of the one
+    before and a rate is never above 100.
+
+    Attributes:
+        invitations_sent: memberships ever invited, in any state now (MEMBER, INVITED,
+            DELETED_MEMBER, a revoked invitation included): every membership starts as an
+            invitation.
+        joined: those memberships whose learner joined (``joined_at`` set: MEMBER, or removed
+            after joining).
+        enrolled: joined memberships whose learner has at least one course enrollment made
+            through that program, current or ended.
+        join_rate: ``joined / invitations_sent`` as percent 0-100; ``None`` without invitations.
+        enroll_rate: ``enrolled / joined`` as percent 0-100; ``None`` when nobody joined.
+        computed_at: when the figures were computed (the clock's now).
+    """
+
+    invitations_sent: int
+    joined: int
+    enrolled: int
+    join_rate: float | None
+    enroll_rate: float | None
+    computed_at: datetime
+
+    @classmethod
+    def from_counts(
+        cls, invitations_sent: int, joined: int, enrolled: int, now: datetime
+    ) -> UsageFunnel:
+        """Make the funnel from its three counts, computing the conversion rates."""
+        return cls(
+            invitations_sent,
+            joined,
+            enrolled,
+            _rate(joined, invitations_sent),
+            _rate(enrolled, joined),
+            now,
+        )
+
+
+def usage_funnel(
+    memberships: Iterable[Membership], enrollments: Iterable[Enrollment], now: datetime
+) -> UsageFunnel:
+    """Compute the usage funnel (see :class:`UsageFunnel` for each rule).
+
+    Args:
+        memberships: every membership of the covered programs.
+        enrollments: every enrollment made through them.
+        now: the clock's now (``computed_at``).
+    """
+    enrolled_pairs = {
+        (e.program_id, e.learner_id) for e in enrollments if e.kind is EntryKind.COURSE
+    }
+    invited = joined = enrolled = 0
+    for m in memberships:
+        invited += 1
+        if m.joined_at is not None:
+            joined += 1
+            enrolled += (m.program_id, m.learner_id) in enrolled_pairs
+    return UsageFunnel.from_counts(invited, joined, enrolled, now)

@@ -21,6 +21,7 @@ from learnprog.model.reporting import (
     EmailReportFigures,
     MembershipRecord,
     SpecializationRecord,
+    UsageFunnel,
     UsageRecord,
 )
 from learnprog.reports.tables import (
@@ -213,3 +214,29 @@ class ReportBuilder(Service):
             programs = self._scope(uow, actor, organization_id, program_ids, "read reports")
             figures = uow.reports.email_figures([p.id for p in programs], self._now())
         return EmailReport(tuple(programs), figures)
+
+    # --- the admin home page ------------------------------------------------------------------
+
+    def funnel(
+        self, actor: Actor, organization_id: str, *, program_ids: Sequence[str] | None = None
+    ) -> UsageFunnel:
+        """The usage funnel: invitations sent, learners who joined and who enrolled, with rates.
+
+        Guide, "Your Admin Home Page" ("Usage Overview"); each count's population is defined on
+        :class:`~learnprog.model.reporting.UsageFunnel`. One aggregate query on SQL storage.
+
+        Args:
+            actor: an admin; a program admin gets only their programs.
+            organization_id: the organization.
+            program_ids: the programs covered (default: every program the actor sees).
+
+        Returns:
+            The funnel, with conversion rates as percent 0-100 (``None`` when dividing by 0)
+            and ``computed_at`` the clock's now.
+
+        Raises:
+            PermissionDeniedError, NotFoundError: as :meth:`usage_report`.
+        """
+        with self._uow() as uow:
+            programs = self._scope(uow, actor, organization_id, program_ids, "read reports")
+            return uow.reports.funnel([p.id for p in programs], self._now())

@@ -52,8 +52,10 @@ from learnprog.model.reporting import (
     EmailReportFigures,
     MembershipRecord,
     SpecializationRecord,
+    UsageFunnel,
     UsageRecord,
     email_figures,
+    usage_funnel,
 )
 from learnprog.storage import ports
 
@@ -1153,6 +1155,13 @@ class InMemoryReportRepository(ports.ReportRepository):
         people = uow.learners.get_many(sorted({m.learner_id for m in memberships}))
         verified = {i for i, person in people.items() if person.identity_verified}
         return email_figures(memberships, enrollments, figures, verified, now)
+
+    def funnel(self, program_ids: Sequence[str], now: datetime) -> UsageFunnel:
+        uow = self._uow
+        programs = list(dict.fromkeys(program_ids))
+        memberships = [m for p in programs for m in uow.memberships.list_for_program(p)]
+        enrollments = [e for p in programs for e in uow.enrollments.list_for_program(p)]
+        return usage_funnel(memberships, enrollments, now)
 
 
 class InMemoryUnitOfWork(ports.UnitOfWork):

@@ -41,6 +41,7 @@ from learnprog.model.reporting import (
     EmailReportFigures,
     MembershipRecord,
     SpecializationRecord,
+    UsageFunnel,
     UsageRecord,
 )
 
@@ -677,6 +678,13 @@ class ReportRepository(Protocol):
         """Return the email report's figures for the programs (aggregated in SQL on SQL storage).
 
         The rules are :func:`learnprog.model.reporting.email_figures`.
+        """
+        ...
+
+    def funnel(self, program_ids: Sequence[str], now: datetime) -> UsageFunnel:
+        """Return the usage funnel of the programs (one aggregate query on SQL storage).
+
+        The rules are :func:`learnprog.model.reporting.usage_funnel`.
         """
         ...
 

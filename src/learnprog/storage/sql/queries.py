@@ -450,3 +450,25 @@ def learner_totals_query(program_ids: Sequence[str]) -> sa.Select[Any]:
         count(sa.and_(joined, enrolled > 2)).label("enrolled_more"),
         count(sa.and_(joined, completed > 2)).label("completed_more"),
     ).select_from(people.outerjoin(courses, c.learner_id == lr.learner_id))
+
+
+def funnel_query(program_ids: Sequence[str]) -> sa.Select[Any]:
+    """The usage funnel: one row of ``invited``, ``joined``, ``enrolled`` (see ``UsageFunnel``)."""
+    m, e = t.memberships.c, t.enrollments.c
+    joined = m.joined_at.is_not(None)
+    has_course = (
+        sa.select(e.id)
+        .where(
+            e.program_id == m.program_id,
+            e.learner_id == m.learner_id,
+            e.kind == EntryKind.COURSE.value,
+        )
+        .exists()
+    )
+    return sa.select(
+        sa.func.count().label("invited"),
+        sa.func.coalesce(sa.func.sum(sa.case((joined, 1), else_=0)), 0).label("joined"),
+        sa.func.coalesce(sa.func.sum(sa.case((sa.and_(joined, has_course), 1), else_=0)), 0).label(
+            "enrolled"
+        ),
+    ).where(m.program_id.in_(list(program_ids)))

@@ -64,6 +64,7 @@ from learnprog.model.reporting import (
     EmailReportFigures,
     MembershipRecord,
     SpecializationRecord,
+    UsageFunnel,
     UsageRecord,
     email_figures,
 )
@@ -75,6 +76,7 @@ from learnprog.storage.sql.queries import (
     audience_query,
     enrollment_report_query,
     enrollment_totals_query,
+    funnel_query,
     learner_totals_query,
     member_page_count,
     member_page_query,
@@ -1425,4 +1427,13 @@ class SqlReportRepository(ports.ReportRepository):
             enrolled_more=int(people["enrolled_more"]),
             completed_more=int(people["completed_more"]),
             computed_at=now,
+        )
+
+    def funnel(self, program_ids: Sequence[str], now: datetime) -> UsageFunnel:
+        if not program_ids:
+            return UsageFunnel.from_counts(0, 0, 0, now)
+        with translate_errors("report"):
+            row = self._uow.connection.execute(funnel_query(program_ids)).mappings().one()
+        return UsageFunnel.from_counts(
+            int(row["invited"]), int(row["joined"]), int(row["enrolled"]), now
         )
