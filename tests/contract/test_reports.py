@@ -7,11 +7,12 @@ and was removed; Ivy is only invited; Rev's invitation was revoked.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from attrs import define, evolve
 
+from learnprog.errors import StorageError
 from learnprog.model import (
     Course,
     Enrollment,
@@ -21,8 +22,8 @@ from learnprog.model import (
     Program,
     Specialization,
 )
-from learnprog.model.progress import EnrollmentProgress
-from learnprog.model.reporting import EmailReportFigures, UsageFunnel
+from learnprog.model.progress import DailyActivity, EnrollmentProgress
+from learnprog.model.reporting import ActivityTotals, EmailReportFigures, UsageFunnel
 from tests import factories as f
 from tests.conftest import UowFactory
 
@@ -35,6 +36,7 @@ class Fixture:
     program_id: str
     names: dict[str, str]  # learner ID -> name
     courses: dict[str, str]  # course record ID -> course code
+    enrollments: dict[str, str]  # "ana1" -> enrollment ID
 
 
 def _fixture(uow_factory: UowFactory) -> Fixture:
@@ -98,6 +100,7 @@ def _fixture(uow_factory: UowFactory) -> Fixture:
         prog.id,
         {p.id: n for n, p in people.items()},
         {c.id: c.course_id for c in courses},
+        {k: v.id for k, v in e.items()},
     )
 
 
@@ -223,3 +226,58 @@ def test_the_funnel_counts_memberships_per_program(uow_factory: UowFactory) -> N
     assert (alone.invitations_sent, alone.joined, alone.enrolled) == (1, 1, 0)
     assert (alone.join_rate, alone.enroll_rate) == (100.0, 0.0)
     assert none == UsageFunnel(0, 0, 0, None, None, NOW)
+
+
+def _days(fx: Fixture, uow_factory: UowFactory) -> None:
+    """Ana's C1: two lessons, on 03-04 and 03-05; Bo's C1: hours on 03-31 and 04-02."""
+    ana1, bo1 = fx.enrollments["ana1"], fx.enrollments["bo1"]
+    with uow_factory() as uow:
+        (figures,) = uow.progress.get_many([ana1]).values()
+        uow.progress.put_many([evolve(figures, lessons_taken=2)])
+        uow.progress.put_days(
+            [ana1, bo1],
+            [
+                DailyActivity(ana1, date(2026, 3, 4), 1800.0, 1),
+                DailyActivity(ana1, date(2026, 3, 5), 1800.0, 1),
+                DailyActivity(bo1, date(2026, 3, 31), 7140.0, 0),
+                DailyActivity(bo1, date(2026, 4, 2), 60.0, 0),
+            ],
+        )
+        uow.commit()
+
+
+def test_the_days_are_stored_and_replaced(uow_factory: UowFactory) -> None:
+    fx = _fixture(uow_factory)
+    _days(fx, uow_factory)
+    ana1, bo1 = fx.enrollments["ana1"], fx.enrollments["bo1"]
+    with uow_factory() as uow:
+        assert [(d.day.day, d.learning_seconds) for d in uow.progress.get_days([ana1])] == [
+            (4, 1800.0),
+            (5, 1800.0),
+        ]
+        uow.progress.put_days([ana1], [DailyActivity(ana1, date(2026, 3, 6), 10.0, 0)])
+        uow.progress.put_days([bo1], [])
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.progress.get_days([ana1, bo1]) == [
+            DailyActivity(ana1, date(2026, 3, 6), 10.0, 0)
+        ]
+        with pytest.raises(StorageError):
+            uow.progress.put_days([bo1], [DailyActivity(ana1, date(2026, 3, 7), 1.0, 0)])
+
+
+def test_the_summary_totals_and_the_28_day_boundary(uow_factory: UowFactory) -> None:
+    # Totals: five course enrollments (Bo's specialization is not one), 3600 + 1800 + 7200
+    # seconds, Ana's two lessons. The five were made on 03-04 at 09:00.
+    fx = _fixture(uow_factory)
+    _days(fx, uow_factory)
+    last_moment = datetime(2026, 3, 31, 23, 59, 59, 999999, tzinfo=UTC)  # 03-04 .. 03-31
+    next_day = datetime(2026, 4, 1, tzinfo=UTC)  # 03-05 .. 04-01
+    with uow_factory() as uow:
+        wide = uow.reports.activity_totals([fx.program_id], last_moment)
+        narrow = uow.reports.activity_totals([fx.program_id], next_day)
+        empty = uow.reports.activity_totals([], next_day)
+    assert wide == ActivityTotals(5, 5, 12600.0, 1800 + 1800 + 7140.0, 2, 2)
+    # 03-04 has left the period; 04-02 is in the future
+    assert narrow == ActivityTotals(5, 0, 12600.0, 1800 + 7140.0, 2, 1)
+    assert empty == ActivityTotals(0, 0, 0.0, 0.0, 0, 0)

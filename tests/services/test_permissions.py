@@ -500,6 +500,9 @@ TABLE: dict[str, Row] = {
     "reports.funnel": row(
         lambda w, a: w.lp.reports.funnel(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
     ),
+    "reports.summary": row(
+        lambda w, a: w.lp.reports.summary(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
     "mail.preview_system_email": row(
         lambda w, a: w.lp.mail.preview_system_email(a, w.target.id, "invitation"), ORG_ADMIN
     ),

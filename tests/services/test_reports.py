@@ -202,3 +202,38 @@ def test_the_funnel_for_the_admin_home_page(lp: learnprog.Learnprog, clock: Fixe
     assert funnel.computed_at == clock.now()
     with pytest.raises(PermissionDeniedError):
         lp.reports.funnel(w.lia, w.org.id)
+
+
+def test_the_summary_and_its_28_day_change(lp: learnprog.Learnprog, clock: FixedClock) -> None:
+    # Lia enrolled on 03-02 09:00 and learned 10:00-10:30 the same day, completing lesson W1
+    w = Reported(lp)
+    lp.learning.rate_course(w.lia, w.program.id, w.course.id, rating=4)
+    summary = lp.reports.summary(w.admin, w.org.id)
+    assert (summary.enrollments, summary.enrollments_change) == (1, 1)
+    assert summary.learning_hours == pytest.approx(0.5)
+    assert summary.learning_hours_change == pytest.approx(0.5)
+    assert (summary.lessons_taken, summary.lessons_taken_change) == (1, 1)
+    assert (summary.average_rating, summary.ratings) == (4.0, 1)
+    assert summary.computed_at == clock.now()
+    clock.set(datetime(2026, 3, 29, 23, 59, 59, 999_999, tzinfo=UTC))  # 03-02 is the 28th day
+    last = lp.reports.summary(w.admin, w.org.id)
+    assert last.since.isoformat() == "2026-03-02"
+    assert (last.enrollments_change, last.lessons_taken_change) == (1, 1)
+    assert last.learning_hours_change == pytest.approx(0.5)
+    clock.set(datetime(2026, 3, 30, tzinfo=UTC))  # 03-02 has left the period
+    gone = lp.reports.summary(w.admin, w.org.id)
+    assert (gone.enrollments_change, gone.learning_hours_change, gone.lessons_taken_change) == (
+        0,
+        0.0,
+        0,
+    )
+    assert (gone.enrollments, gone.lessons_taken) == (1, 1)
+    assert gone.learning_hours == pytest.approx(0.5)
+
+
+def test_a_summary_without_ratings_has_no_average(lp: learnprog.Learnprog) -> None:
+    w = World(lp)
+    summary = lp.reports.summary(w.admin, w.org.id)
+    assert (summary.enrollments, summary.average_rating, summary.ratings) == (0, None, 0)
+    with pytest.raises(NotFoundError):
+        lp.reports.summary(w.admin, "nope")

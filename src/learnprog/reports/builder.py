@@ -21,6 +21,7 @@ from learnprog.model.reporting import (
     EmailReportFigures,
     MembershipRecord,
     SpecializationRecord,
+    Summary,
     UsageFunnel,
     UsageRecord,
 )
@@ -240,3 +241,42 @@ class ReportBuilder(Service):
         with self._uow() as uow:
             programs = self._scope(uow, actor, organization_id, program_ids, "read reports")
             return uow.reports.funnel([p.id for p in programs], self._now())
+
+    def summary(
+        self, actor: Actor, organization_id: str, *, program_ids: Sequence[str] | None = None
+    ) -> Summary:
+        """The summary tab: enrollments, learning hours, lessons taken and the average rating.
+
+        Guide, "Your Admin Home Page" and the summary of "Accessing Email Reports": each of
+        enrollments, learning hours and lessons taken is a total to date and the change "in
+        the past 28 days"; the average course rating is over the programs' ratings.
+
+        The 28-day changes come from per-day buckets kept at ingestion
+        (:class:`~learnprog.model.progress.DailyActivity`), not from raw events: a session's
+        time counts on the UTC day it starts, a lesson on the UTC day its last item was
+        completed, an enrollment on the day it was made. The period is the day of the clock's
+        now and the 27 UTC days before it (:func:`~learnprog.model.reporting.summary_since`).
+        Course enrollments only, current and ended, removed members' included.
+
+        Args:
+            actor: an admin; a program admin gets only their programs.
+            organization_id: the organization.
+            program_ids: the programs covered (default: every program the actor sees).
+
+        Returns:
+            The summary; hours as floats, the rating 1-5 or ``None``, ``computed_at`` now.
+
+        Raises:
+            PermissionDeniedError, NotFoundError: as :meth:`usage_report`.
+        """
+        now = self._now()
+        with self._uow() as uow:
+            programs = self._scope(uow, actor, organization_id, program_ids, "read reports")
+            totals = uow.reports.activity_totals([p.id for p in programs], now)
+            count, weighted = 0, 0.0
+            for program in programs:
+                mean, n = uow.feedback.rating_summary(program_id=program.id)
+                if mean is not None:
+                    count += n
+                    weighted += mean * n
+        return Summary.build(totals, (weighted / count if count else None, count), now)
