@@ -503,6 +503,9 @@ TABLE: dict[str, Row] = {
     "reports.summary": row(
         lambda w, a: w.lp.reports.summary(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
     ),
+    "reports.member_emails": row(
+        lambda w, a: w.lp.reports.member_emails(a, w.target.id, "no_enrollments"), ORG_ADMIN
+    ),
     "mail.preview_system_email": row(
         lambda w, a: w.lp.mail.preview_system_email(a, w.target.id, "invitation"), ORG_ADMIN
     ),

@@ -11,7 +11,7 @@ import pytest
 
 import learnprog
 from learnprog.clock import FixedClock
-from learnprog.errors import NotFoundError, PermissionDeniedError
+from learnprog.errors import NotFoundError, PermissionDeniedError, ValidationError
 from learnprog.model import Assessment, AssessmentAttempt, CourseItem, EventKind, LearningEvent
 from learnprog.reports.cells import protect, timestamp, unprotect
 from learnprog.reports.tables import MEMBERSHIP_COLUMNS, SPECIALIZATION_COLUMNS, USAGE_COLUMNS
@@ -237,3 +237,35 @@ def test_a_summary_without_ratings_has_no_average(lp: learnprog.Learnprog) -> No
     assert (summary.enrollments, summary.average_rating, summary.ratings) == (0, None, 0)
     with pytest.raises(NotFoundError):
         lp.reports.summary(w.admin, "nope")
+
+
+def test_member_email_categories(lp: learnprog.Learnprog) -> None:
+    w = Reported(lp)  # Lia completed the course
+    for email in ("cy@acme.example", "dee@acme.example", "rex@acme.example"):
+        w.invite(email, email.split("@")[0].title(), send_email=False)
+        w.accept(email)
+    w.invite("ivy@acme.example", "Ivy", send_email=False)  # invited only: in no list
+    lp.learning.enroll(w.learner("dee@acme.example"), w.program.id, w.course.id)
+    rex = lp.learning.enroll(w.learner("rex@acme.example"), w.program.id, w.course.id)
+    lp.invitations.remove_member(w.admin, rex_membership(lp, w, rex.learner_id))  # removed
+
+    def emails(category: str) -> str:
+        return lp.reports.member_emails(w.admin, w.program.id, category).csv_text()
+
+    assert emails("no_enrollments") == "Email\r\ncy@acme.example\r\n"
+    assert emails("enrolled_no_completions") == "Email\r\ndee@acme.example\r\n"
+    assert emails("completed_at_least_one") == "Email\r\nlia@acme.example\r\n"
+    report = lp.reports.member_emails(w.admin, w.program.id, "no_enrollments")
+    assert report.name == "no-enrollments.csv"
+    assert [r.learner.full_name for r in report] == ["Cy"]
+    with pytest.raises(ValidationError):
+        lp.reports.member_emails(w.admin, w.program.id, "inactive")
+    with pytest.raises(PermissionDeniedError):
+        lp.reports.member_emails(w.lia, w.program.id, "no_enrollments")
+
+
+def rex_membership(lp: learnprog.Learnprog, w: World, learner_id: str) -> str:
+    page = lp.learning.members_list(w.admin, w.program.id, search="rex")
+    (row,) = page.rows
+    assert row.learner.id == learner_id
+    return row.membership.id

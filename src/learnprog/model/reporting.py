@@ -8,6 +8,7 @@ enrollment ever made.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable, Mapping, Set
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -16,7 +17,7 @@ from attrs import frozen
 from learnprog.model.activity import Enrollment
 from learnprog.model.catalog import EntryKind
 from learnprog.model.learner import Learner, Membership, MemberState
-from learnprog.model.progress import DailyActivity, EnrollmentProgress, hours
+from learnprog.model.progress import ActivityStatus, DailyActivity, EnrollmentProgress, hours
 
 
 @frozen
@@ -439,3 +440,34 @@ class Summary:
             summary_since(now),
             now,
         )
+
+
+class MemberEmailCategory(enum.StrEnum):
+    """The Members page's email report categories (guide, "Members": the envelope icon).
+
+    Each is a current MEMBER of the program passing one members-list filter of
+    :class:`~learnprog.model.progress.ActivityStatus`, so the lists match the Members page:
+
+    * ``NO_ENROLLMENTS``: "accepted their invitation, but have not yet enrolled in a course"
+      (``NO_ENROLLMENT``: no current course enrollment in the program);
+    * ``ENROLLED_NO_COMPLETIONS``: "enrolled in at least 1 course, but have not yet completed a
+      course" (``ENROLLED``: current course enrollments, none completed);
+    * ``COMPLETED_AT_LEAST_ONE``: "completed at least 1 course" (``COMPLETED``: a current
+      course enrollment completed).
+
+    Removed members (DELETED_MEMBER) and invited learners are in none of them: the lists are for
+    emailing the program's members.
+    """
+
+    NO_ENROLLMENTS = "no_enrollments"
+    ENROLLED_NO_COMPLETIONS = "enrolled_no_completions"
+    COMPLETED_AT_LEAST_ONE = "completed_at_least_one"
+
+    @property
+    def status(self) -> ActivityStatus:
+        """The members list filter behind the category."""
+        return {
+            MemberEmailCategory.NO_ENROLLMENTS: ActivityStatus.NO_ENROLLMENT,
+            MemberEmailCategory.ENROLLED_NO_COMPLETIONS: ActivityStatus.ENROLLED,
+            MemberEmailCategory.COMPLETED_AT_LEAST_ONE: ActivityStatus.COMPLETED,
+        }[self]
