@@ -281,3 +281,17 @@ def test_the_summary_totals_and_the_28_day_boundary(uow_factory: UowFactory) -> 
     # 03-04 has left the period; 04-02 is in the future
     assert narrow == ActivityTotals(5, 0, 12600.0, 1800 + 7140.0, 2, 1)
     assert empty == ActivityTotals(0, 0, 0.0, 0.0, 0, 0)
+
+
+def test_course_learners_are_the_current_enrollments(uow_factory: UowFactory) -> None:
+    fx = _fixture(uow_factory)
+    code = {v: k for k, v in fx.courses.items()}
+    with uow_factory() as uow:
+        c2 = uow.reports.course_learners(code["C2"], [fx.program_id])
+        c3 = uow.reports.course_learners(code["C3"], [fx.program_id])  # Ana's ended
+        none = uow.reports.course_learners(code["C2"], [])
+    assert [(fx.names[lr.id], e.id) for lr, e in c2] == [
+        ("ana", fx.enrollments["ana2"]),
+        ("di", fx.enrollments["di2"]),  # a removed member's enrollment stays
+    ]
+    assert (list(c3), list(none)) == ([], [])

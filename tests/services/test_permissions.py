@@ -506,6 +506,19 @@ TABLE: dict[str, Row] = {
     "reports.member_emails": row(
         lambda w, a: w.lp.reports.member_emails(a, w.target.id, "no_enrollments"), ORG_ADMIN
     ),
+    "reports.gradebook_link": row(
+        lambda w, a: w.lp.reports.gradebook_link(a, w.course_id, program_id=w.target.id),
+        ORG_ADMIN,
+    ),
+    "reports.open_gradebook": row(
+        lambda w, a: w.lp.reports.open_gradebook(
+            a,
+            w.lp.reports.gradebook_link(
+                w.actors[ORG_ADMIN], w.course_id, program_id=w.target.id
+            ).split("token=")[1],
+        ),
+        ORG_ADMIN,
+    ),
     "mail.preview_system_email": row(
         lambda w, a: w.lp.mail.preview_system_email(a, w.target.id, "invitation"), ORG_ADMIN
     ),

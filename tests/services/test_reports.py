@@ -6,15 +6,22 @@ import csv
 import io
 import zipfile
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 import learnprog
 from learnprog.clock import FixedClock
-from learnprog.errors import NotFoundError, PermissionDeniedError, ValidationError
+from learnprog.errors import (
+    InvalidTokenError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from learnprog.model import Assessment, AssessmentAttempt, CourseItem, EventKind, LearningEvent
 from learnprog.reports.cells import protect, timestamp, unprotect
 from learnprog.reports.tables import MEMBERSHIP_COLUMNS, SPECIALIZATION_COLUMNS, USAGE_COLUMNS
+from learnprog.tokens import TokenPurpose
 from tests.conftest import START
 from tests.services.world import SYSTEM, World
 
@@ -269,3 +276,81 @@ def rex_membership(lp: learnprog.Learnprog, w: World, learner_id: str) -> str:
     (row,) = page.rows
     assert row.learner.id == learner_id
     return row.membership.id
+
+
+def _gradebook_world(lp: learnprog.Learnprog) -> Reported:
+    w = Reported(lp)  # Lia: one attempt, 88.25 at 10:30:00.782 (pass mark 80)
+    w.invite("dee@acme.example", "Dee", send_email=False)
+    w.accept("dee@acme.example")
+    dee = w.learner("dee@acme.example")
+    lp.learning.enroll(dee, w.program.id, w.course.id)
+    lp.learning.ingest(
+        SYSTEM,
+        w.org.id,
+        attempts=[
+            AssessmentAttempt("d1", dee.learner_id, w.course.id, "a1", 50.0, START + 120 * MIN),
+            AssessmentAttempt(
+                "d2", dee.learner_id, w.course.id, "a1", 85.0, START + 180 * MIN, banked=True
+            ),
+        ],
+    )
+    return w
+
+
+def _token(link: str) -> str:
+    assert link.startswith("http://localhost:8000/reports/gradebook?token=")
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+def test_the_gradebook_zip_cell_by_cell(lp: learnprog.Learnprog) -> None:
+    w = _gradebook_world(lp)
+    data = lp.reports.open_gradebook(
+        w.admin, _token(lp.reports.gradebook_link(w.admin, w.course.id))
+    )
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist() == ["assessment_attempts.csv", "gradebook.csv"]
+        attempts = _rows(archive.read("assessment_attempts.csv").decode("utf-8"))
+        book = _rows(archive.read("gradebook.csv").decode("utf-8"))
+    lia = ['\'=HYPERLINK("x")', "lia@acme.example", "'-00123"]
+    assert attempts == [
+        ["Name", "Email", "External Id", "Assessment ID", "Assessment Name", "Attempt Time",
+         "Grade", "Banked", "Passed"],
+        ["Dee", "dee@acme.example", "", "a1", "Quiz", "2026-03-02T11:00:00.000Z", "50.00", "No",
+         "No"],
+        ["Dee", "dee@acme.example", "", "a1", "Quiz", "2026-03-02T12:00:00.000Z", "85.00", "Yes",
+         "Yes"],
+        [*lia, "a1", "Quiz", "2026-03-02T10:30:00.782Z", "88.25", "No", "Yes"],
+    ]  # fmt: skip
+    assert book == [
+        ["Name", "Email", "External Id", "Quiz (a1)"],
+        ["Dee", "dee@acme.example", "", "85.00"],
+        [*lia, "88.25"],
+    ]
+
+
+def test_a_gradebook_link_expires_after_24_hours(
+    lp: learnprog.Learnprog, clock: FixedClock
+) -> None:
+    w = _gradebook_world(lp)
+    token = _token(lp.reports.gradebook_link(w.admin, w.course.id, program_id=w.program.id))
+    clock.advance(timedelta(hours=24))
+    assert lp.reports.open_gradebook(w.admin, token).startswith(b"PK")  # 24 h: still good
+    clock.advance(timedelta(seconds=1))
+    with pytest.raises(InvalidTokenError, match="expired"):
+        lp.reports.open_gradebook(w.admin, token)
+
+
+def test_an_altered_or_borrowed_gradebook_link_is_refused(lp: learnprog.Learnprog) -> None:
+    w = _gradebook_world(lp)
+    token = _token(lp.reports.gradebook_link(w.admin, w.course.id))
+    payload, _, signature = token.rpartition(".")
+    forged = f"{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    with pytest.raises(InvalidTokenError, match="not valid"):
+        lp.reports.open_gradebook(w.admin, forged)
+    unsubscribe = lp.context.signer.sign(TokenPurpose.UNSUBSCRIBE, {"o": w.org.id})
+    with pytest.raises(InvalidTokenError):
+        lp.reports.open_gradebook(w.admin, unsubscribe)  # made for another purpose
+    with pytest.raises(PermissionDeniedError):
+        lp.reports.open_gradebook(w.lia, token)  # another person's link
+    with pytest.raises(NotFoundError):
+        lp.reports.gradebook_link(w.admin, "no-such-course")

@@ -1195,6 +1195,18 @@ class InMemoryReportRepository(ports.ReportRepository):
         verified = {i for i, person in people.items() if person.identity_verified}
         return email_figures(memberships, enrollments, figures, verified, now)
 
+    def course_learners(
+        self, course_id: str, program_ids: Sequence[str]
+    ) -> Sequence[tuple[Learner, Enrollment]]:
+        uow = self._uow
+        found = [
+            (uow.learners.get(e.learner_id), e)
+            for p in dict.fromkeys(program_ids)
+            for e in uow.enrollments.list_for_program(p)
+            if e.target_id == course_id and e.kind is EntryKind.COURSE and e.is_current
+        ]
+        return sorted(found, key=lambda r: (r[0].email.key, r[0].id))
+
     def activity_totals(self, program_ids: Sequence[str], now: datetime) -> ActivityTotals:
         uow = self._uow
         enrollments = [

@@ -694,6 +694,15 @@ class ReportRepository(Protocol):
         """
         ...
 
+    def course_learners(
+        self, course_id: str, program_ids: Sequence[str]
+    ) -> Sequence[tuple[Learner, Enrollment]]:
+        """Return the current enrollments in one course made through the programs.
+
+        Each with its learner (removed members' included), ordered by email key and learner ID.
+        """
+        ...
+
     def activity_totals(self, program_ids: Sequence[str], now: datetime) -> ActivityTotals:
         """Return the summary's learning totals of the programs (aggregated in SQL on SQL storage).
 

@@ -508,3 +508,24 @@ def activity_totals_query(program_ids: Sequence[str], since: date, now: datetime
         .subquery("totals")
     )
     return sa.select(totals, days).select_from(totals.join(days, sa.true()))
+
+
+def course_learners_query(
+    course_id: str, program_ids: Sequence[str], dialect: str
+) -> sa.Select[Any]:
+    """Current enrollments in one course through the programs, with their learners (``l_``).
+
+    Ordered by email key and learner ID.
+    """
+    e, lr = t.enrollments.c, t.learners.c
+    return (
+        sa.select(*_learner_columns(), t.enrollments)
+        .select_from(t.enrollments.join(t.learners, lr.id == e.learner_id))
+        .where(
+            e.target_id == course_id,
+            e.kind == EntryKind.COURSE.value,
+            e.current_target_id.is_not(None),
+            e.program_id.in_(list(program_ids)),
+        )
+        .order_by(_codepoint_order(lr.email_key, dialect), _codepoint_order(lr.id, dialect))
+    )

@@ -78,6 +78,7 @@ from learnprog.storage.sql.errors import translate_errors
 from learnprog.storage.sql.queries import (
     activity_totals_query,
     audience_query,
+    course_learners_query,
     enrollment_report_query,
     enrollment_totals_query,
     funnel_query,
@@ -1481,6 +1482,19 @@ class SqlReportRepository(ports.ReportRepository):
             completed_more=int(people["completed_more"]),
             computed_at=now,
         )
+
+    def course_learners(
+        self, course_id: str, program_ids: Sequence[str]
+    ) -> Sequence[tuple[Learner, Enrollment]]:
+        if not program_ids:
+            return []
+        dialect = self._uow.connection.dialect.name
+        statement = course_learners_query(course_id, program_ids, dialect)
+        enrollments = SqlEnrollmentRepository(self._uow)
+        with translate_errors("report"):
+            rows = list(self._uow.connection.execute(statement).mappings())
+        columns = [c.name for c in t.enrollments.c]
+        return [(self._learner(r), enrollments._from_row({c: r[c] for c in columns})) for r in rows]
 
     def activity_totals(self, program_ids: Sequence[str], now: datetime) -> ActivityTotals:
         if not program_ids:
