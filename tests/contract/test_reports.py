@@ -7,20 +7,23 @@ and was removed; Ivy is only invited; Rev's invitation was revoked.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from attrs import define, evolve
 
+from learnprog.errors import StorageError
 from learnprog.model import (
     Course,
     Enrollment,
     EntryKind,
     Membership,
     MemberState,
+    Program,
     Specialization,
 )
-from learnprog.model.progress import EnrollmentProgress
-from learnprog.model.reporting import EmailReportFigures
+from learnprog.model.progress import DailyActivity, EnrollmentProgress
+from learnprog.model.reporting import ActivityTotals, EmailReportFigures, UsageFunnel
 from tests import factories as f
 from tests.conftest import UowFactory
 
@@ -33,6 +36,7 @@ class Fixture:
     program_id: str
     names: dict[str, str]  # learner ID -> name
     courses: dict[str, str]  # course record ID -> course code
+    enrollments: dict[str, str]  # "ana1" -> enrollment ID
 
 
 def _fixture(uow_factory: UowFactory) -> Fixture:
@@ -96,6 +100,7 @@ def _fixture(uow_factory: UowFactory) -> Fixture:
         prog.id,
         {p.id: n for n, p in people.items()},
         {c.id: c.course_id for c in courses},
+        {k: v.id for k, v in e.items()},
     )
 
 
@@ -187,3 +192,106 @@ def test_specialization_records(uow_factory: UowFactory) -> None:
         "s",
     )
     assert not row.figures.completed
+
+
+def test_the_funnel_worked_out_by_hand(uow_factory: UowFactory) -> None:
+    # invited: all six memberships (Rev's revoked invitation too); joined: Ana, Bo, Cy, Di
+    # (removed after joining); enrolled: Ana, Bo, Di (Bo's specialization does not count, his
+    # C1 does; Ana's ended C3 would count alone). Cy enrolled in nothing.
+    fx = _fixture(uow_factory)
+    with uow_factory() as uow:
+        funnel = uow.reports.funnel([fx.program_id], NOW)
+    assert (funnel.invitations_sent, funnel.joined, funnel.enrolled) == (6, 4, 3)
+    assert funnel.join_rate == pytest.approx(400 / 6)
+    assert (funnel.enroll_rate, funnel.computed_at) == (75.0, NOW)
+
+
+def test_the_funnel_counts_memberships_per_program(uow_factory: UowFactory) -> None:
+    fx = _fixture(uow_factory)
+    with uow_factory() as uow:
+        first = uow.programs.get(fx.program_id)
+        org_id, ana = first.organization_id, next(i for i, n in fx.names.items() if n == "ana")
+        deal = uow.contracts.list_for_organization(org_id)[0]
+        second = Program.create(org_id, "Second", now=f.NOW, slug="second")
+        uow.programs.add(second)
+        uow.memberships.add(
+            Membership.invite(org_id, second.id, ana, deal.id, now=f.NOW).accept(f.NOW + DAY)
+        )
+        uow.commit()
+    with uow_factory() as uow:
+        both = uow.reports.funnel([fx.program_id, second.id], NOW)
+        alone = uow.reports.funnel([second.id], NOW)
+        none = uow.reports.funnel([], NOW)
+    assert (both.invitations_sent, both.joined, both.enrolled) == (7, 5, 3)
+    assert (alone.invitations_sent, alone.joined, alone.enrolled) == (1, 1, 0)
+    assert (alone.join_rate, alone.enroll_rate) == (100.0, 0.0)
+    assert none == UsageFunnel(0, 0, 0, None, None, NOW)
+
+
+def _days(fx: Fixture, uow_factory: UowFactory) -> None:
+    """Ana's C1: two lessons, on 03-04 and 03-05; Bo's C1: hours on 03-31 and 04-02."""
+    ana1, bo1 = fx.enrollments["ana1"], fx.enrollments["bo1"]
+    with uow_factory() as uow:
+        (figures,) = uow.progress.get_many([ana1]).values()
+        uow.progress.put_many([evolve(figures, lessons_taken=2)])
+        uow.progress.put_days(
+            [ana1, bo1],
+            [
+                DailyActivity(ana1, date(2026, 3, 4), 1800.0, 1),
+                DailyActivity(ana1, date(2026, 3, 5), 1800.0, 1),
+                DailyActivity(bo1, date(2026, 3, 31), 7140.0, 0),
+                DailyActivity(bo1, date(2026, 4, 2), 60.0, 0),
+            ],
+        )
+        uow.commit()
+
+
+def test_the_days_are_stored_and_replaced(uow_factory: UowFactory) -> None:
+    fx = _fixture(uow_factory)
+    _days(fx, uow_factory)
+    ana1, bo1 = fx.enrollments["ana1"], fx.enrollments["bo1"]
+    with uow_factory() as uow:
+        assert [(d.day.day, d.learning_seconds) for d in uow.progress.get_days([ana1])] == [
+            (4, 1800.0),
+            (5, 1800.0),
+        ]
+        uow.progress.put_days([ana1], [DailyActivity(ana1, date(2026, 3, 6), 10.0, 0)])
+        uow.progress.put_days([bo1], [])
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.progress.get_days([ana1, bo1]) == [
+            DailyActivity(ana1, date(2026, 3, 6), 10.0, 0)
+        ]
+        with pytest.raises(StorageError):
+            uow.progress.put_days([bo1], [DailyActivity(ana1, date(2026, 3, 7), 1.0, 0)])
+
+
+def test_the_summary_totals_and_the_28_day_boundary(uow_factory: UowFactory) -> None:
+    # Totals: five course enrollments (Bo's specialization is not one), 3600 + 1800 + 7200
+    # seconds, Ana's two lessons. The five were made on 03-04 at 09:00.
+    fx = _fixture(uow_factory)
+    _days(fx, uow_factory)
+    last_moment = datetime(2026, 3, 31, 23, 59, 59, 999999, tzinfo=UTC)  # 03-04 .. 03-31
+    next_day = datetime(2026, 4, 1, tzinfo=UTC)  # 03-05 .. 04-01
+    with uow_factory() as uow:
+        wide = uow.reports.activity_totals([fx.program_id], last_moment)
+        narrow = uow.reports.activity_totals([fx.program_id], next_day)
+        empty = uow.reports.activity_totals([], next_day)
+    assert wide == ActivityTotals(5, 5, 12600.0, 1800 + 1800 + 7140.0, 2, 2)
+    # 03-04 has left the period; 04-02 is in the future
+    assert narrow == ActivityTotals(5, 0, 12600.0, 1800 + 7140.0, 2, 1)
+    assert empty == ActivityTotals(0, 0, 0.0, 0.0, 0, 0)
+
+
+def test_course_learners_are_the_current_enrollments(uow_factory: UowFactory) -> None:
+    fx = _fixture(uow_factory)
+    code = {v: k for k, v in fx.courses.items()}
+    with uow_factory() as uow:
+        c2 = uow.reports.course_learners(code["C2"], [fx.program_id])
+        c3 = uow.reports.course_learners(code["C3"], [fx.program_id])  # Ana's ended
+        none = uow.reports.course_learners(code["C2"], [])
+    assert [(fx.names[lr.id], e.id) for lr, e in c2] == [
+        ("ana", fx.enrollments["ana2"]),
+        ("di", fx.enrollments["di2"]),  # a removed member's enrollment stays
+    ]
+    assert (list(c3), list(none)) == ([], [])

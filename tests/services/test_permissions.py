@@ -503,6 +503,28 @@ TABLE: dict[str, Row] = {
     "skills.proficiency_by_skill": row(
         lambda w, a: w.lp.skills.proficiency_by_skill(a, w.org_id), ORG_ADMIN
     ),
+    "reports.funnel": row(
+        lambda w, a: w.lp.reports.funnel(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "reports.summary": row(
+        lambda w, a: w.lp.reports.summary(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "reports.member_emails": row(
+        lambda w, a: w.lp.reports.member_emails(a, w.target.id, "no_enrollments"), ORG_ADMIN
+    ),
+    "reports.gradebook_link": row(
+        lambda w, a: w.lp.reports.gradebook_link(a, w.course_id, program_id=w.target.id),
+        ORG_ADMIN,
+    ),
+    "reports.open_gradebook": row(
+        lambda w, a: w.lp.reports.open_gradebook(
+            a,
+            w.lp.reports.gradebook_link(
+                w.actors[ORG_ADMIN], w.course_id, program_id=w.target.id
+            ).split("token=")[1],
+        ),
+        ORG_ADMIN,
+    ),
     "mail.preview_system_email": row(
         lambda w, a: w.lp.mail.preview_system_email(a, w.target.id, "invitation"), ORG_ADMIN
     ),

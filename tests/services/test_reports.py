@@ -6,15 +6,22 @@ import csv
 import io
 import zipfile
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 import learnprog
 from learnprog.clock import FixedClock
-from learnprog.errors import NotFoundError, PermissionDeniedError
+from learnprog.errors import (
+    InvalidTokenError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from learnprog.model import Assessment, AssessmentAttempt, CourseItem, EventKind, LearningEvent
 from learnprog.reports.cells import protect, timestamp, unprotect
 from learnprog.reports.tables import MEMBERSHIP_COLUMNS, SPECIALIZATION_COLUMNS, USAGE_COLUMNS
+from learnprog.tokens import TokenPurpose
 from tests.conftest import START
 from tests.services.world import SYSTEM, World
 
@@ -188,3 +195,162 @@ def test_the_email_report_figures_and_programs(lp: learnprog.Learnprog, clock: F
     labels = [label for label, _ in f.labelled()]
     assert labels[0] == "Total enrollments"
     assert len(labels) == 18
+
+
+def test_the_funnel_for_the_admin_home_page(lp: learnprog.Learnprog, clock: FixedClock) -> None:
+    w = Reported(lp)  # Lia joined and enrolled
+    w.invite("ivy@acme.example", "Ivy", send_email=False)  # invited only
+    w.invite("cy@acme.example", "Cy", send_email=False)
+    w.accept("cy@acme.example")  # joined, not enrolled
+    funnel = lp.reports.funnel(w.admin, w.org.id)
+    assert (funnel.invitations_sent, funnel.joined, funnel.enrolled) == (3, 2, 1)
+    assert funnel.join_rate == pytest.approx(200 / 3)
+    assert funnel.enroll_rate == 50.0
+    assert funnel.computed_at == clock.now()
+    with pytest.raises(PermissionDeniedError):
+        lp.reports.funnel(w.lia, w.org.id)
+
+
+def test_the_summary_and_its_28_day_change(lp: learnprog.Learnprog, clock: FixedClock) -> None:
+    # Lia enrolled on 03-02 09:00 and learned 10:00-10:30 the same day, completing lesson W1
+    w = Reported(lp)
+    lp.learning.rate_course(w.lia, w.program.id, w.course.id, rating=4)
+    summary = lp.reports.summary(w.admin, w.org.id)
+    assert (summary.enrollments, summary.enrollments_change) == (1, 1)
+    assert summary.learning_hours == pytest.approx(0.5)
+    assert summary.learning_hours_change == pytest.approx(0.5)
+    assert (summary.lessons_taken, summary.lessons_taken_change) == (1, 1)
+    assert (summary.average_rating, summary.ratings) == (4.0, 1)
+    assert summary.computed_at == clock.now()
+    clock.set(datetime(2026, 3, 29, 23, 59, 59, 999_999, tzinfo=UTC))  # 03-02 is the 28th day
+    last = lp.reports.summary(w.admin, w.org.id)
+    assert last.since.isoformat() == "2026-03-02"
+    assert (last.enrollments_change, last.lessons_taken_change) == (1, 1)
+    assert last.learning_hours_change == pytest.approx(0.5)
+    clock.set(datetime(2026, 3, 30, tzinfo=UTC))  # 03-02 has left the period
+    gone = lp.reports.summary(w.admin, w.org.id)
+    assert (gone.enrollments_change, gone.learning_hours_change, gone.lessons_taken_change) == (
+        0,
+        0.0,
+        0,
+    )
+    assert (gone.enrollments, gone.lessons_taken) == (1, 1)
+    assert gone.learning_hours == pytest.approx(0.5)
+
+
+def test_a_summary_without_ratings_has_no_average(lp: learnprog.Learnprog) -> None:
+    w = World(lp)
+    summary = lp.reports.summary(w.admin, w.org.id)
+    assert (summary.enrollments, summary.average_rating, summary.ratings) == (0, None, 0)
+    with pytest.raises(NotFoundError):
+        lp.reports.summary(w.admin, "nope")
+
+
+def test_member_email_categories(lp: learnprog.Learnprog) -> None:
+    w = Reported(lp)  # Lia completed the course
+    for email in ("cy@acme.example", "dee@acme.example", "rex@acme.example"):
+        w.invite(email, email.split("@")[0].title(), send_email=False)
+        w.accept(email)
+    w.invite("ivy@acme.example", "Ivy", send_email=False)  # invited only: in no list
+    lp.learning.enroll(w.learner("dee@acme.example"), w.program.id, w.course.id)
+    rex = lp.learning.enroll(w.learner("rex@acme.example"), w.program.id, w.course.id)
+    lp.invitations.remove_member(w.admin, rex_membership(lp, w, rex.learner_id))  # removed
+
+    def emails(category: str) -> str:
+        return lp.reports.member_emails(w.admin, w.program.id, category).csv_text()
+
+    assert emails("no_enrollments") == "Email\r\ncy@acme.example\r\n"
+    assert emails("enrolled_no_completions") == "Email\r\ndee@acme.example\r\n"
+    assert emails("completed_at_least_one") == "Email\r\nlia@acme.example\r\n"
+    report = lp.reports.member_emails(w.admin, w.program.id, "no_enrollments")
+    assert report.name == "no-enrollments.csv"
+    assert [r.learner.full_name for r in report] == ["Cy"]
+    with pytest.raises(ValidationError):
+        lp.reports.member_emails(w.admin, w.program.id, "inactive")
+    with pytest.raises(PermissionDeniedError):
+        lp.reports.member_emails(w.lia, w.program.id, "no_enrollments")
+
+
+def rex_membership(lp: learnprog.Learnprog, w: World, learner_id: str) -> str:
+    page = lp.learning.members_list(w.admin, w.program.id, search="rex")
+    (row,) = page.rows
+    assert row.learner.id == learner_id
+    return row.membership.id
+
+
+def _gradebook_world(lp: learnprog.Learnprog) -> Reported:
+    w = Reported(lp)  # Lia: one attempt, 88.25 at 10:30:00.782 (pass mark 80)
+    w.invite("dee@acme.example", "Dee", send_email=False)
+    w.accept("dee@acme.example")
+    dee = w.learner("dee@acme.example")
+    lp.learning.enroll(dee, w.program.id, w.course.id)
+    lp.learning.ingest(
+        SYSTEM,
+        w.org.id,
+        attempts=[
+            AssessmentAttempt("d1", dee.learner_id, w.course.id, "a1", 50.0, START + 120 * MIN),
+            AssessmentAttempt(
+                "d2", dee.learner_id, w.course.id, "a1", 85.0, START + 180 * MIN, banked=True
+            ),
+        ],
+    )
+    return w
+
+
+def _token(link: str) -> str:
+    assert link.startswith("http://localhost:8000/reports/gradebook?token=")
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+def test_the_gradebook_zip_cell_by_cell(lp: learnprog.Learnprog) -> None:
+    w = _gradebook_world(lp)
+    data = lp.reports.open_gradebook(
+        w.admin, _token(lp.reports.gradebook_link(w.admin, w.course.id))
+    )
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist() == ["assessment_attempts.csv", "gradebook.csv"]
+        attempts = _rows(archive.read("assessment_attempts.csv").decode("utf-8"))
+        book = _rows(archive.read("gradebook.csv").decode("utf-8"))
+    lia = ['\'=HYPERLINK("x")', "lia@acme.example", "'-00123"]
+    assert attempts == [
+        ["Name", "Email", "External Id", "Assessment ID", "Assessment Name", "Attempt Time",
+         "Grade", "Banked", "Passed"],
+        ["Dee", "dee@acme.example", "", "a1", "Quiz", "2026-03-02T11:00:00.000Z", "50.00", "No",
+         "No"],
+        ["Dee", "dee@acme.example", "", "a1", "Quiz", "2026-03-02T12:00:00.000Z", "85.00", "Yes",
+         "Yes"],
+        [*lia, "a1", "Quiz", "2026-03-02T10:30:00.782Z", "88.25", "No", "Yes"],
+    ]  # fmt: skip
+    assert book == [
+        ["Name", "Email", "External Id", "Quiz (a1)"],
+        ["Dee", "dee@acme.example", "", "85.00"],
+        [*lia, "88.25"],
+    ]
+
+
+def test_a_gradebook_link_expires_after_24_hours(
+    lp: learnprog.Learnprog, clock: FixedClock
+) -> None:
+    w = _gradebook_world(lp)
+    token = _token(lp.reports.gradebook_link(w.admin, w.course.id, program_id=w.program.id))
+    clock.advance(timedelta(hours=24))
+    assert lp.reports.open_gradebook(w.admin, token).startswith(b"PK")  # 24 h: still good
+    clock.advance(timedelta(seconds=1))
+    with pytest.raises(InvalidTokenError, match="expired"):
+        lp.reports.open_gradebook(w.admin, token)
+
+
+def test_an_altered_or_borrowed_gradebook_link_is_refused(lp: learnprog.Learnprog) -> None:
+    w = _gradebook_world(lp)
+    token = _token(lp.reports.gradebook_link(w.admin, w.course.id))
+    payload, _, signature = token.rpartition(".")
+    forged = f"{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    with pytest.raises(InvalidTokenError, match="not valid"):
+        lp.reports.open_gradebook(w.admin, forged)
+    unsubscribe = lp.context.signer.sign(TokenPurpose.UNSUBSCRIBE, {"o": w.org.id})
+    with pytest.raises(InvalidTokenError):
+        lp.reports.open_gradebook(w.admin, unsubscribe)  # made for another purpose
+    with pytest.raises(PermissionDeniedError):
+        lp.reports.open_gradebook(w.lia, token)  # another person's link
+    with pytest.raises(NotFoundError):
+        lp.reports.gradebook_link(w.admin, "no-such-course")

@@ -14,11 +14,14 @@ from learnprog.model.activity import AssessmentAttempt, Enrollment, EventKind, L
 from learnprog.model.catalog import Assessment, Course, CourseItem, EntryKind, Specialization
 from learnprog.model.learner import Learner, Membership
 from learnprog.model.progress import (
+    DailyActivity,
     EnrollmentProgress,
     course_grade,
     course_progress,
+    daily_activity,
     is_inactive,
     learning_seconds,
+    learning_sessions,
     member_status,
     specialization_progress,
     verified_completion,
@@ -292,3 +295,35 @@ def test_a_verified_completion_needs_a_completion_and_a_verified_learner() -> No
     assert verified_completion(done, verified)
     assert not verified_completion(done, learner)
     assert not verified_completion(EnrollmentProgress("e2"), verified)
+
+
+# --- daily buckets (the summary's 28-day change) ----------------------------------------------
+
+
+def test_sessions_add_up_to_the_learning_seconds() -> None:
+    times = [at(9), at(9, 20), at(9, 50), at(11, 30), at(11, 40)]
+    assert learning_sessions(times) == [(at(9), 3000.0), (at(11, 30), 600.0)]
+    assert learning_sessions([]) == []
+
+
+def test_a_session_counts_on_the_day_it_starts_and_a_lesson_on_its_last_item() -> None:
+    e = _enrollment()
+    events = [
+        ev("v1", DAY - timedelta(hours=1)),  # before the enrollment: counts nowhere
+        ev("v1", at(23, 30)),  # 03-02 23:30 \ one 40-minute session starting on 03-02
+        ev("r1", at(24, 10)),  # 03-03 00:10 / L1's last item: L1 is taken on 03-03
+        ev("q1", at(34)),  # 03-03 10:00 \ a 30-minute session on 03-03
+        ev("p1", at(34, 30), EventKind.STARTED),  # 03-03 10:30 /
+        ev("p1", at(81)),  # 03-05 09:00: L2's last item, so L2 is taken on 03-05 \ 60 minutes
+        ev("q1", at(82)),  # 03-05 10:00 (exactly 60 idle minutes): the same session  /
+    ]
+    days = daily_activity(e, _course(), events)
+    d = DAY.date()
+    assert days == (
+        DailyActivity(e.id, d, 2400.0, 0),
+        DailyActivity(e.id, d + timedelta(days=1), 1800.0, 1),
+        DailyActivity(e.id, d + timedelta(days=3), 3600.0, 1),
+    )
+    figures = course_progress(e, _course(), events, [])
+    assert sum(x.learning_seconds for x in days) == figures.learning_seconds == 7800.0
+    assert sum(x.lessons_taken for x in days) == figures.lessons_taken == 2

@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from attrs import field, frozen
@@ -74,6 +74,32 @@ def learning_seconds(
         previous = t
     total += (previous - session_start).total_seconds()
     return total
+
+
+def learning_sessions(
+    times: Iterable[datetime], *, idle_limit: timedelta = SESSION_IDLE_LIMIT
+) -> list[tuple[datetime, float]]:
+    """Return the continuous sessions of a set of activity times as ``(start, seconds)``.
+
+    The sessions of :func:`learning_seconds`, in time order: their seconds add up to its total.
+    A lone event is a session of zero seconds.
+
+    Args:
+        times: aware datetimes, in any order; duplicates count once.
+        idle_limit: the longest idle gap inside a session (default 60 minutes, inclusive).
+    """
+    ordered = sorted(set(times))
+    sessions: list[tuple[datetime, float]] = []
+    if not ordered:
+        return sessions
+    session_start = previous = ordered[0]
+    for t in ordered[1:]:
+        if t - previous > idle_limit:
+            sessions.append((session_start, (previous - session_start).total_seconds()))
+            session_start = t
+        previous = t
+    sessions.append((session_start, (previous - session_start).total_seconds()))
+    return sessions
 
 
 def hours(seconds: float) -> float:
@@ -274,6 +300,76 @@ def course_progress(
         failing=any(a.id in tried for a in unpassed),
         open_due_at=min(due_dates, default=None),
         attempts=len(in_attempts),
+    )
+
+
+@checked
+@frozen
+class DailyActivity:
+    """One course enrollment's learning on one UTC day: the buckets behind the 28-day change.
+
+    The admin home page's summary shows learning hours and lessons taken "in the past 28 days"
+    (guide, "Your Admin Home Page", "Accessing Email Reports"); the per-enrollment totals of
+    :class:`EnrollmentProgress` cannot answer that, so ingestion also keeps these buckets
+    (:func:`daily_activity`). Their sums over an enrollment equal its totals.
+
+    Attributes:
+        enrollment_id: the course enrollment.
+        day: the UTC calendar day.
+        learning_seconds: the seconds of the sessions that *start* on ``day`` (a session that
+            runs past midnight counts wholly on the day it starts).
+        lessons_taken: the lessons whose *last* item was completed on ``day`` (each item's
+            first completion in the enrollment counts; the lesson is taken when the last of
+            them is).
+    """
+
+    enrollment_id: str
+    day: date
+    learning_seconds: float = 0.0
+    lessons_taken: int = 0
+
+
+def daily_activity(
+    enrollment: Enrollment, course: Course, events: Iterable[LearningEvent]
+) -> tuple[DailyActivity, ...]:
+    """Split a course enrollment's learning hours and lessons taken by UTC day.
+
+    Uses exactly the records :func:`course_progress` counts (the enrollment's window, the
+    course's items), so the days' seconds add up to ``learning_seconds`` and their lessons to
+    ``lessons_taken``. Days with neither a session nor a lesson are left out; a day whose only
+    session is a lone event (zero seconds) is kept.
+
+    Args:
+        enrollment: a course enrollment.
+        course: its course.
+        events: the learner's item events in the course (any order, any enrollment).
+
+    Returns:
+        The enrollment's days, in day order.
+    """
+    item_lesson = {i.id: i.lesson for i in course.items}
+    in_events = [e for e in events if e.item_id in item_lesson and in_window(enrollment, e.at)]
+    seconds: dict[date, float] = {}
+    for start, length in learning_sessions(e.at for e in in_events):
+        day = start.date()
+        seconds[day] = seconds.get(day, 0.0) + length
+    completed_first: dict[str, datetime] = {}
+    for e in in_events:
+        if e.kind is EventKind.COMPLETED:
+            seen = completed_first.get(e.item_id)
+            if seen is None or e.at < seen:
+                completed_first[e.item_id] = e.at
+    lessons: dict[str, list[str]] = {}
+    for item in course.items:
+        lessons.setdefault(item.lesson, []).append(item.id)
+    taken: dict[date, int] = {}
+    for ids in lessons.values():
+        if all(i in completed_first for i in ids):
+            day = max(completed_first[i] for i in ids).date()
+            taken[day] = taken.get(day, 0) + 1
+    return tuple(
+        DailyActivity(enrollment.id, day, seconds.get(day, 0.0), taken.get(day, 0))
+        for day in sorted(seconds.keys() | taken.keys())
     )
 
 

@@ -8,15 +8,16 @@ enrollment ever made.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable, Mapping, Set
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from attrs import frozen
 
 from learnprog.model.activity import Enrollment
 from learnprog.model.catalog import EntryKind
 from learnprog.model.learner import Learner, Membership, MemberState
-from learnprog.model.progress import EnrollmentProgress, hours
+from learnprog.model.progress import ActivityStatus, DailyActivity, EnrollmentProgress, hours
 
 
 @frozen
@@ -241,3 +242,232 @@ def email_figures(
         completed_more=learners_with(completed, lambda n: n > 2),
         computed_at=now,
     )
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return None if whole == 0 else 100.0 * part / whole
+
+
+@frozen
+class UsageFunnel:
+    """The learner funnel of the admin home page's "Usage Overview".
+
+    Source: guide, "Your Admin Home Page" ("invitations sent, learners who have joined, or
+    learners who have enrolled"). Counted per membership of the covered programs, so a
+    learner invited to two programs is two invitations; each stage is a subset of the one
+    before and a rate is never above 100.
+
+    Attributes:
+        invitations_sent: memberships ever invited, in any state now (MEMBER, INVITED,
+            DELETED_MEMBER, a revoked invitation included): every membership starts as an
+            invitation.
+        joined: those memberships whose learner joined (``joined_at`` set: MEMBER, or removed
+            after joining).
+        enrolled: joined memberships whose learner has at least one course enrollment made
+            through that program, current or ended.
+        join_rate: ``joined / invitations_sent`` as percent 0-100; ``None`` without invitations.
+        enroll_rate: ``enrolled / joined`` as percent 0-100; ``None`` when nobody joined.
+        computed_at: when the figures were computed (the clock's now).
+    """
+
+    invitations_sent: int
+    joined: int
+    enrolled: int
+    join_rate: float | None
+    enroll_rate: float | None
+    computed_at: datetime
+
+    @classmethod
+    def from_counts(
+        cls, invitations_sent: int, joined: int, enrolled: int, now: datetime
+    ) -> UsageFunnel:
+        """Make the funnel from its three counts, computing the conversion rates."""
+        return cls(
+            invitations_sent,
+            joined,
+            enrolled,
+            _rate(joined, invitations_sent),
+            _rate(enrolled, joined),
+            now,
+        )
+
+
+def usage_funnel(
+    memberships: Iterable[Membership], enrollments: Iterable[Enrollment], now: datetime
+) -> UsageFunnel:
+    """Compute the usage funnel (see :class:`UsageFunnel` for each rule).
+
+    Args:
+        memberships: every membership of the covered programs.
+        enrollments: every enrollment made through them.
+        now: the clock's now (``computed_at``).
+    """
+    enrolled_pairs = {
+        (e.program_id, e.learner_id) for e in enrollments if e.kind is EntryKind.COURSE
+    }
+    invited = joined = enrolled = 0
+    for m in memberships:
+        invited += 1
+        if m.joined_at is not None:
+            joined += 1
+            enrolled += (m.program_id, m.learner_id) in enrolled_pairs
+    return UsageFunnel.from_counts(invited, joined, enrolled, now)
+
+
+SUMMARY_DAYS = 28
+"""The summary's recent period: "in the past 28 days" (guide, "Accessing Email Reports")."""
+
+
+def summary_since(now: datetime) -> date:
+    """Return the first UTC day of the summary's past 28 days.
+
+    The period is 28 whole UTC calendar days: the day of ``now`` and the 27 before it (the
+    guide's summary "will update daily"). With ``now`` on 2026-03-30 it runs from 2026-03-03 to
+    2026-03-30, both included.
+    """
+    return now.astimezone(UTC).date() - timedelta(days=SUMMARY_DAYS - 1)
+
+
+@frozen
+class ActivityTotals:
+    """The summary's learning totals over the course enrollments of some programs.
+
+    "Recent" is the past 28 days (:func:`summary_since` to the day of ``now``, both included).
+
+    Attributes:
+        enrollments: course enrollments ever made, current or ended, removed members' included
+            (the guide: "Total number of times learners have enrolled in a course").
+        recent_enrollments: those made in the period (``enrolled_at`` from 00:00 UTC of its
+            first day up to ``now``).
+        learning_seconds: estimated learning seconds over every course enrollment.
+        recent_learning_seconds: those of sessions that started on a day of the period
+            (:class:`~learnprog.model.progress.DailyActivity`).
+        lessons_taken: lessons taken over every course enrollment (a re-enrollment starts fresh,
+            so a lesson taken again counts again).
+        recent_lessons_taken: those whose last item was completed on a day of the period.
+    """
+
+    enrollments: int
+    recent_enrollments: int
+    learning_seconds: float
+    recent_learning_seconds: float
+    lessons_taken: int
+    recent_lessons_taken: int
+
+
+def activity_totals(
+    enrollments: Iterable[Enrollment],
+    figures: Mapping[str, EnrollmentProgress],
+    days: Iterable[DailyActivity],
+    now: datetime,
+) -> ActivityTotals:
+    """Compute the summary's learning totals (see :class:`ActivityTotals` for each rule).
+
+    Args:
+        enrollments: every enrollment made through the covered programs.
+        figures: the enrollments' derived figures, by enrollment ID.
+        days: the enrollments' daily buckets.
+        now: the clock's now.
+    """
+    since = summary_since(now)
+    start = datetime.combine(since, time(), tzinfo=UTC)
+    today = now.astimezone(UTC).date()
+    courses = {e.id: e for e in enrollments if e.kind is EntryKind.COURSE}
+    seconds = 0.0
+    lessons = 0
+    for e in courses.values():
+        f = figures.get(e.id)
+        if f is not None:
+            seconds += f.learning_seconds
+            lessons += f.lessons_taken
+    recent = [d for d in days if d.enrollment_id in courses and since <= d.day <= today]
+    return ActivityTotals(
+        enrollments=len(courses),
+        recent_enrollments=sum(1 for e in courses.values() if start <= e.enrolled_at <= now),
+        learning_seconds=seconds,
+        recent_learning_seconds=sum(d.learning_seconds for d in recent),
+        lessons_taken=lessons,
+        recent_lessons_taken=sum(d.lessons_taken for d in recent),
+    )
+
+
+@frozen
+class Summary:
+    """The admin home page's summary tab (guide, "Your Admin Home Page").
+
+    Each figure is a total to date and its change in the past 28 days (see
+    :class:`ActivityTotals` for the populations and :func:`summary_since` for the period).
+
+    Attributes:
+        enrollments: total course enrollments to date.
+        enrollments_change: those made in the past 28 days.
+        learning_hours: total estimated learning hours (a float).
+        learning_hours_change: hours of sessions that started in the past 28 days.
+        lessons_taken: total lessons taken.
+        lessons_taken_change: lessons taken in the past 28 days.
+        average_rating: the mean course rating, 1-5, of the programs' ratings (guide, "Average
+            Course Rating"), or ``None`` without ratings.
+        ratings: the number of ratings averaged.
+        since: the first UTC day of the past 28 days.
+        computed_at: when the figures were computed (the clock's now).
+    """
+
+    enrollments: int
+    enrollments_change: int
+    learning_hours: float
+    learning_hours_change: float
+    lessons_taken: int
+    lessons_taken_change: int
+    average_rating: float | None
+    ratings: int
+    since: date
+    computed_at: datetime
+
+    @classmethod
+    def build(
+        cls, totals: ActivityTotals, rating: tuple[float | None, int], now: datetime
+    ) -> Summary:
+        """Make the summary from the learning totals and ``(mean rating, count)``."""
+        return cls(
+            totals.enrollments,
+            totals.recent_enrollments,
+            hours(totals.learning_seconds),
+            hours(totals.recent_learning_seconds),
+            totals.lessons_taken,
+            totals.recent_lessons_taken,
+            rating[0],
+            rating[1],
+            summary_since(now),
+            now,
+        )
+
+
+class MemberEmailCategory(enum.StrEnum):
+    """The Members page's email report categories (guide, "Members": the envelope icon).
+
+    Each is a current MEMBER of the program passing one members-list filter of
+    :class:`~learnprog.model.progress.ActivityStatus`, so the lists match the Members page:
+
+    * ``NO_ENROLLMENTS``: "accepted their invitation, but have not yet enrolled in a course"
+      (``NO_ENROLLMENT``: no current course enrollment in the program);
+    * ``ENROLLED_NO_COMPLETIONS``: "enrolled in at least 1 course, but have not yet completed a
+      course" (``ENROLLED``: current course enrollments, none completed);
+    * ``COMPLETED_AT_LEAST_ONE``: "completed at least 1 course" (``COMPLETED``: a current
+      course enrollment completed).
+
+    Removed members (DELETED_MEMBER) and invited learners are in none of them: the lists are for
+    emailing the program's members.
+    """
+
+    NO_ENROLLMENTS = "no_enrollments"
+    ENROLLED_NO_COMPLETIONS = "enrolled_no_completions"
+    COMPLETED_AT_LEAST_ONE = "completed_at_least_one"
+
+    @property
+    def status(self) -> ActivityStatus:
+        """The members list filter behind the category."""
+        return {
+            MemberEmailCategory.NO_ENROLLMENTS: ActivityStatus.NO_ENROLLMENT,
+            MemberEmailCategory.ENROLLED_NO_COMPLETIONS: ActivityStatus.ENROLLED,
+            MemberEmailCategory.COMPLETED_AT_LEAST_ONE: ActivityStatus.COMPLETED,
+        }[self]

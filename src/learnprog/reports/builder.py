@@ -6,40 +6,79 @@ streamed on SQL storage, so memory does not grow with the number of members.
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from collections.abc import Iterator, Sequence
-from typing import IO, TypeVar
+from datetime import timedelta
+from typing import IO, Any, TypeVar
 
 from attrs import frozen
 
-from learnprog.errors import NotFoundError, PermissionDeniedError
+from learnprog.errors import (
+    InvalidTokenError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from learnprog.model._rules import record_id
 from learnprog.model.access import Actor, require_any_admin, visible_program_ids
+from learnprog.model.activity import AssessmentAttempt, Enrollment
+from learnprog.model.catalog import Assessment, Course
+from learnprog.model.learner import Learner, MemberState
 from learnprog.model.organization import Program
+from learnprog.model.progress import MAX_PAGE, MemberQuery, MemberRow, in_window
 from learnprog.model.reporting import (
     EmailReportFigures,
+    MemberEmailCategory,
     MembershipRecord,
     SpecializationRecord,
+    Summary,
+    UsageFunnel,
     UsageRecord,
 )
+from learnprog.reports.cells import protect, timestamp, two_decimals, yes_no
 from learnprog.reports.tables import (
     MEMBERSHIP_COLUMNS,
     SPECIALIZATION_COLUMNS,
     USAGE_COLUMNS,
     Report,
+    email_cells,
     membership_cells,
     specialization_cells,
     usage_cells,
 )
 from learnprog.services._base import Service
 from learnprog.storage.ports import UnitOfWork
+from learnprog.tokens import TokenPurpose
 
 R = TypeVar("R")
 
 ZIP_MEMBERS = ("member-report.csv", "usage-report.csv", "specialization-report.csv")
 """The files of the report zip, in the guide's order ("member-report", "usage-report",
 "specialization-report")."""
+
+
+GRADEBOOK_FILES = ("assessment_attempts.csv", "gradebook.csv")
+"""The gradebook zip's files (guide, "Accessing Gradebooks": "assessment_attempts",
+"gradebook")."""
+
+ATTEMPT_COLUMNS = (
+    "Name",
+    "Email",
+    "External Id",
+    "Assessment ID",
+    "Assessment Name",
+    "Attempt Time",
+    "Grade",
+    "Banked",
+    "Passed",
+)
+"""The columns of ``assessment_attempts.csv``."""
+
+GRADEBOOK_LINK_LIFETIME = timedelta(hours=24)
+"""A gradebook link works for 24 hours after it is issued (guide: "This link will expire in 24
+hours")."""
 
 
 @frozen
@@ -213,3 +252,279 @@ class ReportBuilder(Service):
             programs = self._scope(uow, actor, organization_id, program_ids, "read reports")
             figures = uow.reports.email_figures([p.id for p in programs], self._now())
         return EmailReport(tuple(programs), figures)
+
+    # --- the admin home page ------------------------------------------------------------------
+
+    def funnel(
+        self, actor: Actor, organization_id: str, *, program_ids: Sequence[str] | None = None
+    ) -> UsageFunnel:
+        """The usage funnel: invitations sent, learners who joined and who enrolled, with rates.
+
+        Guide, "Your Admin Home Page" ("Usage Overview"); each count's population is defined on
+        :class:`~learnprog.model.reporting.UsageFunnel`. One aggregate query on SQL storage.
+
+        Args:
+            actor: an admin; a program admin gets only their programs.
+            organization_id: the organization.
+            program_ids: the programs covered (default: every program the actor sees).
+
+        Returns:
+            The funnel, with conversion rates as percent 0-100 (``None`` when dividing by 0)
+            and ``computed_at`` the clock's now.
+
+        Raises:
+            PermissionDeniedError, NotFoundError: as :meth:`usage_report`.
+        """
+        with self._uow() as uow:
+            programs = self._scope(uow, actor, organization_id, program_ids, "read reports")
+            return uow.reports.funnel([p.id for p in programs], self._now())
+
+    def summary(
+        self, actor: Actor, organization_id: str, *, program_ids: Sequence[str] | None = None
+    ) -> Summary:
+        """The summary tab: enrollments, learning hours, lessons taken and the average rating.
+
+        Guide, "Your Admin Home Page" and the summary of "Accessing Email Reports": each of
+        enrollments, learning hours and lessons taken is a total to date and the change "in
+        the past 28 days"; the average course rating is over the programs' ratings.
+
+        The 28-day changes come from per-day buckets kept at ingestion
+        (:class:`~learnprog.model.progress.DailyActivity`), not from raw events: a session's
+        time counts on the UTC day it starts, a lesson on the UTC day its last item was
+        completed, an enrollment on the day it was made. The period is the day of the clock's
+        now and the 27 UTC days before it (:func:`~learnprog.model.reporting.summary_since`).
+        Course enrollments only, current and ended, removed members' included.
+
+        Args:
+            actor: an admin; a program admin gets only their programs.
+            organization_id: the organization.
+            program_ids: the programs covered (default: every program the actor sees).
+
+        Returns:
+            The summary; hours as floats, the rating 1-5 or ``None``, ``computed_at`` now.
+
+        Raises:
+            PermissionDeniedError, NotFoundError: as :meth:`usage_report`.
+        """
+        now = self._now()
+        with self._uow() as uow:
+            programs = self._scope(uow, actor, organization_id, program_ids, "read reports")
+            totals = uow.reports.activity_totals([p.id for p in programs], now)
+            count, weighted = 0, 0.0
+            for program in programs:
+                mean, n = uow.feedback.rating_summary(program_id=program.id)
+                if mean is not None:
+                    count += n
+                    weighted += mean * n
+        return Summary.build(totals, (weighted / count if count else None, count), now)
+
+    # --- the Members page ---------------------------------------------------------------------
+
+    def member_emails(
+        self, actor: Actor, program_id: str, category: MemberEmailCategory | str
+    ) -> Report[MemberRow]:
+        """The emails of a program's members in one category, as a one-column CSV ("Email").
+
+        Guide, "Members": the envelope icon's email report ("No Enrollments", "Enrolled with no
+        completions", "Completed at least 1 course"); each category's rule is on
+        :class:`~learnprog.model.reporting.MemberEmailCategory`. Rows are the members list's
+        rows (typed), ordered by email; the file is ``<category>.csv`` with dashes.
+
+        Args:
+            actor: an admin of the program (or of its organization).
+            program_id: the program.
+            category: ``no_enrollments``, ``enrolled_no_completions`` or
+                ``completed_at_least_one``.
+
+        Returns:
+            The report, read from storage when iterated (1,000 members per query).
+
+        Raises:
+            ValidationError: an unknown category.
+            PermissionDeniedError: not an admin of the program.
+            NotFoundError: no such program.
+        """
+        try:
+            kind = MemberEmailCategory(str(category))
+        except ValueError as exc:
+            allowed = ", ".join(c.value for c in MemberEmailCategory)
+            raise ValidationError(
+                f"one of {allowed} is required", field="category", value=category
+            ) from exc
+        with self._uow() as uow:
+            program = self._program(uow, actor, program_id, "read member emails")
+
+        def rows() -> Iterator[MemberRow]:
+            offset = 0
+            with self._uow() as uow:
+                while True:
+                    query = MemberQuery.create(
+                        program.id,
+                        state=MemberState.MEMBER,
+                        status=kind.status,
+                        order="email",
+                        offset=offset,
+                        limit=MAX_PAGE,
+                    )
+                    page = uow.progress.member_page(query, self._now())
+                    yield from page.rows
+                    offset += len(page.rows)
+                    if len(page.rows) < MAX_PAGE:
+                        return
+
+        return Report(f"{kind.value.replace('_', '-')}.csv", ("Email",), rows, email_cells)
+
+    # --- gradebooks ---------------------------------------------------------------------------
+
+    def gradebook_link(self, actor: Actor, course_id: str, *, program_id: str | None = None) -> str:
+        """Return a signed download link for a course's gradebook, valid for 24 hours.
+
+        Guide, "Accessing Gradebooks": the link "will download 2 reports" and "will expire in 24
+        hours". The token (purpose ``report-download``, signed at the clock's now) names the
+        course, the programs covered and the admin who asked; only that admin can open it
+        (:meth:`open_gradebook`), and only while their rights still cover those programs.
+
+        Args:
+            actor: an admin; a program admin covers only their programs.
+            course_id: the course's record ID.
+            program_id: only this program's learners (default: every program the actor sees).
+
+        Returns:
+            ``<base_url>/reports/gradebook?token=<token>``.
+
+        Raises:
+            PermissionDeniedError: not an admin, or a program that is not the actor's.
+            NotFoundError: no such course, or a program of another organization.
+        """
+        with self._uow() as uow:
+            course = uow.courses.get(record_id(course_id, field="course_id"))
+            wanted = None if program_id is None else [program_id]
+            programs = self._scope(uow, actor, course.organization_id, wanted, "read gradebooks")
+        token = self._context.signer.sign(
+            TokenPurpose.REPORT_DOWNLOAD,
+            {
+                "r": "gradebook",
+                "o": course.organization_id,
+                "c": course.id,
+                "p": [p.id for p in programs],
+                "a": getattr(actor, "learner_id", None),
+            },
+        )
+        return f"{self._context.settings.base_url.rstrip('/')}/reports/gradebook?token={token}"
+
+    def open_gradebook(self, actor: Actor, token: str) -> bytes:
+        """Return the zip a gradebook link points to: the two gradebook CSVs.
+
+        ``assessment_attempts.csv`` (:data:`ATTEMPT_COLUMNS`): every attempt at a graded
+        assessment of the course by the gradebook's learners, by email then time; the time is
+        ISO 8601 UTC with milliseconds, the grade percent 0-100 with two decimals, Banked and
+        Passed (grade at or above the pass mark) Yes/No.
+
+        ``gradebook.csv``: one row per learner with a current enrollment in the course through
+        the covered programs (removed members' included), by email: Name, Email, External Id,
+        then one column per graded assessment of the course, in course order, headed
+        ``<name> (<id>)``, holding the learner's best grade (two decimals) among the attempts
+        counted in their current enrollment (the learning issue's window rule), empty when none.
+
+        Args:
+            actor: the admin the link was issued to (guide: "make sure you are logged in").
+            token: the link's ``token`` parameter.
+
+        Returns:
+            The zip's bytes.
+
+        Raises:
+            InvalidTokenError: the token is altered, made for something else, or more than 24
+                hours old.
+            PermissionDeniedError: another person's link, or rights that no longer cover the
+                programs.
+        """
+        payload = self._context.signer.verify(
+            TokenPurpose.REPORT_DOWNLOAD, token, max_age=GRADEBOOK_LINK_LIFETIME
+        )
+        try:
+            org_id, course_id, program_ids = payload["o"], payload["c"], list(payload["p"])
+            owner = payload["a"]
+            valid = payload["r"] == "gradebook"
+        except (KeyError, TypeError) as exc:
+            raise InvalidTokenError("the link is not valid", field="token") from exc
+        if not valid:
+            raise InvalidTokenError("the link is not valid", field="token")
+        if owner is None or owner != getattr(actor, "learner_id", None):
+            raise PermissionDeniedError(f"{actor.describe()} may not open another admin's link")
+        with self._uow() as uow:
+            scope = self._scope(uow, actor, org_id, program_ids, "read gradebooks")
+            course = uow.courses.get(course_id)
+            learners = list(uow.reports.course_learners(course.id, [p.id for p in scope]))
+            attempts = uow.activity.attempts_for([lr.id for lr, _ in learners], [course.id])
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, rows in zip(
+                GRADEBOOK_FILES,
+                (
+                    _attempt_rows(course, learners, attempts),
+                    _gradebook_rows(course, learners, attempts),
+                ),
+                strict=True,
+            ):
+                text = io.StringIO(newline="")
+                csv.writer(text, lineterminator="\r\n").writerows(rows)
+                archive.writestr(name, text.getvalue().encode("utf-8"))
+        return buffer.getvalue()
+
+
+def _graded(course: Course) -> list[Assessment]:
+    return [a for a in course.assessments if a.graded]
+
+
+def _attempt_rows(
+    course: Course,
+    learners: Sequence[tuple[Learner, Enrollment]],
+    attempts: Sequence[AssessmentAttempt],
+) -> list[list[Any]]:
+    graded = {a.id: a for a in _graded(course)}
+    people = {lr.id: lr for lr, _ in learners}
+    order = {lr.id: i for i, (lr, _) in enumerate(learners)}
+    rows: list[list[Any]] = [list(ATTEMPT_COLUMNS)]
+    for t in sorted(
+        (t for t in attempts if t.assessment_id in graded and t.learner_id in people),
+        key=lambda t: (order[t.learner_id], t.submitted_at, t.id),
+    ):
+        person, assessment = people[t.learner_id], graded[t.assessment_id]
+        rows.append(
+            [
+                protect(person.full_name),
+                protect(person.email.address),
+                protect(person.external_id),
+                protect(assessment.id),
+                protect(assessment.name),
+                timestamp(t.submitted_at),
+                two_decimals(t.grade),
+                yes_no(t.banked),
+                yes_no(t.grade >= assessment.pass_mark),
+            ]
+        )
+    return rows
+
+
+def _gradebook_rows(
+    course: Course,
+    learners: Sequence[tuple[Learner, Enrollment]],
+    attempts: Sequence[AssessmentAttempt],
+) -> list[list[Any]]:
+    graded = _graded(course)
+    header = ["Name", "Email", "External Id"] + [protect(f"{a.name} ({a.id})") for a in graded]
+    best: dict[tuple[str, str], float] = {}
+    enrollment = {lr.id: e for lr, e in learners}
+    for t in attempts:
+        mine = enrollment.get(t.learner_id)
+        if mine is not None and in_window(mine, t.submitted_at):
+            key = (t.learner_id, t.assessment_id)
+            best[key] = max(best.get(key, 0.0), t.grade)
+    rows: list[list[Any]] = [header]
+    for person, _ in learners:
+        rows.append(
+            [protect(person.full_name), protect(person.email.address), protect(person.external_id)]
+            + [two_decimals(best.get((person.id, a.id))) for a in graded]
+        )
+    return rows

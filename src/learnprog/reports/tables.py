@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, Generic, TypeVar
 
 from learnprog.model.learner import Learner
+from learnprog.model.progress import MemberRow
 from learnprog.model.reporting import MembershipRecord, SpecializationRecord, UsageRecord
 from learnprog.reports.cells import protect, timestamp, two_decimals, yes_no
 
@@ -182,6 +183,11 @@ def specialization_cells(r: SpecializationRecord) -> list[str]:
         protect(r.contract),
         *_profile(r.learner),
     ]
+
+
+def email_cells(r: MemberRow) -> list[str]:
+    """One row of a member email list: the learner's email."""
+    return [protect(r.learner.email.address)]
 
 
 class Report(Generic[R]):

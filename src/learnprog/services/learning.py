@@ -36,10 +36,12 @@ from learnprog.model.catalog import Collection, Course, EntryKind, Specializatio
 from learnprog.model.learner import Membership, MemberState
 from learnprog.model.organization import Contract, ContractKind, Program
 from learnprog.model.progress import (
+    DailyActivity,
     EnrollmentProgress,
     MemberPage,
     MemberQuery,
     course_progress,
+    daily_activity,
     specialization_progress,
 )
 from learnprog.services._base import Service, ServiceContext
@@ -891,6 +893,7 @@ class LearningService(Service):
             if e.kind is EntryKind.COURSE and (e.learner_id, e.target_id) in wanted:
                 by_pair.setdefault((e.learner_id, e.target_id), []).append(e)
         figures: list[EnrollmentProgress] = []
+        days: list[DailyActivity] = []
         if by_pair:
             enrolled = sorted({lr for lr, _ in by_pair})
             events: dict[tuple[str, str], list[LearningEvent]] = {}
@@ -901,11 +904,12 @@ class LearningService(Service):
                 attempts.setdefault((at.learner_id, at.course_id), []).append(at)
             for pair, enrollments in by_pair.items():
                 course = catalog.courses[pair[1]]
-                figures += [
-                    course_progress(e, course, events.get(pair, ()), attempts.get(pair, ()))
-                    for e in enrollments
-                ]
+                for e in enrollments:
+                    mine = events.get(pair, ())
+                    figures.append(course_progress(e, course, mine, attempts.get(pair, ())))
+                    days += daily_activity(e, course, mine)
         uow.progress.put_many(figures)
+        uow.progress.put_days([f.enrollment_id for f in figures], days)
         specs_by_learner: dict[str, set[str]] = {}
         for learner_id, course_id in wanted:
             for spec in catalog.specializations_with(course_id):

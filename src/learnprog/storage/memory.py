@@ -41,6 +41,7 @@ from learnprog.model.messaging import (
 )
 from learnprog.model.organization import Contract, Organization, Program
 from learnprog.model.progress import (
+    DailyActivity,
     EnrollmentProgress,
     MemberOrder,
     MemberPage,
@@ -49,11 +50,15 @@ from learnprog.model.progress import (
     member_status,
 )
 from learnprog.model.reporting import (
+    ActivityTotals,
     EmailReportFigures,
     MembershipRecord,
     SpecializationRecord,
+    UsageFunnel,
     UsageRecord,
+    activity_totals,
     email_figures,
+    usage_funnel,
 )
 from learnprog.model.skills import ItemDifficulty, ScoringMark, SkillRating
 from learnprog.storage import ports
@@ -853,6 +858,16 @@ def _at(record: LearningEvent | AssessmentAttempt) -> Any:
     return (record.at, record.id) if isinstance(record, LearningEvent) else record.submitted_at
 
 
+class InMemoryDayTable(_Table[DailyActivity]):
+    """Daily learning buckets in memory, keyed by enrollment and day."""
+
+    kind, name = "enrollment day", "enrollment_days"
+    lookups = (("enrollment", lambda d: d.enrollment_id),)
+
+    def _key(self, record: DailyActivity) -> Hashable:
+        return (record.enrollment_id, record.day)
+
+
 class InMemoryProgressRepository(_Table[EnrollmentProgress], ports.ProgressRepository):
     """Derived enrollment figures in memory; the members list is computed by the model rules."""
 
@@ -870,6 +885,28 @@ class InMemoryProgressRepository(_Table[EnrollmentProgress], ports.ProgressRepos
     def get_many(self, enrollment_ids: Sequence[str]) -> Mapping[str, EnrollmentProgress]:
         found = {i: self._find(i) for i in enrollment_ids}
         return {k: v for k, v in found.items() if v is not None}
+
+    def put_days(self, enrollment_ids: Sequence[str], days: Sequence[DailyActivity]) -> None:
+        self._uow.check_open()
+        wanted = set(enrollment_ids)
+        for day in days:
+            if day.enrollment_id not in wanted:
+                raise StorageError(f"day of enrollment {day.enrollment_id!r} not in the batch")
+        table = self._uow.enrollment_days
+        for enrollment_id in wanted:
+            self._uow.enrollments.get(enrollment_id)  # like the SQL foreign key
+            for old in table._select_by("enrollment", enrollment_id, lambda d: True, _day_key):
+                table._stage(table._key(old), _DELETED)
+        for day in days:
+            table._stage(table._key(day), day)
+
+    def get_days(self, enrollment_ids: Sequence[str]) -> Sequence[DailyActivity]:
+        table = self._uow.enrollment_days
+        return [
+            d
+            for i in sorted(set(enrollment_ids))
+            for d in table._select_by("enrollment", i, lambda d: True, _day_key)
+        ]
 
     def member_page(self, query: MemberQuery, now: datetime) -> MemberPage:
         uow = self._uow
@@ -900,6 +937,10 @@ class InMemoryProgressRepository(_Table[EnrollmentProgress], ports.ProgressRepos
         rows.sort(key=lambda r: _member_missing(r, query.order))  # missing values last
         page = rows[query.offset : query.offset + query.limit]
         return MemberPage(tuple(page), len(rows), query)
+
+
+def _day_key(day: DailyActivity) -> Any:
+    return day.day
 
 
 def _member_value(row: MemberRow, order: MemberOrder) -> Any:
@@ -1166,6 +1207,35 @@ class InMemoryReportRepository(ports.ReportRepository):
         verified = {i for i, person in people.items() if person.identity_verified}
         return email_figures(memberships, enrollments, figures, verified, now)
 
+    def course_learners(
+        self, course_id: str, program_ids: Sequence[str]
+    ) -> Sequence[tuple[Learner, Enrollment]]:
+        uow = self._uow
+        found = [
+            (uow.learners.get(e.learner_id), e)
+            for p in dict.fromkeys(program_ids)
+            for e in uow.enrollments.list_for_program(p)
+            if e.target_id == course_id and e.kind is EntryKind.COURSE and e.is_current
+        ]
+        return sorted(found, key=lambda r: (r[0].email.key, r[0].id))
+
+    def activity_totals(self, program_ids: Sequence[str], now: datetime) -> ActivityTotals:
+        uow = self._uow
+        enrollments = [
+            e for p in dict.fromkeys(program_ids) for e in uow.enrollments.list_for_program(p)
+        ]
+        ids = [e.id for e in enrollments]
+        return activity_totals(
+            enrollments, uow.progress.get_many(ids), uow.progress.get_days(ids), now
+        )
+
+    def funnel(self, program_ids: Sequence[str], now: datetime) -> UsageFunnel:
+        uow = self._uow
+        programs = list(dict.fromkeys(program_ids))
+        memberships = [m for p in programs for m in uow.memberships.list_for_program(p)]
+        enrollments = [e for p in programs for e in uow.enrollments.list_for_program(p)]
+        return usage_funnel(memberships, enrollments, now)
+
 
 class _MarkTable(_Table[ScoringMark]):
     kind, name = "scoring mark", "skill_scoring"
@@ -1297,6 +1367,7 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         self.learning_events = InMemoryEventTable(self)
         self.assessment_attempts = InMemoryAttemptTable(self)
         self.activity = InMemoryActivityRepository(self)
+        self.enrollment_days = InMemoryDayTable(self)
         self.progress = InMemoryProgressRepository(self)
         self.feedback = InMemoryFeedbackRepository(self)
         self.message_recipients = InMemoryRecipientTable(self)

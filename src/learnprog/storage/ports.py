@@ -36,11 +36,13 @@ from learnprog.model.messaging import (
     SentMessage,
 )
 from learnprog.model.organization import Contract, Organization, Program
-from learnprog.model.progress import EnrollmentProgress, MemberPage, MemberQuery
+from learnprog.model.progress import DailyActivity, EnrollmentProgress, MemberPage, MemberQuery
 from learnprog.model.reporting import (
+    ActivityTotals,
     EmailReportFigures,
     MembershipRecord,
     SpecializationRecord,
+    UsageFunnel,
     UsageRecord,
 )
 from learnprog.model.skills import ItemDifficulty, ScoringMark, SkillRating
@@ -567,6 +569,18 @@ class ProgressRepository(Protocol):
         """Return the stored figures of those enrollments that have them."""
         ...
 
+    def put_days(self, enrollment_ids: Sequence[str], days: Sequence[DailyActivity]) -> None:
+        """Stage the daily buckets of these enrollments, replacing all their earlier days.
+
+        Every day in ``days`` must belong to one of ``enrollment_ids``; an enrollment given
+        without days is left with none.
+        """
+        ...
+
+    def get_days(self, enrollment_ids: Sequence[str]) -> Sequence[DailyActivity]:
+        """Return the daily buckets of those enrollments, by enrollment ID then day."""
+        ...
+
     def member_page(self, query: MemberQuery, now: datetime) -> MemberPage:
         """Return one page of a program's members list (one query on SQL storage).
 
@@ -678,6 +692,29 @@ class ReportRepository(Protocol):
         """Return the email report's figures for the programs (aggregated in SQL on SQL storage).
 
         The rules are :func:`learnprog.model.reporting.email_figures`.
+        """
+        ...
+
+    def course_learners(
+        self, course_id: str, program_ids: Sequence[str]
+    ) -> Sequence[tuple[Learner, Enrollment]]:
+        """Return the current enrollments in one course made through the programs.
+
+        Each with its learner (removed members' included), ordered by email key and learner ID.
+        """
+        ...
+
+    def activity_totals(self, program_ids: Sequence[str], now: datetime) -> ActivityTotals:
+        """Return the summary's learning totals of the programs (aggregated in SQL on SQL storage).
+
+        The rules are :func:`learnprog.model.reporting.activity_totals`.
+        """
+        ...
+
+    def funnel(self, program_ids: Sequence[str], now: datetime) -> UsageFunnel:
+        """Return the usage funnel of the programs (one aggregate query on SQL storage).
+
+        The rules are :func:`learnprog.model.reporting.usage_funnel`.
         """
         ...
 

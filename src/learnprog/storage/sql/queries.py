@@ -8,7 +8,7 @@ answers as the in-memory adapter (which calls the model functions) does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -456,3 +456,82 @@ def learner_totals_query(program_ids: Sequence[str]) -> sa.Select[Any]:
         count(sa.and_(joined, enrolled > 2)).label("enrolled_more"),
         count(sa.and_(joined, completed > 2)).label("completed_more"),
     ).select_from(people.outerjoin(courses, c.learner_id == lr.learner_id))
+
+
+def funnel_query(program_ids: Sequence[str]) -> sa.Select[Any]:
+    """The usage funnel: one row of ``invited``, ``joined``, ``enrolled`` (see ``UsageFunnel``)."""
+    m, e = t.memberships.c, t.enrollments.c
+    joined = m.joined_at.is_not(None)
+    has_course = (
+        sa.select(e.id)
+        .where(
+            e.program_id == m.program_id,
+            e.learner_id == m.learner_id,
+            e.kind == EntryKind.COURSE.value,
+        )
+        .exists()
+    )
+    return sa.select(
+        sa.func.count().label("invited"),
+        sa.func.coalesce(sa.func.sum(sa.case((joined, 1), else_=0)), 0).label("joined"),
+        sa.func.coalesce(sa.func.sum(sa.case((sa.and_(joined, has_course), 1), else_=0)), 0).label(
+            "enrolled"
+        ),
+    ).where(m.program_id.in_(list(program_ids)))
+
+
+def activity_totals_query(program_ids: Sequence[str], since: date, now: datetime) -> sa.Select[Any]:
+    """The summary's learning totals: one row (see ``ActivityTotals``).
+
+    Columns ``enrollments``, ``recent_enrollments``, ``seconds``, ``lessons``, ``recent_seconds``
+    and ``recent_lessons``; the recent columns sum the ``enrollment_days`` buckets from ``since``
+    to the day of ``now``.
+    """
+    e, p, d = t.enrollments.c, t.enrollment_progress.c, t.enrollment_days.c
+    start = datetime.combine(since, time(), tzinfo=UTC)
+    in_scope = sa.and_(e.program_id.in_(list(program_ids)), e.kind == EntryKind.COURSE.value)
+    days = (
+        sa.select(
+            sa.func.coalesce(sa.func.sum(d.learning_seconds), 0).label("recent_seconds"),
+            sa.func.coalesce(sa.func.sum(d.lessons_taken), 0).label("recent_lessons"),
+        )
+        .select_from(t.enrollment_days.join(t.enrollments, e.id == d.enrollment_id))
+        .where(in_scope, d.day >= since, d.day <= now.astimezone(UTC).date())
+        .subquery("recent_days")
+    )
+    recent = sa.and_(e.enrolled_at >= start, e.enrolled_at <= now)
+    totals = (
+        sa.select(
+            sa.func.count().label("enrollments"),
+            sa.func.coalesce(sa.func.sum(sa.case((recent, 1), else_=0)), 0).label(
+                "recent_enrollments"
+            ),
+            sa.func.coalesce(sa.func.sum(p.learning_seconds), 0).label("seconds"),
+            sa.func.coalesce(sa.func.sum(p.lessons_taken), 0).label("lessons"),
+        )
+        .select_from(t.enrollments.outerjoin(t.enrollment_progress, p.enrollment_id == e.id))
+        .where(in_scope)
+        .subquery("totals")
+    )
+    return sa.select(totals, days).select_from(totals.join(days, sa.true()))
+
+
+def course_learners_query(
+    course_id: str, program_ids: Sequence[str], dialect: str
+) -> sa.Select[Any]:
+    """Current enrollments in one course through the programs, with their learners (``l_``).
+
+    Ordered by email key and learner ID.
+    """
+    e, lr = t.enrollments.c, t.learners.c
+    return (
+        sa.select(*_learner_columns(), t.enrollments)
+        .select_from(t.enrollments.join(t.learners, lr.id == e.learner_id))
+        .where(
+            e.target_id == course_id,
+            e.kind == EntryKind.COURSE.value,
+            e.current_target_id.is_not(None),
+            e.program_id.in_(list(program_ids)),
+        )
+        .order_by(_codepoint_order(lr.email_key, dialect), _codepoint_order(lr.id, dialect))
+    )

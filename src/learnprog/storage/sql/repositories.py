@@ -52,6 +52,7 @@ from learnprog.model.organization import (
     Program,
 )
 from learnprog.model.progress import (
+    DailyActivity,
     EnrollmentProgress,
     MemberPage,
     MemberQuery,
@@ -61,11 +62,14 @@ from learnprog.model.progress import (
     is_inactive,
 )
 from learnprog.model.reporting import (
+    ActivityTotals,
     EmailReportFigures,
     MembershipRecord,
     SpecializationRecord,
+    UsageFunnel,
     UsageRecord,
     email_figures,
+    summary_since,
 )
 from learnprog.model.skills import ItemDifficulty, ScoringMark, SkillRating
 from learnprog.serialization import make_converter
@@ -73,9 +77,12 @@ from learnprog.storage import ports
 from learnprog.storage.sql import tables as t
 from learnprog.storage.sql.errors import translate_errors
 from learnprog.storage.sql.queries import (
+    activity_totals_query,
     audience_query,
+    course_learners_query,
     enrollment_report_query,
     enrollment_totals_query,
+    funnel_query,
     learner_totals_query,
     member_page_count,
     member_page_query,
@@ -1155,6 +1162,55 @@ class SqlProgressRepository(_SqlRepository[EnrollmentProgress], ports.ProgressRe
                 found[f.enrollment_id] = f
         return found
 
+    def put_days(self, enrollment_ids: Sequence[str], days: Sequence[DailyActivity]) -> None:
+        wanted = set(enrollment_ids)
+        for day in days:
+            if day.enrollment_id not in wanted:
+                raise StorageError(f"day of enrollment {day.enrollment_id!r} not in the batch")
+        if not wanted:
+            return
+        c = t.enrollment_days.c
+        with self._atomic():
+            for start in range(0, len(enrollment_ids), 500):
+                chunk = list(enrollment_ids[start : start + 500])
+                self._uow.connection.execute(
+                    t.enrollment_days.delete().where(c.enrollment_id.in_(chunk))
+                )
+            if days:
+                self._uow.connection.execute(
+                    t.enrollment_days.insert(),
+                    [
+                        {
+                            "enrollment_id": d.enrollment_id,
+                            "day": d.day,
+                            "learning_seconds": d.learning_seconds,
+                            "lessons_taken": d.lessons_taken,
+                        }
+                        for d in days
+                    ],
+                )
+
+    def get_days(self, enrollment_ids: Sequence[str]) -> Sequence[DailyActivity]:
+        c = t.enrollment_days.c
+        found: list[DailyActivity] = []
+        ids = sorted(set(enrollment_ids))
+        for start in range(0, len(ids), 500):
+            rows = self._read(
+                sa.select(t.enrollment_days)
+                .where(c.enrollment_id.in_(ids[start : start + 500]))
+                .order_by(c.enrollment_id, c.day)
+            )
+            found += [
+                DailyActivity(
+                    r["enrollment_id"],
+                    r["day"],
+                    float(r["learning_seconds"]),
+                    int(r["lessons_taken"]),
+                )
+                for r in rows
+            ]
+        return found
+
     def member_page(self, query: MemberQuery, now: datetime) -> MemberPage:
         statement = member_page_query(query, now, self._uow.connection.dialect.name)
         rows = self._read(statement)
@@ -1426,6 +1482,43 @@ class SqlReportRepository(ports.ReportRepository):
             enrolled_more=int(people["enrolled_more"]),
             completed_more=int(people["completed_more"]),
             computed_at=now,
+        )
+
+    def course_learners(
+        self, course_id: str, program_ids: Sequence[str]
+    ) -> Sequence[tuple[Learner, Enrollment]]:
+        if not program_ids:
+            return []
+        dialect = self._uow.connection.dialect.name
+        statement = course_learners_query(course_id, program_ids, dialect)
+        enrollments = SqlEnrollmentRepository(self._uow)
+        with translate_errors("report"):
+            rows = list(self._uow.connection.execute(statement).mappings())
+        columns = [c.name for c in t.enrollments.c]
+        return [(self._learner(r), enrollments._from_row({c: r[c] for c in columns})) for r in rows]
+
+    def activity_totals(self, program_ids: Sequence[str], now: datetime) -> ActivityTotals:
+        if not program_ids:
+            return ActivityTotals(0, 0, 0.0, 0.0, 0, 0)
+        statement = activity_totals_query(program_ids, summary_since(now), now)
+        with translate_errors("report"):
+            row = self._uow.connection.execute(statement).mappings().one()
+        return ActivityTotals(
+            enrollments=int(row["enrollments"]),
+            recent_enrollments=int(row["recent_enrollments"]),
+            learning_seconds=float(row["seconds"]),
+            recent_learning_seconds=float(row["recent_seconds"]),
+            lessons_taken=int(row["lessons"]),
+            recent_lessons_taken=int(row["recent_lessons"]),
+        )
+
+    def funnel(self, program_ids: Sequence[str], now: datetime) -> UsageFunnel:
+        if not program_ids:
+            return UsageFunnel.from_counts(0, 0, 0, now)
+        with translate_errors("report"):
+            row = self._uow.connection.execute(funnel_query(program_ids)).mappings().one()
+        return UsageFunnel.from_counts(
+            int(row["invited"]), int(row["joined"]), int(row["enrolled"]), now
         )
 
 

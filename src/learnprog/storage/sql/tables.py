@@ -517,7 +517,26 @@ message_recipients = sa.Table(
     mysql_engine="InnoDB",
 )
 
-# --- revision 0008: skill ratings, assessment difficulties, the scoring mark ------------------
+# --- revision 0008: per-day learning buckets of course enrollments (the summary's 28 days) ----
+
+enrollment_days = sa.Table(
+    "enrollment_days",
+    metadata,
+    sa.Column(
+        "enrollment_id",
+        Key(),
+        sa.ForeignKey("enrollments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("learning_seconds", sa.Double(), nullable=False),
+    sa.Column("lessons_taken", sa.Integer(), nullable=False),
+    sa.Index(None, "day"),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)
+
+# --- revision 0009: skill ratings, assessment difficulties, the scoring mark ------------------
 
 skill_ratings = sa.Table(
     "skill_ratings",
