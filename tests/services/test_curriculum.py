@@ -508,3 +508,37 @@ def test_each_chunk_of_an_import_is_stored_whole_or_not_at_all() -> None:
     assert [r.line for r in done] == [2, 3]
     stored = sorted(c.course_id for c in lp.programs.list_courses(w.admin, w.org.id))
     assert stored == ["C0", "C1", "C2", "N0", "N1"]  # the second chunk left nothing behind
+
+
+def test_specializations_from_a_file(lp: learnprog.Learnprog) -> None:
+    w = World(lp)
+    admin, org_id = w.admin, w.org.id
+    for code, slug in (("S1", "s-one"), ("S2", "s-two"), ("S3", "s-three")):
+        lp.programs.add_course(admin, org_id, course_id=code, slug=slug, name=code, partner="Uni")
+    lp.programs.add_course(admin, org_id, course_id="X9", slug="x-nine", name="X", partner="Other")
+    text = (
+        (
+            "Specialization Slug;Specialization;Course IDs\n"
+            "data-track;Data Track;S1; S2\n"
+            "mixed;Mixed;S1;X9\n"
+            "ghost;Ghost;C9\n"
+            "data-track;Again;S3\n"
+        )
+        .replace("S1; S2", '"S1; S2"')
+        .replace("S1;X9", '"S1;X9"')
+    )
+    results = lp.programs.import_specializations(admin, org_id, text.encode())
+    assert [(r.line, r.outcome) for r in results] == [
+        (2, "created"),
+        (3, "rejected"),
+        (4, "rejected"),
+        (5, "already_in_catalog"),
+    ]
+    assert "same partner" in str(results[1].reason)
+    assert str(results[2].reason).startswith("Course IDs")
+    spec = next(
+        x for x in lp.programs.list_specializations(admin, org_id) if x.slug == "data-track"
+    )
+    assert (spec.name, len(spec.course_ids)) == ("Data Track", 2)
+    again = lp.programs.import_specializations(admin, org_id, text.encode())
+    assert next(r.outcome for r in again) == "already_in_catalog"

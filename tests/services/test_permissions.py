@@ -243,6 +243,12 @@ TABLE: dict[str, Row] = {
         ),
         ORG_ADMIN,
     ),
+    "programs.import_specializations": row(
+        lambda w, a: w.lp.programs.import_specializations(
+            a, w.org_id, b"Specialization Slug,Specialization,Course IDs\nnew-spec,New,C1\n"
+        ),
+        ORG_ADMIN,
+    ),
     "programs.list_specializations": row(
         lambda w, a: w.lp.programs.list_specializations(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
     ),

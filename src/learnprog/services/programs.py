@@ -11,6 +11,7 @@ from datetime import datetime
 
 from attrs import frozen
 
+from learnprog.csvfiles import CsvRow, CsvSource, read_csv
 from learnprog.errors import ConflictError, ValidationError
 from learnprog.images import BANNER_SIZE, ImageSource, image_size
 from learnprog.mail.rendering import check_admin_text
@@ -37,6 +38,25 @@ class BannerUpdate:
 
     program: Program
     warnings: tuple[str, ...] = ()
+
+
+@frozen
+class SpecializationRowResult:
+    """What happened to one line of a specializations file.
+
+    Attributes:
+        line: the file line (the header is line 1).
+        outcome: ``created``, ``already_in_catalog`` or ``rejected``.
+        slug: the Specialization Slug cell as read.
+        record_id: the specialization's record ID (created or already there), else None.
+        reason: why the line was rejected, naming the column, or None.
+    """
+
+    line: int
+    outcome: str
+    slug: str
+    record_id: str | None
+    reason: str | None
 
 
 class ProgramService(Service):
@@ -377,6 +397,87 @@ class ProgramService(Service):
             self._audit_created(uow, actor, "specialization.add", spec, organization_id=org.id)
             uow.commit()
         return spec
+
+    def import_specializations(
+        self, actor: Actor, organization_id: str, source: CsvSource, *, encoding: str | None = None
+    ) -> Sequence[SpecializationRowResult]:
+        """Add specializations to the catalog from a CSV file, one per line.
+
+        Columns (headers matched ignoring case and spaces; the specialization report's names):
+        ``Specialization Slug``, ``Specialization`` and ``Course IDs`` — the guide's Course IDs
+        of catalog courses, in order, separated by ``;``. A slug already in the catalog is
+        reported ``already_in_catalog`` and changes nothing (importing twice changes nothing);
+        a bad line is ``rejected`` with the reason naming the column, and the others go on.
+        Each created specialization is stored in its own unit of work.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            source: a path, bytes or a binary file (encodings and delimiters as bulk
+                invitation reads them).
+            encoding: the file's encoding, when known.
+
+        Returns:
+            One result per non-blank line, in order.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            ValidationError: the file cannot be read or lacks a column (all missing ones named).
+        """
+        with self._as_org_admin(actor, organization_id, "add specializations to the catalog") as (
+            uow,
+            org,
+        ):
+            by_code = {c.course_id: c for c in uow.courses.list_for_organization(org.id)}
+        results: list[SpecializationRowResult] = []
+        columns = ("Specialization Slug", "Specialization", "Course IDs")
+        with read_csv(source, columns, encoding=encoding) as rows:
+            for row in rows:
+                results.append(self._specialization_row(actor, org.id, by_code, row))
+        return results
+
+    def _specialization_row(
+        self, actor: Actor, organization_id: str, by_code: dict[str, Course], row: CsvRow
+    ) -> SpecializationRowResult:
+        slug = row.values["Specialization Slug"]
+        codes = [c.strip() for c in row.values["Course IDs"].split(";") if c.strip()]
+        missing = [c for c in codes if c not in by_code]
+        if missing:
+            return SpecializationRowResult(
+                row.line, "rejected", slug, None, f"Course IDs: not in the catalog: {missing}"
+            )
+        try:
+            with self._uow() as uow:
+                existing = next(
+                    (
+                        x
+                        for x in uow.specializations.list_for_organization(organization_id)
+                        if x.slug == slug
+                    ),
+                    None,
+                )
+                if existing is not None:
+                    return SpecializationRowResult(
+                        row.line, "already_in_catalog", slug, existing.id, None
+                    )
+                spec = Specialization.create(
+                    organization_id,
+                    slug=slug,
+                    name=row.values["Specialization"],
+                    courses=[by_code[c] for c in codes],
+                    now=self._now(),
+                )
+                uow.specializations.add(spec)
+                self._audit_created(
+                    uow, actor, "specialization.add", spec, organization_id=organization_id
+                )
+                uow.commit()
+        except ValidationError as exc:
+            column = {"slug": "Specialization Slug", "name": "Specialization"}.get(
+                str(exc.field), "Course IDs"
+            )
+            return SpecializationRowResult(row.line, "rejected", slug, None, f"{column}: {exc}")
+        return SpecializationRowResult(row.line, "created", slug, spec.id, None)
 
     def list_specializations(self, actor: Actor, organization_id: str) -> Sequence[Specialization]:
         """Return the organization's catalog specializations, by name.
