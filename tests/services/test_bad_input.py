@@ -203,3 +203,46 @@ def test_connect_refuses_what_is_not_a_url() -> None:
         learnprog.connect(123)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="nodriver"):
         learnprog.connect("postgresql+nodriver://x/y")
+
+
+def _program(lp: learnprog.Learnprog) -> tuple[str, OrgAdminActor, str, str]:
+    org_id, ana = _org(lp)
+    program = lp.programs.create_program(ana, org_id, "Academy", slug="academy")
+    contract = lp.programs.create_contract(
+        ana,
+        org_id,
+        "Year 1",
+        kind="licenses",
+        quantity=5,
+        starts_at=datetime(2026, 1, 1, tzinfo=UTC),
+        ends_at=datetime(2027, 1, 1, tzinfo=UTC),
+    )
+    return org_id, ana, program.id, contract.id
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda lp, o, a, p, c: lp.learning.ingest(SYSTEM, o, events=None), "events"),
+        (lambda lp, o, a, p, c: lp.learning.ingest(SYSTEM, o, attempts=7), "attempts"),
+        (lambda lp, o, a, p, c: lp.learning.ingest(SYSTEM, o, events="e1"), "events"),
+        (lambda lp, o, a, p, c: lp.learning.record_enrollments(SYSTEM, p, None), "records"),
+        (lambda lp, o, a, p, c: lp.invitations.import_members(SYSTEM, p, c, {"a": 1}), "records"),
+        (lambda lp, o, a, p, c: lp.learning.members_list(a, p, search=123), "search"),
+        (
+            lambda lp, o, a, p, c: lp.messaging.compose(
+                a, o, "all_members", call_to_action=("a", "https://x.example", "z")
+            ),
+            "call_to_action",
+        ),
+        (lambda lp, o, a, p, c: lp.reports.usage_report(a, o, program_ids=p), "program_ids"),
+        (lambda lp, o, a, p, c: lp.reports.write_zip(a, o, 5), "target"),
+    ],
+)
+def test_learning_messaging_and_reports_name_the_bad_argument(
+    lp: learnprog.Learnprog, call: object, field: str
+) -> None:
+    org_id, ana, program_id, contract_id = _program(lp)
+    with pytest.raises(ValidationError) as caught:
+        call(lp, org_id, ana, program_id, contract_id)  # type: ignore[operator]
+    assert caught.value.field == field

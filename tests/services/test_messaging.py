@@ -262,3 +262,14 @@ def test_presets_cover_every_audience(lp: learnprog.Learnprog) -> None:
         lp.messaging.compose(w.admin, w.org.id, "everyone")
     assert isinstance(CallToAction.create("Go", "http://x.example/a"), CallToAction)
     assert isinstance(w.learner("lia@acme.example"), LearnerActor)
+
+
+@pytest.mark.parametrize(("options", "field"), [({"limit": 0}, "limit"), ({"offset": -1}, "offset"),
+                                                ({"offset": "x"}, "offset")])  # fmt: skip
+def test_history_paging_is_checked(
+    lp: learnprog.Learnprog, options: dict[str, object], field: str
+) -> None:
+    w = Cohort(lp)
+    with pytest.raises(ValidationError) as caught:
+        lp.messaging.history(w.admin, w.org.id, **options)  # type: ignore[arg-type]
+    assert caught.value.field == field

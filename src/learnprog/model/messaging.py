@@ -299,6 +299,10 @@ class MessageDetails:
         """
         cta = call_to_action
         if isinstance(cta, tuple):
+            if len(cta) != 2:
+                raise ValidationError(
+                    "a call to action is (label, url)", field="call_to_action", value=cta
+                )
             cta = CallToAction.create(*cta)
         elif cta is not None and not isinstance(cta, CallToAction):
             raise ValidationError(

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import IO, Any, TypeVar
 
@@ -117,6 +118,10 @@ class ReportBuilder(Service):
         if program_ids is None:
             wanted = [p for p in every.values() if visible is None or p.id in visible]
         else:
+            if isinstance(program_ids, str | bytes) or not isinstance(program_ids, Iterable):
+                raise ValidationError(
+                    "a list of program IDs is required", field="program_ids", value=program_ids
+                )
             wanted = []
             for raw in dict.fromkeys(program_ids):
                 pid = record_id(raw, field="program_ids")
@@ -221,6 +226,10 @@ class ReportBuilder(Service):
         Raises:
             PermissionDeniedError, NotFoundError: as :meth:`usage_report`.
         """
+        if not isinstance(target, str | os.PathLike) and not hasattr(target, "write"):
+            raise ValidationError(
+                "a path or a binary file open for writing is required", field="target"
+            )
         reports: list[Report[object]] = [
             self.membership_report(actor, organization_id, program_ids=program_ids),  # type: ignore[list-item]
             self.usage_report(actor, organization_id, program_ids=program_ids),  # type: ignore[list-item]

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from attrs import field, frozen
 
+from learnprog.errors import ValidationError
 from learnprog.model._rules import to_optional_utc, to_utc
 
 T = TypeVar("T")
@@ -123,8 +124,18 @@ class EnrollmentRecord:
     source_collection_id: str | None = None
 
 
-def chunks(records: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Yield lists of at most ``size`` records, reading ``records`` lazily."""
+def chunks(records: Iterable[T], size: int, *, field: str = "records") -> Iterator[list[T]]:
+    """Yield lists of at most ``size`` records, reading ``records`` lazily.
+
+    Raises:
+        ValidationError: ``records`` is not a collection or iterator of records (a string or
+            a mapping is not either), naming ``field``.
+    """
+    if isinstance(records, str | bytes | Mapping) or not isinstance(records, Iterable):
+        raise ValidationError(
+            f"a list or iterator of records is required, not {type(records).__name__}",
+            field=field,
+        )
     iterator = iter(records)
     while chunk := list(islice(iterator, size)):
         yield chunk

@@ -583,7 +583,7 @@ class LearningService(Service):
         state = _IngestState(organization_id, catalog)
         for source, records in (("events", events), ("attempts", attempts)):
             index = 0
-            for chunk in chunks(records, INGEST_CHUNK):
+            for chunk in chunks(records, INGEST_CHUNK, field=source):
                 with self._uow() as uow:
                     state.store(uow, source, chunk, index)
                     self._refresh(uow, catalog, state.touched)

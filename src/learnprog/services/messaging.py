@@ -21,7 +21,7 @@ from learnprog.mail.rendering import (
     check_admin_text,
     render_admin_text,
 )
-from learnprog.model._rules import record_id
+from learnprog.model._rules import record_id, whole_number
 from learnprog.model.access import (
     Actor,
     LearnerActor,
@@ -359,7 +359,7 @@ class MessagingService(Service):
             elif scope is not None:
                 wanted = sorted(scope)
             return uow.messages.list_for_organization(
-                org.id, program_ids=wanted, limit=_bounded(limit), offset=max(int(offset), 0)
+                org.id, program_ids=wanted, limit=_bounded(limit), offset=_offset(offset)
             )
 
     def recipients(self, actor: Actor, message_id: str) -> Sequence[MessageRecipient]:
@@ -542,6 +542,12 @@ def _bounded(limit: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
         raise ValidationError("a limit is 1-1000", field="limit", value=limit)
     return limit
+
+
+def _offset(offset: int) -> int:
+    checked = whole_number(offset, field="offset", allow_none=False)
+    assert checked is not None
+    return checked
 
 
 def _summarize(uow: UnitOfWork, rows: Sequence[AudienceMember]) -> Resolution:
