@@ -231,3 +231,21 @@ def test_mail_preview_prints_the_text_and_writes_the_html(db: str, tmp_path: Pat
     assert code == 0
     assert out.startswith("Subject: You're invited to Academy")
     assert "<html" in (tmp_path / "invitation.html").read_text(encoding="utf-8")
+
+
+def test_the_demo_runs_the_whole_job_on_the_shipped_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run("memory://", "demo")
+    assert code == 0, err
+    assert "12,400 members, 12,489 enrollments, 36,166 attempts added" in out
+    assert "4 invited" not in out
+    assert "5 invited, rejected lines [8]; 5 emails delivered" in out
+    assert "--- usage funnel" in out
+    assert "invitations sent\t12,405" in out
+    leaderboard = out.split("--- skill leaderboard (top 10)\n", 1)[1].split("--- files")[0]
+    assert len(leaderboard.strip().splitlines()) == 10
+    names = sorted(p.name for p in (tmp_path / "demo-output").iterdir())
+    assert names == ["email-report-figures.txt", "email-report.zip", "gradebook-AAA-2013J.zip"]
+    assert len(list((tmp_path / "outbox" / "new").iterdir())) == 5

@@ -482,3 +482,46 @@ def mail_log(ctx: click.Context, org_name: str, as_email: str, limit: int, as_js
             for d in lp.mail.deliveries(_actor(lp, org, as_email), org.id, limit=limit)
         ]
         _emit(rows, as_json, ["at", "recipient", "category", "template", "outcome", "detail"])
+
+
+@main.command("demo")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Folder for the report zip, the gradebook and the figures.",
+)
+@click.pass_context
+def demo(ctx: click.Context, output: Path) -> None:
+    """Run the whole job on the OULAD learner data shipped in the package.
+
+    Imports it as one organization and program, invites a small roster and delivers the
+    invitations, scores skills, writes reports to --output and prints the summary, the usage
+    funnel and the top of the skill leaderboard. Can be run again.
+    """
+    from learnprog.demo import run_demo
+
+    with _session(ctx) as lp:
+        result = run_demo(lp, output, echo=click.echo)
+    s, f = result.summary, result.funnel
+    click.echo("--- summary")
+    click.echo(f"enrollments\t{s.enrollments:,}\t+{s.enrollments_change:,} in the past 28 days")
+    click.echo(f"learning hours\t{s.learning_hours:,.0f}\t+{s.learning_hours_change:,.0f}")
+    click.echo(f"lessons taken\t{s.lessons_taken:,}\t+{s.lessons_taken_change:,}")
+    rating = "none yet" if s.average_rating is None else f"{s.average_rating:.1f} / 5"
+    click.echo(f"average course rating\t{rating}")
+    click.echo("--- usage funnel")
+    click.echo(f"invitations sent\t{f.invitations_sent:,}")
+    click.echo(f"joined\t{f.joined:,}\t{_percent(f.join_rate)}")
+    click.echo(f"enrolled\t{f.enrolled:,}\t{_percent(f.enroll_rate)}")
+    click.echo("--- skill leaderboard (top 10)")
+    for row in result.leaderboard:
+        click.echo(f"{row.skill}\t{row.name}\t{row.level.value}\t{row.score:.0f}")
+    click.echo("--- files")
+    for path in result.files:
+        click.echo(str(path))
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}%"

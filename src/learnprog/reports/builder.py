@@ -235,9 +235,12 @@ class ReportBuilder(Service):
             self.usage_report(actor, organization_id, program_ids=program_ids),  # type: ignore[list-item]
             self.specialization_report(actor, organization_id, program_ids=program_ids),  # type: ignore[list-item]
         ]
+        stamp = self._now().timetuple()[:6]
         with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for report in reports:
-                with archive.open(report.name, "w") as raw:
+                entry = zipfile.ZipInfo(report.name, date_time=stamp)
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                with archive.open(entry, "w") as raw:
                     text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
                     report.write_csv(text, excel=excel)
                     text.flush()
