@@ -500,6 +500,10 @@ TABLE: dict[str, Row] = {
     "skills.score": row(lambda w, a: w.lp.skills.score(a, w.org_id), ORG_ADMIN),
     "skills.ratings": row(lambda w, a: w.lp.skills.ratings(a, w.org_id), ORG_ADMIN),
     "skills.leaderboard": row(lambda w, a: w.lp.skills.leaderboard(a, w.org_id), ORG_ADMIN),
+    "skills.import_glossary": row(
+        lambda w, a: w.lp.skills.import_glossary(a, w.org_id, b"Domain,Skill\nData,SQL\n"),
+        ORG_ADMIN,
+    ),
     "skills.proficiency_by_skill": row(
         lambda w, a: w.lp.skills.proficiency_by_skill(a, w.org_id), ORG_ADMIN
     ),

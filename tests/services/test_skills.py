@@ -10,6 +10,7 @@ import learnprog
 from learnprog.errors import PermissionDeniedError, ValidationError
 from learnprog.model import Assessment, AssessmentAttempt, LearnerActor
 from learnprog.model.skills import EloSettings, Level, ScoredAttempt, rescore
+from learnprog.services.skills import GlossaryOutcome
 from tests.conftest import START
 from tests.services.world import SYSTEM, World
 
@@ -147,3 +148,52 @@ def test_program_admins_and_learners_have_no_skills_analytics(lp: learnprog.Lear
         with pytest.raises(PermissionDeniedError):
             lp.skills.score(who, w.org.id)
     assert lp.skills.score(SYSTEM, w.org.id).scored == 0
+
+
+GLOSSARY = (
+    b"Domain;Skill;Definition;Example Sub Skills\n"
+    b"Business;Accounting;The record-keeping of financial information.;bookkeeping; audits\n"
+    b'Data;SQL;Querying relational data.;"joins; window functions"\n'
+    b";Nameless;No domain.;\n"
+    b"Business;Accounting;Again.;\n"
+)
+
+
+def test_the_glossary_loads_from_a_file_line_by_line(lp: learnprog.Learnprog) -> None:
+    w = Skilled(lp)  # holds Data / SQL already, without a definition
+    result = lp.skills.import_glossary(w.admin, w.org.id, GLOSSARY)
+    outcomes = [(r.line, r.domain, r.skill, r.outcome.value) for r in result.lines]
+    assert outcomes == [
+        (2, "Business", "Accounting", "created"),
+        (3, "Data", "SQL", "updated"),
+        (4, "", "Nameless", "rejected"),
+        (5, "Business", "Accounting", "rejected"),
+    ]
+    assert result.lines[3].message == "Business / Accounting is on line 2 already"
+    assert result.lines[1].skill_id == w.skill.id
+    skills = {s.name: s for s in lp.programs.list_skills(w.admin, w.org.id)}
+    # the unquoted "bookkeeping; audits" splits at the file's own ";" into an extra column
+    assert skills["Accounting"].example_subskills == ("bookkeeping",)
+    assert skills["SQL"].definition == "Querying relational data."
+    assert skills["SQL"].example_subskills == ("joins", "window functions")
+    again = lp.skills.import_glossary(w.admin, w.org.id, GLOSSARY)
+    assert [r.outcome.value for r in again.lines] == [
+        "unchanged", "unchanged", "rejected", "rejected"
+    ]  # fmt: skip
+    assert len(lp.programs.list_skills(w.admin, w.org.id)) == 2
+
+
+def test_the_glossary_reports_differences_without_updating_when_asked(
+    lp: learnprog.Learnprog,
+) -> None:
+    w = Skilled(lp)
+    source = b"domain,skill,definition\nData,SQL,Structured queries.\nData,Python,\n"
+    result = lp.skills.import_glossary(w.admin, w.org.id, source, update_existing=False)
+    assert [r.outcome.value for r in result.lines] == ["differs", "created"]
+    assert result.count(GlossaryOutcome.DIFFERS) == 1
+    (sql,) = [s for s in lp.programs.list_skills(w.admin, w.org.id) if s.name == "SQL"]
+    assert sql.definition is None
+    blank = lp.skills.import_glossary(w.admin, w.org.id, b"Domain,Skill,Definition\nData,SQL,\n")
+    assert blank.lines[0].outcome is GlossaryOutcome.UNCHANGED  # a blank cell erases nothing
+    with pytest.raises(ValidationError, match="missing column: Skill"):
+        lp.skills.import_glossary(w.admin, w.org.id, b"Domain,Name\nData,SQL\n")

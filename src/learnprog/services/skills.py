@@ -9,14 +9,17 @@ of scoring every attempt in time order from scratch.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from datetime import datetime
 
 from attrs import frozen
 
-from learnprog.errors import ValidationError
+from learnprog.csvfiles import CsvSource, read_csv
+from learnprog.errors import LearnprogError, ValidationError
 from learnprog.model._rules import record_id
 from learnprog.model.access import Actor
+from learnprog.model.catalog import Skill
 from learnprog.model.skills import (
     EloSettings,
     EloState,
@@ -86,6 +89,63 @@ class SkillLevels:
     domain: str
     skill: str
     counts: dict[Level, int]
+
+
+GLOSSARY_COLUMNS = ("Domain", "Skill")
+"""The glossary file's required columns."""
+GLOSSARY_OPTIONAL = ("Definition", "Example Sub Skills")
+"""Its optional columns; example sub-skills are separated by ``;`` (``SQL; Hadoop``)."""
+
+
+class GlossaryOutcome(enum.StrEnum):
+    """What happened to one line of a glossary file."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    DIFFERS = "differs"
+    """The skill exists with other details and ``update_existing=False``: left as it is."""
+    REJECTED = "rejected"
+
+
+@frozen
+class GlossaryLine:
+    """The result of one line of a glossary file.
+
+    Attributes:
+        line: the file line the record starts on (1 is the header).
+        domain: the line's domain, as written.
+        skill: the line's skill name, as written.
+        outcome: created, updated, unchanged, differs or rejected.
+        skill_id: the skill's record ID (``None`` when rejected).
+        message: why a line was rejected or left as it is, else ``None``.
+    """
+
+    line: int
+    domain: str
+    skill: str
+    outcome: GlossaryOutcome
+    skill_id: str | None = None
+    message: str | None = None
+
+
+@frozen
+class GlossaryImport:
+    """What :meth:`SkillScorer.import_glossary` did.
+
+    Attributes:
+        lines: one result per data line, in file order.
+    """
+
+    lines: tuple[GlossaryLine, ...]
+
+    def count(self, outcome: GlossaryOutcome) -> int:
+        """How many lines had ``outcome``."""
+        return sum(1 for r in self.lines if r.outcome is outcome)
+
+
+def _subskills(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(";") if part.strip())
 
 
 class SkillScorer(Service):
@@ -195,6 +255,115 @@ class SkillScorer(Service):
                 ScoringMark(organization_id, scored + len(new), last.submitted_at, last.id)
             )
         return ScoringReport(len(new) - skipped, skipped, from_scratch, len(ratings))
+
+    # --- the glossary --------------------------------------------------------------------------
+
+    def import_glossary(
+        self,
+        actor: Actor,
+        organization_id: str,
+        source: CsvSource,
+        *,
+        encoding: str | None = None,
+        update_existing: bool = True,
+    ) -> GlossaryImport:
+        """Load skills into the organization's glossary from a CSV file (guide, "Glossary").
+
+        Columns: ``Domain``, ``Skill`` (required), ``Definition`` and ``Example Sub Skills``
+        (optional; sub-skills separated by ``;``). Headers match ignoring case and spaces; the
+        delimiter and encoding are told from the file (:func:`learnprog.csvfiles.read_csv`).
+
+        Idempotent: a line whose domain and skill name (exact, after trimming) are in the
+        glossary already is ``unchanged`` when its details match, else ``updated`` (or
+        ``differs``, with nothing changed, when ``update_existing`` is false). A blank
+        definition or sub-skills cell leaves the stored value as it is; it never erases it.
+        A line naming a domain and skill seen on an earlier line of the file is rejected, as
+        is a line with a blank domain or skill. Rejected lines do not stop the others; the
+        accepted lines are stored in one unit of work, with an audit entry each.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            source: a path, the file's bytes, or a binary file object.
+            encoding: the file's encoding, when known.
+            update_existing: change existing skills whose details differ (default), or only
+                report them.
+
+        Returns:
+            One :class:`GlossaryLine` per data line, with its file line number.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            ValidationError: the file cannot be read or lacks the Domain or Skill column.
+        """
+        if not isinstance(update_existing, bool):
+            raise ValidationError("true or false is required", field="update_existing")
+        results: list[GlossaryLine] = []
+        with (
+            self._as_org_admin(actor, organization_id, "change the skill glossary") as (uow, org),
+            read_csv(
+                source, GLOSSARY_COLUMNS, encoding=encoding, optional=GLOSSARY_OPTIONAL
+            ) as rows,
+        ):
+            known = {(s.domain, s.name): s for s in uow.skills.list_for_organization(org.id)}
+            first_line: dict[tuple[str, str], int] = {}
+            for row in rows:
+                v = row.values
+                domain, name = v["Domain"], v["Skill"]
+                key = (domain, name)
+                if key in first_line:
+                    results.append(GlossaryLine(
+                        row.line, domain, name, GlossaryOutcome.REJECTED,
+                        message=f"{domain} / {name} is on line {first_line[key]} already",
+                    ))  # fmt: skip
+                    continue
+                try:
+                    results.append(self._glossary_line(uow, actor, org.id, known, row.line, v,
+                                                       update_existing))  # fmt: skip
+                except LearnprogError as exc:
+                    results.append(
+                        GlossaryLine(row.line, domain, name, GlossaryOutcome.REJECTED,
+                                     message=str(exc))
+                    )  # fmt: skip
+                    continue
+                first_line[key] = row.line
+            uow.commit()
+        return GlossaryImport(tuple(results))
+
+    def _glossary_line(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        organization_id: str,
+        known: dict[tuple[str, str], Skill],
+        line: int,
+        values: dict[str, str],
+        update_existing: bool,
+    ) -> GlossaryLine:
+        domain, name = values["Domain"], values["Skill"]
+        definition = values["Definition"] or None
+        subskills = _subskills(values["Example Sub Skills"])
+        existing = known.get((domain, name))
+        if existing is None:
+            skill = Skill.create(organization_id, domain=domain, name=name,
+                                 definition=definition, example_subskills=subskills)  # fmt: skip
+            uow.skills.add(skill)
+            self._audit_created(uow, actor, "skill.add", skill, organization_id=organization_id)
+            known[(domain, name)] = skill
+            return GlossaryLine(line, domain, name, GlossaryOutcome.CREATED, skill.id)
+        changed = existing.with_details(
+            definition=definition if definition is not None else existing.definition,
+            example_subskills=subskills or existing.example_subskills,
+        )
+        if changed == existing:
+            return GlossaryLine(line, domain, name, GlossaryOutcome.UNCHANGED, existing.id)
+        if not update_existing:
+            return GlossaryLine(line, domain, name, GlossaryOutcome.DIFFERS, existing.id,
+                                "the glossary holds other details; not updated")  # fmt: skip
+        uow.skills.update(changed)
+        self._audit_change(uow, actor, "skill.update", existing, changed, object_type="skill")
+        known[(domain, name)] = changed
+        return GlossaryLine(line, domain, name, GlossaryOutcome.UPDATED, existing.id)
 
     # --- reading the ratings -------------------------------------------------------------------
 

@@ -559,6 +559,9 @@ class InMemorySkillRepository(_Table[Skill], ports.SkillRepository):
     def get(self, skill_id: str) -> Skill:
         return self._get(skill_id)
 
+    def update(self, skill: Skill) -> None:
+        self._replace(skill)
+
     def list_for_organization(self, organization_id: str) -> Sequence[Skill]:
         return self._select(
             lambda s: s.organization_id == organization_id, lambda s: (s.domain, s.name)

@@ -320,6 +320,10 @@ class SkillRepository(Protocol):
         """Return the skill. Raises NotFoundError."""
         ...
 
+    def update(self, skill: Skill) -> None:
+        """Stage a changed skill (same ID, domain and name). Raises NotFoundError."""
+        ...
+
     def list_for_organization(self, organization_id: str) -> Sequence[Skill]:
         """Return the organization's skills, by domain then name."""
         ...

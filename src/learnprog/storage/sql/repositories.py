@@ -710,6 +710,9 @@ class SqlSkillRepository(_SqlRepository[Skill], ports.SkillRepository):
     def get(self, skill_id: str) -> Skill:
         return self._get(skill_id)
 
+    def update(self, skill: Skill) -> None:
+        self._update(skill)
+
     def list_for_organization(self, organization_id: str) -> Sequence[Skill]:
         c = self.table.c
         return self._select(c.organization_id == organization_id, order=(c.domain, c.name))
