@@ -504,6 +504,16 @@ TABLE: dict[str, Row] = {
         lambda w, a: w.lp.skills.import_glossary(a, w.org_id, b"Domain,Skill\nData,SQL\n"),
         ORG_ADMIN,
     ),
+    "skills.hours_to_mastery": row(
+        lambda w, a: w.lp.skills.hours_to_mastery(a, w.org_id), ORG_ADMIN
+    ),
+    "skills.mastery_over_time": row(
+        lambda w, a: w.lp.skills.mastery_over_time(a, w.org_id), ORG_ADMIN
+    ),
+    "skills.effort_by_skill": row(lambda w, a: w.lp.skills.effort_by_skill(a, w.org_id), ORG_ADMIN),
+    "skills.relevant_courses": row(
+        lambda w, a: w.lp.skills.relevant_courses(a, w.org_id, w.target.id), ORG_ADMIN
+    ),
     "skills.proficiency_by_skill": row(
         lambda w, a: w.lp.skills.proficiency_by_skill(a, w.org_id), ORG_ADMIN
     ),

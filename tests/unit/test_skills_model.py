@@ -12,17 +12,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from learnprog.errors import ValidationError
+from learnprog.model.activity import EventKind, LearningEvent
+from learnprog.model.catalog import Assessment, Course
 from learnprog.model.skills import (
     EloSettings,
     EloState,
     Level,
     ScoredAttempt,
+    course_relevance,
     k_factor,
     level,
     predict,
     rescore,
     score,
+    seconds_until,
     sigmoid,
+    tagged,
+    teaching_level,
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -184,3 +190,43 @@ def test_recovery_of_true_abilities_and_difficulties_on_simulated_data() -> None
     hardness = [state.difficulty(f"q{i}")[0] for i in range(200)]
     assert _spearman(estimated, abilities) >= 0.90
     assert _spearman(hardness, difficulties) >= 0.97
+
+
+def _course(*assessments: tuple[float, tuple[str, ...]]) -> Course:
+    return Course.create(
+        "org", course_id="C", slug="c", name="C", now=T0,
+        assessments=[Assessment.create(f"A{i}", id=f"a{i}", weight=w, skill_ids=skills)
+                     for i, (w, skills) in enumerate(assessments)],
+    )  # fmt: skip
+
+
+def test_course_relevance_is_the_share_of_assessment_weight_measuring_the_skill() -> None:
+    course = _course((2, ("sql",)), (1, ("sql", "python")), (1, ()))
+    assert course_relevance(course, "sql") == 0.75  # (2 + 1) / 4
+    assert course_relevance(course, "python") == 0.25
+    assert course_relevance(course, "excel") == 0.0
+    assert tagged(course, "python")
+    assert not tagged(course, "excel")
+    assert course_relevance(_course((0, ("sql",)), (0, ())), "sql") == 0.5  # all weigh 0
+    assert course_relevance(_course(), "sql") == 0.0
+
+
+def test_the_teaching_level_is_the_level_of_the_mean_difficultys_score() -> None:
+    settings = EloSettings()  # cut at 150 and 350: theta -0.8473 and +0.8473
+    assert teaching_level([], settings) is Level.INTERMEDIATE  # d = 0: score 250
+    assert teaching_level([-1.0, 0.0], settings) is Level.INTERMEDIATE  # mean -0.5: 188.8
+    assert teaching_level([-2.0, -0.2], settings) is Level.BEGINNER  # mean -1.1: score 124.9
+    assert teaching_level([1.0, 0.8], settings) is Level.ADVANCED  # mean 0.9: score 355.5
+    assert teaching_level([math.log(350 / 150)], settings) is Level.ADVANCED  # exactly 350
+
+
+def test_seconds_until_counts_each_courses_sessions_up_to_a_time() -> None:
+    def event(course: str, minute: int) -> LearningEvent:
+        return LearningEvent(f"{course}{minute}", "ana", course, "v", EventKind.STARTED,
+                             T0 + timedelta(minutes=minute))  # fmt: skip
+
+    events = [event("a", m) for m in (0, 30, 60, 200, 230)] + [event("b", m) for m in (40, 50)]
+    assert seconds_until(events) == (60 + 30 + 10) * 60.0
+    assert seconds_until(events, T0 + timedelta(minutes=45)) == 30 * 60.0  # b's 40 alone: 0
+    assert seconds_until(events, T0 + timedelta(minutes=60)) == (60 + 10) * 60.0
+    assert seconds_until([], T0) == 0.0

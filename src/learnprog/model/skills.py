@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from attrs import Attribute, define, field, frozen
 
 from learnprog.errors import ValidationError
 from learnprog.model._rules import finite_number, whole_number
+from learnprog.model.activity import LearningEvent
+from learnprog.model.catalog import Course
+from learnprog.model.progress import learning_seconds
 
 
 def sigmoid(x: float) -> float:
@@ -268,3 +271,79 @@ class ScoringMark:
     scored: int = 0
     last_at: datetime | None = None
     last_id: str | None = None
+
+
+# --- skills analytics (guide, "Analytics Reports", Skills Development) -------------------------
+
+
+def tagged(course: Course, skill_id: str) -> bool:
+    """True when one of the course's assessments measures the skill (the course is tagged)."""
+    return any(skill_id in a.skill_ids for a in course.assessments)
+
+
+def course_relevance(course: Course, skill_id: str) -> float:
+    """How much of a course teaches a skill: the share of its assessment weight measuring it.
+
+    ``relevance = sum(w_a for a measuring the skill) / sum(w_a for every a)``, in ``[0, 1]``,
+    with ``w_a`` the assessment's weight, or 1 for every assessment when all weigh 0; a course
+    without assessments is 0. This stands in for the guide's tagging model ("Most Relevant
+    Courses per Skill Level": relevance of each course to teaching that skill), with the
+    assessments' skill tags as the instructor's report of what the course teaches.
+
+    Example: quizzes of weight 1, 1 and 1 measuring SQL and an essay of weight 1 that does not
+    give 3 / 4 = 0.75.
+    """
+    weights = [a.weight for a in course.assessments]
+    if not any(weights):
+        weights = [1.0] * len(course.assessments)
+    total = math.fsum(weights)
+    if total == 0:
+        return 0.0
+    part = math.fsum(w for a, w in zip(course.assessments, weights, strict=True)
+                     if skill_id in a.skill_ids)  # fmt: skip
+    return part / total
+
+
+def teaching_level(difficulties: Sequence[float], settings: EloSettings) -> Level:
+    """The level a course teaches a skill at, from its assessments' difficulties.
+
+    The level of the score ``500 * sigmoid(mean d)``: the score of a learner with an even
+    chance on the course's assessments measuring the skill (``P = 0.5`` where ``theta = d``,
+    Pelánek 2016), cut at ``settings.cut_points``. No minimum number of attempts applies; an
+    assessment not yet calibrated counts with the model's starting difficulty 0 (score 250,
+    INTERMEDIATE by default).
+
+    Args:
+        difficulties: ``d`` of each assessment of the course that measures the skill.
+        settings: the cut points.
+    """
+    mean = math.fsum(difficulties) / len(difficulties) if difficulties else 0.0
+    value = score(mean)
+    low, high = settings.cut_points
+    if value >= high:
+        return Level.ADVANCED
+    if value >= low:
+        return Level.INTERMEDIATE
+    return Level.BEGINNER
+
+
+def seconds_until(events: Iterable[LearningEvent], until: datetime | None = None) -> float:
+    """Learning seconds in a set of item events, counting the events at or before ``until``.
+
+    Each course's events make their own sessions (:func:`learnprog.model.progress.
+    learning_seconds`: consecutive events at most 60 minutes apart), and the courses' seconds
+    add up. "Up to" a time keeps only the events at or before it, so a session running across
+    ``until`` counts up to its last event at or before ``until``; nothing is interpolated.
+
+    Args:
+        events: item events of one learner (any courses, any order).
+        until: an aware UTC time, or ``None`` for every event.
+
+    Returns:
+        Seconds, a float of 0 or more.
+    """
+    by_course: dict[str, list[datetime]] = {}
+    for e in events:
+        if until is None or e.at <= until:
+            by_course.setdefault(e.course_id, []).append(e.at)
+    return math.fsum(learning_seconds(times) for _, times in sorted(by_course.items()))

@@ -10,16 +10,20 @@ of scoring every attempt in time order from scratch.
 from __future__ import annotations
 
 import enum
+import math
+import statistics
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from attrs import frozen
 
 from learnprog.csvfiles import CsvSource, read_csv
-from learnprog.errors import LearnprogError, ValidationError
+from learnprog.errors import LearnprogError, NotFoundError, ValidationError
 from learnprog.model._rules import record_id
 from learnprog.model.access import Actor
-from learnprog.model.catalog import Skill
+from learnprog.model.activity import LearningEvent
+from learnprog.model.catalog import Course, EntryKind, Skill
+from learnprog.model.progress import hours
 from learnprog.model.skills import (
     EloSettings,
     EloState,
@@ -28,9 +32,13 @@ from learnprog.model.skills import (
     ScoredAttempt,
     ScoringMark,
     SkillRating,
+    course_relevance,
     guess_of,
     level,
     score,
+    seconds_until,
+    tagged,
+    teaching_level,
 )
 from learnprog.services._base import Service
 from learnprog.storage.ports import UnitOfWork
@@ -91,6 +99,122 @@ class SkillLevels:
     counts: dict[Level, int]
 
 
+@frozen
+class MasteryHours:
+    """Median hours to mastery in one skill (guide, "Median Hours to Mastery").
+
+    Attributes:
+        skill_id: the skill.
+        domain: its domain.
+        skill: its name.
+        intermediate_hours: the median, over learners who reached INTERMEDIATE (or higher),
+            of their learning hours up to that moment; ``None`` when nobody has.
+        intermediate_learners: how many learners that median is over.
+        advanced_hours: the same for ADVANCED, or ``None``.
+        advanced_learners: how many learners reached ADVANCED.
+    """
+
+    skill_id: str
+    domain: str
+    skill: str
+    intermediate_hours: float | None
+    intermediate_learners: int
+    advanced_hours: float | None
+    advanced_learners: int
+
+
+@frozen
+class MasteryPoint:
+    """Learners who had reached a level in a skill by the end of a UTC day.
+
+    Source: guide, "Skill Mastery Over Time" ("Total number of people who have reached, for a
+    given skill, either an intermediate or advanced level, over time").
+
+    Attributes:
+        skill_id: the skill.
+        day: the UTC date.
+        intermediate: learners who had reached INTERMEDIATE or higher by the end of ``day``.
+        advanced: learners who had reached ADVANCED by the end of ``day``.
+    """
+
+    skill_id: str
+    day: date
+    intermediate: int
+    advanced: int
+
+
+@frozen
+class SkillEffort:
+    """Classic effort metrics of one skill: assessments completed and hours spent learning.
+
+    Source: guide, "Total/Avg Assessments Completed by Skill", "Avg Hours Spent Learning Skill".
+
+    Attributes:
+        skill_id: the skill.
+        domain: its domain.
+        skill: its name.
+        assessments_completed: distinct (learner, assessment) pairs with at least one attempt,
+            over the assessments measuring the skill.
+        assessment_learners: learners with at least one such assessment completed.
+        average_assessments: ``assessments_completed / assessment_learners`` (0 when none).
+        hours: learning hours in the courses tagged with the skill, every learner, all time.
+        hour_learners: learners with at least one item event in a tagged course.
+        average_hours: ``hours / hour_learners`` (0 when none).
+    """
+
+    skill_id: str
+    domain: str
+    skill: str
+    assessments_completed: int
+    assessment_learners: int
+    average_assessments: float
+    hours: float
+    hour_learners: int
+    average_hours: float
+
+
+@frozen
+class RelevantCourse:
+    """A course the program offers, as it teaches one skill.
+
+    Attributes:
+        course_id: the course's record ID.
+        name: the course name.
+        relevance: :func:`~learnprog.model.skills.course_relevance`, 0-1.
+        level: :func:`~learnprog.model.skills.teaching_level`.
+    """
+
+    course_id: str
+    name: str
+    relevance: float
+    level: Level
+
+
+@frozen
+class SkillCourses:
+    """The most relevant courses per level in one skill.
+
+    Source: guide, "Most Relevant Courses per Skill Level".
+
+    Attributes:
+        skill_id: the skill.
+        domain: its domain.
+        skill: its name.
+        courses: per level, the courses teaching the skill at that level, most relevant first
+            (an empty tuple is the guide's "∅").
+    """
+
+    skill_id: str
+    domain: str
+    skill: str
+    courses: dict[Level, tuple[RelevantCourse, ...]]
+
+    def top(self, at: Level) -> RelevantCourse | None:
+        """The most relevant course at a level, or ``None``."""
+        found = self.courses.get(at, ())
+        return found[0] if found else None
+
+
 GLOSSARY_COLUMNS = ("Domain", "Skill")
 """The glossary file's required columns."""
 GLOSSARY_OPTIONAL = ("Definition", "Example Sub Skills")
@@ -142,6 +266,15 @@ class GlossaryImport:
     def count(self, outcome: GlossaryOutcome) -> int:
         """How many lines had ``outcome``."""
         return sum(1 for r in self.lines if r.outcome is outcome)
+
+
+def _relevant(
+    course: Course, skill_id: str, stored: dict[tuple[str, str], float], settings: EloSettings
+) -> RelevantCourse:
+    ds = [stored.get((course.id, a.id), 0.0) for a in course.assessments if skill_id in a.skill_ids]
+    return RelevantCourse(
+        course.id, course.name, course_relevance(course, skill_id), teaching_level(ds, settings)
+    )
 
 
 def _subskills(value: str) -> tuple[str, ...]:
@@ -255,6 +388,225 @@ class SkillScorer(Service):
                 ScoringMark(organization_id, scored + len(new), last.submitted_at, last.id)
             )
         return ScoringReport(len(new) - skipped, skipped, from_scratch, len(ratings))
+
+    # --- skills analytics ----------------------------------------------------------------------
+
+    def hours_to_mastery(
+        self, actor: Actor, organization_id: str, *, skill_id: str | None = None
+    ) -> Sequence[MasteryHours]:
+        """Median learning hours to reach INTERMEDIATE and ADVANCED, per skill.
+
+        A learner's hours to a level are their learning hours in the courses tagged with the
+        skill (a course is tagged when one of its assessments measures the skill) up to the
+        attempt that first reached the level (``SkillRating.intermediate_at`` /
+        ``advanced_at``, kept by :meth:`score`): each course's item events at or before that
+        moment, made into sessions as the usage report's "Estimated Learning Hours" (idle over
+        60 minutes ends one), summed over the courses
+        (:func:`~learnprog.model.skills.seconds_until`). The median is over the learners who
+        reached the level (guide, "Median Hours to Mastery"). Skills nobody reached a level in
+        are listed with ``None``.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            skill_id: one skill, or every rated skill.
+
+        Returns:
+            One row per rated skill, by domain and name; hours as floats.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+        """
+        with self._as_org_admin(actor, organization_id, "read skills analytics") as (uow, org):
+            skills = {s.id: s for s in uow.skills.list_for_organization(org.id)}
+            courses = uow.courses.list_for_organization(org.id)
+            wanted = None if skill_id is None else [record_id(skill_id, field="skill_id")]
+            by_skill: dict[str, list[SkillRating]] = {}
+            for r in uow.skill_ratings.ratings(org.id, wanted):
+                by_skill.setdefault(r.skill_id, []).append(r)
+            rows = []
+            for sid, ratings in by_skill.items():
+                reached = [r for r in ratings if r.intermediate_at is not None]
+                course_ids = [c.id for c in courses if tagged(c, sid)]
+                events: dict[str, list[LearningEvent]] = {}
+                if reached and course_ids:
+                    learners = sorted({r.learner_id for r in reached})
+                    for e in uow.activity.events_for(learners, course_ids):
+                        events.setdefault(e.learner_id, []).append(e)
+                to_mid = [hours(seconds_until(events.get(r.learner_id, ()), r.intermediate_at))
+                          for r in reached]  # fmt: skip
+                to_top = [hours(seconds_until(events.get(r.learner_id, ()), r.advanced_at))
+                          for r in reached if r.advanced_at is not None]  # fmt: skip
+                skill = skills[sid]
+                rows.append(MasteryHours(
+                    sid, skill.domain, skill.name,
+                    statistics.median(to_mid) if to_mid else None, len(to_mid),
+                    statistics.median(to_top) if to_top else None, len(to_top),
+                ))  # fmt: skip
+        return sorted(rows, key=lambda r: (r.domain, r.skill, r.skill_id))
+
+    def mastery_over_time(
+        self, actor: Actor, organization_id: str, *, skill_id: str | None = None
+    ) -> Sequence[MasteryPoint]:
+        """Learners who have reached INTERMEDIATE and ADVANCED, by skill and UTC date.
+
+        Counts are cumulative: a point for each UTC date on which a learner first reached a
+        level in the skill, counting every learner who had reached it by the end of that date
+        (from ``SkillRating.intermediate_at`` / ``advanced_at``, kept by :meth:`score`; a
+        learner who went straight to ADVANCED counts in both). Source: guide, "Skill Mastery
+        Over Time".
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            skill_id: one skill, or every skill.
+
+        Returns:
+            Points by skill ID, then date.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+        """
+        with self._as_org_admin(actor, organization_id, "read skills analytics") as (uow, org):
+            wanted = None if skill_id is None else [record_id(skill_id, field="skill_id")]
+            ratings = uow.skill_ratings.ratings(org.id, wanted)
+        days: dict[str, dict[date, list[int]]] = {}
+        for r in ratings:
+            for index, at in enumerate((r.intermediate_at, r.advanced_at)):
+                if at is not None:
+                    per = days.setdefault(r.skill_id, {}).setdefault(at.date(), [0, 0])
+                    per[index] += 1
+        points = []
+        for sid in sorted(days):
+            mid = top = 0
+            for day in sorted(days[sid]):
+                mid += days[sid][day][0]
+                top += days[sid][day][1]
+                points.append(MasteryPoint(sid, day, mid, top))
+        return points
+
+    def effort_by_skill(self, actor: Actor, organization_id: str) -> Sequence[SkillEffort]:
+        """Assessments completed and hours spent learning, total and per learner, by skill.
+
+        An assessment is completed by a learner once they have an attempt at it (any grade);
+        it counts once per learner however many attempts, and once in each skill it measures.
+        The average divides by the learners with at least one completed assessment in the
+        skill (guide: "Total number of assessments completed across different skills divided
+        by number of people"). Hours are every learner's learning hours in the courses tagged
+        with the skill, all time (:func:`~learnprog.model.skills.seconds_until`), divided by
+        the learners with an item event in one of them (guide, "Avg Hours Spent Learning
+        Skill"). Every glossary skill is listed, zeros included.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+
+        Returns:
+            One row per glossary skill, by domain and name.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+        """
+        with self._as_org_admin(actor, organization_id, "read skills analytics") as (uow, org):
+            skills = uow.skills.list_for_organization(org.id)
+            courses = uow.courses.list_for_organization(org.id)
+            measures = {(c.id, a.id): a.skill_ids for c in courses for a in c.assessments}
+            done: dict[str, list[str]] = {}
+            for learner, course_id, assessment_id in uow.skill_ratings.completed_assessments(
+                org.id
+            ):
+                for sid in measures.get((course_id, assessment_id), ()):
+                    done.setdefault(sid, []).append(learner)
+            tagged_ids = sorted({c.id for c in courses if c.assessments})
+            events: dict[tuple[str, str], list[LearningEvent]] = {}
+            if tagged_ids:
+                learners = [lr.id for lr in uow.learners.list_for_organization(org.id)]
+                for e in uow.activity.events_for(learners, tagged_ids):
+                    events.setdefault((e.learner_id, e.course_id), []).append(e)
+        rows = []
+        for skill in skills:
+            completions = done.get(skill.id, [])
+            people = len(set(completions))
+            course_ids = {c.id for c in courses if tagged(c, skill.id)}
+            per_learner: dict[str, float] = {}
+            for (learner, course_id), found in events.items():
+                if course_id in course_ids:
+                    per_learner[learner] = per_learner.get(learner, 0.0) + seconds_until(found)
+            total = hours(math.fsum(per_learner.values()))
+            rows.append(SkillEffort(
+                skill.id, skill.domain, skill.name,
+                len(completions), people, len(completions) / people if people else 0.0,
+                total, len(per_learner), total / len(per_learner) if per_learner else 0.0,
+            ))  # fmt: skip
+        return rows
+
+    def relevant_courses(
+        self,
+        actor: Actor,
+        organization_id: str,
+        program_id: str,
+        *,
+        skill_id: str | None = None,
+        settings: EloSettings | None = None,
+    ) -> Sequence[SkillCourses]:
+        """The courses the program offers that teach each skill, per level, most relevant first.
+
+        Offered courses are those in the program's curriculum collections, directly or through
+        a specialization (guide: "Courses displayed are restricted to the ones that your
+        learners have access to"). A course teaches a skill when one of its assessments
+        measures it; its relevance is :func:`~learnprog.model.skills.course_relevance` (the
+        share of its assessment weight measuring the skill) and its level is
+        :func:`~learnprog.model.skills.teaching_level` (the score of its assessments' mean
+        stored difficulty in the skill, cut at ``settings.cut_points``). The level decides
+        which column a course is ranked in; within a level, courses rank by relevance, then
+        name. Skills no offered course teaches are left out.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            program_id: the program whose curriculum limits the courses.
+            skill_id: one skill, or every skill.
+            settings: the level cut points (default :class:`EloSettings`).
+
+        Returns:
+            One row per skill, by domain and name.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            NotFoundError: no such program in the organization.
+        """
+        chosen = settings or EloSettings()
+        with self._as_org_admin(actor, organization_id, "read skills analytics") as (uow, org):
+            program = uow.programs.get(record_id(program_id, field="program_id"))
+            if program.organization_id != org.id:
+                raise NotFoundError("program", program_id)
+            offered: dict[str, None] = {}
+            for collection in uow.collections.list_for_program(program.id):
+                for entry in collection.entries:
+                    if entry.kind is EntryKind.COURSE:
+                        offered[entry.target_id] = None
+                    else:
+                        spec = uow.specializations.get(entry.target_id)
+                        offered.update(dict.fromkeys(spec.course_ids))
+            courses = [c for c in uow.courses.list_for_organization(org.id) if c.id in offered]
+            skills = uow.skills.list_for_organization(org.id)
+            if skill_id is not None:
+                skills = [s for s in skills if s.id == record_id(skill_id, field="skill_id")]
+            stored = {(d.course_id, d.assessment_id): d.difficulty
+                      for d in uow.skill_ratings.difficulties(org.id)}  # fmt: skip
+        rows = []
+        for skill in skills:
+            per: dict[Level, list[RelevantCourse]] = {lv: [] for lv in Level}
+            for course in courses:
+                if not tagged(course, skill.id):
+                    continue
+                found = _relevant(course, skill.id, stored, chosen)
+                per[found.level].append(found)
+            if any(per.values()):
+                ranked = {lv: tuple(sorted(cs, key=lambda c: (-c.relevance, c.name, c.course_id)))
+                          for lv, cs in per.items()}  # fmt: skip
+                rows.append(SkillCourses(skill.id, skill.domain, skill.name, ranked))
+        return rows
 
     # --- the glossary --------------------------------------------------------------------------
 

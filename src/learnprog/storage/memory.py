@@ -1338,6 +1338,14 @@ class InMemorySkillRatingRepository(ports.SkillRatingRepository):
             1 for a in self._org_attempts(organization_id) if (a.submitted_at, a.id) <= until
         )
 
+    def completed_assessments(self, organization_id: str) -> Sequence[tuple[str, str, str]]:
+        return sorted(
+            {
+                (a.learner_id, a.course_id, a.assessment_id)
+                for a in self._org_attempts(organization_id)
+            }
+        )
+
 
 class InMemoryUnitOfWork(ports.UnitOfWork):
     """A unit of work over an :class:`InMemoryStore`.

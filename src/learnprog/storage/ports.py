@@ -763,6 +763,10 @@ class SkillRatingRepository(Protocol):
         """Return how many of the organization's attempts come at or before ``until``."""
         ...
 
+    def completed_assessments(self, organization_id: str) -> Sequence[tuple[str, str, str]]:
+        """Return each ``(learner_id, course_id, assessment_id)`` with an attempt, once each."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction over every repository.
