@@ -17,8 +17,8 @@ from learnprog.model import (
     LearnerActor,
     LearningEvent,
 )
-from learnprog.model.skills import EloSettings, Level, ScoredAttempt, rescore
-from learnprog.services.skills import GlossaryOutcome
+from learnprog.model.skills import Band, EloSettings, Level, ScoredAttempt, rescore, score
+from learnprog.services.skills import GlossaryOutcome, read_reference_group
 from tests.conftest import START
 from tests.services.world import SYSTEM, World
 
@@ -312,3 +312,65 @@ def test_relevant_courses_are_the_programs_ranked_by_weight_share(
     assert [c.name for c in low[0].courses[Level.BEGINNER]] == ["SQL", "SQL4", "SQL2"]
     with pytest.raises(NotFoundError):
         lp.skills.relevant_courses(w.admin, w.org.id, w.org.id)
+
+
+REFERENCE = (
+    b"Company,Geography,Size,Industry,Domain,Skill,Score\n"
+    b"Initech,Europe,1000+,Software,Data,SQL,300\n"
+    b"Hooli,Europe,1000+,Software,Data,SQL,350\n"
+    b"Globex,Asia,1000+,Software,Data,SQL,400\n"
+    b"Umbrella,Europe,1000+,Pharma,Data,SQL,450\n"
+    b"Umbrella,Europe,1000+,Pharma,Data,Python,100\n"
+)
+
+
+def test_the_industry_benchmark_ranks_the_rated_learners_average(
+    lp: learnprog.Learnprog,
+) -> None:
+    w = Skilled(lp)
+    lia, bo = w.people
+    # day 1, by hand: theta 0.5, 0.5 + 0.3775 / 1.05 = 0.8595, 0.8595 + 0.2974 / 1.1 = 1.1299:
+    # score 500 * sigmoid(1.1299) = 377.9
+    w.attempts(lia, [100, 100, 100], start=1)
+    w.attempts(bo, [0, 0], start=30)  # day 2: two attempts, unrated
+    lp.skills.score(w.admin, w.org.id)
+    group = read_reference_group(REFERENCE)
+    (row,) = lp.skills.industry_benchmark(w.admin, w.org.id, group)
+    assert (row.skill, row.learners, row.companies) == ("SQL", 1, 4)
+    assert row.score == pytest.approx(377.9, abs=0.05)
+    assert row.industry_average == 375.0
+    assert (row.percentile, row.band) == (50.0, Band.EMERGING)  # above 300 and 350 of four
+    (europe,) = lp.skills.industry_benchmark(
+        w.admin, w.org.id, group.select(geography="Europe", industry="Software")
+    )
+    assert (europe.companies, europe.percentile, europe.band) == (2, 100.0, Band.CUTTING_EDGE)
+
+    w.attempts(bo, [0], start=40)  # day 3, 01:00: Bo's third attempt rates him
+    lp.skills.score(w.admin, w.org.id)
+    (now,) = lp.skills.industry_benchmark(w.admin, w.org.id, group)
+    points = lp.skills.benchmark_over_time(w.admin, w.org.id, group, w.skill.id)
+    assert [(p.day.isoformat(), p.learners) for p in points] == [
+        ("2026-03-02", 1),
+        ("2026-03-03", 1),  # Bo's two attempts: still unrated
+        ("2026-03-04", 2),
+    ]
+    assert points[0].score == pytest.approx(score(1.1299), abs=0.05)
+    assert (points[0].percentile, points[0].band) == (50.0, Band.EMERGING)
+    assert points[1].score == points[0].score
+    assert points[2].score == pytest.approx(now.score, abs=1e-9)
+    assert points[2].percentile == now.percentile
+    before = START.date() - timedelta(days=1)
+    assert (
+        lp.skills.benchmark_over_time(w.admin, w.org.id, group, w.skill.id, dates=[before]) == []
+    )  # nobody rated yet: no point
+
+
+def test_a_bad_reference_file_names_the_line() -> None:
+    head = b"Company,Geography,Size,Industry,Domain,Skill,Score\n"
+    with pytest.raises(ValidationError, match="0-500") as bad:
+        read_reference_group(head + b"A,Europe,10,Retail,Data,SQL,501\n")
+    assert bad.value.line == 2
+    with pytest.raises(ValidationError, match="on line 2 already"):
+        read_reference_group(head + b"A,E,1,R,Data,SQL,1\nA,E,1,R,Data,SQL,2\n")
+    with pytest.raises(ValidationError, match="Industry is blank"):
+        read_reference_group(head + b"A,E,1,,Data,SQL,1\n")

@@ -15,13 +15,16 @@ from learnprog.errors import ValidationError
 from learnprog.model.activity import EventKind, LearningEvent
 from learnprog.model.catalog import Assessment, Course
 from learnprog.model.skills import (
+    Band,
     EloSettings,
     EloState,
     Level,
     ScoredAttempt,
+    band,
     course_relevance,
     k_factor,
     level,
+    percentile_rank,
     predict,
     rescore,
     score,
@@ -230,3 +233,30 @@ def test_seconds_until_counts_each_courses_sessions_up_to_a_time() -> None:
     assert seconds_until(events, T0 + timedelta(minutes=45)) == 30 * 60.0  # b's 40 alone: 0
     assert seconds_until(events, T0 + timedelta(minutes=60)) == (60 + 10) * 60.0
     assert seconds_until([], T0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("value", "group", "percentile", "expected"),
+    [
+        (10.0, [10.0, 30.0], 25.0, Band.LAGGING),  # (0 + 0.5) / 2: exactly 25
+        (20.0, [10.0, 30.0], 50.0, Band.EMERGING),  # (1 + 0) / 2: exactly 50
+        (30.0, [10.0, 30.0], 75.0, Band.COMPETITIVE),  # (1 + 0.5) / 2: exactly 75
+        (31.0, [10.0, 30.0], 100.0, Band.CUTTING_EDGE),
+        (10.0, [10.0, 10.0, 10.0, 30.0], 37.5, Band.EMERGING),  # ties count half: 1.5 / 4
+        (20.0, [10.0, 10.0, 20.0, 20.0, 30.0], 60.0, Band.COMPETITIVE),  # (2 + 1) / 5
+        (5.0, [10.0], 0.0, Band.LAGGING),  # one company
+        (10.0, [10.0], 50.0, Band.EMERGING),
+        (15.0, [10.0], 100.0, Band.CUTTING_EDGE),
+    ],
+)
+def test_percentile_rank_and_band(
+    value: float, group: list[float], percentile: float, expected: Band
+) -> None:
+    assert percentile_rank(value, group) == percentile
+    assert band(percentile) is expected
+
+
+def test_bands_just_past_each_boundary_move_up_and_an_empty_group_is_refused() -> None:
+    assert [band(p) for p in (0, 25.0001, 50.0001, 75.0001)] == list(Band)
+    with pytest.raises(ValidationError, match="at least one company"):
+        percentile_rank(1.0, [])

@@ -347,3 +347,105 @@ def seconds_until(events: Iterable[LearningEvent], until: datetime | None = None
         if until is None or e.at <= until:
             by_course.setdefault(e.course_id, []).append(e.at)
     return math.fsum(learning_seconds(times) for _, times in sorted(by_course.items()))
+
+
+# --- the industry benchmark (guide, "Current Industry Benchmark") ------------------------------
+
+
+class Band(enum.StrEnum):
+    """A percentile rank's quartile band (guide, "Current Industry Benchmark")."""
+
+    LAGGING = "lagging"
+    EMERGING = "emerging"
+    COMPETITIVE = "competitive"
+    CUTTING_EDGE = "cutting-edge"
+
+
+def percentile_rank(value: float, group: Sequence[float]) -> float:
+    """The percentile rank of ``value`` among a reference group's scores, 0-100.
+
+    ``100 * (below + 0.5 * equal) / N``: the companies scoring below count whole, those scoring
+    exactly the same count half (the mid-rank convention for ties). One company scoring the
+    same gives 50.
+
+    Args:
+        value: the organization's score (0-500).
+        group: the companies' scores (0-500), at least one.
+
+    Raises:
+        ValidationError: an empty group.
+    """
+    if not group:
+        raise ValidationError("a reference group needs at least one company", field="group")
+    below = sum(1 for g in group if g < value)
+    equal = sum(1 for g in group if g == value)
+    return 100.0 * (below + 0.5 * equal) / len(group)
+
+
+def band(percentile: float) -> Band:
+    """The band of a percentile rank (0-100).
+
+    At most 25 lagging, above 25 up to 50 emerging, above 50 up to 75 competitive, above 75
+    cutting-edge (guide, "Current Industry Benchmark": "0-25% (lagging), 26-50% (emerging),
+    51-75% (competitive), 76-100% (cutting-edge)"); exactly 25, 50 and 75 fall in the lower
+    band.
+    """
+    if percentile <= 25:
+        return Band.LAGGING
+    if percentile <= 50:
+        return Band.EMERGING
+    if percentile <= 75:
+        return Band.COMPETITIVE
+    return Band.CUTTING_EDGE
+
+
+@frozen
+class ReferenceScore:
+    """One company's average score in one skill, in an industry benchmark's reference group.
+
+    Attributes:
+        company: the company's name.
+        geography: its geography (``"Europe"``).
+        size: its size band (``"1000-4999"``).
+        industry: its industry.
+        domain: the skill's domain.
+        skill: the skill's name.
+        score: the company's learners' average score, 0-500.
+    """
+
+    company: str
+    geography: str
+    size: str
+    industry: str
+    domain: str
+    skill: str
+    score: float
+
+
+@frozen
+class ReferenceGroup:
+    """The companies an organization is compared with.
+
+    Source: guide, "Current Industry Benchmark" ("the reference group you select (a
+    combination of geo, company size, and industry)").
+
+    Attributes:
+        scores: every company's score per skill.
+    """
+
+    scores: tuple[ReferenceScore, ...]
+
+    def select(
+        self, *, geography: str | None = None, size: str | None = None, industry: str | None = None
+    ) -> ReferenceGroup:
+        """The companies matching every criterion given (``None`` matches any)."""
+        return ReferenceGroup(tuple(
+            r for r in self.scores
+            if (geography is None or r.geography == geography)
+            and (size is None or r.size == size)
+            and (industry is None or r.industry == industry)
+        ))  # fmt: skip
+
+    def skill_scores(self, domain: str, skill: str) -> list[float]:
+        """The companies' scores in one skill."""
+        return [r.score for r in self.scores if (r.domain, r.skill) == (domain, skill)]

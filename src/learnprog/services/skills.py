@@ -13,7 +13,7 @@ import enum
 import math
 import statistics
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from attrs import frozen
 
@@ -25,16 +25,21 @@ from learnprog.model.activity import LearningEvent
 from learnprog.model.catalog import Course, EntryKind, Skill
 from learnprog.model.progress import hours
 from learnprog.model.skills import (
+    Band,
     EloSettings,
     EloState,
     ItemDifficulty,
     Level,
+    ReferenceGroup,
+    ReferenceScore,
     ScoredAttempt,
     ScoringMark,
     SkillRating,
+    band,
     course_relevance,
     guess_of,
     level,
+    percentile_rank,
     score,
     seconds_until,
     tagged,
@@ -215,6 +220,108 @@ class SkillCourses:
         return found[0] if found else None
 
 
+@frozen
+class BenchmarkRow:
+    """The organization against its reference group in one skill.
+
+    Attributes:
+        skill_id: the skill.
+        domain: its domain.
+        skill: its name.
+        score: the organization's average score (0-500) over its rated learners.
+        learners: its rated learners in the skill.
+        companies: the reference group's companies with a score in the skill.
+        industry_average: their mean score (0-500).
+        percentile: :func:`~learnprog.model.skills.percentile_rank`, 0-100.
+        band: :func:`~learnprog.model.skills.band`.
+    """
+
+    skill_id: str
+    domain: str
+    skill: str
+    score: float
+    learners: int
+    companies: int
+    industry_average: float
+    percentile: float
+    band: Band
+
+
+@frozen
+class BenchmarkPoint:
+    """The benchmark of one skill as of the end of one UTC date.
+
+    Attributes:
+        day: the date.
+        score: the organization's average score then (0-500), over the learners rated then.
+        learners: how many learners were rated then.
+        industry_average: the reference group's mean score (the file is one snapshot).
+        percentile: the percentile rank then, 0-100.
+        band: its band.
+    """
+
+    day: date
+    score: float
+    learners: int
+    industry_average: float
+    percentile: float
+    band: Band
+
+
+REFERENCE_COLUMNS = ("Company", "Geography", "Size", "Industry", "Domain", "Skill", "Score")
+"""The reference group file's columns; Score is the company's average, 0-500."""
+
+
+def read_reference_group(source: CsvSource, *, encoding: str | None = None) -> ReferenceGroup:
+    """Read an industry benchmark's reference group from a CSV file.
+
+    One line per company and skill: ``Company``, ``Geography``, ``Size``, ``Industry``,
+    ``Domain``, ``Skill``, ``Score`` (the company's learners' average score on the 0-500
+    scale). Headers match ignoring case and spaces; delimiter and encoding are told from the
+    file. The file is reference data, so it is read whole or not at all.
+
+    Args:
+        source: a path, the file's bytes, or a binary file object.
+        encoding: the file's encoding, when known.
+
+    Returns:
+        The group; narrow it with :meth:`ReferenceGroup.select`.
+
+    Raises:
+        ValidationError: a missing column, a blank field, a score that is not a number in
+            0-500, or a company listed twice for one skill (the line and column named).
+    """
+    scores: list[ReferenceScore] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    with read_csv(source, REFERENCE_COLUMNS, encoding=encoding) as rows:
+        for row in rows:
+            v = row.values
+            for column in REFERENCE_COLUMNS:
+                if not v[column]:
+                    raise ValidationError(f"{column} is blank", field=column, line=row.line)
+            try:
+                value = float(v["Score"])
+            except ValueError:
+                value = math.nan
+            if not 0 <= value <= 500:
+                raise ValidationError(
+                    "a score is a number in 0-500", field="Score", line=row.line, value=v["Score"]
+                )
+            key = (v["Company"], v["Domain"], v["Skill"])
+            if key in seen:
+                raise ValidationError(
+                    f"{key[0]} is listed for {key[1]} / {key[2]} on line {seen[key]} already",
+                    field="Company",
+                    line=row.line,
+                )
+            seen[key] = row.line
+            scores.append(
+                ReferenceScore(v["Company"], v["Geography"], v["Size"], v["Industry"],
+                               v["Domain"], v["Skill"], value)
+            )  # fmt: skip
+    return ReferenceGroup(tuple(scores))
+
+
 GLOSSARY_COLUMNS = ("Domain", "Skill")
 """The glossary file's required columns."""
 GLOSSARY_OPTIONAL = ("Definition", "Example Sub Skills")
@@ -268,6 +375,20 @@ class GlossaryImport:
         return sum(1 for r in self.lines if r.outcome is outcome)
 
 
+def _settings(settings: EloSettings | None) -> EloSettings:
+    chosen = settings or EloSettings()
+    if not isinstance(chosen, EloSettings):
+        raise ValidationError("EloSettings are required", field="settings", value=settings)
+    return chosen
+
+
+def _dates(values: Sequence[date]) -> list[date]:
+    for value in values:
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise ValidationError("a date is required", field="dates", value=value)
+    return list(values)
+
+
 def _relevant(
     course: Course, skill_id: str, stored: dict[tuple[str, str], float], settings: EloSettings
 ) -> RelevantCourse:
@@ -318,13 +439,21 @@ class SkillScorer(Service):
             uow.commit()
         return report
 
-    def _score(
-        self, uow: UnitOfWork, organization_id: str, settings: EloSettings, from_scratch: bool
-    ) -> ScoringReport:
+    @staticmethod
+    def _items(
+        uow: UnitOfWork, organization_id: str
+    ) -> dict[str, tuple[tuple[str, ...], float, float]]:
+        """Each assessment's key -> (skills it measures, pass mark, guessing probability)."""
         items: dict[str, tuple[tuple[str, ...], float, float]] = {}
         for course in uow.courses.list_for_organization(organization_id):
             for a in course.assessments:
                 items[f"{course.id}:{a.id}"] = (a.skill_ids, a.pass_mark, guess_of(a.options))
+        return items
+
+    def _score(
+        self, uow: UnitOfWork, organization_id: str, settings: EloSettings, from_scratch: bool
+    ) -> ScoringReport:
+        items = self._items(uow, organization_id)
         store = uow.skill_ratings
         mark = store.mark(organization_id)
         cursor = (
@@ -607,6 +736,141 @@ class SkillScorer(Service):
                           for lv, cs in per.items()}  # fmt: skip
                 rows.append(SkillCourses(skill.id, skill.domain, skill.name, ranked))
         return rows
+
+    # --- the industry benchmark -----------------------------------------------------------------
+
+    def industry_benchmark(
+        self,
+        actor: Actor,
+        organization_id: str,
+        reference: ReferenceGroup,
+        *,
+        settings: EloSettings | None = None,
+    ) -> Sequence[BenchmarkRow]:
+        """The organization's percentile rank per skill among a reference group's companies.
+
+        The organization's score in a skill is the mean 0-500 score of its rated learners in
+        it (stored ratings; a learner with fewer than ``settings.min_attempts`` attempts is
+        unrated and left out). It is ranked against the companies' scores in the skill of the
+        same domain and name: ``100 * (below + 0.5 * equal) / N``
+        (:func:`~learnprog.model.skills.percentile_rank`), and banded at 25, 50 and 75
+        (:func:`~learnprog.model.skills.band`). Source: guide, "Current Industry Benchmark".
+        Skills without a rated learner or without a company in the group are left out.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            reference: the group (:func:`read_reference_group`, narrowed with ``select``).
+            settings: the minimum attempts (default :class:`EloSettings`).
+
+        Returns:
+            One row per skill, by domain and name.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            ValidationError: ``reference`` is not a :class:`ReferenceGroup`.
+        """
+        chosen = _settings(settings)
+        if not isinstance(reference, ReferenceGroup):
+            raise ValidationError("a ReferenceGroup is required", field="reference")
+        with self._as_org_admin(actor, organization_id, "read skills analytics") as (uow, org):
+            skills = uow.skills.list_for_organization(org.id)
+            by_skill: dict[str, list[float]] = {}
+            for r in uow.skill_ratings.ratings(org.id):
+                if r.level(chosen) is not None:
+                    by_skill.setdefault(r.skill_id, []).append(score(r.theta))
+        rows = []
+        for skill in skills:
+            group = reference.skill_scores(skill.domain, skill.name)
+            mine = by_skill.get(skill.id)
+            if not group or not mine:
+                continue
+            average = math.fsum(mine) / len(mine)
+            rank = percentile_rank(average, group)
+            rows.append(BenchmarkRow(
+                skill.id, skill.domain, skill.name, average, len(mine), len(group),
+                math.fsum(group) / len(group), rank, band(rank),
+            ))  # fmt: skip
+        return rows
+
+    def benchmark_over_time(
+        self,
+        actor: Actor,
+        organization_id: str,
+        reference: ReferenceGroup,
+        skill_id: str,
+        *,
+        dates: Sequence[date] | None = None,
+        settings: EloSettings | None = None,
+    ) -> Sequence[BenchmarkPoint]:
+        """The benchmark of one skill at each date (guide, "Industry Benchmark Over Time").
+
+        Scores as of a date are found by replaying: every stored attempt of the organization
+        submitted before the next UTC midnight is scored from scratch in ``(submitted_at,
+        id)`` order with ``settings`` (as :meth:`score` does), and the learners rated at that
+        moment are averaged and ranked as in :meth:`industry_benchmark`. The stored ratings are
+        neither read nor changed, so the last point equals :meth:`industry_benchmark` when the
+        ratings were scored with the same settings. The reference group is one snapshot: its
+        scores are the same at every date.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            reference: the reference group.
+            skill_id: the skill.
+            dates: the UTC dates wanted; default every date with an attempt measuring the
+                skill. Dates with no rated learner, or a skill no company has, give no point.
+            settings: the model's parameters (default :class:`EloSettings`).
+
+        Returns:
+            Points by date.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            NotFoundError: no such skill in the organization.
+            ValidationError: ``reference`` is not a :class:`ReferenceGroup`, or a date is not
+                a date.
+        """
+        chosen = _settings(settings)
+        if not isinstance(reference, ReferenceGroup):
+            raise ValidationError("a ReferenceGroup is required", field="reference")
+        wanted_dates = None if dates is None else sorted(set(_dates(dates)))
+        with self._as_org_admin(actor, organization_id, "read skills analytics") as (uow, org):
+            skill = uow.skills.get(record_id(skill_id, field="skill_id"))
+            if skill.organization_id != org.id:
+                raise NotFoundError("skill", skill_id)
+            items = self._items(uow, org.id)
+            attempts = [
+                ScoredAttempt(a.learner_id, f"{a.course_id}:{a.assessment_id}", found[0],
+                              a.grade, found[1], a.submitted_at, found[2])
+                for a in uow.skill_ratings.attempts_after(org.id, None)
+                if (found := items.get(f"{a.course_id}:{a.assessment_id}")) and found[0]
+            ]  # fmt: skip
+        group = reference.skill_scores(skill.domain, skill.name)
+        if not group:
+            return []
+        if wanted_dates is None:
+            wanted_dates = sorted({a.at.date() for a in attempts if skill.id in a.skills})
+        state = EloState()
+        learners: set[str] = set()
+        points = []
+        index = 0
+        for day in wanted_dates:
+            end = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+            while index < len(attempts) and attempts[index].at < end:
+                state.update(attempts[index], chosen)
+                if skill.id in attempts[index].skills:
+                    learners.add(attempts[index].learner_id)
+                index += 1
+            rated = [score(theta) for learner in learners
+                     for theta, n in [state.rating(learner, skill.id)]
+                     if level(theta, n, chosen) is not None]  # fmt: skip
+            if rated:
+                average = math.fsum(rated) / len(rated)
+                rank = percentile_rank(average, group)
+                industry = math.fsum(group) / len(group)
+                points.append(BenchmarkPoint(day, average, len(rated), industry, rank, band(rank)))
+        return points
 
     # --- the glossary --------------------------------------------------------------------------
 
