@@ -20,6 +20,7 @@ from learnprog.model.skills import (
     EloState,
     Level,
     ScoredAttempt,
+    auc,
     band,
     course_relevance,
     k_factor,
@@ -260,3 +261,16 @@ def test_bands_just_past_each_boundary_move_up_and_an_empty_group_is_refused() -
     assert [band(p) for p in (0, 25.0001, 50.0001, 75.0001)] == list(Band)
     with pytest.raises(ValidationError, match="at least one company"):
         percentile_rank(1.0, [])
+
+
+def test_auc_by_ranks_with_ties_counting_half() -> None:
+    assert auc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == 0.75  # 3 of 4 pairs
+    assert auc([0.9, 0.8, 0.1], [True, True, False]) == 1.0
+    assert auc([0.1, 0.2], [True, False]) == 0.0
+    assert auc([0.5, 0.5, 0.5], [True, False, True]) == 0.5  # a constant predictor
+    # pairs (pos, neg): (0.6, 0.6) tie 0.5, (0.6, 0.2) 1, (0.9, 0.6) 1, (0.9, 0.2) 1: 3.5 / 4
+    assert auc([0.6, 0.9, 0.6, 0.2], [True, True, False, False]) == 0.875
+    with pytest.raises(ValidationError, match="successes and failures"):
+        auc([0.1, 0.2], [True, True])
+    with pytest.raises(ValidationError, match="one outcome per prediction"):
+        auc([0.1], [True, False])

@@ -449,3 +449,43 @@ class ReferenceGroup:
     def skill_scores(self, domain: str, skill: str) -> list[float]:
         """The companies' scores in one skill."""
         return [r.score for r in self.scores if (r.domain, r.skill) == (domain, skill)]
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def auc(predictions: Sequence[float], outcomes: Sequence[bool]) -> float:
+    """The area under the ROC curve of predictions against binary outcomes, 0-1.
+
+    Rank-based (Mann-Whitney): ``(R_pos - n_pos (n_pos + 1) / 2) / (n_pos n_neg)`` with
+    ``R_pos`` the sum of the positives' ranks among all predictions, tied predictions sharing
+    their mean rank — so a tie between a positive and a negative counts half, and a constant
+    predictor scores 0.5. The measure Pelánek (2016) uses to compare Elo variants.
+
+    Args:
+        predictions: predicted probabilities (any real scores: only their order matters).
+        outcomes: True for a success, one per prediction.
+
+    Returns:
+        The AUC: 1 when every success is predicted above every failure, 0.5 for no skill.
+
+    Raises:
+        ValidationError: lengths differ, or the outcomes are all successes or all failures.
+    """
+    if len(predictions) != len(outcomes):
+        raise ValidationError("one outcome per prediction is required", field="outcomes")
+    positives = sum(1 for o in outcomes if o)
+    negatives = len(outcomes) - positives
+    if positives == 0 or negatives == 0:
+        raise ValidationError("the AUC needs successes and failures", field="outcomes")
+    order = sorted(range(len(predictions)), key=lambda i: predictions[i])
+    rank_sum = 0.0
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and predictions[order[end + 1]] == predictions[order[start]]:
+            end += 1
+        mean_rank = (start + end) / 2 + 1  # ranks from 1
+        rank_sum += mean_rank * sum(1 for i in order[start : end + 1] if outcomes[i])
+        start = end + 1
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
