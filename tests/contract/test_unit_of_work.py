@@ -413,10 +413,15 @@ def test_courses_round_trip_with_items_and_assessments(uow_factory: UowFactory) 
         with pytest.raises(ConflictError):
             uow.skills.add(Skill.create(org.id, domain="Business", name="Accounting"))
         uow.courses.update(evolve(course, items=items[:1], assessments=()))
+        uow.skills.update(skill.with_details(definition="Ledgers.", example_subskills=["Tax"]))
+        with pytest.raises(NotFoundError):
+            uow.skills.update(Skill.create(org.id, domain="Business", name="Unknown"))
         uow.commit()
     with uow_factory() as uow:
         assert uow.courses.get(course.id).items == (items[0],)
         assert uow.courses.get(course.id).assessments == ()
+        stored = uow.skills.get(skill.id)
+        assert (stored.definition, stored.example_subskills) == ("Ledgers.", ("Tax",))
 
 
 def test_audit_log_lists_newest_first_with_filters(uow_factory: UowFactory) -> None:

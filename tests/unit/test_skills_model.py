@@ -12,17 +12,27 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from learnprog.errors import ValidationError
+from learnprog.model.activity import EventKind, LearningEvent
+from learnprog.model.catalog import Assessment, Course
 from learnprog.model.skills import (
+    Band,
     EloSettings,
     EloState,
     Level,
     ScoredAttempt,
+    auc,
+    band,
+    course_relevance,
     k_factor,
     level,
+    percentile_rank,
     predict,
     rescore,
     score,
+    seconds_until,
     sigmoid,
+    tagged,
+    teaching_level,
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -184,3 +194,83 @@ def test_recovery_of_true_abilities_and_difficulties_on_simulated_data() -> None
     hardness = [state.difficulty(f"q{i}")[0] for i in range(200)]
     assert _spearman(estimated, abilities) >= 0.90
     assert _spearman(hardness, difficulties) >= 0.97
+
+
+def _course(*assessments: tuple[float, tuple[str, ...]]) -> Course:
+    return Course.create(
+        "org", course_id="C", slug="c", name="C", now=T0,
+        assessments=[Assessment.create(f"A{i}", id=f"a{i}", weight=w, skill_ids=skills)
+                     for i, (w, skills) in enumerate(assessments)],
+    )  # fmt: skip
+
+
+def test_course_relevance_is_the_share_of_assessment_weight_measuring_the_skill() -> None:
+    course = _course((2, ("sql",)), (1, ("sql", "python")), (1, ()))
+    assert course_relevance(course, "sql") == 0.75  # (2 + 1) / 4
+    assert course_relevance(course, "python") == 0.25
+    assert course_relevance(course, "excel") == 0.0
+    assert tagged(course, "python")
+    assert not tagged(course, "excel")
+    assert course_relevance(_course((0, ("sql",)), (0, ())), "sql") == 0.5  # all weigh 0
+    assert course_relevance(_course(), "sql") == 0.0
+
+
+def test_the_teaching_level_is_the_level_of_the_mean_difficultys_score() -> None:
+    settings = EloSettings()  # cut at 150 and 350: theta -0.8473 and +0.8473
+    assert teaching_level([], settings) is Level.INTERMEDIATE  # d = 0: score 250
+    assert teaching_level([-1.0, 0.0], settings) is Level.INTERMEDIATE  # mean -0.5: 188.8
+    assert teaching_level([-2.0, -0.2], settings) is Level.BEGINNER  # mean -1.1: score 124.9
+    assert teaching_level([1.0, 0.8], settings) is Level.ADVANCED  # mean 0.9: score 355.5
+    assert teaching_level([math.log(350 / 150)], settings) is Level.ADVANCED  # exactly 350
+
+
+def test_seconds_until_counts_each_courses_sessions_up_to_a_time() -> None:
+    def event(course: str, minute: int) -> LearningEvent:
+        return LearningEvent(f"{course}{minute}", "ana", course, "v", EventKind.STARTED,
+                             T0 + timedelta(minutes=minute))  # fmt: skip
+
+    events = [event("a", m) for m in (0, 30, 60, 200, 230)] + [event("b", m) for m in (40, 50)]
+    assert seconds_until(events) == (60 + 30 + 10) * 60.0
+    assert seconds_until(events, T0 + timedelta(minutes=45)) == 30 * 60.0  # b's 40 alone: 0
+    assert seconds_until(events, T0 + timedelta(minutes=60)) == (60 + 10) * 60.0
+    assert seconds_until([], T0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("value", "group", "percentile", "expected"),
+    [
+        (10.0, [10.0, 30.0], 25.0, Band.LAGGING),  # (0 + 0.5) / 2: exactly 25
+        (20.0, [10.0, 30.0], 50.0, Band.EMERGING),  # (1 + 0) / 2: exactly 50
+        (30.0, [10.0, 30.0], 75.0, Band.COMPETITIVE),  # (1 + 0.5) / 2: exactly 75
+        (31.0, [10.0, 30.0], 100.0, Band.CUTTING_EDGE),
+        (10.0, [10.0, 10.0, 10.0, 30.0], 37.5, Band.EMERGING),  # ties count half: 1.5 / 4
+        (20.0, [10.0, 10.0, 20.0, 20.0, 30.0], 60.0, Band.COMPETITIVE),  # (2 + 1) / 5
+        (5.0, [10.0], 0.0, Band.LAGGING),  # one company
+        (10.0, [10.0], 50.0, Band.EMERGING),
+        (15.0, [10.0], 100.0, Band.CUTTING_EDGE),
+    ],
+)
+def test_percentile_rank_and_band(
+    value: float, group: list[float], percentile: float, expected: Band
+) -> None:
+    assert percentile_rank(value, group) == percentile
+    assert band(percentile) is expected
+
+
+def test_bands_just_past_each_boundary_move_up_and_an_empty_group_is_refused() -> None:
+    assert [band(p) for p in (0, 25.0001, 50.0001, 75.0001)] == list(Band)
+    with pytest.raises(ValidationError, match="at least one company"):
+        percentile_rank(1.0, [])
+
+
+def test_auc_by_ranks_with_ties_counting_half() -> None:
+    assert auc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == 0.75  # 3 of 4 pairs
+    assert auc([0.9, 0.8, 0.1], [True, True, False]) == 1.0
+    assert auc([0.1, 0.2], [True, False]) == 0.0
+    assert auc([0.5, 0.5, 0.5], [True, False, True]) == 0.5  # a constant predictor
+    # pairs (pos, neg): (0.6, 0.6) tie 0.5, (0.6, 0.2) 1, (0.9, 0.6) 1, (0.9, 0.2) 1: 3.5 / 4
+    assert auc([0.6, 0.9, 0.6, 0.2], [True, True, False, False]) == 0.875
+    with pytest.raises(ValidationError, match="successes and failures"):
+        auc([0.1, 0.2], [True, True])
+    with pytest.raises(ValidationError, match="one outcome per prediction"):
+        auc([0.1], [True, False])

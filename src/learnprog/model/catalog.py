@@ -552,6 +552,20 @@ class Skill:
             ),
         )
 
+    def with_details(self, *, definition: str | None, example_subskills: Sequence[str]) -> Skill:
+        """Return a copy with a new definition and example sub-skills (domain and name stay).
+
+        Raises:
+            ValidationError: a blank example sub-skill.
+        """
+        return evolve(
+            self,
+            definition=optional_text(definition, field="definition"),
+            example_subskills=tuple(
+                required_text(s, field="example_subskills") for s in example_subskills
+            ),
+        )
+
 
 def _enum(kind: type[_E], value: object, field: str) -> _E:
     try:

@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from attrs import Attribute, define, field, frozen
 
 from learnprog.errors import ValidationError
 from learnprog.model._rules import finite_number, whole_number
+from learnprog.model.activity import LearningEvent
+from learnprog.model.catalog import Course
+from learnprog.model.progress import learning_seconds
 
 
 def sigmoid(x: float) -> float:
@@ -268,3 +271,221 @@ class ScoringMark:
     scored: int = 0
     last_at: datetime | None = None
     last_id: str | None = None
+
+
+# --- skills analytics (guide, "Analytics Reports", Skills Development) -------------------------
+
+
+def tagged(course: Course, skill_id: str) -> bool:
+    """True when one of the course's assessments measures the skill (the course is tagged)."""
+    return any(skill_id in a.skill_ids for a in course.assessments)
+
+
+def course_relevance(course: Course, skill_id: str) -> float:
+    """How much of a course teaches a skill: the share of its assessment weight measuring it.
+
+    ``relevance = sum(w_a for a measuring the skill) / sum(w_a for every a)``, in ``[0, 1]``,
+    with ``w_a`` the assessment's weight, or 1 for every assessment when all weigh 0; a course
+    without assessments is 0. This stands in for the guide's tagging model ("Most Relevant
+    Courses per Skill Level": relevance of each course to teaching that skill), with the
+    assessments' skill tags as the instructor's report of what the course teaches.
+
+    Example: quizzes of weight 1, 1 and 1 measuring SQL and an essay of weight 1 that does not
+    give 3 / 4 = 0.75.
+    """
+    weights = [a.weight for a in course.assessments]
+    if not any(weights):
+        weights = [1.0] * len(course.assessments)
+    total = math.fsum(weights)
+    if total == 0:
+        return 0.0
+    part = math.fsum(w for a, w in zip(course.assessments, weights, strict=True)
+                     if skill_id in a.skill_ids)  # fmt: skip
+    return part / total
+
+
+def teaching_level(difficulties: Sequence[float], settings: EloSettings) -> Level:
+    """The level a course teaches a skill at, from its assessments' difficulties.
+
+    The level of the score ``500 * sigmoid(mean d)``: the score of a learner with an even
+    chance on the course's assessments measuring the skill (``P = 0.5`` where ``theta = d``,
+    Pelánek 2016), cut at ``settings.cut_points``. No minimum number of attempts applies; an
+    assessment not yet calibrated counts with the model's starting difficulty 0 (score 250,
+    INTERMEDIATE by default).
+
+    Args:
+        difficulties: ``d`` of each assessment of the course that measures the skill.
+        settings: the cut points.
+    """
+    mean = math.fsum(difficulties) / len(difficulties) if difficulties else 0.0
+    value = score(mean)
+    low, high = settings.cut_points
+    if value >= high:
+        return Level.ADVANCED
+    if value >= low:
+        return Level.INTERMEDIATE
+    return Level.BEGINNER
+
+
+def seconds_until(events: Iterable[LearningEvent], until: datetime | None = None) -> float:
+    """Learning seconds in a set of item events, counting the events at or before ``until``.
+
+    Each course's events make their own sessions (:func:`learnprog.model.progress.
+    learning_seconds`: consecutive events at most 60 minutes apart), and the courses' seconds
+    add up. "Up to" a time keeps only the events at or before it, so a session running across
+    ``until`` counts up to its last event at or before ``until``; nothing is interpolated.
+
+    Args:
+        events: item events of one learner (any courses, any order).
+        until: an aware UTC time, or ``None`` for every event.
+
+    Returns:
+        Seconds, a float of 0 or more.
+    """
+    by_course: dict[str, list[datetime]] = {}
+    for e in events:
+        if until is None or e.at <= until:
+            by_course.setdefault(e.course_id, []).append(e.at)
+    return math.fsum(learning_seconds(times) for _, times in sorted(by_course.items()))
+
+
+# --- the industry benchmark (guide, "Current Industry Benchmark") ------------------------------
+
+
+class Band(enum.StrEnum):
+    """A percentile rank's quartile band (guide, "Current Industry Benchmark")."""
+
+    LAGGING = "lagging"
+    EMERGING = "emerging"
+    COMPETITIVE = "competitive"
+    CUTTING_EDGE = "cutting-edge"
+
+
+def percentile_rank(value: float, group: Sequence[float]) -> float:
+    """The percentile rank of ``value`` among a reference group's scores, 0-100.
+
+    ``100 * (below + 0.5 * equal) / N``: the companies scoring below count whole, those scoring
+    exactly the same count half (the mid-rank convention for ties). One company scoring the
+    same gives 50.
+
+    Args:
+        value: the organization's score (0-500).
+        group: the companies' scores (0-500), at least one.
+
+    Raises:
+        ValidationError: an empty group.
+    """
+    if not group:
+        raise ValidationError("a reference group needs at least one company", field="group")
+    below = sum(1 for g in group if g < value)
+    equal = sum(1 for g in group if g == value)
+    return 100.0 * (below + 0.5 * equal) / len(group)
+
+
+def band(percentile: float) -> Band:
+    """The band of a percentile rank (0-100).
+
+    At most 25 lagging, above 25 up to 50 emerging, above 50 up to 75 competitive, above 75
+    cutting-edge (guide, "Current Industry Benchmark": "0-25% (lagging), 26-50% (emerging),
+    51-75% (competitive), 76-100% (cutting-edge)"); exactly 25, 50 and 75 fall in the lower
+    band.
+    """
+    if percentile <= 25:
+        return Band.LAGGING
+    if percentile <= 50:
+        return Band.EMERGING
+    if percentile <= 75:
+        return Band.COMPETITIVE
+    return Band.CUTTING_EDGE
+
+
+@frozen
+class ReferenceScore:
+    """One company's average score in one skill, in an industry benchmark's reference group.
+
+    Attributes:
+        company: the company's name.
+        geography: its geography (``"Europe"``).
+        size: its size band (``"1000-4999"``).
+        industry: its industry.
+        domain: the skill's domain.
+        skill: the skill's name.
+        score: the company's learners' average score, 0-500.
+    """
+
+    company: str
+    geography: str
+    size: str
+    industry: str
+    domain: str
+    skill: str
+    score: float
+
+
+@frozen
+class ReferenceGroup:
+    """The companies an organization is compared with.
+
+    Source: guide, "Current Industry Benchmark" ("the reference group you select (a
+    combination of geo, company size, and industry)").
+
+    Attributes:
+        scores: every company's score per skill.
+    """
+
+    scores: tuple[ReferenceScore, ...]
+
+    def select(
+        self, *, geography: str | None = None, size: str | None = None, industry: str | None = None
+    ) -> ReferenceGroup:
+        """The companies matching every criterion given (``None`` matches any)."""
+        return ReferenceGroup(tuple(
+            r for r in self.scores
+            if (geography is None or r.geography == geography)
+            and (size is None or r.size == size)
+            and (industry is None or r.industry == industry)
+        ))  # fmt: skip
+
+    def skill_scores(self, domain: str, skill: str) -> list[float]:
+        """The companies' scores in one skill."""
+        return [r.score for r in self.scores if (r.domain, r.skill) == (domain, skill)]
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def auc(predictions: Sequence[float], outcomes: Sequence[bool]) -> float:
+    """The area under the ROC curve of predictions against binary outcomes, 0-1.
+
+    Rank-based (Mann-Whitney): ``(R_pos - n_pos (n_pos + 1) / 2) / (n_pos n_neg)`` with
+    ``R_pos`` the sum of the positives' ranks among all predictions, tied predictions sharing
+    their mean rank — so a tie between a positive and a negative counts half, and a constant
+    predictor scores 0.5. The measure Pelánek (2016) uses to compare Elo variants.
+
+    Args:
+        predictions: predicted probabilities (any real scores: only their order matters).
+        outcomes: True for a success, one per prediction.
+
+    Returns:
+        The AUC: 1 when every success is predicted above every failure, 0.5 for no skill.
+
+    Raises:
+        ValidationError: lengths differ, or the outcomes are all successes or all failures.
+    """
+    if len(predictions) != len(outcomes):
+        raise ValidationError("one outcome per prediction is required", field="outcomes")
+    positives = sum(1 for o in outcomes if o)
+    negatives = len(outcomes) - positives
+    if positives == 0 or negatives == 0:
+        raise ValidationError("the AUC needs successes and failures", field="outcomes")
+    order = sorted(range(len(predictions)), key=lambda i: predictions[i])
+    rank_sum = 0.0
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and predictions[order[end + 1]] == predictions[order[start]]:
+            end += 1
+        mean_rank = (start + end) / 2 + 1  # ranks from 1
+        rank_sum += mean_rank * sum(1 for i in order[start : end + 1] if outcomes[i])
+        start = end + 1
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)

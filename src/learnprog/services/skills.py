@@ -9,25 +9,41 @@ of scoring every attempt in time order from scratch.
 
 from __future__ import annotations
 
+import enum
+import math
+import statistics
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from attrs import frozen
 
-from learnprog.errors import ValidationError
+from learnprog.csvfiles import CsvSource, read_csv
+from learnprog.errors import LearnprogError, NotFoundError, ValidationError
 from learnprog.model._rules import record_id
 from learnprog.model.access import Actor
+from learnprog.model.activity import LearningEvent
+from learnprog.model.catalog import Course, EntryKind, Skill
+from learnprog.model.progress import hours
 from learnprog.model.skills import (
+    Band,
     EloSettings,
     EloState,
     ItemDifficulty,
     Level,
+    ReferenceGroup,
+    ReferenceScore,
     ScoredAttempt,
     ScoringMark,
     SkillRating,
+    band,
+    course_relevance,
     guess_of,
     level,
+    percentile_rank,
     score,
+    seconds_until,
+    tagged,
+    teaching_level,
 )
 from learnprog.services._base import Service
 from learnprog.storage.ports import UnitOfWork
@@ -88,6 +104,304 @@ class SkillLevels:
     counts: dict[Level, int]
 
 
+@frozen
+class MasteryHours:
+    """Median hours to mastery in one skill (guide, "Median Hours to Mastery").
+
+    Attributes:
+        skill_id: the skill.
+        domain: its domain.
+        skill: its name.
+        intermediate_hours: the median, over learners who reached INTERMEDIATE (or higher),
+            of their learning hours up to that moment; ``None`` when nobody has.
+        intermediate_learners: how many learners that median is over.
+        advanced_hours: the same for ADVANCED, or ``None``.
+        advanced_learners: how many learners reached ADVANCED.
+    """
+
+    skill_id: str
+    domain: str
+    skill: str
+    intermediate_hours: float | None
+    intermediate_learners: int
+    advanced_hours: float | None
+    advanced_learners: int
+
+
+@frozen
+class MasteryPoint:
+    """Learners who had reached a level in a skill by the end of a UTC day.
+
+    Source: guide, "Skill Mastery Over Time" ("Total number of people who have reached, for a
+    given skill, either an intermediate or advanced level, over time").
+
+    Attributes:
+        skill_id: the skill.
+        day: the UTC date.
+        intermediate: learners who had reached INTERMEDIATE or higher by the end of ``day``.
+        advanced: learners who had reached ADVANCED by the end of ``day``.
+    """
+
+    skill_id: str
+    day: date
+    intermediate: int
+    advanced: int
+
+
+@frozen
+class SkillEffort:
+    """Classic effort metrics of one skill: assessments completed and hours spent learning.
+
+    Source: guide, "Total/Avg Assessments Completed by Skill", "Avg Hours Spent Learning Skill".
+
+    Attributes:
+        skill_id: the skill.
+        domain: its domain.
+        skill: its name.
+        assessments_completed: distinct (learner, assessment) pairs with at least one attempt,
+            over the assessments measuring the skill.
+        assessment_learners: learners with at least one such assessment completed.
+        average_assessments: ``assessments_completed / assessment_learners`` (0 when none).
+        hours: learning hours in the courses tagged with the skill, every learner, all time.
+        hour_learners: learners with at least one item event in a tagged course.
+        average_hours: ``hours / hour_learners`` (0 when none).
+    """
+
+    skill_id: str
+    domain: str
+    skill: str
+    assessments_completed: int
+    assessment_learners: int
+    average_assessments: float
+    hours: float
+    hour_learners: int
+    average_hours: float
+
+
+@frozen
+class RelevantCourse:
+    """A course the program offers, as it teaches one skill.
+
+    Attributes:
+        course_id: the course's record ID.
+        name: the course name.
+        relevance: :func:`~learnprog.model.skills.course_relevance`, 0-1.
+        level: :func:`~learnprog.model.skills.teaching_level`.
+    """
+
+    course_id: str
+    name: str
+    relevance: float
+    level: Level
+
+
+@frozen
+class SkillCourses:
+    """The most relevant courses per level in one skill.
+
+    Source: guide, "Most Relevant Courses per Skill Level".
+
+    Attributes:
+        skill_id: the skill.
+        domain: its domain.
+        skill: its name.
+        courses: per level, the courses teaching the skill at that level, most relevant first
+            (an empty tuple is the guide's "∅").
+    """
+
+    skill_id: str
+    domain: str
+    skill: str
+    courses: dict[Level, tuple[RelevantCourse, ...]]
+
+    def top(self, at: Level) -> RelevantCourse | None:
+        """The most relevant course at a level, or ``None``."""
+        found = self.courses.get(at, ())
+        return found[0] if found else None
+
+
+@frozen
+class BenchmarkRow:
+    """The organization against its reference group in one skill.
+
+    Attributes:
+        skill_id: the skill.
+        domain: its domain.
+        skill: its name.
+        score: the organization's average score (0-500) over its rated learners.
+        learners: its rated learners in the skill.
+        companies: the reference group's companies with a score in the skill.
+        industry_average: their mean score (0-500).
+        percentile: :func:`~learnprog.model.skills.percentile_rank`, 0-100.
+        band: :func:`~learnprog.model.skills.band`.
+    """
+
+    skill_id: str
+    domain: str
+    skill: str
+    score: float
+    learners: int
+    companies: int
+    industry_average: float
+    percentile: float
+    band: Band
+
+
+@frozen
+class BenchmarkPoint:
+    """The benchmark of one skill as of the end of one UTC date.
+
+    Attributes:
+        day: the date.
+        score: the organization's average score then (0-500), over the learners rated then.
+        learners: how many learners were rated then.
+        industry_average: the reference group's mean score (the file is one snapshot).
+        percentile: the percentile rank then, 0-100.
+        band: its band.
+    """
+
+    day: date
+    score: float
+    learners: int
+    industry_average: float
+    percentile: float
+    band: Band
+
+
+REFERENCE_COLUMNS = ("Company", "Geography", "Size", "Industry", "Domain", "Skill", "Score")
+"""The reference group file's columns; Score is the company's average, 0-500."""
+
+
+def read_reference_group(source: CsvSource, *, encoding: str | None = None) -> ReferenceGroup:
+    """Read an industry benchmark's reference group from a CSV file.
+
+    One line per company and skill: ``Company``, ``Geography``, ``Size``, ``Industry``,
+    ``Domain``, ``Skill``, ``Score`` (the company's learners' average score on the 0-500
+    scale). Headers match ignoring case and spaces; delimiter and encoding are told from the
+    file. The file is reference data, so it is read whole or not at all.
+
+    Args:
+        source: a path, the file's bytes, or a binary file object.
+        encoding: the file's encoding, when known.
+
+    Returns:
+        The group; narrow it with :meth:`ReferenceGroup.select`.
+
+    Raises:
+        ValidationError: a missing column, a blank field, a score that is not a number in
+            0-500, or a company listed twice for one skill (the line and column named).
+    """
+    scores: list[ReferenceScore] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    with read_csv(source, REFERENCE_COLUMNS, encoding=encoding) as rows:
+        for row in rows:
+            v = row.values
+            for column in REFERENCE_COLUMNS:
+                if not v[column]:
+                    raise ValidationError(f"{column} is blank", field=column, line=row.line)
+            try:
+                value = float(v["Score"])
+            except ValueError:
+                value = math.nan
+            if not 0 <= value <= 500:
+                raise ValidationError(
+                    "a score is a number in 0-500", field="Score", line=row.line, value=v["Score"]
+                )
+            key = (v["Company"], v["Domain"], v["Skill"])
+            if key in seen:
+                raise ValidationError(
+                    f"{key[0]} is listed for {key[1]} / {key[2]} on line {seen[key]} already",
+                    field="Company",
+                    line=row.line,
+                )
+            seen[key] = row.line
+            scores.append(
+                ReferenceScore(v["Company"], v["Geography"], v["Size"], v["Industry"],
+                               v["Domain"], v["Skill"], value)
+            )  # fmt: skip
+    return ReferenceGroup(tuple(scores))
+
+
+GLOSSARY_COLUMNS = ("Domain", "Skill")
+"""The glossary file's required columns."""
+GLOSSARY_OPTIONAL = ("Definition", "Example Sub Skills")
+"""Its optional columns; example sub-skills are separated by ``;`` (``SQL; Hadoop``)."""
+
+
+class GlossaryOutcome(enum.StrEnum):
+    """What happened to one line of a glossary file."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    DIFFERS = "differs"
+    """The skill exists with other details and ``update_existing=False``: left as it is."""
+    REJECTED = "rejected"
+
+
+@frozen
+class GlossaryLine:
+    """The result of one line of a glossary file.
+
+    Attributes:
+        line: the file line the record starts on (1 is the header).
+        domain: the line's domain, as written.
+        skill: the line's skill name, as written.
+        outcome: created, updated, unchanged, differs or rejected.
+        skill_id: the skill's record ID (``None`` when rejected).
+        message: why a line was rejected or left as it is, else ``None``.
+    """
+
+    line: int
+    domain: str
+    skill: str
+    outcome: GlossaryOutcome
+    skill_id: str | None = None
+    message: str | None = None
+
+
+@frozen
+class GlossaryImport:
+    """What :meth:`SkillScorer.import_glossary` did.
+
+    Attributes:
+        lines: one result per data line, in file order.
+    """
+
+    lines: tuple[GlossaryLine, ...]
+
+    def count(self, outcome: GlossaryOutcome) -> int:
+        """How many lines had ``outcome``."""
+        return sum(1 for r in self.lines if r.outcome is outcome)
+
+
+def _settings(settings: EloSettings | None) -> EloSettings:
+    chosen = settings or EloSettings()
+    if not isinstance(chosen, EloSettings):
+        raise ValidationError("EloSettings are required", field="settings", value=settings)
+    return chosen
+
+
+def _dates(values: Sequence[date]) -> list[date]:
+    for value in values:
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise ValidationError("a date is required", field="dates", value=value)
+    return list(values)
+
+
+def _relevant(
+    course: Course, skill_id: str, stored: dict[tuple[str, str], float], settings: EloSettings
+) -> RelevantCourse:
+    ds = [stored.get((course.id, a.id), 0.0) for a in course.assessments if skill_id in a.skill_ids]
+    return RelevantCourse(
+        course.id, course.name, course_relevance(course, skill_id), teaching_level(ds, settings)
+    )
+
+
+def _subskills(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(";") if part.strip())
+
+
 class SkillScorer(Service):
     """Skill proficiency (guide, "Skills Development")."""
 
@@ -125,13 +439,21 @@ class SkillScorer(Service):
             uow.commit()
         return report
 
-    def _score(
-        self, uow: UnitOfWork, organization_id: str, settings: EloSettings, from_scratch: bool
-    ) -> ScoringReport:
+    @staticmethod
+    def _items(
+        uow: UnitOfWork, organization_id: str
+    ) -> dict[str, tuple[tuple[str, ...], float, float]]:
+        """Each assessment's key -> (skills it measures, pass mark, guessing probability)."""
         items: dict[str, tuple[tuple[str, ...], float, float]] = {}
         for course in uow.courses.list_for_organization(organization_id):
             for a in course.assessments:
                 items[f"{course.id}:{a.id}"] = (a.skill_ids, a.pass_mark, guess_of(a.options))
+        return items
+
+    def _score(
+        self, uow: UnitOfWork, organization_id: str, settings: EloSettings, from_scratch: bool
+    ) -> ScoringReport:
+        items = self._items(uow, organization_id)
         store = uow.skill_ratings
         mark = store.mark(organization_id)
         cursor = (
@@ -195,6 +517,469 @@ class SkillScorer(Service):
                 ScoringMark(organization_id, scored + len(new), last.submitted_at, last.id)
             )
         return ScoringReport(len(new) - skipped, skipped, from_scratch, len(ratings))
+
+    # --- skills analytics ----------------------------------------------------------------------
+
+    def hours_to_mastery(
+        self, actor: Actor, organization_id: str, *, skill_id: str | None = None
+    ) -> Sequence[MasteryHours]:
+        """Median learning hours to reach INTERMEDIATE and ADVANCED, per skill.
+
+        A learner's hours to a level are their learning hours in the courses tagged with the
+        skill (a course is tagged when one of its assessments measures the skill) up to the
+        attempt that first reached the level (``SkillRating.intermediate_at`` /
+        ``advanced_at``, kept by :meth:`score`): each course's item events at or before that
+        moment, made into sessions as the usage report's "Estimated Learning Hours" (idle over
+        60 minutes ends one), summed over the courses
+        (:func:`~learnprog.model.skills.seconds_until`). The median is over the learners who
+        reached the level (guide, "Median Hours to Mastery"). Skills nobody reached a level in
+        are listed with ``None``.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            skill_id: one skill, or every rated skill.
+
+        Returns:
+            One row per rated skill, by domain and name; hours as floats.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+        """
+        with self._as_org_admin(actor, organization_id, "read skills analytics") as (uow, org):
+            skills = {s.id: s for s in uow.skills.list_for_organization(org.id)}
+            courses = uow.courses.list_for_organization(org.id)
+            wanted = None if skill_id is None else [record_id(skill_id, field="skill_id")]
+            by_skill: dict[str, list[SkillRating]] = {}
+            for r in uow.skill_ratings.ratings(org.id, wanted):
+                by_skill.setdefault(r.skill_id, []).append(r)
+            rows = []
+            for sid, ratings in by_skill.items():
+                reached = [r for r in ratings if r.intermediate_at is not None]
+                course_ids = [c.id for c in courses if tagged(c, sid)]
+                events: dict[str, list[LearningEvent]] = {}
+                if reached and course_ids:
+                    learners = sorted({r.learner_id for r in reached})
+                    for e in uow.activity.events_for(learners, course_ids):
+                        events.setdefault(e.learner_id, []).append(e)
+                to_mid = [hours(seconds_until(events.get(r.learner_id, ()), r.intermediate_at))
+                          for r in reached]  # fmt: skip
+                to_top = [hours(seconds_until(events.get(r.learner_id, ()), r.advanced_at))
+                          for r in reached if r.advanced_at is not None]  # fmt: skip
+                skill = skills[sid]
+                rows.append(MasteryHours(
+                    sid, skill.domain, skill.name,
+                    statistics.median(to_mid) if to_mid else None, len(to_mid),
+                    statistics.median(to_top) if to_top else None, len(to_top),
+                ))  # fmt: skip
+        return sorted(rows, key=lambda r: (r.domain, r.skill, r.skill_id))
+
+    def mastery_over_time(
+        self, actor: Actor, organization_id: str, *, skill_id: str | None = None
+    ) -> Sequence[MasteryPoint]:
+        """Learners who have reached INTERMEDIATE and ADVANCED, by skill and UTC date.
+
+        Counts are cumulative: a point for each UTC date on which a learner first reached a
+        level in the skill, counting every learner who had reached it by the end of that date
+        (from ``SkillRating.intermediate_at`` / ``advanced_at``, kept by :meth:`score`; a
+        learner who went straight to ADVANCED counts in both). Source: guide, "Skill Mastery
+        Over Time".
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            skill_id: one skill, or every skill.
+
+        Returns:
+            Points by skill ID, then date.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+        """
+        with self._as_org_admin(actor, organization_id, "read skills analytics") as (uow, org):
+            wanted = None if skill_id is None else [record_id(skill_id, field="skill_id")]
+            ratings = uow.skill_ratings.ratings(org.id, wanted)
+        days: dict[str, dict[date, list[int]]] = {}
+        for r in ratings:
+            for index, at in enumerate((r.intermediate_at, r.advanced_at)):
+                if at is not None:
+                    per = days.setdefault(r.skill_id, {}).setdefault(at.date(), [0, 0])
+                    per[index] += 1
+        points = []
+        for sid in sorted(days):
+            mid = top = 0
+            for day in sorted(days[sid]):
+                mid += days[sid][day][0]
+                top += days[sid][day][1]
+                points.append(MasteryPoint(sid, day, mid, top))
+        return points
+
+    def effort_by_skill(self, actor: Actor, organization_id: str) -> Sequence[SkillEffort]:
+        """Assessments completed and hours spent learning, total and per learner, by skill.
+
+        An assessment is completed by a learner once they have an attempt at it (any grade);
+        it counts once per learner however many attempts, and once in each skill it measures.
+        The average divides by the learners with at least one completed assessment in the
+        skill (guide: "Total number of assessments completed across different skills divided
+        by number of people"). Hours are every learner's learning hours in the courses tagged
+        with the skill, all time (:func:`~learnprog.model.skills.seconds_until`), divided by
+        the learners with an item event in one of them (guide, "Avg Hours Spent Learning
+        Skill"). Every glossary skill is listed, zeros included.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+
+        Returns:
+            One row per glossary skill, by domain and name.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+        """
+        with self._as_org_admin(actor, organization_id, "read skills analytics") as (uow, org):
+            skills = uow.skills.list_for_organization(org.id)
+            courses = uow.courses.list_for_organization(org.id)
+            measures = {(c.id, a.id): a.skill_ids for c in courses for a in c.assessments}
+            done: dict[str, list[str]] = {}
+            for learner, course_id, assessment_id in uow.skill_ratings.completed_assessments(
+                org.id
+            ):
+                for sid in measures.get((course_id, assessment_id), ()):
+                    done.setdefault(sid, []).append(learner)
+            tagged_ids = sorted({c.id for c in courses if c.assessments})
+            events: dict[tuple[str, str], list[LearningEvent]] = {}
+            if tagged_ids:
+                learners = [lr.id for lr in uow.learners.list_for_organization(org.id)]
+                for e in uow.activity.events_for(learners, tagged_ids):
+                    events.setdefault((e.learner_id, e.course_id), []).append(e)
+        rows = []
+        for skill in skills:
+            completions = done.get(skill.id, [])
+            people = len(set(completions))
+            course_ids = {c.id for c in courses if tagged(c, skill.id)}
+            per_learner: dict[str, float] = {}
+            for (learner, course_id), found in events.items():
+                if course_id in course_ids:
+                    per_learner[learner] = per_learner.get(learner, 0.0) + seconds_until(found)
+            total = hours(math.fsum(per_learner.values()))
+            rows.append(SkillEffort(
+                skill.id, skill.domain, skill.name,
+                len(completions), people, len(completions) / people if people else 0.0,
+                total, len(per_learner), total / len(per_learner) if per_learner else 0.0,
+            ))  # fmt: skip
+        return rows
+
+    def relevant_courses(
+        self,
+        actor: Actor,
+        organization_id: str,
+        program_id: str,
+        *,
+        skill_id: str | None = None,
+        settings: EloSettings | None = None,
+    ) -> Sequence[SkillCourses]:
+        """The courses the program offers that teach each skill, per level, most relevant first.
+
+        Offered courses are those in the program's curriculum collections, directly or through
+        a specialization (guide: "Courses displayed are restricted to the ones that your
+        learners have access to"). A course teaches a skill when one of its assessments
+        measures it; its relevance is :func:`~learnprog.model.skills.course_relevance` (the
+        share of its assessment weight measuring the skill) and its level is
+        :func:`~learnprog.model.skills.teaching_level` (the score of its assessments' mean
+        stored difficulty in the skill, cut at ``settings.cut_points``). The level decides
+        which column a course is ranked in; within a level, courses rank by relevance, then
+        name. Skills no offered course teaches are left out.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            program_id: the program whose curriculum limits the courses.
+            skill_id: one skill, or every skill.
+            settings: the level cut points (default :class:`EloSettings`).
+
+        Returns:
+            One row per skill, by domain and name.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            NotFoundError: no such program in the organization.
+        """
+        chosen = settings or EloSettings()
+        with self._as_org_admin(actor, organization_id, "read skills analytics") as (uow, org):
+            program = uow.programs.get(record_id(program_id, field="program_id"))
+            if program.organization_id != org.id:
+                raise NotFoundError("program", program_id)
+            offered: dict[str, None] = {}
+            for collection in uow.collections.list_for_program(program.id):
+                for entry in collection.entries:
+                    if entry.kind is EntryKind.COURSE:
+                        offered[entry.target_id] = None
+                    else:
+                        spec = uow.specializations.get(entry.target_id)
+                        offered.update(dict.fromkeys(spec.course_ids))
+            courses = [c for c in uow.courses.list_for_organization(org.id) if c.id in offered]
+            skills = uow.skills.list_for_organization(org.id)
+            if skill_id is not None:
+                skills = [s for s in skills if s.id == record_id(skill_id, field="skill_id")]
+            stored = {(d.course_id, d.assessment_id): d.difficulty
+                      for d in uow.skill_ratings.difficulties(org.id)}  # fmt: skip
+        rows = []
+        for skill in skills:
+            per: dict[Level, list[RelevantCourse]] = {lv: [] for lv in Level}
+            for course in courses:
+                if not tagged(course, skill.id):
+                    continue
+                found = _relevant(course, skill.id, stored, chosen)
+                per[found.level].append(found)
+            if any(per.values()):
+                ranked = {lv: tuple(sorted(cs, key=lambda c: (-c.relevance, c.name, c.course_id)))
+                          for lv, cs in per.items()}  # fmt: skip
+                rows.append(SkillCourses(skill.id, skill.domain, skill.name, ranked))
+        return rows
+
+    # --- the industry benchmark -----------------------------------------------------------------
+
+    def industry_benchmark(
+        self,
+        actor: Actor,
+        organization_id: str,
+        reference: ReferenceGroup,
+        *,
+        settings: EloSettings | None = None,
+    ) -> Sequence[BenchmarkRow]:
+        """The organization's percentile rank per skill among a reference group's companies.
+
+        The organization's score in a skill is the mean 0-500 score of its rated learners in
+        it (stored ratings; a learner with fewer than ``settings.min_attempts`` attempts is
+        unrated and left out). It is ranked against the companies' scores in the skill of the
+        same domain and name: ``100 * (below + 0.5 * equal) / N``
+        (:func:`~learnprog.model.skills.percentile_rank`), and banded at 25, 50 and 75
+        (:func:`~learnprog.model.skills.band`). Source: guide, "Current Industry Benchmark".
+        Skills without a rated learner or without a company in the group are left out.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            reference: the group (:func:`read_reference_group`, narrowed with ``select``).
+            settings: the minimum attempts (default :class:`EloSettings`).
+
+        Returns:
+            One row per skill, by domain and name.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            ValidationError: ``reference`` is not a :class:`ReferenceGroup`.
+        """
+        chosen = _settings(settings)
+        if not isinstance(reference, ReferenceGroup):
+            raise ValidationError("a ReferenceGroup is required", field="reference")
+        with self._as_org_admin(actor, organization_id, "read skills analytics") as (uow, org):
+            skills = uow.skills.list_for_organization(org.id)
+            by_skill: dict[str, list[float]] = {}
+            for r in uow.skill_ratings.ratings(org.id):
+                if r.level(chosen) is not None:
+                    by_skill.setdefault(r.skill_id, []).append(score(r.theta))
+        rows = []
+        for skill in skills:
+            group = reference.skill_scores(skill.domain, skill.name)
+            mine = by_skill.get(skill.id)
+            if not group or not mine:
+                continue
+            average = math.fsum(mine) / len(mine)
+            rank = percentile_rank(average, group)
+            rows.append(BenchmarkRow(
+                skill.id, skill.domain, skill.name, average, len(mine), len(group),
+                math.fsum(group) / len(group), rank, band(rank),
+            ))  # fmt: skip
+        return rows
+
+    def benchmark_over_time(
+        self,
+        actor: Actor,
+        organization_id: str,
+        reference: ReferenceGroup,
+        skill_id: str,
+        *,
+        dates: Sequence[date] | None = None,
+        settings: EloSettings | None = None,
+    ) -> Sequence[BenchmarkPoint]:
+        """The benchmark of one skill at each date (guide, "Industry Benchmark Over Time").
+
+        Scores as of a date are found by replaying: every stored attempt of the organization
+        submitted before the next UTC midnight is scored from scratch in ``(submitted_at,
+        id)`` order with ``settings`` (as :meth:`score` does), and the learners rated at that
+        moment are averaged and ranked as in :meth:`industry_benchmark`. The stored ratings are
+        neither read nor changed, so the last point equals :meth:`industry_benchmark` when the
+        ratings were scored with the same settings. The reference group is one snapshot: its
+        scores are the same at every date.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            reference: the reference group.
+            skill_id: the skill.
+            dates: the UTC dates wanted; default every date with an attempt measuring the
+                skill. Dates with no rated learner, or a skill no company has, give no point.
+            settings: the model's parameters (default :class:`EloSettings`).
+
+        Returns:
+            Points by date.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            NotFoundError: no such skill in the organization.
+            ValidationError: ``reference`` is not a :class:`ReferenceGroup`, or a date is not
+                a date.
+        """
+        chosen = _settings(settings)
+        if not isinstance(reference, ReferenceGroup):
+            raise ValidationError("a ReferenceGroup is required", field="reference")
+        wanted_dates = None if dates is None else sorted(set(_dates(dates)))
+        with self._as_org_admin(actor, organization_id, "read skills analytics") as (uow, org):
+            skill = uow.skills.get(record_id(skill_id, field="skill_id"))
+            if skill.organization_id != org.id:
+                raise NotFoundError("skill", skill_id)
+            items = self._items(uow, org.id)
+            attempts = [
+                ScoredAttempt(a.learner_id, f"{a.course_id}:{a.assessment_id}", found[0],
+                              a.grade, found[1], a.submitted_at, found[2])
+                for a in uow.skill_ratings.attempts_after(org.id, None)
+                if (found := items.get(f"{a.course_id}:{a.assessment_id}")) and found[0]
+            ]  # fmt: skip
+        group = reference.skill_scores(skill.domain, skill.name)
+        if not group:
+            return []
+        if wanted_dates is None:
+            wanted_dates = sorted({a.at.date() for a in attempts if skill.id in a.skills})
+        state = EloState()
+        learners: set[str] = set()
+        points = []
+        index = 0
+        for day in wanted_dates:
+            end = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+            while index < len(attempts) and attempts[index].at < end:
+                state.update(attempts[index], chosen)
+                if skill.id in attempts[index].skills:
+                    learners.add(attempts[index].learner_id)
+                index += 1
+            rated = [score(theta) for learner in learners
+                     for theta, n in [state.rating(learner, skill.id)]
+                     if level(theta, n, chosen) is not None]  # fmt: skip
+            if rated:
+                average = math.fsum(rated) / len(rated)
+                rank = percentile_rank(average, group)
+                industry = math.fsum(group) / len(group)
+                points.append(BenchmarkPoint(day, average, len(rated), industry, rank, band(rank)))
+        return points
+
+    # --- the glossary --------------------------------------------------------------------------
+
+    def import_glossary(
+        self,
+        actor: Actor,
+        organization_id: str,
+        source: CsvSource,
+        *,
+        encoding: str | None = None,
+        update_existing: bool = True,
+    ) -> GlossaryImport:
+        """Load skills into the organization's glossary from a CSV file (guide, "Glossary").
+
+        Columns: ``Domain``, ``Skill`` (required), ``Definition`` and ``Example Sub Skills``
+        (optional; sub-skills separated by ``;``). Headers match ignoring case and spaces; the
+        delimiter and encoding are told from the file (:func:`learnprog.csvfiles.read_csv`).
+
+        Idempotent: a line whose domain and skill name (exact, after trimming) are in the
+        glossary already is ``unchanged`` when its details match, else ``updated`` (or
+        ``differs``, with nothing changed, when ``update_existing`` is false). A blank
+        definition or sub-skills cell leaves the stored value as it is; it never erases it.
+        A line naming a domain and skill seen on an earlier line of the file is rejected, as
+        is a line with a blank domain or skill. Rejected lines do not stop the others; the
+        accepted lines are stored in one unit of work, with an audit entry each.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            source: a path, the file's bytes, or a binary file object.
+            encoding: the file's encoding, when known.
+            update_existing: change existing skills whose details differ (default), or only
+                report them.
+
+        Returns:
+            One :class:`GlossaryLine` per data line, with its file line number.
+
+        Raises:
+            PermissionDeniedError: not an organization admin.
+            ValidationError: the file cannot be read or lacks the Domain or Skill column.
+        """
+        if not isinstance(update_existing, bool):
+            raise ValidationError("true or false is required", field="update_existing")
+        results: list[GlossaryLine] = []
+        with (
+            self._as_org_admin(actor, organization_id, "change the skill glossary") as (uow, org),
+            read_csv(
+                source, GLOSSARY_COLUMNS, encoding=encoding, optional=GLOSSARY_OPTIONAL
+            ) as rows,
+        ):
+            known = {(s.domain, s.name): s for s in uow.skills.list_for_organization(org.id)}
+            first_line: dict[tuple[str, str], int] = {}
+            for row in rows:
+                v = row.values
+                domain, name = v["Domain"], v["Skill"]
+                key = (domain, name)
+                if key in first_line:
+                    results.append(GlossaryLine(
+                        row.line, domain, name, GlossaryOutcome.REJECTED,
+                        message=f"{domain} / {name} is on line {first_line[key]} already",
+                    ))  # fmt: skip
+                    continue
+                try:
+                    results.append(self._glossary_line(uow, actor, org.id, known, row.line, v,
+                                                       update_existing))  # fmt: skip
+                except LearnprogError as exc:
+                    results.append(
+                        GlossaryLine(row.line, domain, name, GlossaryOutcome.REJECTED,
+                                     message=str(exc))
+                    )  # fmt: skip
+                    continue
+                first_line[key] = row.line
+            uow.commit()
+        return GlossaryImport(tuple(results))
+
+    def _glossary_line(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        organization_id: str,
+        known: dict[tuple[str, str], Skill],
+        line: int,
+        values: dict[str, str],
+        update_existing: bool,
+    ) -> GlossaryLine:
+        domain, name = values["Domain"], values["Skill"]
+        definition = values["Definition"] or None
+        subskills = _subskills(values["Example Sub Skills"])
+        existing = known.get((domain, name))
+        if existing is None:
+            skill = Skill.create(organization_id, domain=domain, name=name,
+                                 definition=definition, example_subskills=subskills)  # fmt: skip
+            uow.skills.add(skill)
+            self._audit_created(uow, actor, "skill.add", skill, organization_id=organization_id)
+            known[(domain, name)] = skill
+            return GlossaryLine(line, domain, name, GlossaryOutcome.CREATED, skill.id)
+        changed = existing.with_details(
+            definition=definition if definition is not None else existing.definition,
+            example_subskills=subskills or existing.example_subskills,
+        )
+        if changed == existing:
+            return GlossaryLine(line, domain, name, GlossaryOutcome.UNCHANGED, existing.id)
+        if not update_existing:
+            return GlossaryLine(line, domain, name, GlossaryOutcome.DIFFERS, existing.id,
+                                "the glossary holds other details; not updated")  # fmt: skip
+        uow.skills.update(changed)
+        self._audit_change(uow, actor, "skill.update", existing, changed, object_type="skill")
+        known[(domain, name)] = changed
+        return GlossaryLine(line, domain, name, GlossaryOutcome.UPDATED, existing.id)
 
     # --- reading the ratings -------------------------------------------------------------------
 

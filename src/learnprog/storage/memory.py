@@ -559,6 +559,9 @@ class InMemorySkillRepository(_Table[Skill], ports.SkillRepository):
     def get(self, skill_id: str) -> Skill:
         return self._get(skill_id)
 
+    def update(self, skill: Skill) -> None:
+        self._replace(skill)
+
     def list_for_organization(self, organization_id: str) -> Sequence[Skill]:
         return self._select(
             lambda s: s.organization_id == organization_id, lambda s: (s.domain, s.name)
@@ -1333,6 +1336,14 @@ class InMemorySkillRatingRepository(ports.SkillRatingRepository):
     def count_attempts_until(self, organization_id: str, until: tuple[datetime, str]) -> int:
         return sum(
             1 for a in self._org_attempts(organization_id) if (a.submitted_at, a.id) <= until
+        )
+
+    def completed_assessments(self, organization_id: str) -> Sequence[tuple[str, str, str]]:
+        return sorted(
+            {
+                (a.learner_id, a.course_id, a.assessment_id)
+                for a in self._org_attempts(organization_id)
+            }
         )
 
 

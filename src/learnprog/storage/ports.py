@@ -320,6 +320,10 @@ class SkillRepository(Protocol):
         """Return the skill. Raises NotFoundError."""
         ...
 
+    def update(self, skill: Skill) -> None:
+        """Stage a changed skill (same ID, domain and name). Raises NotFoundError."""
+        ...
+
     def list_for_organization(self, organization_id: str) -> Sequence[Skill]:
         """Return the organization's skills, by domain then name."""
         ...
@@ -757,6 +761,10 @@ class SkillRatingRepository(Protocol):
 
     def count_attempts_until(self, organization_id: str, until: tuple[datetime, str]) -> int:
         """Return how many of the organization's attempts come at or before ``until``."""
+        ...
+
+    def completed_assessments(self, organization_id: str) -> Sequence[tuple[str, str, str]]:
+        """Return each ``(learner_id, course_id, assessment_id)`` with an attempt, once each."""
         ...
 
 

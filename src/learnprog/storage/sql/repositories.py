@@ -710,6 +710,9 @@ class SqlSkillRepository(_SqlRepository[Skill], ports.SkillRepository):
     def get(self, skill_id: str) -> Skill:
         return self._get(skill_id)
 
+    def update(self, skill: Skill) -> None:
+        self._update(skill)
+
     def list_for_organization(self, organization_id: str) -> Sequence[Skill]:
         c = self.table.c
         return self._select(c.organization_id == organization_id, order=(c.domain, c.name))
@@ -1611,3 +1614,13 @@ class SqlSkillRatingRepository(ports.SkillRatingRepository):
             )
         )
         return int(rows[0]["n"])
+
+    def completed_assessments(self, organization_id: str) -> Sequence[tuple[str, str, str]]:
+        c = t.assessment_attempts.c
+        rows = self._attempts._read(
+            sa.select(c.learner_id, c.course_id, c.assessment_id)
+            .where(c.organization_id == organization_id)
+            .distinct()
+            .order_by(c.learner_id, c.course_id, c.assessment_id)
+        )
+        return [(r["learner_id"], r["course_id"], r["assessment_id"]) for r in rows]
