@@ -14,8 +14,9 @@ It prints, and asserts nothing:
 (b) **OULAD**: the shipped subset imported with :func:`learnprog.datasets.oulad.import_oulad`
     into memory storage (one skill per module). Attempts in absolute time order (presentation
     start plus day; ties by attempt ID, as ``SkillScorer.score``); each is predicted before
-    the model learns from it, with ``EloSettings(partial_credit=False)`` and the assessment's
-    pass mark 40, so the outcome is "pass at 40". The AUC is over every attempt that is not the
+    the model learns from it, the model with the default ``EloSettings()`` (it learns from the
+    grade as a fraction, partial credit); the outcome the AUC measures is "pass at 40" (the
+    assessment's pass mark). The AUC is over every attempt that is not the
     learner's first in its skill, beside two baselines in the same pass: the learner's mean
     earlier score in the skill (as a fraction), and the assessment's pass rate so far (the
     pass rate of every attempt so far when the assessment has none yet).
@@ -185,7 +186,7 @@ def oulad() -> None:
     attempts = oulad_attempts()
     outcomes = [a.grade >= a.pass_mark for a in attempts]
     learner_mean, pass_rate, later = baselines(attempts)
-    defaults = EloSettings(partial_credit=False)
+    defaults = EloSettings()  # the model learns from the grade (partial credit)
     elo = elo_predictions(attempts, defaults)
     passed = sum(o for o, m in zip(outcomes, later, strict=True) if m) / sum(later)
     print(f"    attempts with a skill: {len(attempts):,}; counted (not a first): {sum(later):,};"
@@ -205,15 +206,14 @@ def oulad() -> None:
     best: tuple[float, float, float] | None = None
     for a in (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0):
         for b in (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0):
-            settings = EloSettings(learner_a=a, learner_b=b, item_a=a, item_b=b,
-                                   partial_credit=False)  # fmt: skip
+            settings = EloSettings(learner_a=a, learner_b=b, item_a=a, item_b=b)
             fit = masked_auc(elo_predictions(attempts[:half], settings), outcomes[:half],
                              early[:half])  # fmt: skip
             if best is None or fit > best[0]:
                 best = (fit, a, b)
     assert best is not None
     fit, a, b = best
-    tuned = EloSettings(learner_a=a, learner_b=b, item_a=a, item_b=b, partial_credit=False)
+    tuned = EloSettings(learner_a=a, learner_b=b, item_a=a, item_b=b)
     print(f"    best on the earlier half: a={a}, b={b} (AUC there {fit:.4f})")
     tuned_late = masked_auc(elo_predictions(attempts, tuned), outcomes, late)
     print(f"    AUC later half, tuned:    {tuned_late:.4f}")
