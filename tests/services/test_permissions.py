@@ -525,6 +525,14 @@ TABLE: dict[str, Row] = {
         ),
         ORG_ADMIN,
     ),
+    "reports.learner_activity": row(
+        lambda w, a: w.lp.reports.learner_activity(a, w.org_id), ORG_ADMIN
+    ),
+    "reports.learner_feedback": row(
+        lambda w, a: w.lp.reports.learner_feedback(a, w.org_id, program_ids=[w.own.id]),
+        ORG_ADMIN,
+    ),
+    "reports.utilization": row(lambda w, a: w.lp.reports.utilization(a, w.org_id), ORG_ADMIN),
     "mail.preview_system_email": row(
         lambda w, a: w.lp.mail.preview_system_email(a, w.target.id, "invitation"), ORG_ADMIN
     ),

@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import IO, Any, TypeVar
 
 from attrs import frozen
@@ -24,6 +24,13 @@ from learnprog.errors import (
 from learnprog.model._rules import record_id
 from learnprog.model.access import Actor, require_any_admin, visible_program_ids
 from learnprog.model.activity import AssessmentAttempt, Enrollment
+from learnprog.model.analytics import (
+    AnalyticsFilter,
+    AnalyticsScope,
+    LearnerActivity,
+    LearnerFeedback,
+    Utilization,
+)
 from learnprog.model.catalog import Assessment, Course
 from learnprog.model.learner import Learner, MemberState
 from learnprog.model.organization import Program
@@ -317,6 +324,156 @@ class ReportBuilder(Service):
                     count += n
                     weighted += mean * n
         return Summary.build(totals, (weighted / count if count else None, count), now)
+
+    # --- analytics ----------------------------------------------------------------------------
+
+    def _analytics_scope(
+        self,
+        uow: UnitOfWork,
+        organization_id: str,
+        program_ids: Iterable[str] | None,
+        contract_ids: Iterable[str] | None,
+        start: datetime | None,
+        end: datetime | None,
+    ) -> AnalyticsScope:
+        """Resolve the filters against the organization's programs and contracts.
+
+        Raises:
+            ValidationError: a bad filter (see :meth:`AnalyticsFilter.create`).
+            NotFoundError: a program or contract that is not the organization's.
+        """
+        wanted = AnalyticsFilter.create(
+            program_ids=program_ids, contract_ids=contract_ids, start=start, end=end
+        )
+        programs = [p.id for p in uow.programs.list_for_organization(organization_id)]
+        if wanted.program_ids is not None:
+            for pid in wanted.program_ids:
+                if pid not in programs:
+                    raise NotFoundError("program", pid)
+        contracts = {c.id for c in uow.contracts.list_for_organization(organization_id)}
+        for cid in wanted.contract_ids or ():
+            if cid not in contracts:
+                raise NotFoundError("contract", cid)
+        return AnalyticsScope(
+            organization_id,
+            tuple(sorted(programs if wanted.program_ids is None else wanted.program_ids)),
+            wanted.contract_ids,
+            wanted.start,
+            wanted.end,
+        )
+
+    def learner_activity(
+        self,
+        actor: Actor,
+        organization_id: str,
+        *,
+        program_ids: Iterable[str] | None = None,
+        contract_ids: Iterable[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> LearnerActivity:
+        """The Learner Activity report: course enrollments and completions per week and month.
+
+        Guide, "Analytics Reports" ("Learner Activity shows your organization's the enrollment
+        and completion trends"; "Program admins do not have access to Analytics"). The
+        population and the periods (ISO weeks from Monday and calendar months, in UTC) are
+        defined on :class:`~learnprog.model.analytics.LearnerActivity`. One aggregate query on
+        SQL storage.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            program_ids: only these programs (default: every program of the organization).
+            contract_ids: only enrollments drawn from these contracts (default: all).
+            start: count what happened at or after this aware instant (default: no bound).
+            end: count what happened before this aware instant (default: no bound).
+
+        Returns:
+            Weekly and monthly rows, oldest first, with the totals.
+
+        Raises:
+            PermissionDeniedError: not an organization admin of the organization.
+            NotFoundError: no such organization, or a program or contract of another one.
+            ValidationError: a naive datetime, an end not after the start, or a bare string
+                instead of a list of IDs.
+        """
+        with self._as_org_admin(actor, organization_id, "read analytics") as (uow, org):
+            scope = self._analytics_scope(uow, org.id, program_ids, contract_ids, start, end)
+            return uow.reports.learner_activity(scope)
+
+    def learner_feedback(
+        self,
+        actor: Actor,
+        organization_id: str,
+        *,
+        program_ids: Iterable[str] | None = None,
+        contract_ids: Iterable[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> LearnerFeedback:
+        """The Learner Feedback report: the rating distribution, averages and count.
+
+        Guide, "Analytics Reports" ("how satisfied your learners are with the learning content
+        and how likely they are to recommend the program to others"). The population is defined
+        on :class:`~learnprog.model.analytics.LearnerFeedback`: the ratings given in the
+        programs within the date range, by members on the contracts. One aggregate query on SQL
+        storage.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            program_ids: only these programs (default: every program of the organization).
+            contract_ids: only ratings by learners whose membership draws on these contracts.
+            start: only ratings given at or after this aware instant.
+            end: only ratings given before this aware instant.
+
+        Returns:
+            The star counts (1-5), the mean rating (1-5), the mean likelihood to recommend
+            (0-10, over the ratings that give one) and the number of ratings; means are
+            ``None`` without ratings.
+
+        Raises:
+            PermissionDeniedError, NotFoundError, ValidationError: as :meth:`learner_activity`.
+        """
+        with self._as_org_admin(actor, organization_id, "read analytics") as (uow, org):
+            scope = self._analytics_scope(uow, org.id, program_ids, contract_ids, start, end)
+            return uow.reports.learner_feedback(scope)
+
+    def utilization(
+        self,
+        actor: Actor,
+        organization_id: str,
+        *,
+        program_ids: Iterable[str] | None = None,
+        contract_ids: Iterable[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Utilization:
+        """The Utilization report: licenses purchased, occupied and utilized.
+
+        Guide, "Analytics Reports": "A member occupies a license, which becomes 'utilized' once
+        they enroll in their first course. Note: the number of members is capped at the number
+        of purchased licenses." The rules (licenses contracts only, caps per contract, a date
+        range keeps the contracts whose term overlaps it) are on
+        :class:`~learnprog.model.analytics.Utilization`. One aggregate query on SQL storage.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            program_ids: count only the members of these programs (default: every program).
+            contract_ids: only these contracts (default: every licenses contract).
+            start: only contracts still running at or after this aware instant.
+            end: only contracts that started before this aware instant.
+
+        Returns:
+            The totals (whole licenses) and one line per contract.
+
+        Raises:
+            PermissionDeniedError, NotFoundError, ValidationError: as :meth:`learner_activity`.
+        """
+        with self._as_org_admin(actor, organization_id, "read analytics") as (uow, org):
+            scope = self._analytics_scope(uow, org.id, program_ids, contract_ids, start, end)
+            return uow.reports.utilization(scope)
 
     # --- the Members page ---------------------------------------------------------------------
 

@@ -22,6 +22,16 @@ from attrs import evolve
 from learnprog.errors import ConflictError, NotFoundError, StorageError
 from learnprog.model.access import AdminGrant
 from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
+from learnprog.model.analytics import (
+    AnalyticsScope,
+    LearnerActivity,
+    LearnerFeedback,
+    Utilization,
+    activity_days,
+    learner_activity,
+    learner_feedback,
+    utilization,
+)
 from learnprog.model.audit import AuditEntry
 from learnprog.model.catalog import Collection, Course, EntryKind, Skill, Specialization
 from learnprog.model.learner import Learner, Membership, MemberState
@@ -1235,6 +1245,35 @@ class InMemoryReportRepository(ports.ReportRepository):
         memberships = [m for p in programs for m in uow.memberships.list_for_program(p)]
         enrollments = [e for p in programs for e in uow.enrollments.list_for_program(p)]
         return usage_funnel(memberships, enrollments, now)
+
+    def _scoped_enrollments(self, scope: AnalyticsScope) -> list[Enrollment]:
+        uow = self._uow
+        return [e for p in scope.program_ids for e in uow.enrollments.list_for_program(p)]
+
+    def learner_activity(self, scope: AnalyticsScope) -> LearnerActivity:
+        enrollments = self._scoped_enrollments(scope)
+        figures = self._uow.progress.get_many([e.id for e in enrollments])
+        return learner_activity(activity_days(enrollments, figures, scope))
+
+    def learner_feedback(self, scope: AnalyticsScope) -> LearnerFeedback:
+        uow = self._uow
+        programs = set(scope.program_ids)
+        ratings = uow.feedback._select(lambda f: f.program_id in programs, lambda f: f.id)
+        contract_of = {
+            (m.program_id, m.learner_id): m.contract_id
+            for p in scope.program_ids
+            for m in uow.memberships.list_for_program(p)
+        }
+        return learner_feedback(ratings, contract_of, scope)
+
+    def utilization(self, scope: AnalyticsScope) -> Utilization:
+        uow = self._uow
+        return utilization(
+            uow.contracts.list_for_organization(scope.organization_id),
+            [m for p in scope.program_ids for m in uow.memberships.list_for_program(p)],
+            self._scoped_enrollments(scope),
+            scope,
+        )
 
 
 class _MarkTable(_Table[ScoringMark]):

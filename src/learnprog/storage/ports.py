@@ -24,6 +24,7 @@ from typing import Protocol, Self
 from learnprog.model._rules import whole_number
 from learnprog.model.access import AdminGrant
 from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
+from learnprog.model.analytics import AnalyticsScope, LearnerActivity, LearnerFeedback, Utilization
 from learnprog.model.audit import AuditEntry
 from learnprog.model.catalog import Collection, Course, Skill, Specialization
 from learnprog.model.learner import Learner, Membership
@@ -715,6 +716,28 @@ class ReportRepository(Protocol):
         """Return the usage funnel of the programs (one aggregate query on SQL storage).
 
         The rules are :func:`learnprog.model.reporting.usage_funnel`.
+        """
+        ...
+
+    def learner_activity(self, scope: AnalyticsScope) -> LearnerActivity:
+        """Return the Learner Activity report (one aggregate query on SQL storage).
+
+        The rules are :func:`learnprog.model.analytics.activity_days` and
+        :func:`~learnprog.model.analytics.learner_activity`.
+        """
+        ...
+
+    def learner_feedback(self, scope: AnalyticsScope) -> LearnerFeedback:
+        """Return the Learner Feedback report (one aggregate query on SQL storage).
+
+        The rules are :func:`learnprog.model.analytics.learner_feedback`.
+        """
+        ...
+
+    def utilization(self, scope: AnalyticsScope) -> Utilization:
+        """Return the Utilization report (one aggregate query on SQL storage).
+
+        The rules are :func:`learnprog.model.analytics.utilization`.
         """
         ...
 
