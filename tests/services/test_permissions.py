@@ -525,6 +525,24 @@ TABLE: dict[str, Row] = {
         ),
         ORG_ADMIN,
     ),
+    "reports.send_email_report": row(
+        lambda w, a: w.lp.reports.send_email_report(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "reports.open_report_zip": row(
+        lambda w, a: w.lp.reports.open_report_zip(
+            a,
+            w.lp.context.signer.sign(
+                TokenPurpose.REPORT_DOWNLOAD,
+                {
+                    "r": "usage",
+                    "o": w.org_id,
+                    "p": [w.target.id],
+                    "a": w.actors[ORG_ADMIN].learner_id,  # type: ignore[union-attr]
+                },
+            ),
+        ),
+        ORG_ADMIN,
+    ),
     "reports.learner_activity": row(
         lambda w, a: w.lp.reports.learner_activity(a, w.org_id), ORG_ADMIN
     ),

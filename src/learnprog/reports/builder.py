@@ -10,7 +10,7 @@ import csv
 import io
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any, TypeVar
 
 from attrs import frozen
@@ -21,6 +21,7 @@ from learnprog.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from learnprog.mail.rendering import USAGE_REPORT
 from learnprog.model._rules import record_id
 from learnprog.model.access import Actor, require_any_admin, visible_program_ids
 from learnprog.model.activity import AssessmentAttempt, Enrollment
@@ -33,7 +34,7 @@ from learnprog.model.analytics import (
 )
 from learnprog.model.catalog import Assessment, Course
 from learnprog.model.learner import Learner, MemberState
-from learnprog.model.organization import Program
+from learnprog.model.organization import Organization, Program
 from learnprog.model.progress import MAX_PAGE, MemberQuery, MemberRow, in_window
 from learnprog.model.reporting import (
     EmailReportFigures,
@@ -55,7 +56,8 @@ from learnprog.reports.tables import (
     specialization_cells,
     usage_cells,
 )
-from learnprog.services._base import Service
+from learnprog.services._base import Service, ServiceContext
+from learnprog.services.mail import MailComposer, QueueResult
 from learnprog.storage.ports import UnitOfWork
 from learnprog.tokens import TokenPurpose
 
@@ -83,6 +85,10 @@ ATTEMPT_COLUMNS = (
 )
 """The columns of ``assessment_attempts.csv``."""
 
+REPORT_LINK_LIFETIME = timedelta(hours=24)
+"""A usage report email's download link works for 24 hours after it is issued, like a
+gradebook link."""
+
 GRADEBOOK_LINK_LIFETIME = timedelta(hours=24)
 """A gradebook link works for 24 hours after it is issued (guide: "This link will expire in 24
 hours")."""
@@ -96,8 +102,18 @@ class EmailReport:
     figures: EmailReportFigures
 
 
+def _spoken_time(at: datetime) -> str:
+    """``March 2 at 9:00 AM UTC``, as the guide's email writes times ("May 16 at 3:00 AM UTC")."""
+    at = at.astimezone(UTC)
+    return f"{at:%B} {at.day} at {at.hour % 12 or 12}:{at:%M} {'AM' if at.hour < 12 else 'PM'} UTC"
+
+
 class ReportBuilder(Service):
     """Reports (guide, "Reporting", "Analytics Reports")."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        super().__init__(context)
+        self._mail = MailComposer(context)
 
     # --- scope ------------------------------------------------------------------------------
 
@@ -531,6 +547,132 @@ class ReportBuilder(Service):
 
         return Report(f"{kind.value.replace('_', '-')}.csv", ("Email",), rows, email_cells)
 
+    # --- the email report's email ------------------------------------------------------------
+
+    def _queue_email_report(
+        self,
+        uow: UnitOfWork,
+        organization: Organization,
+        admin: Learner,
+        programs: Sequence[Program],
+        footer_note: str,
+    ) -> QueueResult:
+        """Render the usage report email for ``admin`` over ``programs`` and queue it in ``uow``."""
+        now = self._now()
+        figures = uow.reports.email_figures([p.id for p in programs], now)
+        token = self._context.signer.sign(
+            TokenPurpose.REPORT_DOWNLOAD,
+            {"r": "usage", "o": organization.id, "p": [p.id for p in programs], "a": admin.id},
+        )
+        base = self._context.settings.base_url.rstrip("/")
+        report = {
+            "programs": [{"name": p.name, "url": self._mail.program_url(p)} for p in programs],
+            "updated": _spoken_time(figures.computed_at),
+            "figures": figures.labelled(),
+            "download_url": f"{base}/reports/download?token={token}",
+            "expires": f"on {_spoken_time(now + REPORT_LINK_LIFETIME)}",
+        }
+        message = self._mail.admin_message(
+            USAGE_REPORT,
+            organization=organization,
+            admin=admin,
+            extra={"report": report},
+            footer_note=footer_note,
+        )
+        return self._mail.queue(uow, message)
+
+    def send_email_report(
+        self, actor: Actor, organization_id: str, *, program_ids: Sequence[str] | None = None
+    ) -> QueueResult:
+        """Queue the usage report email to the acting admin (guide, "Accessing Email Reports").
+
+        The email (template ``usage_report``, HTML and text) says which programs it covers
+        ("This report is generated for members in the following program(s): ..."), lists the
+        eighteen figures with the guide's labels (:meth:`EmailReportFigures.labelled`; hours
+        rounded to whole hours) and links to the report zip
+        (``<base_url>/reports/download?token=...``; see :meth:`open_report_zip`). The link's
+        token (purpose ``report-download``) is signed at the clock's now and expires 24 hours
+        later; it names the programs and the admin.
+
+        Category: ADMIN (see :data:`~learnprog.mail.rendering.USAGE_REPORT`): administration
+        mail that recipients can stop, so an admin who opted out of admin mail is not sent
+        the report (the result says so) and every report carries a one-click unsubscribe
+        link. Not TRANSACTIONAL, which ignores opt-outs and is kept for invitations and
+        program exits.
+
+        Args:
+            actor: an admin; a program admin's report covers only their programs.
+            organization_id: the organization.
+            program_ids: the programs covered (default: every program the actor sees).
+
+        Returns:
+            The queue result: the outbox entry, or why it was skipped (an opt-out).
+
+        Raises:
+            PermissionDeniedError: not an admin, or a program that is not the actor's.
+            NotFoundError: a program of another organization.
+        """
+        with self._uow() as uow:
+            programs = self._scope(uow, actor, organization_id, program_ids, "read reports")
+            org = uow.organizations.get(organization_id)
+            admin = uow.learners.get(str(getattr(actor, "learner_id", "")))
+            result = self._queue_email_report(
+                uow,
+                org,
+                admin,
+                programs,
+                f"You are receiving this email because {admin.email.address} asked for this "
+                f"report as an administrator at {org.name}.",
+            )
+            uow.commit()
+        return result
+
+    def open_report_zip(self, actor: Actor, token: str) -> bytes:
+        """Return the zip a usage report email links to: the three CSV reports.
+
+        ``member-report.csv``, ``usage-report.csv`` and ``specialization-report.csv`` for the
+        programs the email covered (guide, "Accessing Email Reports": "Click on 'Download' to
+        download a zip file containing the 3 csv reports"), as :meth:`write_zip` writes them.
+
+        Args:
+            actor: the admin the email went to (guide: "make sure you are logged in").
+            token: the link's ``token`` parameter.
+
+        Returns:
+            The zip's bytes.
+
+        Raises:
+            InvalidTokenError: the token is altered, made for something else (a gradebook link
+                included), or more than 24 hours old.
+            PermissionDeniedError: another person's link, or rights that no longer cover the
+                programs.
+        """
+        payload = self._open_link(actor, token, "usage", REPORT_LINK_LIFETIME)
+        try:
+            org_id, program_ids = str(payload["o"]), [str(p) for p in payload["p"]]
+        except (KeyError, TypeError) as exc:
+            raise InvalidTokenError("the link is not valid", field="token") from exc
+        buffer = io.BytesIO()
+        self.write_zip(actor, org_id, buffer, program_ids=program_ids)
+        return buffer.getvalue()
+
+    def _open_link(
+        self, actor: Actor, token: str, kind: str, lifetime: timedelta
+    ) -> dict[str, Any]:
+        """Verify a download link's token for ``kind`` and its owner; return the payload.
+
+        Raises:
+            InvalidTokenError: altered, expired, another purpose or another kind of report.
+            PermissionDeniedError: the token was issued to someone else.
+        """
+        payload = self._context.signer.verify(TokenPurpose.REPORT_DOWNLOAD, token, max_age=lifetime)
+        if payload.get("r") != kind:
+            raise InvalidTokenError("the link is not valid", field="token")
+        owner = payload.get("a")
+        if owner is None or owner != getattr(actor, "learner_id", None):
+            raise PermissionDeniedError(f"{actor.describe()} may not open another admin's link")
+        return payload
+
     # --- gradebooks ---------------------------------------------------------------------------
 
     def gradebook_link(self, actor: Actor, course_id: str, *, program_id: str | None = None) -> str:
@@ -596,19 +738,11 @@ class ReportBuilder(Service):
             PermissionDeniedError: another person's link, or rights that no longer cover the
                 programs.
         """
-        payload = self._context.signer.verify(
-            TokenPurpose.REPORT_DOWNLOAD, token, max_age=GRADEBOOK_LINK_LIFETIME
-        )
+        payload = self._open_link(actor, token, "gradebook", GRADEBOOK_LINK_LIFETIME)
         try:
             org_id, course_id, program_ids = payload["o"], payload["c"], list(payload["p"])
-            owner = payload["a"]
-            valid = payload["r"] == "gradebook"
         except (KeyError, TypeError) as exc:
             raise InvalidTokenError("the link is not valid", field="token") from exc
-        if not valid:
-            raise InvalidTokenError("the link is not valid", field="token")
-        if owner is None or owner != getattr(actor, "learner_id", None):
-            raise PermissionDeniedError(f"{actor.describe()} may not open another admin's link")
         with self._uow() as uow:
             scope = self._scope(uow, actor, org_id, program_ids, "read gradebooks")
             course = uow.courses.get(course_id)
