@@ -543,6 +543,8 @@ TABLE: dict[str, Row] = {
         ),
         ORG_ADMIN,
     ),
+    "reports.due_reports": row(lambda w, a: w.lp.reports.due_reports(a, w.org_id)),
+    "reports.send_due_reports": row(lambda w, a: w.lp.reports.send_due_reports(a, w.org_id)),
     "reports.learner_activity": row(
         lambda w, a: w.lp.reports.learner_activity(a, w.org_id), ORG_ADMIN
     ),

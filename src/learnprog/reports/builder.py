@@ -16,6 +16,7 @@ from typing import IO, Any, TypeVar
 from attrs import frozen
 
 from learnprog.errors import (
+    ConflictError,
     InvalidTokenError,
     NotFoundError,
     PermissionDeniedError,
@@ -23,7 +24,12 @@ from learnprog.errors import (
 )
 from learnprog.mail.rendering import USAGE_REPORT
 from learnprog.model._rules import record_id
-from learnprog.model.access import Actor, require_any_admin, visible_program_ids
+from learnprog.model.access import (
+    Actor,
+    require_any_admin,
+    require_system,
+    visible_program_ids,
+)
 from learnprog.model.activity import AssessmentAttempt, Enrollment
 from learnprog.model.analytics import (
     AnalyticsFilter,
@@ -44,6 +50,12 @@ from learnprog.model.reporting import (
     Summary,
     UsageFunnel,
     UsageRecord,
+)
+from learnprog.model.schedules import (
+    DueReport,
+    ScheduledReportRecord,
+    due_reports,
+    local_day,
 )
 from learnprog.reports.cells import protect, timestamp, two_decimals, yes_no
 from learnprog.reports.tables import (
@@ -92,6 +104,19 @@ gradebook link."""
 GRADEBOOK_LINK_LIFETIME = timedelta(hours=24)
 """A gradebook link works for 24 hours after it is issued (guide: "This link will expire in 24
 hours")."""
+
+
+@frozen
+class ScheduledReportResult:
+    """One scheduled report email handled by :meth:`ReportBuilder.send_due_reports`.
+
+    Attributes:
+        report: the due report (admin, programs, local day).
+        result: the queue result: the outbox entry, or why it was skipped (an opt-out).
+    """
+
+    report: DueReport
+    result: QueueResult
 
 
 @frozen
@@ -655,6 +680,115 @@ class ReportBuilder(Service):
         buffer = io.BytesIO()
         self.write_zip(actor, org_id, buffer, program_ids=program_ids)
         return buffer.getvalue()
+
+    # --- scheduled report emails --------------------------------------------------------------
+
+    def due_reports(self, actor: Actor, organization_id: str | None = None) -> list[DueReport]:
+        """List the scheduled report emails to send now (guide, "Scheduling Email Reports").
+
+        For each organization (or the one given), the clock's now converted to the
+        organization's time zone gives the local day; when its weekday is one of the report
+        schedule's (set by organization admins through
+        :meth:`OrganizationService.update_settings`, ``report_schedule=``), every admin whose
+        scope covers a scheduled program gets one report: organization admins all the
+        scheduled programs, a program admin only theirs among them (none: no report). Removed
+        programs are left out, and so are admins whose report for that local day is already
+        recorded (:meth:`send_due_reports`).
+
+        Args:
+            actor: the system (the host's scheduler).
+            organization_id: one organization (default: every organization).
+
+        Returns:
+            One :class:`~learnprog.model.schedules.DueReport` per admin, by organization and
+            learner ID; programs by slug.
+
+        Raises:
+            PermissionDeniedError: any actor but the system.
+            NotFoundError: no such organization.
+        """
+        require_system(actor, "list scheduled reports")
+        now = self._now()
+        with self._uow() as uow:
+            if organization_id is None:
+                organizations = sorted(uow.organizations.list(), key=lambda o: o.id)
+            else:
+                organizations = [
+                    uow.organizations.get(record_id(organization_id, field="organization_id"))
+                ]
+            due: list[DueReport] = []
+            for org in organizations:
+                if not org.report_schedule.weekdays or not org.report_schedule.program_ids:
+                    continue
+                sent = uow.reports.scheduled_sent(org.id, local_day(org, now))
+                due += due_reports(
+                    org,
+                    uow.programs.list_for_organization(org.id),
+                    uow.admins.list_for_organization(org.id),
+                    now,
+                    sent,
+                )
+        return due
+
+    def send_due_reports(
+        self, actor: Actor, organization_id: str | None = None
+    ) -> list[ScheduledReportResult]:
+        """Queue the scheduled report emails due now (:meth:`due_reports`); idempotent per day.
+
+        Each admin's email is :meth:`send_email_report`'s over their share of the scheduled
+        programs, queued in its own unit of work together with a
+        :class:`~learnprog.model.schedules.ScheduledReportRecord` for the organization, the
+        admin and the organization's local day. The record is unique (migration 0010), so a
+        second call the same local day queues nothing more, and of two schedulers running at
+        once only one sends each email (the other's unit of work is refused and rolled back;
+        the report is left out of its result). An admin who opted out of admin mail is
+        recorded without an email. Run it as often as you like (every few minutes): a report
+        goes out on the first run of each scheduled local day.
+
+        Args:
+            actor: the system.
+            organization_id: one organization (default: every organization).
+
+        Returns:
+            What was done for each report sent by this call.
+
+        Raises:
+            PermissionDeniedError: any actor but the system.
+            NotFoundError: no such organization.
+        """
+        results: list[ScheduledReportResult] = []
+        for report in self.due_reports(actor, organization_id):
+            try:
+                with self._uow() as uow:
+                    org = uow.organizations.get(report.organization_id)
+                    if report.learner_id in uow.reports.scheduled_sent(org.id, report.local_day):
+                        continue  # another run sent it since due_reports looked
+                    admin = uow.learners.get(report.learner_id)
+                    programs = [uow.programs.get(p) for p in report.program_ids]
+                    days = f"{report.weekday.value.title()}s"
+                    result = self._queue_email_report(
+                        uow,
+                        org,
+                        admin,
+                        programs,
+                        f"You are receiving this email because {admin.email.address} is an "
+                        f"administrator at {org.name}, whose report schedule sends it on {days}.",
+                    )
+                    uow.reports.add_scheduled(
+                        ScheduledReportRecord(
+                            org.id,
+                            admin.id,
+                            report.local_day,
+                            self._now(),
+                            report.program_ids,
+                            None if result.entry is None else result.entry.id,
+                        )
+                    )
+                    uow.commit()
+            except ConflictError:
+                continue  # recorded by a scheduler running at the same moment: it sent it
+            results.append(ScheduledReportResult(report, result))
+        return results
 
     def _open_link(
         self, actor: Actor, token: str, kind: str, lifetime: timedelta

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -70,6 +70,7 @@ from learnprog.model.reporting import (
     email_figures,
     usage_funnel,
 )
+from learnprog.model.schedules import ScheduledReportRecord
 from learnprog.model.skills import ItemDifficulty, ScoringMark, SkillRating
 from learnprog.storage import ports
 
@@ -1117,11 +1118,24 @@ class InMemoryMessageRepository(_Table[SentMessage], ports.MessageRepository):
         return sorted(found, key=lambda a: (a.learner_id, a.program_id))
 
 
+class _ScheduledReportTable(_Table[ScheduledReportRecord]):
+    kind, name = "scheduled report", "scheduled_reports"
+    lookups = (("day", lambda r: (r.organization_id, r.local_day)),)
+
+    def _key(self, record: ScheduledReportRecord) -> Hashable:
+        return (record.organization_id, record.learner_id, record.local_day)
+
+
 class InMemoryReportRepository(ports.ReportRepository):
     """Report records in memory, built with the model's rules."""
 
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
         self._uow = uow
+        self._scheduled = _ScheduledReportTable(uow)
+
+    def tables(self) -> list[_Table[Any]]:
+        """The tables the unit of work commits."""
+        return [self._scheduled]
 
     def _programs(self, program_ids: Sequence[str]) -> list[Program]:
         found = [self._uow.programs.get(p) for p in dict.fromkeys(program_ids)]
@@ -1274,6 +1288,15 @@ class InMemoryReportRepository(ports.ReportRepository):
             self._scoped_enrollments(scope),
             scope,
         )
+
+    def scheduled_sent(self, organization_id: str, local_day: date) -> frozenset[str]:
+        found = self._scheduled._select_by(
+            "day", (organization_id, local_day), lambda r: True, lambda r: r.learner_id
+        )
+        return frozenset(r.learner_id for r in found)
+
+    def add_scheduled(self, record: ScheduledReportRecord) -> None:
+        self._scheduled._insert(record)
 
 
 class _MarkTable(_Table[ScoringMark]):
@@ -1461,6 +1484,7 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
 
     def _tables(self) -> list[_Table[Any]]:
         found = [value for value in vars(self).values() if isinstance(value, _Table)]
+        found += self.reports.tables()
         return found + self.skill_ratings.tables()
 
     def rollback(self) -> None:

@@ -17,7 +17,7 @@ of work as it was before that write.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -46,6 +46,7 @@ from learnprog.model.reporting import (
     UsageFunnel,
     UsageRecord,
 )
+from learnprog.model.schedules import ScheduledReportRecord
 from learnprog.model.skills import ItemDifficulty, ScoringMark, SkillRating
 
 
@@ -738,6 +739,18 @@ class ReportRepository(Protocol):
         """Return the Utilization report (one aggregate query on SQL storage).
 
         The rules are :func:`learnprog.model.analytics.utilization`.
+        """
+        ...
+
+    def scheduled_sent(self, organization_id: str, local_day: date) -> frozenset[str]:
+        """Return the admins (learner IDs) whose scheduled report for that local day is recorded."""
+        ...
+
+    def add_scheduled(self, record: ScheduledReportRecord) -> None:
+        """Stage the record that a scheduled report went out.
+
+        Raises:
+            ConflictError: one is recorded for the same organization, admin and local day.
         """
         ...
 

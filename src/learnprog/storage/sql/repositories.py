@@ -80,6 +80,7 @@ from learnprog.model.reporting import (
     email_figures,
     summary_since,
 )
+from learnprog.model.schedules import ScheduledReportRecord
 from learnprog.model.skills import ItemDifficulty, ScoringMark, SkillRating
 from learnprog.serialization import make_converter
 from learnprog.storage import ports
@@ -1568,6 +1569,27 @@ class SqlReportRepository(ports.ReportRepository):
             )
             for r in rows
         )
+
+    def scheduled_sent(self, organization_id: str, local_day: date) -> frozenset[str]:
+        c = t.scheduled_reports.c
+        statement = sa.select(c.learner_id).where(
+            c.organization_id == organization_id, c.local_day == local_day
+        )
+        with translate_errors("scheduled report"):
+            return frozenset(self._uow.connection.execute(statement).scalars())
+
+    def add_scheduled(self, record: ScheduledReportRecord) -> None:
+        with translate_errors("scheduled report"):
+            self._uow.connection.execute(
+                t.scheduled_reports.insert().values(
+                    organization_id=record.organization_id,
+                    learner_id=record.learner_id,
+                    local_day=record.local_day,
+                    sent_at=record.sent_at,
+                    program_ids=list(record.program_ids),
+                    outbox_id=record.outbox_id,
+                )
+            )
 
 
 class _SqlRatings(_SqlRepository[SkillRating]):
