@@ -542,7 +542,8 @@ def learner_activity_query(scope: AnalyticsScope) -> sa.Select[Any]:
     base = [e.program_id.in_(list(scope.program_ids)), e.kind == EntryKind.COURSE.value]
     if scope.contract_ids is not None:
         base.append(e.contract_id.in_(list(scope.contract_ids)))
-    one, zero = sa.literal(1, sa.Integer()), sa.literal(0, sa.Integer())
+    # inline constants, not bound parameters: a UNION of untyped parameters is text on PostgreSQL
+    one, zero = sa.literal_column("1", sa.Integer()), sa.literal_column("0", sa.Integer())
     made = sa.select(
         sa.func.date(e.enrolled_at, type_=sa.Date()).label("day"),
         one.label("enrolled"),
