@@ -568,6 +568,34 @@ TABLE: dict[str, Row] = {
         ),
         ORG_ADMIN,
     ),
+    "reports.send_email_report": row(
+        lambda w, a: w.lp.reports.send_email_report(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "reports.open_report_zip": row(
+        lambda w, a: w.lp.reports.open_report_zip(
+            a,
+            w.lp.context.signer.sign(
+                TokenPurpose.REPORT_DOWNLOAD,
+                {
+                    "r": "usage",
+                    "o": w.org_id,
+                    "p": [w.target.id],
+                    "a": w.actors[ORG_ADMIN].learner_id,  # type: ignore[union-attr]
+                },
+            ),
+        ),
+        ORG_ADMIN,
+    ),
+    "reports.due_reports": row(lambda w, a: w.lp.reports.due_reports(a, w.org_id)),
+    "reports.send_due_reports": row(lambda w, a: w.lp.reports.send_due_reports(a, w.org_id)),
+    "reports.learner_activity": row(
+        lambda w, a: w.lp.reports.learner_activity(a, w.org_id), ORG_ADMIN
+    ),
+    "reports.learner_feedback": row(
+        lambda w, a: w.lp.reports.learner_feedback(a, w.org_id, program_ids=[w.own.id]),
+        ORG_ADMIN,
+    ),
+    "reports.utilization": row(lambda w, a: w.lp.reports.utilization(a, w.org_id), ORG_ADMIN),
     "mail.preview_system_email": row(
         lambda w, a: w.lp.mail.preview_system_email(a, w.target.id, "invitation"), ORG_ADMIN
     ),

@@ -83,6 +83,21 @@ PROGRAM_EXIT = SystemTemplate(
     "program_exit", MessageCategory.TRANSACTIONAL, "You have left {{ program.name }}"
 )
 
+USAGE_REPORT = SystemTemplate(
+    "usage_report", MessageCategory.ADMIN, "{{ organization.name }} Program Usage Report"
+)
+"""The usage report email to an administrator (guide, "Accessing Email Reports" and "Scheduling
+Email Reports"): the programs covered, the eighteen figures and a download link for the zip.
+
+Category ADMIN, not TRANSACTIONAL: the report is administration mail that recurs on a schedule,
+sent to every admin whose scope covers it whether or not they set the schedule, so its
+recipients must be able to stop it (an opt-out and a one-click ``List-Unsubscribe``, RFC 8058),
+which transactional mail never honours. ANNOUNCEMENT is the learners' course and program news.
+Its context has no ``program`` (a report covers several): ``report`` holds ``programs`` (name,
+url), ``updated``, ``figures`` (label, value), ``download_url`` and ``expires``, and
+``footer_note`` says why the admin gets it. Not in :data:`SYSTEM_TEMPLATES`, which lists the
+learners' emails."""
+
 SYSTEM_TEMPLATES: Mapping[str, SystemTemplate] = {
     t.name: t
     for t in (
@@ -143,6 +158,7 @@ class MailTemplates:
         """
         values = dict(context)
         values.setdefault("brand_color", DEFAULT_BRAND_COLOR)
+        values.setdefault("footer_note", None)
         try:
             subject = " ".join(self._subject(template.subject).render(values).split())
             values["subject"] = subject

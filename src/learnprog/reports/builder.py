@@ -11,23 +11,37 @@ import io
 import os
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any, TypeVar
 
 from attrs import frozen
 
 from learnprog.errors import (
+    ConflictError,
     InvalidTokenError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
+from learnprog.mail.rendering import USAGE_REPORT
 from learnprog.model._rules import record_id
-from learnprog.model.access import Actor, require_any_admin, visible_program_ids
+from learnprog.model.access import (
+    Actor,
+    require_any_admin,
+    require_system,
+    visible_program_ids,
+)
 from learnprog.model.activity import AssessmentAttempt, Enrollment
+from learnprog.model.analytics import (
+    AnalyticsFilter,
+    AnalyticsScope,
+    LearnerActivity,
+    LearnerFeedback,
+    Utilization,
+)
 from learnprog.model.catalog import Assessment, Course
 from learnprog.model.learner import Learner, MemberState
-from learnprog.model.organization import Program
+from learnprog.model.organization import Organization, Program
 from learnprog.model.progress import MAX_PAGE, MemberQuery, MemberRow, in_window
 from learnprog.model.reporting import (
     EmailReportFigures,
@@ -37,6 +51,12 @@ from learnprog.model.reporting import (
     Summary,
     UsageFunnel,
     UsageRecord,
+)
+from learnprog.model.schedules import (
+    DueReport,
+    ScheduledReportRecord,
+    due_reports,
+    local_day,
 )
 from learnprog.reports.cells import protect, timestamp, two_decimals, yes_no
 from learnprog.reports.tables import (
@@ -49,7 +69,8 @@ from learnprog.reports.tables import (
     specialization_cells,
     usage_cells,
 )
-from learnprog.services._base import Service
+from learnprog.services._base import Service, ServiceContext
+from learnprog.services.mail import MailComposer, QueueResult
 from learnprog.storage.ports import UnitOfWork
 from learnprog.tokens import TokenPurpose
 
@@ -77,9 +98,26 @@ ATTEMPT_COLUMNS = (
 )
 """The columns of ``assessment_attempts.csv``."""
 
+REPORT_LINK_LIFETIME = timedelta(hours=24)
+"""A usage report email's download link works for 24 hours after it is issued, like a
+gradebook link."""
+
 GRADEBOOK_LINK_LIFETIME = timedelta(hours=24)
 """A gradebook link works for 24 hours after it is issued (guide: "This link will expire in 24
 hours")."""
+
+
+@frozen
+class ScheduledReportResult:
+    """One scheduled report email handled by :meth:`ReportBuilder.send_due_reports`.
+
+    Attributes:
+        report: the due report (admin, programs, local day).
+        result: the queue result: the outbox entry, or why it was skipped (an opt-out).
+    """
+
+    report: DueReport
+    result: QueueResult
 
 
 @frozen
@@ -90,8 +128,18 @@ class EmailReport:
     figures: EmailReportFigures
 
 
+def _spoken_time(at: datetime) -> str:
+    """``March 2 at 9:00 AM UTC``, as the guide's email writes times ("May 16 at 3:00 AM UTC")."""
+    at = at.astimezone(UTC)
+    return f"{at:%B} {at.day} at {at.hour % 12 or 12}:{at:%M} {'AM' if at.hour < 12 else 'PM'} UTC"
+
+
 class ReportBuilder(Service):
     """Reports (guide, "Reporting", "Analytics Reports")."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        super().__init__(context)
+        self._mail = MailComposer(context)
 
     # --- scope ------------------------------------------------------------------------------
 
@@ -330,6 +378,156 @@ class ReportBuilder(Service):
                     weighted += mean * n
         return Summary.build(totals, (weighted / count if count else None, count), now)
 
+    # --- analytics ----------------------------------------------------------------------------
+
+    def _analytics_scope(
+        self,
+        uow: UnitOfWork,
+        organization_id: str,
+        program_ids: Iterable[str] | None,
+        contract_ids: Iterable[str] | None,
+        start: datetime | None,
+        end: datetime | None,
+    ) -> AnalyticsScope:
+        """Resolve the filters against the organization's programs and contracts.
+
+        Raises:
+            ValidationError: a bad filter (see :meth:`AnalyticsFilter.create`).
+            NotFoundError: a program or contract that is not the organization's.
+        """
+        wanted = AnalyticsFilter.create(
+            program_ids=program_ids, contract_ids=contract_ids, start=start, end=end
+        )
+        programs = [p.id for p in uow.programs.list_for_organization(organization_id)]
+        if wanted.program_ids is not None:
+            for pid in wanted.program_ids:
+                if pid not in programs:
+                    raise NotFoundError("program", pid)
+        contracts = {c.id for c in uow.contracts.list_for_organization(organization_id)}
+        for cid in wanted.contract_ids or ():
+            if cid not in contracts:
+                raise NotFoundError("contract", cid)
+        return AnalyticsScope(
+            organization_id,
+            tuple(sorted(programs if wanted.program_ids is None else wanted.program_ids)),
+            wanted.contract_ids,
+            wanted.start,
+            wanted.end,
+        )
+
+    def learner_activity(
+        self,
+        actor: Actor,
+        organization_id: str,
+        *,
+        program_ids: Iterable[str] | None = None,
+        contract_ids: Iterable[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> LearnerActivity:
+        """The Learner Activity report: course enrollments and completions per week and month.
+
+        Guide, "Analytics Reports" ("Learner Activity shows your organization's the enrollment
+        and completion trends"; "Program admins do not have access to Analytics"). The
+        population and the periods (ISO weeks from Monday and calendar months, in UTC) are
+        defined on :class:`~learnprog.model.analytics.LearnerActivity`. One aggregate query on
+        SQL storage.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            program_ids: only these programs (default: every program of the organization).
+            contract_ids: only enrollments drawn from these contracts (default: all).
+            start: count what happened at or after this aware instant (default: no bound).
+            end: count what happened before this aware instant (default: no bound).
+
+        Returns:
+            Weekly and monthly rows, oldest first, with the totals.
+
+        Raises:
+            PermissionDeniedError: not an organization admin of the organization.
+            NotFoundError: no such organization, or a program or contract of another one.
+            ValidationError: a naive datetime, an end not after the start, or a bare string
+                instead of a list of IDs.
+        """
+        with self._as_org_admin(actor, organization_id, "read analytics") as (uow, org):
+            scope = self._analytics_scope(uow, org.id, program_ids, contract_ids, start, end)
+            return uow.reports.learner_activity(scope)
+
+    def learner_feedback(
+        self,
+        actor: Actor,
+        organization_id: str,
+        *,
+        program_ids: Iterable[str] | None = None,
+        contract_ids: Iterable[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> LearnerFeedback:
+        """The Learner Feedback report: the rating distribution, averages and count.
+
+        Guide, "Analytics Reports" ("how satisfied your learners are with the learning content
+        and how likely they are to recommend the program to others"). The population is defined
+        on :class:`~learnprog.model.analytics.LearnerFeedback`: the ratings given in the
+        programs within the date range, by members on the contracts. One aggregate query on SQL
+        storage.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            program_ids: only these programs (default: every program of the organization).
+            contract_ids: only ratings by learners whose membership draws on these contracts.
+            start: only ratings given at or after this aware instant.
+            end: only ratings given before this aware instant.
+
+        Returns:
+            The star counts (1-5), the mean rating (1-5), the mean likelihood to recommend
+            (0-10, over the ratings that give one) and the number of ratings; means are
+            ``None`` without ratings.
+
+        Raises:
+            PermissionDeniedError, NotFoundError, ValidationError: as :meth:`learner_activity`.
+        """
+        with self._as_org_admin(actor, organization_id, "read analytics") as (uow, org):
+            scope = self._analytics_scope(uow, org.id, program_ids, contract_ids, start, end)
+            return uow.reports.learner_feedback(scope)
+
+    def utilization(
+        self,
+        actor: Actor,
+        organization_id: str,
+        *,
+        program_ids: Iterable[str] | None = None,
+        contract_ids: Iterable[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Utilization:
+        """The Utilization report: licenses purchased, occupied and utilized.
+
+        Guide, "Analytics Reports": "A member occupies a license, which becomes 'utilized' once
+        they enroll in their first course. Note: the number of members is capped at the number
+        of purchased licenses." The rules (licenses contracts only, caps per contract, a date
+        range keeps the contracts whose term overlaps it) are on
+        :class:`~learnprog.model.analytics.Utilization`. One aggregate query on SQL storage.
+
+        Args:
+            actor: an organization admin.
+            organization_id: the organization.
+            program_ids: count only the members of these programs (default: every program).
+            contract_ids: only these contracts (default: every licenses contract).
+            start: only contracts still running at or after this aware instant.
+            end: only contracts that started before this aware instant.
+
+        Returns:
+            The totals (whole licenses) and one line per contract.
+
+        Raises:
+            PermissionDeniedError, NotFoundError, ValidationError: as :meth:`learner_activity`.
+        """
+        with self._as_org_admin(actor, organization_id, "read analytics") as (uow, org):
+            scope = self._analytics_scope(uow, org.id, program_ids, contract_ids, start, end)
+            return uow.reports.utilization(scope)
+
     # --- the Members page ---------------------------------------------------------------------
 
     def member_emails(
@@ -385,6 +583,241 @@ class ReportBuilder(Service):
                         return
 
         return Report(f"{kind.value.replace('_', '-')}.csv", ("Email",), rows, email_cells)
+
+    # --- the email report's email ------------------------------------------------------------
+
+    def _queue_email_report(
+        self,
+        uow: UnitOfWork,
+        organization: Organization,
+        admin: Learner,
+        programs: Sequence[Program],
+        footer_note: str,
+    ) -> QueueResult:
+        """Render the usage report email for ``admin`` over ``programs`` and queue it in ``uow``."""
+        now = self._now()
+        figures = uow.reports.email_figures([p.id for p in programs], now)
+        token = self._context.signer.sign(
+            TokenPurpose.REPORT_DOWNLOAD,
+            {"r": "usage", "o": organization.id, "p": [p.id for p in programs], "a": admin.id},
+        )
+        base = self._context.settings.base_url.rstrip("/")
+        report = {
+            "programs": [{"name": p.name, "url": self._mail.program_url(p)} for p in programs],
+            "updated": _spoken_time(figures.computed_at),
+            "figures": figures.labelled(),
+            "download_url": f"{base}/reports/download?token={token}",
+            "expires": f"on {_spoken_time(now + REPORT_LINK_LIFETIME)}",
+        }
+        message = self._mail.admin_message(
+            USAGE_REPORT,
+            organization=organization,
+            admin=admin,
+            extra={"report": report},
+            footer_note=footer_note,
+        )
+        return self._mail.queue(uow, message)
+
+    def send_email_report(
+        self, actor: Actor, organization_id: str, *, program_ids: Sequence[str] | None = None
+    ) -> QueueResult:
+        """Queue the usage report email to the acting admin (guide, "Accessing Email Reports").
+
+        The email (template ``usage_report``, HTML and text) says which programs it covers
+        ("This report is generated for members in the following program(s): ..."), lists the
+        eighteen figures with the guide's labels (:meth:`EmailReportFigures.labelled`; hours
+        rounded to whole hours) and links to the report zip
+        (``<base_url>/reports/download?token=...``; see :meth:`open_report_zip`). The link's
+        token (purpose ``report-download``) is signed at the clock's now and expires 24 hours
+        later; it names the programs and the admin.
+
+        Category: ADMIN (see :data:`~learnprog.mail.rendering.USAGE_REPORT`): administration
+        mail that recipients can stop, so an admin who opted out of admin mail is not sent
+        the report (the result says so) and every report carries a one-click unsubscribe
+        link. Not TRANSACTIONAL, which ignores opt-outs and is kept for invitations and
+        program exits.
+
+        Args:
+            actor: an admin; a program admin's report covers only their programs.
+            organization_id: the organization.
+            program_ids: the programs covered (default: every program the actor sees).
+
+        Returns:
+            The queue result: the outbox entry, or why it was skipped (an opt-out).
+
+        Raises:
+            PermissionDeniedError: not an admin, or a program that is not the actor's.
+            NotFoundError: a program of another organization.
+        """
+        with self._uow() as uow:
+            programs = self._scope(uow, actor, organization_id, program_ids, "read reports")
+            org = uow.organizations.get(organization_id)
+            admin = uow.learners.get(str(getattr(actor, "learner_id", "")))
+            result = self._queue_email_report(
+                uow,
+                org,
+                admin,
+                programs,
+                f"You are receiving this email because {admin.email.address} asked for this "
+                f"report as an administrator at {org.name}.",
+            )
+            uow.commit()
+        return result
+
+    def open_report_zip(self, actor: Actor, token: str) -> bytes:
+        """Return the zip a usage report email links to: the three CSV reports.
+
+        ``member-report.csv``, ``usage-report.csv`` and ``specialization-report.csv`` for the
+        programs the email covered (guide, "Accessing Email Reports": "Click on 'Download' to
+        download a zip file containing the 3 csv reports"), as :meth:`write_zip` writes them.
+
+        Args:
+            actor: the admin the email went to (guide: "make sure you are logged in").
+            token: the link's ``token`` parameter.
+
+        Returns:
+            The zip's bytes.
+
+        Raises:
+            InvalidTokenError: the token is altered, made for something else (a gradebook link
+                included), or more than 24 hours old.
+            PermissionDeniedError: another person's link, or rights that no longer cover the
+                programs.
+        """
+        payload = self._open_link(actor, token, "usage", REPORT_LINK_LIFETIME)
+        try:
+            org_id, program_ids = str(payload["o"]), [str(p) for p in payload["p"]]
+        except (KeyError, TypeError) as exc:
+            raise InvalidTokenError("the link is not valid", field="token") from exc
+        buffer = io.BytesIO()
+        self.write_zip(actor, org_id, buffer, program_ids=program_ids)
+        return buffer.getvalue()
+
+    # --- scheduled report emails --------------------------------------------------------------
+
+    def due_reports(self, actor: Actor, organization_id: str | None = None) -> list[DueReport]:
+        """List the scheduled report emails to send now (guide, "Scheduling Email Reports").
+
+        For each organization (or the one given), the clock's now converted to the
+        organization's time zone gives the local day; when its weekday is one of the report
+        schedule's (set by organization admins through
+        :meth:`OrganizationService.update_settings`, ``report_schedule=``), every admin whose
+        scope covers a scheduled program gets one report: organization admins all the
+        scheduled programs, a program admin only theirs among them (none: no report). Removed
+        programs are left out, and so are admins whose report for that local day is already
+        recorded (:meth:`send_due_reports`).
+
+        Args:
+            actor: the system (the host's scheduler).
+            organization_id: one organization (default: every organization).
+
+        Returns:
+            One :class:`~learnprog.model.schedules.DueReport` per admin, by organization and
+            learner ID; programs by slug.
+
+        Raises:
+            PermissionDeniedError: any actor but the system.
+            NotFoundError: no such organization.
+        """
+        require_system(actor, "list scheduled reports")
+        now = self._now()
+        with self._uow() as uow:
+            if organization_id is None:
+                organizations = sorted(uow.organizations.list(), key=lambda o: o.id)
+            else:
+                organizations = [
+                    uow.organizations.get(record_id(organization_id, field="organization_id"))
+                ]
+            due: list[DueReport] = []
+            for org in organizations:
+                if not org.report_schedule.weekdays or not org.report_schedule.program_ids:
+                    continue
+                sent = uow.reports.scheduled_sent(org.id, local_day(org, now))
+                due += due_reports(
+                    org,
+                    uow.programs.list_for_organization(org.id),
+                    uow.admins.list_for_organization(org.id),
+                    now,
+                    sent,
+                )
+        return due
+
+    def send_due_reports(
+        self, actor: Actor, organization_id: str | None = None
+    ) -> list[ScheduledReportResult]:
+        """Queue the scheduled report emails due now (:meth:`due_reports`); idempotent per day.
+
+        Each admin's email is :meth:`send_email_report`'s over their share of the scheduled
+        programs, queued in its own unit of work together with a
+        :class:`~learnprog.model.schedules.ScheduledReportRecord` for the organization, the
+        admin and the organization's local day. The record is unique (migration 0010), so a
+        second call the same local day queues nothing more, and of two schedulers running at
+        once only one sends each email (the other's unit of work is refused and rolled back;
+        the report is left out of its result). An admin who opted out of admin mail is
+        recorded without an email. Run it as often as you like (every few minutes): a report
+        goes out on the first run of each scheduled local day.
+
+        Args:
+            actor: the system.
+            organization_id: one organization (default: every organization).
+
+        Returns:
+            What was done for each report sent by this call.
+
+        Raises:
+            PermissionDeniedError: any actor but the system.
+            NotFoundError: no such organization.
+        """
+        results: list[ScheduledReportResult] = []
+        for report in self.due_reports(actor, organization_id):
+            try:
+                with self._uow() as uow:
+                    org = uow.organizations.get(report.organization_id)
+                    if report.learner_id in uow.reports.scheduled_sent(org.id, report.local_day):
+                        continue  # another run sent it since due_reports looked
+                    admin = uow.learners.get(report.learner_id)
+                    programs = [uow.programs.get(p) for p in report.program_ids]
+                    days = f"{report.weekday.value.title()}s"
+                    result = self._queue_email_report(
+                        uow,
+                        org,
+                        admin,
+                        programs,
+                        f"You are receiving this email because {admin.email.address} is an "
+                        f"administrator at {org.name}, whose report schedule sends it on {days}.",
+                    )
+                    uow.reports.add_scheduled(
+                        ScheduledReportRecord(
+                            org.id,
+                            admin.id,
+                            report.local_day,
+                            self._now(),
+                            report.program_ids,
+                            None if result.entry is None else result.entry.id,
+                        )
+                    )
+                    uow.commit()
+            except ConflictError:
+                continue  # recorded by a scheduler running at the same moment: it sent it
+            results.append(ScheduledReportResult(report, result))
+        return results
+
+    def _open_link(
+        self, actor: Actor, token: str, kind: str, lifetime: timedelta
+    ) -> dict[str, Any]:
+        """Verify a download link's token for ``kind`` and its owner; return the payload.
+
+        Raises:
+            InvalidTokenError: altered, expired, another purpose or another kind of report.
+            PermissionDeniedError: the token was issued to someone else.
+        """
+        payload = self._context.signer.verify(TokenPurpose.REPORT_DOWNLOAD, token, max_age=lifetime)
+        if payload.get("r") != kind:
+            raise InvalidTokenError("the link is not valid", field="token")
+        owner = payload.get("a")
+        if owner is None or owner != getattr(actor, "learner_id", None):
+            raise PermissionDeniedError(f"{actor.describe()} may not open another admin's link")
+        return payload
 
     # --- gradebooks ---------------------------------------------------------------------------
 
@@ -451,19 +884,11 @@ class ReportBuilder(Service):
             PermissionDeniedError: another person's link, or rights that no longer cover the
                 programs.
         """
-        payload = self._context.signer.verify(
-            TokenPurpose.REPORT_DOWNLOAD, token, max_age=GRADEBOOK_LINK_LIFETIME
-        )
+        payload = self._open_link(actor, token, "gradebook", GRADEBOOK_LINK_LIFETIME)
         try:
             org_id, course_id, program_ids = payload["o"], payload["c"], list(payload["p"])
-            owner = payload["a"]
-            valid = payload["r"] == "gradebook"
         except (KeyError, TypeError) as exc:
             raise InvalidTokenError("the link is not valid", field="token") from exc
-        if not valid:
-            raise InvalidTokenError("the link is not valid", field="token")
-        if owner is None or owner != getattr(actor, "learner_id", None):
-            raise PermissionDeniedError(f"{actor.describe()} may not open another admin's link")
         with self._uow() as uow:
             scope = self._scope(uow, actor, org_id, program_ids, "read gradebooks")
             course = uow.courses.get(course_id)

@@ -156,7 +156,6 @@ class MailComposer:
         Raises:
             ValidationError: the template needs a value ``extra`` does not give.
         """
-        settings = self._context.settings
         unsubscribe = (
             self.unsubscribe_url(learner, template.category)
             if template.category.honours_opt_out
@@ -190,6 +189,56 @@ class MailComposer:
                 )
             )
         context.update(extra or {})
+        return self._outgoing(
+            template, context, organization, learner, unsubscribe, sender_name, reply_to
+        )
+
+    def admin_message(
+        self,
+        template: SystemTemplate,
+        *,
+        organization: Organization,
+        admin: Learner,
+        extra: Mapping[str, Any],
+        footer_note: str,
+    ) -> OutgoingMessage:
+        """Render a system email for an administrator, about no single program (a report).
+
+        Like :meth:`system_message` without a ``program`` in the context: From shows the
+        organization's name with the no-reply address; ``footer_note`` replaces the footer's
+        "part of <program>" line; a category that honours opt-outs adds the unsubscribe link
+        and ``List-Unsubscribe`` headers (RFC 8058).
+
+        Raises:
+            ValidationError: the template needs a value ``extra`` does not give.
+        """
+        unsubscribe = (
+            self.unsubscribe_url(admin, template.category)
+            if template.category.honours_opt_out
+            else None
+        )
+        context: dict[str, Any] = {
+            "organization": {"name": organization.name, "logo_url": organization.logo_url},
+            "brand_color": organization.brand_color or DEFAULT_BRAND_COLOR,
+            "learner": {"full_name": admin.full_name, "email": admin.email.address},
+            "unsubscribe_url": unsubscribe,
+            "membership_ended": False,
+            "footer_note": footer_note,
+            **extra,
+        }
+        return self._outgoing(template, context, organization, admin, unsubscribe, None, None)
+
+    def _outgoing(
+        self,
+        template: SystemTemplate,
+        context: Mapping[str, Any],
+        organization: Organization,
+        learner: Learner,
+        unsubscribe: str | None,
+        sender_name: str | None,
+        reply_to: str | None,
+    ) -> OutgoingMessage:
+        settings = self._context.settings
         rendered = self._templates.render(template, context)
         headers = {}
         if unsubscribe is not None:

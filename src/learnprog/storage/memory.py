@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -22,6 +22,16 @@ from attrs import evolve
 from learnprog.errors import ConflictError, NotFoundError, StorageError
 from learnprog.model.access import AdminGrant
 from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
+from learnprog.model.analytics import (
+    AnalyticsScope,
+    LearnerActivity,
+    LearnerFeedback,
+    Utilization,
+    activity_days,
+    learner_activity,
+    learner_feedback,
+    utilization,
+)
 from learnprog.model.audit import AuditEntry
 from learnprog.model.catalog import Collection, Course, EntryKind, Skill, Specialization
 from learnprog.model.learner import Learner, Membership, MemberState
@@ -60,6 +70,7 @@ from learnprog.model.reporting import (
     email_figures,
     usage_funnel,
 )
+from learnprog.model.schedules import ScheduledReportRecord
 from learnprog.model.skills import ItemDifficulty, ScoringMark, SkillRating
 from learnprog.storage import ports
 
@@ -1110,11 +1121,24 @@ class InMemoryMessageRepository(_Table[SentMessage], ports.MessageRepository):
         return sorted(found, key=lambda a: (a.learner_id, a.program_id))
 
 
+class _ScheduledReportTable(_Table[ScheduledReportRecord]):
+    kind, name = "scheduled report", "scheduled_reports"
+    lookups = (("day", lambda r: (r.organization_id, r.local_day)),)
+
+    def _key(self, record: ScheduledReportRecord) -> Hashable:
+        return (record.organization_id, record.learner_id, record.local_day)
+
+
 class InMemoryReportRepository(ports.ReportRepository):
     """Report records in memory, built with the model's rules."""
 
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
         self._uow = uow
+        self._scheduled = _ScheduledReportTable(uow)
+
+    def tables(self) -> list[_Table[Any]]:
+        """The tables the unit of work commits."""
+        return [self._scheduled]
 
     def _programs(self, program_ids: Sequence[str]) -> list[Program]:
         found = [self._uow.programs.get(p) for p in dict.fromkeys(program_ids)]
@@ -1238,6 +1262,44 @@ class InMemoryReportRepository(ports.ReportRepository):
         memberships = [m for p in programs for m in uow.memberships.list_for_program(p)]
         enrollments = [e for p in programs for e in uow.enrollments.list_for_program(p)]
         return usage_funnel(memberships, enrollments, now)
+
+    def _scoped_enrollments(self, scope: AnalyticsScope) -> list[Enrollment]:
+        uow = self._uow
+        return [e for p in scope.program_ids for e in uow.enrollments.list_for_program(p)]
+
+    def learner_activity(self, scope: AnalyticsScope) -> LearnerActivity:
+        enrollments = self._scoped_enrollments(scope)
+        figures = self._uow.progress.get_many([e.id for e in enrollments])
+        return learner_activity(activity_days(enrollments, figures, scope))
+
+    def learner_feedback(self, scope: AnalyticsScope) -> LearnerFeedback:
+        uow = self._uow
+        programs = set(scope.program_ids)
+        ratings = uow.feedback._select(lambda f: f.program_id in programs, lambda f: f.id)
+        contract_of = {
+            (m.program_id, m.learner_id): m.contract_id
+            for p in scope.program_ids
+            for m in uow.memberships.list_for_program(p)
+        }
+        return learner_feedback(ratings, contract_of, scope)
+
+    def utilization(self, scope: AnalyticsScope) -> Utilization:
+        uow = self._uow
+        return utilization(
+            uow.contracts.list_for_organization(scope.organization_id),
+            [m for p in scope.program_ids for m in uow.memberships.list_for_program(p)],
+            self._scoped_enrollments(scope),
+            scope,
+        )
+
+    def scheduled_sent(self, organization_id: str, local_day: date) -> frozenset[str]:
+        found = self._scheduled._select_by(
+            "day", (organization_id, local_day), lambda r: True, lambda r: r.learner_id
+        )
+        return frozenset(r.learner_id for r in found)
+
+    def add_scheduled(self, record: ScheduledReportRecord) -> None:
+        self._scheduled._insert(record)
 
 
 class _MarkTable(_Table[ScoringMark]):
@@ -1433,6 +1495,7 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
 
     def _tables(self) -> list[_Table[Any]]:
         found = [value for value in vars(self).values() if isinstance(value, _Table)]
+        found += self.reports.tables()
         return found + self.skill_ratings.tables()
 
     def rollback(self) -> None:

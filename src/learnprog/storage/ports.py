@@ -17,13 +17,14 @@ of work as it was before that write.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from learnprog.model._rules import whole_number
 from learnprog.model.access import AdminGrant
 from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
+from learnprog.model.analytics import AnalyticsScope, LearnerActivity, LearnerFeedback, Utilization
 from learnprog.model.audit import AuditEntry
 from learnprog.model.catalog import Collection, Course, Skill, Specialization
 from learnprog.model.learner import Learner, Membership
@@ -45,6 +46,7 @@ from learnprog.model.reporting import (
     UsageFunnel,
     UsageRecord,
 )
+from learnprog.model.schedules import ScheduledReportRecord
 from learnprog.model.skills import ItemDifficulty, ScoringMark, SkillRating
 
 
@@ -719,6 +721,40 @@ class ReportRepository(Protocol):
         """Return the usage funnel of the programs (one aggregate query on SQL storage).
 
         The rules are :func:`learnprog.model.reporting.usage_funnel`.
+        """
+        ...
+
+    def learner_activity(self, scope: AnalyticsScope) -> LearnerActivity:
+        """Return the Learner Activity report (one aggregate query on SQL storage).
+
+        The rules are :func:`learnprog.model.analytics.activity_days` and
+        :func:`~learnprog.model.analytics.learner_activity`.
+        """
+        ...
+
+    def learner_feedback(self, scope: AnalyticsScope) -> LearnerFeedback:
+        """Return the Learner Feedback report (one aggregate query on SQL storage).
+
+        The rules are :func:`learnprog.model.analytics.learner_feedback`.
+        """
+        ...
+
+    def utilization(self, scope: AnalyticsScope) -> Utilization:
+        """Return the Utilization report (one aggregate query on SQL storage).
+
+        The rules are :func:`learnprog.model.analytics.utilization`.
+        """
+        ...
+
+    def scheduled_sent(self, organization_id: str, local_day: date) -> frozenset[str]:
+        """Return the admins (learner IDs) whose scheduled report for that local day is recorded."""
+        ...
+
+    def add_scheduled(self, record: ScheduledReportRecord) -> None:
+        """Stage the record that a scheduled report went out.
+
+        Raises:
+            ConflictError: one is recorded for the same organization, admin and local day.
         """
         ...
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from learnprog.model.analytics import AnalyticsScope
 from learnprog.model.catalog import EntryKind
 from learnprog.model.learner import MemberState
 from learnprog.model.mail import MessageCategory
@@ -22,6 +23,7 @@ from learnprog.model.messaging import (
     Audience,
     AudienceFilter,
 )
+from learnprog.model.organization import ContractKind
 from learnprog.model.progress import INACTIVE_AFTER, ActivityStatus, MemberOrder, MemberQuery
 from learnprog.storage.sql import tables as t
 
@@ -514,6 +516,136 @@ def activity_totals_query(program_ids: Sequence[str], since: date, now: datetime
         .subquery("totals")
     )
     return sa.select(totals, days).select_from(totals.join(days, sa.true()))
+
+
+# --- analytics (guide, "Analytics Reports"; the rules are learnprog.model.analytics) ------------
+
+
+def _in_range(column: sa.ColumnElement[Any], scope: AnalyticsScope) -> list[sa.ColumnElement[bool]]:
+    """``column`` set and in the scope's ``[start, end)``."""
+    conditions: list[sa.ColumnElement[bool]] = [column.is_not(None)]
+    if scope.start is not None:
+        conditions.append(column >= scope.start)
+    if scope.end is not None:
+        conditions.append(column < scope.end)
+    return conditions
+
+
+def learner_activity_query(scope: AnalyticsScope) -> sa.Select[Any]:
+    """Course enrollments made and completed per UTC day: ``day``, ``enrollments``, ``completions``.
+
+    One row per day with either, by day; weeks and months are summed from the days (at most one
+    row per day, whatever the number of enrollments). Timestamps are stored as naive UTC, so
+    ``date()`` gives the UTC day on every backend.
+    """
+    e, p = t.enrollments.c, t.enrollment_progress.c
+    base = [e.program_id.in_(list(scope.program_ids)), e.kind == EntryKind.COURSE.value]
+    if scope.contract_ids is not None:
+        base.append(e.contract_id.in_(list(scope.contract_ids)))
+    # inline constants, not bound parameters: a UNION of untyped parameters is text on PostgreSQL
+    one, zero = sa.literal_column("1", sa.Integer()), sa.literal_column("0", sa.Integer())
+    made = sa.select(
+        sa.func.date(e.enrolled_at, type_=sa.Date()).label("day"),
+        one.label("enrolled"),
+        zero.label("completed"),
+    ).where(*base, *_in_range(e.enrolled_at, scope))
+    done = (
+        sa.select(
+            sa.func.date(p.completed_at, type_=sa.Date()).label("day"),
+            zero.label("enrolled"),
+            one.label("completed"),
+        )
+        .select_from(t.enrollments.join(t.enrollment_progress, p.enrollment_id == e.id))
+        .where(*base, *_in_range(p.completed_at, scope))
+    )
+    events = sa.union_all(made, done).subquery("activity_events")
+    return (
+        sa.select(
+            events.c.day,
+            sa.func.sum(events.c.enrolled).label("enrollments"),
+            sa.func.sum(events.c.completed).label("completions"),
+        )
+        .group_by(events.c.day)
+        .order_by(events.c.day)
+    )
+
+
+def learner_feedback_query(scope: AnalyticsScope) -> sa.Select[Any]:
+    """The Learner Feedback figures in one row.
+
+    Columns ``stars_1`` .. ``stars_5``, ``recommendations`` (ratings with a likelihood to
+    recommend) and ``recommend_sum``.
+    """
+    fb, m = t.feedback.c, t.memberships.c
+    statement = sa.select(
+        *[
+            sa.func.coalesce(sa.func.sum(sa.case((fb.rating == n, 1), else_=0)), 0).label(
+                f"stars_{n}"
+            )
+            for n in range(1, 6)
+        ],
+        sa.func.count(fb.recommend).label("recommendations"),
+        sa.func.coalesce(sa.func.sum(fb.recommend), 0).label("recommend_sum"),
+    ).where(fb.program_id.in_(list(scope.program_ids)), *_in_range(fb.at, scope))
+    if scope.contract_ids is None:
+        return statement.select_from(t.feedback)
+    return statement.select_from(
+        t.feedback.join(
+            t.memberships, sa.and_(m.program_id == fb.program_id, m.learner_id == fb.learner_id)
+        )
+    ).where(m.contract_id.in_(list(scope.contract_ids)))
+
+
+def utilization_query(scope: AnalyticsScope) -> sa.Select[Any]:
+    """The Utilization figures: one row per licenses contract in scope.
+
+    Columns ``id``, ``name``, ``quantity``, ``members`` (current MEMBER memberships of the
+    covered programs on it) and ``enrolled`` (those with a course enrollment through their
+    program); the caps are applied by ``ContractUtilization.capped``.
+    """
+    k, m, e = t.contracts.c, t.memberships.c, t.enrollments.c
+    programs = list(scope.program_ids)
+    enrolled = (
+        sa.select(e.program_id, e.learner_id)
+        .where(e.program_id.in_(programs), e.kind == EntryKind.COURSE.value)
+        .distinct()
+        .subquery("enrolled_members")
+    )
+    n = enrolled.c
+    members = (
+        sa.select(
+            m.contract_id,
+            sa.func.count().label("members"),
+            sa.func.count(n.learner_id).label("enrolled"),
+        )
+        .select_from(
+            t.memberships.outerjoin(
+                enrolled,
+                sa.and_(n.program_id == m.program_id, n.learner_id == m.learner_id),
+            )
+        )
+        .where(m.program_id.in_(programs), m.state == MemberState.MEMBER.value)
+        .group_by(m.contract_id)
+        .subquery("license_members")
+    )
+    statement = (
+        sa.select(
+            k.id,
+            k.name,
+            k.quantity,
+            sa.func.coalesce(members.c.members, 0).label("members"),
+            sa.func.coalesce(members.c.enrolled, 0).label("enrolled"),
+        )
+        .select_from(t.contracts.outerjoin(members, members.c.contract_id == k.id))
+        .where(k.organization_id == scope.organization_id, k.kind == ContractKind.LICENSES.value)
+    )
+    if scope.contract_ids is not None:
+        statement = statement.where(k.id.in_(list(scope.contract_ids)))
+    if scope.start is not None:
+        statement = statement.where(k.ends_at > scope.start)
+    if scope.end is not None:
+        statement = statement.where(k.starts_at < scope.end)
+    return statement
 
 
 def course_learners_query(

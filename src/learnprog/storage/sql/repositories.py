@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import cattrs
@@ -20,6 +20,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from learnprog.errors import NotFoundError, StorageError
 from learnprog.model.access import AdminGrant, AdminRole
 from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
+from learnprog.model.analytics import (
+    ActivityDay,
+    AnalyticsScope,
+    ContractUtilization,
+    LearnerActivity,
+    LearnerFeedback,
+    Utilization,
+    learner_activity,
+)
 from learnprog.model.audit import AuditEntry
 from learnprog.model.catalog import (
     Collection,
@@ -71,6 +80,7 @@ from learnprog.model.reporting import (
     email_figures,
     summary_since,
 )
+from learnprog.model.schedules import ScheduledReportRecord
 from learnprog.model.skills import ItemDifficulty, ScoringMark, SkillRating
 from learnprog.serialization import make_converter
 from learnprog.storage import ports
@@ -83,10 +93,13 @@ from learnprog.storage.sql.queries import (
     enrollment_report_query,
     enrollment_totals_query,
     funnel_query,
+    learner_activity_query,
+    learner_feedback_query,
     learner_totals_query,
     member_page_count,
     member_page_query,
     membership_report_query,
+    utilization_query,
 )
 
 if TYPE_CHECKING:
@@ -1523,6 +1536,63 @@ class SqlReportRepository(ports.ReportRepository):
         return UsageFunnel.from_counts(
             int(row["invited"]), int(row["joined"]), int(row["enrolled"]), now
         )
+
+    def learner_activity(self, scope: AnalyticsScope) -> LearnerActivity:
+        if not scope.program_ids:
+            return learner_activity([])
+        with translate_errors("report"):
+            rows = list(self._uow.connection.execute(learner_activity_query(scope)).mappings())
+        return learner_activity(
+            ActivityDay(
+                date.fromisoformat(r["day"]) if isinstance(r["day"], str) else r["day"],
+                int(r["enrollments"]),
+                int(r["completions"]),
+            )
+            for r in rows
+        )
+
+    def learner_feedback(self, scope: AnalyticsScope) -> LearnerFeedback:
+        if not scope.program_ids:
+            return LearnerFeedback.from_sums((0, 0, 0, 0, 0), 0, 0)
+        with translate_errors("report"):
+            row = self._uow.connection.execute(learner_feedback_query(scope)).mappings().one()
+        stars = tuple(int(row[f"stars_{n}"]) for n in range(1, 6))
+        return LearnerFeedback.from_sums(
+            (stars[0], stars[1], stars[2], stars[3], stars[4]),
+            int(row["recommendations"]),
+            int(row["recommend_sum"]),
+        )
+
+    def utilization(self, scope: AnalyticsScope) -> Utilization:
+        with translate_errors("report"):
+            rows = list(self._uow.connection.execute(utilization_query(scope)).mappings())
+        return Utilization.of(
+            ContractUtilization.capped(
+                r["id"], r["name"], int(r["quantity"] or 0), int(r["members"]), int(r["enrolled"])
+            )
+            for r in rows
+        )
+
+    def scheduled_sent(self, organization_id: str, local_day: date) -> frozenset[str]:
+        c = t.scheduled_reports.c
+        statement = sa.select(c.learner_id).where(
+            c.organization_id == organization_id, c.local_day == local_day
+        )
+        with translate_errors("scheduled report"):
+            return frozenset(self._uow.connection.execute(statement).scalars())
+
+    def add_scheduled(self, record: ScheduledReportRecord) -> None:
+        with translate_errors("scheduled report"):
+            self._uow.connection.execute(
+                t.scheduled_reports.insert().values(
+                    organization_id=record.organization_id,
+                    learner_id=record.learner_id,
+                    local_day=record.local_day,
+                    sent_at=record.sent_at,
+                    program_ids=list(record.program_ids),
+                    outbox_id=record.outbox_id,
+                )
+            )
 
 
 class _SqlRatings(_SqlRepository[SkillRating]):

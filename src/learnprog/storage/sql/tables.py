@@ -536,6 +536,21 @@ enrollment_days = sa.Table(
     mysql_engine="InnoDB",
 )
 
+# --- revision 0010: scheduled report emails sent, one per organization, admin and local day ----
+
+scheduled_reports = sa.Table(
+    "scheduled_reports",
+    metadata,
+    sa.Column("organization_id", Key(), sa.ForeignKey("organizations.id"), primary_key=True),
+    sa.Column("learner_id", Key(), sa.ForeignKey("learners.id"), primary_key=True),
+    sa.Column("local_day", sa.Date(), primary_key=True),
+    sa.Column("sent_at", UtcDateTime(), nullable=False),
+    sa.Column("program_ids", Json(), nullable=False),
+    sa.Column("outbox_id", Key()),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)
+
 # --- revision 0009: skill ratings, assessment difficulties, the scoring mark ------------------
 
 skill_ratings = sa.Table(

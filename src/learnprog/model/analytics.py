@@ -1,0 +1,439 @@
+"""Analytics for organization admins: learner activity, learner feedback and utilization.
+
+Source: guide, "Analytics Reports" ("Program admins do not have access to Analytics"; "Learner
+Activity shows your organization's the enrollment and completion trends"; "Learner Feedback shows
+your learners' feedback on the courses they are taking"; "Utilization shows the overall status on
+your licenses. A member occupies a license, which becomes 'utilized' once they enroll in their
+first course. Note: the number of members is capped at the number of purchased licenses").
+
+Every figure set is computed over an :class:`AnalyticsScope`: the organization's programs (all,
+or those asked for), optionally some of its contracts, and optionally a date range (aware
+datetimes, start included, end excluded). The in-memory adapter calls the functions here; SQL
+adapters restate them as aggregate queries, and the contract tests hold both to the same
+hand-worked answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, timedelta
+
+from attrs import frozen
+
+from learnprog.errors import ValidationError
+from learnprog.model._rules import str_items, utc
+from learnprog.model.activity import Enrollment, Feedback
+from learnprog.model.catalog import EntryKind
+from learnprog.model.learner import Membership, MemberState
+from learnprog.model.organization import Contract, ContractKind
+from learnprog.model.progress import EnrollmentProgress
+
+
+def _ids(values: object, field: str) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    return tuple(dict.fromkeys(str_items(values, field=field, max_length=255)))
+
+
+@frozen
+class AnalyticsFilter:
+    """The Analytics dashboard's filters (guide, "Analytics Reports": "You can use the filters").
+
+    Attributes:
+        program_ids: only these programs (``None``: every program of the organization).
+        contract_ids: only these contracts (``None``: every contract).
+        start: the first instant counted (aware; ``None``: no lower bound).
+        end: the first instant no longer counted (aware, after ``start``; ``None``: no upper
+            bound).
+    """
+
+    program_ids: tuple[str, ...] | None = None
+    contract_ids: tuple[str, ...] | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        program_ids: Iterable[str] | None = None,
+        contract_ids: Iterable[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> AnalyticsFilter:
+        """Validate and make the filters.
+
+        Raises:
+            ValidationError: a bare string instead of a collection of IDs, a naive datetime,
+                or an end not after the start.
+        """
+        clean_start = None if start is None else utc(start, field="start")
+        clean_end = None if end is None else utc(end, field="end")
+        if clean_start is not None and clean_end is not None and clean_end <= clean_start:
+            raise ValidationError("the end must come after the start", field="end")
+        return cls(
+            _ids(program_ids, "program_ids"),
+            _ids(contract_ids, "contract_ids"),
+            clean_start,
+            clean_end,
+        )
+
+
+@frozen
+class AnalyticsScope:
+    """What one analytics figure set covers, resolved from the filters by the service.
+
+    Attributes:
+        organization_id: the organization.
+        program_ids: the programs covered (resolved: never ``None``).
+        contract_ids: the contracts covered, or ``None`` for every contract.
+        start: the first instant counted, or ``None``.
+        end: the first instant no longer counted, or ``None``.
+    """
+
+    organization_id: str
+    program_ids: tuple[str, ...]
+    contract_ids: tuple[str, ...] | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def in_range(self, at: datetime | None) -> bool:
+        """True when ``at`` is set and lies in ``[start, end)``."""
+        return (
+            at is not None
+            and (self.start is None or self.start <= at)
+            and (self.end is None or at < self.end)
+        )
+
+    def covers_contract(self, contract_id: str) -> bool:
+        """True when the contract filter lets ``contract_id`` through."""
+        return self.contract_ids is None or contract_id in self.contract_ids
+
+
+# --- learner activity --------------------------------------------------------------------------
+
+
+@frozen
+class ActivityDay:
+    """Course enrollments made and completed on one UTC day (what storage aggregates)."""
+
+    day: date
+    enrollments: int
+    completions: int
+
+
+@frozen
+class ActivityPeriod:
+    """Course enrollments made and completed in one week or month.
+
+    Attributes:
+        start: the period's first UTC day: a Monday for a week (ISO 8601), the 1st for a month.
+        enrollments: course enrollments made in the period.
+        completions: course enrollments completed in the period.
+    """
+
+    start: date
+    enrollments: int
+    completions: int
+
+    @property
+    def iso_week(self) -> str:
+        """The ISO 8601 week of ``start`` (``"2026-W10"``); meaningful for weekly rows."""
+        year, week, _ = self.start.isocalendar()
+        return f"{year}-W{week:02d}"
+
+
+@frozen
+class LearnerActivity:
+    """The Learner Activity report: enrollment and completion trends (guide, "Analytics Reports").
+
+    Population: course enrollments (not specializations) made through the covered programs,
+    current or ended, removed members' included, drawn from the covered contracts. An enrollment
+    counts in the period of its ``enrolled_at``; a completion in the period of its figures'
+    ``completed_at``; each only when that instant lies in the date range. Weeks are ISO weeks
+    (Monday to Sunday) and months calendar months, both in UTC. The rows run, without gaps (an
+    empty period is a row of zeros), from the first period with an enrollment or completion to
+    the last, oldest first.
+
+    Attributes:
+        weeks: one row per ISO week.
+        months: one row per calendar month.
+        enrollments: enrollments counted in all.
+        completions: completions counted in all.
+    """
+
+    weeks: tuple[ActivityPeriod, ...]
+    months: tuple[ActivityPeriod, ...]
+    enrollments: int
+    completions: int
+
+
+def week_start(day: date) -> date:
+    """The Monday that starts ``day``'s ISO week."""
+    return day - timedelta(days=day.weekday())
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+def _series(
+    days: Iterable[ActivityDay], bucket: Callable[[date], date], step: Callable[[date], date]
+) -> tuple[ActivityPeriod, ...]:
+    totals: dict[date, list[int]] = {}
+    for d in days:
+        counts = totals.setdefault(bucket(d.day), [0, 0])
+        counts[0] += d.enrollments
+        counts[1] += d.completions
+    if not totals:
+        return ()
+    rows = []
+    current, last = min(totals), max(totals)
+    while current <= last:
+        enrolled, completed = totals.get(current, (0, 0))
+        rows.append(ActivityPeriod(current, enrolled, completed))
+        current = step(current)
+    return tuple(rows)
+
+
+def learner_activity(days: Iterable[ActivityDay]) -> LearnerActivity:
+    """Sum daily counts into weekly and monthly rows (see :class:`LearnerActivity`)."""
+    kept = [d for d in days if d.enrollments or d.completions]
+    return LearnerActivity(
+        weeks=_series(kept, week_start, lambda d: d + timedelta(days=7)),
+        months=_series(kept, lambda d: d.replace(day=1), _next_month),
+        enrollments=sum(d.enrollments for d in kept),
+        completions=sum(d.completions for d in kept),
+    )
+
+
+def activity_days(
+    enrollments: Iterable[Enrollment],
+    figures: Mapping[str, EnrollmentProgress],
+    scope: AnalyticsScope,
+) -> list[ActivityDay]:
+    """Count the scope's course enrollments and completions per UTC day (plain Python).
+
+    Args:
+        enrollments: the enrollments made through the covered programs (any kind, any state).
+        figures: their derived figures, by enrollment ID.
+        scope: the programs, contracts and date range.
+
+    Returns:
+        One row per day with an enrollment or completion, by day.
+    """
+    counts: dict[date, list[int]] = {}
+    for e in enrollments:
+        if (
+            e.kind is not EntryKind.COURSE
+            or e.program_id not in scope.program_ids
+            or not scope.covers_contract(e.contract_id)
+        ):
+            continue
+        if scope.in_range(e.enrolled_at):
+            counts.setdefault(e.enrolled_at.date(), [0, 0])[0] += 1
+        done = figures.get(e.id, EnrollmentProgress(e.id)).completed_at
+        if done is not None and scope.in_range(done):
+            counts.setdefault(done.date(), [0, 0])[1] += 1
+    return [ActivityDay(day, c[0], c[1]) for day, c in sorted(counts.items())]
+
+
+# --- learner feedback --------------------------------------------------------------------------
+
+
+@frozen
+class LearnerFeedback:
+    """The Learner Feedback report: ratings and the likelihood to recommend.
+
+    Guide, "Analytics Reports": "how satisfied your learners are with the learning content and
+    how likely they are to recommend the program to others".
+
+    Population: the course ratings (:class:`~learnprog.model.activity.Feedback`, one per
+    learner, course and program, the latest kept) given in the covered programs, whose time lies
+    in the date range, by learners whose membership of that program draws on a covered contract.
+
+    Attributes:
+        ratings: the number of ratings.
+        distribution: the number of ratings of 1, 2, 3, 4 and 5 stars, in that order.
+        average_rating: the mean rating, 1-5, or ``None`` without ratings.
+        recommendations: the number of ratings that give a likelihood to recommend.
+        average_recommend: the mean likelihood to recommend, 0-10, over those, or ``None``.
+    """
+
+    ratings: int
+    distribution: tuple[int, int, int, int, int]
+    average_rating: float | None
+    recommendations: int
+    average_recommend: float | None
+
+    @classmethod
+    def from_sums(
+        cls,
+        distribution: tuple[int, int, int, int, int],
+        recommendations: int,
+        recommend_sum: int,
+    ) -> LearnerFeedback:
+        """Make the report from the star counts and the recommendation count and sum."""
+        count = sum(distribution)
+        stars = sum(n * (i + 1) for i, n in enumerate(distribution))
+        return cls(
+            count,
+            distribution,
+            stars / count if count else None,
+            recommendations,
+            recommend_sum / recommendations if recommendations else None,
+        )
+
+
+def learner_feedback(
+    feedback: Iterable[Feedback],
+    contract_of: Mapping[tuple[str, str], str],
+    scope: AnalyticsScope,
+) -> LearnerFeedback:
+    """Compute the Learner Feedback report (see :class:`LearnerFeedback`).
+
+    Args:
+        feedback: the ratings given in the covered programs.
+        contract_of: each membership's contract, by ``(program_id, learner_id)``.
+        scope: the programs, contracts and date range.
+    """
+    stars = [0, 0, 0, 0, 0]
+    recommendations = recommend_sum = 0
+    for f in feedback:
+        contract = contract_of.get((f.program_id, f.learner_id))
+        if (
+            f.program_id not in scope.program_ids
+            or not scope.in_range(f.at)
+            or (scope.contract_ids is not None and contract not in scope.contract_ids)
+        ):
+            continue
+        stars[f.rating - 1] += 1
+        if f.recommend is not None:
+            recommendations += 1
+            recommend_sum += f.recommend
+    return LearnerFeedback.from_sums(
+        (stars[0], stars[1], stars[2], stars[3], stars[4]), recommendations, recommend_sum
+    )
+
+
+# --- utilization -------------------------------------------------------------------------------
+
+
+@frozen
+class ContractUtilization:
+    """One licenses contract's line of the Utilization report.
+
+    Attributes:
+        contract_id: the contract.
+        name: its name.
+        purchased: the licenses bought (its quantity).
+        occupied: current MEMBER memberships of the covered programs on it, capped at
+            ``purchased`` (guide: "the number of members is capped at the number of purchased
+            licenses").
+        utilized: of those, the members with at least one course enrollment (current or ended)
+            made through their membership's program, capped at ``occupied``.
+    """
+
+    contract_id: str
+    name: str
+    purchased: int
+    occupied: int
+    utilized: int
+
+    @classmethod
+    def capped(
+        cls, contract_id: str, name: str, purchased: int, members: int, enrolled: int
+    ) -> ContractUtilization:
+        """Make the line from raw member counts, applying the caps."""
+        occupied = min(members, purchased)
+        return cls(contract_id, name, purchased, occupied, min(enrolled, occupied))
+
+
+@frozen
+class Utilization:
+    """The Utilization report: "the overall status on your licenses" (guide, "Analytics Reports").
+
+    Population: the organization's **licenses** contracts (enrollments and unlimited contracts
+    sell no licenses) that the contract filter lets through and, with a date range, whose term
+    ``[starts_at, ends_at)`` overlaps it. A member occupies a license: each current MEMBER
+    membership of a covered program counts once on its contract (a learner in two programs on one
+    contract holds two licenses, as :meth:`Contract.take` counts them). An occupied license is
+    utilized once its member has enrolled in a first course through that program (current or
+    ended enrollments). Caps apply per contract (:class:`ContractUtilization`), then add up.
+
+    Attributes:
+        licenses_purchased: the licenses bought on the covered contracts.
+        occupied: licenses occupied.
+        utilized: licenses utilized.
+        contracts: one line per covered contract, by name then ID.
+    """
+
+    licenses_purchased: int
+    occupied: int
+    utilized: int
+    contracts: tuple[ContractUtilization, ...]
+
+    @classmethod
+    def of(cls, lines: Iterable[ContractUtilization]) -> Utilization:
+        """Add up the contract lines (sorted by name, then ID)."""
+        ordered = tuple(sorted(lines, key=lambda c: (c.name, c.contract_id)))
+        return cls(
+            sum(c.purchased for c in ordered),
+            sum(c.occupied for c in ordered),
+            sum(c.utilized for c in ordered),
+            ordered,
+        )
+
+    @property
+    def occupied_rate(self) -> float | None:
+        """Occupied licenses as percent 0-100 of those purchased, ``None`` without any."""
+        bought = self.licenses_purchased
+        return None if not bought else 100.0 * self.occupied / bought
+
+    @property
+    def utilized_rate(self) -> float | None:
+        """Utilized licenses as percent 0-100 of those purchased, ``None`` without any."""
+        bought = self.licenses_purchased
+        return None if not bought else 100.0 * self.utilized / bought
+
+
+def contract_in_scope(contract: Contract, scope: AnalyticsScope) -> bool:
+    """True for a licenses contract the filters let through (see :class:`Utilization`)."""
+    return (
+        contract.kind is ContractKind.LICENSES
+        and contract.organization_id == scope.organization_id
+        and scope.covers_contract(contract.id)
+        and (scope.start is None or contract.ends_at > scope.start)
+        and (scope.end is None or contract.starts_at < scope.end)
+    )
+
+
+def utilization(
+    contracts: Iterable[Contract],
+    memberships: Iterable[Membership],
+    enrollments: Iterable[Enrollment],
+    scope: AnalyticsScope,
+) -> Utilization:
+    """Compute the Utilization report (see :class:`Utilization`).
+
+    Args:
+        contracts: the organization's contracts.
+        memberships: the memberships of the covered programs.
+        enrollments: the enrollments made through the covered programs.
+        scope: the programs, contracts and date range.
+    """
+    enrolled = {(e.program_id, e.learner_id) for e in enrollments if e.kind is EntryKind.COURSE}
+    members: dict[str, int] = {}
+    using: dict[str, int] = {}
+    for m in memberships:
+        if m.state is MemberState.MEMBER and m.program_id in scope.program_ids:
+            members[m.contract_id] = members.get(m.contract_id, 0) + 1
+            if (m.program_id, m.learner_id) in enrolled:
+                using[m.contract_id] = using.get(m.contract_id, 0) + 1
+    return Utilization.of(
+        ContractUtilization.capped(
+            c.id, c.name, c.quantity or 0, members.get(c.id, 0), using.get(c.id, 0)
+        )
+        for c in contracts
+        if contract_in_scope(c, scope)
+    )
