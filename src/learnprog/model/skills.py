@@ -25,6 +25,7 @@ import enum
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from math import exp
 
 from attrs import Attribute, define, field, frozen
 
@@ -165,26 +166,43 @@ class EloState:
 
         The prediction is the mean over the attempt's skills of ``P(theta_skill, d)``.
         """
-        d, n_item = self.items.get(attempt.item, [0.0, 0])
-        s = attempt.outcome(settings)
-        first = (attempt.learner_id, attempt.item) not in self.seen
-        self.seen.add((attempt.learner_id, attempt.item))
-        predictions = []
-        item_change = 0.0
-        for skill in attempt.skills or ("",):
-            theta, n = self.ratings.get((attempt.learner_id, skill), [0.0, 0])
-            p = predict(theta, d, attempt.guess)
-            predictions.append(p)
+        # the equations of the module docstring, inlined: this is the scorer's inner loop
+        learner, item, guess = attempt.learner_id, attempt.item, attempt.guess
+        entry = self.items.get(item)
+        d, n_item = (0.0, 0.0) if entry is None else entry
+        if settings.partial_credit:
+            s = min(max(attempt.grade / 100.0, 0.0), 1.0)
+        else:
+            s = 1.0 if attempt.grade >= attempt.pass_mark else 0.0
+        pair = (learner, item)
+        first = pair not in self.seen
+        if first:
+            self.seen.add(pair)
+        a, b = settings.learner_a, settings.learner_b
+        ratings = self.ratings
+        total_p = total_error = 0.0
+        skills = attempt.skills or ("",)
+        for skill in skills:
+            key = (learner, skill)
+            current = ratings.get(key)
+            theta, n = (0.0, 0.0) if current is None else current
+            x = theta - d
+            if x >= 0:
+                p = 1.0 / (1.0 + exp(-x))
+            else:
+                z = exp(x)
+                p = z / (1.0 + z)
+            if guess:
+                p = guess + (1.0 - guess) * p
             error = s - p
-            self.ratings[(attempt.learner_id, skill)] = [
-                theta + k_factor(int(n), settings.learner_a, settings.learner_b) * error,
-                n + 1,
-            ]
-            item_change += error
+            ratings[key] = [theta + a / (1.0 + b * n) * error, n + 1]
+            total_p += p
+            total_error += error
+        count = len(skills)
         if first or not settings.first_attempts_only:
-            step = k_factor(int(n_item), settings.item_a, settings.item_b)
-            self.items[attempt.item] = [d - step * item_change / len(predictions), n_item + 1]
-        return sum(predictions) / len(predictions)
+            step = settings.item_a / (1.0 + settings.item_b * n_item)
+            self.items[item] = [d - step * total_error / count, n_item + 1]
+        return total_p / count
 
     def replay(self, attempts: Iterable[ScoredAttempt], settings: EloSettings) -> list[float]:
         """Score attempts in the order given; return each prediction (before learning)."""
