@@ -247,5 +247,14 @@ def test_the_demo_runs_the_whole_job_on_the_shipped_data(
     leaderboard = out.split("--- skill leaderboard (top 10)\n", 1)[1].split("--- files")[0]
     assert len(leaderboard.strip().splitlines()) == 10
     names = sorted(p.name for p in (tmp_path / "demo-output").iterdir())
-    assert names == ["email-report-figures.txt", "email-report.zip", "gradebook-AAA-2013J.zip"]
+    assert names == [
+        "analytics.json",
+        "email-report-figures.txt",
+        "email-report.zip",
+        "gradebook-AAA-2013J.zip",
+    ]
+    analytics = json.loads((tmp_path / "demo-output" / "analytics.json").read_text("utf-8"))
+    utilization = analytics["utilization"]
+    assert (utilization["licenses_purchased"], utilization["occupied"]) == (20_000, 12_400)
+    assert analytics["learner_activity"]["weeks"][0]["start"] == "2013-03-04"
     assert len(list((tmp_path / "outbox" / "new").iterdir())) == 5

@@ -4,14 +4,16 @@ Imports the OULAD subset shipped in the package (:mod:`learnprog.datasets.oulad`
 attribution) as one organization with one program and a licenses contract; invites a small
 roster shipped in the package (with the cases real files carry: accents, a formula-like external
 ID, a repeated address in another case, a bad address) and delivers the invitations; scores
-skills; writes the email report zip, the gradebook of one course and the report figures to an
-output folder; and returns what to print: the summary, the usage funnel and the top of the skill
-leaderboard. Running it again reuses what the first run stored (every step is idempotent).
+skills; writes the email report zip, the gradebook of one course, the report figures and the
+analytics to an output folder; and returns what to print: the summary, the usage funnel and the
+top of the skill leaderboard. Running it again reuses what the first run stored (every step is
+idempotent).
 """
 
 from __future__ import annotations
 
 import importlib.resources
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ from learnprog.datasets.oulad import import_oulad
 from learnprog.model.access import OrgAdminActor, SystemActor
 from learnprog.model.reporting import Summary, UsageFunnel
 from learnprog.reports.builder import EmailReport
+from learnprog.serialization import to_json_value
 from learnprog.services.skills import LeaderboardRow
 
 ORGANIZATION = "Open University (learnprog demo)"
@@ -129,6 +132,23 @@ def run_demo(lp: Learnprog, output: Path, *, echo: Callable[[str], None]) -> Dem
         encoding="utf-8",
     )
     files.append(figures)
+    analytics = output / "analytics.json"
+    analytics.write_text(
+        json.dumps(
+            {
+                "learner_activity": to_json_value(lp.reports.learner_activity(admin, org.id)),
+                "learner_feedback": to_json_value(lp.reports.learner_feedback(admin, org.id)),
+                "utilization": to_json_value(lp.reports.utilization(admin, org.id)),
+                "skills_proficiency": to_json_value(lp.skills.proficiency_by_skill(admin, org.id)),
+            },
+            indent=2,
+            ensure_ascii=False,
+            default=str,  # dates (weeks, months) as ISO 8601
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    files.append(analytics)
     return DemoResult(
         summary=lp.reports.summary(admin, org.id),
         funnel=lp.reports.funnel(admin, org.id),
