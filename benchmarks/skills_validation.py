@@ -25,7 +25,9 @@ It prints, and asserts nothing:
     model trained on everything before each attempt — beside the defaults on the same half.
 (d) **Speed**: ``--attempts`` (1,000,000 by default, times ``--scale``) simulated attempts
     through ``EloState.update`` beside a plain Python loop of the same equations (floats in
-    dicts, no objects), in the same run.
+    dicts, no objects), in the same run; then the same number of attempts stored in SQLite
+    and scored by ``SkillScorer.score`` (reading them in time order, scoring, storing the
+    ratings) beside the plain loop over them.
 
     python benchmarks/skills_validation.py [--scale 1] [--attempts 1000000] [--seed 2016]
         [--skip-oulad]
@@ -275,6 +277,87 @@ def speed(count: int, seed: int) -> None:
     print(f"    ratio {elo_seconds / loop_seconds:.2f}x; largest rating difference {agree:.1e}")
 
 
+def from_sqlite(count: int, seed: int) -> None:
+    """(d, continued) ``SkillScorer.score`` reading ``count`` attempts from SQLite.
+
+    The attempts are written with a plain executemany (not timed) for 2,000 learners in one
+    course of 200 assessments measuring one skill; then the scorer reads them in time order,
+    scores them and stores the ratings, beside a floor that reads the same attempts with the
+    sqlite3 module and runs the plain loop over them.
+    """
+    import sqlite3
+    import tempfile
+
+    import sqlalchemy as sa
+
+    from learnprog.model import Assessment
+    from learnprog.services.history import MemberRecord
+    from learnprog.storage.sql.tables import assessment_attempts
+
+    folder = tempfile.mkdtemp()
+    url = f"sqlite:///{folder}/skills.db"
+    rng = random.Random(seed)
+    with learnprog.connect(url) as lp:
+        system = SystemActor()
+        org = lp.organizations.create_organization(
+            system, "Bench", email_domains=["b.example"], admin_name="A", admin_email="a@b.example"
+        )
+        admin = lp.organizations.resolve_actor(system, org.id, "a@b.example")
+        program = lp.programs.create_program(admin, org.id, "P", slug="p")
+        contract = lp.programs.create_contract(
+            admin, org.id, "C", kind="unlimited", starts_at=T0 - timedelta(days=1),
+            ends_at=T0 + timedelta(days=3650),
+        )  # fmt: skip
+        skill = lp.programs.add_skill(admin, org.id, domain="D", name="S")
+        course = lp.programs.add_course(
+            admin, org.id, course_id="C1", slug="c-1", name="C1",
+            assessments=[Assessment.create(f"Q{i}", id=f"q{i}", pass_mark=50,
+                                           skill_ids=[skill.id]) for i in range(200)],
+        )  # fmt: skip
+        members = lp.invitations.import_members(
+            system, program.id, contract.id,
+            (MemberRecord(f"L{i}", f"l{i}@b.example", T0, joined_at=T0) for i in range(2000)),
+        )  # fmt: skip
+        learners = [str(r.record_id) for r in members.records]
+        abilities = [rng.gauss(0, 1) for _ in learners]
+        hardness = [rng.gauss(0, 1) for _ in range(200)]
+        rows, raw = [], []
+        for n in range(count):
+            who, item = rng.randrange(2000), rng.randrange(200)
+            grade = 100.0 if rng.random() < sigmoid(abilities[who] - hardness[item]) else 0.0
+            rows.append(
+                {"organization_id": org.id, "id": f"a{n:08d}", "learner_id": learners[who],
+                 "course_id": course.id, "assessment_id": f"q{item}", "grade": grade,
+                 "submitted_at": T0 + timedelta(seconds=n), "banked": False}
+            )  # fmt: skip
+            raw.append((learners[who], f"q{item}", grade / 100.0))
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            for start in range(0, len(rows), 20_000):
+                conn.execute(assessment_attempts.insert(), rows[start : start + 20_000])
+        engine.dispose()
+        del rows
+        started = time.perf_counter()
+        report = lp.skills.score(admin, org.id)
+        scored = time.perf_counter() - started
+    del raw
+    started = time.perf_counter()
+    with sqlite3.connect(f"{folder}/skills.db") as conn:
+        read = [
+            (learner, item, grade / 100.0)
+            for learner, item, grade in conn.execute(
+                "SELECT learner_id, assessment_id, grade FROM assessment_attempts "
+                "ORDER BY submitted_at, id"
+            )
+        ]
+    plain_loop(read, 1.0, 0.05)
+    loop = time.perf_counter() - started
+    print(f"    from SQLite, SkillScorer.score: {report.scored / scored:,.0f} attempts/s "
+          f"({scored:.1f} s: read, score, store {report.ratings:,} ratings)")  # fmt: skip
+    print(f"    floor, sqlite3 SELECT + plain loop: {count / loop:,.0f} attempts/s; "
+          f"ratio {scored / loop:.2f}x")  # fmt: skip
+
+
 def main() -> None:
     """Run the four parts."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -287,6 +370,7 @@ def main() -> None:
     if not args.skip_oulad:
         oulad()
     speed(int(args.attempts * args.scale), args.seed)
+    from_sqlite(int(args.attempts * args.scale), args.seed)
 
 
 if __name__ == "__main__":

@@ -75,7 +75,9 @@ def test_the_update_follows_the_sign_of_the_error_and_is_bounded_by_k(
     grade: float, theta0: float, d0: float
 ) -> None:
     settings = EloSettings()
-    state = EloState(ratings={("ana", "sql"): [theta0, 0]}, items={"q1": [d0, 0]})
+    state = EloState()
+    state.set_rating("ana", "sql", theta0, 0)
+    state.set_difficulty("q1", d0, 0)
     p = predict(theta0, d0)
     state.update(attempt(grade), settings)
     theta, _ = state.rating("ana", "sql")

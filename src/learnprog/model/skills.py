@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from math import exp
+from typing import NamedTuple
 
 from attrs import Attribute, define, field, frozen
 
@@ -151,72 +152,111 @@ class ScoredAttempt:
 class EloState:
     """The ratings as they stand: mutable, updated in place one attempt at a time.
 
+    Plain dicts of floats and ints (no objects per rating): scoring runs to millions of
+    attempts.
+
     Attributes:
-        ratings: ``(learner, skill) -> [theta, n]``.
-        items: ``item -> [d, n]``.
+        thetas: ``(learner, skill) -> theta``.
+        counts: ``(learner, skill) -> n``, the rated attempts.
+        difficulties: ``item -> d``.
+        item_counts: ``item -> n``, the attempts the difficulty learned from.
         seen: ``(learner, item)`` pairs with an attempt already scored.
     """
 
-    ratings: dict[tuple[str, str], list[float]] = field(factory=dict)
-    items: dict[str, list[float]] = field(factory=dict)
+    thetas: dict[tuple[str, str], float] = field(factory=dict)
+    counts: dict[tuple[str, str], int] = field(factory=dict)
+    difficulties: dict[str, float] = field(factory=dict)
+    item_counts: dict[str, int] = field(factory=dict)
     seen: set[tuple[str, str]] = field(factory=set)
+
+    def set_rating(self, learner_id: str, skill_id: str, theta: float, attempts: int) -> None:
+        """Load a stored rating."""
+        self.thetas[(learner_id, skill_id)] = theta
+        self.counts[(learner_id, skill_id)] = attempts
+
+    def set_difficulty(self, item: str, difficulty: float, attempts: int) -> None:
+        """Load a stored difficulty."""
+        self.difficulties[item] = difficulty
+        self.item_counts[item] = attempts
+
+    def rated(self) -> Iterator[tuple[str, str, float, int]]:
+        """Every ``(learner, skill, theta, n)``, sorted."""
+        for key in sorted(self.thetas):
+            yield key[0], key[1], self.thetas[key], self.counts[key]
 
     def update(self, attempt: ScoredAttempt, settings: EloSettings) -> float:
         """Score one attempt and return the prediction made before learning from it.
 
         The prediction is the mean over the attempt's skills of ``P(theta_skill, d)``.
         """
-        # the equations of the module docstring, inlined: this is the scorer's inner loop
-        learner, item, guess = attempt.learner_id, attempt.item, attempt.guess
-        entry = self.items.get(item)
-        d, n_item = (0.0, 0.0) if entry is None else entry
-        if settings.partial_credit:
-            s = min(max(attempt.grade / 100.0, 0.0), 1.0)
-        else:
-            s = 1.0 if attempt.grade >= attempt.pass_mark else 0.0
-        pair = (learner, item)
-        first = pair not in self.seen
-        if first:
-            self.seen.add(pair)
-        a, b = settings.learner_a, settings.learner_b
-        ratings = self.ratings
-        total_p = total_error = 0.0
-        skills = attempt.skills or ("",)
-        for skill in skills:
-            key = (learner, skill)
-            current = ratings.get(key)
-            theta, n = (0.0, 0.0) if current is None else current
-            x = theta - d
-            if x >= 0:
-                p = 1.0 / (1.0 + exp(-x))
-            else:
-                z = exp(x)
-                p = z / (1.0 + z)
-            if guess:
-                p = guess + (1.0 - guess) * p
-            error = s - p
-            ratings[key] = [theta + a / (1.0 + b * n) * error, n + 1]
-            total_p += p
-            total_error += error
-        count = len(skills)
-        if first or not settings.first_attempts_only:
-            step = settings.item_a / (1.0 + settings.item_b * n_item)
-            self.items[item] = [d - step * total_error / count, n_item + 1]
-        return total_p / count
+        return self.replay((attempt,), settings)[0]
 
-    def replay(self, attempts: Iterable[ScoredAttempt], settings: EloSettings) -> list[float]:
-        """Score attempts in the order given; return each prediction (before learning)."""
-        return [self.update(a, settings) for a in attempts]
+    def replay(
+        self,
+        attempts: Iterable[ScoredAttempt],
+        settings: EloSettings,
+        *,
+        after_each: Callable[[ScoredAttempt], None] | None = None,
+    ) -> list[float]:
+        """Score attempts in the order given; return each prediction (before learning).
+
+        The equations of the module docstring, inlined with the settings read once: this is
+        the scorer's inner loop. ``after_each`` is called after each attempt is learned from.
+        """
+        a, b = settings.learner_a, settings.learner_b
+        item_a, item_b = settings.item_a, settings.item_b
+        partial, first_only = settings.partial_credit, settings.first_attempts_only
+        thetas, counts, seen = self.thetas, self.counts, self.seen
+        difficulties, item_counts = self.difficulties, self.item_counts
+        predictions: list[float] = []
+        for attempt in attempts:
+            learner, item, guess = attempt.learner_id, attempt.item, attempt.guess
+            d = difficulties.get(item, 0.0)
+            if partial:
+                s = min(max(attempt.grade / 100.0, 0.0), 1.0)
+            else:
+                s = 1.0 if attempt.grade >= attempt.pass_mark else 0.0
+            pair = (learner, item)
+            first = pair not in seen
+            if first:
+                seen.add(pair)
+            skills = attempt.skills or ("",)
+            total_p = total_error = 0.0
+            for skill in skills:
+                key = (learner, skill)
+                theta = thetas.get(key, 0.0)
+                n = counts.get(key, 0)
+                x = theta - d
+                if x >= 0:
+                    p = 1.0 / (1.0 + exp(-x))
+                else:
+                    z = exp(x)
+                    p = z / (1.0 + z)
+                if guess:
+                    p = guess + (1.0 - guess) * p
+                error = s - p
+                thetas[key] = theta + a / (1.0 + b * n) * error
+                counts[key] = n + 1
+                total_p += p
+                total_error += error
+            count = len(skills)
+            if first or not first_only:
+                n_item = item_counts.get(item, 0)
+                difficulties[item] = d - item_a / (1.0 + item_b * n_item) * total_error / count
+                item_counts[item] = n_item + 1
+            predictions.append(total_p / count)
+            if after_each is not None:
+                after_each(attempt)
+        return predictions
 
     def rating(self, learner_id: str, skill_id: str) -> tuple[float, int]:
         """``(theta, rated attempts)`` of a learner in a skill; ``(0, 0)`` before any."""
-        theta, n = self.ratings.get((learner_id, skill_id), [0.0, 0])
-        return theta, int(n)
+        key = (learner_id, skill_id)
+        return self.thetas.get(key, 0.0), self.counts.get(key, 0)
 
     def difficulty(self, item: str) -> tuple[float, int]:
         """``(d, attempts learned from)`` of an assessment; ``(0, 0)`` before any."""
-        d, n = self.items.get(item, [0.0, 0])
-        return d, int(n)
+        return self.difficulties.get(item, 0.0), self.item_counts.get(item, 0)
 
 
 def rescore(attempts: Iterable[ScoredAttempt], settings: EloSettings) -> EloState:
@@ -233,7 +273,20 @@ def guess_of(options: int | None) -> float:
 
 def levels(state: EloState, settings: EloSettings) -> Mapping[tuple[str, str], Level | None]:
     """Every rated (learner, skill) pair's level."""
-    return {key: level(v[0], int(v[1]), settings) for key, v in state.ratings.items()}
+    return {
+        (learner, skill): level(theta, n, settings) for learner, skill, theta, n in state.rated()
+    }
+
+
+class AttemptRow(NamedTuple):
+    """A stored assessment attempt as the scorer reads it (see ``AssessmentAttempt``)."""
+
+    learner_id: str
+    course_id: str
+    assessment_id: str
+    grade: float
+    submitted_at: datetime
+    id: str
 
 
 @frozen

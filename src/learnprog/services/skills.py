@@ -468,10 +468,10 @@ class SkillScorer(Service):
             cursor, scored = None, 0
         else:
             for r in store.ratings(organization_id):
-                state.ratings[(r.learner_id, r.skill_id)] = [r.theta, r.attempts]
+                state.set_rating(r.learner_id, r.skill_id, r.theta, r.attempts)
                 reached[(r.learner_id, r.skill_id)] = [r.intermediate_at, r.advanced_at]
             for d in store.difficulties(organization_id):
-                state.items[f"{d.course_id}:{d.assessment_id}"] = [d.difficulty, d.attempts]
+                state.set_difficulty(f"{d.course_id}:{d.assessment_id}", d.difficulty, d.attempts)
         new = list(store.attempts_after(organization_id, cursor))
         if cursor is not None and new:
             learners = sorted({a.learner_id for a in new})
@@ -480,35 +480,49 @@ class SkillScorer(Service):
                 if (old.submitted_at, old.id) <= cursor:
                     state.seen.add((old.learner_id, f"{old.course_id}:{old.assessment_id}"))
         skipped = 0
+        scored_attempts = []
         for attempt in new:
             item = f"{attempt.course_id}:{attempt.assessment_id}"
             skills, pass_mark, guess = items.get(item, ((), 0.0, 0.0))
             if not skills:
                 skipped += 1
                 continue
-            state.update(
+            scored_attempts.append(
                 ScoredAttempt(attempt.learner_id, item, skills, attempt.grade, pass_mark,
-                              attempt.submitted_at, guess),
-                settings,
+                              attempt.submitted_at, guess)
             )  # fmt: skip
-            for skill in skills:
-                theta, n = state.rating(attempt.learner_id, skill)
-                now_level = level(theta, n, settings)
-                marks = reached.setdefault((attempt.learner_id, skill), [None, None])
-                if now_level in (Level.INTERMEDIATE, Level.ADVANCED) and marks[0] is None:
-                    marks[0] = attempt.submitted_at
-                if now_level is Level.ADVANCED and marks[1] is None:
-                    marks[1] = attempt.submitted_at
+
+        def note_levels(scored: ScoredAttempt) -> None:
+            """Keep when each of the attempt's ratings first reached a level."""
+            for skill in scored.skills:
+                key = (scored.learner_id, skill)
+                marks = reached.get(key)
+                if marks is not None and marks[1] is not None:
+                    continue  # both levels reached already
+                n = state.counts.get(key, 0)
+                if n < settings.min_attempts:
+                    continue
+                now_level = level(state.thetas[key], n, settings)
+                if now_level is Level.BEGINNER:
+                    continue
+                marks = reached.setdefault(key, [None, None])
+                if marks[0] is None:
+                    marks[0] = scored.at
+                if marks[1] is None and now_level is Level.ADVANCED:
+                    marks[1] = scored.at
+
+        state.replay(scored_attempts, settings, after_each=note_levels)
         ratings = [
-            SkillRating(organization_id, learner, skill, v[0], int(v[1]),
+            SkillRating(organization_id, learner, skill, theta, n,
                         *reached.get((learner, skill), [None, None]))
-            for (learner, skill), v in sorted(state.ratings.items())
+            for learner, skill, theta, n in state.rated()
         ]  # fmt: skip
         difficulties = []
-        for item, v in sorted(state.items.items()):
+        for item in sorted(state.difficulties):
             course_id, assessment_id = item.split(":", 1)
+            value, n_item = state.difficulty(item)
             difficulties.append(
-                ItemDifficulty(organization_id, course_id, assessment_id, v[0], int(v[1]))
+                ItemDifficulty(organization_id, course_id, assessment_id, value, n_item)
             )
         store.replace(organization_id, ratings, difficulties)
         if new:

@@ -71,7 +71,7 @@ from learnprog.model.reporting import (
     usage_funnel,
 )
 from learnprog.model.schedules import ScheduledReportRecord
-from learnprog.model.skills import ItemDifficulty, ScoringMark, SkillRating
+from learnprog.model.skills import AttemptRow, ItemDifficulty, ScoringMark, SkillRating
 from learnprog.storage import ports
 
 T = TypeVar("T")
@@ -1390,10 +1390,12 @@ class InMemorySkillRatingRepository(ports.SkillRatingRepository):
 
     def attempts_after(
         self, organization_id: str, after: tuple[datetime, str] | None
-    ) -> Iterator[AssessmentAttempt]:
+    ) -> Iterator[AttemptRow]:
         for a in self._org_attempts(organization_id):
             if after is None or (a.submitted_at, a.id) > after:
-                yield a
+                yield AttemptRow(
+                    a.learner_id, a.course_id, a.assessment_id, a.grade, a.submitted_at, a.id
+                )
 
     def count_attempts_until(self, organization_id: str, until: tuple[datetime, str]) -> int:
         return sum(

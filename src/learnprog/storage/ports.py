@@ -47,7 +47,7 @@ from learnprog.model.reporting import (
     UsageRecord,
 )
 from learnprog.model.schedules import ScheduledReportRecord
-from learnprog.model.skills import ItemDifficulty, ScoringMark, SkillRating
+from learnprog.model.skills import AttemptRow, ItemDifficulty, ScoringMark, SkillRating
 
 
 class OrganizationRepository(Protocol):
@@ -791,8 +791,11 @@ class SkillRatingRepository(Protocol):
 
     def attempts_after(
         self, organization_id: str, after: tuple[datetime, str] | None
-    ) -> Iterator[AssessmentAttempt]:
-        """Yield the organization's attempts after ``(submitted_at, id)``, in that order."""
+    ) -> Iterator[AttemptRow]:
+        """Yield the organization's attempts after ``(submitted_at, id)``, in that order.
+
+        Plain rows of stored (checked) attempts, not model objects: scoring reads millions.
+        """
         ...
 
     def count_attempts_until(self, organization_id: str, until: tuple[datetime, str]) -> int:

@@ -81,7 +81,7 @@ from learnprog.model.reporting import (
     summary_since,
 )
 from learnprog.model.schedules import ScheduledReportRecord
-from learnprog.model.skills import ItemDifficulty, ScoringMark, SkillRating
+from learnprog.model.skills import AttemptRow, ItemDifficulty, ScoringMark, SkillRating
 from learnprog.serialization import make_converter
 from learnprog.storage import ports
 from learnprog.storage.sql import tables as t
@@ -1660,19 +1660,20 @@ class SqlSkillRatingRepository(ports.SkillRatingRepository):
 
     def attempts_after(
         self, organization_id: str, after: tuple[datetime, str] | None
-    ) -> Iterator[AssessmentAttempt]:
+    ) -> Iterator[AttemptRow]:
         c = t.assessment_attempts.c
-        statement = sa.select(t.assessment_attempts).where(c.organization_id == organization_id)
+        statement = sa.select(
+            c.learner_id, c.course_id, c.assessment_id, c.grade, c.submitted_at, c.id
+        ).where(c.organization_id == organization_id)
         if after is not None:
             at, last = after
             statement = statement.where(
                 sa.or_(c.submitted_at > at, sa.and_(c.submitted_at == at, c.id > last))
             )
-        statement = statement.order_by(c.submitted_at, c.id).execution_options(yield_per=2000)
+        statement = statement.order_by(c.submitted_at, c.id).execution_options(yield_per=5000)
         with translate_errors("assessment attempt"):
-            rows = self._uow.connection.execute(statement).mappings()
-            for row in rows:
-                yield self._attempts._from_row(dict(row))
+            for row in self._uow.connection.execute(statement):
+                yield AttemptRow(*row)
 
     def count_attempts_until(self, organization_id: str, until: tuple[datetime, str]) -> int:
         c = t.assessment_attempts.c
