@@ -209,3 +209,46 @@ def test_a_missing_column_names_the_file(lp: learnprog.Learnprog, tmp_path: Path
     _write(folder, "courses.csv", "code_module,code_presentation", "GGG,2013J")
     with pytest.raises(ValidationError, match="module_presentation_length"):
         import_oulad(lp, admin, org_id, program_id, contract_id, source=folder)
+
+
+@pytest.mark.parametrize(
+    ("name", "header", "rows", "expected"),
+    [
+        ("courses.csv", "code_module,code_presentation,module_presentation_length",
+         ["GGG,2013J,many"], "courses.csv"),
+        ("studentRegistration.csv",
+         "code_module,code_presentation,id_student,date_registration,date_unregistration",
+         ["ZZZ,2013J,7,-10,"], "studentRegistration.csv"),
+        ("studentAssessment.csv", "id_assessment,id_student,date_submitted,is_banked,score",
+         ["37415,7,19,0,150"], "studentAssessment.csv"),
+        ("studentAssessment.csv", "id_assessment,id_student,date_submitted,is_banked,score",
+         ["99999,7,19,0,50"], "studentAssessment.csv"),
+        ("assessments.csv",
+         "code_module,code_presentation,id_assessment,assessment_type,date,weight",
+         ["GGG,2013J,37418,TMA,61,heavy"], "assessments.csv"),
+    ],
+)  # fmt: skip
+def test_a_malformed_folder_names_the_file_and_line(
+    lp: learnprog.Learnprog,
+    tmp_path: Path,
+    name: str,
+    header: str,
+    rows: list[str],
+    expected: str,
+) -> None:
+    admin, org_id, program_id, contract_id = _setup(lp, licenses=5)
+    folder = _tiny(tmp_path)
+    _write(folder, name, header, *rows)
+    with pytest.raises(ValidationError) as caught:
+        import_oulad(lp, admin, org_id, program_id, contract_id, source=folder)
+    assert expected in str(caught.value)
+    assert caught.value.line == 2
+
+
+def test_a_byte_order_mark_is_fine(lp: learnprog.Learnprog, tmp_path: Path) -> None:
+    admin, org_id, program_id, contract_id = _setup(lp, licenses=5)
+    folder = _tiny(tmp_path)
+    path = folder / "courses.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    report = import_oulad(lp, admin, org_id, program_id, contract_id, source=folder)
+    assert report.courses == 1

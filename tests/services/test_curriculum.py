@@ -542,3 +542,18 @@ def test_specializations_from_a_file(lp: learnprog.Learnprog) -> None:
     assert (spec.name, len(spec.course_ids)) == ("Data Track", 2)
     again = lp.programs.import_specializations(admin, org_id, text.encode())
     assert next(r.outcome for r in again) == "already_in_catalog"
+
+
+def test_the_banner_checks_rights_before_reading_the_image(
+    lp: learnprog.Learnprog, tmp_path: Path
+) -> None:
+    w = World(lp)
+    stranger = lp.organizations.register_learner(
+        learnprog.SystemActor(), w.org.id, "Sam", "sam@acme.example"
+    )
+    learner = learnprog.LearnerActor(w.org.id, stranger.id)
+    for probe in (tmp_path / "missing.png", tmp_path):
+        with pytest.raises(learnprog.PermissionDeniedError):
+            lp.programs.update_banner(
+                learner, w.program.id, "https://cdn.example/b.png", image=probe
+            )

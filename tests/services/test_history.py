@@ -126,3 +126,68 @@ def test_enrollments_import_and_report_each_record(lp: learnprog.Learnprog) -> N
     ]
     with pytest.raises(learnprog.PermissionDeniedError):
         lp.learning.record_enrollments(w.learner("ana.lima@acme.example"), w.program.id, records)
+
+
+def test_a_rejected_history_enrollment_takes_nothing_from_the_contract(
+    lp: learnprog.Learnprog,
+) -> None:
+    w = World(lp, kind="enrollments", licenses=3)
+    members = lp.invitations.import_members(
+        SYSTEM, w.program.id, w.contract.id, [MemberRecord("Ana", "ana.l@acme.example", PAST,
+                                                            joined_at=PAST + DAY)]
+    )  # fmt: skip
+    ana = str(members.records[0].record_id)
+    course = lp.programs.add_course(w.admin, w.org.id, course_id="C1", slug="c-one", name="C1")
+    bad = [
+        EnrollmentRecord(ana, course.id, PAST + 9 * DAY, PAST + 8 * DAY),  # ends first
+        EnrollmentRecord(ana, course.id, PAST + 2 * DAY, START + 30 * DAY),  # ends in the future
+        EnrollmentRecord(7, course.id, PAST + 2 * DAY),  # type: ignore[arg-type]
+    ]
+    result = lp.learning.record_enrollments(SYSTEM, w.program.id, bad)
+    assert [r.outcome.value for r in result.records] == ["rejected"] * 3
+    assert "unenrolled_at" in str(result.records[0].reason)
+    assert "learner_id" in str(result.records[2].reason)
+    assert w.used() == 0
+    assert lp.learning.enrollments(w.admin, w.program.id) == []
+
+
+def test_history_windows_of_one_target_never_overlap(lp: learnprog.Learnprog) -> None:
+    w = World(lp, licenses=3)
+    members = lp.invitations.import_members(
+        SYSTEM, w.program.id, w.contract.id, [MemberRecord("Ana", "ana.l@acme.example", PAST,
+                                                            joined_at=PAST + DAY)]
+    )  # fmt: skip
+    ana = str(members.records[0].record_id)
+    course = lp.programs.add_course(w.admin, w.org.id, course_id="C1", slug="c-one", name="C1")
+    lp.learning.record_enrollment(SYSTEM, w.program.id, ana, course.id, enrolled_at=PAST + 5 * DAY)
+    with pytest.raises(learnprog.ValidationError, match="overlaps"):
+        lp.learning.record_enrollment(
+            SYSTEM, w.program.id, ana, course.id, enrolled_at=PAST + 2 * DAY,
+            unenrolled_at=PAST + 6 * DAY,
+        )  # fmt: skip
+    earlier = lp.learning.record_enrollment(
+        SYSTEM, w.program.id, ana, course.id, enrolled_at=PAST + 2 * DAY,
+        unenrolled_at=PAST + 5 * DAY,
+    )  # fmt: skip
+    assert not earlier.is_current
+
+
+def test_imports_refuse_removed_programs_bad_profiles_and_bad_callbacks(
+    lp: learnprog.Learnprog,
+) -> None:
+    w = World(lp, licenses=3)
+    bad_profile = MemberRecord("Bo", "bo@acme.example", PAST, profile=None)  # type: ignore[arg-type]
+    result = lp.invitations.import_members(SYSTEM, w.program.id, w.contract.id, [bad_profile])
+    assert "profile" in str(result.rejected[0].reason)
+    with pytest.raises(learnprog.ValidationError, match="on_progress"):
+        lp.invitations.import_members(
+            SYSTEM,
+            w.program.id,
+            w.contract.id,
+            _records(),
+            on_progress=5,  # type: ignore[arg-type]
+        )
+    assert lp.invitations.members(w.admin, w.program.id) == []
+    lp.invitations.remove_program(w.admin, w.program.id, confirm="academy")
+    with pytest.raises(learnprog.ValidationError, match="removed"):
+        lp.invitations.import_members(SYSTEM, w.program.id, w.contract.id, _records())

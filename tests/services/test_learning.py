@@ -452,3 +452,35 @@ def test_the_program_as_a_learner_sees_it(lp: learnprog.Learnprog) -> None:
     }
     with pytest.raises(PermissionDeniedError):
         lp.learning.program_for_learner(ivy, w.program.id, learner_id=w.lia.learner_id)
+
+
+def test_only_courses_are_rated_and_record_ids_are_checked(lp: learnprog.Learnprog) -> None:
+    w = Learning(lp)
+    w.enroll(w.lia, w.spec.id)
+    with pytest.raises(NotFoundError, match="course"):
+        lp.learning.rate_course(w.lia, w.program.id, w.spec.id, rating=5)
+    bad_ids = [
+        LearningEvent(i, w.lia.learner_id, w.python.id, "v1", EventKind.STARTED, START)
+        for i in ("", "a\x00b", "x" * 65)
+    ]
+    result = _ingest(w, events=bad_ids)
+    assert (result.events_added, len(result.rejected)) == (0, 3)
+    with pytest.raises(ValidationError, match="on_progress"):
+        lp.learning.ingest(SYSTEM, w.org.id, events=[], on_progress="x")  # type: ignore[arg-type]
+
+
+def test_the_learner_view_knows_the_contract(lp: learnprog.Learnprog, clock: FixedClock) -> None:
+    w = Learning(lp, kind="enrollments", licenses=1)
+    starters = lp.curriculum.create_collection(w.admin, w.program.id, "Starters")
+    entries = [CollectionEntry.course(w.python.id), CollectionEntry.course(w.sql.id)]
+    lp.curriculum.add_entries(w.admin, w.program.id, [starters.id], entries)
+    w.enroll(w.lia, w.python.id)  # the contract's only enrollment
+    reasons = {
+        o.entry.name: o.reason for o in lp.learning.program_for_learner(w.lia, w.program.id).options
+    }
+    assert reasons == {"Course PY1": "enrolled", "Course SQL1": "no enrollment left"}
+    clock.advance(DAY * 400)  # past the contract's end
+    reasons = {
+        o.entry.name: o.reason for o in lp.learning.program_for_learner(w.lia, w.program.id).options
+    }
+    assert reasons["Course SQL1"] == "contract not running"

@@ -43,8 +43,10 @@ every step finds what the first import stored.
 from __future__ import annotations
 
 import importlib.resources
+import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -105,7 +107,7 @@ def presentation_start(code_presentation: str) -> datetime:
 def _day(start: datetime, value: str, *, field: str) -> datetime:
     try:
         return start + timedelta(days=int(value))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise ValidationError(
             "a whole number of days is required", field=field, value=value
         ) from exc
@@ -143,8 +145,30 @@ class OuladReport:
 
 
 def _rows(folder: Path, name: str, columns: list[str]) -> Iterator[CsvRow]:
-    with read_csv(folder / name, columns, encoding="utf-8") as rows:
+    """Yield a file's rows; callers handle each inside :func:`_reading`.
+
+    The encoding is detected, so a UTF-8 byte-order mark (as Excel writes) is fine; a bad value
+    names the file and line through :func:`_reading`.
+    """
+    with read_csv(folder / name, columns) as rows:
         yield from rows
+
+
+@contextmanager
+def _reading(name: str, row: CsvRow) -> Iterator[None]:
+    """Turn a bad value in ``row`` of file ``name`` into a ValidationError naming both."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise ValidationError(
+            f"{name}: {exc.reason}", field=exc.field, line=row.line, value=exc.value
+        ) from exc
+    except KeyError as exc:
+        raise ValidationError(
+            f"{name}: {exc.args[0]!r} is not in the dataset's other files", line=row.line
+        ) from exc
+    except (ValueError, OverflowError) as exc:
+        raise ValidationError(f"{name}: {exc}", line=row.line) from exc
 
 
 def import_oulad(
@@ -181,10 +205,11 @@ def import_oulad(
     for row in _rows(
         folder, "courses.csv", ["code_module", "code_presentation", "module_presentation_length"]
     ):
-        v = row.values
-        start = presentation_start(v["code_presentation"])
-        length = int(v["module_presentation_length"])
-        presentations[(v["code_module"], v["code_presentation"])] = (start, length)
+        with _reading("courses.csv", row):
+            v = row.values
+            start = presentation_start(v["code_presentation"])
+            length = int(v["module_presentation_length"])
+            presentations[(v["code_module"], v["code_presentation"])] = (start, length)
     notes = [
         "the per-click table (studentVle) is not in the subset: there are no item events, so "
         "progress, lessons taken and learning hours are 0 and completion comes from "
@@ -217,11 +242,14 @@ def import_oulad(
     )
     first_seen: dict[str, datetime] = {}
     for row in registrations:
-        v = row.values
-        start = presentations[(v["code_module"], v["code_presentation"])][0]
-        at = _day(start, v["date_registration"], field="date_registration")
-        student = v["id_student"]
-        first_seen[student] = min(at, first_seen.get(student, at))
+        with _reading("studentRegistration.csv", row):
+            v = row.values
+            start = presentations[(v["code_module"], v["code_presentation"])][0]
+            at = _day(start, v["date_registration"], field="date_registration")
+            if v["date_unregistration"]:
+                _day(start, v["date_unregistration"], field="date_unregistration")
+            student = v["id_student"]
+            first_seen[student] = min(at, first_seen.get(student, at))
     regions: dict[str, str] = {}
     for row in _rows(folder, "studentInfo.csv", ["id_student", "region"]):
         regions.setdefault(row.values["id_student"], row.values["region"])
@@ -278,22 +306,24 @@ def import_oulad(
             if not v["score"].strip():
                 counts["blank"] += 1
                 continue
-            key = assessment_course[v["id_assessment"]]
-            learner = learner_of.get(v["id_student"])
-            if learner is None:
-                counts["unknown student"] += 1
-                continue
-            banked = v["is_banked"] == "1"
+            with _reading("studentAssessment.csv", row):
+                key = assessment_course[v["id_assessment"]]
+                learner = learner_of.get(v["id_student"])
+                if learner is None:
+                    counts["unknown student"] += 1
+                    continue
+                banked = v["is_banked"] == "1"
+                attempt = AssessmentAttempt(
+                    f"{v['id_assessment']}:{v['id_student']}",
+                    learner,
+                    courses[key],
+                    v["id_assessment"],
+                    float(v["score"]),
+                    _day(presentations[key][0], v["date_submitted"], field="date_submitted"),
+                    banked,
+                )
             counts["banked"] += banked
-            yield AssessmentAttempt(
-                f"{v['id_assessment']}:{v['id_student']}",
-                learner,
-                courses[key],
-                v["id_assessment"],
-                float(v["score"]),
-                _day(presentations[key][0], v["date_submitted"], field="date_submitted"),
-                banked,
-            )
+            yield attempt
 
     attempt_result = lp.learning.ingest(
         actor, organization_id, attempts=attempts(), on_progress=_step(on_progress, "attempts")
@@ -365,15 +395,16 @@ def _items(
             continue
         kind = ItemKind.QUIZ if v["activity_type"] in QUIZ_TYPES else ItemKind.READING
         lesson = f"Week {v['week_from']}" if v["week_from"] else "Module resources"
-        items[key].append(
-            CourseItem.create(
-                f"{v['activity_type']} {v['id_site']}",
-                kind=kind,
-                lesson=lesson,
-                id=v["id_site"],
-                position=len(items[key]),
+        with _reading("vle.csv", row):
+            items[key].append(
+                CourseItem.create(
+                    f"{v['activity_type']} {v['id_site']}",
+                    kind=kind,
+                    lesson=lesson,
+                    id=v["id_site"],
+                    position=len(items[key]),
+                )
             )
-        )
     return items
 
 
@@ -392,8 +423,15 @@ def _assessments(
         "weight",
     ]
     for row in _rows(folder, "assessments.csv", columns):
-        key = (row.values["code_module"], row.values["code_presentation"])
-        rows[key].append(row.values)
+        with _reading("assessments.csv", row):
+            key = (row.values["code_module"], row.values["code_presentation"])
+            presentations[key]  # a KeyError names an unknown presentation
+            if row.values["date"]:
+                int(row.values["date"])
+            weight = float(row.values["weight"])
+            if not math.isfinite(weight) or weight < 0:
+                raise ValidationError("a weight is a finite number, 0 or more", field="weight")
+            rows[key].append(row.values)
     result: dict[tuple[str, str], list[Assessment]] = {}
     course_of: dict[str, tuple[str, str]] = {}
     zero_modules: set[str] = set()

@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from typing import Any, Generic, Self, TypeVar
 
 from learnprog.csvfiles import CsvRow
-from learnprog.errors import ConflictError
+from learnprog.errors import ConflictError, ValidationError
 from learnprog.serialization import to_json_value
 from learnprog.storage.ports import UnitOfWork
 
@@ -48,6 +48,11 @@ class ChunkedRun(Generic[R, TotalsT]):
         progress: Callable[[int], None] | None,
         totals: TotalsT,
     ) -> None:
+        if progress is not None and not callable(progress):
+            stack.close()
+            raise ValidationError(
+                "a progress callback is a function of the lines handled so far", field="progress"
+            )
         self._stack = stack
         self._rows = rows
         self._uow_factory = uow_factory

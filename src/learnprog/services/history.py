@@ -141,6 +141,19 @@ def chunks(records: Iterable[T], size: int, *, field: str = "records") -> Iterat
         yield chunk
 
 
+def check_progress(on_progress: object) -> None:
+    """Refuse a progress callback that cannot be called, before anything is written.
+
+    Raises:
+        ValidationError: ``on_progress`` is neither ``None`` nor callable.
+    """
+    if on_progress is not None and not callable(on_progress):
+        raise ValidationError(
+            "a progress callback is a function of the records handled so far",
+            field="on_progress",
+        )
+
+
 def run_chunks(
     records: Iterable[T],
     decide: Callable[[list[T], int], list[ImportedRecord]],
@@ -157,6 +170,7 @@ def run_chunks(
         size: records per chunk.
         on_progress: called with the number of records handled after each chunk.
     """
+    check_progress(on_progress)
     results: list[ImportedRecord] = []
     start = 0
     for chunk in chunks(records, size):

@@ -64,6 +64,7 @@ from learnprog.services.history import (
     ImportOutcome,
     ImportResult,
     MemberRecord,
+    check_progress,
     run_chunks,
 )
 from learnprog.services.mail import INVITATION_LINK_LIFETIME, MailComposer, QueueResult
@@ -679,7 +680,10 @@ class InvitationService(Service):
             org = uow.organizations.get(program.organization_id)
             grants = self._grants(uow, actor, org.id)
             require_org_admin(actor, org.id, grants, "import memberships", allow_system=True)
+            if program.is_removed:
+                raise ValidationError("the program has been removed", field="program_id")
             contract = self._contract(uow, org, contract_id)
+            check_progress(on_progress)
 
         def decide(chunk: list[MemberRecord], start: int) -> list[ImportedRecord]:
             with self._uow() as uow:
@@ -704,6 +708,15 @@ class InvitationService(Service):
             try:
                 if not isinstance(record, MemberRecord):
                     raise ValidationError("a MemberRecord is required", field="record")
+                if not isinstance(record.profile, Mapping) or not isinstance(
+                    record.attributes, Mapping
+                ):
+                    raise ValidationError(
+                        "profile and attributes are mappings of field names to text",
+                        field="profile"
+                        if not isinstance(record.profile, Mapping)
+                        else "attributes",
+                    )
                 made = Learner.create(
                     program.organization_id,
                     record.full_name,

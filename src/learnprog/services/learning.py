@@ -51,6 +51,7 @@ from learnprog.services.history import (
     ImportedRecord,
     ImportOutcome,
     ImportResult,
+    check_progress,
     chunks,
     run_chunks,
 )
@@ -180,6 +181,28 @@ class _Catalog:
 
     def specializations_with(self, course_id: str) -> list[Specialization]:
         return [s for s in self.specializations.values() if course_id in s.course_ids]
+
+
+def _check_record(record: EnrollmentRecord) -> None:
+    """Check a history record's IDs (its times are checked by the attrs converters).
+
+    Raises:
+        ValidationError: a learner, target or source collection that is not a record ID.
+    """
+    record_id(record.learner_id, field="learner_id")
+    record_id(record.target_id, field="target_id")
+    if record.source_collection_id is not None:
+        record_id(record.source_collection_id, field="source_collection_id")
+
+
+def _well_formed(record: object) -> bool:
+    if not isinstance(record, EnrollmentRecord):
+        return False
+    try:
+        _check_record(record)
+    except ValidationError:
+        return False
+    return True
 
 
 @frozen
@@ -352,6 +375,7 @@ class LearningService(Service):
             PermissionDeniedError: not an organization admin or the system.
             NotFoundError: no such program.
         """
+        check_progress(on_progress)
         with self._uow() as uow:
             program = self._history_program(uow, actor, program_id)
 
@@ -360,14 +384,13 @@ class LearningService(Service):
             with self._uow() as uow:
                 catalog = _Catalog.load(uow, program.organization_id)
                 touched: list[Enrollment] = []
-                history = _History.load(
-                    uow, program, [r for r in chunk if isinstance(r, EnrollmentRecord)]
-                )
+                history = _History.load(uow, program, [r for r in chunk if _well_formed(r)])
                 for offset, record in enumerate(chunk):
                     made = len(touched)
                     try:
                         if not isinstance(record, EnrollmentRecord):
                             raise ValidationError("an EnrollmentRecord is required", field="record")
+                        _check_record(record)
                         enrollment = self._record(
                             uow, actor, program, catalog, history, record, touched
                         )
@@ -413,6 +436,23 @@ class LearningService(Service):
         for e in earlier:
             if e.enrolled_at == record.enrolled_at and e.program_id == program.id:
                 return e
+        end = record.unenrolled_at
+        if end is not None and end < record.enrolled_at:
+            raise ValidationError(
+                "an enrollment cannot end before it starts", field="unenrolled_at", value=end
+            )
+        if end is not None and end > self._now():
+            raise ValidationError("an enrollment cannot end in the future", field="unenrolled_at")
+        for e in earlier:  # an event belongs to one enrollment: windows never overlap
+            other_end = e.unenrolled_at
+            if (end is None or e.enrolled_at < end) and (
+                other_end is None or record.enrolled_at < other_end
+            ):
+                raise ValidationError(
+                    f"the enrollment overlaps enrollment {e.id} in the same target",
+                    field="enrolled_at",
+                    value=record.enrolled_at,
+                )
         enrollment = self._enroll(
             uow,
             actor,
@@ -493,7 +533,8 @@ class LearningService(Service):
         """Return the program as a learner sees it, with what they may still enroll in.
 
         A learner may enroll in an entry when they are a MEMBER, are not currently enrolled in
-        it, and (for a course) are under the program's course enrollment limit.
+        it, and (for a course) are under the program's course enrollment limit and their
+        contract is running with an enrollment left (an enrollments contract).
 
         Args:
             actor: the learner, for themself; or an admin of the program previewing it as
@@ -519,6 +560,8 @@ class LearningService(Service):
                 who = record_id(learner_id, field="learner_id")
             preview = program_preview(uow, program)
             membership = uow.memberships.find(program.id, who)
+            contract = None if membership is None else uow.contracts.get(membership.contract_id)
+            now = self._now()
             current = {e.target_id for e in uow.enrollments.list_for_learner(who) if e.is_current}
             limit = program.course_enrollment_limit
             left = (
@@ -534,8 +577,15 @@ class LearningService(Service):
                     reason = "not a member"
                 elif entry.target_id in current:
                     reason = "enrolled"
+                elif program.is_removed:
+                    reason = "program removed"
                 elif entry.kind is EntryKind.COURSE and left == 0:
                     reason = "course enrollment limit reached"
+                elif contract is not None and entry.kind is EntryKind.COURSE:
+                    if not contract.is_active(now):
+                        reason = "contract not running"
+                    elif contract.kind is ContractKind.ENROLLMENTS and contract.remaining == 0:
+                        reason = "no enrollment left"
                 options.setdefault(entry.target_id, EnrollmentOption(entry, reason is None, reason))
         return LearnerProgramView(preview, left, tuple(options.values()))
 
@@ -575,6 +625,7 @@ class LearningService(Service):
             PermissionDeniedError: not an organization admin or the system.
             NotFoundError: no such organization.
         """
+        check_progress(on_progress)
         with self._as_org_admin(actor, organization_id, "ingest activity", allow_system=True) as (
             uow,
             _org,
@@ -692,6 +743,12 @@ class LearningService(Service):
             program = uow.programs.get(record_id(program_id, field="program_id"))
             require_self(actor, program.organization_id, actor.learner_id, "rate courses")
             course = record_id(course_id, field="course_id")
+            try:
+                rated = uow.courses.get(course)
+            except NotFoundError as exc:
+                raise NotFoundError("course", course) from exc
+            if rated.organization_id != program.organization_id:
+                raise NotFoundError("course", course)
             taken = [
                 e
                 for e in uow.enrollments.list_for_learner(actor.learner_id, [course])
@@ -1015,6 +1072,12 @@ class _IngestState:
         self.added[source] += len(events) + len(attempts)
 
     def _problem(self, record: _Record) -> str | None:
+        if (
+            not record.id.strip()
+            or len(record.id) > 64
+            or any(ch in record.id for ch in "\x00\r\n\t")
+        ):
+            return "the record ID must be 1-64 characters on one line, without control characters"
         if record.learner_id not in self.learners:
             return f"learner {record.learner_id!r} is not in the organization"
         if record.course_id not in self.items:

@@ -236,11 +236,13 @@ class ProgramService(Service):
 
         Raises:
             ValidationError: an image that cannot be read, an image without a URL, a bad URL,
-                or a removed program. The image is read before the rights are checked.
+                or a removed program. The rights are checked before the image is read.
             NotFoundError: no such program.
             PermissionDeniedError: not an admin of the program.
         """
         warnings: list[str] = []
+        with self._uow() as uow:  # the rights first: a refused caller learns nothing of files
+            self._program(uow, actor, program_id, "change program settings")
         if image is not None:
             if banner_url is None:
                 raise ValidationError(
