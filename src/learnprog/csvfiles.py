@@ -14,7 +14,9 @@ statistical detectors, so they come last):
 The delimiter (comma, semicolon or tab) is the one that splits the header line into the
 expected columns; quoted fields may hold delimiters and line breaks; CRLF and LF both work.
 Headers are matched after trimming spaces and ignoring case; missing headers are one error
-naming every missing column. Rows with nothing but delimiters and spaces are skipped.
+naming every missing column. Rows with nothing but delimiters and spaces are skipped. A cell that
+learnprog's reports protected against spreadsheet formulas (``'-00123``) is read back as written
+before (``-00123``): see :func:`unprotect`.
 
 The file is read as a stream: memory does not grow with the number of rows.
 """
@@ -208,6 +210,23 @@ def _pick_delimiter(first: str, wanted: dict[str, str]) -> tuple[str, list[str]]
     return best[1], best[2]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""The first characters that make a spreadsheet read a cell as a formula (OWASP, "CSV
+Injection")."""
+
+
+def unprotect(text: str) -> str:
+    """Undo the spreadsheet protection of learnprog's reports: drop a ``'`` before a formula start.
+
+    Reports write ``'-00123`` for ``-00123`` (``learnprog.reports.cells.protect``); every file
+    learnprog reads passes through here, so the value survives the round trip. A ``'`` before
+    anything else is kept.
+    """
+    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
 def _records(
     text: io.TextIOWrapper, headers: list[str], wanted: dict[str, str], delimiter: str
 ) -> Iterator[CsvRow]:
@@ -223,7 +242,7 @@ def _records(
         extra: dict[str, str] = {}
         for key, header, field in zip(keys, headers, record, strict=False):
             if key in wanted:
-                values[wanted[key]] = field.strip()
+                values[wanted[key]] = unprotect(field.strip())
             else:
-                extra[header.strip()] = field.strip()
+                extra[header.strip()] = unprotect(field.strip())
         yield CsvRow(start, values, extra)

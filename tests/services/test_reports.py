@@ -354,3 +354,16 @@ def test_an_altered_or_borrowed_gradebook_link_is_refused(lp: learnprog.Learnpro
         lp.reports.open_gradebook(w.lia, token)  # another person's link
     with pytest.raises(NotFoundError):
         lp.reports.gradebook_link(w.admin, "no-such-course")
+
+
+def test_learnprogs_own_csv_reader_undoes_the_protection(lp: learnprog.Learnprog) -> None:
+    """The round trip: a report written, then read by learnprog's CSV reader (every importer)."""
+    from learnprog.csvfiles import read_csv
+
+    w = Reported(lp)
+    text = lp.reports.usage_report(w.admin, w.org.id).csv_text(excel=True)
+    with read_csv(text.encode("utf-8"), ["Name", "External Id", "Overall Progress"]) as rows:
+        (row,) = list(rows)
+    assert row.values["External Id"] == "-00123"
+    assert row.values["Name"] == '=HYPERLINK("x")'
+    assert row.values["Overall Progress"] == "100.00"

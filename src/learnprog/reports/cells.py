@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""The first characters that make a spreadsheet read a cell as a formula."""
+from learnprog.csvfiles import FORMULA_STARTS, unprotect
+
+__all__ = ["FORMULA_STARTS", "protect", "timestamp", "two_decimals", "unprotect", "yes_no"]
 
 
 def timestamp(value: datetime | None) -> str:
@@ -51,10 +52,3 @@ def protect(text: str | None) -> str:
     if not text:
         return ""
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-def unprotect(text: str) -> str:
-    """Undo :func:`protect`: drop the ``'`` that protects a formula start, and nothing else."""
-    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_STARTS):
-        return text[1:]
-    return text
