@@ -246,6 +246,35 @@ def test_ingestion_turns_activity_into_figures(lp: learnprog.Learnprog) -> None:
     assert lp.learning.progress(w.lia, enrollment.id) == figures
 
 
+def test_events_and_attempts_of_one_enrollment_update_it_once(lp: learnprog.Learnprog) -> None:
+    w = Learning(lp)
+    w.enroll(w.lia, w.python.id)
+    result = _ingest(
+        w,
+        events=[_event(w, "e1", "v1", START + MIN)],
+        attempts=[_attempt(w, "t1", "a1", 90, START + 2 * MIN, w.python)],
+    )
+    assert result.enrollments_updated == 1
+    assert result.outside_enrollments == 0
+
+
+def test_activity_outside_every_enrollment_window_is_counted(lp: learnprog.Learnprog) -> None:
+    w = Learning(lp)
+    enrollment = w.enroll(w.lia, w.python.id)  # enrolled at START
+    result = _ingest(
+        w,
+        events=[
+            _event(w, "before", "v1", START - DAY),
+            _event(w, "inside", "v1", START + MIN),
+            _event(w, "no-enrollment", "v1", START + MIN, course=w.sql),
+        ],
+    )
+    assert result.events_added == 3
+    assert result.outside_enrollments == 2
+    assert result.enrollments_updated == 1
+    assert lp.learning.progress(w.admin, enrollment.id).last_activity_at == START + MIN
+
+
 def test_a_batch_sent_twice_counts_once(lp: learnprog.Learnprog) -> None:
     w = Learning(lp)
     enrollment = w.enroll(w.lia, w.python.id)
@@ -292,6 +321,7 @@ def test_bad_records_are_reported_and_the_good_ones_kept(lp: learnprog.Learnprog
     }
     assert "not in the organization" in reasons[("events", 0, "x1")]
     assert "item 'zz'" in reasons[("events", 2, "x2")]
+    assert "course 'python-basics'" in reasons[("events", 2, "x2")]  # the slug, not only an ID
 
 
 def test_a_re_enrollment_starts_fresh(lp: learnprog.Learnprog, clock: FixedClock) -> None:

@@ -8,7 +8,7 @@ members list never rescans raw events.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -42,6 +42,7 @@ from learnprog.model.progress import (
     MemberQuery,
     course_progress,
     daily_activity,
+    in_window,
     specialization_progress,
 )
 from learnprog.services._base import Service, ServiceContext
@@ -98,7 +99,11 @@ class IngestResult:
         duplicates: records skipped because their ID was stored already (or came earlier in
             the same input): sending a batch twice counts it once.
         rejected: records refused, each with its position and reason.
-        enrollments_updated: enrollments whose figures were recomputed.
+        enrollments_updated: distinct enrollments whose figures were recomputed.
+        outside_enrollments: stored records whose time falls in no enrollment window of their
+            learner and course (none yet, or before it began, or after it ended): they count
+            toward nothing until an enrollment that covers them is recorded. A feed that sends
+            activity before the enrollment is recorded sees it here.
     """
 
     events_added: int
@@ -106,6 +111,7 @@ class IngestResult:
     duplicates: int
     rejected: tuple[RejectedRecord, ...]
     enrollments_updated: int
+    outside_enrollments: int = 0
 
 
 @frozen
@@ -637,9 +643,8 @@ class LearningService(Service):
             for chunk in chunks(records, INGEST_CHUNK, field=source):
                 with self._uow() as uow:
                     state.store(uow, source, chunk, index)
-                    self._refresh(uow, catalog, state.touched)
-                    state.updated += len(state.touched)
-                    state.touched.clear()
+                    windows = self._refresh(uow, catalog, state.touched)
+                    state.account(windows)
                     uow.commit()
                 index += len(chunk)
                 state.handled += len(chunk)
@@ -650,7 +655,8 @@ class LearningService(Service):
             attempts_added=state.added["attempts"],
             duplicates=state.duplicates,
             rejected=tuple(state.rejected),
-            enrollments_updated=state.updated,
+            enrollments_updated=len(state.updated),
+            outside_enrollments=state.outside,
         )
 
     # --- members list and ratings ---------------------------------------------------------
@@ -935,14 +941,15 @@ class LearningService(Service):
 
     def _refresh(
         self, uow: UnitOfWork, catalog: _Catalog, pairs: Iterable[tuple[str, str]]
-    ) -> None:
+    ) -> dict[tuple[str, str], list[Enrollment]]:
         """Recompute the figures of the enrollments of (learner, course) pairs.
 
         The learners' specialization enrollments that include those courses are recomputed too.
+        Returns the course enrollments found, by pair (a pair without any is absent).
         """
         wanted = {(lr, c) for lr, c in pairs if c in catalog.courses}
         if not wanted:
-            return
+            return {}
         learners = sorted({lr for lr, _ in wanted})
         courses = sorted({c for _, c in wanted})
         by_pair: dict[tuple[str, str], list[Enrollment]] = {}
@@ -981,6 +988,7 @@ class LearningService(Service):
                 self._refresh_specializations(
                     uow, catalog, learner_id, sorted(specs_by_learner[learner_id])
                 )
+        return by_pair
 
     @staticmethod
     def _refresh_specializations(
@@ -1026,8 +1034,22 @@ class _IngestState:
         self.duplicates = 0
         self.rejected: list[RejectedRecord] = []
         self.touched: set[tuple[str, str]] = set()
-        self.updated = 0
+        self.stored_times: list[tuple[tuple[str, str], datetime]] = []
+        self.updated: set[str] = set()  # enrollment IDs, distinct over the whole call
+        self.outside = 0
         self.handled = 0
+
+    def account(self, windows: Mapping[tuple[str, str], Sequence[Enrollment]]) -> None:
+        """Count the chunk's recomputed enrollments and its records outside every window."""
+        for enrollments in windows.values():
+            self.updated.update(e.id for e in enrollments)
+        self.outside += sum(
+            1
+            for pair, at in self.stored_times
+            if not any(in_window(e, at) for e in windows.get(pair, ()))
+        )
+        self.touched.clear()
+        self.stored_times.clear()
 
     def store(self, uow: UnitOfWork, source: str, chunk: Sequence[object], start: int) -> None:
         wanted = LearningEvent if source == "events" else AssessmentAttempt
@@ -1066,10 +1088,17 @@ class _IngestState:
                     events.append(record)
                 else:
                     attempts.append(record)
-                self.touched.add((record.learner_id, record.course_id))
+                pair = (record.learner_id, record.course_id)
+                self.touched.add(pair)
+                at = record.at if isinstance(record, LearningEvent) else record.submitted_at
+                self.stored_times.append((pair, at))
         uow.activity.add_events(self.organization_id, events)
         uow.activity.add_attempts(self.organization_id, attempts)
         self.added[source] += len(events) + len(attempts)
+
+    def _course(self, course_id: str) -> str:
+        course = self.catalog.courses[course_id]
+        return f"course {course.slug!r} ({course_id})"
 
     def _problem(self, record: _Record) -> str | None:
         if (
@@ -1084,7 +1113,7 @@ class _IngestState:
             return f"course {record.course_id!r} is not in the catalog"
         if isinstance(record, LearningEvent):
             if record.item_id not in self.items[record.course_id]:
-                return f"item {record.item_id!r} is not in course {record.course_id!r}"
+                return f"item {record.item_id!r} is not in {self._course(record.course_id)}"
         elif record.assessment_id not in self.assessments[record.course_id]:
-            return f"assessment {record.assessment_id!r} is not in course {record.course_id!r}"
+            return f"assessment {record.assessment_id!r} is not in {self._course(record.course_id)}"
         return None
