@@ -11,6 +11,7 @@ Start with :func:`connect`::
 from learnprog.bootstrap import Learnprog, connect
 from learnprog.clock import Clock, FixedClock, SystemClock
 from learnprog.errors import (
+    ConfigurationWarning,
     ConflictError,
     EnrollmentLimitError,
     InvalidTokenError,
@@ -23,6 +24,7 @@ from learnprog.errors import (
     StorageUnavailableError,
     ValidationError,
 )
+from learnprog.mail import InMemoryMailer, MaildirMailer, Mailer, SmtpMailer
 from learnprog.model.access import (
     Actor,
     AdminRole,
@@ -54,10 +56,12 @@ __all__ = [
     "AdminRole",
     "AuditLog",
     "Clock",
+    "ConfigurationWarning",
     "ConflictError",
     "CurriculumService",
     "EnrollmentLimitError",
     "FixedClock",
+    "InMemoryMailer",
     "InvalidTokenError",
     "InvitationService",
     "LearnerActor",
@@ -67,6 +71,8 @@ __all__ = [
     "LicenseLimitError",
     "MailError",
     "MailService",
+    "MaildirMailer",
+    "Mailer",
     "MessagingService",
     "NotFoundError",
     "OrgAdminActor",
@@ -77,6 +83,7 @@ __all__ = [
     "ReportBuilder",
     "Settings",
     "SkillScorer",
+    "SmtpMailer",
     "StorageError",
     "StorageUnavailableError",
     "SystemActor",

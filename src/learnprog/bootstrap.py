@@ -5,13 +5,15 @@ Nothing is built at import: engines, stores and mailers are made when :func:`con
 
 from __future__ import annotations
 
+import os
+import warnings
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy.engine import Engine
 
 from learnprog.clock import Clock, SystemClock
-from learnprog.errors import ValidationError
+from learnprog.errors import ConfigurationWarning, ValidationError
 from learnprog.mail.memory import InMemoryMailer
 from learnprog.mail.ports import Mailer
 from learnprog.reports.builder import ReportBuilder
@@ -101,6 +103,25 @@ class Learnprog:
         self.close()
 
 
+def _warn_about_lost_work(settings: Settings | None, mailer: Mailer | None) -> None:
+    if mailer is None:
+        warnings.warn(
+            "persistent storage with no mailer: mail that dispatch() delivers goes to an "
+            "in-memory mailer and is lost when the process ends; pass "
+            "mailer=learnprog.MaildirMailer('outbox') or an SmtpMailer",
+            ConfigurationWarning,
+            stacklevel=3,
+        )
+    if settings is None and not os.environ.get("LEARNPROG_SECRET_KEY"):
+        warnings.warn(
+            "persistent storage with a random signing secret: invitation and unsubscribe links "
+            "cannot be verified by another process or after a restart; pass "
+            "settings=learnprog.Settings(secret_key=...) or set LEARNPROG_SECRET_KEY",
+            ConfigurationWarning,
+            stacklevel=3,
+        )
+
+
 def connect(
     url: str | None = "memory://",
     *,
@@ -127,11 +148,19 @@ def connect(
     Returns:
         A :class:`Learnprog` with every service wired.
 
+    Warns:
+        ConfigurationWarning: persistent storage (a SQL URL or a ``uow_factory``) without a
+            ``mailer`` (mail dispatched goes to an in-memory mailer and is gone when the process
+            ends), or without ``settings`` and ``LEARNPROG_SECRET_KEY`` (links are signed with a
+            random secret no other process can verify).
+
     Raises:
         ValidationError: neither a URL nor a ``uow_factory``, or an unsupported URL.
         StorageUnavailableError: the database cannot be reached.
         StorageError: a migration failed.
     """
+    if uow_factory is not None or url != "memory://":
+        _warn_about_lost_work(settings, mailer)
     settings = settings or Settings()
     clock = clock or SystemClock()
     engine: Engine | None = None

@@ -109,7 +109,18 @@ class MailError(LearnprogError):
         super().__init__(message)
 
 
+class ConfigurationWarning(UserWarning):
+    """A learnprog instance was set up in a way that loses work a user likely expects to keep.
+
+    :func:`learnprog.connect` warns when persistent storage is paired with the default
+    in-memory mailer (dispatched mail is lost when the process ends) or with a random
+    per-process signing secret (links cannot be verified by another process or after a
+    restart).
+    """
+
+
 __all__ = [
+    "ConfigurationWarning",
     "ConflictError",
     "EnrollmentLimitError",
     "InvalidTokenError",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -142,6 +143,26 @@ def test_connect_on_a_sqlite_file_migrates_and_keeps_data(tmp_path: Path) -> Non
         created = lp.organizations.create_organization(system, "Persisted")
     with learnprog.connect(url) as lp:
         assert [o.id for o in lp.organizations.list_organizations(system)] == [created.id]
+
+
+def test_persistent_storage_warns_about_mail_and_links_it_would_lose(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LEARNPROG_SECRET_KEY", raising=False)
+    url = f"sqlite:///{tmp_path}/warned.db"
+    with pytest.warns(learnprog.ConfigurationWarning) as caught, learnprog.connect(url):
+        pass
+    messages = sorted(str(w.message) for w in caught)
+    assert len(messages) == 2
+    assert "no mailer" in messages[1]
+    assert "signing secret" in messages[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # fully configured: nothing to warn about
+        settings = learnprog.Settings(secret_key="s" * 32)
+        with learnprog.connect(url, settings=settings, mailer=learnprog.InMemoryMailer()):
+            pass
+        with learnprog.connect("memory://"):
+            pass
 
 
 def test_audit_entries_keep_write_order_within_one_instant(sql_engine: Engine) -> None:
