@@ -11,7 +11,14 @@ from learnprog.clock import FixedClock
 from learnprog.errors import PermissionDeniedError, ValidationError
 from learnprog.mail.memory import InMemoryMailer
 from learnprog.model import LearnerActor, MessageCategory, OutboxStatus, ProgramAdminActor
-from learnprog.model.messaging import Audience, AudienceFilter, CallToAction, MessageDetails
+from learnprog.model.messaging import (
+    SIGNATURE_PLACEHOLDER,
+    Audience,
+    AudienceFilter,
+    CallToAction,
+    MessageDetails,
+    signed,
+)
 from tests.services.world import SYSTEM, World
 
 DAY = timedelta(days=1)
@@ -61,6 +68,8 @@ def test_the_preset_goes_to_its_audience_rendered_for_each_recipient(
     assert lia.subject == "A message about Academy"
     assert "Hi Lia Learner," in lia.text_body
     assert lia.sender_name == "Ana"  # the acting admin's name
+    assert SIGNATURE_PLACEHOLDER not in lia.text_body  # the preset is signed for the admin
+    assert "\n\nAna\n" in lia.text_body
     assert lia.reply_to is None  # replies go to the no-reply address
     assert str(lia.sender_address) == str(lp.context.settings.no_reply_address)
     assert "List-Unsubscribe" in lia.headers
@@ -149,6 +158,13 @@ def test_preview_counts_and_renders_for_a_sample(lp: learnprog.Learnprog) -> Non
     empty = lp.messaging.preview(w.admin, w.org.id, "recent_completion")
     assert empty.recipients == 0
     assert "[User name will go here]" in empty.message.text_body
+    assert SIGNATURE_PLACEHOLDER not in empty.message.text_body
+    details = lp.messaging.compose(w.admin, w.org.id, "recent_completion")
+    assert SIGNATURE_PLACEHOLDER in details.content  # shown to the admin, who may replace it
+    assert (
+        signed(details.content, "") == details.content.replace(SIGNATURE_PLACEHOLDER, "").rstrip()
+    )
+    assert signed("No placeholder here.", "Ana") == "No placeholder here."
     assert empty.message.subject == "Congratulations on your achievement"
     assert lp.messaging.history(w.admin, w.org.id) == []  # nothing stored
 

@@ -125,7 +125,26 @@ class MessagePreset:
     content: str
 
 
-_SIGN = "[Replace this sentence with your name - learners are more likely to read a signed message]"
+SIGNATURE_PLACEHOLDER = (
+    "[Replace this sentence with your name - learners are more likely to read a signed message]"
+)
+"""The guide's preset messages end with this sentence, for the admin to replace."""
+_SIGN = SIGNATURE_PLACEHOLDER
+
+
+def signed(content: str, sender_name: str) -> str:
+    """Return ``content`` with the preset's signature placeholder replaced by the sender's name.
+
+    The presets (guide: "Messaging", preset messages) ask the admin to replace
+    :data:`SIGNATURE_PLACEHOLDER` with their name; a message sent without doing so would carry
+    the instruction to every learner. learnprog signs it with the sender's name instead, or
+    drops the sentence when there is no name (a message from the system actor).
+    """
+    if SIGNATURE_PLACEHOLDER not in content:
+        return content
+    if sender_name.strip():
+        return content.replace(SIGNATURE_PLACEHOLDER, sender_name.strip())
+    return content.replace(SIGNATURE_PLACEHOLDER, "").rstrip()
 
 PRESETS: Mapping[Audience, MessagePreset] = {
     Audience.INVITED_NOT_JOINED: MessagePreset(

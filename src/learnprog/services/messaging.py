@@ -43,6 +43,7 @@ from learnprog.model.messaging import (
     MessageRecipient,
     SentMessage,
     audience_of,
+    signed,
 )
 from learnprog.model.organization import Organization, Program
 from learnprog.services._base import Service, ServiceContext
@@ -520,7 +521,7 @@ class MessagingService(Service):
         values: dict[str, str],
     ) -> OutgoingMessage:
         subject = render_admin_text(details.subject, values, field="subject")
-        content = render_admin_text(details.content, values, field="content")
+        content = signed(render_admin_text(details.content, values, field="content"), sender)
         cta = details.call_to_action
         extra = {
             "admin_message": admin_message_context(
