@@ -42,7 +42,14 @@ def _default_secret() -> str:
 
 def _secret(value: str) -> str:
     if not isinstance(value, str) or len(value) < 16:
-        raise ValidationError("a signing secret has at least 16 characters", field="secret_key")
+        where = (
+            " (it came from the environment variable LEARNPROG_SECRET_KEY)"
+            if isinstance(value, str) and value == os.environ.get("LEARNPROG_SECRET_KEY")
+            else ""
+        )
+        raise ValidationError(
+            f"a signing secret has at least 16 characters{where}", field="secret_key"
+        )
     return value
 
 

@@ -424,8 +424,8 @@ def test_members_list_validates_its_arguments(lp: learnprog.Learnprog) -> None:
 def test_ratings_average_per_course_and_program(lp: learnprog.Learnprog) -> None:
     w = Learning(lp)
     bo = w.member("bo@acme.example")
-    with pytest.raises(NotFoundError):  # not enrolled: cannot rate
-        lp.learning.rate_course(w.lia, w.program.id, w.python.id, rating=5)
+    with pytest.raises(NotFoundError, match="in course 'python-basics' not found"):
+        lp.learning.rate_course(w.lia, w.program.id, w.python.id, rating=5)  # not enrolled
     for who in (w.lia, bo):
         w.enroll(who, w.python.id)
     w.enroll(w.lia, w.sql.id)

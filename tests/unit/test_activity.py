@@ -68,8 +68,12 @@ def test_learning_event_converts_time_to_utc() -> None:
 
 
 def test_learning_event_naive_time_rejected() -> None:
-    with pytest.raises(ValidationError, match="naive"):
+    with pytest.raises(ValidationError, match="naive") as info:
         LearningEvent("e1", "l", "c", "i", EventKind.COMPLETED, datetime(2026, 3, 2, 9, 0))
+    assert info.value.field == "at"  # the attribute the caller set, not a generic name
+    with pytest.raises(ValidationError, match="naive") as info:
+        AssessmentAttempt("t1", "l", "c", "a", 50, datetime(2026, 3, 2, 9, 0))
+    assert info.value.field == "submitted_at"
 
 
 @pytest.mark.parametrize("grade", [0, 0.0, 50.5, 100])

@@ -7,6 +7,7 @@ from typing import Any, cast
 
 import pytest
 
+import learnprog
 from learnprog.clock import FixedClock
 from learnprog.errors import InvalidTokenError, ValidationError
 from learnprog.tokens import TokenPurpose, TokenSigner
@@ -133,6 +134,14 @@ def test_short_secret_rejected(clock: FixedClock, secret: str) -> None:
     with pytest.raises(ValidationError, match="at least 16 characters") as info:
         TokenSigner(secret, clock)
     assert info.value.field == "secret_key"
+
+
+def test_a_short_secret_from_the_environment_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEARNPROG_SECRET_KEY", "short")
+    with pytest.raises(ValidationError, match="LEARNPROG_SECRET_KEY"):
+        learnprog.Settings()
 
 
 def test_sixteen_character_secret_accepted(clock: FixedClock) -> None:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from attrs import evolve, field, frozen
 
+from learnprog.clock import ensure_utc
 from learnprog.errors import ConflictError, ValidationError
 from learnprog.model._rules import optional_text, to_optional_utc, to_utc, utc
 from learnprog.model._typecheck import checked
@@ -102,6 +103,14 @@ class EventKind(enum.StrEnum):
     COMPLETED = "completed"
 
 
+def _event_time(value: datetime) -> datetime:
+    return ensure_utc(value, field="at")
+
+
+def _submission_time(value: datetime) -> datetime:
+    return ensure_utc(value, field="submitted_at")
+
+
 @checked
 @frozen
 class LearningEvent:
@@ -121,7 +130,7 @@ class LearningEvent:
     course_id: str
     item_id: str
     kind: EventKind
-    at: datetime = field(converter=to_utc)
+    at: datetime = field(converter=_event_time)
 
 
 @checked
@@ -144,7 +153,7 @@ class AssessmentAttempt:
     course_id: str
     assessment_id: str
     grade: float
-    submitted_at: datetime = field(converter=to_utc)
+    submitted_at: datetime = field(converter=_submission_time)
     banked: bool = False
 
     def __attrs_post_init__(self) -> None:

@@ -146,6 +146,7 @@ def signed(content: str, sender_name: str) -> str:
         return content.replace(SIGNATURE_PLACEHOLDER, sender_name.strip())
     return content.replace(SIGNATURE_PLACEHOLDER, "").rstrip()
 
+
 PRESETS: Mapping[Audience, MessagePreset] = {
     Audience.INVITED_NOT_JOINED: MessagePreset(
         "Remind invited people to join a learning program",

@@ -761,7 +761,9 @@ class LearningService(Service):
                 if e.program_id == program.id
             ]
             if not taken:
-                raise NotFoundError("enrollment", course)
+                raise NotFoundError(
+                    f"enrollment through program {program.slug.value!r} in course", rated.slug
+                )
             feedback = Feedback.create(
                 actor.learner_id,
                 course,
