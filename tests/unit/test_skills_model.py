@@ -25,6 +25,7 @@ from learnprog.model.skills import (
     course_relevance,
     k_factor,
     level,
+    level_thresholds,
     percentile_rank,
     predict,
     rescore,
@@ -276,3 +277,18 @@ def test_auc_by_ranks_with_ties_counting_half() -> None:
         auc([0.1, 0.2], [True, True])
     with pytest.raises(ValidationError, match="one outcome per prediction"):
         auc([0.1], [True, False])
+
+
+@given(
+    theta=st.floats(-20, 20),
+    cuts=st.tuples(st.floats(0, 499), st.floats(1, 500)).filter(lambda c: c[0] < c[1]),
+)
+def test_level_thresholds_never_hide_a_level(theta: float, cuts: tuple[float, float]) -> None:
+    settings = EloSettings(cut_points=cuts, min_attempts=0)
+    low, high = level_thresholds(settings)
+    found = level(theta, 5, settings)
+    if theta < low:
+        assert found is Level.BEGINNER
+    if theta < high:
+        assert found is not Level.ADVANCED
+    assert low <= high

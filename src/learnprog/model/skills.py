@@ -106,6 +106,25 @@ def score(theta: float) -> float:
     return 500.0 * sigmoid(theta)
 
 
+def level_thresholds(settings: EloSettings) -> tuple[float, float]:
+    """The ratings at or above which :func:`level` may say INTERMEDIATE and ADVANCED.
+
+    A rating below the first is BEGINNER, whatever its attempts: a quick test before the exact
+    :func:`level`. Slightly under the exact logits (by 1e-9), so rounding never hides a level.
+    """
+
+    def logit(cut: float) -> float:
+        p = cut / 500.0
+        if p <= 0.0 or p / (1.0 - p) <= 0.0:
+            return -math.inf
+        if p >= 1.0:
+            return math.inf
+        return math.log(p / (1.0 - p)) - 1e-9
+
+    low, high = settings.cut_points
+    return logit(low), logit(high)
+
+
 def level(theta: float, attempts: int, settings: EloSettings) -> Level | None:
     """Return the level of a rating, or ``None`` (unrated) below ``min_attempts`` attempts."""
     if attempts < settings.min_attempts:
@@ -119,9 +138,11 @@ def level(theta: float, attempts: int, settings: EloSettings) -> Level | None:
     return Level.BEGINNER
 
 
-@frozen
-class ScoredAttempt:
+class ScoredAttempt(NamedTuple):
     """One attempt as the scorer sees it.
+
+    A named tuple, not an attrs class: the scorer makes one per stored attempt (millions), and
+    the values come from validated storage or from the caller's own replay.
 
     Attributes:
         learner_id: the learner.

@@ -39,6 +39,7 @@ from learnprog.model.skills import (
     course_relevance,
     guess_of,
     level,
+    level_thresholds,
     percentile_rank,
     score,
     seconds_until,
@@ -492,17 +493,25 @@ class SkillScorer(Service):
                               attempt.submitted_at, guess)
             )  # fmt: skip
 
+        low_theta, high_theta = level_thresholds(settings)
+        thetas, counts, min_attempts = state.thetas, state.counts, settings.min_attempts
+
         def note_levels(scored: ScoredAttempt) -> None:
             """Keep when each of the attempt's ratings first reached a level."""
             for skill in scored.skills:
                 key = (scored.learner_id, skill)
+                theta = thetas[key]
+                if theta < low_theta:
+                    continue  # BEGINNER: nothing to note (the quick test before level())
                 marks = reached.get(key)
-                if marks is not None and marks[1] is not None:
-                    continue  # both levels reached already
-                n = state.counts.get(key, 0)
-                if n < settings.min_attempts:
+                if marks is not None and (
+                    marks[1] is not None or (marks[0] is not None and theta < high_theta)
+                ):
+                    continue  # nothing new can be reached by this rating
+                n = counts.get(key, 0)
+                if n < min_attempts:
                     continue
-                now_level = level(state.thetas[key], n, settings)
+                now_level = level(theta, n, settings)
                 if now_level is Level.BEGINNER:
                     continue
                 marks = reached.setdefault(key, [None, None])
