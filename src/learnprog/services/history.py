@@ -94,6 +94,7 @@ class MemberRecord:
         removed_at: aware UTC removal time, or ``None``.
         profile: profile fields by name (``job_title``, ``location_region``...).
         attributes: free-form learner attributes.
+        contract_id: the contract the membership draws on, when not the import's.
     """
 
     full_name: str
@@ -104,6 +105,7 @@ class MemberRecord:
     removed_at: datetime | None = field(default=None, converter=to_optional_utc)
     profile: Mapping[str, str | None] = field(factory=dict)
     attributes: Mapping[str, str] = field(factory=dict)
+    contract_id: str | None = None
 
 
 @frozen
