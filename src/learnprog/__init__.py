@@ -43,6 +43,7 @@ from learnprog.services import (
     ProgramService,
     SkillScorer,
 )
+from learnprog.services.exports import ExportImportService
 from learnprog.services.mail import MailService
 from learnprog.settings import Settings
 
@@ -57,6 +58,7 @@ __all__ = [
     "ConflictError",
     "CurriculumService",
     "EnrollmentLimitError",
+    "ExportImportService",
     "FixedClock",
     "InvalidTokenError",
     "InvitationService",

@@ -366,10 +366,13 @@ def test_imported_figures_combine_with_later_activity() -> None:
     assert combined.progress == 60.0  # the larger
     assert combined.learning_hours == 1.5  # the sum
     assert combined.last_activity_at == day + timedelta(days=3)  # the later
-    assert combined.completed_at == day - timedelta(days=1)  # the earlier completion
+    assert combined.completed_at == day - timedelta(days=1)  # the export's completion
     assert combined.grade == 90.0  # the larger
     assert (combined.failing, combined.open_due_at) == (False, None)  # completed: no risk
     assert (combined.items_completed, combined.attempts) == (1, 1)  # recorded only
+    not_done = with_imported(recorded, evolve(imported, completed_at=None))
+    assert not_done.completed_at == day + timedelta(days=2)  # the recorded completion
+    assert not_done.failing  # not completed: the recorded risk stands
 
 
 def test_an_imported_enrollment_without_activity_shows_the_export() -> None:

@@ -379,9 +379,10 @@ def with_imported(
     * progress: the larger of the two, at most 100 (progress never goes back);
     * learning time: the sum (sessions before the import plus sessions after it);
     * last activity: the later of the two;
-    * completion: the earlier completion time (a course completed in the export stays
-      completed, at the export's time); a completed import also clears "failing" and the open
-      due date, as a completion does;
+    * completion: the export's completion time when it has one (what was completed stays
+      completed, at the time the export gives, even where the catalog's version of a
+      specialization holds other courses), else the recorded one; a completed import also
+      clears "failing" and the open due date, as a completion does;
     * grade: the larger of the two, ``None`` only when both are;
     * items, lessons and attempts: the recorded ones (the export does not give them).
 
@@ -389,7 +390,6 @@ def with_imported(
     """
     if imported is None:
         return figures
-    completions = [t for t in (figures.completed_at, imported.completed_at) if t is not None]
     grades = [g for g in (figures.grade, imported.grade) if g is not None]
     completed = imported.completed_at is not None
     return evolve(
@@ -397,7 +397,7 @@ def with_imported(
         progress=min(100.0, max(figures.progress, imported.progress)),
         learning_seconds=figures.learning_seconds + imported.learning_seconds,
         last_activity_at=_latest(figures.last_activity_at, imported.last_activity_at),
-        completed_at=min(completions, default=None),
+        completed_at=imported.completed_at or figures.completed_at,
         grade=max(grades, default=None),
         failing=False if completed else figures.failing,
         open_due_at=None if completed else figures.open_due_at,
