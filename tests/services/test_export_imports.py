@@ -340,3 +340,21 @@ def test_only_an_organization_admin_imports_exports(lp: learnprog.Learnprog) -> 
     with pytest.raises(PermissionDeniedError):
         lp.history.import_usage_export(jo, o.program.id, USAGE)
     assert lp.learning.enrollments(o.admin, o.program.id) == []
+
+
+def test_decimal_commas_bare_dates_and_any_case_flags_are_read(lp: learnprog.Learnprog) -> None:
+    o = _org(lp)
+    lp.history.import_membership_export(o.admin, o.program.id, MEMBERS)
+    text = (
+        "EMAIL;course slug;Enrollment Time;Overall Progress;completed;Completion Time\n"
+        "jo.doe@example.com;ai-for-everyone;2019-12-23;12,5;YES;2020-01-01\n"
+    )
+    result = lp.history.import_usage_export(o.admin, o.program.id, text.encode("cp1252"))
+    assert result.created == 1
+    (row,) = lp.reports.usage_report(o.admin, o.org_id)
+    assert row.enrolled_at == datetime(2019, 12, 23, tzinfo=UTC)
+    assert (row.figures.progress, row.figures.completed_at) == (
+        12.5,
+        datetime(2020, 1, 1, tzinfo=UTC),
+    )
+    assert row.course_name == "ai-for-everyone"  # no Course column: the slug names it
