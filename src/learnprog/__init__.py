@@ -45,6 +45,7 @@ from learnprog.services import (
     ProgramService,
     SkillScorer,
 )
+from learnprog.services.exports import ExportImportService
 from learnprog.services.mail import MailService
 from learnprog.settings import Settings
 
@@ -60,6 +61,7 @@ __all__ = [
     "ConflictError",
     "CurriculumService",
     "EnrollmentLimitError",
+    "ExportImportService",
     "FixedClock",
     "InMemoryMailer",
     "InvalidTokenError",

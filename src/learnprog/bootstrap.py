@@ -28,6 +28,7 @@ from learnprog.services import (
     ServiceContext,
     SkillScorer,
 )
+from learnprog.services.exports import ExportImportService
 from learnprog.services.mail import MailService
 from learnprog.settings import Settings
 from learnprog.storage.memory import InMemoryStore
@@ -45,6 +46,7 @@ SERVICE_NAMES = (
     "skills",
     "audit",
     "mail",
+    "history",
 )
 """The attributes of :class:`Learnprog` that are services, in documentation order."""
 
@@ -63,6 +65,7 @@ class Learnprog:
         skills: the SkillScorer.
         audit: the audit log.
         mail: delivering the outbox, email preferences, unsubscribe links, previews.
+        history: imports of admin exports (membership, usage and specialization reports).
         context: the ports the services share (unit of work factory, mailer, clock, settings,
             token signer).
     """
@@ -80,6 +83,7 @@ class Learnprog:
         self.skills = SkillScorer(context)
         self.audit = AuditLog(context)
         self.mail = MailService(context)
+        self.history = ExportImportService(context)
 
     @property
     def engine(self) -> Engine | None:

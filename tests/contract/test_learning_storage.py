@@ -25,7 +25,13 @@ from learnprog.model import (
     Membership,
     MemberState,
 )
-from learnprog.model.progress import ActivityStatus, EnrollmentProgress, MemberOrder, MemberQuery
+from learnprog.model.progress import (
+    ActivityStatus,
+    EnrollmentProgress,
+    ImportedFigures,
+    MemberOrder,
+    MemberQuery,
+)
 from tests import factories as f
 from tests.conftest import UowFactory
 
@@ -189,6 +195,36 @@ def test_progress_is_replaced_per_enrollment(uow_factory: UowFactory) -> None:
         uow.commit()
     with uow_factory() as uow:
         assert uow.progress.get_many([e.id, "other"]) == {e.id: second}
+
+
+def test_imported_figures_are_kept_and_replaced_per_enrollment(uow_factory: UowFactory) -> None:
+    w = _world(uow_factory)
+    e = _enrollment(w, w.learners[0])
+    other = _enrollment(w, w.learners[0], f.NOW + DAY).unenroll(f.NOW + 2 * DAY)
+    first = ImportedFigures.create(
+        e.id,
+        progress=12.82,
+        learning_seconds=1044.0,
+        last_activity_at=f.NOW + timedelta(milliseconds=782),
+        grade=None,
+    )
+    second = evolve(first, completed_at=f.NOW + DAY, grade=88.25)
+    with uow_factory() as uow:
+        uow.enrollments.add(other)
+        uow.enrollments.add(e)
+        uow.progress.put_imported([first])
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.progress.get_imported([e.id, other.id, "none"]) == {e.id: first}
+        uow.progress.put_imported([second])
+        # not committed: the next unit of work still sees the first figures
+    with uow_factory() as uow:
+        assert uow.progress.get_imported([e.id]) == {e.id: first}
+        uow.progress.put_imported([second])
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.progress.get_imported([e.id]) == {e.id: second}
+        assert uow.progress.get_many([e.id]) == {}  # the derived figures are apart
 
 
 NAMES = ("Ana Lima", "bruno Souza", "Stéphane Dupont", "Chen Wei", "Zoë Brown")

@@ -191,3 +191,29 @@ def test_imports_refuse_removed_programs_bad_profiles_and_bad_callbacks(
     lp.invitations.remove_program(w.admin, w.program.id, confirm="academy")
     with pytest.raises(learnprog.ValidationError, match="removed"):
         lp.invitations.import_members(SYSTEM, w.program.id, w.contract.id, _records())
+
+
+def test_a_member_record_may_draw_on_its_own_contract(lp: learnprog.Learnprog) -> None:
+    w = World(lp, licenses=5)
+    now = lp.context.clock.now()
+    other = lp.programs.create_contract(
+        w.admin, w.org.id, "Year 2", kind="licenses", quantity=3,
+        starts_at=now - DAY, ends_at=now + 300 * DAY,
+    )  # fmt: skip
+    records = [
+        MemberRecord("Own", "own@acme.example", PAST, joined_at=PAST + DAY, contract_id=other.id),
+        MemberRecord("Default", "def@acme.example", PAST, joined_at=PAST + DAY),
+        MemberRecord("Stray", "stray@acme.example", PAST, contract_id="no-such-contract"),
+    ]
+    result = lp.invitations.import_members(SYSTEM, w.program.id, w.contract.id, records)
+    outcomes = [r.outcome for r in result.records]
+    assert outcomes == [ImportOutcome.CREATED, ImportOutcome.CREATED, ImportOutcome.REJECTED]
+    assert "no-such-contract" in str(result.records[2].reason)
+    drawn = {
+        learner.full_name: m.contract_id
+        for learner, m in lp.invitations.members(w.admin, w.program.id)
+    }
+    assert drawn == {"Own": other.id, "Default": w.contract.id}
+    options = lp.invitations.contract_options(w.admin, w.program.id)
+    used = {o.contract.id: o.contract.used for o in options}
+    assert used == {w.contract.id: 1, other.id: 1}

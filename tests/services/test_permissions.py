@@ -393,6 +393,29 @@ TABLE: dict[str, Row] = {
         ),
         ORG_ADMIN,
     ),
+    "history.import_membership_export": row(
+        lambda w, a: w.lp.history.import_membership_export(
+            a,
+            w.target.id,
+            b"Name,Email,Member State,Invitation Date\nNew,new@acme.example,INVITED,2026-01-01\n",
+            contract_id=w.contract_id,
+        ),
+        ORG_ADMIN,
+    ),
+    "history.import_usage_export": row(
+        lambda w, a: w.lp.history.import_usage_export(
+            a, w.target.id, b"Email,Course Slug,Enrollment Time\nlia@acme.example,c9,2026-01-01\n"
+        ),
+        ORG_ADMIN,
+    ),
+    "history.import_specialization_export": row(
+        lambda w, a: w.lp.history.import_specialization_export(
+            a,
+            w.target.id,
+            b"Email,Specialization Slug,Enrollment Time\nlia@acme.example,s9,2026-01-01\n",
+        ),
+        ORG_ADMIN,
+    ),
     "invitations.revoke": row(lambda w, a: w.lp.invitations.revoke(a, w.invited_id), ORG_ADMIN),
     "invitations.remove_member": row(
         lambda w, a: w.lp.invitations.remove_member(a, w.member_id), ORG_ADMIN

@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from attrs import evolve
 
-from learnprog.errors import ConflictError
+from learnprog.errors import ConflictError, ValidationError
 from learnprog.model.activity import AssessmentAttempt, Enrollment, EventKind, LearningEvent
 from learnprog.model.catalog import Assessment, Course, CourseItem, EntryKind, Specialization
 from learnprog.model.learner import Learner, Membership
 from learnprog.model.progress import (
     DailyActivity,
     EnrollmentProgress,
+    ImportedFigures,
     course_grade,
     course_progress,
     daily_activity,
@@ -25,6 +26,7 @@ from learnprog.model.progress import (
     member_status,
     specialization_progress,
     verified_completion,
+    with_imported,
 )
 
 DAY = datetime(2026, 3, 2, tzinfo=UTC)
@@ -327,3 +329,64 @@ def test_a_session_counts_on_the_day_it_starts_and_a_lesson_on_its_last_item() -
     figures = course_progress(e, _course(), events, [])
     assert sum(x.learning_seconds for x in days) == figures.learning_seconds == 7800.0
     assert sum(x.lessons_taken for x in days) == figures.lessons_taken == 2
+
+
+# --- imported figures (history from an admin export) -------------------------------------------
+
+
+def test_without_imported_figures_the_recorded_ones_stand() -> None:
+    recorded = EnrollmentProgress("e1", items_completed=2, items_total=4, progress=50.0)
+    assert with_imported(recorded, None) is recorded
+
+
+def test_imported_figures_combine_with_later_activity() -> None:
+    day = datetime(2020, 1, 1, tzinfo=UTC)
+    imported = ImportedFigures.create(
+        "e1",
+        progress=60.0,
+        learning_seconds=3600.0,
+        last_activity_at=day,
+        completed_at=day - timedelta(days=1),
+        grade=70.0,
+    )
+    recorded = EnrollmentProgress(
+        "e1",
+        items_completed=1,
+        items_total=4,
+        progress=25.0,
+        learning_seconds=1800.0,
+        last_activity_at=day + timedelta(days=3),
+        completed_at=day + timedelta(days=2),
+        grade=90.0,
+        failing=True,
+        open_due_at=day,
+        attempts=1,
+    )
+    combined = with_imported(recorded, imported)
+    assert combined.progress == 60.0  # the larger
+    assert combined.learning_hours == 1.5  # the sum
+    assert combined.last_activity_at == day + timedelta(days=3)  # the later
+    assert combined.completed_at == day - timedelta(days=1)  # the export's completion
+    assert combined.grade == 90.0  # the larger
+    assert (combined.failing, combined.open_due_at) == (False, None)  # completed: no risk
+    assert (combined.items_completed, combined.attempts) == (1, 1)  # recorded only
+    not_done = with_imported(recorded, evolve(imported, completed_at=None))
+    assert not_done.completed_at == day + timedelta(days=2)  # the recorded completion
+    assert not_done.failing  # not completed: the recorded risk stands
+
+
+def test_an_imported_enrollment_without_activity_shows_the_export() -> None:
+    imported = ImportedFigures.create("e1", progress=12.82, learning_seconds=0.29 * 3600)
+    combined = with_imported(EnrollmentProgress("e1"), imported)
+    assert (combined.progress, combined.completed, combined.grade) == (12.82, False, None)
+    assert f"{combined.learning_hours:.2f}" == "0.29"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("progress", 100.5), ("progress", -1.0), ("grade", 101.0), ("learning_seconds", -1.0)],
+)
+def test_imported_figures_out_of_range_are_refused(field: str, value: float) -> None:
+    with pytest.raises(ValidationError) as caught:
+        ImportedFigures.create("e1", **{field: value})  # type: ignore[arg-type]
+    assert caught.value.field == field

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 
 from learnprog.errors import ValidationError
 from learnprog.model._rules import MAX_INT, flag, single_line, to_optional_utc, whole_number
@@ -300,6 +300,107 @@ def course_progress(
         failing=any(a.id in tried for a in unpassed),
         open_due_at=min(due_dates, default=None),
         attempts=len(in_attempts),
+    )
+
+
+@checked
+@frozen
+class ImportedFigures:
+    """An enrollment's figures as an admin export gave them: the history learnprog did not see.
+
+    An enrollment imported from a usage or specialization report carries the export's figures;
+    there are no events or attempts behind them, and none are invented. They are kept apart
+    from the activity learnprog records, and :func:`with_imported` combines the two each time
+    the enrollment's figures are recomputed, so later activity adds to the imported history
+    instead of replacing it.
+
+    Attributes:
+        enrollment_id: the enrollment.
+        progress: the export's "Overall Progress", percent 0-100.
+        learning_seconds: the export's "Estimated Learning Hours", in seconds.
+        last_activity_at: the export's last activity time, or ``None``.
+        completed_at: the export's completion time, or ``None`` when not completed.
+        grade: the export's "Course Grades", percent 0-100, or ``None`` when blank.
+    """
+
+    enrollment_id: str
+    progress: float = 0.0
+    learning_seconds: float = 0.0
+    last_activity_at: datetime | None = field(default=None, converter=to_optional_utc)
+    completed_at: datetime | None = field(default=None, converter=to_optional_utc)
+    grade: float | None = None
+
+    @classmethod
+    def create(
+        cls,
+        enrollment_id: str,
+        *,
+        progress: float = 0.0,
+        learning_seconds: float = 0.0,
+        last_activity_at: datetime | None = None,
+        completed_at: datetime | None = None,
+        grade: float | None = None,
+    ) -> ImportedFigures:
+        """Validate and make imported figures.
+
+        Raises:
+            ValidationError: a progress or grade outside 0-100, negative seconds, or a naive
+                time (each naming the field).
+        """
+        made = cls(
+            enrollment_id,
+            progress,
+            learning_seconds,
+            last_activity_at,
+            completed_at,
+            grade,
+        )
+        if not 0.0 <= made.progress <= 100.0:
+            raise ValidationError("a percentage 0-100 is required", field="progress")
+        if made.grade is not None and not 0.0 <= made.grade <= 100.0:
+            raise ValidationError("a percentage 0-100 is required", field="grade")
+        if made.learning_seconds < 0:
+            raise ValidationError("seconds are 0 or more", field="learning_seconds")
+        return made
+
+
+def _latest(*times: datetime | None) -> datetime | None:
+    return max((t for t in times if t is not None), default=None)
+
+
+def with_imported(
+    figures: EnrollmentProgress, imported: ImportedFigures | None
+) -> EnrollmentProgress:
+    """Combine an enrollment's recorded figures with its imported history.
+
+    The rule (learnprog's, for history brought from an admin export; the guide defines each
+    figure, not how two sources of it meet):
+
+    * progress: the larger of the two, at most 100 (progress never goes back);
+    * learning time: the sum (sessions before the import plus sessions after it);
+    * last activity: the later of the two;
+    * completion: the export's completion time when it has one (what was completed stays
+      completed, at the time the export gives, even where the catalog's version of a
+      specialization holds other courses), else the recorded one; a completed import also
+      clears "failing" and the open due date, as a completion does;
+    * grade: the larger of the two, ``None`` only when both are;
+    * items, lessons and attempts: the recorded ones (the export does not give them).
+
+    Without imported figures the recorded figures are returned unchanged.
+    """
+    if imported is None:
+        return figures
+    grades = [g for g in (figures.grade, imported.grade) if g is not None]
+    completed = imported.completed_at is not None
+    return evolve(
+        figures,
+        progress=min(100.0, max(figures.progress, imported.progress)),
+        learning_seconds=figures.learning_seconds + imported.learning_seconds,
+        last_activity_at=_latest(figures.last_activity_at, imported.last_activity_at),
+        completed_at=imported.completed_at or figures.completed_at,
+        grade=max(grades, default=None),
+        failing=False if completed else figures.failing,
+        open_due_at=None if completed else figures.open_due_at,
     )
 
 

@@ -18,6 +18,7 @@ from attrs import field, frozen
 
 from learnprog.errors import ValidationError
 from learnprog.model._rules import to_optional_utc, to_utc
+from learnprog.model.progress import ImportedFigures
 
 T = TypeVar("T")
 
@@ -93,6 +94,7 @@ class MemberRecord:
         removed_at: aware UTC removal time, or ``None``.
         profile: profile fields by name (``job_title``, ``location_region``...).
         attributes: free-form learner attributes.
+        contract_id: the contract the membership draws on, when not the import's.
     """
 
     full_name: str
@@ -103,6 +105,41 @@ class MemberRecord:
     removed_at: datetime | None = field(default=None, converter=to_optional_utc)
     profile: Mapping[str, str | None] = field(factory=dict)
     attributes: Mapping[str, str] = field(factory=dict)
+    contract_id: str | None = None
+
+
+@frozen
+class HistoryFigures:
+    """An enrollment's figures as an admin export gave them (see :class:`ImportedFigures`).
+
+    Attributes:
+        progress: overall progress, percent 0-100.
+        learning_seconds: estimated learning time in seconds (hours x 3600).
+        last_activity_at: aware UTC last activity time, or ``None``.
+        completed_at: aware UTC completion time, or ``None`` when not completed.
+        grade: course grade, percent 0-100, or ``None``.
+    """
+
+    progress: float = 0.0
+    learning_seconds: float = 0.0
+    last_activity_at: datetime | None = field(default=None, converter=to_optional_utc)
+    completed_at: datetime | None = field(default=None, converter=to_optional_utc)
+    grade: float | None = None
+
+    def for_enrollment(self, enrollment_id: str) -> ImportedFigures:
+        """Return the figures as stored for an enrollment.
+
+        Raises:
+            ValidationError: a progress or grade outside 0-100, or negative seconds.
+        """
+        return ImportedFigures.create(
+            enrollment_id,
+            progress=self.progress,
+            learning_seconds=self.learning_seconds,
+            last_activity_at=self.last_activity_at,
+            completed_at=self.completed_at,
+            grade=self.grade,
+        )
 
 
 @frozen
@@ -115,6 +152,9 @@ class EnrollmentRecord:
         enrolled_at: aware UTC enrollment time.
         unenrolled_at: aware UTC time it ended, or ``None`` while current.
         source_collection_id: the collection it was found in, or ``None``.
+        figures: the figures an admin export gave it, kept as its imported history
+            (:func:`learnprog.model.progress.with_imported`), or ``None``. Stored with a new
+            enrollment only: an enrollment recorded before keeps its figures.
     """
 
     learner_id: str
@@ -122,6 +162,7 @@ class EnrollmentRecord:
     enrolled_at: datetime = field(converter=to_utc)
     unenrolled_at: datetime | None = field(default=None, converter=to_optional_utc)
     source_collection_id: str | None = None
+    figures: HistoryFigures | None = None
 
 
 def chunks(records: Iterable[T], size: int, *, field: str = "records") -> Iterator[list[T]]:

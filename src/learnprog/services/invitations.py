@@ -654,7 +654,9 @@ class InvitationService(Service):
 
         Each record's learner is found by email (any case) or made; a membership in the program
         is made with the record's invitation, join and removal times, and no email is sent. A
-        record whose learner already has a membership in the program is reported EXISTING and
+        record may name its own contract (``MemberRecord.contract_id``, one of the
+        organization's), else it draws on ``contract_id``. A record whose learner already has a
+        membership in the program is reported EXISTING and
         changes nothing, so importing twice changes nothing. A MEMBER on a licenses contract
         takes a license (a conditional update in storage); when none is left the record is
         rejected. The contract's dates are not checked: history is what happened. Records are
@@ -731,6 +733,21 @@ class InvitationService(Service):
                 results.append(ImportedRecord(start + offset, REJECTED_IMPORT, reason=str(exc)))
                 continue
             checked.append((start + offset, record, made))
+        own = {r.contract_id for _, r, _ in checked if r.contract_id not in (None, contract.id)}
+        contracts = {contract.id: contract}
+        if own:  # records naming their own contract: the organization's contracts, read once
+            contracts.update(
+                (c.id, c) for c in uow.contracts.list_for_organization(program.organization_id)
+            )
+        kept: list[tuple[int, MemberRecord, Learner]] = []
+        for index, record, made in checked:
+            if record.contract_id is not None and record.contract_id not in contracts:
+                reason = f"field 'contract_id': contract {record.contract_id!r} is not the "
+                reason += "organization's"
+                results.append(ImportedRecord(index, REJECTED_IMPORT, reason=reason))
+            else:
+                kept.append((index, record, made))
+        checked = kept
         keys = [made.email.key for _, _, made in checked]
         stored = dict(uow.learners.find_by_emails(program.organization_id, keys))
         members = dict(
@@ -741,11 +758,12 @@ class InvitationService(Service):
             if learner is not None and learner.id in members:
                 results.append(ImportedRecord(index, ImportOutcome.EXISTING, learner.id))
                 continue
+            drawn = contracts[record.contract_id or contract.id]
             membership = Membership.invite(
                 program.organization_id,
                 program.id,
                 (learner or fresh).id,
-                contract.id,
+                drawn.id,
                 now=record.invited_at,
             )
             if record.joined_at is not None:
@@ -754,10 +772,10 @@ class InvitationService(Service):
                 membership = membership.remove(record.removed_at)
             if (
                 membership.holds_license
-                and contract.kind is ContractKind.LICENSES
-                and not uow.contracts.take(contract.id)
+                and drawn.kind is ContractKind.LICENSES
+                and not uow.contracts.take(drawn.id)
             ):
-                reason = f"contract {contract.name!r} has no license left"
+                reason = f"contract {drawn.name!r} has no license left"
                 results.append(ImportedRecord(index, REJECTED_IMPORT, reason=reason))
                 continue
             if learner is None:

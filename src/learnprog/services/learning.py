@@ -44,6 +44,7 @@ from learnprog.model.progress import (
     daily_activity,
     in_window,
     specialization_progress,
+    with_imported,
 )
 from learnprog.services._base import Service, ServiceContext
 from learnprog.services.curriculum import PreviewEntry, ProgramPreview, program_preview
@@ -199,6 +200,8 @@ def _check_record(record: EnrollmentRecord) -> None:
     record_id(record.target_id, field="target_id")
     if record.source_collection_id is not None:
         record_id(record.source_collection_id, field="source_collection_id")
+    if record.figures is not None:
+        record.figures.for_enrollment(record.target_id)  # checks the ranges before any write
 
 
 def _well_formed(record: object) -> bool:
@@ -472,6 +475,8 @@ class LearningService(Service):
             history=True,
             catalog=catalog,
         )
+        if record.figures is not None:
+            uow.progress.put_imported([record.figures.for_enrollment(enrollment.id)])
         touched.append(enrollment)
         earlier.append(enrollment)
         return enrollment
@@ -968,11 +973,13 @@ class LearningService(Service):
             attempts: dict[tuple[str, str], list[AssessmentAttempt]] = {}
             for at in uow.activity.attempts_for(enrolled, courses):
                 attempts.setdefault((at.learner_id, at.course_id), []).append(at)
+            imported = uow.progress.get_imported([e.id for es in by_pair.values() for e in es])
             for pair, enrollments in by_pair.items():
                 course = catalog.courses[pair[1]]
                 for e in enrollments:
                     mine = events.get(pair, ())
-                    figures.append(course_progress(e, course, mine, attempts.get(pair, ())))
+                    recorded = course_progress(e, course, mine, attempts.get(pair, ()))
+                    figures.append(with_imported(recorded, imported.get(e.id)))
                     days += daily_activity(e, course, mine)
         uow.progress.put_many(figures)
         uow.progress.put_days([f.enrollment_id for f in figures], days)
@@ -1013,9 +1020,13 @@ class LearningService(Service):
             )
             for cid in course_ids
         }
+        imported = uow.progress.get_imported([e.id for e in spec_enrollments])
         uow.progress.put_many(
             [
-                specialization_progress(e, catalog.specializations[e.target_id], courses)
+                with_imported(
+                    specialization_progress(e, catalog.specializations[e.target_id], courses),
+                    imported.get(e.id),
+                )
                 for e in spec_enrollments
             ]
         )

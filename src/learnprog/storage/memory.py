@@ -53,6 +53,7 @@ from learnprog.model.organization import Contract, Organization, Program
 from learnprog.model.progress import (
     DailyActivity,
     EnrollmentProgress,
+    ImportedFigures,
     MemberOrder,
     MemberPage,
     MemberQuery,
@@ -882,6 +883,15 @@ class InMemoryDayTable(_Table[DailyActivity]):
         return (record.enrollment_id, record.day)
 
 
+class InMemoryImportedTable(_Table[ImportedFigures]):
+    """Imported enrollment figures in memory, keyed by enrollment."""
+
+    kind, name = "imported figures", "imported_figures"
+
+    def _key(self, record: ImportedFigures) -> Hashable:
+        return record.enrollment_id
+
+
 class InMemoryProgressRepository(_Table[EnrollmentProgress], ports.ProgressRepository):
     """Derived enrollment figures in memory; the members list is computed by the model rules."""
 
@@ -921,6 +931,17 @@ class InMemoryProgressRepository(_Table[EnrollmentProgress], ports.ProgressRepos
             for i in sorted(set(enrollment_ids))
             for d in table._select_by("enrollment", i, lambda d: True, _day_key)
         ]
+
+    def put_imported(self, figures: Sequence[ImportedFigures]) -> None:
+        self._uow.check_open()
+        for record in figures:
+            self._uow.enrollments.get(record.enrollment_id)  # like the SQL foreign key
+            self._uow.imported_figures._stage(record.enrollment_id, record)
+
+    def get_imported(self, enrollment_ids: Sequence[str]) -> Mapping[str, ImportedFigures]:
+        table = self._uow.imported_figures
+        found = {i: table._find(i) for i in enrollment_ids}
+        return {k: v for k, v in found.items() if v is not None}
 
     def member_page(self, query: MemberQuery, now: datetime) -> MemberPage:
         uow = self._uow
@@ -1443,6 +1464,7 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         self.assessment_attempts = InMemoryAttemptTable(self)
         self.activity = InMemoryActivityRepository(self)
         self.enrollment_days = InMemoryDayTable(self)
+        self.imported_figures = InMemoryImportedTable(self)
         self.progress = InMemoryProgressRepository(self)
         self.feedback = InMemoryFeedbackRepository(self)
         self.message_recipients = InMemoryRecipientTable(self)

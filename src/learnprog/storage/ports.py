@@ -37,7 +37,13 @@ from learnprog.model.messaging import (
     SentMessage,
 )
 from learnprog.model.organization import Contract, Organization, Program
-from learnprog.model.progress import DailyActivity, EnrollmentProgress, MemberPage, MemberQuery
+from learnprog.model.progress import (
+    DailyActivity,
+    EnrollmentProgress,
+    ImportedFigures,
+    MemberPage,
+    MemberQuery,
+)
 from learnprog.model.reporting import (
     ActivityTotals,
     EmailReportFigures,
@@ -585,6 +591,19 @@ class ProgressRepository(Protocol):
 
     def get_days(self, enrollment_ids: Sequence[str]) -> Sequence[DailyActivity]:
         """Return the daily buckets of those enrollments, by enrollment ID then day."""
+        ...
+
+    def put_imported(self, figures: Sequence[ImportedFigures]) -> None:
+        """Stage the imported figures of enrollments, replacing their earlier imported ones.
+
+        Raises:
+            NotFoundError: (memory) or StorageError (SQL foreign key) for an enrollment that is
+                not stored.
+        """
+        ...
+
+    def get_imported(self, enrollment_ids: Sequence[str]) -> Mapping[str, ImportedFigures]:
+        """Return the imported figures of those enrollments that have them."""
         ...
 
     def member_page(self, query: MemberQuery, now: datetime) -> MemberPage:

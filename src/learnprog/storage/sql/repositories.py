@@ -63,6 +63,7 @@ from learnprog.model.organization import (
 from learnprog.model.progress import (
     DailyActivity,
     EnrollmentProgress,
+    ImportedFigures,
     MemberPage,
     MemberQuery,
     MemberRow,
@@ -1225,6 +1226,50 @@ class SqlProgressRepository(_SqlRepository[EnrollmentProgress], ports.ProgressRe
                 )
                 for r in rows
             ]
+        return found
+
+    def put_imported(self, figures: Sequence[ImportedFigures]) -> None:
+        if not figures:
+            return
+        c = t.imported_figures.c
+        ids = sorted({f.enrollment_id for f in figures})
+        with self._atomic():
+            for start in range(0, len(ids), 500):
+                self._uow.connection.execute(
+                    t.imported_figures.delete().where(c.enrollment_id.in_(ids[start : start + 500]))
+                )
+            self._uow.connection.execute(
+                t.imported_figures.insert(),
+                [
+                    {
+                        "enrollment_id": f.enrollment_id,
+                        "progress": f.progress,
+                        "learning_seconds": f.learning_seconds,
+                        "last_activity_at": f.last_activity_at,
+                        "completed_at": f.completed_at,
+                        "grade": f.grade,
+                    }
+                    for f in {f.enrollment_id: f for f in figures}.values()
+                ],
+            )
+
+    def get_imported(self, enrollment_ids: Sequence[str]) -> Mapping[str, ImportedFigures]:
+        c = t.imported_figures.c
+        found: dict[str, ImportedFigures] = {}
+        ids = sorted(set(enrollment_ids))
+        for start in range(0, len(ids), 500):
+            rows = self._read(
+                sa.select(t.imported_figures).where(c.enrollment_id.in_(ids[start : start + 500]))
+            )
+            for r in rows:
+                found[r["enrollment_id"]] = ImportedFigures(
+                    r["enrollment_id"],
+                    float(r["progress"]),
+                    float(r["learning_seconds"]),
+                    r["last_activity_at"],
+                    r["completed_at"],
+                    None if r["grade"] is None else float(r["grade"]),
+                )
         return found
 
     def member_page(self, query: MemberQuery, now: datetime) -> MemberPage:

@@ -590,3 +590,23 @@ skill_scoring = sa.Table(
     mysql_charset="utf8mb4",
     mysql_engine="InnoDB",
 )
+
+# --- revision 0011: the figures an admin export gave an imported enrollment ---------------------
+
+imported_figures = sa.Table(
+    "imported_figures",
+    metadata,
+    sa.Column(
+        "enrollment_id",
+        Key(),
+        sa.ForeignKey("enrollments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("progress", sa.Double(), nullable=False),
+    sa.Column("learning_seconds", sa.Double(), nullable=False),
+    sa.Column("last_activity_at", UtcDateTime()),
+    sa.Column("completed_at", UtcDateTime()),
+    sa.Column("grade", sa.Double()),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)
