@@ -41,6 +41,8 @@ from wsgiref.util import setup_testing_defaults
 
 import learnprog
 from learnprog.mail.ports import Mailer, OutgoingMessage
+from learnprog.model.messaging import SentMessage
+from learnprog.services.mail import DispatchReport
 
 BASE_URL = "https://people.acme.example"
 ACCEPT_PATH = re.compile(r"^/programs/(?P<slug>[a-z0-9-]+)/accept$")
@@ -171,8 +173,8 @@ class HostRun:
     """What the run did: the portal's answers, learnprog's counts and the queue's contents."""
 
     responses: dict[str, tuple[int, str]] = field(default_factory=dict)
-    dispatches: list[Any] = field(default_factory=list)
-    messages: list[Any] = field(default_factory=list)
+    dispatches: list[DispatchReport] = field(default_factory=list)
+    messages: list[SentMessage] = field(default_factory=list)
     notifications: list[dict[str, Any]] = field(default_factory=list)
 
 
