@@ -1,0 +1,33 @@
+"""Helpers for the tests that run the examples: where they are, and optional dependencies."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import learnprog
+from tests.conftest import IN_CI
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def require(module: str) -> ModuleType:
+    """Import an optional dependency of the examples, or skip (fail with ``CI=true``)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        message = f"{module} is missing ({exc}); pip install -e '.[notebook]'"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def example_env(**extra: str) -> dict[str, str]:
+    """The environment for a process running an example: it imports this learnprog."""
+    package_root = str(Path(learnprog.__file__).resolve().parents[1])
+    paths = [package_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), **extra}
