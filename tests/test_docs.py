@@ -10,6 +10,8 @@ its examples continue the README's quick start. A block whose first line is a co
 from __future__ import annotations
 
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -50,7 +52,9 @@ def run_page(page: Path, namespace: dict[str, object]) -> None:
 def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LEARNPROG_SECRET_KEY", raising=False)
-    namespace: dict[str, object] = {"__name__": "__docs__"}
+    module = types.ModuleType("learnprog_docs_example")  # dataclasses look their module up
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    namespace: dict[str, object] = module.__dict__
     text = page.read_text(encoding="utf-8")
     try:
         if page.name != "README.md" and CONTINUES in text:
