@@ -11,8 +11,8 @@ from learnprog.model.mail import MessageCategory, OutboxEntry, OutboxStatus, Out
 class Mailer(Protocol):
     """Delivers one message.
 
-    Adapters: :class:`~learnprog.mail.memory.InMemoryMailer` here; the mail issue adds SMTP and
-    Maildir adapters.
+    Adapters: :class:`~learnprog.mail.memory.InMemoryMailer`,
+    :class:`~learnprog.mail.maildir.MaildirMailer` and :class:`~learnprog.mail.smtp.SmtpMailer`.
     """
 
     def send(self, message: OutgoingMessage) -> None:

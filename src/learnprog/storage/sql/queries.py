@@ -1,4 +1,4 @@
-"""Read queries that aggregate in SQL: the members list (and, later, reports and audiences).
+"""Read queries that aggregate in SQL: the members list, audiences, reports and analytics.
 
 Each function returns one SQLAlchemy statement; the rules it applies are those of
 :mod:`learnprog.model.progress`, restated in SQL, and the contract tests check that every backend
