@@ -143,6 +143,18 @@ def test_program_slug_is_fixed_and_unique(lp: learnprog.Learnprog) -> None:
     assert len(lp.programs.list_programs(ana, org_id)) == 1
 
 
+def test_a_host_finds_a_program_and_its_organization_by_slug(lp: learnprog.Learnprog) -> None:
+    org_id, ana = _org_with_admin(lp)
+    academy = lp.programs.create_program(ana, org_id, "Data Academy", slug="data-academy")
+    found = lp.programs.find_program(SYSTEM, " data-academy ")
+    assert (found.id, found.organization_id) == (academy.id, org_id)
+    assert lp.programs.find_program(ana, "data-academy") == found
+    with pytest.raises(NotFoundError, match="nowhere"):
+        lp.programs.find_program(SYSTEM, "nowhere")
+    with pytest.raises(ValidationError):
+        lp.programs.find_program(SYSTEM, 42)  # type: ignore[arg-type]
+
+
 def test_update_program_can_clear_an_optional_setting(lp: learnprog.Learnprog) -> None:
     org_id, ana = _org_with_admin(lp)
     academy = lp.programs.create_program(

@@ -224,6 +224,9 @@ TABLE: dict[str, Row] = {
         lambda w, a: w.lp.programs.create_program(a, w.org_id, "Another"), ORG_ADMIN
     ),
     "programs.get_program": row(lambda w, a: w.lp.programs.get_program(a, w.target.id), ORG_ADMIN),
+    "programs.find_program": row(
+        lambda w, a: w.lp.programs.find_program(a, w.target.slug.value), ORG_ADMIN
+    ),
     "programs.list_programs": row(
         lambda w, a: w.lp.programs.list_programs(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
     ),

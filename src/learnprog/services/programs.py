@@ -12,12 +12,13 @@ from datetime import datetime
 from attrs import frozen
 
 from learnprog.csvfiles import CsvRow, CsvSource, read_csv
-from learnprog.errors import ConflictError, ValidationError
+from learnprog.errors import ConflictError, NotFoundError, ValidationError
 from learnprog.images import BANNER_SIZE, ImageSource, image_size
 from learnprog.mail.rendering import check_admin_text
 from learnprog.model._rules import record_id, str_items
 from learnprog.model.access import (
     Actor,
+    SystemActor,
     require_any_admin,
     require_program_admin,
     visible_program_ids,
@@ -137,6 +138,38 @@ class ProgramService(Service):
                 self._grants(uow, actor, program.organization_id),
                 "read the program",
             )
+            return program
+
+    def find_program(self, actor: Actor, slug: str) -> Program:
+        """Return the program at a URL slug (slugs are unique across the store).
+
+        A host app serving several organizations routes ``/programs/<slug>/...`` with it: the
+        program names its organization, where the signed-in person is then resolved
+        (:meth:`OrganizationService.resolve_actor`) before ``accept_by_sign_in``.
+
+        Args:
+            actor: the system actor (the host's routing), or an admin of the program.
+            slug: the program's URL slug (guide, "URL": fixed when the program is made).
+
+        Raises:
+            NotFoundError: no program has that slug.
+            PermissionDeniedError: neither the system nor an admin of the program.
+            ValidationError: the slug is not text.
+        """
+        if not isinstance(slug, str):
+            raise ValidationError("a program URL slug is text", field="slug", value=slug)
+        with self._uow() as uow:
+            program = uow.programs.find_by_slug(slug.strip())
+            if program is None:
+                raise NotFoundError("program", slug)
+            if not isinstance(actor, SystemActor):
+                require_program_admin(
+                    actor,
+                    program.organization_id,
+                    program.id,
+                    self._grants(uow, actor, program.organization_id),
+                    "read the program",
+                )
             return program
 
     def list_programs(self, actor: Actor, organization_id: str) -> Sequence[Program]:
