@@ -258,5 +258,9 @@ def test_resolve_actor_gives_program_admin_and_learner(lp: learnprog.Learnprog) 
     assert isinstance(paulo, learnprog.ProgramAdminActor)
     assert paulo.program_ids == frozenset({academy.id})
     assert isinstance(lia, learnprog.LearnerActor)
+    as_learner = lp.organizations.resolve_actor(
+        SYSTEM, org_id, "paulo@acme.example", as_learner=True
+    )
+    assert as_learner == learnprog.LearnerActor(org_id, paulo.learner_id)  # for the learner app
     with pytest.raises(NotFoundError):
         lp.organizations.resolve_actor(SYSTEM, org_id, "nobody@acme.example")

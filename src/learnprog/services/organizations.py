@@ -386,12 +386,17 @@ class OrganizationService(Service):
         with self._as_org_admin(actor, organization_id, "list administrators") as (uow, org):
             return uow.admins.list_for_organization(org.id)
 
-    def resolve_actor(self, actor: Actor, organization_id: str, email: str) -> Actor:
+    def resolve_actor(
+        self, actor: Actor, organization_id: str, email: str, *, as_learner: bool = False
+    ) -> Actor:
         """Return the actor a signed-in person acts as, from their stored grants.
 
         The host app authenticates the person, then asks here (as the system) who they are:
         an :class:`OrgAdminActor`, a :class:`ProgramAdminActor` for their programs, or a
-        :class:`LearnerActor`.
+        :class:`LearnerActor`. The widest right wins; an admin who is also a learner of a
+        program (who joined it, enrolls, takes courses) acts in the learner's part of the host
+        app with ``as_learner=True``, which gives their :class:`LearnerActor` whatever they
+        administer.
 
         Raises:
             PermissionDeniedError: the caller is not the system actor.
@@ -404,6 +409,8 @@ class OrganizationService(Service):
             if learner is None:
                 raise NotFoundError("learner account", address.address)
             grants = uow.admins.list_for_learner(organization_id, learner.id)
+        if as_learner is True:
+            return LearnerActor(organization_id, learner.id)
         if any(g.role is AdminRole.ORGANIZATION for g in grants):
             return OrgAdminActor(organization_id, learner.id)
         programs = frozenset(str(g.program_id) for g in grants if g.role is AdminRole.PROGRAM)
