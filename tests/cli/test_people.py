@@ -39,7 +39,10 @@ def test_invite_queues_the_invitation_that_mail_deliver_sends(acme: str, tmp_pat
 
 def test_invite_dry_run_changes_nothing(acme: str, tmp_path: Path) -> None:
     out = ok(acme, "invite", *AS, *ACADEMY, *LIA, "--dry-run")
-    assert out.startswith("dry run, nothing changed: created: Lia Souza")
+    assert out == (
+        "dry run, nothing changed: created: Lia Souza <lia@acme.example> in academy on 'Y1' "
+        "(email would be queued)\n"
+    )
     assert members(acme) == []
     assert ok(acme, "mail", "deliver").startswith("sent 0,")
     newest = json.loads(ok(acme, "audit", *AS, "--json"))[0]

@@ -120,6 +120,9 @@ def test_message_filters_and_bad_details(active: str, tmp_path: Path) -> None:
     code, _, err = run(active, "message", "preview", "all_members", *AS, "--subject", "{{ x }}")
     assert code == 1
     assert err.startswith("error: --subject: unknown placeholder")
+    (tmp_path / "latin.txt").write_bytes("Olá".encode("latin-1"))
+    code, _, err = run(active, "message", "preview", "all_members", *AS, "--body-file", "latin.txt")
+    assert (code, err) == (1, "error: --body-file: latin.txt is not UTF-8 text\n")
     assert run(active, "message", "preview", "everyone", *AS)[0] == 2
     assert run(active, "message", "preview", "all_members", *AS, "--cta-label", "Go")[0] == 2
 

@@ -144,7 +144,12 @@ def _message(
     if given["body_file"] is not None:
         if content is not None:
             raise click.UsageError("give --body or --body-file, not both")
-        content = given["body_file"].read_text(encoding="utf-8")
+        try:
+            content = given["body_file"].read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise learnprog.ValidationError(
+                f"{given['body_file']} is not UTF-8 text", field="body_file"
+            ) from exc
     if (given["cta_label"] is None) != (given["cta_url"] is None):
         raise click.UsageError("--cta-label and --cta-url go together")
     details = lp.messaging.compose(

@@ -66,7 +66,10 @@ def invite(
             send_email=not no_email,
         )
         prefix = "dry run, nothing changed: " if dry_run else ""
-        mail = "email queued" if result.email_queued else (result.skipped_reason or "no email")
+        if result.email_queued:
+            mail = "email would be queued" if dry_run else "email queued"
+        else:
+            mail = result.skipped_reason or "no email"
         click.echo(
             f"{prefix}{result.outcome.value}: {result.learner.full_name} "
             f"<{result.learner.email.address}> in {program.slug} on {contract.name!r} ({mail})"
