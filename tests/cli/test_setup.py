@@ -34,6 +34,19 @@ def test_admin_add_without_an_account_names_the_address(acme: str) -> None:
     assert err == "error: learner account 'nobody@acme.example' not found\n"
 
 
+def test_init_errors_name_its_options(db: str) -> None:
+    init = ("init", "Foo", "--domain", "foo.example")
+    code, _, err = run(db, *init, "--admin-name", " ", "--admin-email", "a@foo.example")
+    assert (code, err) == (1, "error: --admin-name: a value is required\n")
+    code, _, err = run(db, *init, "--admin-name", "A", "--admin-email", "bad")
+    assert code == 1
+    assert err.startswith("error: --admin-email: 'bad' is not a valid email address")
+    code, _, err = run(db, "init", "Foo", "--domain", "bad domain", "--admin-name", "A",
+                       "--admin-email", "a@foo.example")  # fmt: skip
+    assert code == 1
+    assert err.startswith("error: --domain: 'bad domain' is not a domain name")
+
+
 def test_contract_create_takes_starts_at_and_names_options_in_errors(db: str) -> None:
     from tests.cli.conftest import INIT
 

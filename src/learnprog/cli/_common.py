@@ -33,6 +33,7 @@ from learnprog.model.catalog import Course
 from learnprog.model.organization import Contract, Organization, Program
 
 F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=click.Command)
 
 
 def _secret(path: Path) -> str:
@@ -64,21 +65,39 @@ def _mailer(options: dict[str, Any], settings: learnprog.Settings) -> Mailer:
     return MaildirMailer(options["mail_dir"])
 
 
+_FIELD_OPTIONS: dict[click.Command, dict[str, str]] = {}
+
+
+def field_options(**fields: str) -> Callable[[C], C]:
+    """Name the option behind a service field whose name differs from the option's parameter.
+
+    Apply above ``@click.command``: ``@field_options(full_name="--admin-name")``.
+    """
+
+    def register(command: C) -> C:
+        _FIELD_OPTIONS[command] = fields
+        return command
+
+    return register
+
+
 def error_line(ctx: click.Context, exc: LearnprogError) -> str:
     """Return the one-line message for a learnprog error, naming options as the user typed them.
 
     A :class:`~learnprog.ValidationError` names the Python field at fault (``starts_at``); when
-    a parameter of the running command carries that field, its option (``--starts-at``) or
-    argument (``NAME``) is named instead.
+    a parameter of the running command carries that field (or :func:`field_options` maps it),
+    its option (``--starts-at``) or argument (``NAME``) is named instead.
     """
     if isinstance(exc, learnprog.ValidationError) and exc.field is not None:
+        where = _FIELD_OPTIONS.get(ctx.command, {}).get(exc.field)
         for param in ctx.command.params:
-            if param.name == exc.field:
+            if where is None and param.name == exc.field:
                 where = (
                     param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
                 )
-                line = f"line {exc.line}, " if exc.line is not None else ""
-                return "error: " + " ".join(f"{line}{where}: {exc.reason}".split())
+        if where is not None:
+            line = f"line {exc.line}, " if exc.line is not None else ""
+            return "error: " + " ".join(f"{line}{where}: {exc.reason}".split())
     return "error: " + " ".join(str(exc).split())  # one line, always
 
 

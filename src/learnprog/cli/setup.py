@@ -13,6 +13,7 @@ from learnprog.cli._common import (
     count_lines,
     course_by_code,
     emit,
+    field_options,
     json_option,
     parse_date,
     program_by_slug,
@@ -26,6 +27,7 @@ from learnprog.serialization import to_json_value
 CSV_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
+@field_options(full_name="--admin-name", email="--admin-email")
 @click.command("init")
 @click.argument("name")
 @click.option(
