@@ -10,7 +10,6 @@ from click.testing import CliRunner
 
 import learnprog
 from learnprog.cli import main
-from learnprog.model import Assessment, CourseItem
 from learnprog.model.access import Actor, LearnerActor, SystemActor
 from learnprog.model.organization import Organization
 
@@ -100,29 +99,22 @@ x5,lia@acme.example,DB1,started,v1,yesterday,
 
 
 @pytest.fixture
-def enrolled(acme: str) -> str:
+def enrolled(acme: str, tmp_path: Path) -> str:
     """Lia, a member of academy, enrolled since 2 February 2026 in DB1.
 
-    DB1 has one video and three quizzes measuring the skill Data/SQL.
+    DB1 has one video and three quizzes measuring the skill Data/SQL, all made with the
+    command line; joining and enrolling are the learner's doing in the host app (Python here).
     """
+    (tmp_path / "skills.csv").write_text("Domain,Skill\nData,SQL\n", encoding="utf-8")
+    ok(acme, "skills", "glossary", "skills.csv", *AS)
+    quizzes = [arg for i in range(3) for arg in ("--assessment", f"q{i},Quiz {i},Data/SQL,60")]
+    ok(acme, "course", "add", "DB1", *AS, "--slug", "db-1", "--name", "Databases",
+       "--item", "v1,video,Week 1,Video", *quizzes)  # fmt: skip
     ok(acme, "invite", *AS, *ACADEMY, "--name", "Lia Souza", "--email", "lia@acme.example",
        "--no-email")  # fmt: skip
     with learnprog.connect(acme) as lp:
-        org = lp.organizations.list_organizations(SystemActor())[0]
-        ana = lp.organizations.resolve_actor(SystemActor(), org.id, "ana@acme.example")
-        sql = lp.programs.add_skill(ana, org.id, domain="Data", name="SQL")
-        course = lp.programs.add_course(
-            ana,
-            org.id,
-            course_id="DB1",
-            slug="db-1",
-            name="Databases",
-            items=[CourseItem.create("Video", id="v1", kind="video", lesson="Week 1")],
-            assessments=[
-                Assessment.create(f"Quiz {i}", id=f"q{i}", pass_mark=60, skill_ids=[sql.id])
-                for i in range(3)
-            ],
-        )
+        org, ana = as_ana(lp)
+        (course,) = lp.programs.list_courses(ana, org.id)
         lia = lp.organizations.resolve_actor(SystemActor(), org.id, "lia@acme.example")
         assert isinstance(lia, LearnerActor)
         program = lp.invitations.accept_by_sign_in(lia, "academy").program_id

@@ -130,3 +130,55 @@ def test_specializations_and_collections_make_a_curriculum(acme: str, tmp_path: 
     code, _, err = run(acme, "collection", "add", "Later", *AS, "--program", "academy",
                        "--course", "ML1")  # fmt: skip
     assert (code, err) == (1, "error: collection 'Later' not found\n")
+
+
+def test_course_add_takes_items_and_assessments_measuring_glossary_skills(
+    acme: str, tmp_path: Path
+) -> None:
+    (tmp_path / "skills.csv").write_text(
+        "Domain,Skill,Definition\nData,SQL,Querying\nData,Python,\n,Bad,x\n", encoding="utf-8"
+    )
+    out = ok(acme, "skills", "glossary", "skills.csv", *AS)
+    assert out.splitlines() == [
+        "line 4\trejected\tfield 'domain': a value is required",
+        "3 lines: 2 created, 0 updated, 0 unchanged, 0 differs, 1 rejected",
+    ]
+    assert json.loads(ok(acme, "skills", "list", *AS, "--json")) == [
+        {"domain": "Data", "skill": "Python", "definition": None},
+        {"domain": "Data", "skill": "SQL", "definition": "Querying"},
+    ]
+    out = ok(acme, "course", "add", "DB1", *AS, "--slug", "db-1", "--name", "Databases",
+             "--item", 'v1,video,Week 1,"Joins, in depth"', "--item", "r1,reading,Week 2",
+             "--assessment", "q1,Quiz 1,Data/SQL;Data/Python,60")  # fmt: skip
+    assert out == "course DB1 'Databases' added to the catalog (2 items, 1 assessments)\n"
+    with learnprog.connect(acme) as lp:
+        org, ana = as_ana(lp)
+        (course,) = lp.programs.list_courses(ana, org.id)
+        skills = {s.id: s.name for s in lp.programs.list_skills(ana, org.id)}
+    assert [(i.id, i.name, i.kind.value, i.lesson, i.position) for i in course.items] == [
+        ("v1", "Joins, in depth", "video", "Week 1", 0),
+        ("r1", "r1", "reading", "Week 2", 1),
+    ]
+    (quiz,) = course.assessments
+    assert (quiz.id, quiz.pass_mark, sorted(skills[s] for s in quiz.skill_ids)) == (
+        "q1",
+        60.0,
+        ["Python", "SQL"],
+    )
+
+
+def test_course_add_refuses_bad_items_and_unknown_skills(acme: str) -> None:
+    course = ("course", "add", "X1", *AS, "--slug", "x-1", "--name", "X")
+    code, _, err = run(acme, *course, "--item", "v1,film,Week 1")
+    assert code == 2
+    assert "'film' is not one of video" in err
+    assert run(acme, *course, "--assessment", "q1")[0] == 2
+    code, _, err = run(acme, *course, "--assessment", "q1,Quiz,Data/Cooking")
+    assert (code, err) == (
+        1,
+        "error: --assessment: 'q1,Quiz,Data/Cooking': not in the skill glossary: Data/Cooking\n",
+    )
+    code, _, err = run(acme, *course, "--assessment", "q1,Quiz,,120")
+    assert code == 1
+    assert err.startswith("error: --assessment: 'q1,Quiz,,120': ")
+    assert json.loads(ok(acme, "course", "list", *AS, "--json")) == []

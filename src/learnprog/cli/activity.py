@@ -40,7 +40,7 @@ from learnprog.model.activity import AssessmentAttempt, EventKind, LearningEvent
 from learnprog.model.identity import EmailAddress
 from learnprog.model.organization import Organization
 from learnprog.serialization import to_json_value
-from learnprog.services.skills import read_reference_group
+from learnprog.services.skills import GlossaryOutcome, read_reference_group
 
 ACTIVITY_COLUMNS = ("ID", "Email", "Course ID", "Activity", "Item ID", "Time")
 ACTIVITY_OPTIONAL = ("Grade", "Banked")
@@ -205,6 +205,52 @@ def import_oulad_command(
 @click.group("skills")
 def skills_group() -> None:
     """Skill scores from assessment attempts: scoring, the leaderboard, the benchmark."""
+
+
+@skills_group.command("glossary")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@admin_options
+@click.option("--encoding", help="The file's encoding (default: told from the bytes).")
+@click.option(
+    "--keep-existing",
+    is_flag=True,
+    help="Leave skills that exist with other details as they are (reported: differs).",
+)
+@click.pass_context
+def skills_glossary(
+    ctx: click.Context,
+    file: Path,
+    org_name: str,
+    as_email: str,
+    encoding: str | None,
+    keep_existing: bool,
+) -> None:
+    """Load skills into the glossary from a CSV file (Domain, Skill, Definition, ...)."""
+    with session(ctx) as lp:
+        org, actor = admin(lp, org_name, as_email)
+        result = lp.skills.import_glossary(
+            actor, org.id, file, encoding=encoding, update_existing=not keep_existing
+        )
+        for line in result.lines:
+            if line.outcome is not GlossaryOutcome.CREATED:
+                click.echo(f"line {line.line}\t{line.outcome.value}\t{line.message or ''}")
+        counts = ", ".join(f"{result.count(o)} {o.value}" for o in GlossaryOutcome)
+        click.echo(f"{len(result.lines)} lines: {counts}")
+
+
+@skills_group.command("list")
+@admin_options
+@json_option
+@click.pass_context
+def skills_list(ctx: click.Context, org_name: str, as_email: str, as_json: bool) -> None:
+    """List the skill glossary by domain and name."""
+    with session(ctx) as lp:
+        org, actor = admin(lp, org_name, as_email)
+        rows = [
+            {"domain": s.domain, "skill": s.name, "definition": s.definition}
+            for s in lp.programs.list_skills(actor, org.id)
+        ]
+        emit(rows, as_json, ["domain", "skill", "definition"])
 
 
 @skills_group.command("score")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import click
@@ -21,7 +22,7 @@ from learnprog.cli._common import (
     session,
 )
 from learnprog.model.access import AdminRole, SystemActor
-from learnprog.model.catalog import CollectionEntry
+from learnprog.model.catalog import Assessment, CollectionEntry, CourseItem, ItemKind
 from learnprog.serialization import to_json_value
 
 CSV_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -271,6 +272,21 @@ def course_group() -> None:
 @click.option("--partner", help="The authoring partner (the reports' University).")
 @click.option("--class-start", help="Class start, ISO 8601 (UTC if no zone).")
 @click.option("--class-end", help="Class end, ISO 8601 (UTC if no zone).")
+@click.option(
+    "--item",
+    "item_specs",
+    multiple=True,
+    metavar="ID,KIND,LESSON[,NAME]",
+    help=f"A course item, in order (repeatable); KIND is one of {', '.join(ItemKind)}.",
+)
+@click.option(
+    "--assessment",
+    "assessment_specs",
+    multiple=True,
+    metavar="ID,NAME[,SKILLS[,PASS_MARK]]",
+    help="A graded, required assessment (repeatable); SKILLS are DOMAIN/NAME of the glossary, "
+    "separated by ';'; PASS_MARK 0-100 (default 80).",
+)
 @click.pass_context
 def course_add(
     ctx: click.Context,
@@ -282,12 +298,16 @@ def course_add(
     partner: str | None,
     class_start: str | None,
     class_end: str | None,
+    item_specs: tuple[str, ...],
+    assessment_specs: tuple[str, ...],
 ) -> None:
     """Add the course COURSE_ID (the guide's Course ID) to the catalog."""
     start = None if class_start is None else parse_date(class_start, "--class-start")
     end = None if class_end is None else parse_date(class_end, "--class-end")
+    items = [_item(spec, position) for position, spec in enumerate(item_specs)]
     with session(ctx) as lp:
         org, actor = admin(lp, org_name, as_email)
+        skills = {f"{s.domain}/{s.name}": s.id for s in lp.programs.list_skills(actor, org.id)}
         course = lp.programs.add_course(
             actor,
             org.id,
@@ -297,8 +317,56 @@ def course_add(
             partner=partner,
             class_start=start,
             class_end=end,
+            items=items,
+            assessments=[_assessment(spec, skills) for spec in assessment_specs],
         )
-        click.echo(f"course {course.course_id} {course.name!r} added to the catalog")
+        click.echo(
+            f"course {course.course_id} {course.name!r} added to the catalog "
+            f"({len(course.items)} items, {len(course.assessments)} assessments)"
+        )
+
+
+def _fields(spec: str, option: str, least: int, most: int) -> list[str]:
+    """Split an option's comma-separated value (CSV quoting allowed); a usage error if malformed."""
+    cells = [c.strip() for c in next(csv.reader([spec]), [])]
+    if not least <= len(cells) <= most or not all(cells[:least]):
+        raise click.BadParameter(
+            f"{spec!r} does not have {least} to {most} comma-separated values",
+            param_hint=f"'{option}'",
+        )
+    return cells
+
+
+def _item(spec: str, position: int) -> CourseItem:
+    cells = _fields(spec, "--item", 3, 4)
+    item_id, kind, lesson = cells[:3]
+    if kind not in set(ItemKind):
+        raise click.BadParameter(
+            f"{kind!r} is not one of {', '.join(ItemKind)}", param_hint="'--item'"
+        )
+    name = cells[3] if len(cells) == 4 and cells[3] else item_id
+    try:
+        return CourseItem.create(name, id=item_id, kind=kind, lesson=lesson, position=position)
+    except learnprog.ValidationError as exc:
+        raise click.BadParameter(f"{spec!r}: {exc.reason}", param_hint="'--item'") from exc
+
+
+def _assessment(spec: str, skills: dict[str, str]) -> Assessment:
+    cells = _fields(spec, "--assessment", 2, 4)
+    wanted = [s.strip() for s in (cells[2] if len(cells) > 2 else "").split(";") if s.strip()]
+    unknown = [s for s in wanted if s not in skills]
+    if unknown:
+        raise learnprog.ValidationError(
+            f"{spec!r}: not in the skill glossary: {', '.join(unknown)}", field="assessment_specs"
+        )
+    try:
+        pass_mark = float(cells[3]) if len(cells) > 3 and cells[3] else 80.0
+        return Assessment.create(
+            cells[1], id=cells[0], pass_mark=pass_mark, skill_ids=[skills[s] for s in wanted]
+        )
+    except ValueError as exc:  # a ValidationError, or a pass mark that is not a number
+        reason = exc.reason if isinstance(exc, learnprog.ValidationError) else "bad pass mark"
+        raise learnprog.ValidationError(f"{spec!r}: {reason}", field="assessment_specs") from exc
 
 
 @course_group.command("import")
