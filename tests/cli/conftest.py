@@ -95,6 +95,7 @@ x2,lia@acme.example,DB1,attempt,q1,2026-02-03T11:30:00Z,170
 x3,lia@acme.example,DB9,started,v1,2026-02-03T10:00:00Z,
 x4,lia@acme.example,DB1,watched,v1,2026-02-03T10:00:00Z,
 x5,lia@acme.example,DB1,started,v1,yesterday,
+x6,lia@acme.example,DB1,attempt,q9,2026-02-03T11:40:00Z,50
 """
 
 

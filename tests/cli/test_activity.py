@@ -22,10 +22,11 @@ def test_import_activity_stores_records_and_reports_each_rejected_line(
         "line 9\trejected\tCourse ID: 'DB9' is not in the catalog",
         "line 10\trejected\tActivity: one of started, completed, attempt is required",
         "line 11\trejected\tTime: 'yesterday' is not ISO 8601",
-        "2 events and 3 attempts added, 0 duplicates, 5 rejected; 2 enrollments updated",
+        "line 12\trejected\tassessment 'q9' is not in course 'DB1'",
+        "2 events and 3 attempts added, 0 duplicates, 6 rejected; 2 enrollments updated",
     ]
     again = ok(enrolled, "import", "activity", "activity.csv", *AS).splitlines()[-1]
-    assert again.startswith("0 events and 0 attempts added, 5 duplicates, 5 rejected")
+    assert again.startswith("0 events and 0 attempts added, 5 duplicates, 6 rejected")
     rows = json.loads(ok(enrolled, "members", "list", *AS, "--program", "academy", "--json"))
     assert rows[0]["last_activity_at"] == "2026-02-03T11:20:00+00:00"
 

@@ -144,7 +144,15 @@ def import_activity(
             result = lp.learning.ingest(
                 actor, org.id, events=events, attempts=attempts, on_progress=advance
             )
-        rejected += [(lines[r.source][r.index], r.reason) for r in result.rejected]
+        codes = {record_id: code for code, record_id in courses.items()}
+        inputs: dict[str, list[LearningEvent] | list[AssessmentAttempt]] = {
+            "events": events,
+            "attempts": attempts,
+        }
+        for r in result.rejected:
+            course = inputs[r.source][r.index].course_id  # say the Course ID, not the record ID
+            reason = r.reason.replace(repr(course), repr(codes.get(course, course)))
+            rejected.append((lines[r.source][r.index], reason))
         for line, reason in sorted(rejected):
             click.echo(f"line {line}\trejected\t{reason}")
         click.echo(
