@@ -1,4 +1,4 @@
-"""The `learnprog` command: exit codes, one-line errors, JSON listings, atomic init."""
+"""The `learnprog` command: exit codes, one-line errors, JSON listings, atomic init, the demo."""
 
 from __future__ import annotations
 
@@ -6,35 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import learnprog
-from learnprog.cli import main
 from learnprog.mail.rendering import PROGRAM_WELCOME
-
-
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.chdir(tmp_path)  # the default outbox/ and learnprog.secret land here
-    return f"sqlite:///{tmp_path / 'cli.db'}"
-
-
-def run(db: str, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["--db", db, *args])
-    return result.exit_code, result.stdout, result.stderr
-
-
-INIT = (
-    "init",
-    "Acme",
-    "--domain",
-    "acme.example",
-    "--admin-name",
-    "Ana Lima",
-    "--admin-email",
-    "ana@acme.example",
-)
-AS = ("--org", "Acme", "--as", "ana@acme.example")
+from tests.cli.conftest import AS, INIT, run
 
 
 def test_a_first_run_creates_an_organization_program_and_contract(db: str) -> None:
@@ -258,3 +233,13 @@ def test_the_demo_runs_the_whole_job_on_the_shipped_data(
     assert (utilization["licenses_purchased"], utilization["occupied"]) == (20_000, 12_400)
     assert analytics["learner_activity"]["weeks"][0]["start"] == "2013-03-04"
     assert len(list((tmp_path / "outbox" / "new").iterdir())) == 5
+    explore = out.split("--- explore\n", 1)[1].splitlines()
+    assert explore[:2] == [
+        "organization\tOpen University (learnprog demo)",
+        "admin\tadmin@ou-demo.example",
+    ]
+    assert explore[2].startswith("note\tmemory storage keeps nothing")
+    assert explore[3] == (
+        "try\tlearnprog --db memory:// members list --org 'Open University (learnprog demo)' "
+        "--as admin@ou-demo.example --program ou-demo --limit 5"
+    )

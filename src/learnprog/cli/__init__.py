@@ -1,0 +1,193 @@
+"""The ``learnprog`` command: a thin shell over the services.
+
+Global options (each also an environment variable):
+
+- ``--db`` (``LEARNPROG_DB``): storage URL, default ``sqlite:///learnprog.db`` in the working
+  directory;
+- ``--mail-dir`` (``LEARNPROG_MAIL_DIR``): the Maildir mail is delivered into, default
+  ``./outbox``; or ``--smtp-host`` (``LEARNPROG_SMTP_HOST``) with ``--smtp-port``,
+  ``--smtp-security`` and ``--smtp-user`` (password in ``LEARNPROG_SMTP_PASSWORD`` only);
+- ``--base-url`` (``LEARNPROG_BASE_URL``): the host app's public URL, used in links;
+- ``--secret-file`` (``LEARNPROG_SECRET_FILE``): where the link-signing secret is kept, made on
+  first use (default ``./learnprog.secret``); ``LEARNPROG_SECRET_KEY`` gives it directly.
+
+Exit status: 0 on success, 1 on a user error (a learnprog error, a file that cannot be read: one
+line on stderr, no traceback), 2 on a usage error (an unknown command or option, a bad value).
+Commands that act as an admin take ``--org NAME-OR-ID`` and ``--as EMAIL``: the account is
+resolved to its stored admin rights. Listings print a header line and tab-separated rows, or
+JSON with ``--json``. Progress bars go to stderr, and only when it is a terminal.
+
+The commands live in the modules of this package, grouped by job (:mod:`.setup`,
+:mod:`.people`, :mod:`.activity`, :mod:`.mailing`, :mod:`.reports`); ``docs/cli.md`` is the
+reference.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+import click
+
+import learnprog
+from learnprog.cli import activity, mailing, people, reports, setup
+from learnprog.cli._common import percent, session
+
+DEFAULT_DB = "sqlite:///learnprog.db"
+
+
+@click.group()
+@click.option(
+    "--db",
+    envvar="LEARNPROG_DB",
+    default=DEFAULT_DB,
+    show_default=True,
+    show_envvar=True,
+    help="Storage URL: sqlite:///file.db, postgresql+psycopg://..., mysql+pymysql://..",
+)
+@click.option(
+    "--mail-dir",
+    envvar="LEARNPROG_MAIL_DIR",
+    default="outbox",
+    show_default=True,
+    show_envvar=True,
+    help="Maildir that mail is delivered into (without SMTP).",
+)
+@click.option(
+    "--smtp-host",
+    envvar="LEARNPROG_SMTP_HOST",
+    show_envvar=True,
+    help="Deliver through this SMTP server instead of the Maildir.",
+)
+@click.option(
+    "--smtp-port",
+    envvar="LEARNPROG_SMTP_PORT",
+    type=int,
+    default=587,
+    show_default=True,
+    show_envvar=True,
+)
+@click.option(
+    "--smtp-security",
+    envvar="LEARNPROG_SMTP_SECURITY",
+    type=click.Choice(["none", "starttls", "tls"]),
+    default="starttls",
+    show_default=True,
+    show_envvar=True,
+)
+@click.option(
+    "--smtp-user",
+    envvar="LEARNPROG_SMTP_USER",
+    show_envvar=True,
+    help="SMTP login; the password comes from LEARNPROG_SMTP_PASSWORD.",
+)
+@click.option(
+    "--base-url",
+    envvar="LEARNPROG_BASE_URL",
+    default="http://localhost:8000",
+    show_default=True,
+    show_envvar=True,
+    help="The host app's URL, used in links.",
+)
+@click.option(
+    "--secret-file",
+    envvar="LEARNPROG_SECRET_FILE",
+    default="learnprog.secret",
+    show_default=True,
+    show_envvar=True,
+    help="File keeping the link-signing secret (made on first use); "
+    "LEARNPROG_SECRET_KEY overrides it.",
+)
+@click.option(
+    "--no-reply-address",
+    envvar="LEARNPROG_NO_REPLY_ADDRESS",
+    default="noreply@example.com",
+    show_default=True,
+    show_envvar=True,
+    help="From address of system mail (replies go nowhere).",
+)
+@click.option(
+    "--sender-address",
+    envvar="LEARNPROG_SENDER_ADDRESS",
+    default="learning@example.com",
+    show_default=True,
+    show_envvar=True,
+    help="Envelope sender (bounces) for SMTP; also the Message-ID domain.",
+)
+@click.version_option(learnprog.__version__, prog_name="learnprog")
+@click.pass_context
+def main(ctx: click.Context, /, **options: Any) -> None:
+    """Run enterprise learning programs from the command line."""
+    ctx.obj = options
+
+
+@main.group("db")
+def db() -> None:
+    """Schema management."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Create or upgrade the schema to the newest migration."""
+    with session(ctx) as lp:
+        from learnprog.storage.sql import current_revision
+
+        if lp.engine is not None:
+            click.echo(f"schema at revision {current_revision(lp.engine)}")
+
+
+@main.command("demo")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Folder for the report zip, the gradebook and the figures.",
+)
+@click.pass_context
+def demo(ctx: click.Context, output: Path) -> None:
+    """Run the whole job on the OULAD learner data shipped in the package.
+
+    Imports it as one organization and program, invites a small roster and delivers the
+    invitations, scores skills, writes reports to --output and prints the summary, the usage
+    funnel and the top of the skill leaderboard. Can be run again.
+    """
+    from learnprog.demo import ADMIN_EMAIL, ORGANIZATION, PROGRAM_SLUG, run_demo
+
+    with session(ctx) as lp:
+        result = run_demo(lp, output, echo=click.echo)
+    s, f = result.summary, result.funnel
+    click.echo("--- summary")
+    click.echo(f"enrollments\t{s.enrollments:,}\t+{s.enrollments_change:,} in the past 28 days")
+    click.echo(f"learning hours\t{s.learning_hours:,.0f}\t+{s.learning_hours_change:,.0f}")
+    click.echo(f"lessons taken\t{s.lessons_taken:,}\t+{s.lessons_taken_change:,}")
+    rating = "none yet" if s.average_rating is None else f"{s.average_rating:.1f} / 5"
+    click.echo(f"average course rating\t{rating}")
+    click.echo("--- usage funnel")
+    click.echo(f"invitations sent\t{f.invitations_sent:,}")
+    click.echo(f"joined\t{f.joined:,}\t{percent(f.join_rate)}")
+    click.echo(f"enrolled\t{f.enrolled:,}\t{percent(f.enroll_rate)}")
+    click.echo("--- skill leaderboard (top 10)")
+    for row in result.leaderboard:
+        click.echo(f"{row.skill}\t{row.name}\t{row.level.value}\t{row.score:.0f}")
+    click.echo("--- files")
+    for path in result.files:
+        click.echo(str(path))
+    click.echo("--- explore")
+    click.echo(f"organization\t{ORGANIZATION}")
+    click.echo(f"admin\t{ADMIN_EMAIL}")
+    db = ctx.find_root().params["db"]
+    if db.startswith("memory:"):
+        click.echo("note\tmemory storage keeps nothing: run with --db sqlite:///demo.db to explore")
+    where = "" if db == DEFAULT_DB else f"--db {shlex.quote(db)} "
+    click.echo(
+        f"try\tlearnprog {where}members list --org {shlex.quote(ORGANIZATION)} "
+        f"--as {ADMIN_EMAIL} --program {PROGRAM_SLUG} --limit 5"
+    )
+
+
+for _module in (setup, people, activity, mailing, reports):
+    for _command in _module.COMMANDS:
+        main.add_command(_command)

@@ -1,0 +1,335 @@
+"""What the commands share: the session, lookups by the names people type, output, progress."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+import learnprog
+from learnprog.errors import LearnprogError
+from learnprog.mail.maildir import MaildirMailer
+from learnprog.mail.ports import Mailer
+from learnprog.mail.smtp import SmtpMailer
+from learnprog.model.access import Actor, SystemActor
+from learnprog.model.catalog import Course
+from learnprog.model.organization import Contract, Organization, Program
+
+F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=click.Command)
+
+
+def _secret(path: Path) -> str:
+    key = os.environ.get("LEARNPROG_SECRET_KEY")
+    if key:
+        return key
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never world-readable
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise learnprog.ValidationError(
+            f"the secret file {path} is not UTF-8 text", field="secret_file"
+        ) from exc
+
+
+def _mailer(options: dict[str, Any], settings: learnprog.Settings) -> Mailer:
+    if options["smtp_host"]:
+        return SmtpMailer(
+            options["smtp_host"],
+            options["smtp_port"],
+            security=options["smtp_security"],
+            username=options["smtp_user"],
+            password=os.environ.get("LEARNPROG_SMTP_PASSWORD"),
+            envelope_from=settings.sender_address.address,
+        )
+    return MaildirMailer(options["mail_dir"])
+
+
+_FIELD_OPTIONS: dict[click.Command, dict[str, str]] = {}
+
+
+def field_options(**fields: str) -> Callable[[C], C]:
+    """Name the option behind a service field whose name differs from the option's parameter.
+
+    Apply above ``@click.command``: ``@field_options(full_name="--admin-name")``.
+    """
+
+    def register(command: C) -> C:
+        _FIELD_OPTIONS[command] = fields
+        return command
+
+    return register
+
+
+def error_line(ctx: click.Context, exc: LearnprogError) -> str:
+    """Return the one-line message for a learnprog error, naming options as the user typed them.
+
+    A :class:`~learnprog.ValidationError` names the Python field at fault (``starts_at``); when
+    a parameter of the running command carries that field (or :func:`field_options` maps it),
+    its option (``--starts-at``) or argument (``NAME``) is named instead.
+    """
+    if isinstance(exc, learnprog.ValidationError) and exc.field is not None:
+        where = _FIELD_OPTIONS.get(ctx.command, {}).get(exc.field)
+        for param in ctx.command.params:
+            if where is None and param.name == exc.field:
+                where = (
+                    param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+                )
+        if where is not None:
+            line = f"line {exc.line}, " if exc.line is not None else ""
+            return "error: " + " ".join(f"{line}{where}: {exc.reason}".split())
+    return "error: " + " ".join(str(exc).split())  # one line, always
+
+
+def fail(message: str) -> None:
+    """Stop with exit status 1 and a one-line message on stderr (a user error)."""
+    click.echo("error: " + " ".join(message.split()), err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def session(ctx: click.Context) -> Iterator[learnprog.Learnprog]:
+    """Connect with the global options; learnprog and OS errors exit 1 with one line.
+
+    Raises:
+        SystemExit: 1 on a learnprog or OS error, 0 when the reader of stdout went away.
+    """
+    options = ctx.find_root().obj
+    try:
+        settings = learnprog.Settings(
+            base_url=options["base_url"],
+            secret_key=_secret(Path(options["secret_file"])),
+            sender_address=options["sender_address"],
+            no_reply_address=options["no_reply_address"],
+        )
+        with learnprog.connect(
+            options["db"], settings=settings, mailer=_mailer(options, settings)
+        ) as lp:
+            yield lp
+    except LearnprogError as exc:
+        click.echo(error_line(ctx, exc), err=True)
+        sys.exit(1)
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        sys.stderr.close()
+        sys.exit(0)
+    except OSError as exc:
+        fail(str(exc))
+
+
+def admin_options(command: F) -> F:
+    """Add ``--org NAME-OR-ID`` and ``--as EMAIL``, which every admin command takes."""
+    command = click.option("--as", "as_email", required=True, help="The acting admin's email.")(
+        command
+    )
+    return click.option("--org", "org_name", required=True, help="The organization's name or ID.")(
+        command
+    )
+
+
+def json_option(command: F) -> F:
+    """Add ``--json`` to a listing."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(command)
+
+
+def org_by_name(lp: learnprog.Learnprog, name: str) -> Organization:
+    """Find an organization by its ID or its exact name (which must then be unique).
+
+    Raises:
+        NotFoundError: no such organization.
+        ConflictError: several organizations have that name.
+    """
+    orgs = lp.organizations.list_organizations(SystemActor())
+    found = [o for o in orgs if o.id == name] or [o for o in orgs if o.name == name]
+    if not found:
+        raise learnprog.NotFoundError("organization", name)
+    if len(found) > 1:
+        ids = ", ".join(o.id for o in found)
+        raise learnprog.ConflictError(
+            f"{len(found)} organizations are named {name!r}; pass "
+            f"--org with one of their IDs: {ids}"
+        )
+    return found[0]
+
+
+def admin(lp: learnprog.Learnprog, org_name: str, as_email: str) -> tuple[Organization, Actor]:
+    """Return the organization and the actor its ``--as`` account resolves to."""
+    org = org_by_name(lp, org_name)
+    return org, lp.organizations.resolve_actor(SystemActor(), org.id, as_email)
+
+
+def program_by_slug(lp: learnprog.Learnprog, actor: Actor, org: Organization, slug: str) -> Program:
+    """Find one of the programs the actor administers by its URL slug.
+
+    Raises:
+        NotFoundError: no program of the actor's has that slug.
+    """
+    for program in lp.programs.list_programs(actor, org.id):
+        if program.slug.value == slug:
+            return program
+    raise learnprog.NotFoundError("program", slug)
+
+
+def contract_by_name(
+    lp: learnprog.Learnprog, actor: Actor, org: Organization, name: str
+) -> Contract:
+    """Find a contract of the organization by its ID or exact name.
+
+    Raises:
+        NotFoundError: no such contract.
+        ConflictError: several contracts have that name.
+    """
+    contracts = lp.programs.list_contracts(actor, org.id)
+    found = [c for c in contracts if c.id == name] or [c for c in contracts if c.name == name]
+    if not found:
+        raise learnprog.NotFoundError("contract", name)
+    if len(found) > 1:
+        raise learnprog.ConflictError(
+            f"{len(found)} contracts are named {name!r}; pass --contract with one of their "
+            f"IDs: {', '.join(c.id for c in found)}"
+        )
+    return found[0]
+
+
+def course_by_code(lp: learnprog.Learnprog, actor: Actor, org: Organization, code: str) -> Course:
+    """Find a catalog course by the guide's Course ID (or its slug).
+
+    Raises:
+        NotFoundError: no such course.
+    """
+    courses = lp.programs.list_courses(actor, org.id)
+    for course in courses:
+        if code in (course.course_id, course.slug):
+            return course
+    raise learnprog.NotFoundError("course", code)
+
+
+def _cell(value: Any) -> str:
+    """A value as a tab-separated cell: empty for None, no tab or line break inside."""
+    if value is None:
+        return ""
+    return " ".join(str(value).replace("\t", " ").splitlines())
+
+
+def json_default(value: object) -> str:
+    """Dates and times as ISO 8601 in JSON output (the rest is JSON already)."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def emit(rows: Sequence[dict[str, Any]], as_json: bool, columns: list[str]) -> None:
+    """Print rows as JSON, or as a header line and one tab-separated line per row."""
+    if as_json:
+        click.echo(json.dumps(list(rows), ensure_ascii=False, indent=2, default=json_default))
+        return
+    click.echo("\t".join(columns))
+    for row in rows:
+        click.echo("\t".join(_cell(row.get(c)) for c in columns))
+
+
+def emit_object(value: dict[str, Any], as_json: bool) -> None:
+    """Print one record as JSON, or as ``label<TAB>value`` lines."""
+    if as_json:
+        click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=json_default))
+        return
+    for key, item in value.items():
+        click.echo(f"{key}\t{_cell(item)}")
+
+
+def parse_date(value: str, option: str) -> datetime:
+    """Parse an ISO 8601 date or time (UTC when no zone is given).
+
+    Raises:
+        click.BadParameter: not ISO 8601 (a usage error naming the option).
+    """
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 date", param_hint=f"'{option}'"
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def count_lines(path: Path) -> int | None:
+    """Return the number of data lines of a CSV file (line breaks minus the header), roughly.
+
+    Used only as a progress bar's total; quoted line breaks make it an upper bound.
+    """
+    try:
+        with path.open("rb") as handle:
+            breaks = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    except OSError:
+        return None
+    return max(breaks, 1)
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """Show a rich progress bar on stderr while the block runs, if stderr is a terminal.
+
+    Yields:
+        A function taking the count done so far. Off a terminal (a pipe, a log file, a test
+        runner) it does nothing, so output stays clean.
+    """
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield lambda done: None
+        return
+    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total is not None:
+        columns += [BarColumn(), MofNCompleteColumn()]
+    else:
+        columns += [TextColumn("{task.completed:,}")]
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+@contextmanager
+def stepped_progress() -> Iterator[Callable[[str, int], None]]:
+    """Like :func:`progress_bar`, with one line per named step (OULAD: members, attempts)."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield lambda step, done: None
+        return
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(step: str, done: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=None)
+            bar.update(tasks[step], completed=done)
+
+        yield update
+
+
+def percent(value: float | None) -> str:
+    """A rate as ``12.5%``, empty when there is none."""
+    return "" if value is None else f"{value:.1f}%"

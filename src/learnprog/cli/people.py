@@ -1,0 +1,231 @@
+"""Inviting learners, one or a roster, and the Members page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from learnprog.cli._common import (
+    admin,
+    admin_options,
+    contract_by_name,
+    count_lines,
+    emit,
+    json_option,
+    program_by_slug,
+    progress_bar,
+    session,
+)
+from learnprog.serialization import to_json_value
+
+_PROGRAM = click.option("--program", "program_slug", required=True, help="The program's URL slug.")
+_CONTRACT = click.option(
+    "--contract", "contract_name", required=True, help="The contract to draw on (name or ID)."
+)
+_NO_EMAIL = click.option(
+    "--no-email", is_flag=True, help="Create the invitation without queueing the email."
+)
+
+
+@click.command("invite")
+@admin_options
+@_PROGRAM
+@_CONTRACT
+@click.option("--name", "full_name", required=True, help="The learner's full name.")
+@click.option("--email", required=True, help="The learner's address.")
+@click.option("--external-id", help="The organization's own ID for the person.")
+@_NO_EMAIL
+@click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")
+@click.pass_context
+def invite(
+    ctx: click.Context,
+    org_name: str,
+    as_email: str,
+    program_slug: str,
+    contract_name: str,
+    full_name: str,
+    email: str,
+    external_id: str | None,
+    no_email: bool,
+    dry_run: bool,
+) -> None:
+    """Invite one learner to a program (the email goes out with `mail deliver`)."""
+    with session(ctx) as lp:
+        org, actor = admin(lp, org_name, as_email)
+        program = program_by_slug(lp, actor, org, program_slug)
+        contract = contract_by_name(lp, actor, org, contract_name)
+        call = lp.invitations.preview_invitation if dry_run else lp.invitations.invite
+        result = call(
+            actor,
+            program.id,
+            contract.id,
+            full_name=full_name,
+            email=email,
+            external_id=external_id,
+            send_email=not no_email,
+        )
+        prefix = "dry run, nothing changed: " if dry_run else ""
+        if result.email_queued:
+            mail = "email would be queued" if dry_run else "email queued"
+        else:
+            mail = result.skipped_reason or "no email"
+        click.echo(
+            f"{prefix}{result.outcome.value}: {result.learner.full_name} "
+            f"<{result.learner.email.address}> in {program.slug} on {contract.name!r} ({mail})"
+        )
+
+
+@click.command("invite-roster")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@admin_options
+@_PROGRAM
+@_CONTRACT
+@_NO_EMAIL
+@click.option("--dry-run", is_flag=True, help="Report what would happen; change nothing.")
+@click.option(
+    "--rejections",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the rejected lines, with their line numbers and reasons, to this CSV file.",
+)
+@click.option("--encoding", help="The file's encoding (default: told from the bytes).")
+@click.pass_context
+def invite_roster(
+    ctx: click.Context,
+    file: Path,
+    org_name: str,
+    as_email: str,
+    program_slug: str,
+    contract_name: str,
+    no_email: bool,
+    dry_run: bool,
+    rejections: Path | None,
+    encoding: str | None,
+) -> None:
+    """Invite everyone in a roster CSV file (Full Name, Email, External ID).
+
+    Prints each line that was not created (rejected, duplicate, already invited, ...) and then
+    the totals.
+    """
+    with session(ctx) as lp, progress_bar("invitations", count_lines(file)) as advance:
+        org, actor = admin(lp, org_name, as_email)
+        program = program_by_slug(lp, actor, org, program_slug)
+        contract = contract_by_name(lp, actor, org, contract_name)
+        with lp.invitations.bulk_invite(
+            actor,
+            program.id,
+            contract.id,
+            file,
+            encoding=encoding,
+            send_email=not no_email,
+            dry_run=dry_run,
+            rejections_to=rejections,
+            progress=advance,
+        ) as run:
+            for line in run:
+                if line.outcome != "created":
+                    detail = line.reason or (
+                        f"line {line.duplicate_of}" if line.duplicate_of else ""
+                    )
+                    click.echo(f"line {line.line}\t{line.outcome}\t{line.email}\t{detail}")
+        t = run.totals
+        click.echo(
+            f"{'dry run, nothing changed: ' if dry_run else ''}{t.lines} lines: "
+            f"{t.created} invited, {t.reinvited} re-invited, {t.already_invited} already "
+            f"invited, {t.already_member} already members, {t.duplicate} duplicate, "
+            f"{t.rejected} rejected; {t.emails_queued} emails queued"
+        )
+
+
+@click.group("members")
+def members_group() -> None:
+    """A program's members (the Members page)."""
+
+
+@members_group.command("list")
+@admin_options
+@_PROGRAM
+@click.option("--search", help="A piece of the name or email (any case).")
+@click.option(
+    "--state", type=click.Choice(["INVITED", "MEMBER", "DELETED_MEMBER"], case_sensitive=False)
+)
+@click.option(
+    "--status",
+    type=click.Choice(["no_enrollment", "enrolled", "completed", "inactive", "at_risk"]),
+)
+@click.option("--contract", "contract_name", help="Only memberships on this contract.")
+@click.option(
+    "--order",
+    type=click.Choice(["name", "email", "invited_at", "joined_at", "last_activity", "enrollments"]),
+    default="name",
+    show_default=True,
+)
+@click.option("--descending", is_flag=True, help="Reverse the order.")
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@json_option
+@click.pass_context
+def members_list(
+    ctx: click.Context,
+    org_name: str,
+    as_email: str,
+    program_slug: str,
+    search: str | None,
+    state: str | None,
+    status: str | None,
+    contract_name: str | None,
+    order: str,
+    descending: bool,
+    offset: int,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List one page of a program's members with their status."""
+    with session(ctx) as lp:
+        org, actor = admin(lp, org_name, as_email)
+        program = program_by_slug(lp, actor, org, program_slug)
+        contract_id = (
+            None if contract_name is None else contract_by_name(lp, actor, org, contract_name).id
+        )
+        page = lp.learning.members_list(
+            actor,
+            program.id,
+            search=search,
+            state=None if state is None else state.upper(),
+            status=status,
+            contract_id=contract_id,
+            order=order,
+            descending=descending,
+            offset=offset,
+            limit=limit,
+        )
+        rows = []
+        for row in page.rows:
+            membership = to_json_value(row.membership)
+            rows.append(
+                {
+                    "name": row.learner.full_name,
+                    "email": row.learner.email.address,
+                    "external_id": row.learner.external_id,
+                    "state": row.membership.state.value,
+                    "status": row.status.label,
+                    "enrollments": row.status.enrollments,
+                    "completions": row.status.completions,
+                    "last_activity_at": to_json_value(row.status)["last_activity_at"],
+                    "inactive": row.status.inactive,
+                    "at_risk": row.status.at_risk,
+                    "invited_at": membership.get("invited_at"),
+                    "joined_at": membership.get("joined_at"),
+                }
+            )
+        emit(
+            rows,
+            as_json,
+            ["name", "email", "external_id", "state", "status", "last_activity_at"],
+        )
+        if not as_json:
+            click.echo(f"-- {len(rows)} of {page.total} (offset {offset})", err=True)
+
+
+COMMANDS = (invite, invite_roster, members_group)
+"""The commands this module adds to ``learnprog``."""

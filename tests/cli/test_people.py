@@ -1,0 +1,141 @@
+"""`learnprog invite`, `invite-roster` and `members list`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import ACADEMY, AS, ok, outbox, run
+
+LIA = ("--name", "Lia Souza", "--email", "lia@acme.example", "--external-id", "E1")
+ROSTER = (
+    "Full Name,Email,External ID\n"
+    "Lia Souza,lia@acme.example,E1\n"
+    "Bo,not-an-email,E2\n"
+    "Cy,cy@acme.example,\n"
+    "Lia again,LIA@acme.example,E3\n"
+)
+
+
+def members(db: str) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = json.loads(
+        ok(db, "members", "list", *AS, "--program", "academy", "--json")
+    )
+    return rows
+
+
+def test_invite_queues_the_invitation_that_mail_deliver_sends(acme: str, tmp_path: Path) -> None:
+    out = ok(acme, "invite", *AS, *ACADEMY, *LIA)
+    assert out == "created: Lia Souza <lia@acme.example> in academy on 'Y1' (email queued)\n"
+    assert [(m["email"], m["state"], m["external_id"]) for m in members(acme)] == [
+        ("lia@acme.example", "INVITED", "E1")
+    ]
+    assert ok(acme, "mail", "deliver").startswith("sent 1,")
+    assert len(outbox(tmp_path)) == 1
+    assert ok(acme, "invite", *AS, *ACADEMY, *LIA).startswith("already_invited: ")
+
+
+def test_invite_dry_run_changes_nothing(acme: str, tmp_path: Path) -> None:
+    out = ok(acme, "invite", *AS, *ACADEMY, *LIA, "--dry-run")
+    assert out == (
+        "dry run, nothing changed: created: Lia Souza <lia@acme.example> in academy on 'Y1' "
+        "(email would be queued)\n"
+    )
+    assert members(acme) == []
+    assert ok(acme, "mail", "deliver").startswith("sent 0,")
+    newest = json.loads(ok(acme, "audit", *AS, "--json"))[0]
+    assert newest["action"] == "contract.create"
+
+
+def test_invite_no_email_queues_nothing(acme: str, tmp_path: Path) -> None:
+    assert ok(acme, "invite", *AS, *ACADEMY, *LIA, "--no-email").endswith("(no email)\n")
+    assert len(members(acme)) == 1
+    assert ok(acme, "mail", "deliver").startswith("sent 0,")
+    assert outbox(tmp_path) == []
+
+
+def test_invite_errors_exit_1_naming_the_option(acme: str) -> None:
+    code, _, err = run(acme, "invite", *AS, *ACADEMY, "--name", "X", "--email", "nope")
+    assert code == 1
+    assert err.startswith("error: --email: ")
+    assert err.count("\n") == 1
+    code, _, err = run(acme, "invite", *AS, "--program", "academy", "--contract", "Y9", *LIA)
+    assert (code, err) == (1, "error: contract 'Y9' not found\n")
+    assert run(acme, "invite", *AS, *ACADEMY, "--name", "X")[0] == 2
+
+
+def test_invite_roster_reports_lines_writes_rejections_and_totals(
+    acme: str, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    out = ok(acme, "invite-roster", str(roster), *AS, *ACADEMY, "--rejections", "rejected.csv")
+    lines = out.splitlines()
+    assert lines[0].startswith("line 3\trejected\tnot-an-email\temail: ")
+    assert lines[1] == "line 5\tduplicate\tLIA@acme.example\tline 2"
+    assert lines[2] == (
+        "4 lines: 2 invited, 0 re-invited, 0 already invited, 0 already members, "
+        "1 duplicate, 1 rejected; 2 emails queued"
+    )
+    rejected = (tmp_path / "rejected.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rejected[0] == "Line,Full Name,Email,External ID,Reason"
+    assert rejected[1].startswith("3,Bo,not-an-email,E2,")
+    assert sorted(str(m["email"]) for m in members(acme)) == ["cy@acme.example", "lia@acme.example"]
+    assert ok(acme, "mail", "deliver").startswith("sent 2,")
+    again = ok(acme, "invite-roster", str(roster), *AS, *ACADEMY).splitlines()[-1]
+    assert "0 invited" in again
+    assert "2 already invited" in again
+
+
+def test_invite_roster_dry_run_and_no_email(acme: str, tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    out = ok(acme, "invite-roster", str(roster), *AS, *ACADEMY, "--dry-run")
+    assert out.splitlines()[-1].startswith("dry run, nothing changed: 4 lines: 2 invited")
+    assert members(acme) == []
+    out = ok(acme, "invite-roster", str(roster), *AS, *ACADEMY, "--no-email")
+    assert out.endswith("; 0 emails queued\n")
+    assert len(members(acme)) == 2
+    assert ok(acme, "mail", "deliver").startswith("sent 0,")
+
+
+def test_invite_roster_without_the_columns_exits_1(acme: str, tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("Name,Mail\nLia,lia@acme.example\n", encoding="utf-8")
+    code, _, err = run(acme, "invite-roster", str(roster), *AS, *ACADEMY)
+    assert code == 1
+    assert "Full Name" in err
+    assert err.count("\n") == 1
+
+
+def test_members_list_filters_and_prints_empty_cells_empty(acme: str) -> None:
+    ok(acme, "invite", *AS, *ACADEMY, *LIA, "--no-email")
+    ok(acme, "invite", *AS, *ACADEMY, "--name", "Cy", "--email", "cy@acme.example", "--no-email")
+    code, out, err = run(acme, "members", "list", *AS, "--program", "academy", "--search", "CY")
+    assert code == 0
+    assert out.splitlines() == [
+        "name\temail\texternal_id\tstate\tstatus\tlast_activity_at",
+        "Cy\tcy@acme.example\t\tINVITED\tNo Enrollment\t",
+    ]
+    assert err == "-- 1 of 1 (offset 0)\n"
+    rows = json.loads(ok(acme, "members", "list", *AS, "--program", "academy", "--json",
+                         "--order", "email", "--descending", "--state", "invited"))  # fmt: skip
+    assert [r["email"] for r in rows] == ["lia@acme.example", "cy@acme.example"]
+    assert rows[0]["status"] == "No Enrollment"
+    assert run(acme, "members", "list", *AS, "--program", "academy", "--status", "x")[0] == 2
+
+
+def test_the_progress_bar_goes_to_stderr_only_on_a_terminal(
+    acme: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    code, out, err = run(acme, "invite-roster", str(roster), *AS, *ACADEMY, "--dry-run")
+    assert (code, err) == (0, "")  # not a terminal: no bar
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich treats stderr as a terminal
+    code, on_terminal, err = run(acme, "invite-roster", str(roster), *AS, *ACADEMY, "--dry-run")
+    assert code == 0
+    assert "invitations" in err
+    assert on_terminal == out
