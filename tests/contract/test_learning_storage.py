@@ -178,6 +178,36 @@ def test_events_and_attempts_are_kept_once_by_source_id(uow_factory: UowFactory)
         assert uow.activity.attempts_for_course(w.course.id) == [attempt]
 
 
+def test_the_scorer_streams_attempts_in_time_order_and_reads_times_by_id(
+    uow_factory: UowFactory,
+) -> None:
+    w = _world(uow_factory, ("Ana Lima", "Bo Reis"))
+    ana, bo = (x.id for x in w.learners)
+    attempts = [
+        AssessmentAttempt("t3", bo, w.course.id, "a2", 40.0, f.NOW + DAY),
+        AssessmentAttempt("t1", ana, w.course.id, "a1", 85.5, f.NOW),
+        AssessmentAttempt("t2", ana, w.course.id, "a2", 90.0, f.NOW + DAY),  # a tie: by ID
+    ]
+    with uow_factory() as uow:
+        uow.activity.add_attempts(w.org_id, attempts)
+        uow.commit()
+    with uow_factory() as uow:
+        store = uow.skill_ratings
+        rows = list(store.scoring_rows(w.org_id, None))
+        assert rows == [
+            (ana, f"{w.course.id}:a1", 85.5, "t1"),
+            (ana, f"{w.course.id}:a2", 90.0, "t2"),
+            (bo, f"{w.course.id}:a2", 40.0, "t3"),
+        ]
+        assert [r[3] for r in store.scoring_rows(w.org_id, (f.NOW + DAY, "t2"))] == ["t3"]
+        assert list(store.scoring_rows("another-org", None)) == []
+        assert store.attempt_times(w.org_id, ["t3", "t1", "t1", "missing"]) == {
+            "t1": f.NOW,
+            "t3": f.NOW + DAY,
+        }
+        assert store.attempt_times(w.org_id, []) == {}
+
+
 # --- derived figures and the members list --------------------------------------------------
 
 

@@ -150,8 +150,10 @@ class ScoredAttempt(NamedTuple):
         skills: the skill IDs the assessment measures.
         grade: 0-100 (percent).
         pass_mark: the assessment's pass mark, 0-100.
-        at: when it was submitted (attempts are scored in time order).
+        at: when it was submitted. Attempts are scored in the order given; only
+            :func:`rescore` sorts by it.
         guess: the guessing probability ``g`` (``1/k`` for a ``k``-option question, else 0).
+        id: the stored attempt's record ID, or ``None``.
     """
 
     learner_id: str
@@ -161,6 +163,7 @@ class ScoredAttempt(NamedTuple):
     pass_mark: float
     at: datetime
     guess: float = 0.0
+    id: str | None = None
 
     def outcome(self, settings: EloSettings) -> float:
         """``s``: the grade as a fraction, or 1/0 at the pass mark."""

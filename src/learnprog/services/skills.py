@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from attrs import frozen
@@ -403,6 +403,11 @@ def _subskills(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(";") if part.strip())
 
 
+_UNREAD = datetime.min.replace(tzinfo=UTC)
+"""The ``at`` of the attempts the scorer streams: it orders them in storage and reads the time
+only of the few attempts it keeps (level marks, its cursor), by their IDs."""
+
+
 class SkillScorer(Service):
     """Skill proficiency (guide, "Skills Development")."""
 
@@ -463,7 +468,9 @@ class SkillScorer(Service):
         if cursor is not None and not from_scratch:
             from_scratch = store.count_attempts_until(organization_id, cursor) != mark.scored
         state = EloState()
-        reached: dict[tuple[str, str], list[datetime | None]] = {}
+        # A level's first moment: a stored time, or (found in this call) the attempt's ID,
+        # whose time is read afterwards with the few others (the stream reads no times).
+        reached: dict[tuple[str, str], list[datetime | str | None]] = {}
         scored = mark.scored
         if from_scratch or cursor is None:
             cursor, scored = None, 0
@@ -473,31 +480,31 @@ class SkillScorer(Service):
                 reached[(r.learner_id, r.skill_id)] = [r.intermediate_at, r.advanced_at]
             for d in store.difficulties(organization_id):
                 state.set_difficulty(f"{d.course_id}:{d.assessment_id}", d.difficulty, d.attempts)
-        new = list(store.attempts_after(organization_id, cursor))
-        if cursor is not None and new:
-            learners = sorted({a.learner_id for a in new})
-            courses = sorted({a.course_id for a in new})
-            for old in uow.activity.attempts_for(learners, courses):
-                if (old.submitted_at, old.id) <= cursor:
-                    state.seen.add((old.learner_id, f"{old.course_id}:{old.assessment_id}"))
-        skipped = 0
-        scored_attempts = []
-        for attempt in new:
-            item = f"{attempt.course_id}:{attempt.assessment_id}"
-            skills, pass_mark, guess = items.get(item, ((), 0.0, 0.0))
-            if not skills:
-                skipped += 1
-                continue
-            scored_attempts.append(
-                ScoredAttempt(attempt.learner_id, item, skills, attempt.grade, pass_mark,
-                              attempt.submitted_at, guess)
-            )  # fmt: skip
+        rows: Iterable[tuple[str, str, float, str]] = store.scoring_rows(organization_id, cursor)
+        if cursor is not None:
+            rows = list(rows)  # only what came since the last call: few
+            self._mark_seen(uow, state, cursor, rows)
+        counted = {"read": 0, "skipped": 0}
+        last_id: list[str] = []
+
+        def stream() -> Iterator[ScoredAttempt]:
+            for learner_id, item, grade, attempt_id in rows:
+                counted["read"] += 1
+                skills, pass_mark, guess = items.get(item, ((), 0.0, 0.0))
+                if not skills:
+                    counted["skipped"] += 1
+                    continue
+                yield ScoredAttempt(
+                    learner_id, item, skills, grade, pass_mark, _UNREAD, guess, attempt_id
+                )
+            if counted["read"]:
+                last_id.append(attempt_id)
 
         low_theta, high_theta = level_thresholds(settings)
         thetas, counts, min_attempts = state.thetas, state.counts, settings.min_attempts
 
         def note_levels(scored: ScoredAttempt) -> None:
-            """Keep when each of the attempt's ratings first reached a level."""
+            """Keep when each of the attempt's ratings first reached a level (by its ID)."""
             for skill in scored.skills:
                 key = (scored.learner_id, skill)
                 theta = thetas[key]
@@ -516,16 +523,23 @@ class SkillScorer(Service):
                     continue
                 marks = reached.setdefault(key, [None, None])
                 if marks[0] is None:
-                    marks[0] = scored.at
+                    marks[0] = scored.id
                 if marks[1] is None and now_level is Level.ADVANCED:
-                    marks[1] = scored.at
+                    marks[1] = scored.id
 
-        state.replay(scored_attempts, settings, after_each=note_levels)
-        ratings = [
-            SkillRating(organization_id, learner, skill, theta, n,
-                        *reached.get((learner, skill), [None, None]))
-            for learner, skill, theta, n in state.rated()
-        ]  # fmt: skip
+        state.replay(stream(), settings, after_each=note_levels)
+        wanted = [m for marks in reached.values() for m in marks if isinstance(m, str)]
+        times = store.attempt_times(organization_id, [*wanted, *last_id])
+
+        def when(value: datetime | str | None) -> datetime | None:
+            return times[value] if isinstance(value, str) else value
+
+        ratings = []
+        for learner, skill, theta, n in state.rated():
+            first, second = reached.get((learner, skill), (None, None))
+            ratings.append(
+                SkillRating(organization_id, learner, skill, theta, n, when(first), when(second))
+            )
         difficulties = []
         for item in sorted(state.difficulties):
             course_id, assessment_id = item.split(":", 1)
@@ -534,12 +548,30 @@ class SkillScorer(Service):
                 ItemDifficulty(organization_id, course_id, assessment_id, value, n_item)
             )
         store.replace(organization_id, ratings, difficulties)
-        if new:
-            last = new[-1]
+        read = counted["read"]
+        if last_id:
             store.set_mark(
-                ScoringMark(organization_id, scored + len(new), last.submitted_at, last.id)
+                ScoringMark(organization_id, scored + read, times[last_id[0]], last_id[0])
             )
-        return ScoringReport(len(new) - skipped, skipped, from_scratch, len(ratings))
+        return ScoringReport(
+            read - counted["skipped"], counted["skipped"], from_scratch, len(ratings)
+        )
+
+    @staticmethod
+    def _mark_seen(
+        uow: UnitOfWork,
+        state: EloState,
+        cursor: tuple[datetime, str],
+        rows: Sequence[tuple[str, str, float, str]],
+    ) -> None:
+        """Note the (learner, item) pairs of these rows scored before ``cursor``."""
+        if not rows:
+            return
+        learners = sorted({learner for learner, _, _, _ in rows})
+        courses = sorted({item.split(":", 1)[0] for _, item, _, _ in rows})
+        for old in uow.activity.attempts_for(learners, courses):
+            if (old.submitted_at, old.id) <= cursor:
+                state.seen.add((old.learner_id, f"{old.course_id}:{old.assessment_id}"))
 
     # --- skills analytics ----------------------------------------------------------------------
 

@@ -1418,6 +1418,17 @@ class InMemorySkillRatingRepository(ports.SkillRatingRepository):
                     a.learner_id, a.course_id, a.assessment_id, a.grade, a.submitted_at, a.id
                 )
 
+    def scoring_rows(
+        self, organization_id: str, after: tuple[datetime, str] | None
+    ) -> Iterator[tuple[str, str, float, str]]:
+        for a in self._org_attempts(organization_id):
+            if after is None or (a.submitted_at, a.id) > after:
+                yield a.learner_id, f"{a.course_id}:{a.assessment_id}", a.grade, a.id
+
+    def attempt_times(self, organization_id: str, ids: Sequence[str]) -> Mapping[str, datetime]:
+        wanted = set(ids)
+        return {a.id: a.submitted_at for a in self._org_attempts(organization_id) if a.id in wanted}
+
     def count_attempts_until(self, organization_id: str, until: tuple[datetime, str]) -> int:
         return sum(
             1 for a in self._org_attempts(organization_id) if (a.submitted_at, a.id) <= until

@@ -817,6 +817,21 @@ class SkillRatingRepository(Protocol):
         """
         ...
 
+    def scoring_rows(
+        self, organization_id: str, after: tuple[datetime, str] | None
+    ) -> Iterator[tuple[str, str, float, str]]:
+        """Yield ``(learner_id, item, grade, attempt_id)`` of the attempts after ``after``.
+
+        The scorer's read: ``item`` is ``"<course_id>:<assessment_id>"``, the order is
+        ``(submitted_at, id)`` like :meth:`attempts_after`, and no time is read (the scorer
+        asks :meth:`attempt_times` for the few it keeps), so a million rows stream cheaply.
+        """
+        ...
+
+    def attempt_times(self, organization_id: str, ids: Sequence[str]) -> Mapping[str, datetime]:
+        """Return the submission time (aware UTC) of each of these attempts that is stored."""
+        ...
+
     def count_attempts_until(self, organization_id: str, until: tuple[datetime, str]) -> int:
         """Return how many of the organization's attempts come at or before ``until``."""
         ...

@@ -1765,6 +1765,37 @@ class SqlSkillRatingRepository(ports.SkillRatingRepository):
             for row in self._uow.connection.execute(statement):
                 yield AttemptRow(*row)
 
+    def scoring_rows(
+        self, organization_id: str, after: tuple[datetime, str] | None
+    ) -> Iterator[tuple[str, str, float, str]]:
+        c = t.assessment_attempts.c
+        item = (c.course_id + ":" + c.assessment_id).label("item")  # || or CONCAT()
+        statement = sa.select(c.learner_id, item, c.grade, c.id).where(
+            c.organization_id == organization_id
+        )
+        if after is not None:
+            at, last = after
+            statement = statement.where(
+                sa.or_(c.submitted_at > at, sa.and_(c.submitted_at == at, c.id > last))
+            )
+        statement = statement.order_by(c.submitted_at, c.id).execution_options(yield_per=5000)
+        with translate_errors("assessment attempt"):
+            for partition in self._uow.connection.execute(statement).partitions():
+                yield from partition  # rows: (learner_id, item, grade, id)
+
+    def attempt_times(self, organization_id: str, ids: Sequence[str]) -> Mapping[str, datetime]:
+        c = t.assessment_attempts.c
+        found: dict[str, datetime] = {}
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), 1000):
+            rows = self._attempts._read(
+                sa.select(c.id, c.submitted_at).where(
+                    c.organization_id == organization_id, c.id.in_(unique[start : start + 1000])
+                )
+            )
+            found.update((r["id"], r["submitted_at"]) for r in rows)
+        return found
+
     def count_attempts_until(self, organization_id: str, until: tuple[datetime, str]) -> int:
         c = t.assessment_attempts.c
         at, last = until
