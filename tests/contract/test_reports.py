@@ -50,7 +50,9 @@ def _fixture(uow_factory: UowFactory) -> Fixture:
     spec = Specialization.create(org.id, slug="s", name="S", courses=courses[:2], now=f.NOW)
     people = {n: f.learner(org, f"{n}@acme.example", n.title()) for n in
               ("ana", "bo", "cy", "di", "ivy", "rev")}  # fmt: skip
-    people["ana"] = evolve(people["ana"], identity_verified=True)
+    people["ana"] = evolve(people["ana"], identity_verified=True).with_attributes(
+        {"Cost Center": "CC-42", "Région": "Île-de-France"}
+    )
     members = []
     for n, person in people.items():
         m = Membership.invite(org.id, prog.id, person.id, deal.id, now=f.NOW)
@@ -162,6 +164,8 @@ def test_usage_records_are_the_current_course_enrollments(uow_factory: UowFactor
         "Year 1 Contract 2026",
     )
     assert ana1.course_slug == "c-1"
+    assert ana1.learner.attributes == {"Cost Center": "CC-42", "Région": "Île-de-France"}
+    assert rows[2].learner.attributes == {}  # bo, after ana's rows: nothing carried over
 
 
 def test_membership_records_cover_every_state(uow_factory: UowFactory) -> None:

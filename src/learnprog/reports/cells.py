@@ -28,10 +28,12 @@ def timestamp(value: datetime | None) -> str:
     """
     if value is None:
         return ""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("a report time must be aware")
-    moment = value.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("a report time must be aware")
+        value = value.astimezone(UTC)
+    # isoformat truncates to milliseconds (never rounds); drop its "+00:00" for the "Z"
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def yes_no(value: bool) -> str:

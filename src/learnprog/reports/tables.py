@@ -97,12 +97,28 @@ SPECIALIZATION_COLUMNS = (
 """The Specialization Report's columns, in the guide's order."""
 
 
-def _learner(learner: Learner) -> list[str]:
-    return [
-        protect(learner.full_name),
-        protect(learner.email.address),
-        protect(learner.external_id),
-    ]
+class _LearnerCells:
+    """A learner's leading and trailing (profile) cells, kept for the last learner asked.
+
+    Report rows come grouped by learner (a usage report has a row per enrollment), so the
+    same learner's cells are asked for many times in a row.
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[Learner | None, list[str], list[str]] = (None, [], [])
+
+    def __call__(self, learner: Learner) -> tuple[list[str], list[str]]:
+        last = self._last  # one read: safe when reports are written from several threads
+        if last[0] is learner:
+            return last[1], last[2]
+        head = [
+            protect(learner.full_name),
+            protect(learner.email.address),
+            protect(learner.external_id),
+        ]
+        tail = _profile(learner)
+        self._last = (learner, head, tail)
+        return head, tail
 
 
 def _profile(learner: Learner) -> list[str]:
@@ -121,11 +137,15 @@ def _profile(learner: Learner) -> list[str]:
     return [protect(v) for v in values]
 
 
+_learner_cells = _LearnerCells()
+
+
 def usage_cells(r: UsageRecord) -> list[str]:
     """One Usage Report row (:data:`USAGE_COLUMNS`)."""
     f = r.figures
+    head, tail = _learner_cells(r.learner)
     return [
-        *_learner(r.learner),
+        *head,
         protect(r.course_name),
         protect(r.course_code),
         protect(r.course_slug),
@@ -143,14 +163,15 @@ def usage_cells(r: UsageRecord) -> list[str]:
         timestamp(f.completed_at),
         two_decimals(f.grade),
         protect(r.contract),
-        *_profile(r.learner),
+        *tail,
     ]
 
 
 def membership_cells(r: MembershipRecord) -> list[str]:
     """One Membership Report row (:data:`MEMBERSHIP_COLUMNS`)."""
+    head, tail = _learner_cells(r.learner)
     return [
-        *_learner(r.learner),
+        *head,
         protect(r.program_name),
         protect(r.program_slug),
         str(r.enrolled),
@@ -160,15 +181,16 @@ def membership_cells(r: MembershipRecord) -> list[str]:
         timestamp(r.invited_at),
         timestamp(r.last_activity_at),
         protect(r.contract),
-        *_profile(r.learner),
+        *tail,
     ]
 
 
 def specialization_cells(r: SpecializationRecord) -> list[str]:
     """One Specialization Report row (:data:`SPECIALIZATION_COLUMNS`)."""
     f = r.figures
+    head, tail = _learner_cells(r.learner)
     return [
-        *_learner(r.learner),
+        *head,
         protect(r.specialization_name),
         protect(r.specialization_slug),
         protect(r.university),
@@ -181,7 +203,7 @@ def specialization_cells(r: SpecializationRecord) -> list[str]:
         protect(r.source),
         timestamp(f.completed_at),
         protect(r.contract),
-        *_profile(r.learner),
+        *tail,
     ]
 
 

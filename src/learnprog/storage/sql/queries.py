@@ -258,7 +258,15 @@ def audience_query(
 
 
 def _learner_columns() -> list[sa.ColumnElement[Any]]:
-    return [c.label(f"l_{c.name}") for c in t.learners.c]
+    """The learner's columns as ``l_<name>``; the attributes as the driver gives them.
+
+    A report row repeats its learner (one row per enrollment), and the reader rebuilds a
+    learner once per run of rows: the attributes are decoded then, not on every row.
+    """
+    return [
+        (sa.type_coerce(c, sa.Text) if c.name == "attributes" else c).label(f"l_{c.name}")
+        for c in t.learners.c
+    ]
 
 
 def _progress_columns() -> list[sa.ColumnElement[Any]]:

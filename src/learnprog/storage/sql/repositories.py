@@ -6,6 +6,7 @@ it was and usable; every driver error is translated by :func:`translate_errors`.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from attrs import fields
 from sqlalchemy.dialects import postgresql, sqlite
 
 from learnprog.errors import NotFoundError, StorageError
+from learnprog.model._typecheck import from_storage
 from learnprog.model.access import AdminGrant, AdminRole
 from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
 from learnprog.model.analytics import (
@@ -1427,6 +1429,14 @@ class SqlMessageRepository(_SqlRepository[SentMessage], ports.MessageRepository)
         ]
 
 
+def _attributes(stored: object) -> Mapping[str, str]:
+    """Stored learner attributes: JSON text (SQLite, MariaDB), or decoded by the driver."""
+    if isinstance(stored, str | bytes):
+        decoded: Mapping[str, str] = json.loads(stored)
+        return decoded or {}
+    return stored or {}  # type: ignore[return-value]
+
+
 def _stored_learner(values: Mapping[str, Any]) -> Learner:
     """A learner from its stored columns (validated when written), without generic conversion."""
     profile = LearnerProfile(**{name: values[name] for name in _PROFILE_FIELDS})
@@ -1438,7 +1448,7 @@ def _stored_learner(values: Mapping[str, Any]) -> Learner:
         created_at=values["created_at"],
         external_id=values["external_id"],
         profile=profile,
-        attributes=values["attributes"] or {},
+        attributes=_attributes(values["attributes"]),
         identity_verified=bool(values["identity_verified"]),
     )
 
@@ -1449,7 +1459,8 @@ def _stored_figures(enrollment_id: str, values: Mapping[str, Any]) -> Enrollment
         return EnrollmentProgress(enrollment_id)
     names = ("items_completed", "items_total", "progress", "lessons_taken", "learning_seconds",
              "last_activity_at", "completed_at", "grade", "open_due_at", "attempts")  # fmt: skip
-    return EnrollmentProgress(
+    return from_storage(
+        EnrollmentProgress,
         enrollment_id=enrollment_id,
         failing=bool(values["failing"]),
         **{name: values[name] for name in names},
@@ -1478,9 +1489,13 @@ class SqlReportRepository(ports.ReportRepository):
             keys = list(result.keys())
             people = [(i, k[2:]) for i, k in enumerate(keys) if k.startswith("l_")]
             progress = [(i, k[2:]) for i, k in enumerate(keys) if k.startswith("p_")]
+            id_at = keys.index("l_id")
+            learner: Learner | None = None
             for values in result:
                 row = dict(zip(keys, values, strict=True))
-                row["learner"] = _stored_learner({name: values[i] for i, name in people})
+                if learner is None or learner.id != values[id_at]:  # rows come by learner
+                    learner = _stored_learner({name: values[i] for i, name in people})
+                row["learner"] = learner
                 if progress:
                     row["figures"] = _stored_figures(
                         row["enrollment_id"], {name: values[i] for i, name in progress}

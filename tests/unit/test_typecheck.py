@@ -1,0 +1,27 @@
+"""The annotation checks of model classes, and the storage path around them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from learnprog.errors import ValidationError
+from learnprog.model._typecheck import from_storage
+from learnprog.model.progress import EnrollmentProgress
+
+PLUS_TWO = timezone(timedelta(hours=2))
+
+
+def test_a_checked_class_refuses_a_value_of_the_wrong_type() -> None:
+    with pytest.raises(ValidationError, match=r"EnrollmentProgress\.items_total") as info:
+        EnrollmentProgress("e1", items_total="ten")  # type: ignore[arg-type]
+    assert info.value.field == "items_total"
+
+
+def test_values_from_storage_skip_the_checks_but_not_the_converters() -> None:
+    local = datetime(2026, 3, 2, 12, 0, tzinfo=PLUS_TWO)
+    made = from_storage(EnrollmentProgress, enrollment_id="e1", items_total=10, completed_at=local)
+    assert made == EnrollmentProgress("e1", items_total=10, completed_at=local)
+    assert made.completed_at is not None
+    assert made.completed_at.utcoffset() == timedelta(0)  # converted to UTC all the same
