@@ -261,11 +261,17 @@ def _learner_columns() -> list[sa.ColumnElement[Any]]:
     """The learner's columns as ``l_<name>``; the attributes as the driver gives them.
 
     A report row repeats its learner (one row per enrollment), and the reader rebuilds a
-    learner once per run of rows: the attributes are decoded then, not on every row.
+    learner once per run of rows: the attributes and the creation time are converted then, not
+    on every row.
     """
+    raw: dict[str, sa.types.TypeEngine[Any]] = {
+        "attributes": sa.Text(),  # JSON text, decoded with the learner
+        "created_at": sa.types.NullType(),  # the driver's value, made aware with the learner
+    }
     return [
-        (sa.type_coerce(c, sa.Text) if c.name == "attributes" else c).label(f"l_{c.name}")
+        (sa.type_coerce(c, raw[c.name]) if c.name in raw else c).label(f"l_{c.name}")
         for c in t.learners.c
+        if c.name != "search_key"  # a lookup key, never shown
     ]
 
 

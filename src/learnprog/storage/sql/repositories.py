@@ -104,6 +104,7 @@ from learnprog.storage.sql.queries import (
     membership_report_query,
     utilization_query,
 )
+from learnprog.storage.sql.types import stored_utc
 
 if TYPE_CHECKING:
     from learnprog.storage.sql.uow import SqlUnitOfWork
@@ -1445,7 +1446,7 @@ def _stored_learner(values: Mapping[str, Any]) -> Learner:
         organization_id=values["organization_id"],
         full_name=values["full_name"],
         email=EmailAddress(values["email"], values["email_key"]),
-        created_at=values["created_at"],
+        created_at=stored_utc(values["created_at"]),
         external_id=values["external_id"],
         profile=profile,
         attributes=_attributes(values["attributes"]),
