@@ -74,6 +74,11 @@ from learnprog.storage.sql.tables import (
     metadata,
 )
 
+QUIET = {  # mail is queued, not delivered, and no link is followed: nothing to warn about
+    "mailer": learnprog.InMemoryMailer(),
+    "settings": learnprog.Settings(secret_key="benchmark-secret-not-for-links"),
+}
+
 URLS = {
     "postgresql": os.environ.get(
         "LEARNPROG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -188,7 +193,7 @@ def load(url: str, seed: int, learners: int, folder: Path) -> tuple[Bench, dict[
     """Build the organization, catalog and MEMBERs with their enrollments; time each step."""
     system = learnprog.SystemActor()
     timings: dict[str, float] = {}
-    lp = learnprog.connect(url)
+    lp = learnprog.connect(url, **QUIET)
     started = time.perf_counter()
     org = lp.organizations.create_organization(
         system,
