@@ -31,6 +31,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -246,3 +247,33 @@ def _records(
             else:
                 extra[header.strip()] = unprotect(field.strip())
         yield CsvRow(start, values, extra)
+
+
+def csv_time(text: str, *, column: str, line: int, dates: bool = False) -> datetime:
+    """Read a CSV cell holding an ISO 8601 time with a UTC offset, as aware UTC.
+
+    ``2019-12-23T06:18:32.782Z`` (the guide's report samples) or any offset; with ``dates``, a
+    bare date (``2019-12-23``) is its 00:00 UTC, as some exports write it.
+
+    Raises:
+        ValidationError: the text is no ISO 8601 time, or has no offset (a time without a zone
+            is never guessed), naming the line and column.
+    """
+    try:
+        if dates and len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValidationError(
+            f"{text!r} is not an ISO 8601 time such as 2019-12-23T06:18:32.782Z",
+            field=column,
+            line=line,
+        ) from exc
+    if value.utcoffset() is None:
+        raise ValidationError(
+            f"{text!r} has no UTC offset; write it as 2019-12-23T06:18:32.782Z",
+            field=column,
+            line=line,
+        )
+    return value.astimezone(UTC)

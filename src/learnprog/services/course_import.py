@@ -31,7 +31,7 @@ from datetime import datetime
 
 from attrs import define, frozen
 
-from learnprog.csvfiles import CsvRow
+from learnprog.csvfiles import CsvRow, csv_time
 from learnprog.errors import ValidationError
 from learnprog.model.access import Actor
 from learnprog.model.audit import AuditEntry
@@ -230,23 +230,7 @@ class CourseImport(ChunkedRun[CourseRowResult, CourseImportTotals]):
 
 def _timestamp(row: CsvRow, column: str) -> datetime | None:
     text = row.values[column]
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ValidationError(
-            f"{text!r} is not an ISO 8601 time such as 2020-01-06T08:00:00.000Z",
-            field=column,
-            line=row.line,
-        ) from exc
-    if value.utcoffset() is None:
-        raise ValidationError(
-            f"{text!r} has no UTC offset; write it as 2020-01-06T08:00:00Z",
-            field=column,
-            line=row.line,
-        )
-    return value
+    return csv_time(text, column=column, line=row.line) if text else None
 
 
 def _result(

@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import TypeVar
 
 from attrs import frozen
 
-from learnprog.csvfiles import CsvRow, CsvSource, normalize_header, read_csv
+from learnprog.csvfiles import CsvRow, CsvSource, csv_time, normalize_header, read_csv
 from learnprog.errors import NotFoundError, ValidationError
 from learnprog.model._rules import record_id
 from learnprog.model.access import Actor, require_org_admin
@@ -58,6 +58,7 @@ from learnprog.services.history import (
     ImportOutcome,
     ImportResult,
     MemberRecord,
+    OutcomeCounts,
     check_progress,
 )
 from learnprog.services.invitations import InvitationService
@@ -149,7 +150,7 @@ class ExportLine:
 
 
 @frozen
-class ExportImportResult:
+class ExportImportResult(OutcomeCounts[ExportLine]):
     """What an export import did, line by line.
 
     Attributes:
@@ -167,24 +168,8 @@ class ExportImportResult:
     courses_created: int = 0
     collections_created: int = 0
 
-    def count(self, outcome: ImportOutcome) -> int:
-        """Return how many lines had ``outcome``."""
-        return sum(1 for r in self.lines if r.outcome is outcome)
-
-    @property
-    def created(self) -> int:
-        """Lines stored by this import."""
-        return self.count(ImportOutcome.CREATED)
-
-    @property
-    def existing(self) -> int:
-        """Lines found stored already."""
-        return self.count(ImportOutcome.EXISTING)
-
-    @property
-    def rejected(self) -> tuple[ExportLine, ...]:
-        """The lines refused, each with its reason."""
-        return tuple(r for r in self.lines if r.outcome is ImportOutcome.REJECTED)
+    def _results(self) -> Sequence[ExportLine]:
+        return self.lines
 
 
 # --- reading cells ------------------------------------------------------------------------------
@@ -218,24 +203,7 @@ def _time(row: CsvRow, column: str, *, required: bool = False) -> datetime | Non
         if required:
             raise ValidationError("the cell is empty", field=column, line=row.line)
         return None
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ValidationError(
-            f"{text!r} is not an ISO 8601 time such as 2019-12-23T06:18:32.782Z",
-            field=column,
-            line=row.line,
-        ) from exc
-    if value.utcoffset() is None:
-        raise ValidationError(
-            f"{text!r} has no UTC offset; write it as 2019-12-23T06:18:32.782Z",
-            field=column,
-            line=row.line,
-        )
-    return value.astimezone(UTC)
+    return csv_time(text, column=column, line=row.line, dates=True)
 
 
 def _number(row: CsvRow, column: str, *, maximum: float | None = None) -> float | None:

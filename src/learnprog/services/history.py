@@ -9,10 +9,10 @@ them stored and changes nothing.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
-from typing import TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from attrs import field, frozen
 
@@ -52,30 +52,50 @@ class ImportedRecord:
     reason: str | None = None
 
 
-@frozen
-class ImportResult:
-    """Every record's result, in input order, and the counts."""
+class _Outcome(Protocol):
+    @property
+    def outcome(self) -> ImportOutcome: ...
 
-    records: tuple[ImportedRecord, ...]
+
+ResultT = TypeVar("ResultT", bound=_Outcome)
+
+
+class OutcomeCounts(Generic[ResultT]):
+    """The counts of a result made of one outcome per record or line (``_results``)."""
+
+    __slots__ = ()
+
+    def _results(self) -> Sequence[ResultT]:
+        raise NotImplementedError
 
     def count(self, outcome: ImportOutcome) -> int:
-        """Return how many records had ``outcome``."""
-        return sum(1 for r in self.records if r.outcome is outcome)
+        """Return how many records or lines had ``outcome``."""
+        return sum(1 for r in self._results() if r.outcome is outcome)
 
     @property
     def created(self) -> int:
-        """Records stored by this import."""
+        """Records or lines stored by this import."""
         return self.count(ImportOutcome.CREATED)
 
     @property
     def existing(self) -> int:
-        """Records found stored already."""
+        """Records or lines found stored already."""
         return self.count(ImportOutcome.EXISTING)
 
     @property
-    def rejected(self) -> tuple[ImportedRecord, ...]:
-        """The records refused, each with its reason."""
-        return tuple(r for r in self.records if r.outcome is ImportOutcome.REJECTED)
+    def rejected(self) -> tuple[ResultT, ...]:
+        """The records or lines refused, each with its reason."""
+        return tuple(r for r in self._results() if r.outcome is ImportOutcome.REJECTED)
+
+
+@frozen
+class ImportResult(OutcomeCounts[ImportedRecord]):
+    """Every record's result, in input order, and the counts."""
+
+    records: tuple[ImportedRecord, ...]
+
+    def _results(self) -> Sequence[ImportedRecord]:
+        return self.records
 
 
 @frozen
