@@ -22,8 +22,8 @@ def test_import_activity_stores_records_and_reports_each_rejected_line(
         "line 9\trejected\tCourse ID: 'DB9' is not in the catalog",
         "line 10\trejected\tActivity: one of started, completed, attempt is required",
         "line 11\trejected\tTime: 'yesterday' is not ISO 8601",
-        "line 12\trejected\tassessment 'q9' is not in course 'DB1'",
-        "2 events and 3 attempts added, 0 duplicates, 6 rejected; 2 enrollments updated",
+        "line 12\trejected\tassessment 'q9' is not in course 'db-1' (DB1)",
+        "2 events and 3 attempts added, 0 duplicates, 6 rejected; 1 enrollments updated",
     ]
     again = ok(enrolled, "import", "activity", "activity.csv", *AS).splitlines()[-1]
     assert again.startswith("0 events and 0 attempts added, 5 duplicates, 6 rejected")
@@ -110,3 +110,16 @@ def test_import_oulad_from_a_folder_without_the_files_exits_1(acme: str, tmp_pat
     assert code == 1
     assert "courses.csv" in err
     assert err.count("\n") == 1
+
+
+def test_activity_before_the_enrollment_is_stored_and_flagged(
+    enrolled: str, tmp_path: Path
+) -> None:
+    early = "ID,Email,Course ID,Activity,Item ID,Time,Grade\n" + (
+        "old1,lia@acme.example,DB1,started,v1,2000-01-01T10:00:00Z,\n"
+    )
+    (tmp_path / "early.csv").write_text(early, encoding="utf-8")
+    code, out, err = run(enrolled, "import", "activity", "early.csv", *AS)
+    assert code == 0
+    assert out.splitlines()[-1].startswith("1 events and 0 attempts added")
+    assert "note: 1 stored records fall outside every enrollment" in err

@@ -333,3 +333,14 @@ def stepped_progress() -> Iterator[Callable[[str, int], None]]:
 def percent(value: float | None) -> str:
     """A rate as ``12.5%``, empty when there is none."""
     return "" if value is None else f"{value:.1f}%"
+
+
+def echo_line_result(line: int, outcome: str, *cells: str | None, reason: str | None = None,
+                     duplicate_of: int | None = None) -> None:  # fmt: skip
+    """Print one tab-separated line of a CSV import that was not simply created.
+
+    ``line N<TAB>outcome<TAB>cells...<TAB>detail``, the detail being the reason, or the line a
+    duplicate repeats.
+    """
+    detail = reason or (f"line {duplicate_of}" if duplicate_of else "")
+    click.echo("\t".join([f"line {line}", outcome, *(c or "" for c in cells), detail]))

@@ -151,7 +151,7 @@ def import_activity(
         }
         for r in result.rejected:
             course = inputs[r.source][r.index].course_id  # say the Course ID, not the record ID
-            reason = r.reason.replace(repr(course), repr(codes.get(course, course)))
+            reason = r.reason.replace(course, codes.get(course, course))
             rejected.append((lines[r.source][r.index], reason))
         for line, reason in sorted(rejected):
             click.echo(f"line {line}\trejected\t{reason}")
@@ -160,6 +160,13 @@ def import_activity(
             f"{result.duplicates} duplicates, {len(rejected)} rejected; "
             f"{result.enrollments_updated} enrollments updated"
         )
+        if result.outside_enrollments:
+            click.echo(
+                f"note: {result.outside_enrollments} stored records fall outside every "
+                "enrollment of their learner in their course, and count toward nothing until "
+                "an enrollment covering them is recorded",
+                err=True,
+            )
 
 
 @import_group.command("oulad")

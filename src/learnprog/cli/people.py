@@ -11,6 +11,7 @@ from learnprog.cli._common import (
     admin_options,
     contract_by_name,
     count_lines,
+    echo_line_result,
     emit,
     json_option,
     program_by_slug,
@@ -124,10 +125,13 @@ def invite_roster(
         ) as run:
             for line in run:
                 if line.outcome != "created":
-                    detail = line.reason or (
-                        f"line {line.duplicate_of}" if line.duplicate_of else ""
+                    echo_line_result(
+                        line.line,
+                        line.outcome,
+                        line.email,
+                        reason=line.reason,
+                        duplicate_of=line.duplicate_of,
                     )
-                    click.echo(f"line {line.line}\t{line.outcome}\t{line.email}\t{detail}")
         t = run.totals
         click.echo(
             f"{'dry run, nothing changed: ' if dry_run else ''}{t.lines} lines: "

@@ -13,6 +13,7 @@ from learnprog.cli._common import (
     admin_options,
     count_lines,
     course_by_code,
+    echo_line_result,
     emit,
     field_options,
     json_option,
@@ -394,10 +395,12 @@ def course_import(
         ) as run:
             for result in run:
                 if result.outcome != "created":
-                    detail = result.reason or (
-                        f"line {result.duplicate_of}" if result.duplicate_of else ""
+                    echo_line_result(
+                        result.line,
+                        result.outcome,
+                        reason=result.reason,
+                        duplicate_of=result.duplicate_of,
                     )
-                    click.echo(f"line {result.line}\t{result.outcome}\t{detail}")
         t = run.totals
         click.echo(
             f"{'dry run: ' if dry_run else ''}{t.lines} lines: {t.created} created, "
