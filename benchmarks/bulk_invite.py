@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import email_validator
 import sqlalchemy as sa
@@ -34,7 +35,8 @@ import learnprog
 from learnprog.storage.sql import create_sql_engine, upgrade
 from learnprog.storage.sql.tables import learners, memberships, metadata, outbox
 
-QUIET = {  # mail is queued, not delivered, and no link is followed: nothing to warn about
+# mail is queued, not delivered, and no link is followed: nothing to warn about
+QUIET: dict[str, Any] = {
     "mailer": learnprog.InMemoryMailer(),
     "settings": learnprog.Settings(secret_key="benchmark-secret-not-for-links"),
 }

@@ -14,6 +14,7 @@ import os
 import tempfile
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -63,7 +64,7 @@ def run_sql(backend: str, rows: int) -> tuple[float, float]:
         uow.commit()
     repository = rows / (time.perf_counter() - started)
     empty(engine)
-    plain = [
+    plain: list[dict[str, Any]] = [
         {
             "id": p.id,
             "organization_id": org.id,

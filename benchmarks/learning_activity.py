@@ -74,7 +74,8 @@ from learnprog.storage.sql.tables import (
     metadata,
 )
 
-QUIET = {  # mail is queued, not delivered, and no link is followed: nothing to warn about
+# mail is queued, not delivered, and no link is followed: nothing to warn about
+QUIET: dict[str, Any] = {
     "mailer": learnprog.InMemoryMailer(),
     "settings": learnprog.Settings(secret_key="benchmark-secret-not-for-links"),
 }

@@ -24,10 +24,11 @@ It prints, and asserts nothing:
     earlier half of the timeline (by attempt count), then the AUC on the later half with the
     model trained on everything before each attempt — beside the defaults on the same half.
 (d) **Speed**: ``--attempts`` (1,000,000 by default, times ``--scale``) simulated attempts
-    through ``EloState.update`` beside a plain Python loop of the same equations (floats in
-    dicts, no objects), in the same run; then the same number of attempts stored in SQLite
-    and scored by ``SkillScorer.score`` (reading them in time order, scoring, storing the
-    ratings) beside the plain loop over them.
+    through ``EloState.learn`` (plain rows, the scorer's loop) and ``EloState.replay``
+    (``ScoredAttempt`` objects) beside a plain Python loop of the same equations (floats in
+    dicts, no objects), in the same run; then the same number of attempts stored in memory
+    and in SQLite and scored by ``SkillScorer.score`` (reading them in time order, scoring,
+    noting where levels were reached, storing the ratings) beside the plain loop over them.
 
     python benchmarks/skills_validation.py [--scale 1] [--attempts 1000000] [--seed 2016]
         [--skip-oulad]
@@ -41,14 +42,23 @@ import random
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import learnprog
 from learnprog.clock import FixedClock
 from learnprog.datasets.oulad import import_oulad
 from learnprog.model import OrgAdminActor, SystemActor
-from learnprog.model.skills import EloSettings, EloState, ScoredAttempt, auc, sigmoid
+from learnprog.model.skills import (
+    EloSettings,
+    EloState,
+    ItemFacts,
+    ScoredAttempt,
+    auc,
+    sigmoid,
+)
 
-QUIET = {  # mail is queued, not delivered, and no link is followed: nothing to warn about
+# mail is queued, not delivered, and no link is followed: nothing to warn about
+QUIET: dict[str, Any] = {
     "mailer": learnprog.InMemoryMailer(),
     "settings": learnprog.Settings(secret_key="benchmark-secret-not-for-links"),
 }
@@ -256,7 +266,8 @@ def plain_loop(data: Sequence[tuple[str, str, float]], a: float, b: float) -> di
 
 
 def speed(count: int, seed: int) -> None:
-    """(d) Attempts per second: EloState against the plain loop."""
+    """(d) Attempts per second of the model's loop: ``EloState.learn`` (rows, as the scorer
+    reads them) and ``EloState.replay`` (``ScoredAttempt`` objects), beside the plain loop."""
     rng = random.Random(seed)
     learners, items = 20_000, 2_000
     abilities = [rng.gauss(0, 1) for _ in range(learners)]
@@ -266,43 +277,62 @@ def speed(count: int, seed: int) -> None:
         lr, it = rng.randrange(learners), rng.randrange(items)
         passed = rng.random() < sigmoid(abilities[lr] - hardness[it])
         raw.append((f"l{lr}", f"q{it}", 1.0 if passed else 0.0))
+    rows = [(lr, it, 100.0 * s, None) for lr, it, s in raw]
+    facts = {f"q{it}": ItemFacts(("skill",), 50.0, 0.0) for it in range(items)}
     attempts = [ScoredAttempt(lr, it, ("skill",), 100.0 * s, 50.0, T0) for lr, it, s in raw]
     settings = EloSettings(partial_credit=False)
     print(f"(d) speed: {count:,} simulated attempts, {learners:,} learners, {items:,} items")
-    state = EloState()
-    started = time.perf_counter()
-    state.replay(attempts, settings)
-    elo_seconds = time.perf_counter() - started
     started = time.perf_counter()
     theta = plain_loop(raw, 1.0, 0.05)
     loop_seconds = time.perf_counter() - started
-    agree = max(abs(theta[k] - state.rating(k, "skill")[0]) for k in list(theta)[:1000])
-    print(f"    EloState.update: {count / elo_seconds:,.0f} attempts/s ({elo_seconds:.1f} s)")
     print(f"    plain loop:      {count / loop_seconds:,.0f} attempts/s ({loop_seconds:.1f} s)")
-    print(f"    ratio {elo_seconds / loop_seconds:.2f}x; largest rating difference {agree:.1e}")
+    learned, replayed = EloState(), EloState()
+    for name, run in (
+        ("EloState.learn", lambda: learned.learn(rows, facts, settings, reached={})),
+        ("EloState.replay", lambda: replayed.replay(attempts, settings)),
+    ):
+        started = time.perf_counter()
+        run()
+        seconds = time.perf_counter() - started
+        print(f"    {name + ':':16} {count / seconds:,.0f} attempts/s ({seconds:.1f} s), "
+              f"ratio {seconds / loop_seconds:.2f}x")  # fmt: skip
+    agree = max(
+        abs(theta[k] - state.rating(k, "skill")[0])
+        for state in (learned, replayed)
+        for k in list(theta)[:1000]
+    )
+    print(f"    largest rating difference from the loop: {agree:.1e}")
 
 
-def from_sqlite(count: int, seed: int) -> None:
-    """(d, continued) ``SkillScorer.score`` reading ``count`` attempts from SQLite.
+def scorer_speed(backend: str, count: int, seed: int) -> None:
+    """(d, continued) ``SkillScorer.score`` over ``count`` stored attempts, memory or SQLite.
 
-    The attempts are written with a plain executemany (not timed) for 2,000 learners in one
-    course of 200 assessments measuring one skill; then the scorer reads them in time order,
-    scores them and stores the ratings, beside a floor that reads the same attempts with the
-    sqlite3 module and runs the plain loop over them.
+    The attempts are stored without timing (memory: the repository's ``add_attempts``;
+    SQLite: a plain executemany) for 2,000 learners in one course of 200 assessments
+    measuring one skill; then the scorer reads them in time order, scores them, notes where
+    levels were reached and stores the ratings. Beside it, a floor: the plain loop over the
+    same attempts already in a list (memory), or read with the sqlite3 module (SQLite).
     """
     import sqlite3
     import tempfile
 
     import sqlalchemy as sa
 
-    from learnprog.model import Assessment
+    from learnprog.model import Assessment, AssessmentAttempt
     from learnprog.services.history import MemberRecord
+    from learnprog.storage.memory import InMemoryStore
     from learnprog.storage.sql.tables import assessment_attempts
 
     folder = tempfile.mkdtemp()
     url = f"sqlite:///{folder}/skills.db"
+    memory = InMemoryStore()
     rng = random.Random(seed)
-    with learnprog.connect(url, **QUIET) as lp:
+    connected = (
+        learnprog.connect(uow_factory=memory.unit_of_work, **QUIET)
+        if backend == "memory"
+        else learnprog.connect(url, **QUIET)
+    )
+    with connected as lp:
         system = SystemActor()
         org = lp.organizations.create_organization(
             system, "Bench", email_domains=["b.example"], admin_name="A", admin_email="a@b.example"
@@ -326,7 +356,8 @@ def from_sqlite(count: int, seed: int) -> None:
         learners = [str(r.record_id) for r in members.records]
         abilities = [rng.gauss(0, 1) for _ in learners]
         hardness = [rng.gauss(0, 1) for _ in range(200)]
-        rows, raw = [], []
+        rows: list[dict[str, Any]] = []
+        raw = []
         for n in range(count):
             who, item = rng.randrange(2000), rng.randrange(200)
             grade = 100.0 if rng.random() < sigmoid(abilities[who] - hardness[item]) else 0.0
@@ -336,31 +367,42 @@ def from_sqlite(count: int, seed: int) -> None:
                  "submitted_at": T0 + timedelta(seconds=n), "banked": False}
             )  # fmt: skip
             raw.append((learners[who], f"q{item}", grade / 100.0))
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            for start in range(0, len(rows), 20_000):
-                conn.execute(assessment_attempts.insert(), rows[start : start + 20_000])
-        engine.dispose()
+        if backend == "memory":
+            with memory.unit_of_work() as uow:
+                uow.activity.add_attempts(
+                    org.id,
+                    [AssessmentAttempt(r["id"], r["learner_id"], r["course_id"],
+                                       r["assessment_id"], r["grade"], r["submitted_at"])
+                     for r in rows],
+                )  # fmt: skip
+                uow.commit()
+        else:
+            engine = sa.create_engine(url)
+            with engine.begin() as conn:
+                for start in range(0, len(rows), 20_000):
+                    conn.execute(assessment_attempts.insert(), rows[start : start + 20_000])
+            engine.dispose()
         del rows
         started = time.perf_counter()
         report = lp.skills.score(admin, org.id)
         scored = time.perf_counter() - started
-    del raw
     started = time.perf_counter()
-    with sqlite3.connect(f"{folder}/skills.db") as conn:
-        read = [
-            (learner, item, grade / 100.0)
-            for learner, item, grade in conn.execute(
-                "SELECT learner_id, assessment_id, grade FROM assessment_attempts "
-                "ORDER BY submitted_at, id"
-            )
-        ]
-    plain_loop(read, 1.0, 0.05)
+    if backend == "sqlite":
+        del raw
+        with sqlite3.connect(f"{folder}/skills.db") as conn:
+            raw = [
+                (learner, item, grade / 100.0)
+                for learner, item, grade in conn.execute(
+                    "SELECT learner_id, assessment_id, grade FROM assessment_attempts "
+                    "ORDER BY submitted_at, id"
+                )
+            ]
+    plain_loop(raw, 1.0, 0.05)
     loop = time.perf_counter() - started
-    print(f"    from SQLite, SkillScorer.score: {report.scored / scored:,.0f} attempts/s "
+    floor = "plain loop over a list" if backend == "memory" else "sqlite3 SELECT + plain loop"
+    print(f"    {backend}, SkillScorer.score: {report.scored / scored:,.0f} attempts/s "
           f"({scored:.1f} s: read, score, store {report.ratings:,} ratings)")  # fmt: skip
-    print(f"    floor, sqlite3 SELECT + plain loop: {count / loop:,.0f} attempts/s; "
-          f"ratio {scored / loop:.2f}x")  # fmt: skip
+    print(f"    floor, {floor}: {count / loop:,.0f} attempts/s; ratio {scored / loop:.2f}x")
 
 
 def main() -> None:
@@ -374,8 +416,10 @@ def main() -> None:
     recovery(args.seed)
     if not args.skip_oulad:
         oulad()
-    speed(int(args.attempts * args.scale), args.seed)
-    from_sqlite(int(args.attempts * args.scale), args.seed)
+    count = int(args.attempts * args.scale)
+    speed(count, args.seed)
+    for backend in ("memory", "sqlite"):
+        scorer_speed(backend, count, args.seed)
 
 
 if __name__ == "__main__":

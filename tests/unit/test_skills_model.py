@@ -18,6 +18,7 @@ from learnprog.model.skills import (
     Band,
     EloSettings,
     EloState,
+    ItemFacts,
     Level,
     ScoredAttempt,
     auc,
@@ -292,3 +293,57 @@ def test_level_thresholds_never_hide_a_level(theta: float, cuts: tuple[float, fl
     if theta < high:
         assert found is not Level.ADVANCED
     assert low <= high
+
+
+@given(
+    seed=st.integers(0, 10_000),
+    cuts=st.sampled_from([(150.0, 350.0), (0.0, 250.0), (250.0, 500.0), (100.0, 101.0)]),
+    min_attempts=st.integers(0, 4),
+    split=st.integers(0, 120),
+)
+def test_learn_notes_where_each_level_is_first_reached(
+    seed: int, cuts: tuple[float, float], min_attempts: int, split: int
+) -> None:
+    """EloState.learn's crossing test agrees with level() worked out after every attempt,
+    also when the rows come in two calls."""
+    rng = random.Random(seed)
+    settings = EloSettings(cut_points=cuts, min_attempts=min_attempts, partial_credit=False)
+    items = {f"q{i}": ItemFacts((f"s{i % 2}",), 50.0, 0.0) for i in range(6)}
+    rows = [
+        (f"l{rng.randrange(3)}", f"q{rng.randrange(6)}", 100.0 * (rng.random() < 0.7), f"a{n:03d}")
+        for n in range(120)
+    ]
+    expected: dict[tuple[str, str], list[str | None]] = {}
+    brute = EloState()
+    for row in rows:
+        brute.learn([row], items, settings)
+        for (learner, skill), theta in brute.thetas.items():
+            found = level(theta, brute.counts[(learner, skill)], settings)
+            marks = expected.setdefault((learner, skill), [None, None])
+            if found in (Level.INTERMEDIATE, Level.ADVANCED) and marks[0] is None:
+                marks[0] = row[3]
+            if found is Level.ADVANCED and marks[1] is None:
+                marks[1] = row[3]
+    expected = {key: marks for key, marks in expected.items() if marks != [None, None]}
+    state = EloState()
+    reached: dict[tuple[str, str], list[datetime | str | None]] = {}
+    first = state.learn(rows[:split], items, settings, reached=reached)
+    second = state.learn(rows[split:], items, settings, reached=reached)
+    assert reached == expected
+    assert state == brute
+    assert first.learned + second.learned == len(rows)
+    assert second.last_id == rows[-1][3]
+
+
+def test_learn_skips_rows_of_assessments_measuring_no_skill() -> None:
+    items = {"q1": ItemFacts(("s",), 50.0, 0.0)}
+    went = EloState().learn(
+        [("l", "q1", 80.0, "a1"), ("l", "q9", 80.0, "a2"), ("l", "q1", 20.0, None)],
+        items,
+        EloSettings(),
+    )
+    assert (went.learned, went.skipped, went.last_id) == (2, 1, None)
+
+
+def test_level_thresholds_at_the_ends_of_the_scale() -> None:
+    assert level_thresholds(EloSettings(cut_points=(0.0, 500.0))) == (-math.inf, math.inf)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from math import exp
 from typing import NamedTuple
@@ -115,11 +115,12 @@ def level_thresholds(settings: EloSettings) -> tuple[float, float]:
 
     def logit(cut: float) -> float:
         p = cut / 500.0
-        if p <= 0.0 or p / (1.0 - p) <= 0.0:
-            return -math.inf
         if p >= 1.0:
             return math.inf
-        return math.log(p / (1.0 - p)) - 1e-9
+        odds = p / (1.0 - p)
+        if odds <= 0.0:
+            return -math.inf
+        return math.log(odds) - 1e-9
 
     low, high = settings.cut_points
     return logit(low), logit(high)
@@ -172,6 +173,51 @@ class ScoredAttempt(NamedTuple):
         return 1.0 if self.grade >= self.pass_mark else 0.0
 
 
+ScoringRow = tuple[str, str, float, str | None]
+"""One stored attempt as the scorer reads it: ``(learner_id, item, grade, attempt ID)``."""
+
+Facts = tuple[tuple[str, ...], float, float]
+"""An assessment's ``(skills, pass mark, guessing probability)``, as :class:`ItemFacts`."""
+
+
+class ItemFacts(NamedTuple):
+    """What the scorer needs of an assessment (see :meth:`EloState.learn`).
+
+    Attributes:
+        skills: the skill IDs it measures (at least one).
+        pass_mark: its pass mark, 0-100.
+        guess: the guessing probability ``g`` (``1/k`` for ``k`` options, else 0).
+    """
+
+    skills: tuple[str, ...]
+    pass_mark: float
+    guess: float
+
+
+class Learned(NamedTuple):
+    """What :meth:`EloState.learn` went through: rows learned from, skipped, last ID."""
+
+    learned: int
+    skipped: int
+    last_id: str | None
+
+
+def _note_level(
+    reached: dict[tuple[str, str], list[datetime | str | None]],
+    key: tuple[str, str],
+    now: Level | None,
+    attempt_id: str | None,
+) -> None:
+    """Write ``attempt_id`` into the empty slots of the levels ``now`` has reached."""
+    if now is None or now is Level.BEGINNER:
+        return
+    marks = reached.setdefault(key, [None, None])
+    if marks[0] is None:
+        marks[0] = attempt_id
+    if marks[1] is None and now is Level.ADVANCED:
+        marks[1] = attempt_id
+
+
 @define
 class EloState:
     """The ratings as they stand: mutable, updated in place one attempt at a time.
@@ -215,41 +261,86 @@ class EloState:
         """
         return self.replay((attempt,), settings)[0]
 
-    def replay(
-        self,
-        attempts: Iterable[ScoredAttempt],
-        settings: EloSettings,
-        *,
-        after_each: Callable[[ScoredAttempt], None] | None = None,
-    ) -> list[float]:
+    def replay(self, attempts: Iterable[ScoredAttempt], settings: EloSettings) -> list[float]:
         """Score attempts in the order given; return each prediction (before learning).
 
-        The equations of the module docstring, inlined with the settings read once: this is
-        the scorer's inner loop. ``after_each`` is called after each attempt is learned from.
+        Each attempt carries its own skills, pass mark and guessing probability; an attempt
+        with no skills is rated under the skill ``""``. See :meth:`learn` for the loop.
+        """
+        items: dict[str, Facts] = {}
+        predictions: list[float] = []
+
+        def rows() -> Iterator[ScoringRow]:
+            for a in attempts:
+                items[a.item] = (a.skills or ("",), a.pass_mark, a.guess)
+                yield a.learner_id, a.item, a.grade, a.id
+
+        self.learn(rows(), items, settings, predictions=predictions)
+        return predictions
+
+    def learn(
+        self,
+        rows: Iterable[ScoringRow],
+        items: Mapping[str, Facts],
+        settings: EloSettings,
+        *,
+        reached: dict[tuple[str, str], list[datetime | str | None]] | None = None,
+        predictions: list[float] | None = None,
+    ) -> Learned:
+        """Score attempt rows in the order given: the scorer's inner loop.
+
+        The equations of the module docstring, inlined with the settings read once (rows are
+        plain tuples, not objects, because stored attempts run to millions).
+
+        Args:
+            rows: ``(learner_id, item, grade 0-100, attempt ID or None)`` in time order.
+            items: ``item -> ItemFacts`` (or the same plain tuple), read as each row is
+                scored; a row whose item is not here (measuring no skill) is skipped.
+            settings: the model's parameters.
+            reached: if given, ``(learner, skill) -> [intermediate, advanced]``: where a rating
+                first reaches a level (see :func:`level`) and the slot is still ``None``, the
+                attempt's ID is written there (times kept from earlier calls stay).
+            predictions: if given, each scored row's prediction (the mean over its skills of
+                ``P``, before learning) is appended.
+
+        Returns:
+            The rows learned from, the rows skipped, and the last row's attempt ID.
         """
         a, b = settings.learner_a, settings.learner_b
         item_a, item_b = settings.item_a, settings.item_b
         partial, first_only = settings.partial_credit, settings.first_attempts_only
+        # A level is first reached where a rating is first rated (n = min_attempts) at or
+        # above it, or crosses it upward later: only then is the exact level() worked out.
+        # The quick thresholds sit 1e-9 under the exact ones; a rating within 2e-9 above
+        # them still counts as maybe below, so no rounding hides a crossing.
+        low, high = level_thresholds(settings)
+        low_up, high_up = low + 2e-9, high + 2e-9
+        first_rated = max(settings.min_attempts, 1)
         thetas, counts, seen = self.thetas, self.counts, self.seen
         difficulties, item_counts = self.difficulties, self.item_counts
-        predictions: list[float] = []
-        for attempt in attempts:
-            learner, item, guess = attempt.learner_id, attempt.item, attempt.guess
+        learned = skipped = 0
+        attempt_id: str | None = None
+        for learner, item, grade, attempt_id in rows:
+            facts = items.get(item)
+            if facts is None:
+                skipped += 1
+                continue
+            learned += 1
+            skills, pass_mark, guess = facts
             d = difficulties.get(item, 0.0)
             if partial:
-                s = min(max(attempt.grade / 100.0, 0.0), 1.0)
+                s = 0.0 if grade <= 0.0 else 1.0 if grade >= 100.0 else grade / 100.0
             else:
-                s = 1.0 if attempt.grade >= attempt.pass_mark else 0.0
+                s = 1.0 if grade >= pass_mark else 0.0
             pair = (learner, item)
             first = pair not in seen
             if first:
                 seen.add(pair)
-            skills = attempt.skills or ("",)
             total_p = total_error = 0.0
             for skill in skills:
                 key = (learner, skill)
-                theta = thetas.get(key, 0.0)
-                n = counts.get(key, 0)
+                theta = was = thetas.get(key, 0.0)
+                n = counts.get(key, 0) + 1
                 x = theta - d
                 if x >= 0:
                     p = 1.0 / (1.0 + exp(-x))
@@ -259,19 +350,28 @@ class EloState:
                 if guess:
                     p = guess + (1.0 - guess) * p
                 error = s - p
-                thetas[key] = theta + a / (1.0 + b * n) * error
-                counts[key] = n + 1
+                theta += a / (1.0 + b * (n - 1)) * error
+                thetas[key] = theta
+                counts[key] = n
                 total_p += p
                 total_error += error
+                if (
+                    reached is not None
+                    and theta >= low
+                    and (
+                        n == first_rated
+                        or (n > first_rated and (was < low_up or (theta >= high and was < high_up)))
+                    )
+                ):
+                    _note_level(reached, key, level(theta, n, settings), attempt_id)
             count = len(skills)
             if first or not first_only:
                 n_item = item_counts.get(item, 0)
                 difficulties[item] = d - item_a / (1.0 + item_b * n_item) * total_error / count
                 item_counts[item] = n_item + 1
-            predictions.append(total_p / count)
-            if after_each is not None:
-                after_each(attempt)
-        return predictions
+            if predictions is not None:
+                predictions.append(total_p / count)
+        return Learned(learned, skipped, attempt_id)
 
     def rating(self, learner_id: str, skill_id: str) -> tuple[float, int]:
         """``(theta, rated attempts)`` of a learner in a skill; ``(0, 0)`` before any."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import math
 import statistics
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from attrs import frozen
@@ -29,6 +29,7 @@ from learnprog.model.skills import (
     EloSettings,
     EloState,
     ItemDifficulty,
+    ItemFacts,
     Level,
     ReferenceGroup,
     ReferenceScore,
@@ -39,7 +40,6 @@ from learnprog.model.skills import (
     course_relevance,
     guess_of,
     level,
-    level_thresholds,
     percentile_rank,
     score,
     seconds_until,
@@ -446,15 +446,14 @@ class SkillScorer(Service):
         return report
 
     @staticmethod
-    def _items(
-        uow: UnitOfWork, organization_id: str
-    ) -> dict[str, tuple[tuple[str, ...], float, float]]:
-        """Each assessment's key -> (skills it measures, pass mark, guessing probability)."""
-        items: dict[str, tuple[tuple[str, ...], float, float]] = {}
-        for course in uow.courses.list_for_organization(organization_id):
-            for a in course.assessments:
-                items[f"{course.id}:{a.id}"] = (a.skill_ids, a.pass_mark, guess_of(a.options))
-        return items
+    def _items(uow: UnitOfWork, organization_id: str) -> dict[str, ItemFacts]:
+        """Each assessment measuring a skill: its key (course and assessment IDs) -> facts."""
+        return {
+            f"{course.id}:{a.id}": ItemFacts(a.skill_ids, a.pass_mark, guess_of(a.options))
+            for course in uow.courses.list_for_organization(organization_id)
+            for a in course.assessments
+            if a.skill_ids
+        }
 
     def _score(
         self, uow: UnitOfWork, organization_id: str, settings: EloSettings, from_scratch: bool
@@ -484,51 +483,9 @@ class SkillScorer(Service):
         if cursor is not None:
             rows = list(rows)  # only what came since the last call: few
             self._mark_seen(uow, state, cursor, rows)
-        counted = {"read": 0, "skipped": 0}
-        last_id: list[str] = []
-
-        def stream() -> Iterator[ScoredAttempt]:
-            for learner_id, item, grade, attempt_id in rows:
-                counted["read"] += 1
-                skills, pass_mark, guess = items.get(item, ((), 0.0, 0.0))
-                if not skills:
-                    counted["skipped"] += 1
-                    continue
-                yield ScoredAttempt(
-                    learner_id, item, skills, grade, pass_mark, _UNREAD, guess, attempt_id
-                )
-            if counted["read"]:
-                last_id.append(attempt_id)
-
-        low_theta, high_theta = level_thresholds(settings)
-        thetas, counts, min_attempts = state.thetas, state.counts, settings.min_attempts
-
-        def note_levels(scored: ScoredAttempt) -> None:
-            """Keep when each of the attempt's ratings first reached a level (by its ID)."""
-            for skill in scored.skills:
-                key = (scored.learner_id, skill)
-                theta = thetas[key]
-                if theta < low_theta:
-                    continue  # BEGINNER: nothing to note (the quick test before level())
-                marks = reached.get(key)
-                if marks is not None and (
-                    marks[1] is not None or (marks[0] is not None and theta < high_theta)
-                ):
-                    continue  # nothing new can be reached by this rating
-                n = counts.get(key, 0)
-                if n < min_attempts:
-                    continue
-                now_level = level(theta, n, settings)
-                if now_level is Level.BEGINNER:
-                    continue
-                marks = reached.setdefault(key, [None, None])
-                if marks[0] is None:
-                    marks[0] = scored.id
-                if marks[1] is None and now_level is Level.ADVANCED:
-                    marks[1] = scored.id
-
-        state.replay(stream(), settings, after_each=note_levels)
+        went = state.learn(rows, items, settings, reached=reached)
         wanted = [m for marks in reached.values() for m in marks if isinstance(m, str)]
+        last_id = [] if went.last_id is None else [went.last_id]
         times = store.attempt_times(organization_id, [*wanted, *last_id])
 
         def when(value: datetime | str | None) -> datetime | None:
@@ -548,14 +505,12 @@ class SkillScorer(Service):
                 ItemDifficulty(organization_id, course_id, assessment_id, value, n_item)
             )
         store.replace(organization_id, ratings, difficulties)
-        read = counted["read"]
+        read = went.learned + went.skipped
         if last_id:
             store.set_mark(
                 ScoringMark(organization_id, scored + read, times[last_id[0]], last_id[0])
             )
-        return ScoringReport(
-            read - counted["skipped"], counted["skipped"], from_scratch, len(ratings)
-        )
+        return ScoringReport(went.learned, went.skipped, from_scratch, len(ratings))
 
     @staticmethod
     def _mark_seen(

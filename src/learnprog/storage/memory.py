@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from datetime import date, datetime
+from operator import attrgetter
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -1407,7 +1408,7 @@ class InMemorySkillRatingRepository(ports.SkillRatingRepository):
             for key, record in self._uow.assessment_attempts._items()
             if isinstance(key, tuple) and key[0] == organization_id
         ]
-        return sorted(found, key=lambda a: (a.submitted_at, a.id))
+        return sorted(found, key=attrgetter("submitted_at", "id"))
 
     def attempts_after(
         self, organization_id: str, after: tuple[datetime, str] | None
@@ -1426,8 +1427,12 @@ class InMemorySkillRatingRepository(ports.SkillRatingRepository):
                 yield a.learner_id, f"{a.course_id}:{a.assessment_id}", a.grade, a.id
 
     def attempt_times(self, organization_id: str, ids: Sequence[str]) -> Mapping[str, datetime]:
-        wanted = set(ids)
-        return {a.id: a.submitted_at for a in self._org_attempts(organization_id) if a.id in wanted}
+        ids_set = set(ids)
+        found: dict[str, datetime] = {}
+        for key, a in self._uow.assessment_attempts._items():  # no order needed: one pass
+            if a.id in ids_set and isinstance(key, tuple) and key[0] == organization_id:
+                found[a.id] = a.submitted_at
+        return found
 
     def count_attempts_until(self, organization_id: str, until: tuple[datetime, str]) -> int:
         return sum(

@@ -88,6 +88,7 @@ from learnprog.model.skills import AttemptRow, ItemDifficulty, ScoringMark, Skil
 from learnprog.serialization import make_converter
 from learnprog.storage import ports
 from learnprog.storage.sql import tables as t
+from learnprog.storage.sql.driver import driver_rows
 from learnprog.storage.sql.errors import translate_errors
 from learnprog.storage.sql.queries import (
     activity_totals_query,
@@ -1794,10 +1795,14 @@ class SqlSkillRatingRepository(ports.SkillRatingRepository):
             statement = statement.where(
                 sa.or_(c.submitted_at > at, sa.and_(c.submitted_at == at, c.id > last))
             )
-        statement = statement.order_by(c.submitted_at, c.id).execution_options(yield_per=5000)
-        with translate_errors("assessment attempt"):
-            for partition in self._uow.connection.execute(statement).partitions():
-                yield from partition  # rows: (learner_id, item, grade, id)
+        statement = statement.order_by(c.submitted_at, c.id)
+        if after is not None:  # the cursor's time is bound through its column type: few rows
+            with translate_errors("assessment attempt"):
+                for row in self._uow.connection.execute(statement):
+                    yield row[0], row[1], row[2], row[3]
+            return
+        # the full scan, millions of rows of strings and a float: the driver's own tuples
+        yield from driver_rows(self._uow.connection, statement, kind="assessment attempt")
 
     def attempt_times(self, organization_id: str, ids: Sequence[str]) -> Mapping[str, datetime]:
         c = t.assessment_attempts.c
