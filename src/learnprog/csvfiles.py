@@ -234,8 +234,14 @@ def _records(
     reader = csv.reader(text, delimiter=delimiter, strict=False)
     keys = [normalize_header(h) for h in headers]
     line = 2  # the header was line 1 (read before the reader started)
-    for record in reader:
+    while True:
         start = line
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # "field larger than field limit (131072)"
+            raise ValidationError(f"the line cannot be read as CSV: {exc}", line=start) from exc
         line = reader.line_num + 2  # the reader counts lines from after the header
         if not any(field.strip() for field in record):
             continue

@@ -193,6 +193,20 @@ def test_one_bad_row_never_blocks_the_good_ones(world: World) -> None:
     assert set(world.members()) == {"ana@example.org", "bo@example.org"}
 
 
+def test_a_field_past_the_csv_readers_limit_is_an_error_naming_its_line(world: World) -> None:
+    data = (
+        b"Full Name,Email,External ID\n"
+        b"Ana,ana@example.org,\n"
+        b"Bo,bo@example.org," + b"x" * (1 << 20) + b"\n"
+        b"Cy,cy@example.org,\n"
+    )
+    with pytest.raises(ValidationError) as caught:
+        world.bulk(data)
+    assert caught.value.line == 3
+    assert "field larger than field limit" in str(caught.value)
+    assert set(world.members()) == set()  # the chunk holding line 2 was not stored either
+
+
 def test_rejected_lines_become_an_error_report(world: World, tmp_path: Path) -> None:
     report = tmp_path / "rejected.csv"
     world.bulk(

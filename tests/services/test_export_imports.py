@@ -259,6 +259,22 @@ def test_a_file_without_a_required_column_is_refused_naming_it(
     assert "Course Slug or Course ID" in str(caught.value)
 
 
+def test_a_field_past_the_csv_readers_limit_refuses_the_file_naming_its_line(
+    lp: learnprog.Learnprog,
+) -> None:
+    o = _org(lp)
+    text = MEMBERS.read_text(encoding="utf-8")
+    header, first, *rest = text.splitlines(keepends=True)
+    huge = first.replace("CC-42", "C" * 200_000)
+    with pytest.raises(ValidationError) as caught:
+        lp.history.import_membership_export(
+            o.admin, o.program.id, (header + huge + "".join(rest)).encode()
+        )
+    assert caught.value.line == 2
+    assert "field larger than field limit" in str(caught.value)
+    assert lp.invitations.members(o.admin, o.program.id) == []
+
+
 def test_a_contract_name_the_organization_lacks_rejects_the_line(
     lp: learnprog.Learnprog,
 ) -> None:
