@@ -164,9 +164,13 @@ def read_csv(
     with _seekable(source) as stream:
         if encoding is not None:
             try:
-                codecs.lookup(encoding)
+                codec = codecs.lookup(encoding)
             except LookupError as exc:
                 raise ValidationError(f"unknown encoding {encoding!r}", field="encoding") from exc
+            if not codec._is_text_encoding:  # rot13, base64, zlib: not a text file's encoding
+                raise ValidationError(
+                    f"{encoding!r} is not a text encoding", field="encoding", value=encoding
+                )
             if not _decodes(stream, encoding):
                 raise ValidationError(f"the file is not valid {encoding}", field="encoding")
         chosen = encoding or detect_encoding(stream)

@@ -312,6 +312,14 @@ def test_a_file_object_and_a_named_encoding(world: World) -> None:
     assert learner.full_name == "Žofia"
 
 
+@pytest.mark.parametrize("encoding", ["rot13", "base64", "zlib_codec"])
+def test_a_codec_that_is_no_text_encoding_is_refused_by_name(world: World, encoding: str) -> None:
+    with pytest.raises(ValidationError, match="not a text encoding") as caught:
+        world.bulk(b"Full Name,Email,External ID\nAna,ana@example.org,\n", encoding=encoding)
+    assert caught.value.field == "encoding"
+    assert world.members() == {}
+
+
 def test_whole_run_checks_happen_before_reading(world: World) -> None:
     lia = learnprog.LearnerActor(world.org.id, "nobody")
     with pytest.raises(PermissionDeniedError):
