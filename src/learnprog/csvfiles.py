@@ -200,6 +200,7 @@ def read_csv(
                     field="header",
                     line=1,
                 )
+            _refuse_repeated(headers)
             yield _records(text, headers, wanted, delimiter)
         finally:
             text.detach()
@@ -213,6 +214,26 @@ def _pick_delimiter(first: str, wanted: dict[str, str]) -> tuple[str, list[str]]
         if score > best[0]:
             best = (score, delimiter, headers)
     return best[1], best[2]
+
+
+def _refuse_repeated(headers: Sequence[str]) -> None:
+    """Raise when a column header is written twice: which of its cells is meant cannot be told.
+
+    Raises:
+        ValidationError: naming the header and its columns (1-based), ``field="header"``.
+    """
+    seen: dict[str, list[int]] = {}
+    for number, header in enumerate(headers, start=1):
+        if key := normalize_header(header):  # unnamed columns (trailing delimiters) are fine
+            seen.setdefault(key, []).append(number)
+    repeated = [(headers[n[0] - 1].strip(), n) for n in seen.values() if len(n) > 1]
+    if repeated:
+        named = "; ".join(
+            f"{name!r} (columns {', '.join(map(str, numbers))})" for name, numbers in repeated
+        )
+        raise ValidationError(
+            f"a column header appears more than once: {named}", field="header", line=1
+        )
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -147,6 +147,19 @@ def test_missing_headers_are_one_error_naming_every_column(world: World) -> None
         world.bulk(b"")
 
 
+def test_a_header_written_twice_is_refused_naming_its_columns(world: World) -> None:
+    data = b"Full Name,Email, email ,External ID\nAna,ana@example.org,bo@example.org,\n"
+    with pytest.raises(ValidationError) as caught:
+        world.bulk(data)
+    assert (caught.value.line, caught.value.field) == (1, "header")
+    assert "'Email' (columns 2, 3)" in str(caught.value)
+    assert world.members() == {}
+    # unnamed columns (trailing delimiters) are no repeated header
+    assert outcomes(world.bulk(b"Full Name,Email,External ID,,\nAna,ana@example.org,,,\n")) == [
+        (2, "created")
+    ]
+
+
 def test_the_same_address_twice_is_one_learner_and_both_lines_are_named(world: World) -> None:
     data = (
         b"Full Name,Email,External ID\n"

@@ -275,6 +275,19 @@ def test_a_field_past_the_csv_readers_limit_refuses_the_file_naming_its_line(
     assert lp.invitations.members(o.admin, o.program.id) == []
 
 
+def test_an_attribute_column_written_twice_refuses_the_file(lp: learnprog.Learnprog) -> None:
+    o = _org(lp)
+    text = MEMBERS.read_text(encoding="utf-8")
+    header, *rows = text.splitlines(keepends=True)
+    doubled = (
+        header.rstrip("\n") + ";cost center\n" + "".join(r.rstrip("\n") + ";CC-9\n" for r in rows)
+    )
+    with pytest.raises(ValidationError, match="'Cost Center' \\(columns 17, 18\\)") as caught:
+        lp.history.import_membership_export(o.admin, o.program.id, doubled.encode())
+    assert caught.value.line == 1
+    assert lp.invitations.members(o.admin, o.program.id) == []
+
+
 def test_a_contract_name_the_organization_lacks_rejects_the_line(
     lp: learnprog.Learnprog,
 ) -> None:
