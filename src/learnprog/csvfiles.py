@@ -253,10 +253,34 @@ def unprotect(text: str) -> str:
     return text
 
 
+class _Lines:
+    """The lines of a text, noting when they run out.
+
+    ``csv.reader`` asks for another line only to finish a record, or to start the next one; so
+    a record it gives after the lines ran out was cut by the end of the file inside a quoted
+    field (a quote never closed), which the non-strict reader would otherwise give as if whole.
+    """
+
+    def __init__(self, text: io.TextIOWrapper) -> None:
+        self._text = text
+        self.ended = False
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._text.readline()
+        if not line:
+            self.ended = True
+            raise StopIteration
+        return line
+
+
 def _records(
     text: io.TextIOWrapper, headers: list[str], wanted: dict[str, str], delimiter: str
 ) -> Iterator[CsvRow]:
-    reader = csv.reader(text, delimiter=delimiter, strict=False)
+    lines = _Lines(text)
+    reader = csv.reader(lines, delimiter=delimiter, strict=False)
     keys = [normalize_header(h) for h in headers]
     line = 2  # the header was line 1 (read before the reader started)
     while True:
@@ -267,6 +291,13 @@ def _records(
             return
         except csv.Error as exc:  # "field larger than field limit (131072)"
             raise ValidationError(f"the line cannot be read as CSV: {exc}", line=start) from exc
+        if lines.ended:  # the reader ran out of file inside a quoted field
+            raise ValidationError(
+                "a quoted field is not closed: every line after it up to the end of the file "
+                "was read into it; close the quote (a quote inside a quoted field is written "
+                "twice) or save the file again",
+                line=start,
+            )
         line = reader.line_num + 2  # the reader counts lines from after the header
         if not any(field.strip() for field in record):
             continue

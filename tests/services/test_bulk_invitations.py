@@ -147,6 +147,21 @@ def test_missing_headers_are_one_error_naming_every_column(world: World) -> None
         world.bulk(b"")
 
 
+@pytest.mark.parametrize(
+    "tail",
+    [b'Bo,bo@example.org,"E-2\nCy,cy@example.org,E-3\nDi,di@example.org,E-4\n', b'Bo,"bo@ex'],
+)
+def test_a_quote_never_closed_is_an_error_naming_its_line(world: World, tail: bytes) -> None:
+    data = b"Full Name,Email,External ID\nAna,ana@example.org,E-1\n" + tail
+    with pytest.raises(ValidationError, match="quoted field is not closed") as caught:
+        world.bulk(data)
+    assert caught.value.line == 3
+    assert world.members() == {}
+    # closed, a quoted field may hold line breaks up to the last byte of the file
+    closed = b'Full Name,Email,External ID\nAna,ana@example.org,E-1\n"Bo\nLi",bo@example.org,"E-2"'
+    assert outcomes(world.bulk(closed)) == [(2, "created"), (3, "created")]
+
+
 def test_a_header_written_twice_is_refused_naming_its_columns(world: World) -> None:
     data = b"Full Name,Email, email ,External ID\nAna,ana@example.org,bo@example.org,\n"
     with pytest.raises(ValidationError) as caught:

@@ -275,6 +275,16 @@ def test_a_field_past_the_csv_readers_limit_refuses_the_file_naming_its_line(
     assert lp.invitations.members(o.admin, o.program.id) == []
 
 
+def test_a_quote_never_closed_refuses_the_file_naming_its_line(lp: learnprog.Learnprog) -> None:
+    o = _org(lp)
+    header, first, second, *rest = MEMBERS.read_text(encoding="utf-8").splitlines(keepends=True)
+    cut = first + second.replace(";Москва;", ';"Москва;', 1) + "".join(rest)
+    with pytest.raises(ValidationError, match="quoted field is not closed") as caught:
+        lp.history.import_membership_export(o.admin, o.program.id, (header + cut).encode())
+    assert caught.value.line == 3
+    assert lp.invitations.members(o.admin, o.program.id) == []
+
+
 def test_an_attribute_column_written_twice_refuses_the_file(lp: learnprog.Learnprog) -> None:
     o = _org(lp)
     text = MEMBERS.read_text(encoding="utf-8")
