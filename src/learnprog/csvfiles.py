@@ -338,4 +338,11 @@ def csv_time(text: str, *, column: str, line: int, dates: bool = False) -> datet
             field=column,
             line=line,
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:00:00-05:00 is past the last UTC time
+        raise ValidationError(
+            f"{text!r} is outside the times that can be stored (years 1 to 9999 in UTC)",
+            field=column,
+            line=line,
+        ) from exc

@@ -275,6 +275,28 @@ def test_a_field_past_the_csv_readers_limit_refuses_the_file_naming_its_line(
     assert lp.invitations.members(o.admin, o.program.id) == []
 
 
+@pytest.mark.parametrize(
+    ("column", "cell"),
+    [("Invitation Date", "0001-01-01T00:00:00+05:00"), ("Join Date", "9999-12-31T23:00:00-05:00")],
+)
+def test_a_time_past_the_last_utc_time_rejects_its_line(
+    lp: learnprog.Learnprog, column: str, cell: str
+) -> None:
+    o = _org(lp)
+    invited, joined = "2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z"
+    cells = {"Invitation Date": invited, "Join Date": joined, column: cell}
+    text = (
+        "Name,Email,Member State,Invitation Date,Join Date,Contract(s)\n"
+        f"Al,al@example.com,MEMBER,{cells['Invitation Date']},{cells['Join Date']},"
+        "Year 1 Contract 2020\n"
+        f"Bo,bo@example.com,MEMBER,{invited},{joined},Year 1 Contract 2020\n"
+    )
+    result = lp.history.import_membership_export(o.admin, o.program.id, text.encode())
+    assert [r.outcome for r in result.lines] == [ImportOutcome.REJECTED, ImportOutcome.CREATED]
+    assert f"line 2, field '{column}'" in str(result.lines[0].reason)
+    assert "outside the times" in str(result.lines[0].reason)
+
+
 def test_a_quote_never_closed_refuses_the_file_naming_its_line(lp: learnprog.Learnprog) -> None:
     o = _org(lp)
     header, first, second, *rest = MEMBERS.read_text(encoding="utf-8").splitlines(keepends=True)
