@@ -292,3 +292,9 @@ def test_level_thresholds_never_hide_a_level(theta: float, cuts: tuple[float, fl
     if theta < high:
         assert found is not Level.ADVANCED
     assert low <= high
+
+
+def test_a_cut_point_at_500_is_a_threshold_no_finite_rating_reaches() -> None:
+    settings = EloSettings(cut_points=(0.0, 500.0), min_attempts=0)
+    assert level_thresholds(settings) == (-math.inf, math.inf)
+    assert level(20.0, 5, settings) is Level.INTERMEDIATE

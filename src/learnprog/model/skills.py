@@ -120,10 +120,10 @@ def level_thresholds(settings: EloSettings) -> tuple[float, float]:
 
     def logit(cut: float) -> float:
         p = cut / 500.0
+        if p >= 1.0:  # a cut at 500: only a rating of +inf reaches it
+            return math.inf
         if p <= 0.0 or p / (1.0 - p) <= 0.0:
             return -math.inf
-        if p >= 1.0:
-            return math.inf
         return math.log(p / (1.0 - p)) - 1e-9
 
     low, high = settings.cut_points
