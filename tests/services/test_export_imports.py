@@ -297,6 +297,31 @@ def test_a_time_past_the_last_utc_time_rejects_its_line(
     assert "outside the times" in str(result.lines[0].reason)
 
 
+def test_history_in_the_future_is_rejected_and_blocks_nothing(lp: learnprog.Learnprog) -> None:
+    o = _org(lp)
+    members = (
+        "Name,Email,Member State,Invitation Date,Join Date,Contract(s)\n"
+        "Al,al@example.com,MEMBER,2020-01-01T00:00:00Z,2020-01-02T00:00:00Z,Year 1 Contract 2020\n"
+        "Bo,bo@example.com,MEMBER,2020-01-01T00:00:00Z,2999-01-02T00:00:00Z,Year 1 Contract 2020\n"
+    )
+    result = lp.history.import_membership_export(o.admin, o.program.id, members.encode())
+    assert [r.outcome for r in result.lines] == [ImportOutcome.CREATED, ImportOutcome.REJECTED]
+    assert "line 3" in str(result.lines[1].reason)
+    assert "joined_at" in str(result.lines[1].reason)
+    assert "in the future" in str(result.lines[1].reason)
+    usage = (
+        "Email,Course Slug,Enrollment Time\n"
+        "al@example.com,ai-for-everyone,9999-12-31T23:59:59Z\n"
+        "al@example.com,ai-for-everyone,2020-02-01T00:00:00Z\n"
+    )
+    result = lp.history.import_usage_export(o.admin, o.program.id, usage.encode())
+    assert [r.outcome for r in result.lines] == [ImportOutcome.REJECTED, ImportOutcome.CREATED]
+    assert "line 2" in str(result.lines[0].reason)
+    assert "cannot start in the future" in str(result.lines[0].reason)
+    (enrollment,) = lp.learning.enrollments(o.admin, o.program.id)
+    assert enrollment.enrolled_at == datetime(2020, 2, 1, tzinfo=UTC)
+
+
 def test_a_quote_never_closed_refuses_the_file_naming_its_line(lp: learnprog.Learnprog) -> None:
     o = _org(lp)
     header, first, second, *rest = MEMBERS.read_text(encoding="utf-8").splitlines(keepends=True)
