@@ -164,9 +164,13 @@ def read_csv(
     with _seekable(source) as stream:
         if encoding is not None:
             try:
-                codecs.lookup(encoding)
+                codec = codecs.lookup(encoding)
             except LookupError as exc:
                 raise ValidationError(f"unknown encoding {encoding!r}", field="encoding") from exc
+            if not codec._is_text_encoding:  # rot13, base64, zlib: not a text file's encoding
+                raise ValidationError(
+                    f"{encoding!r} is not a text encoding", field="encoding", value=encoding
+                )
             if not _decodes(stream, encoding):
                 raise ValidationError(f"the file is not valid {encoding}", field="encoding")
         chosen = encoding or detect_encoding(stream)
@@ -196,6 +200,7 @@ def read_csv(
                     field="header",
                     line=1,
                 )
+            _refuse_repeated(headers)
             yield _records(text, headers, wanted, delimiter)
         finally:
             text.detach()
@@ -209,6 +214,26 @@ def _pick_delimiter(first: str, wanted: dict[str, str]) -> tuple[str, list[str]]
         if score > best[0]:
             best = (score, delimiter, headers)
     return best[1], best[2]
+
+
+def _refuse_repeated(headers: Sequence[str]) -> None:
+    """Raise when a column header is written twice: which of its cells is meant cannot be told.
+
+    Raises:
+        ValidationError: naming the header and its columns (1-based), ``field="header"``.
+    """
+    seen: dict[str, list[int]] = {}
+    for number, header in enumerate(headers, start=1):
+        if key := normalize_header(header):  # unnamed columns (trailing delimiters) are fine
+            seen.setdefault(key, []).append(number)
+    repeated = [(headers[n[0] - 1].strip(), n) for n in seen.values() if len(n) > 1]
+    if repeated:
+        named = "; ".join(
+            f"{name!r} (columns {', '.join(map(str, numbers))})" for name, numbers in repeated
+        )
+        raise ValidationError(
+            f"a column header appears more than once: {named}", field="header", line=1
+        )
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -228,14 +253,51 @@ def unprotect(text: str) -> str:
     return text
 
 
+class _Lines:
+    """The lines of a text, noting when they run out.
+
+    ``csv.reader`` asks for another line only to finish a record, or to start the next one; so
+    a record it gives after the lines ran out was cut by the end of the file inside a quoted
+    field (a quote never closed), which the non-strict reader would otherwise give as if whole.
+    """
+
+    def __init__(self, text: io.TextIOWrapper) -> None:
+        self._text = text
+        self.ended = False
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._text.readline()
+        if not line:
+            self.ended = True
+            raise StopIteration
+        return line
+
+
 def _records(
     text: io.TextIOWrapper, headers: list[str], wanted: dict[str, str], delimiter: str
 ) -> Iterator[CsvRow]:
-    reader = csv.reader(text, delimiter=delimiter, strict=False)
+    lines = _Lines(text)
+    reader = csv.reader(lines, delimiter=delimiter, strict=False)
     keys = [normalize_header(h) for h in headers]
     line = 2  # the header was line 1 (read before the reader started)
-    for record in reader:
+    while True:
         start = line
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # "field larger than field limit (131072)"
+            raise ValidationError(f"the line cannot be read as CSV: {exc}", line=start) from exc
+        if lines.ended:  # the reader ran out of file inside a quoted field
+            raise ValidationError(
+                "a quoted field is not closed: every line after it up to the end of the file "
+                "was read into it; close the quote (a quote inside a quoted field is written "
+                "twice) or save the file again",
+                line=start,
+            )
         line = reader.line_num + 2  # the reader counts lines from after the header
         if not any(field.strip() for field in record):
             continue
@@ -276,4 +338,11 @@ def csv_time(text: str, *, column: str, line: int, dates: bool = False) -> datet
             field=column,
             line=line,
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:00:00-05:00 is past the last UTC time
+        raise ValidationError(
+            f"{text!r} is outside the times that can be stored (years 1 to 9999 in UTC)",
+            field=column,
+            line=line,
+        ) from exc

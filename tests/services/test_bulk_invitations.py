@@ -147,6 +147,34 @@ def test_missing_headers_are_one_error_naming_every_column(world: World) -> None
         world.bulk(b"")
 
 
+@pytest.mark.parametrize(
+    "tail",
+    [b'Bo,bo@example.org,"E-2\nCy,cy@example.org,E-3\nDi,di@example.org,E-4\n', b'Bo,"bo@ex'],
+)
+def test_a_quote_never_closed_is_an_error_naming_its_line(world: World, tail: bytes) -> None:
+    data = b"Full Name,Email,External ID\nAna,ana@example.org,E-1\n" + tail
+    with pytest.raises(ValidationError, match="quoted field is not closed") as caught:
+        world.bulk(data)
+    assert caught.value.line == 3
+    assert world.members() == {}
+    # closed, a quoted field may hold line breaks up to the last byte of the file
+    closed = b'Full Name,Email,External ID\nAna,ana@example.org,E-1\n"Bo\nLi",bo@example.org,"E-2"'
+    assert outcomes(world.bulk(closed)) == [(2, "created"), (3, "created")]
+
+
+def test_a_header_written_twice_is_refused_naming_its_columns(world: World) -> None:
+    data = b"Full Name,Email, email ,External ID\nAna,ana@example.org,bo@example.org,\n"
+    with pytest.raises(ValidationError) as caught:
+        world.bulk(data)
+    assert (caught.value.line, caught.value.field) == (1, "header")
+    assert "'Email' (columns 2, 3)" in str(caught.value)
+    assert world.members() == {}
+    # unnamed columns (trailing delimiters) are no repeated header
+    assert outcomes(world.bulk(b"Full Name,Email,External ID,,\nAna,ana@example.org,,,\n")) == [
+        (2, "created")
+    ]
+
+
 def test_the_same_address_twice_is_one_learner_and_both_lines_are_named(world: World) -> None:
     data = (
         b"Full Name,Email,External ID\n"
@@ -191,6 +219,20 @@ def test_one_bad_row_never_blocks_the_good_ones(world: World) -> None:
     assert "email" in (results[2].reason or "")
     assert "external_id" in (results[3].reason or "")
     assert set(world.members()) == {"ana@example.org", "bo@example.org"}
+
+
+def test_a_field_past_the_csv_readers_limit_is_an_error_naming_its_line(world: World) -> None:
+    data = (
+        b"Full Name,Email,External ID\n"
+        b"Ana,ana@example.org,\n"
+        b"Bo,bo@example.org," + b"x" * (1 << 20) + b"\n"
+        b"Cy,cy@example.org,\n"
+    )
+    with pytest.raises(ValidationError) as caught:
+        world.bulk(data)
+    assert caught.value.line == 3
+    assert "field larger than field limit" in str(caught.value)
+    assert set(world.members()) == set()  # the chunk holding line 2 was not stored either
 
 
 def test_rejected_lines_become_an_error_report(world: World, tmp_path: Path) -> None:
@@ -296,6 +338,14 @@ def test_a_file_object_and_a_named_encoding(world: World) -> None:
     assert [r.outcome for r in world.bulk(io.BytesIO(data), encoding="iso-8859-2")] == ["created"]
     ((learner, _),) = world.lp.invitations.members(world.admin, world.program.id)
     assert learner.full_name == "Žofia"
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "base64", "zlib_codec"])
+def test_a_codec_that_is_no_text_encoding_is_refused_by_name(world: World, encoding: str) -> None:
+    with pytest.raises(ValidationError, match="not a text encoding") as caught:
+        world.bulk(b"Full Name,Email,External ID\nAna,ana@example.org,\n", encoding=encoding)
+    assert caught.value.field == "encoding"
+    assert world.members() == {}
 
 
 def test_whole_run_checks_happen_before_reading(world: World) -> None:

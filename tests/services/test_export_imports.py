@@ -259,6 +259,92 @@ def test_a_file_without_a_required_column_is_refused_naming_it(
     assert "Course Slug or Course ID" in str(caught.value)
 
 
+def test_a_field_past_the_csv_readers_limit_refuses_the_file_naming_its_line(
+    lp: learnprog.Learnprog,
+) -> None:
+    o = _org(lp)
+    text = MEMBERS.read_text(encoding="utf-8")
+    header, first, *rest = text.splitlines(keepends=True)
+    huge = first.replace("CC-42", "C" * 200_000)
+    with pytest.raises(ValidationError) as caught:
+        lp.history.import_membership_export(
+            o.admin, o.program.id, (header + huge + "".join(rest)).encode()
+        )
+    assert caught.value.line == 2
+    assert "field larger than field limit" in str(caught.value)
+    assert lp.invitations.members(o.admin, o.program.id) == []
+
+
+@pytest.mark.parametrize(
+    ("column", "cell"),
+    [("Invitation Date", "0001-01-01T00:00:00+05:00"), ("Join Date", "9999-12-31T23:00:00-05:00")],
+)
+def test_a_time_past_the_last_utc_time_rejects_its_line(
+    lp: learnprog.Learnprog, column: str, cell: str
+) -> None:
+    o = _org(lp)
+    invited, joined = "2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z"
+    cells = {"Invitation Date": invited, "Join Date": joined, column: cell}
+    text = (
+        "Name,Email,Member State,Invitation Date,Join Date,Contract(s)\n"
+        f"Al,al@example.com,MEMBER,{cells['Invitation Date']},{cells['Join Date']},"
+        "Year 1 Contract 2020\n"
+        f"Bo,bo@example.com,MEMBER,{invited},{joined},Year 1 Contract 2020\n"
+    )
+    result = lp.history.import_membership_export(o.admin, o.program.id, text.encode())
+    assert [r.outcome for r in result.lines] == [ImportOutcome.REJECTED, ImportOutcome.CREATED]
+    assert f"line 2, field '{column}'" in str(result.lines[0].reason)
+    assert "outside the times" in str(result.lines[0].reason)
+
+
+def test_history_in_the_future_is_rejected_and_blocks_nothing(lp: learnprog.Learnprog) -> None:
+    o = _org(lp)
+    members = (
+        "Name,Email,Member State,Invitation Date,Join Date,Contract(s)\n"
+        "Al,al@example.com,MEMBER,2020-01-01T00:00:00Z,2020-01-02T00:00:00Z,Year 1 Contract 2020\n"
+        "Bo,bo@example.com,MEMBER,2020-01-01T00:00:00Z,2999-01-02T00:00:00Z,Year 1 Contract 2020\n"
+    )
+    result = lp.history.import_membership_export(o.admin, o.program.id, members.encode())
+    assert [r.outcome for r in result.lines] == [ImportOutcome.CREATED, ImportOutcome.REJECTED]
+    assert "line 3" in str(result.lines[1].reason)
+    assert "joined_at" in str(result.lines[1].reason)
+    assert "in the future" in str(result.lines[1].reason)
+    usage = (
+        "Email,Course Slug,Enrollment Time\n"
+        "al@example.com,ai-for-everyone,9999-12-31T23:59:59Z\n"
+        "al@example.com,ai-for-everyone,2020-02-01T00:00:00Z\n"
+    )
+    result = lp.history.import_usage_export(o.admin, o.program.id, usage.encode())
+    assert [r.outcome for r in result.lines] == [ImportOutcome.REJECTED, ImportOutcome.CREATED]
+    assert "line 2" in str(result.lines[0].reason)
+    assert "cannot start in the future" in str(result.lines[0].reason)
+    (enrollment,) = lp.learning.enrollments(o.admin, o.program.id)
+    assert enrollment.enrolled_at == datetime(2020, 2, 1, tzinfo=UTC)
+
+
+def test_a_quote_never_closed_refuses_the_file_naming_its_line(lp: learnprog.Learnprog) -> None:
+    o = _org(lp)
+    header, first, second, *rest = MEMBERS.read_text(encoding="utf-8").splitlines(keepends=True)
+    cut = first + second.replace(";Москва;", ';"Москва;', 1) + "".join(rest)
+    with pytest.raises(ValidationError, match="quoted field is not closed") as caught:
+        lp.history.import_membership_export(o.admin, o.program.id, (header + cut).encode())
+    assert caught.value.line == 3
+    assert lp.invitations.members(o.admin, o.program.id) == []
+
+
+def test_an_attribute_column_written_twice_refuses_the_file(lp: learnprog.Learnprog) -> None:
+    o = _org(lp)
+    text = MEMBERS.read_text(encoding="utf-8")
+    header, *rows = text.splitlines(keepends=True)
+    doubled = (
+        header.rstrip("\n") + ";cost center\n" + "".join(r.rstrip("\n") + ";CC-9\n" for r in rows)
+    )
+    with pytest.raises(ValidationError, match="'Cost Center' \\(columns 17, 18\\)") as caught:
+        lp.history.import_membership_export(o.admin, o.program.id, doubled.encode())
+    assert caught.value.line == 1
+    assert lp.invitations.members(o.admin, o.program.id) == []
+
+
 def test_a_contract_name_the_organization_lacks_rejects_the_line(
     lp: learnprog.Learnprog,
 ) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 import learnprog
 from learnprog.clock import FixedClock
-from learnprog.errors import PermissionDeniedError, ValidationError
+from learnprog.errors import ConflictError, PermissionDeniedError, ValidationError
 from learnprog.mail.memory import InMemoryMailer
 from learnprog.model import LearnerActor, MessageCategory, OutboxStatus, ProgramAdminActor
 from learnprog.model.messaging import (
@@ -191,6 +191,32 @@ def test_an_idempotency_key_sends_once(lp: learnprog.Learnprog, mailer: InMemory
     assert again == first
     assert len(w.admin_messages(mailer)) == 2
     assert [m.id for m in lp.messaging.history(w.admin, w.org.id)] == [first.id]
+
+
+def test_an_idempotency_key_used_for_another_message_is_a_conflict(
+    lp: learnprog.Learnprog, mailer: InMemoryMailer
+) -> None:
+    w = Cohort(lp)
+    first = lp.messaging.send(
+        w.admin, w.org.id, "all_members", agree_to_terms=True, idempotency_key="spring-1"
+    )
+    other = lp.messaging.compose(w.admin, w.org.id, "all_members", subject="Spring courses")
+    with pytest.raises(ConflictError, match=r"'spring-1'.*subject") as caught:
+        lp.messaging.send(
+            w.admin, w.org.id, "all_members", other, agree_to_terms=True, idempotency_key="spring-1"
+        )
+    assert caught.value.key == "spring-1"
+    with pytest.raises(ConflictError, match="audience"):
+        lp.messaging.send(
+            w.admin, w.org.id, "inactive", agree_to_terms=True, idempotency_key="spring-1"
+        )
+    assert len(w.admin_messages(mailer)) == 2  # the first message's only
+    assert [m.id for m in lp.messaging.history(w.admin, w.org.id)] == [first.id]
+    # the same message under the same key is a retry: the earlier one, nothing more
+    again = lp.messaging.send(
+        w.admin, w.org.id, "all_members", agree_to_terms=True, idempotency_key="spring-1"
+    )
+    assert again == first
 
 
 def test_an_explicit_selection_keeps_the_exclusion_rules(

@@ -332,7 +332,8 @@ def test_learn_notes_where_each_level_is_first_reached(
     assert reached == expected
     assert state == brute
     assert first.learned + second.learned == len(rows)
-    assert second.last_id == rows[-1][3]
+    assert (second if split < len(rows) else first).last_id == rows[-1][3]
+    assert second.last_id is None or split < len(rows)
 
 
 def test_learn_skips_rows_of_assessments_measuring_no_skill() -> None:
@@ -345,5 +346,7 @@ def test_learn_skips_rows_of_assessments_measuring_no_skill() -> None:
     assert (went.learned, went.skipped, went.last_id) == (2, 1, None)
 
 
-def test_level_thresholds_at_the_ends_of_the_scale() -> None:
-    assert level_thresholds(EloSettings(cut_points=(0.0, 500.0))) == (-math.inf, math.inf)
+def test_a_cut_point_at_500_is_a_threshold_no_finite_rating_reaches() -> None:
+    settings = EloSettings(cut_points=(0.0, 500.0), min_attempts=0)
+    assert level_thresholds(settings) == (-math.inf, math.inf)
+    assert level(20.0, 5, settings) is Level.INTERMEDIATE

@@ -8,7 +8,9 @@ import pytest
 
 from learnprog.errors import ValidationError
 from learnprog.model._typecheck import from_storage
+from learnprog.model.activity import AssessmentAttempt
 from learnprog.model.progress import EnrollmentProgress
+from learnprog.model.skills import EloSettings
 
 PLUS_TWO = timezone(timedelta(hours=2))
 
@@ -17,6 +19,19 @@ def test_a_checked_class_refuses_a_value_of_the_wrong_type() -> None:
     with pytest.raises(ValidationError, match=r"EnrollmentProgress\.items_total") as info:
         EnrollmentProgress("e1", items_total="ten")  # type: ignore[arg-type]
     assert info.value.field == "items_total"
+
+
+def test_wrong_types_are_refused_before_a_classs_own_rules_compare_them() -> None:
+    at = datetime(2026, 3, 2, 12, 0, tzinfo=PLUS_TWO)
+    with pytest.raises(ValidationError, match=r"AssessmentAttempt\.grade cannot be str") as info:
+        AssessmentAttempt("a1", "l1", "c1", "q1", "50", at)  # type: ignore[arg-type]
+    assert info.value.field == "grade"
+    for cut_points in [("a", "b"), 5, (1.0,)]:
+        with pytest.raises(ValidationError) as caught:
+            EloSettings(cut_points=cut_points)  # type: ignore[arg-type]
+        assert caught.value.field == "cut_points"
+    with pytest.raises(ValidationError, match="a grade is 0-100"):  # the rule itself still runs
+        AssessmentAttempt("a1", "l1", "c1", "q1", 101.0, at)
 
 
 def test_values_from_storage_skip_the_checks_but_not_the_converters() -> None:

@@ -10,6 +10,7 @@ classes, ``X | None``, ``tuple[X, ...]``, ``frozenset[X]``, ``Mapping[str, str]`
 
 from __future__ import annotations
 
+import contextlib
 import math
 import types
 import typing
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from learnprog.errors import ValidationError
+from learnprog.errors import LearnprogError, ValidationError
 
 C = TypeVar("C", bound=type)
 T = TypeVar("T")
@@ -105,7 +106,9 @@ def _expression(annotation: Any, env: dict[str, Any]) -> str:
 def checked(cls: C) -> C:
     """Make ``cls.__init__`` check each field's value against its annotation.
 
-    The check is compiled once per class into one function of inline tests.
+    The check is compiled once per class into one function of inline tests. Where the
+    class's own rules (``__attrs_post_init__``) fail on a value of the wrong type
+    (``0 <= "50"``), the error is the check's, naming the field, not a ``TypeError``.
 
     Raises (from the decorated class's constructor):
         ValidationError: a field holds a value of the wrong type; the error names the field.
@@ -121,8 +124,7 @@ def checked(cls: C) -> C:
     check: Callable[[Any], tuple[str, Any] | None] = env["_check"]
     original: Callable[..., None] = vars(cls)["__init__"]
 
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
-        original(self, *args, **kwargs)
+    def refuse_wrong_types(self: Any) -> None:
         bad = check(self)
         if bad is not None:
             name, value = bad
@@ -131,6 +133,19 @@ def checked(cls: C) -> C:
                 field=name,
                 value=value,
             )
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        try:
+            original(self, *args, **kwargs)
+        except LearnprogError:
+            raise
+        except Exception:
+            # The class's own rules (__attrs_post_init__) compared a value of the wrong type
+            # ('0 <= "50"'): that wrong type is the error to give, once every field is set.
+            with contextlib.suppress(AttributeError):  # attrs failed before every field was set
+                refuse_wrong_types(self)
+            raise
+        refuse_wrong_types(self)
 
     __init__.__doc__ = original.__doc__
     cls.__init__ = __init__  # type: ignore[misc]

@@ -93,7 +93,12 @@ class EloSettings:
     min_attempts: int = 3
 
     def __attrs_post_init__(self) -> None:
-        low, high = self.cut_points
+        points: object = self.cut_points
+        if not isinstance(points, tuple) or len(points) != 2:
+            raise ValidationError(
+                "cut points are two increasing scores in 0-500", field="cut_points"
+            )
+        low, high = (finite_number(p, field="cut_points") for p in points)
         if not 0 <= low < high <= 500:
             raise ValidationError(
                 "cut points are two increasing scores in 0-500", field="cut_points"

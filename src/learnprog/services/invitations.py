@@ -728,7 +728,7 @@ class InvitationService(Service):
                     profile=LearnerProfile.from_fields(record.profile),
                     attributes=record.attributes,
                 )
-                _check_history(record)
+                _check_history(record, self._now())
             except ValidationError as exc:
                 results.append(ImportedRecord(start + offset, REJECTED_IMPORT, reason=str(exc)))
                 continue
@@ -1209,12 +1209,16 @@ def _state(value: object) -> MemberState:
 REJECTED_IMPORT = ImportOutcome.REJECTED
 
 
-def _check_history(record: MemberRecord) -> None:
-    """Raise unless a history record's times are in order (invited <= joined <= removed).
+def _check_history(record: MemberRecord, now: datetime) -> None:
+    """Raise unless a history record's times are in order (invited <= joined <= removed <= now).
 
     Raises:
-        ValidationError: naming the field that comes too early.
+        ValidationError: naming the field that comes too early, or a time in the future.
     """
+    for name in ("invited_at", "joined_at", "removed_at"):
+        at = getattr(record, name)
+        if at is not None and at > now:  # history is what happened
+            raise ValidationError(f"{at.isoformat()} is in the future", field=name)
     if record.joined_at is not None and record.joined_at < record.invited_at:
         raise ValidationError("joined before the invitation", field="joined_at")
     if record.removed_at is not None:

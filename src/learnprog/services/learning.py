@@ -445,6 +445,12 @@ class LearningService(Service):
         for e in earlier:
             if e.enrolled_at == record.enrolled_at and e.program_id == program.id:
                 return e
+        if record.enrolled_at > self._now():  # history is what happened
+            raise ValidationError(
+                "an enrollment cannot start in the future",
+                field="enrolled_at",
+                value=record.enrolled_at,
+            )
         end = record.unenrolled_at
         if end is not None and end < record.enrolled_at:
             raise ValidationError(

@@ -260,7 +260,7 @@ class MessagingService(Service):
                 if idempotency_key is not None:
                     earlier = uow.messages.find_by_key(org.id, idempotency_key)
                     if earlier is not None:
-                        return earlier
+                        return _same_message(earlier, kind, details, clean_filters)
                 message = self._send(uow, actor, org, kind, details, clean_filters, scope,
                                      idempotency_key)  # fmt: skip
                 uow.commit()
@@ -272,7 +272,7 @@ class MessagingService(Service):
                 earlier = uow.messages.find_by_key(organization_id, idempotency_key)
                 if earlier is None:
                     raise
-                return earlier
+                return _same_message(earlier, kind, details, clean_filters)
 
     def _send(
         self,
@@ -575,3 +575,36 @@ def _summarize(uow: UnitOfWork, rows: Sequence[AudienceMember]) -> Resolution:
         elif all(r.state is MemberState.DELETED_MEMBER for r in memberships):
             removed.append(learner_id)
     return Resolution(tuple(recipients), tuple(opted_out), tuple(removed))
+
+
+def _same_message(
+    earlier: SentMessage, audience: Audience, details: MessageDetails, filters: AudienceFilter
+) -> SentMessage:
+    """Return the message sent before with an idempotency key, if this send asks for the same.
+
+    A key names one message: a retry repeats it exactly. Another message under the same key
+    would otherwise be dropped silently (the earlier one returned as if this one was sent).
+
+    Raises:
+        ConflictError: the audience, filters or details differ from the earlier message's.
+    """
+    asked = {
+        "audience": audience,
+        "filters": filters,
+        "subject": details.subject,
+        "content": details.content,
+        "call_to_action": details.call_to_action,
+        "reply_to": details.reply_to,
+    }
+    if details.sender_name is not None:
+        asked["sender_name"] = details.sender_name
+    differ = [name for name, value in asked.items() if getattr(earlier, name) != value]
+    if differ:
+        raise ConflictError(
+            f"idempotency key {earlier.idempotency_key!r} was used on {earlier.sent_at:%Y-%m-%d} "
+            f"for another message (its {', '.join(differ)} differ): nothing was sent; use a "
+            "new key for a new message",
+            kind="message",
+            key=earlier.idempotency_key,
+        )
+    return earlier
