@@ -1408,7 +1408,9 @@ class InMemorySkillRatingRepository(ports.SkillRatingRepository):
             for key, record in self._uow.assessment_attempts._items()
             if isinstance(key, tuple) and key[0] == organization_id
         ]
-        return sorted(found, key=attrgetter("submitted_at", "id"))
+        found.sort(key=attrgetter("id"))  # then a stable sort by time: (submitted_at, id)
+        found.sort(key=attrgetter("submitted_at"))
+        return found
 
     def attempts_after(
         self, organization_id: str, after: tuple[datetime, str] | None
