@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -218,9 +218,10 @@ def test_a_removed_program_takes_no_enrollment(lp: learnprog.Learnprog) -> None:
 # --- activity and derived figures ----------------------------------------------------------
 
 
-def test_ingestion_turns_activity_into_figures(lp: learnprog.Learnprog) -> None:
+def test_ingestion_turns_activity_into_figures(lp: learnprog.Learnprog, clock: FixedClock) -> None:
     w = Learning(lp)
     enrollment = w.enroll(w.lia, w.python.id)
+    clock.advance(30 * DAY)  # the activity below is in the past
     at = START + DAY
     result = _ingest(
         w,
@@ -285,9 +286,12 @@ def test_a_batch_sent_twice_counts_once(lp: learnprog.Learnprog) -> None:
     assert lp.learning.progress(w.admin, enrollment.id).learning_seconds == 120.0
 
 
-def test_out_of_order_batches_give_the_same_figures(lp: learnprog.Learnprog) -> None:
+def test_out_of_order_batches_give_the_same_figures(
+    lp: learnprog.Learnprog, clock: FixedClock
+) -> None:
     w = Learning(lp)
     enrollment = w.enroll(w.lia, w.python.id)
+    clock.advance(30 * DAY)  # the activity below is in the past
     times = [START + DAY + m * MIN for m in (0, 20, 50, 150, 160)]
     events = [_event(w, f"e{i}", ("v1", "r1", "q1")[i % 3], t) for i, t in enumerate(times)]
     random.Random(7).shuffle(events)
@@ -341,11 +345,14 @@ def test_a_re_enrollment_starts_fresh(lp: learnprog.Learnprog, clock: FixedClock
     assert [e.id for e in every] == [first.id, second.id]  # total enrollments count both
 
 
-def test_a_specialization_completes_with_its_last_course(lp: learnprog.Learnprog) -> None:
+def test_a_specialization_completes_with_its_last_course(
+    lp: learnprog.Learnprog, clock: FixedClock
+) -> None:
     w = Learning(lp)
     spec = w.enroll(w.lia, w.spec.id)
     w.enroll(w.lia, w.python.id)
     w.enroll(w.lia, w.sql.id)
+    clock.advance(30 * DAY)  # the activity below is in the past
     passes = [
         _attempt(w, "p1", "a1", 95, START + DAY, w.python),
         _attempt(w, "p2", "a2", 95, START + 2 * DAY, w.python),
@@ -514,3 +521,24 @@ def test_the_learner_view_knows_the_contract(lp: learnprog.Learnprog, clock: Fix
         o.entry.name: o.reason for o in lp.learning.program_for_learner(w.lia, w.program.id).options
     }
     assert reasons["Course SQL1"] == "contract not running"
+
+
+def test_activity_dated_more_than_a_day_ahead_of_now_is_refused(
+    lp: learnprog.Learnprog, clock: FixedClock
+) -> None:
+    w = Learning(lp)
+    enrollment = w.enroll(w.lia, w.python.id)
+    near = _event(w, "near", "v1", START + DAY)  # within the clock skew allowed
+    far = _event(w, "far", "r1", START + DAY + MIN)
+    year_9999 = _attempt(w, "t9", "a1", 90, datetime(9999, 1, 1, tzinfo=UTC), w.python)
+    result = _ingest(w, events=[near, far], attempts=[year_9999])
+    assert (result.events_added, result.attempts_added) == (1, 0)
+    reasons = {r.record_id: r.reason for r in result.rejected}
+    assert set(reasons) == {"far", "t9"}
+    assert reasons["far"].startswith("field 'at': ")
+    assert "in the future" in reasons["far"]
+    assert reasons["t9"].startswith("field 'submitted_at': 9999-01-01")
+    assert lp.learning.progress(w.admin, enrollment.id).last_activity_at == START + DAY
+    clock.advance(2 * DAY)  # the same records, once their time has come, are taken
+    later = _ingest(w, events=[far], attempts=[])
+    assert (later.events_added, later.rejected) == (1, ())

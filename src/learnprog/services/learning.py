@@ -9,7 +9,7 @@ members list never rescans raw events.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from attrs import field, frozen
@@ -71,6 +71,12 @@ CREATED, EXISTING, REJECTED = (
 
 INGEST_CHUNK = 5000
 """Records stored (and their figures recomputed) per unit of work when ingesting activity."""
+
+#: How far after the Clock's now an ingested record may be dated: the clocks of the platform
+#: sending activity and of learnprog may disagree a little, never by more. A record dated
+#: later is refused (a year-9999 event would be the enrollment's last activity for ever, so
+#: its learner could never show as inactive).
+INGEST_CLOCK_SKEW = timedelta(days=1)
 
 
 @frozen
@@ -627,9 +633,10 @@ class LearningService(Service):
         chunk in progress and never leaves records without their figures.
 
         A record is refused (and reported, the others going on) when its learner is not in
-        the organization, its course is not in the catalog, or its item or assessment is not
-        in the course. A record outside every enrollment window of its learner is stored and
-        counts toward nothing until an enrollment that covers it is recorded.
+        the organization, its course is not in the catalog, its item or assessment is not in
+        the course, or it is dated more than :data:`INGEST_CLOCK_SKEW` after the Clock's now.
+        A record outside every enrollment window of its learner is stored and counts toward
+        nothing until an enrollment that covers it is recorded.
 
         Args:
             actor: an organization admin, or the system actor (a host app's activity feed).
@@ -648,7 +655,7 @@ class LearningService(Service):
             _org,
         ):
             catalog = _Catalog.load(uow, organization_id)
-        state = _IngestState(organization_id, catalog)
+        state = _IngestState(organization_id, catalog, self._now() + INGEST_CLOCK_SKEW)
         for source, records in (("events", events), ("attempts", attempts)):
             index = 0
             for chunk in chunks(records, INGEST_CHUNK, field=source):
@@ -1041,9 +1048,10 @@ class LearningService(Service):
 class _IngestState:
     """Counters and caches of one :meth:`LearningService.ingest` call."""
 
-    def __init__(self, organization_id: str, catalog: _Catalog) -> None:
+    def __init__(self, organization_id: str, catalog: _Catalog, latest: datetime) -> None:
         self.organization_id = organization_id
         self.catalog = catalog
+        self.latest = latest  # the latest time a record may carry
         self.items = {cid: {i.id for i in c.items} for cid, c in catalog.courses.items()}
         self.assessments = {
             cid: {a.id for a in c.assessments} for cid, c in catalog.courses.items()
@@ -1133,6 +1141,14 @@ class _IngestState:
         if isinstance(record, LearningEvent):
             if record.item_id not in self.items[record.course_id]:
                 return f"item {record.item_id!r} is not in {self._course(record.course_id)}"
+            name, at = "at", record.at
         elif record.assessment_id not in self.assessments[record.course_id]:
             return f"assessment {record.assessment_id!r} is not in {self._course(record.course_id)}"
+        else:
+            name, at = "submitted_at", record.submitted_at
+        if at > self.latest:
+            return (
+                f"field {name!r}: {at.isoformat()} is in the future (more than "
+                f"{INGEST_CLOCK_SKEW} after now)"
+            )
         return None
