@@ -307,7 +307,7 @@ def test_history_in_the_future_is_rejected_and_blocks_nothing(lp: learnprog.Lear
     result = lp.history.import_membership_export(o.admin, o.program.id, members.encode())
     assert [r.outcome for r in result.lines] == [ImportOutcome.CREATED, ImportOutcome.REJECTED]
     assert "line 3" in str(result.lines[1].reason)
-    assert "joined_at" in str(result.lines[1].reason)
+    assert "line 3, field 'Join Date'" in str(result.lines[1].reason)  # the column, not joined_at
     assert "in the future" in str(result.lines[1].reason)
     usage = (
         "Email,Course Slug,Enrollment Time\n"
@@ -318,8 +318,25 @@ def test_history_in_the_future_is_rejected_and_blocks_nothing(lp: learnprog.Lear
     assert [r.outcome for r in result.lines] == [ImportOutcome.REJECTED, ImportOutcome.CREATED]
     assert "line 2" in str(result.lines[0].reason)
     assert "cannot start in the future" in str(result.lines[0].reason)
+    assert "field 'Enrollment Time'" in str(result.lines[0].reason)
     (enrollment,) = lp.learning.enrollments(o.admin, o.program.id)
     assert enrollment.enrolled_at == datetime(2020, 2, 1, tzinfo=UTC)
+
+
+def test_a_figure_out_of_range_names_its_column_not_the_records_field(
+    lp: learnprog.Learnprog,
+) -> None:
+    o = _org(lp)
+    lp.history.import_membership_export(o.admin, o.program.id, MEMBERS)
+    usage = (
+        "Email,Course Slug,Enrollment Time,Estimated Learning Hours\n"
+        "jo.doe@example.com,ai-for-everyone,2020-02-01T00:00:00Z,1e308\n"
+    )
+    result = lp.history.import_usage_export(o.admin, o.program.id, usage.encode())
+    (line,) = result.lines
+    assert line.outcome is ImportOutcome.REJECTED
+    assert str(line.reason).startswith("line 2, field 'Estimated Learning Hours'")
+    assert "learning_seconds" not in str(line.reason)
 
 
 def test_a_quote_never_closed_refuses_the_file_naming_its_line(lp: learnprog.Learnprog) -> None:

@@ -277,23 +277,59 @@ def _extra_columns(rows: Sequence[CsvRow]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _rejected(exc: Exception, line: int) -> ExportLine:
-    return ExportLine(line, ImportOutcome.REJECTED, reason=str(exc))
+# The export's column behind each field of the records an import builds, so a reason given by
+# the record's own rules (``field 'joined_at'``) names the column the admin can fix.
+_MEMBER_FIELDS = {
+    "full_name": "Name", "email": "Email", "external_id": "External Id",
+    "invited_at": "Invitation Date", "joined_at": "Join Date", "removed_at": "Member State",
+    "contract_id": "Contract(s)",
+}  # fmt: skip
+_USAGE_FIELDS = {
+    "enrolled_at": "Enrollment Time", "progress": "Overall Progress",
+    "learning_seconds": "Estimated Learning Hours", "last_activity_at": "Last Course Activity Time",
+    "completed_at": "Completion Time", "grade": "Course Grades",
+}  # fmt: skip
+_SPECIALIZATION_FIELDS = {
+    "enrolled_at": "Enrollment Time", "last_activity_at": "Last Specialization Activity Time",
+    "completed_at": "Specialization Completion Time",
+}  # fmt: skip
+_FIELD_NAMED = re.compile(r"\bfield '([a-z_]+)'")
+
+
+def _in_columns(reason: str, columns: Mapping[str, str]) -> str:
+    """``reason`` with each record field it names replaced by the export column behind it."""
+
+    def column(found: re.Match[str]) -> str:
+        name = columns.get(found.group(1))
+        return found.group(0) if name is None else f"field {name!r}"
+
+    return _FIELD_NAMED.sub(column, reason)
+
+
+def _rejected(exc: Exception, line: int, columns: Mapping[str, str]) -> ExportLine:
+    return ExportLine(line, ImportOutcome.REJECTED, reason=_in_columns(str(exc), columns))
 
 
 def _line_reason(line: int, reason: str | None) -> str:
     text = reason or "rejected"
-    return text if text.startswith("line ") else f"line {line}: {text}"
+    if text.startswith("line "):
+        return text
+    return f"line {line}, {text}" if text.startswith("field ") else f"line {line}: {text}"
 
 
 def _merge(
-    lines: dict[int, ExportLine], order: Sequence[int], result: ImportResult
+    lines: dict[int, ExportLine],
+    order: Sequence[int],
+    result: ImportResult,
+    columns: Mapping[str, str],
 ) -> dict[int, ExportLine]:
     """Give each record's result to the file line it came from (``order[i]`` for record i)."""
     for record in result.records:
         line = order[record.index]
         reason = (
-            None if record.reason is None else _line_reason(line, record.reason)
+            None
+            if record.reason is None
+            else _line_reason(line, _in_columns(record.reason, columns))
         )  # the line is named even where the record's reason names only a field
         lines[line] = ExportLine(line, record.outcome, record.record_id, reason)
     return lines
@@ -418,7 +454,7 @@ class ExportImportService(Service):
             try:
                 record = self._member_record(row, contract_id, by_name)
             except ValidationError as exc:
-                lines[row.line] = _rejected(exc, row.line)
+                lines[row.line] = _rejected(exc, row.line, _MEMBER_FIELDS)
                 continue
             records.append(record)
             order.append(row.line)
@@ -428,7 +464,7 @@ class ExportImportService(Service):
             result = self._invitations.import_members(
                 actor, program.id, first, records, on_progress=on_progress
             )
-            _merge(lines, order, result)
+            _merge(lines, order, result, _MEMBER_FIELDS)
         return ExportImportResult(
             tuple(lines[r.line] for r in read),
             attribute_columns=_extra_columns(read),
@@ -567,13 +603,13 @@ class ExportImportService(Service):
             try:
                 parsed.append(self._usage_line(row))
             except ValidationError as exc:
-                lines[row.line] = _rejected(exc, row.line)
+                lines[row.line] = _rejected(exc, row.line, _USAGE_FIELDS)
         records, order, courses, collections = self._prepare_usage(actor, program, parsed, lines)
         if records:
             result = self._learning.record_enrollments(
                 actor, program.id, records, on_progress=on_progress
             )
-            _merge(lines, order, result)
+            _merge(lines, order, result, _USAGE_FIELDS)
         return ExportImportResult(
             tuple(lines[r.line] for r in read),
             attribute_columns=_extra_columns(read),
@@ -670,14 +706,16 @@ class ExportImportService(Service):
                         "membership export first"
                     )
                     lines[p.line] = _rejected(
-                        ValidationError(why, field="Email", line=p.line), p.line
+                        ValidationError(why, field="Email", line=p.line), p.line, _USAGE_FIELDS
                     )
                     continue
                 try:
                     with_attributes = updated.get(learner.id, learner).with_attributes(p.attributes)
                 except ValidationError as exc:
                     lines[p.line] = _rejected(
-                        ValidationError(f"learner attributes: {exc}", line=p.line), p.line
+                        ValidationError(f"learner attributes: {exc}", line=p.line),
+                        p.line,
+                        _USAGE_FIELDS,
                     )
                     continue
                 course = by_slug.get(p.slug) or by_code.get(p.course_code)
@@ -700,7 +738,9 @@ class ExportImportService(Service):
                         reason = "the course is not in the catalog and cannot be added: "
                         reason += exc.reason
                         lines[p.line] = _rejected(
-                            ValidationError(reason, field=column, line=p.line), p.line
+                            ValidationError(reason, field=column, line=p.line),
+                            p.line,
+                            _USAGE_FIELDS,
                         )
                         continue
                     new_courses.append(course)
@@ -891,7 +931,7 @@ class ExportImportService(Service):
                         _attributes(row)
                     )
                 except ValidationError as exc:
-                    lines[row.line] = _rejected(exc, row.line)
+                    lines[row.line] = _rejected(exc, row.line, _SPECIALIZATION_FIELDS)
                     continue
                 updated[learner.id] = with_attributes
                 records.append(
@@ -904,7 +944,7 @@ class ExportImportService(Service):
             result = self._learning.record_enrollments(
                 actor, program.id, records, on_progress=on_progress
             )
-            _merge(lines, order, result)
+            _merge(lines, order, result, _SPECIALIZATION_FIELDS)
         return ExportImportResult(
             tuple(lines[r.line] for r in read),
             attribute_columns=_extra_columns(read),
