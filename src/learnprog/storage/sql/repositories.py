@@ -1418,17 +1418,14 @@ class SqlMessageRepository(_SqlRepository[SentMessage], ports.MessageRepository)
         program_scope: Sequence[str] | None,
         now: datetime,
     ) -> Sequence[AudienceMember]:
-        rows = self._read(audience_query(organization_id, audience, filters, program_scope, now))
-        return [
-            AudienceMember(
-                r["learner_id"],
-                r["program_id"],
-                MemberState(r["state"]),
-                bool(r["opted_out"]),
-                bool(r["in_audience"]),
-            )
-            for r in rows
-        ]
+        statement = audience_query(organization_id, audience, filters, program_scope, now)
+        states = {state.value: state for state in MemberState}
+        with translate_errors("membership"):
+            rows = self._uow.connection.execute(statement)
+            return [  # plain tuples (the query's column order): a row per membership
+                AudienceMember(learner, program, states[state], bool(opted), bool(inside))
+                for learner, program, state, opted, inside in rows
+            ]
 
 
 def _attributes(stored: object) -> Mapping[str, str]:
