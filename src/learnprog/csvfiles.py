@@ -60,7 +60,8 @@ class CsvRow:
         line: the file line the record starts on (1 is the header line).
         values: column name (as the caller asked for it) -> the field, stripped of outer
             spaces; a missing field is "".
-        extra: other columns of the file, by their header as written.
+        extra: other columns of the file, by their header with its spaces and line breaks
+            collapsed to single spaces.
     """
 
     line: int
@@ -178,6 +179,13 @@ def read_csv(
         text = io.TextIOWrapper(stream, encoding=chosen, newline="")
         try:
             first = text.readline()
+            header_lines = 1
+            while first.count('"') % 2:  # a quoted header cell holding a line break
+                more = text.readline()
+                if not more:
+                    break
+                first += more
+                header_lines += 1
             if not first.strip():
                 raise ValidationError(
                     "the file is empty: it needs a header line", field="header", line=1
@@ -201,7 +209,7 @@ def read_csv(
                     line=1,
                 )
             _refuse_repeated(headers)
-            yield _records(text, headers, wanted, delimiter)
+            yield _records(text, headers, wanted, delimiter, header_lines)
         finally:
             text.detach()
 
@@ -209,7 +217,7 @@ def read_csv(
 def _pick_delimiter(first: str, wanted: dict[str, str]) -> tuple[str, list[str]]:
     best: tuple[int, str, list[str]] = (-1, ",", [])
     for delimiter in _DELIMITERS:
-        headers = next(csv.reader([first], delimiter=delimiter), [])
+        headers = next(csv.reader(io.StringIO(first, newline=""), delimiter=delimiter), [])
         score = sum(normalize_header(h) in wanted for h in headers)
         if score > best[0]:
             best = (score, delimiter, headers)
@@ -277,12 +285,17 @@ class _Lines:
 
 
 def _records(
-    text: io.TextIOWrapper, headers: list[str], wanted: dict[str, str], delimiter: str
+    text: io.TextIOWrapper,
+    headers: list[str],
+    wanted: dict[str, str],
+    delimiter: str,
+    header_lines: int = 1,
 ) -> Iterator[CsvRow]:
     lines = _Lines(text)
     reader = csv.reader(lines, delimiter=delimiter, strict=False)
     keys = [normalize_header(h) for h in headers]
-    line = 2  # the header was line 1 (read before the reader started)
+    names = [" ".join(h.split()) for h in headers]  # an extra column's name: spaces collapsed
+    line = header_lines + 1  # the header came first (read before the reader started)
     while True:
         start = line
         try:
@@ -298,16 +311,16 @@ def _records(
                 "twice) or save the file again",
                 line=start,
             )
-        line = reader.line_num + 2  # the reader counts lines from after the header
+        line = reader.line_num + header_lines + 1  # the reader counts from after the header
         if not any(field.strip() for field in record):
             continue
         values = dict.fromkeys(wanted.values(), "")
         extra: dict[str, str] = {}
-        for key, header, field in zip(keys, headers, record, strict=False):
+        for key, name, field in zip(keys, names, record, strict=False):
             if key in wanted:
                 values[wanted[key]] = unprotect(field.strip())
             else:
-                extra[header.strip()] = unprotect(field.strip())
+                extra[name] = unprotect(field.strip())
         yield CsvRow(start, values, extra)
 
 

@@ -362,6 +362,22 @@ def test_an_attribute_column_written_twice_refuses_the_file(lp: learnprog.Learnp
     assert lp.invitations.members(o.admin, o.program.id) == []
 
 
+def test_a_header_cell_holding_a_line_break_is_one_header(lp: learnprog.Learnprog) -> None:
+    o = _org(lp)
+    text = (
+        'Name,Email,Member State,Invitation Date,Join Date,Contract(s),"Cost\nCenter"\n'
+        "Al,al@example.com,MEMBER,2020-01-01T00:00:00Z,2020-01-02T00:00:00Z,"
+        "Year 1 Contract 2020,CC-1\n"
+        "Bo,,MEMBER,2020-01-01T00:00:00Z,2020-01-02T00:00:00Z,Year 1 Contract 2020,CC-2\n"
+    )
+    result = lp.history.import_membership_export(o.admin, o.program.id, text.encode())
+    assert [r.outcome for r in result.lines] == [ImportOutcome.CREATED, ImportOutcome.REJECTED]
+    assert [r.line for r in result.lines] == [3, 4]  # the header took the first two lines
+    assert str(result.lines[1].reason).startswith("line 4, field 'Email'")
+    ((learner, _membership),) = lp.invitations.members(o.admin, o.program.id)
+    assert learner.attributes == {"Cost Center": "CC-1"}
+
+
 def test_a_contract_name_the_organization_lacks_rejects_the_line(
     lp: learnprog.Learnprog,
 ) -> None:
