@@ -103,6 +103,33 @@ def test_learnprog_errors_exit_1_with_one_line(db: str, args: tuple[str, ...]) -
     assert "Traceback" not in out + err
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("program", "list", *AS),
+        ("mail", "deliver"),
+        ("report", "funnel", *AS),
+    ],
+)
+def test_a_command_needing_data_makes_no_database_file(
+    db: str, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    code, out, err = run(db, *args)
+    assert out == ""
+    assert code == 1
+    assert err == (
+        f"error: no database at {tmp_path / 'cli.db'} (pass --db or set LEARNPROG_DB; "
+        "learnprog demo makes one)\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # no database, no secret file
+
+
+def test_init_makes_the_database_file(db: str, tmp_path: Path) -> None:
+    assert run(db, *INIT)[0] == 0
+    assert (tmp_path / "cli.db").exists()
+    assert run(db, "program", "list", *AS)[0] == 0
+
+
 def test_usage_errors_exit_2(db: str) -> None:
     assert run(db, "program", "create")[0] == 2
     assert (

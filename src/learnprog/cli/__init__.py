@@ -3,7 +3,8 @@
 Global options (each also an environment variable):
 
 - ``--db`` (``LEARNPROG_DB``): storage URL, default ``sqlite:///learnprog.db`` in the working
-  directory;
+  directory; only ``init``, ``demo`` and ``db upgrade`` make a SQLite file that does not exist
+  (other commands need existing data and stop with ``error: no database at PATH``);
 - ``--mail-dir`` (``LEARNPROG_MAIL_DIR``): the Maildir mail is delivered into, default
   ``./outbox``; or ``--smtp-host`` (``LEARNPROG_SMTP_HOST``) with ``--smtp-port``,
   ``--smtp-security`` and ``--smtp-user`` (password in ``LEARNPROG_SMTP_PASSWORD`` only);
@@ -131,7 +132,7 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Create or upgrade the schema to the newest migration."""
-    with session(ctx) as lp:
+    with session(ctx, create=True) as lp:
         from learnprog.storage.sql import current_revision
 
         if lp.engine is not None:
@@ -156,7 +157,7 @@ def demo(ctx: click.Context, output: Path) -> None:
     """
     from learnprog.demo import ADMIN_EMAIL, ORGANIZATION, PROGRAM_SLUG, run_demo
 
-    with session(ctx) as lp:
+    with session(ctx, create=True) as lp:
         result = run_demo(lp, output, echo=click.echo)
     s, f = result.summary, result.funnel
     click.echo("--- summary")

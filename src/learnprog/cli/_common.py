@@ -22,6 +22,8 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 import learnprog
 from learnprog.errors import LearnprogError
@@ -107,14 +109,40 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """Return the file of a SQLite file URL (relative to the working directory), else None.
+
+    None for other databases, ``memory://`` and URLs that do not parse (``connect`` says why).
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 @contextmanager
-def session(ctx: click.Context) -> Iterator[learnprog.Learnprog]:
+def session(ctx: click.Context, *, create: bool = False) -> Iterator[learnprog.Learnprog]:
     """Connect with the global options; learnprog and OS errors exit 1 with one line.
+
+    Args:
+        ctx: the running command's context.
+        create: whether the command may make a new SQLite database file (``init``, ``demo``,
+            ``db upgrade``). Other commands need existing data: a SQLite file that does not
+            exist is an error, and nothing (no database, no secret file) is made.
 
     Raises:
         SystemExit: 1 on a learnprog or OS error, 0 when the reader of stdout went away.
     """
     options = ctx.find_root().obj
+    database = sqlite_file(options["db"])
+    if not create and database is not None and not database.exists():
+        fail(
+            f"no database at {database.absolute()} (pass --db or set LEARNPROG_DB; "
+            "learnprog demo makes one)"
+        )
     try:
         settings = learnprog.Settings(
             base_url=options["base_url"],

@@ -53,7 +53,7 @@ def init(
 ) -> None:
     """Create an organization and its first organization admin (all or nothing)."""
     system = SystemActor()
-    with session(ctx) as lp:
+    with session(ctx, create=True) as lp:
         if any(o.name == name for o in lp.organizations.list_organizations(system)):
             raise learnprog.ConflictError(f"an organization named {name!r} exists already")
         org = lp.organizations.create_organization(
