@@ -130,6 +130,41 @@ def test_init_makes_the_database_file(db: str, tmp_path: Path) -> None:
     assert run(db, "program", "list", *AS)[0] == 0
 
 
+def test_one_database_has_one_secret_wherever_it_is_used_from(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    monkeypatch.chdir(first)
+    assert run(db, *INIT)[0] == 0
+    secret = (tmp_path / "cli.db.secret").read_text(encoding="utf-8")
+    assert len(secret) >= 16
+    monkeypatch.chdir(second)
+    assert run(db, "program", "list", *AS)[0] == 0
+    assert (tmp_path / "cli.db.secret").read_text(encoding="utf-8") == secret
+    assert list(first.iterdir()) == list(second.iterdir()) == []
+
+
+def test_the_secret_file_option_and_key_variable_still_decide(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(db, "--secret-file", str(tmp_path / "mine.secret"), *INIT)[0] == 0
+    assert (tmp_path / "mine.secret").exists()
+    assert not (tmp_path / "cli.db.secret").exists()
+    monkeypatch.setenv("LEARNPROG_SECRET_KEY", "a-secret-of-sixteen-or-more")
+    assert run(db, "program", "list", *AS)[0] == 0
+    assert not (tmp_path / "cli.db.secret").exists()
+
+
+def test_other_storage_keeps_its_secret_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run("memory://", *INIT)[0] == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["learnprog.secret"]
+
+
 def test_usage_errors_exit_2(db: str) -> None:
     assert run(db, "program", "create")[0] == 2
     assert (
@@ -211,7 +246,7 @@ def test_mail_is_delivered_into_the_mail_directory(db: str, tmp_path: Path) -> N
     files = list((tmp_path / "outbox" / "new").iterdir())
     assert len(files) == 1
     assert b"Welcome to Academy" in files[0].read_bytes()
-    assert (tmp_path / "learnprog.secret").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "cli.db.secret").stat().st_mode & 0o077 == 0
     code, out, _ = run(db, "mail", "log", *AS, "--json")
     assert [d["outcome"] for d in json.loads(out)] == ["sent"]
 

@@ -10,7 +10,9 @@ Global options (each also an environment variable):
   ``--smtp-security`` and ``--smtp-user`` (password in ``LEARNPROG_SMTP_PASSWORD`` only);
 - ``--base-url`` (``LEARNPROG_BASE_URL``): the host app's public URL, used in links;
 - ``--secret-file`` (``LEARNPROG_SECRET_FILE``): where the link-signing secret is kept, made on
-  first use (default ``./learnprog.secret``); ``LEARNPROG_SECRET_KEY`` gives it directly.
+  first use; by default next to a SQLite database file (``learnprog.db.secret`` beside
+  ``learnprog.db``), so every working directory using that database signs with one secret, and
+  ``./learnprog.secret`` for other databases; ``LEARNPROG_SECRET_KEY`` gives it directly.
 
 Exit status: 0 on success, 1 on a user error (a learnprog error, a file that cannot be read: one
 line on stderr, no traceback), 2 on a usage error (an unknown command or option, a bad value).
@@ -94,11 +96,9 @@ DEFAULT_DB = "sqlite:///learnprog.db"
 @click.option(
     "--secret-file",
     envvar="LEARNPROG_SECRET_FILE",
-    default="learnprog.secret",
-    show_default=True,
     show_envvar=True,
-    help="File keeping the link-signing secret (made on first use); "
-    "LEARNPROG_SECRET_KEY overrides it.",
+    help="File keeping the link-signing secret (made on first use). Default: next to a SQLite "
+    "database file (FILE.db.secret), else ./learnprog.secret. LEARNPROG_SECRET_KEY overrides it.",
 )
 @click.option(
     "--no-reply-address",

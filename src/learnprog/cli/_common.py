@@ -35,6 +35,8 @@ from learnprog.model.catalog import Course
 from learnprog.model.organization import Contract, Organization, Program
 
 F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_SECRET_FILE = "learnprog.secret"
+"""The secret file in the working directory, for storage that is not a SQLite file."""
 C = TypeVar("C", bound=click.Command)
 
 
@@ -123,6 +125,25 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def secret_file(given: str | None, database: Path | None) -> Path:
+    """Return where the link-signing secret is kept.
+
+    Args:
+        given: ``--secret-file`` (or ``LEARNPROG_SECRET_FILE``), if set: used as it is.
+        database: the SQLite database file, if the storage is one.
+
+    Returns:
+        ``given``; else, beside a SQLite database file, its name plus ``.secret``
+        (``data/learnprog.db.secret``), so the database has one secret wherever it is used
+        from; else ``learnprog.secret`` in the working directory.
+    """
+    if given:
+        return Path(given)
+    if database is not None:
+        return database.with_name(database.name + ".secret")
+    return Path(DEFAULT_SECRET_FILE)
+
+
 @contextmanager
 def session(ctx: click.Context, *, create: bool = False) -> Iterator[learnprog.Learnprog]:
     """Connect with the global options; learnprog and OS errors exit 1 with one line.
@@ -146,7 +167,7 @@ def session(ctx: click.Context, *, create: bool = False) -> Iterator[learnprog.L
     try:
         settings = learnprog.Settings(
             base_url=options["base_url"],
-            secret_key=_secret(Path(options["secret_file"])),
+            secret_key=_secret(secret_file(options["secret_file"], database)),
             sender_address=options["sender_address"],
             no_reply_address=options["no_reply_address"],
         )
