@@ -165,6 +165,40 @@ def test_other_storage_keeps_its_secret_in_the_working_directory(
     assert [p.name for p in tmp_path.iterdir()] == ["learnprog.secret"]
 
 
+def test_the_acting_admin_is_named_by_address_in_errors(acme: str) -> None:
+    with learnprog.connect(acme) as lp:
+        org = lp.organizations.list_organizations(learnprog.SystemActor())[0]
+        ana = lp.organizations.resolve_actor(learnprog.SystemActor(), org.id, "ana@acme.example")
+        academy = lp.programs.list_programs(ana, org.id)[0]
+        lp.programs.create_program(ana, org.id, "Other", slug="other")
+        lp.organizations.register_learner(ana, org.id, "Lia Souza", "lia@acme.example")
+        lp.organizations.register_learner(ana, org.id, "Bo Park", "bo@acme.example")
+        lp.organizations.add_admin(
+            ana, org.id, "bo@acme.example", role="program", program_ids=[academy.id]
+        )
+    nobody = ("--org", "Acme", "--as", "nobody@acme.example")
+    lia = ("--org", "Acme", "--as", "lia@acme.example")
+    bo = ("--org", "Acme", "--as", "bo@acme.example")
+    assert run(acme, "program", "list", *nobody)[::2] == (
+        1,
+        "error: --as: no admin with email nobody@acme.example in 'Acme'\n",
+    )
+    assert run(acme, "program", "list", *lia)[::2] == (
+        1,
+        "error: --as: lia@acme.example is not an admin of 'Acme'\n",
+    )
+    assert run(acme, "audit", *bo)[::2] == (
+        1,
+        "error: bo@acme.example is not an organization admin of 'Acme', only an admin of some "
+        "of its programs, and may not read the audit log\n",
+    )
+    assert run(acme, "members", "list", *bo, "--program", "other")[::2] == (
+        1,
+        "error: --program: bo@acme.example is not an admin of a program 'other' in 'Acme'\n",
+    )
+    assert run(acme, "members", "list", *bo, "--program", "academy")[0] == 0
+
+
 def test_usage_errors_exit_2(db: str) -> None:
     assert run(db, "program", "create")[0] == 2
     assert (

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -30,7 +30,7 @@ from learnprog.errors import LearnprogError
 from learnprog.mail.maildir import MaildirMailer
 from learnprog.mail.ports import Mailer
 from learnprog.mail.smtp import SmtpMailer
-from learnprog.model.access import Actor, SystemActor
+from learnprog.model.access import Actor, LearnerActor, ProgramAdminActor, SystemActor
 from learnprog.model.catalog import Course
 from learnprog.model.organization import Contract, Organization, Program
 
@@ -92,6 +92,10 @@ def error_line(ctx: click.Context, exc: LearnprogError) -> str:
     a parameter of the running command carries that field (or :func:`field_options` maps it),
     its option (``--starts-at``) or argument (``NAME``) is named instead.
     """
+    if isinstance(exc, learnprog.PermissionDeniedError):
+        line = _permission_line(ctx, exc)
+        if line is not None:
+            return "error: " + " ".join(line.split())
     if isinstance(exc, learnprog.ValidationError) and exc.field is not None:
         where = _FIELD_OPTIONS.get(ctx.command, {}).get(exc.field)
         for param in ctx.command.params:
@@ -105,7 +109,7 @@ def error_line(ctx: click.Context, exc: LearnprogError) -> str:
     return "error: " + " ".join(str(exc).split())  # one line, always
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Stop with exit status 1 and a one-line message on stderr (a user error)."""
     click.echo("error: " + " ".join(message.split()), err=True)
     sys.exit(1)
@@ -220,10 +224,59 @@ def org_by_name(lp: learnprog.Learnprog, name: str) -> Organization:
     return found[0]
 
 
+_ACTING = "learnprog.acting"
+"""Key of ``click.Context.meta`` under which :func:`admin` keeps the acting admin's words."""
+
+
 def admin(lp: learnprog.Learnprog, org_name: str, as_email: str) -> tuple[Organization, Actor]:
-    """Return the organization and the actor its ``--as`` account resolves to."""
+    """Return the organization and the admin actor its ``--as`` account resolves to.
+
+    The account's stored rights decide what it may do; a permission error then names it by
+    the address typed (``--as``) and the organization by its name, not by internal IDs.
+
+    Raises:
+        NotFoundError: no such organization.
+        SystemExit: 1 when the organization has no account with that address, or the account
+            is no admin there (a learner), with a one-line message.
+    """
     org = org_by_name(lp, org_name)
-    return org, lp.organizations.resolve_actor(SystemActor(), org.id, as_email)
+    try:
+        actor = lp.organizations.resolve_actor(SystemActor(), org.id, as_email)
+    except learnprog.NotFoundError:
+        fail(f"--as: no admin with email {as_email} in {org.name!r}")
+    except learnprog.ValidationError as exc:  # not an email address
+        fail(f"--as: {exc.reason}")
+    if isinstance(actor, LearnerActor):
+        fail(f"--as: {as_email} is not an admin of {org.name!r}")
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[_ACTING] = (actor, as_email, org.name)
+    return org, actor
+
+
+def _acting() -> tuple[Actor, str, str] | None:
+    """The running command's admin as :func:`admin` resolved it: actor, ``--as``, org name."""
+    ctx = click.get_current_context(silent=True)
+    found: tuple[Actor, str, str] | None = None if ctx is None else ctx.meta.get(_ACTING)
+    return found
+
+
+def _permission_line(ctx: click.Context, exc: learnprog.PermissionDeniedError) -> str | None:
+    """Word a refusal of the ``--as`` admin by their address and organization name."""
+    acting: tuple[Actor, str, str] | None = ctx.meta.get(_ACTING)
+    if acting is None:
+        return None
+    actor, email, org_name = acting
+    prefix = f"{actor.describe()} may not "
+    if not str(exc).startswith(prefix):
+        return None
+    what = str(exc)[len(prefix) :]
+    if isinstance(actor, ProgramAdminActor):
+        return (
+            f"{email} is not an organization admin of {org_name!r}, only an admin of some of "
+            f"its programs, and may not {what}"
+        )
+    return f"{email} may not {what}"
 
 
 def program_by_slug(lp: learnprog.Learnprog, actor: Actor, org: Organization, slug: str) -> Program:
@@ -231,10 +284,15 @@ def program_by_slug(lp: learnprog.Learnprog, actor: Actor, org: Organization, sl
 
     Raises:
         NotFoundError: no program of the actor's has that slug.
+        SystemExit: 1 for a program admin (``--as``) who administers no program of that slug
+            (whether it exists or not), with a one-line message.
     """
     for program in lp.programs.list_programs(actor, org.id):
         if program.slug.value == slug:
             return program
+    acting = _acting()
+    if isinstance(actor, ProgramAdminActor) and acting is not None:
+        fail(f"--program: {acting[1]} is not an admin of a program {slug!r} in {org.name!r}")
     raise learnprog.NotFoundError("program", slug)
 
 
