@@ -199,6 +199,27 @@ def test_the_acting_admin_is_named_by_address_in_errors(acme: str) -> None:
     assert run(acme, "members", "list", *bo, "--program", "academy")[0] == 0
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("invite-roster", "nosuch.csv", *AS, "--program", "p", "--contract", "c"),
+         "file 'nosuch.csv' does not exist"),
+        (("course", "import", "nosuch.csv", *AS), "file 'nosuch.csv' does not exist"),
+        (("import", "activity", "nosuch.csv", *AS), "file 'nosuch.csv' does not exist"),
+        (("import", "oulad", "nosuch", *AS, "--program", "p", "--contract", "c"),
+         "folder 'nosuch' does not exist"),
+        (("skills", "benchmark", "nosuch.csv", *AS), "file 'nosuch.csv' does not exist"),
+        (("message", "preview", "all_members", *AS, "--body-file", "nosuch.txt"),
+         "--body-file: file 'nosuch.txt' does not exist"),
+        (("specialization", "import", ".", *AS), "'.' is a folder, not a file"),
+    ],
+)  # fmt: skip
+def test_a_missing_input_file_is_a_one_line_user_error(
+    acme: str, args: tuple[str, ...], message: str
+) -> None:
+    assert run(acme, *args) == (1, "", f"error: {message}\n")
+
+
 def test_usage_errors_exit_2(db: str) -> None:
     assert run(db, "program", "create")[0] == 2
     assert (

@@ -14,8 +14,9 @@ Global options (each also an environment variable):
   ``learnprog.db``), so every working directory using that database signs with one secret, and
   ``./learnprog.secret`` for other databases; ``LEARNPROG_SECRET_KEY`` gives it directly.
 
-Exit status: 0 on success, 1 on a user error (a learnprog error, a file that cannot be read: one
-line on stderr, no traceback), 2 on a usage error (an unknown command or option, a bad value).
+Exit status: 0 on success, 1 on a user error (a learnprog error, an input file that does not
+exist or cannot be read: one line on stderr, no traceback), 2 on a usage error (an unknown
+command or option, a bad value).
 Commands that act as an admin take ``--org NAME-OR-ID`` and ``--as EMAIL``: the account is
 resolved to its stored admin rights. Listings print a header line and tab-separated rows, or
 JSON with ``--json``. Progress bars go to stderr, and only when it is a terminal.

@@ -69,6 +69,43 @@ def _mailer(options: dict[str, Any], settings: learnprog.Settings) -> Mailer:
     return MaildirMailer(options["mail_dir"])
 
 
+class UserError(click.ClickException):
+    """A user error found while click reads the command line: one ``error:`` line, exit 1."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        """Print ``error: MESSAGE`` on stderr (no usage text)."""
+        click.echo("error: " + " ".join(self.format_message().split()), err=True, file=file)
+
+
+class InputPath(click.Path):
+    """A file (or folder) the command reads: one that is missing or unreadable is a user error.
+
+    ``error: file 'roster.csv' does not exist`` (prefixed ``--body-file:`` for an option) with
+    exit status 1, where :class:`click.Path` would print the usage text and exit 2.
+    """
+
+    def __init__(self, *, folder: bool = False) -> None:
+        super().__init__(file_okay=not folder, dir_okay=folder, path_type=Path)
+        self.folder = folder
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Return the path, or raise :class:`UserError` if it cannot be read."""
+        path = Path(os.fsdecode(value))
+        kind = "folder" if self.folder else "file"
+        where = f"{param.opts[0]}: " if isinstance(param, click.Option) else ""
+        if not path.exists():
+            raise UserError(f"{where}{kind} {str(path)!r} does not exist")
+        if path.is_dir() != self.folder:
+            raise UserError(
+                f"{where}{str(path)!r} is a {'file' if self.folder else 'folder'}, not a {kind}"
+            )
+        if not os.access(path, os.R_OK):
+            raise UserError(f"{where}{kind} {str(path)!r} cannot be read (permission denied)")
+        return super().convert(value, param, ctx)
+
+
 _FIELD_OPTIONS: dict[click.Command, dict[str, str]] = {}
 
 

@@ -23,6 +23,7 @@ import click
 
 import learnprog
 from learnprog.cli._common import (
+    InputPath,
     admin,
     admin_options,
     contract_by_name,
@@ -106,7 +107,7 @@ def _learners_by_email(lp: learnprog.Learnprog, actor: Actor, org: Organization)
 
 
 @import_group.command("activity")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=InputPath())
 @admin_options
 @click.option("--encoding", help="The file's encoding (default: told from the bytes).")
 @click.pass_context
@@ -173,7 +174,7 @@ def import_activity(
 @click.argument(
     "folder",
     required=False,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=InputPath(folder=True),
 )
 @admin_options
 @click.option("--program", "program_slug", required=True, help="The program students join.")
@@ -223,7 +224,7 @@ def skills_group() -> None:
 
 
 @skills_group.command("glossary")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=InputPath())
 @admin_options
 @click.option("--encoding", help="The file's encoding (default: told from the bytes).")
 @click.option(
@@ -323,7 +324,7 @@ def skills_leaderboard(
 
 
 @skills_group.command("benchmark")
-@click.argument("reference", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("reference", type=InputPath())
 @admin_options
 @click.option("--geography", help="Only reference companies of this geography.")
 @click.option("--size", help="Only reference companies of this size.")

@@ -10,6 +10,7 @@ import click
 
 import learnprog
 from learnprog.cli._common import (
+    InputPath,
     admin,
     admin_options,
     contract_by_name,
@@ -106,7 +107,7 @@ def _message_options(command: F) -> F:
         ),
         click.option(
             "--body-file",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            type=InputPath(),
             help="Read the content from this UTF-8 file.",
         ),
         click.option("--cta-label", help="A call-to-action button's text (with --cta-url)."),

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from learnprog.cli._common import (
+    InputPath,
     admin,
     admin_options,
     contract_by_name,
@@ -78,7 +79,7 @@ def invite(
 
 
 @click.command("invite-roster")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=InputPath())
 @admin_options
 @_PROGRAM
 @_CONTRACT

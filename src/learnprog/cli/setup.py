@@ -9,6 +9,7 @@ import click
 
 import learnprog
 from learnprog.cli._common import (
+    InputPath,
     admin,
     admin_options,
     count_lines,
@@ -26,7 +27,7 @@ from learnprog.model.access import AdminRole, SystemActor
 from learnprog.model.catalog import Assessment, CollectionEntry, CourseItem, ItemKind
 from learnprog.serialization import to_json_value
 
-CSV_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+CSV_FILE = InputPath()
 
 
 @field_options(full_name="--admin-name", email="--admin-email")
