@@ -94,7 +94,16 @@ def test_message_audiences_preview_and_send(active: str, tmp_path: Path) -> None
     assert err.startswith("error: --agree-to-terms: agree to the terms of use")
     code, _, err = run(active, "message", "send", *message, "--agree-to-terms", input="n\n")
     assert code == 1
-    assert "Send 'Hello {{ learner_name }}' to 1 learners?" in err
+    assert err.startswith(
+        "Send 'Hello Lia Souza' (filled in per learner; shown for lia@acme.example) to 1 "
+        "learners? [y/N]: "
+    )
+    assert err.endswith("\nerror: not sent: declined (pass --yes to send without asking)\n")
+    code, _, err = run(active, "message", "send", *message, "--agree-to-terms", input="")
+    assert code == 1
+    assert err.endswith(
+        "[y/N]: \nerror: not sent: the question got no answer (pass --yes to send without asking)\n"
+    )
     assert json.loads(ok(active, "message", "history", *AS, "--json")) == []
     code, out, _ = run(active, "message", "send", *message, "--agree-to-terms", input="y\n")
     assert code == 0
@@ -103,6 +112,17 @@ def test_message_audiences_preview_and_send(active: str, tmp_path: Path) -> None
     assert any(b"Subject: Hello Lia Souza" in p.read_bytes() for p in outbox(tmp_path))
     (sent,) = json.loads(ok(active, "message", "history", *AS, "--json"))
     assert sent["recipients"] == 1
+
+
+def test_a_message_to_nobody_is_refused_before_asking(active: str) -> None:
+    code, out, err = run(active, "message", "send", "recent_completion", *AS, "--program",
+                         "academy", "--agree-to-terms", input="y\n")  # fmt: skip
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: nobody to send to: the audience recent_completion has no learner to reach; "
+        "nothing queued\n"
+    )
+    assert json.loads(ok(active, "message", "history", *AS, "--json")) == []
 
 
 def test_message_filters_and_bad_details(active: str, tmp_path: Path) -> None:
