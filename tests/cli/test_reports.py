@@ -42,6 +42,7 @@ def test_the_email_zip_and_the_csv_reports_are_written(active: str, tmp_path: Pa
     )
     with zipfile.ZipFile(tmp_path / "email-report.zip") as archive:
         members = list(csv.DictReader(io.StringIO(archive.read("member-report.csv").decode())))
+        assert {oct(i.external_attr >> 16) for i in archive.infolist()} == {"0o100644"}
     assert sorted(m["Email"] for m in members) == ["cy@acme.example", "lia@acme.example"]
     assert len((tmp_path / "figures.txt").read_text(encoding="utf-8").splitlines()) == 18
     assert ok(active, "report", "usage", *AS) == "usage-report.csv: 1 rows\n"
@@ -59,6 +60,7 @@ def test_the_gradebook_and_analytics_are_written(active: str, tmp_path: Path) ->
     )
     with zipfile.ZipFile(tmp_path / "gradebook-DB1.zip") as archive:
         assert sorted(archive.namelist()) == ["assessment_attempts.csv", "gradebook.csv"]
+        assert {oct(i.external_attr >> 16) for i in archive.infolist()} == {"0o100644"}
         attempts = archive.read("assessment_attempts.csv").decode().splitlines()
     assert len(attempts) == 1 + 3
     code, _, err = run(active, "report", "gradebook", "NOPE", *AS)
