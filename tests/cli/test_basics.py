@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -338,6 +339,8 @@ def test_the_demo_runs_the_whole_job_on_the_shipped_data(
     assert "invitations sent\t12,405" in out
     leaderboard = out.split("--- skill leaderboard (top 10)\n", 1)[1].split("--- files")[0]
     assert len(leaderboard.strip().splitlines()) == 10
+    scores = [line.rsplit("\t", 1)[1] for line in leaderboard.strip().splitlines()]
+    assert all(re.fullmatch(r"\d+\.\d", score) for score in scores), scores  # as the leaderboard
     names = sorted(p.name for p in (tmp_path / "demo-output").iterdir())
     assert names == [
         "analytics.json",

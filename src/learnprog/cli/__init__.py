@@ -173,7 +173,7 @@ def demo(ctx: click.Context, output: Path) -> None:
     click.echo(f"enrolled\t{f.enrolled:,}\t{percent(f.enroll_rate)}")
     click.echo("--- skill leaderboard (top 10)")
     for row in result.leaderboard:
-        click.echo(f"{row.skill}\t{row.name}\t{row.level.value}\t{row.score:.0f}")
+        click.echo(f"{row.skill}\t{row.name}\t{row.level.value}\t{row.score:.1f}")  # as leaderboard
     click.echo("--- files")
     for path in result.files:
         click.echo(str(path))
