@@ -29,10 +29,15 @@ def test_summary_and_funnel_print_figures_and_write_json(active: str, tmp_path: 
     assert text[0] == "enrollments\t1"
     assert "average_rating\t" in text
     out = ok(active, "report", "funnel", *AS)
-    assert out.splitlines() == ["invitations sent\t2", "joined\t1\t50.0%", "enrolled\t1\t100.0%"]
-    ok(active, "report", "funnel", *AS, "--output", "funnel.json")
+    assert out.splitlines() == ["invitations sent\t2", "joined\t1\t50.00%", "enrolled\t1\t100.00%"]
+    ok(active, "invite", *AS, *ACADEMY, "--name", "Di", "--email", "di@acme.example")
+    out = ok(active, "report", "funnel", *AS)
+    assert out.splitlines()[1] == "joined\t1\t33.33%"  # 1 of 3, two decimals
+    shown = json.loads(ok(active, "report", "funnel", *AS, "--json", "--output", "funnel.json"))
     saved = json.loads((tmp_path / "funnel.json").read_text(encoding="utf-8"))
-    assert (saved["invitations_sent"], saved["joined"], saved["join_rate"]) == (2, 1, 50.0)
+    assert saved == shown
+    assert (saved["invitations_sent"], saved["joined"], saved["join_rate"]) == (3, 1, 33.33)
+    assert saved["enroll_rate"] == 100.0
 
 
 def test_the_email_zip_and_the_csv_reports_are_written(active: str, tmp_path: Path) -> None:

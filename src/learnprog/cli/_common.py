@@ -474,9 +474,18 @@ def stepped_progress() -> Iterator[Callable[[str, int], None]]:
         yield update
 
 
+RATE_DECIMALS = 2
+"""Rates in percent are printed, in text and JSON, with this many decimals."""
+
+
+def rate(value: float | None) -> float | None:
+    """A rate in percent rounded for output (``33.33``); the model keeps the exact value."""
+    return None if value is None else round(value, RATE_DECIMALS)
+
+
 def percent(value: float | None) -> str:
-    """A rate as ``12.5%``, empty when there is none."""
-    return "" if value is None else f"{value:.1f}%"
+    """A rate as ``33.33%``, empty when there is none."""
+    return "" if value is None else f"{value:.{RATE_DECIMALS}f}%"
 
 
 def echo_line_result(line: int, outcome: str, *cells: str | None, reason: str | None = None,

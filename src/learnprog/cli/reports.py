@@ -22,6 +22,7 @@ from learnprog.cli._common import (
     parse_date,
     percent,
     program_by_slug,
+    rate,
     session,
 )
 from learnprog.model.access import Actor
@@ -100,6 +101,8 @@ def report_funnel(
         org, actor = admin(lp, org_name, as_email)
         funnel = lp.reports.funnel(actor, org.id, program_ids=_scope(lp, actor, org, program_slugs))
         figures = to_json_value(funnel)
+        for key in ("join_rate", "enroll_rate"):
+            figures[key] = rate(figures[key])
         if output is not None:
             _write_json(output, figures)
         if as_json:
