@@ -93,6 +93,14 @@ def test_invite_roster_reports_lines_writes_rejections_and_totals(
     assert "2 already invited" in again
 
 
+def test_invite_roster_counts_agree_with_their_words(acme: str, tmp_path: Path) -> None:
+    (tmp_path / "one.csv").write_text(ROSTER.split("Bo,")[0], encoding="utf-8")  # Lia alone
+    assert ok(acme, "invite-roster", "one.csv", *AS, *ACADEMY).splitlines()[-1] == (
+        "1 line: 1 invited, 0 re-invited, 0 already invited, 0 already members, 0 duplicate, "
+        "0 rejected; 1 email queued"
+    )
+
+
 def test_invite_roster_dry_run_and_no_email(acme: str, tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text(ROSTER, encoding="utf-8")

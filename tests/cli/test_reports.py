@@ -50,7 +50,7 @@ def test_the_email_zip_and_the_csv_reports_are_written(active: str, tmp_path: Pa
         assert {oct(i.external_attr >> 16) for i in archive.infolist()} == {"0o100644"}
     assert sorted(m["Email"] for m in members) == ["cy@acme.example", "lia@acme.example"]
     assert len((tmp_path / "figures.txt").read_text(encoding="utf-8").splitlines()) == 18
-    assert ok(active, "report", "usage", *AS) == "usage-report.csv: 1 rows\n"
+    assert ok(active, "report", "usage", *AS) == "usage-report.csv: 1 row\n"
     with (tmp_path / "usage-report.csv").open(encoding="utf-8", newline="") as handle:
         (usage,) = list(csv.DictReader(handle))
     assert usage["Email"] == "lia@acme.example"
@@ -103,7 +103,7 @@ def test_message_audiences_preview_and_send(active: str, tmp_path: Path) -> None
     assert code == 1
     assert err.startswith(
         "Send 'Hello Lia Souza' (filled in per learner; shown for lia@acme.example) to 1 "
-        "learners? [y/N]: "
+        "learner? [y/N]: "
     )
     assert err.endswith("\nerror: not sent: declined (pass --yes to send without asking)\n")
     code, _, err = run(active, "message", "send", *message, "--agree-to-terms", input="")
@@ -114,7 +114,7 @@ def test_message_audiences_preview_and_send(active: str, tmp_path: Path) -> None
     assert json.loads(ok(active, "message", "history", *AS, "--json")) == []
     code, out, _ = run(active, "message", "send", *message, "--agree-to-terms", input="y\n")
     assert code == 0
-    assert out.startswith("queued to 1 learners")
+    assert out.startswith("queued to 1 learner (")
     ok(active, "mail", "deliver")
     assert any(b"Subject: Hello Lia Souza" in p.read_bytes() for p in outbox(tmp_path))
     (sent,) = json.loads(ok(active, "message", "history", *AS, "--json"))
@@ -140,7 +140,7 @@ def test_message_filters_and_bad_details(active: str, tmp_path: Path) -> None:
     (tmp_path / "body.txt").write_text("From a file", encoding="utf-8")
     out = ok(active, "message", "send", "all_members", *AS, "--body-file", "body.txt",
              "--agree-to-terms", "--yes", "--idempotency-key", "k1")  # fmt: skip
-    assert out.startswith("queued to 1 learners")
+    assert out.startswith("queued to 1 learner (")
     ok(active, "message", "send", "all_members", *AS, "--body-file", "body.txt",
        "--agree-to-terms", "--yes", "--idempotency-key", "k1")  # fmt: skip
     assert len(json.loads(ok(active, "message", "history", *AS, "--json"))) == 1

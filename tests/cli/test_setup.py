@@ -149,7 +149,7 @@ def test_course_add_takes_items_and_assessments_measuring_glossary_skills(
     out = ok(acme, "course", "add", "DB1", *AS, "--slug", "db-1", "--name", "Databases",
              "--item", 'v1,video,Week 1,"Joins, in depth"', "--item", "r1,reading,Week 2",
              "--assessment", "q1,Quiz 1,Data/SQL;Data/Python,60")  # fmt: skip
-    assert out == "course DB1 'Databases' added to the catalog (2 items, 1 assessments)\n"
+    assert out == "course DB1 'Databases' added to the catalog (2 items, 1 assessment)\n"
     with learnprog.connect(acme) as lp:
         org, ana = as_ana(lp)
         (course,) = lp.programs.list_courses(ana, org.id)

@@ -474,6 +474,21 @@ def stepped_progress() -> Iterator[Callable[[str, int], None]]:
         yield update
 
 
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 line``, ``2 lines``, ``12,400 members``: a count and its word, in agreement.
+
+    Args:
+        count: how many.
+        singular: the word for one (``line``; ``email queued``: the first word agrees).
+        plural: the word for any other number; default the first word of ``singular`` plus
+            ``s`` (``lines``, ``emails queued``).
+    """
+    if plural is None:
+        first, _, rest = singular.partition(" ")
+        plural = f"{first}s {rest}".rstrip()
+    return f"{count:,} {singular if count == 1 else plural}"
+
+
 RATE_DECIMALS = 2
 """Rates in percent are printed, in text and JSON, with this many decimals."""
 

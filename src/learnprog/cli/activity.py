@@ -27,6 +27,7 @@ from learnprog.cli._common import (
     admin,
     admin_options,
     contract_by_name,
+    counted,
     emit,
     json_option,
     program_by_slug,
@@ -157,15 +158,16 @@ def import_activity(
         for line, reason in sorted(rejected):
             click.echo(f"line {line}\trejected\t{reason}")
         click.echo(
-            f"{result.events_added} events and {result.attempts_added} attempts added, "
-            f"{result.duplicates} duplicates, {len(rejected)} rejected; "
-            f"{result.enrollments_updated} enrollments updated"
+            f"{counted(result.events_added, 'event')} and "
+            f"{counted(result.attempts_added, 'attempt')} added, "
+            f"{counted(result.duplicates, 'duplicate')}, {len(rejected)} rejected; "
+            f"{counted(result.enrollments_updated, 'enrollment updated')}"
         )
         if result.outside_enrollments:
             click.echo(
-                f"note: {result.outside_enrollments} stored records fall outside every "
-                "enrollment of their learner in their course, and count toward nothing until "
-                "an enrollment covering them is recorded",
+                f"note: stored {counted(result.outside_enrollments, 'record')} outside every "
+                "enrollment of their learner in their course; such records count toward "
+                "nothing until an enrollment covering them is recorded",
                 err=True,
             )
 
@@ -207,9 +209,11 @@ def import_oulad_command(
                 lp, actor, org.id, program.id, contract.id, source=folder, on_progress=advance
             )
         click.echo(
-            f"{report.courses_created} courses and {report.skills_created} skills added; "
-            f"{report.members.created:,} members, {report.enrollments.created:,} enrollments, "
-            f"{report.attempts.attempts_added:,} attempts added"
+            f"{counted(report.courses_created, 'course')} and "
+            f"{counted(report.skills_created, 'skill')} added; "
+            f"{counted(report.members.created, 'member')}, "
+            f"{counted(report.enrollments.created, 'enrollment')}, "
+            f"{counted(report.attempts.attempts_added, 'attempt')} added"
         )
         for note in report.notes:
             click.echo(f"note: {note}")
@@ -251,7 +255,7 @@ def skills_glossary(
             if line.outcome is not GlossaryOutcome.CREATED:
                 click.echo(f"line {line.line}\t{line.outcome.value}\t{line.message or ''}")
         counts = ", ".join(f"{result.count(o)} {o.value}" for o in GlossaryOutcome)
-        click.echo(f"{len(result.lines)} lines: {counts}")
+        click.echo(f"{counted(len(result.lines), 'line')}: {counts}")
 
 
 @skills_group.command("list")
@@ -280,8 +284,8 @@ def skills_score(ctx: click.Context, org_name: str, as_email: str, from_scratch:
         with progress_bar("scoring skills"):
             report = lp.skills.score(actor, org.id, from_scratch=from_scratch)
         click.echo(
-            f"{report.scored:,} attempts scored, {report.skipped:,} skipped (no skill); "
-            f"{report.ratings:,} ratings stored"
+            f"{counted(report.scored, 'attempt scored')}, {report.skipped:,} skipped (no "
+            f"skill); {counted(report.ratings, 'rating stored')}"
         )
 
 

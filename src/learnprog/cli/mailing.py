@@ -15,6 +15,7 @@ from learnprog.cli._common import (
     admin,
     admin_options,
     contract_by_name,
+    counted,
     course_by_code,
     emit,
     fail,
@@ -258,7 +259,7 @@ def message_send(
             idempotency_key=idempotency_key,
         )
         click.echo(
-            f"queued to {sent.recipients} learners ({sent.opted_out} opted out, "
+            f"queued to {counted(sent.recipients, 'learner')} ({sent.opted_out} opted out, "
             f"{sent.removed} removed); deliver with `learnprog mail deliver`"
         )
 
@@ -276,7 +277,7 @@ def _confirm(subject: str, sample: OutgoingMessage, recipients: int) -> None:
     shown = repr(sample.subject)
     if sample.subject != subject:
         shown += f" (filled in per learner; shown for {sample.to.address})"
-    question = f"Send {shown} to {recipients} learners?"
+    question = f"Send {shown} to {counted(recipients, 'learner')}?"
     typed = sys.stdin is not None and sys.stdin.isatty()  # else the answer is not echoed
     unanswered = "not sent: the question got no answer (pass --yes to send without asking)"
     try:

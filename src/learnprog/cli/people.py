@@ -18,6 +18,7 @@ from learnprog.cli._common import (
     admin_options,
     contract_by_name,
     count_lines,
+    counted,
     echo_line_result,
     emit,
     fail,
@@ -147,10 +148,11 @@ def invite_roster(
                     )
         t = run.totals
         click.echo(
-            f"{'dry run, nothing changed: ' if dry_run else ''}{t.lines} lines: "
+            f"{'dry run, nothing changed: ' if dry_run else ''}{counted(t.lines, 'line')}: "
             f"{t.created} invited, {t.reinvited} re-invited, {t.already_invited} already "
-            f"invited, {t.already_member} already members, {t.duplicate} duplicate, "
-            f"{t.rejected} rejected; {t.emails_queued} emails queued"
+            f"invited, {counted(t.already_member, 'already a member', 'already members')}, "
+            f"{t.duplicate} duplicate, {t.rejected} rejected; "
+            f"{counted(t.emails_queued, 'email queued')}"
         )
 
 

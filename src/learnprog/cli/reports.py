@@ -14,6 +14,7 @@ from learnprog.cli._common import (
     admin,
     admin_options,
     contract_by_name,
+    counted,
     course_by_code,
     emit,
     emit_object,
@@ -140,7 +141,7 @@ def report_email_zip(
             email = lp.reports.email_report(actor, org.id, program_ids=scope)
             lines = [f"{label}\t{value}" for label, value in email.figures.labelled()]
             figures.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            click.echo(f"{figures}: {len(lines)} figures")
+            click.echo(f"{figures}: {counted(len(lines), 'figure')}")
 
 
 def _csv_report(name: str, method: str, default: str, title: str) -> click.Command:
@@ -163,7 +164,7 @@ def _csv_report(name: str, method: str, default: str, title: str) -> click.Comma
             report = getattr(lp.reports, method)(actor, org.id, program_ids=scope)
             with output.open("w", encoding="utf-8", newline="") as handle:
                 rows = report.write_csv(handle, excel=excel)
-            click.echo(f"{output}: {rows} rows")
+            click.echo(f"{output}: {counted(rows, 'row')}")
 
     command.help = f"Write the {title} as CSV (see docs/reports.md for its columns)."
     return command
