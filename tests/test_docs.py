@@ -1,16 +1,18 @@
 """Every ```python block of README.md and docs/*.md runs.
 
 Each page's blocks run in order, in one namespace, in a fresh temporary directory (so files a
-snippet writes, ``outbox/`` or ``report.zip``, land there). A page whose text holds the marker
-``<!-- docs-test: continues README.md -->`` runs after the README's blocks, in the same namespace:
-its examples continue the README's quick start. A block whose first line is a comment starting
-``# not run:`` (with the reason) is skipped; use it sparingly.
+snippet writes, ``roster.csv`` or ``report.zip``, and ``tempfile`` folders land there). A page
+whose text holds the marker ``<!-- docs-test: continues README.md -->`` runs after the
+README's blocks, in the same namespace: its examples continue the README's quick start. A
+block whose first line is a comment starting ``# not run:`` (with the reason) is skipped; use
+it sparingly.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+import tempfile
 import types
 from pathlib import Path
 
@@ -51,6 +53,7 @@ def run_page(page: Path, namespace: dict[str, object]) -> None:
 @pytest.mark.parametrize("page", pages(), ids=lambda p: p.name)
 def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # mkdtemp() folders land here too
     monkeypatch.delenv("LEARNPROG_SECRET_KEY", raising=False)
     module = types.ModuleType("learnprog_docs_example")  # dataclasses look their module up
     monkeypatch.setitem(sys.modules, module.__name__, module)
@@ -71,3 +74,22 @@ def test_the_harness_finds_blocks() -> None:
     readme = blocks(ROOT / "README.md")
     assert readme, "the README has no python example"
     assert all(code.strip() for _, code in readme)
+
+
+def test_the_readme_runs_twice_in_one_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader may run the quick start again where they ran it: what it left must not matter."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # mkdtemp() folders land here too
+    monkeypatch.delenv("LEARNPROG_SECRET_KEY", raising=False)
+    for run in range(2):
+        module = types.ModuleType(f"learnprog_docs_example_{run}")
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+        namespace: dict[str, object] = module.__dict__
+        try:
+            run_page(ROOT / "README.md", namespace)
+        finally:
+            close = getattr(namespace.get("lp"), "close", None)
+            if callable(close):
+                close()

@@ -64,7 +64,8 @@ class Settings:
             characters or more. Default: the environment variable ``LEARNPROG_SECRET_KEY``, or
             else a new random secret for each ``Settings()`` — then links stop working on
             restart and another process cannot verify them: set a stable one wherever links
-            must outlive the instance (the command line keeps one in ``./learnprog.secret``).
+            must outlive the instance (the command line keeps one beside its SQLite
+            database, in ``learnprog.db.secret``).
         sender_address: the envelope sender (SMTP ``MAIL FROM``, where bounces go) when a
             mailer is given it (``SmtpMailer(envelope_from=...)``; the command line does).
         sender_name: the display name in From of system emails.

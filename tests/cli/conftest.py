@@ -43,7 +43,7 @@ ACADEMY = ("--program", "academy", "--contract", "Y1")
 
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.chdir(tmp_path)  # the default outbox/, learnprog.secret and outputs land here
+    monkeypatch.chdir(tmp_path)  # the default outbox/ and outputs land here
     return f"sqlite:///{tmp_path / 'cli.db'}"
 
 

@@ -23,7 +23,7 @@ def test_import_activity_stores_records_and_reports_each_rejected_line(
         "line 10\trejected\tActivity: one of started, completed, attempt is required",
         "line 11\trejected\tTime: 'yesterday' is not ISO 8601",
         "line 12\trejected\tassessment 'q9' is not in course 'db-1' (DB1)",
-        "2 events and 3 attempts added, 0 duplicates, 6 rejected; 1 enrollments updated",
+        "2 events and 3 attempts added, 0 duplicates, 6 rejected; 1 enrollment updated",
     ]
     again = ok(enrolled, "import", "activity", "activity.csv", *AS).splitlines()[-1]
     assert again.startswith("0 events and 0 attempts added, 5 duplicates, 6 rejected")
@@ -44,7 +44,7 @@ def test_skills_score_leaderboard_and_benchmark(enrolled: str, tmp_path: Path) -
     ok(enrolled, "import", "activity", "activity.csv", *AS)
     assert json.loads(ok(enrolled, "skills", "leaderboard", *AS, "--json")) == []
     out = ok(enrolled, "skills", "score", *AS)
-    assert out == "3 attempts scored, 0 skipped (no skill); 1 ratings stored\n"
+    assert out == "3 attempts scored, 0 skipped (no skill); 1 rating stored\n"
     (row,) = json.loads(ok(enrolled, "skills", "leaderboard", *AS, "--json", "--skill", "Data/SQL"))
     assert (row["skill"], row["email"]) == ("SQL", "lia@acme.example")
     assert 250 < row["score"] <= 500
@@ -121,5 +121,5 @@ def test_activity_before_the_enrollment_is_stored_and_flagged(
     (tmp_path / "early.csv").write_text(early, encoding="utf-8")
     code, out, err = run(enrolled, "import", "activity", "early.csv", *AS)
     assert code == 0
-    assert out.splitlines()[-1].startswith("1 events and 0 attempts added")
-    assert "note: 1 stored records fall outside every enrollment" in err
+    assert out.splitlines()[-1].startswith("1 event and 0 attempts added")
+    assert "note: stored 1 record outside every enrollment" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,123 @@ def test_learnprog_errors_exit_1_with_one_line(db: str, args: tuple[str, ...]) -
     assert "Traceback" not in out + err
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("program", "list", *AS),
+        ("mail", "deliver"),
+        ("report", "funnel", *AS),
+    ],
+)
+def test_a_command_needing_data_makes_no_database_file(
+    db: str, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    code, out, err = run(db, *args)
+    assert out == ""
+    assert code == 1
+    assert err == (
+        f"error: no database at {tmp_path / 'cli.db'} (pass --db or set LEARNPROG_DB; "
+        "learnprog demo makes one)\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # no database, no secret file
+
+
+def test_init_makes_the_database_file(db: str, tmp_path: Path) -> None:
+    assert run(db, *INIT)[0] == 0
+    assert (tmp_path / "cli.db").exists()
+    assert run(db, "program", "list", *AS)[0] == 0
+
+
+def test_one_database_has_one_secret_wherever_it_is_used_from(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    monkeypatch.chdir(first)
+    assert run(db, *INIT)[0] == 0
+    secret = (tmp_path / "cli.db.secret").read_text(encoding="utf-8")
+    assert len(secret) >= 16
+    monkeypatch.chdir(second)
+    assert run(db, "program", "list", *AS)[0] == 0
+    assert (tmp_path / "cli.db.secret").read_text(encoding="utf-8") == secret
+    assert list(first.iterdir()) == list(second.iterdir()) == []
+
+
+def test_the_secret_file_option_and_key_variable_still_decide(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(db, "--secret-file", str(tmp_path / "mine.secret"), *INIT)[0] == 0
+    assert (tmp_path / "mine.secret").exists()
+    assert not (tmp_path / "cli.db.secret").exists()
+    monkeypatch.setenv("LEARNPROG_SECRET_KEY", "a-secret-of-sixteen-or-more")
+    assert run(db, "program", "list", *AS)[0] == 0
+    assert not (tmp_path / "cli.db.secret").exists()
+
+
+def test_other_storage_keeps_its_secret_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run("memory://", *INIT)[0] == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["learnprog.secret"]
+
+
+def test_the_acting_admin_is_named_by_address_in_errors(acme: str) -> None:
+    with learnprog.connect(acme) as lp:
+        org = lp.organizations.list_organizations(learnprog.SystemActor())[0]
+        ana = lp.organizations.resolve_actor(learnprog.SystemActor(), org.id, "ana@acme.example")
+        academy = lp.programs.list_programs(ana, org.id)[0]
+        lp.programs.create_program(ana, org.id, "Other", slug="other")
+        lp.organizations.register_learner(ana, org.id, "Lia Souza", "lia@acme.example")
+        lp.organizations.register_learner(ana, org.id, "Bo Park", "bo@acme.example")
+        lp.organizations.add_admin(
+            ana, org.id, "bo@acme.example", role="program", program_ids=[academy.id]
+        )
+    nobody = ("--org", "Acme", "--as", "nobody@acme.example")
+    lia = ("--org", "Acme", "--as", "lia@acme.example")
+    bo = ("--org", "Acme", "--as", "bo@acme.example")
+    assert run(acme, "program", "list", *nobody)[::2] == (
+        1,
+        "error: --as: no admin with email nobody@acme.example in 'Acme'\n",
+    )
+    assert run(acme, "program", "list", *lia)[::2] == (
+        1,
+        "error: --as: lia@acme.example is not an admin of 'Acme'\n",
+    )
+    assert run(acme, "audit", *bo)[::2] == (
+        1,
+        "error: bo@acme.example is not an organization admin of 'Acme', only an admin of some "
+        "of its programs, and may not read the audit log\n",
+    )
+    assert run(acme, "members", "list", *bo, "--program", "other")[::2] == (
+        1,
+        "error: --program: bo@acme.example is not an admin of a program 'other' in 'Acme'\n",
+    )
+    assert run(acme, "members", "list", *bo, "--program", "academy")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("invite-roster", "nosuch.csv", *AS, "--program", "p", "--contract", "c"),
+         "file 'nosuch.csv' does not exist"),
+        (("course", "import", "nosuch.csv", *AS), "file 'nosuch.csv' does not exist"),
+        (("import", "activity", "nosuch.csv", *AS), "file 'nosuch.csv' does not exist"),
+        (("import", "oulad", "nosuch", *AS, "--program", "p", "--contract", "c"),
+         "folder 'nosuch' does not exist"),
+        (("skills", "benchmark", "nosuch.csv", *AS), "file 'nosuch.csv' does not exist"),
+        (("message", "preview", "all_members", *AS, "--body-file", "nosuch.txt"),
+         "--body-file: file 'nosuch.txt' does not exist"),
+        (("specialization", "import", ".", *AS), "'.' is a folder, not a file"),
+    ],
+)  # fmt: skip
+def test_a_missing_input_file_is_a_one_line_user_error(
+    acme: str, args: tuple[str, ...], message: str
+) -> None:
+    assert run(acme, *args) == (1, "", f"error: {message}\n")
+
+
 def test_usage_errors_exit_2(db: str) -> None:
     assert run(db, "program", "create")[0] == 2
     assert (
@@ -184,7 +302,7 @@ def test_mail_is_delivered_into_the_mail_directory(db: str, tmp_path: Path) -> N
     files = list((tmp_path / "outbox" / "new").iterdir())
     assert len(files) == 1
     assert b"Welcome to Academy" in files[0].read_bytes()
-    assert (tmp_path / "learnprog.secret").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "cli.db.secret").stat().st_mode & 0o077 == 0
     code, out, _ = run(db, "mail", "log", *AS, "--json")
     assert [d["outcome"] for d in json.loads(out)] == ["sent"]
 
@@ -221,6 +339,8 @@ def test_the_demo_runs_the_whole_job_on_the_shipped_data(
     assert "invitations sent\t12,405" in out
     leaderboard = out.split("--- skill leaderboard (top 10)\n", 1)[1].split("--- files")[0]
     assert len(leaderboard.strip().splitlines()) == 10
+    scores = [line.rsplit("\t", 1)[1] for line in leaderboard.strip().splitlines()]
+    assert all(re.fullmatch(r"\d+\.\d", score) for score in scores), scores  # as the leaderboard
     names = sorted(p.name for p in (tmp_path / "demo-output").iterdir())
     assert names == [
         "analytics.json",

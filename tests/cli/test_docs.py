@@ -1,13 +1,16 @@
-"""docs/cli.md documents every command and global option of `learnprog`."""
+"""docs/cli.md documents every command and global option, and its first session runs."""
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from learnprog.cli import main
+from tests.cli.conftest import outbox, run
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
@@ -41,3 +44,29 @@ def test_every_global_option_and_its_variable_is_documented() -> None:
             assert f"`{param.opts[0]}`" in text, param.opts[0]
             if param.envvar:
                 assert f"`{param.envvar}`" in text, param.envvar
+
+
+def test_the_first_session_runs_as_written(db: str, tmp_path: Path) -> None:
+    """docs/cli.md's "A first session": its two CSV files, then its commands, in order."""
+    text = DOCS.read_text(encoding="utf-8")
+    section = text[text.index("## A first session") : text.index("## Setting up")]
+    courses, roster, commands = re.findall(r"^```\n(.*?)^```", section, re.DOTALL | re.MULTILINE)
+    (tmp_path / "courses.csv").write_text(courses, encoding="utf-8")
+    (tmp_path / "roster.csv").write_text(roster, encoding="utf-8")
+    variables: dict[str, str] = {}
+    out = ""
+    for line in commands.splitlines():
+        name, _, value = line.partition("=")
+        if not line.startswith("learnprog "):
+            variables[name] = shlex.split(value)[0]
+            continue
+        for variable, words in variables.items():
+            line = line.replace(f"${variable}", words)
+        code, out, err = run(db, *shlex.split(line)[1:])
+        assert code == 0, f"{line}: {out}{err}"
+    assert [row.split("\t")[:4] for row in out.splitlines()] == [
+        ["name", "email", "external_id", "state"],
+        ["Caio Prado", "caio@acme.example", "", "INVITED"],
+        ["Lia Souza", "lia@acme.example", "E-001", "INVITED"],
+    ]
+    assert len(outbox(tmp_path)) == 2

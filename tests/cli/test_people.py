@@ -1,8 +1,12 @@
-"""`learnprog invite`, `invite-roster` and `members list`."""
+"""`learnprog invite`, `invite-roster`, `members list`, and the learner's `accept` and `enroll`."""
 
 from __future__ import annotations
 
+import email
+import email.message
+import email.policy
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -89,6 +93,14 @@ def test_invite_roster_reports_lines_writes_rejections_and_totals(
     assert "2 already invited" in again
 
 
+def test_invite_roster_counts_agree_with_their_words(acme: str, tmp_path: Path) -> None:
+    (tmp_path / "one.csv").write_text(ROSTER.split("Bo,")[0], encoding="utf-8")  # Lia alone
+    assert ok(acme, "invite-roster", "one.csv", *AS, *ACADEMY).splitlines()[-1] == (
+        "1 line: 1 invited, 0 re-invited, 0 already invited, 0 already members, 0 duplicate, "
+        "0 rejected; 1 email queued"
+    )
+
+
 def test_invite_roster_dry_run_and_no_email(acme: str, tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text(ROSTER, encoding="utf-8")
@@ -139,3 +151,70 @@ def test_the_progress_bar_goes_to_stderr_only_on_a_terminal(
     assert code == 0
     assert "invitations" in err
     assert on_terminal == out
+
+
+def acceptance_link(tmp_path: Path, to: str) -> str:
+    """The acceptance link of the Invitation email delivered to ``to``."""
+    for path in outbox(tmp_path):
+        letter = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if to in str(letter["To"]):
+            body = letter.get_body(preferencelist=("plain",))
+            assert isinstance(body, email.message.EmailMessage)
+            links: list[str] = re.findall(r"https?://\S+/accept\?token=\S+", body.get_content())
+            return links[0]
+    raise AssertionError(f"no letter to {to}")
+
+
+def test_a_learner_accepts_the_invitation_and_enrolls(acme: str, tmp_path: Path) -> None:
+    ok(acme, "course", "add", "DB1", *AS, "--slug", "db-1", "--name", "Databases")
+    ok(acme, "collection", "create", "Start here", *AS, "--program", "academy")
+    ok(acme, "collection", "add", "Start here", *AS, "--program", "academy", "--course", "DB1")
+    ok(acme, "invite", *AS, *ACADEMY, *LIA)
+    ok(acme, "mail", "deliver")
+    lia = ("--org", "Acme", "--as", "lia@acme.example", "--program", "academy")
+    code, _, err = run(acme, "enroll", *lia, "--course", "db-1")
+    assert (code, err) == (
+        1,
+        "error: lia@acme.example may not enroll in db-1 through academy: not a member of the "
+        "program (an invitee accepts first: learnprog accept LINK)\n",
+    )
+    link = acceptance_link(tmp_path, "lia@acme.example")
+    assert ok(acme, "accept", link) == (
+        "lia@acme.example joined academy (MEMBER); the welcome email is queued: deliver it "
+        "with `learnprog mail deliver`\n"
+    )
+    token = link.split("token=", 1)[1]
+    assert ok(acme, "accept", token) == (
+        "lia@acme.example is already a member of academy; nothing changed\n"
+    )
+    assert ok(acme, "enroll", *lia, "--course", "db-1") == (
+        "lia@acme.example enrolled in 'Databases' (db-1) through academy, found in "
+        "'Start here'; the course welcome email is queued\n"
+    )
+    code, _, err = run(acme, "enroll", *lia, "--course", "db-1")
+    assert (code, err) == (
+        1,
+        "error: lia@acme.example may not enroll in db-1 through academy: already enrolled in it\n",
+    )
+    (member,) = json.loads(ok(acme, "members", "list", *AS, "--program", "academy", "--json"))
+    assert (member["state"], member["enrollments"]) == ("MEMBER", 1)
+    contracts = json.loads(ok(acme, "contract", "list", *AS, "--json"))
+    assert contracts[0]["remaining"] == 9  # Lia's license
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("accept", "forged"), "LINK: the link is not valid"),
+        (("accept", "http://localhost:8000/programs/academy/accept?token=x.y.z"),
+         "LINK: the link is not valid"),
+        (("enroll", "--org", "Acme", "--as", "nobody@acme.example", "--program", "academy",
+          "--course", "db-1"), "--as: no learner with email nobody@acme.example in 'Acme'"),
+        (("enroll", "--org", "Acme", "--as", "ana@acme.example", "--program", "academy",
+          "--course", "db-9"), "--course: no course 'db-9' in the curriculum of academy"),
+    ],
+)  # fmt: skip
+def test_accept_and_enroll_errors_are_one_line(
+    acme: str, args: tuple[str, ...], message: str
+) -> None:
+    assert run(acme, *args) == (1, "", f"error: {message}\n")

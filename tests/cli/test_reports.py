@@ -29,10 +29,15 @@ def test_summary_and_funnel_print_figures_and_write_json(active: str, tmp_path: 
     assert text[0] == "enrollments\t1"
     assert "average_rating\t" in text
     out = ok(active, "report", "funnel", *AS)
-    assert out.splitlines() == ["invitations sent\t2", "joined\t1\t50.0%", "enrolled\t1\t100.0%"]
-    ok(active, "report", "funnel", *AS, "--output", "funnel.json")
+    assert out.splitlines() == ["invitations sent\t2", "joined\t1\t50.00%", "enrolled\t1\t100.00%"]
+    ok(active, "invite", *AS, *ACADEMY, "--name", "Di", "--email", "di@acme.example")
+    out = ok(active, "report", "funnel", *AS)
+    assert out.splitlines()[1] == "joined\t1\t33.33%"  # 1 of 3, two decimals
+    shown = json.loads(ok(active, "report", "funnel", *AS, "--json", "--output", "funnel.json"))
     saved = json.loads((tmp_path / "funnel.json").read_text(encoding="utf-8"))
-    assert (saved["invitations_sent"], saved["joined"], saved["join_rate"]) == (2, 1, 50.0)
+    assert saved == shown
+    assert (saved["invitations_sent"], saved["joined"], saved["join_rate"]) == (3, 1, 33.33)
+    assert saved["enroll_rate"] == 100.0
 
 
 def test_the_email_zip_and_the_csv_reports_are_written(active: str, tmp_path: Path) -> None:
@@ -42,9 +47,10 @@ def test_the_email_zip_and_the_csv_reports_are_written(active: str, tmp_path: Pa
     )
     with zipfile.ZipFile(tmp_path / "email-report.zip") as archive:
         members = list(csv.DictReader(io.StringIO(archive.read("member-report.csv").decode())))
+        assert {oct(i.external_attr >> 16) for i in archive.infolist()} == {"0o100644"}
     assert sorted(m["Email"] for m in members) == ["cy@acme.example", "lia@acme.example"]
     assert len((tmp_path / "figures.txt").read_text(encoding="utf-8").splitlines()) == 18
-    assert ok(active, "report", "usage", *AS) == "usage-report.csv: 1 rows\n"
+    assert ok(active, "report", "usage", *AS) == "usage-report.csv: 1 row\n"
     with (tmp_path / "usage-report.csv").open(encoding="utf-8", newline="") as handle:
         (usage,) = list(csv.DictReader(handle))
     assert usage["Email"] == "lia@acme.example"
@@ -59,6 +65,7 @@ def test_the_gradebook_and_analytics_are_written(active: str, tmp_path: Path) ->
     )
     with zipfile.ZipFile(tmp_path / "gradebook-DB1.zip") as archive:
         assert sorted(archive.namelist()) == ["assessment_attempts.csv", "gradebook.csv"]
+        assert {oct(i.external_attr >> 16) for i in archive.infolist()} == {"0o100644"}
         attempts = archive.read("assessment_attempts.csv").decode().splitlines()
     assert len(attempts) == 1 + 3
     code, _, err = run(active, "report", "gradebook", "NOPE", *AS)
@@ -94,15 +101,35 @@ def test_message_audiences_preview_and_send(active: str, tmp_path: Path) -> None
     assert err.startswith("error: --agree-to-terms: agree to the terms of use")
     code, _, err = run(active, "message", "send", *message, "--agree-to-terms", input="n\n")
     assert code == 1
-    assert "Send 'Hello {{ learner_name }}' to 1 learners?" in err
+    assert err.startswith(
+        "Send 'Hello Lia Souza' (filled in per learner; shown for lia@acme.example) to 1 "
+        "learner? [y/N]: "
+    )
+    assert err.endswith("\nerror: not sent: declined (pass --yes to send without asking)\n")
+    code, _, err = run(active, "message", "send", *message, "--agree-to-terms", input="")
+    assert code == 1
+    assert err.endswith(
+        "[y/N]: \nerror: not sent: the question got no answer (pass --yes to send without asking)\n"
+    )
     assert json.loads(ok(active, "message", "history", *AS, "--json")) == []
     code, out, _ = run(active, "message", "send", *message, "--agree-to-terms", input="y\n")
     assert code == 0
-    assert out.startswith("queued to 1 learners")
+    assert out.startswith("queued to 1 learner (")
     ok(active, "mail", "deliver")
     assert any(b"Subject: Hello Lia Souza" in p.read_bytes() for p in outbox(tmp_path))
     (sent,) = json.loads(ok(active, "message", "history", *AS, "--json"))
     assert sent["recipients"] == 1
+
+
+def test_a_message_to_nobody_is_refused_before_asking(active: str) -> None:
+    code, out, err = run(active, "message", "send", "recent_completion", *AS, "--program",
+                         "academy", "--agree-to-terms", input="y\n")  # fmt: skip
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: nobody to send to: the audience recent_completion has no learner to reach; "
+        "nothing queued\n"
+    )
+    assert json.loads(ok(active, "message", "history", *AS, "--json")) == []
 
 
 def test_message_filters_and_bad_details(active: str, tmp_path: Path) -> None:
@@ -113,7 +140,7 @@ def test_message_filters_and_bad_details(active: str, tmp_path: Path) -> None:
     (tmp_path / "body.txt").write_text("From a file", encoding="utf-8")
     out = ok(active, "message", "send", "all_members", *AS, "--body-file", "body.txt",
              "--agree-to-terms", "--yes", "--idempotency-key", "k1")  # fmt: skip
-    assert out.startswith("queued to 1 learners")
+    assert out.startswith("queued to 1 learner (")
     ok(active, "message", "send", "all_members", *AS, "--body-file", "body.txt",
        "--agree-to-terms", "--yes", "--idempotency-key", "k1")  # fmt: skip
     assert len(json.loads(ok(active, "message", "history", *AS, "--json"))) == 1

@@ -266,6 +266,13 @@ def test_bodies_with_control_characters_are_refused(body: str) -> None:
         message(text_body=body)
 
 
+def test_an_empty_folder_becomes_a_maildir(tmp_path: Path) -> None:
+    mailer = MaildirMailer(tmp_path, clock=CLOCK)
+    mailer.send(message())
+    assert len(list((tmp_path / "new").iterdir())) == 1
+    assert len(mailer.messages()) == 1
+
+
 def test_a_maildir_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(MailError, match="is a file"):

@@ -95,6 +95,25 @@ def test_accept_with_the_link_token(lp: learnprog.Learnprog, mailer: InMemoryMai
         lp.invitations.accept(world.learner("lia@example.org"), token + "x")
 
 
+def test_the_link_holder_is_whom_the_invitation_was_sent_to(
+    lp: learnprog.Learnprog, mailer: InMemoryMailer
+) -> None:
+    world = World(lp)
+    world.invite("lia@example.org")
+    world.invite("bo@example.org", "Bo")
+    lp.mail.dispatch(SYSTEM)
+    link = next(m for m in mailer.sent if m.to.address == "lia@example.org").text_body
+    token = link.split("accept?token=", 1)[1].split()[0]
+    holder = lp.invitations.link_holder(SYSTEM, token)
+    assert holder.learner.email.address == "lia@example.org"
+    assert (holder.program.id, holder.membership.state) == (world.program.id, MemberState.INVITED)
+    with pytest.raises(PermissionDeniedError):
+        lp.invitations.link_holder(world.admin, token)
+    with pytest.raises(InvalidTokenError):
+        lp.invitations.link_holder(SYSTEM, token + "x")
+    assert world.used() == 0  # reading changes nothing
+
+
 def test_when_no_license_is_left_acceptance_fails_and_nothing_changes(
     lp: learnprog.Learnprog, mailer: InMemoryMailer
 ) -> None:

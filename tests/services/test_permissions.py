@@ -387,6 +387,7 @@ TABLE: dict[str, Row] = {
         lambda w, a: w.lp.invitations.resend_invitations(a, w.target.id), ORG_ADMIN
     ),
     "invitations.accept": row(lambda w, a: w.lp.invitations.accept(a, w.accept_token), LEARNER),
+    "invitations.link_holder": row(lambda w, a: w.lp.invitations.link_holder(a, w.accept_token)),
     "invitations.accept_by_sign_in": row(
         lambda w, a: w.lp.invitations.accept_by_sign_in(a, "target"), LEARNER
     ),

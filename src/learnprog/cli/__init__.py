@@ -3,16 +3,20 @@
 Global options (each also an environment variable):
 
 - ``--db`` (``LEARNPROG_DB``): storage URL, default ``sqlite:///learnprog.db`` in the working
-  directory;
+  directory; only ``init``, ``demo`` and ``db upgrade`` make a SQLite file that does not exist
+  (other commands need existing data and stop with ``error: no database at PATH``);
 - ``--mail-dir`` (``LEARNPROG_MAIL_DIR``): the Maildir mail is delivered into, default
   ``./outbox``; or ``--smtp-host`` (``LEARNPROG_SMTP_HOST``) with ``--smtp-port``,
   ``--smtp-security`` and ``--smtp-user`` (password in ``LEARNPROG_SMTP_PASSWORD`` only);
 - ``--base-url`` (``LEARNPROG_BASE_URL``): the host app's public URL, used in links;
 - ``--secret-file`` (``LEARNPROG_SECRET_FILE``): where the link-signing secret is kept, made on
-  first use (default ``./learnprog.secret``); ``LEARNPROG_SECRET_KEY`` gives it directly.
+  first use; by default next to a SQLite database file (``learnprog.db.secret`` beside
+  ``learnprog.db``), so every working directory using that database signs with one secret, and
+  ``./learnprog.secret`` for other databases; ``LEARNPROG_SECRET_KEY`` gives it directly.
 
-Exit status: 0 on success, 1 on a user error (a learnprog error, a file that cannot be read: one
-line on stderr, no traceback), 2 on a usage error (an unknown command or option, a bad value).
+Exit status: 0 on success, 1 on a user error (a learnprog error, an input file that does not
+exist or cannot be read: one line on stderr, no traceback), 2 on a usage error (an unknown
+command or option, a bad value).
 Commands that act as an admin take ``--org NAME-OR-ID`` and ``--as EMAIL``: the account is
 resolved to its stored admin rights. Listings print a header line and tab-separated rows, or
 JSON with ``--json``. Progress bars go to stderr, and only when it is a terminal.
@@ -93,11 +97,9 @@ DEFAULT_DB = "sqlite:///learnprog.db"
 @click.option(
     "--secret-file",
     envvar="LEARNPROG_SECRET_FILE",
-    default="learnprog.secret",
-    show_default=True,
     show_envvar=True,
-    help="File keeping the link-signing secret (made on first use); "
-    "LEARNPROG_SECRET_KEY overrides it.",
+    help="File keeping the link-signing secret (made on first use). Default: next to a SQLite "
+    "database file (FILE.db.secret), else ./learnprog.secret. LEARNPROG_SECRET_KEY overrides it.",
 )
 @click.option(
     "--no-reply-address",
@@ -131,7 +133,7 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Create or upgrade the schema to the newest migration."""
-    with session(ctx) as lp:
+    with session(ctx, create=True) as lp:
         from learnprog.storage.sql import current_revision
 
         if lp.engine is not None:
@@ -156,7 +158,7 @@ def demo(ctx: click.Context, output: Path) -> None:
     """
     from learnprog.demo import ADMIN_EMAIL, ORGANIZATION, PROGRAM_SLUG, run_demo
 
-    with session(ctx) as lp:
+    with session(ctx, create=True) as lp:
         result = run_demo(lp, output, echo=click.echo)
     s, f = result.summary, result.funnel
     click.echo("--- summary")
@@ -171,7 +173,7 @@ def demo(ctx: click.Context, output: Path) -> None:
     click.echo(f"enrolled\t{f.enrolled:,}\t{percent(f.enroll_rate)}")
     click.echo("--- skill leaderboard (top 10)")
     for row in result.leaderboard:
-        click.echo(f"{row.skill}\t{row.name}\t{row.level.value}\t{row.score:.0f}")
+        click.echo(f"{row.skill}\t{row.name}\t{row.level.value}\t{row.score:.1f}")  # as leaderboard
     click.echo("--- files")
     for path in result.files:
         click.echo(str(path))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -22,17 +22,21 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 import learnprog
 from learnprog.errors import LearnprogError
 from learnprog.mail.maildir import MaildirMailer
 from learnprog.mail.ports import Mailer
 from learnprog.mail.smtp import SmtpMailer
-from learnprog.model.access import Actor, SystemActor
+from learnprog.model.access import Actor, LearnerActor, ProgramAdminActor, SystemActor
 from learnprog.model.catalog import Course
 from learnprog.model.organization import Contract, Organization, Program
 
 F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_SECRET_FILE = "learnprog.secret"
+"""The secret file in the working directory, for storage that is not a SQLite file."""
 C = TypeVar("C", bound=click.Command)
 
 
@@ -65,6 +69,43 @@ def _mailer(options: dict[str, Any], settings: learnprog.Settings) -> Mailer:
     return MaildirMailer(options["mail_dir"])
 
 
+class UserError(click.ClickException):
+    """A user error found while click reads the command line: one ``error:`` line, exit 1."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        """Print ``error: MESSAGE`` on stderr (no usage text)."""
+        click.echo("error: " + " ".join(self.format_message().split()), err=True, file=file)
+
+
+class InputPath(click.Path):
+    """A file (or folder) the command reads: one that is missing or unreadable is a user error.
+
+    ``error: file 'roster.csv' does not exist`` (prefixed ``--body-file:`` for an option) with
+    exit status 1, where :class:`click.Path` would print the usage text and exit 2.
+    """
+
+    def __init__(self, *, folder: bool = False) -> None:
+        super().__init__(file_okay=not folder, dir_okay=folder, path_type=Path)
+        self.folder = folder
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Return the path, or raise :class:`UserError` if it cannot be read."""
+        path = Path(os.fsdecode(value))
+        kind = "folder" if self.folder else "file"
+        where = f"{param.opts[0]}: " if isinstance(param, click.Option) else ""
+        if not path.exists():
+            raise UserError(f"{where}{kind} {str(path)!r} does not exist")
+        if path.is_dir() != self.folder:
+            raise UserError(
+                f"{where}{str(path)!r} is a {'file' if self.folder else 'folder'}, not a {kind}"
+            )
+        if not os.access(path, os.R_OK):
+            raise UserError(f"{where}{kind} {str(path)!r} cannot be read (permission denied)")
+        return super().convert(value, param, ctx)
+
+
 _FIELD_OPTIONS: dict[click.Command, dict[str, str]] = {}
 
 
@@ -88,6 +129,10 @@ def error_line(ctx: click.Context, exc: LearnprogError) -> str:
     a parameter of the running command carries that field (or :func:`field_options` maps it),
     its option (``--starts-at``) or argument (``NAME``) is named instead.
     """
+    if isinstance(exc, learnprog.PermissionDeniedError):
+        line = _permission_line(ctx, exc)
+        if line is not None:
+            return "error: " + " ".join(line.split())
     if isinstance(exc, learnprog.ValidationError) and exc.field is not None:
         where = _FIELD_OPTIONS.get(ctx.command, {}).get(exc.field)
         for param in ctx.command.params:
@@ -101,24 +146,69 @@ def error_line(ctx: click.Context, exc: LearnprogError) -> str:
     return "error: " + " ".join(str(exc).split())  # one line, always
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Stop with exit status 1 and a one-line message on stderr (a user error)."""
     click.echo("error: " + " ".join(message.split()), err=True)
     sys.exit(1)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """Return the file of a SQLite file URL (relative to the working directory), else None.
+
+    None for other databases, ``memory://`` and URLs that do not parse (``connect`` says why).
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def secret_file(given: str | None, database: Path | None) -> Path:
+    """Return where the link-signing secret is kept.
+
+    Args:
+        given: ``--secret-file`` (or ``LEARNPROG_SECRET_FILE``), if set: used as it is.
+        database: the SQLite database file, if the storage is one.
+
+    Returns:
+        ``given``; else, beside a SQLite database file, its name plus ``.secret``
+        (``data/learnprog.db.secret``), so the database has one secret wherever it is used
+        from; else ``learnprog.secret`` in the working directory.
+    """
+    if given:
+        return Path(given)
+    if database is not None:
+        return database.with_name(database.name + ".secret")
+    return Path(DEFAULT_SECRET_FILE)
+
+
 @contextmanager
-def session(ctx: click.Context) -> Iterator[learnprog.Learnprog]:
+def session(ctx: click.Context, *, create: bool = False) -> Iterator[learnprog.Learnprog]:
     """Connect with the global options; learnprog and OS errors exit 1 with one line.
+
+    Args:
+        ctx: the running command's context.
+        create: whether the command may make a new SQLite database file (``init``, ``demo``,
+            ``db upgrade``). Other commands need existing data: a SQLite file that does not
+            exist is an error, and nothing (no database, no secret file) is made.
 
     Raises:
         SystemExit: 1 on a learnprog or OS error, 0 when the reader of stdout went away.
     """
     options = ctx.find_root().obj
+    database = sqlite_file(options["db"])
+    if not create and database is not None and not database.exists():
+        fail(
+            f"no database at {database.absolute()} (pass --db or set LEARNPROG_DB; "
+            "learnprog demo makes one)"
+        )
     try:
         settings = learnprog.Settings(
             base_url=options["base_url"],
-            secret_key=_secret(Path(options["secret_file"])),
+            secret_key=_secret(secret_file(options["secret_file"], database)),
             sender_address=options["sender_address"],
             no_reply_address=options["no_reply_address"],
         )
@@ -171,10 +261,59 @@ def org_by_name(lp: learnprog.Learnprog, name: str) -> Organization:
     return found[0]
 
 
+_ACTING = "learnprog.acting"
+"""Key of ``click.Context.meta`` under which :func:`admin` keeps the acting admin's words."""
+
+
 def admin(lp: learnprog.Learnprog, org_name: str, as_email: str) -> tuple[Organization, Actor]:
-    """Return the organization and the actor its ``--as`` account resolves to."""
+    """Return the organization and the admin actor its ``--as`` account resolves to.
+
+    The account's stored rights decide what it may do; a permission error then names it by
+    the address typed (``--as``) and the organization by its name, not by internal IDs.
+
+    Raises:
+        NotFoundError: no such organization.
+        SystemExit: 1 when the organization has no account with that address, or the account
+            is no admin there (a learner), with a one-line message.
+    """
     org = org_by_name(lp, org_name)
-    return org, lp.organizations.resolve_actor(SystemActor(), org.id, as_email)
+    try:
+        actor = lp.organizations.resolve_actor(SystemActor(), org.id, as_email)
+    except learnprog.NotFoundError:
+        fail(f"--as: no admin with email {as_email} in {org.name!r}")
+    except learnprog.ValidationError as exc:  # not an email address
+        fail(f"--as: {exc.reason}")
+    if isinstance(actor, LearnerActor):
+        fail(f"--as: {as_email} is not an admin of {org.name!r}")
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[_ACTING] = (actor, as_email, org.name)
+    return org, actor
+
+
+def _acting() -> tuple[Actor, str, str] | None:
+    """The running command's admin as :func:`admin` resolved it: actor, ``--as``, org name."""
+    ctx = click.get_current_context(silent=True)
+    found: tuple[Actor, str, str] | None = None if ctx is None else ctx.meta.get(_ACTING)
+    return found
+
+
+def _permission_line(ctx: click.Context, exc: learnprog.PermissionDeniedError) -> str | None:
+    """Word a refusal of the ``--as`` admin by their address and organization name."""
+    acting: tuple[Actor, str, str] | None = ctx.meta.get(_ACTING)
+    if acting is None:
+        return None
+    actor, email, org_name = acting
+    prefix = f"{actor.describe()} may not "
+    if not str(exc).startswith(prefix):
+        return None
+    what = str(exc)[len(prefix) :]
+    if isinstance(actor, ProgramAdminActor):
+        return (
+            f"{email} is not an organization admin of {org_name!r}, only an admin of some of "
+            f"its programs, and may not {what}"
+        )
+    return f"{email} may not {what}"
 
 
 def program_by_slug(lp: learnprog.Learnprog, actor: Actor, org: Organization, slug: str) -> Program:
@@ -182,10 +321,15 @@ def program_by_slug(lp: learnprog.Learnprog, actor: Actor, org: Organization, sl
 
     Raises:
         NotFoundError: no program of the actor's has that slug.
+        SystemExit: 1 for a program admin (``--as``) who administers no program of that slug
+            (whether it exists or not), with a one-line message.
     """
     for program in lp.programs.list_programs(actor, org.id):
         if program.slug.value == slug:
             return program
+    acting = _acting()
+    if isinstance(actor, ProgramAdminActor) and acting is not None:
+        fail(f"--program: {acting[1]} is not an admin of a program {slug!r} in {org.name!r}")
     raise learnprog.NotFoundError("program", slug)
 
 
@@ -330,9 +474,33 @@ def stepped_progress() -> Iterator[Callable[[str, int], None]]:
         yield update
 
 
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 line``, ``2 lines``, ``12,400 members``: a count and its word, in agreement.
+
+    Args:
+        count: how many.
+        singular: the word for one (``line``; ``email queued``: the first word agrees).
+        plural: the word for any other number; default the first word of ``singular`` plus
+            ``s`` (``lines``, ``emails queued``).
+    """
+    if plural is None:
+        first, _, rest = singular.partition(" ")
+        plural = f"{first}s {rest}".rstrip()
+    return f"{count:,} {singular if count == 1 else plural}"
+
+
+RATE_DECIMALS = 2
+"""Rates in percent are printed, in text and JSON, with this many decimals."""
+
+
+def rate(value: float | None) -> float | None:
+    """A rate in percent rounded for output (``33.33``); the model keeps the exact value."""
+    return None if value is None else round(value, RATE_DECIMALS)
+
+
 def percent(value: float | None) -> str:
-    """A rate as ``12.5%``, empty when there is none."""
-    return "" if value is None else f"{value:.1f}%"
+    """A rate as ``33.33%``, empty when there is none."""
+    return "" if value is None else f"{value:.{RATE_DECIMALS}f}%"
 
 
 def echo_line_result(line: int, outcome: str, *cells: str | None, reason: str | None = None,

@@ -23,9 +23,11 @@ import click
 
 import learnprog
 from learnprog.cli._common import (
+    InputPath,
     admin,
     admin_options,
     contract_by_name,
+    counted,
     emit,
     json_option,
     program_by_slug,
@@ -106,7 +108,7 @@ def _learners_by_email(lp: learnprog.Learnprog, actor: Actor, org: Organization)
 
 
 @import_group.command("activity")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=InputPath())
 @admin_options
 @click.option("--encoding", help="The file's encoding (default: told from the bytes).")
 @click.pass_context
@@ -156,15 +158,16 @@ def import_activity(
         for line, reason in sorted(rejected):
             click.echo(f"line {line}\trejected\t{reason}")
         click.echo(
-            f"{result.events_added} events and {result.attempts_added} attempts added, "
-            f"{result.duplicates} duplicates, {len(rejected)} rejected; "
-            f"{result.enrollments_updated} enrollments updated"
+            f"{counted(result.events_added, 'event')} and "
+            f"{counted(result.attempts_added, 'attempt')} added, "
+            f"{counted(result.duplicates, 'duplicate')}, {len(rejected)} rejected; "
+            f"{counted(result.enrollments_updated, 'enrollment updated')}"
         )
         if result.outside_enrollments:
             click.echo(
-                f"note: {result.outside_enrollments} stored records fall outside every "
-                "enrollment of their learner in their course, and count toward nothing until "
-                "an enrollment covering them is recorded",
+                f"note: stored {counted(result.outside_enrollments, 'record')} outside every "
+                "enrollment of their learner in their course; such records count toward "
+                "nothing until an enrollment covering them is recorded",
                 err=True,
             )
 
@@ -173,7 +176,7 @@ def import_activity(
 @click.argument(
     "folder",
     required=False,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=InputPath(folder=True),
 )
 @admin_options
 @click.option("--program", "program_slug", required=True, help="The program students join.")
@@ -206,9 +209,11 @@ def import_oulad_command(
                 lp, actor, org.id, program.id, contract.id, source=folder, on_progress=advance
             )
         click.echo(
-            f"{report.courses_created} courses and {report.skills_created} skills added; "
-            f"{report.members.created:,} members, {report.enrollments.created:,} enrollments, "
-            f"{report.attempts.attempts_added:,} attempts added"
+            f"{counted(report.courses_created, 'course')} and "
+            f"{counted(report.skills_created, 'skill')} added; "
+            f"{counted(report.members.created, 'member')}, "
+            f"{counted(report.enrollments.created, 'enrollment')}, "
+            f"{counted(report.attempts.attempts_added, 'attempt')} added"
         )
         for note in report.notes:
             click.echo(f"note: {note}")
@@ -223,7 +228,7 @@ def skills_group() -> None:
 
 
 @skills_group.command("glossary")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=InputPath())
 @admin_options
 @click.option("--encoding", help="The file's encoding (default: told from the bytes).")
 @click.option(
@@ -250,7 +255,7 @@ def skills_glossary(
             if line.outcome is not GlossaryOutcome.CREATED:
                 click.echo(f"line {line.line}\t{line.outcome.value}\t{line.message or ''}")
         counts = ", ".join(f"{result.count(o)} {o.value}" for o in GlossaryOutcome)
-        click.echo(f"{len(result.lines)} lines: {counts}")
+        click.echo(f"{counted(len(result.lines), 'line')}: {counts}")
 
 
 @skills_group.command("list")
@@ -279,8 +284,8 @@ def skills_score(ctx: click.Context, org_name: str, as_email: str, from_scratch:
         with progress_bar("scoring skills"):
             report = lp.skills.score(actor, org.id, from_scratch=from_scratch)
         click.echo(
-            f"{report.scored:,} attempts scored, {report.skipped:,} skipped (no skill); "
-            f"{report.ratings:,} ratings stored"
+            f"{counted(report.scored, 'attempt scored')}, {report.skipped:,} skipped (no "
+            f"skill); {counted(report.ratings, 'rating stored')}"
         )
 
 
@@ -323,7 +328,7 @@ def skills_leaderboard(
 
 
 @skills_group.command("benchmark")
-@click.argument("reference", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("reference", type=InputPath())
 @admin_options
 @click.option("--geography", help="Only reference companies of this geography.")
 @click.option("--size", help="Only reference companies of this size.")

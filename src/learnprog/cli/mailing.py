@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -10,17 +11,21 @@ import click
 
 import learnprog
 from learnprog.cli._common import (
+    InputPath,
     admin,
     admin_options,
     contract_by_name,
+    counted,
     course_by_code,
     emit,
+    fail,
     json_option,
     program_by_slug,
     session,
 )
 from learnprog.mail.rendering import SYSTEM_TEMPLATES
 from learnprog.model.access import Actor, SystemActor
+from learnprog.model.mail import OutgoingMessage
 from learnprog.model.messaging import Audience, AudienceFilter, MessageDetails
 from learnprog.model.organization import Organization
 from learnprog.serialization import to_json_value
@@ -106,7 +111,7 @@ def _message_options(command: F) -> F:
         ),
         click.option(
             "--body-file",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            type=InputPath(),
             help="Read the content from this UTF-8 file.",
         ),
         click.option("--cta-label", help="A call-to-action button's text (with --cta-url)."),
@@ -232,15 +237,18 @@ def message_send(
         org, actor = admin(lp, org_name, as_email)
         details, filters = _message(lp, org, actor, given)
         preview = lp.messaging.preview(actor, org.id, given["audience"], details, filters=filters)
+        if preview.recipients == 0:
+            fail(
+                f"nobody to send to: the audience {given['audience']} has no learner "
+                f"to reach{_left_out(preview.opted_out, preview.removed)}; nothing queued"
+            )
         if not agree_to_terms:
             raise learnprog.ValidationError(
                 f"agree to the terms of use to send: {preview.terms_of_use}",
                 field="agree_to_terms",
             )
         if not yes:
-            click.confirm(
-                f"Send {details.subject!r} to {preview.recipients} learners?", abort=True, err=True
-            )
+            _confirm(details.subject, preview.message, preview.recipients)
         sent = lp.messaging.send(
             actor,
             org.id,
@@ -251,9 +259,39 @@ def message_send(
             idempotency_key=idempotency_key,
         )
         click.echo(
-            f"queued to {sent.recipients} learners ({sent.opted_out} opted out, "
+            f"queued to {counted(sent.recipients, 'learner')} ({sent.opted_out} opted out, "
             f"{sent.removed} removed); deliver with `learnprog mail deliver`"
         )
+
+
+def _left_out(opted_out: int, removed: int) -> str:
+    """`` (2 opted out, 1 removed)`` when anyone is left out, else nothing."""
+    return f" ({opted_out} opted out, {removed} removed)" if opted_out or removed else ""
+
+
+def _confirm(subject: str, sample: OutgoingMessage, recipients: int) -> None:
+    """Ask on stderr whether to send; stop with a one-line error unless the answer is yes.
+
+    The subject is shown as the first recipient gets it when it is filled in per learner.
+    """
+    shown = repr(sample.subject)
+    if sample.subject != subject:
+        shown += f" (filled in per learner; shown for {sample.to.address})"
+    question = f"Send {shown} to {counted(recipients, 'learner')}?"
+    typed = sys.stdin is not None and sys.stdin.isatty()  # else the answer is not echoed
+    unanswered = "not sent: the question got no answer (pass --yes to send without asking)"
+    try:
+        agreed = click.confirm(question, err=True)
+    except click.Abort:  # end of input, or Ctrl-C
+        if not typed:
+            click.echo(err=True)  # end the question's line
+        fail(unanswered)
+    except (RuntimeError, OSError):  # stdin closed: the question was not even asked
+        fail(unanswered)
+    if not agreed:
+        if not typed:
+            click.echo(err=True)
+        fail("not sent: declined (pass --yes to send without asking)")
 
 
 @message_group.command("history")

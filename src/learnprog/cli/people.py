@@ -1,23 +1,37 @@
-"""Inviting learners, one or a roster, and the Members page."""
+"""Inviting learners, one or a roster, the Members page, and the learner's own steps.
+
+A learner's steps (accepting an invitation, enrolling) belong to the host app, where the
+person signs in; ``accept`` and ``enroll`` let a command-line session take them too.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import click
 
+import learnprog
 from learnprog.cli._common import (
+    InputPath,
     admin,
     admin_options,
     contract_by_name,
     count_lines,
+    counted,
     echo_line_result,
     emit,
+    fail,
+    field_options,
     json_option,
+    org_by_name,
     program_by_slug,
     progress_bar,
     session,
 )
+from learnprog.model.access import Actor, LearnerActor, SystemActor
+from learnprog.model.catalog import EntryKind
+from learnprog.model.learner import MemberState
 from learnprog.serialization import to_json_value
 
 _PROGRAM = click.option("--program", "program_slug", required=True, help="The program's URL slug.")
@@ -78,7 +92,7 @@ def invite(
 
 
 @click.command("invite-roster")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=InputPath())
 @admin_options
 @_PROGRAM
 @_CONTRACT
@@ -134,10 +148,11 @@ def invite_roster(
                     )
         t = run.totals
         click.echo(
-            f"{'dry run, nothing changed: ' if dry_run else ''}{t.lines} lines: "
+            f"{'dry run, nothing changed: ' if dry_run else ''}{counted(t.lines, 'line')}: "
             f"{t.created} invited, {t.reinvited} re-invited, {t.already_invited} already "
-            f"invited, {t.already_member} already members, {t.duplicate} duplicate, "
-            f"{t.rejected} rejected; {t.emails_queued} emails queued"
+            f"invited, {counted(t.already_member, 'already a member', 'already members')}, "
+            f"{t.duplicate} duplicate, {t.rejected} rejected; "
+            f"{counted(t.emails_queued, 'email queued')}"
         )
 
 
@@ -231,5 +246,110 @@ def members_list(
             click.echo(f"-- {len(rows)} of {page.total} (offset {offset})", err=True)
 
 
-COMMANDS = (invite, invite_roster, members_group)
+# --- the learner's own steps --------------------------------------------------------------------
+
+
+def _token(link: str) -> str:
+    """The token of an acceptance link (``.../accept?token=...``), or ``link`` itself."""
+    if "token=" not in link:
+        return link.strip()
+    tokens = parse_qs(urlsplit(link.strip()).query).get("token", [])
+    return tokens[0] if tokens else ""
+
+
+@field_options(token="LINK")
+@click.command("accept")
+@click.argument("link")
+@click.pass_context
+def accept(ctx: click.Context, link: str) -> None:
+    """Accept an invitation as the learner it was sent to.
+
+    LINK is the acceptance link of the Invitation email (https://.../accept?token=...) or its
+    token; holding it stands for the learner's sign-in. The learner becomes a MEMBER (on a
+    licenses contract, taking a license) and the welcome email is queued.
+    """
+    token = _token(link)
+    system = SystemActor()
+    with session(ctx) as lp:
+        holder = lp.invitations.link_holder(system, token)
+        email = holder.learner.email.address
+        learner = lp.organizations.resolve_actor(
+            system, holder.membership.organization_id, email, as_learner=True
+        )
+        before = holder.membership.state
+        membership = lp.invitations.accept(learner, token)
+        slug = holder.program.slug.value
+        if before is MemberState.MEMBER:
+            click.echo(f"{email} is already a member of {slug}; nothing changed")
+        else:
+            click.echo(
+                f"{email} joined {slug} ({membership.state.value}); the welcome email is "
+                "queued: deliver it with `learnprog mail deliver`"
+            )
+
+
+@click.command("enroll")
+@click.option("--org", "org_name", required=True, help="The organization's name or ID.")
+@click.option("--as", "as_email", required=True, help="The learner's email: they enroll.")
+@_PROGRAM
+@click.option(
+    "--course", "course_slug", required=True, help="The Course Slug, in the program's curriculum."
+)
+@click.pass_context
+def enroll(
+    ctx: click.Context, org_name: str, as_email: str, program_slug: str, course_slug: str
+) -> None:
+    """Enroll the learner --as in a course of the program's curriculum (the learner's act).
+
+    The enrollment's source is the first collection holding the course; the course welcome
+    email is queued.
+    """
+    system = SystemActor()
+    with session(ctx) as lp:
+        org = org_by_name(lp, org_name)
+        learner = _learner(lp, org.id, org.name, as_email)
+        program = lp.programs.find_program(system, program_slug)
+        if program.organization_id != org.id:
+            raise learnprog.NotFoundError("program", program_slug)
+        view = lp.learning.program_for_learner(learner, program.id)
+        found = [
+            (collection, entry)
+            for collection in view.preview.collections
+            for entry in collection.entries
+            if entry.kind is EntryKind.COURSE and entry.slug == course_slug
+        ]
+        if not found:
+            fail(f"--course: no course {course_slug!r} in the curriculum of {program_slug}")
+        collection, entry = found[0]
+        option = next(o for o in view.options if o.entry.target_id == entry.target_id)
+        if not option.may_enroll:
+            reason = {
+                "enrolled": "already enrolled in it",
+                "not a member": "not a member of the program (an invitee accepts first: "
+                "learnprog accept LINK)",
+            }.get(str(option.reason), str(option.reason))
+            fail(f"{as_email} may not enroll in {course_slug} through {program_slug}: {reason}")
+        lp.learning.enroll(learner, program.id, entry.target_id, source_collection_id=collection.id)
+        click.echo(
+            f"{as_email} enrolled in {entry.name!r} ({course_slug}) through {program_slug}, "
+            f"found in {collection.name!r}; the course welcome email is queued"
+        )
+
+
+def _learner(lp: learnprog.Learnprog, organization_id: str, org_name: str, email: str) -> Actor:
+    """The learner ``--as`` names, acting for themself (admins too act as learners here)."""
+    try:
+        actor = lp.organizations.resolve_actor(
+            SystemActor(), organization_id, email, as_learner=True
+        )
+    except learnprog.NotFoundError:
+        fail(f"--as: no learner with email {email} in {org_name!r}")
+    except learnprog.ValidationError as exc:
+        fail(f"--as: {exc.reason}")
+    if not isinstance(actor, LearnerActor):  # as_learner=True always gives one
+        raise TypeError(f"resolve_actor gave {actor!r} for a learner")
+    return actor
+
+
+COMMANDS = (invite, invite_roster, members_group, accept, enroll)
 """The commands this module adds to ``learnprog``."""

@@ -14,6 +14,7 @@ from learnprog.cli._common import (
     admin,
     admin_options,
     contract_by_name,
+    counted,
     course_by_code,
     emit,
     emit_object,
@@ -22,6 +23,7 @@ from learnprog.cli._common import (
     parse_date,
     percent,
     program_by_slug,
+    rate,
     session,
 )
 from learnprog.model.access import Actor
@@ -100,6 +102,8 @@ def report_funnel(
         org, actor = admin(lp, org_name, as_email)
         funnel = lp.reports.funnel(actor, org.id, program_ids=_scope(lp, actor, org, program_slugs))
         figures = to_json_value(funnel)
+        for key in ("join_rate", "enroll_rate"):
+            figures[key] = rate(figures[key])
         if output is not None:
             _write_json(output, figures)
         if as_json:
@@ -137,7 +141,7 @@ def report_email_zip(
             email = lp.reports.email_report(actor, org.id, program_ids=scope)
             lines = [f"{label}\t{value}" for label, value in email.figures.labelled()]
             figures.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            click.echo(f"{figures}: {len(lines)} figures")
+            click.echo(f"{figures}: {counted(len(lines), 'figure')}")
 
 
 def _csv_report(name: str, method: str, default: str, title: str) -> click.Command:
@@ -160,7 +164,7 @@ def _csv_report(name: str, method: str, default: str, title: str) -> click.Comma
             report = getattr(lp.reports, method)(actor, org.id, program_ids=scope)
             with output.open("w", encoding="utf-8", newline="") as handle:
                 rows = report.write_csv(handle, excel=excel)
-            click.echo(f"{output}: {rows} rows")
+            click.echo(f"{output}: {counted(rows, 'row')}")
 
     command.help = f"Write the {title} as CSV (see docs/reports.md for its columns)."
     return command

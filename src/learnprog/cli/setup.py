@@ -9,9 +9,11 @@ import click
 
 import learnprog
 from learnprog.cli._common import (
+    InputPath,
     admin,
     admin_options,
     count_lines,
+    counted,
     course_by_code,
     echo_line_result,
     emit,
@@ -26,7 +28,7 @@ from learnprog.model.access import AdminRole, SystemActor
 from learnprog.model.catalog import Assessment, CollectionEntry, CourseItem, ItemKind
 from learnprog.serialization import to_json_value
 
-CSV_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+CSV_FILE = InputPath()
 
 
 @field_options(full_name="--admin-name", email="--admin-email")
@@ -53,7 +55,7 @@ def init(
 ) -> None:
     """Create an organization and its first organization admin (all or nothing)."""
     system = SystemActor()
-    with session(ctx) as lp:
+    with session(ctx, create=True) as lp:
         if any(o.name == name for o in lp.organizations.list_organizations(system)):
             raise learnprog.ConflictError(f"an organization named {name!r} exists already")
         org = lp.organizations.create_organization(
@@ -115,7 +117,7 @@ def admin_add(
         if program_ids:
             click.echo(f"{email} is now an admin of programs {', '.join(program_slugs)}")
         else:
-            click.echo(f"{email} is now an organization admin ({len(grants)} grant)")
+            click.echo(f"{email} is now an organization admin ({counted(len(grants), 'grant')})")
 
 
 def _has_account(lp: learnprog.Learnprog, organization_id: str, email: str) -> bool:
@@ -323,7 +325,8 @@ def course_add(
         )
         click.echo(
             f"course {course.course_id} {course.name!r} added to the catalog "
-            f"({len(course.items)} items, {len(course.assessments)} assessments)"
+            f"({counted(len(course.items), 'item')}, "
+            f"{counted(len(course.assessments), 'assessment')})"
         )
 
 
@@ -403,7 +406,7 @@ def course_import(
                     )
         t = run.totals
         click.echo(
-            f"{'dry run: ' if dry_run else ''}{t.lines} lines: {t.created} created, "
+            f"{'dry run: ' if dry_run else ''}{counted(t.lines, 'line')}: {t.created} created, "
             f"{t.already_in_catalog} already in the catalog, {t.duplicate} duplicate, "
             f"{t.rejected} rejected"
         )
@@ -454,7 +457,7 @@ def specialization_import(
             if r.outcome != "created":
                 click.echo(f"line {r.line}\t{r.outcome}\t{r.reason or ''}")
         click.echo(
-            f"{len(results)} lines: {counts['created']} created, "
+            f"{counted(len(results), 'line')}: {counts['created']} created, "
             f"{counts['already_in_catalog']} already in the catalog, "
             f"{counts['rejected']} rejected"
         )
@@ -551,7 +554,7 @@ def collection_add(
                 raise learnprog.NotFoundError("specialization", slug)
             entries.append(CollectionEntry.specialization(specs[slug].id))
         lp.curriculum.add_entries(actor, program.id, [target.id], entries)
-        click.echo(f"{len(entries)} added to {target.name!r}")
+        click.echo(f"{counted(len(entries), 'entry', 'entries')} added to {target.name!r}")
 
 
 @collection_group.command("list")

@@ -16,7 +16,8 @@ class MaildirMailer(Mailer):
     """Writes each message as one file in a Maildir (``new/``), readable by any mail client.
 
     Args:
-        path: the Maildir's folder; created with ``cur``, ``new`` and ``tmp`` on first use.
+        path: the Maildir's folder; created, or given the ``cur``, ``new`` and ``tmp`` it
+            lacks (an empty folder of ``tempfile.mkdtemp()``), on first use.
         clock: the source of the Date header.
 
     Raises:
@@ -37,6 +38,8 @@ class MaildirMailer(Mailer):
     def _maildir(self) -> mailbox.Maildir:
         if self._box is None:
             try:
+                for folder in ("tmp", "new", "cur"):  # Maildir(create=True) skips a folder
+                    (self.path / folder).mkdir(parents=True, exist_ok=True)  # that exists
                 self._box = mailbox.Maildir(self.path, create=True)
             except OSError as exc:
                 raise MailError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import stat
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -286,9 +287,7 @@ class ReportBuilder(Service):
         stamp = self._now().timetuple()[:6]
         with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for report in reports:
-                entry = zipfile.ZipInfo(report.name, date_time=stamp)
-                entry.compress_type = zipfile.ZIP_DEFLATED
-                with archive.open(entry, "w") as raw:
+                with archive.open(_zip_entry(report.name, stamp), "w") as raw:
                     text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
                     report.write_csv(text, excel=excel)
                     text.flush()
@@ -895,6 +894,7 @@ class ReportBuilder(Service):
             learners = list(uow.reports.course_learners(course.id, [p.id for p in scope]))
             attempts = uow.activity.attempts_for([lr.id for lr, _ in learners], [course.id])
         buffer = io.BytesIO()
+        stamp = self._now().timetuple()[:6]
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name, rows in zip(
                 GRADEBOOK_FILES,
@@ -906,7 +906,7 @@ class ReportBuilder(Service):
             ):
                 text = io.StringIO(newline="")
                 csv.writer(text, lineterminator="\r\n").writerows(rows)
-                archive.writestr(name, text.getvalue().encode("utf-8"))
+                archive.writestr(_zip_entry(name, stamp), text.getvalue().encode("utf-8"))
         return buffer.getvalue()
 
 
@@ -965,3 +965,15 @@ def _gradebook_rows(
             + [two_decimals(best.get((person.id, a.id))) for a in graded]
         )
     return rows
+
+
+def _zip_entry(name: str, stamp: tuple[int, ...]) -> zipfile.ZipInfo:
+    """A deflated zip member that unzips as a regular file readable by all (mode 0644).
+
+    Without Unix attributes (``ZipInfo``) or with Python's default for ``writestr`` (0600),
+    ``unzip`` makes files only their owner may read.
+    """
+    entry = zipfile.ZipInfo(name, date_time=stamp)  # type: ignore[arg-type]
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    entry.external_attr = (stat.S_IFREG | 0o644) << 16
+    return entry

@@ -52,6 +52,7 @@ from learnprog.model.access import (
     require_org_admin,
     require_program_admin,
     require_self,
+    require_system,
 )
 from learnprog.model.audit import AuditEntry
 from learnprog.model.identity import EmailAddress, email_key, new_id
@@ -143,6 +144,21 @@ class InvitationResult:
     contract: Contract
     email_queued: bool
     skipped_reason: str | None = None
+
+
+@frozen
+class InvitationLink:
+    """Whom an invitation link was sent to: :meth:`InvitationService.link_holder`.
+
+    Attributes:
+        learner: the invited learner.
+        membership: their membership of the program (INVITED until accepted).
+        program: the program they are invited to.
+    """
+
+    learner: Learner
+    membership: Membership
+    program: Program
 
 
 @frozen
@@ -576,6 +592,35 @@ class InvitationService(Service):
             TokenPurpose.ACCEPT_INVITATION, token, max_age=INVITATION_LINK_LIFETIME
         )
         return self._accept(actor, membership_id=str(payload.get("m")))
+
+    def link_holder(self, actor: Actor, token: str) -> InvitationLink:
+        """Return whom the invitation link with this token was sent to; change nothing.
+
+        For a host where holding the link is the sign-in (the command line's ``learnprog
+        accept``): it resolves that learner (``OrganizationService.resolve_actor``) and
+        passes their :class:`LearnerActor` to :meth:`accept`, which checks the token again.
+
+        Raises:
+            PermissionDeniedError: the caller is not the system actor.
+            InvalidTokenError: a forged, altered or expired link, or an invitation that no
+                longer exists.
+        """
+        require_system(actor, "read whom an invitation link is for")
+        if not isinstance(token, str):
+            raise InvalidTokenError("the link is not valid", field="token")
+        payload = self._context.signer.verify(
+            TokenPurpose.ACCEPT_INVITATION, token, max_age=INVITATION_LINK_LIFETIME
+        )
+        with self._uow() as uow:
+            try:
+                membership = uow.memberships.get(str(payload.get("m")))
+            except NotFoundError as exc:
+                raise InvalidTokenError("the invitation no longer exists", field="token") from exc
+            return InvitationLink(
+                uow.learners.get(membership.learner_id),
+                membership,
+                uow.programs.get(membership.program_id),
+            )
 
     def accept_by_sign_in(self, actor: Actor, program_slug: str) -> Membership:
         """Accept by signing in through the program URL with the invited email.
