@@ -152,6 +152,13 @@ def test_message_filters_and_bad_details(active: str, tmp_path: Path) -> None:
     assert (code, err) == (1, "error: --body-file: latin.txt is not UTF-8 text\n")
     assert run(active, "message", "preview", "everyone", *AS)[0] == 2
     assert run(active, "message", "preview", "all_members", *AS, "--cta-label", "Go")[0] == 2
+    code, _, err = run(active, "message", "preview", "all_members", *AS, "--cta-label", "Go",
+                       "--cta-url", "javascript:alert(1)")  # fmt: skip
+    assert (code, err) == (1, "error: --cta-url: an absolute http or https URL is required\n")
+    code, _, err = run(active, "message", "send", "all_members", *AS, "--body", " ",
+                       "--agree-to-terms", "--yes")  # fmt: skip
+    assert code == 1
+    assert err.startswith("error: --body: ")
 
 
 def test_mail_log_prints_empty_cells_empty(active: str) -> None:

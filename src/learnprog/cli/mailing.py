@@ -19,6 +19,7 @@ from learnprog.cli._common import (
     course_by_code,
     emit,
     fail,
+    field_options,
     json_option,
     program_by_slug,
     session,
@@ -192,6 +193,16 @@ def message_audiences(ctx: click.Context, org_name: str, as_email: str, as_json:
         emit(rows, as_json, ["audience", "purpose", "subject"])
 
 
+_MESSAGE_FIELDS = {
+    "call_to_action": "--cta-url",
+    "call_to_action.url": "--cta-url",
+    "call_to_action.label": "--cta-label",
+    "content": "--body",
+}
+"""The options behind the message's fields whose names differ from the parameters'."""
+
+
+@field_options(**_MESSAGE_FIELDS)
 @message_group.command("preview")
 @_message_options
 @click.pass_context
@@ -208,6 +219,7 @@ def message_preview(ctx: click.Context, /, org_name: str, as_email: str, **given
         click.echo(f"Subject: {preview.message.subject}\n\n{preview.message.text_body}")
 
 
+@field_options(**_MESSAGE_FIELDS)
 @message_group.command("send")
 @_message_options
 @click.option(
