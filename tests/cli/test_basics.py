@@ -120,7 +120,7 @@ def test_a_command_needing_data_makes_no_database_file(
     assert code == 1
     assert err == (
         f"error: no database at {tmp_path / 'cli.db'} (pass --db or set LEARNPROG_DB; "
-        "learnprog demo makes one)\n"
+        "learnprog init or learnprog demo makes one)\n"
     )
     assert list(tmp_path.iterdir()) == []  # no database, no secret file
 

@@ -203,7 +203,7 @@ def session(ctx: click.Context, *, create: bool = False) -> Iterator[learnprog.L
     if not create and database is not None and not database.exists():
         fail(
             f"no database at {database.absolute()} (pass --db or set LEARNPROG_DB; "
-            "learnprog demo makes one)"
+            "learnprog init or learnprog demo makes one)"
         )
     try:
         settings = learnprog.Settings(

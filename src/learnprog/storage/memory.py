@@ -1424,9 +1424,11 @@ class InMemorySkillRatingRepository(ports.SkillRatingRepository):
     def scoring_rows(
         self, organization_id: str, after: tuple[datetime, str] | None
     ) -> Iterator[tuple[str, str, float, str]]:
-        for a in self._org_attempts(organization_id):
-            if after is None or (a.submitted_at, a.id) > after:
-                yield a.learner_id, f"{a.course_id}:{a.assessment_id}", a.grade, a.id
+        found = self._org_attempts(organization_id)
+        if after is not None:  # incremental scoring: few rows, each compared with the cursor
+            found = [a for a in found if (a.submitted_at, a.id) > after]
+        for a in found:
+            yield a.learner_id, f"{a.course_id}:{a.assessment_id}", a.grade, a.id
 
     def attempt_times(self, organization_id: str, ids: Sequence[str]) -> Mapping[str, datetime]:
         ids_set = set(ids)
