@@ -189,7 +189,11 @@ def test_the_scorer_streams_attempts_in_time_order_and_reads_times_by_id(
         AssessmentAttempt("t2", ana, w.course.id, "a2", 90.0, f.NOW + DAY),  # a tie: by ID
     ]
     with uow_factory() as uow:
-        uow.activity.add_attempts(w.org_id, attempts)
+        uow.activity.add_attempts(w.org_id, attempts[:2])
+        uow.commit()
+    with uow_factory() as uow:
+        uow.activity.add_attempts(w.org_id, attempts[2:])  # t2, read with the committed ones
+        assert [r[3] for r in uow.skill_ratings.scoring_rows(w.org_id, None)] == ["t1", "t2", "t3"]
         uow.commit()
     with uow_factory() as uow:
         store = uow.skill_ratings

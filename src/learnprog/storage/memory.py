@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from operator import attrgetter
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar, cast
 
 from attrs import evolve
 
@@ -1403,11 +1403,17 @@ class InMemorySkillRatingRepository(ports.SkillRatingRepository):
             self._difficulties._stage((d.course_id, d.assessment_id), d)
 
     def _org_attempts(self, organization_id: str) -> list[AssessmentAttempt]:
-        found = [
-            record
-            for key, record in self._uow.assessment_attempts._items()
-            if isinstance(key, tuple) and key[0] == organization_id
-        ]
+        table = self._uow.assessment_attempts
+        table._uow.check_open()
+        if table._staged():  # writes of this unit of work overlay the committed records
+            found = [
+                record
+                for key, record in table._items()
+                if isinstance(key, tuple) and key[0] == organization_id
+            ]
+        else:  # nothing staged: one pass over the committed records, keyed (organization, ID)
+            committed = cast(dict[tuple[str, str], AssessmentAttempt], table._committed())
+            found = [r for k, r in committed.items() if k[0] == organization_id]
         found.sort(key=attrgetter("id"))  # then a stable sort by time: (submitted_at, id)
         found.sort(key=attrgetter("submitted_at"))
         return found
