@@ -586,12 +586,7 @@ class InvitationService(Service):
             ConflictError: the invitation was revoked (DELETED_MEMBER).
         """
         check_actor(actor)
-        if not isinstance(token, str):
-            raise InvalidTokenError("the link is not valid", field="token")
-        payload = self._context.signer.verify(
-            TokenPurpose.ACCEPT_INVITATION, token, max_age=INVITATION_LINK_LIFETIME
-        )
-        return self._accept(actor, membership_id=str(payload.get("m")))
+        return self._accept(actor, membership_id=self._linked_membership_id(token))
 
     def link_holder(self, actor: Actor, token: str) -> InvitationLink:
         """Return whom the invitation link with this token was sent to; change nothing.
@@ -606,16 +601,9 @@ class InvitationService(Service):
                 longer exists.
         """
         require_system(actor, "read whom an invitation link is for")
-        if not isinstance(token, str):
-            raise InvalidTokenError("the link is not valid", field="token")
-        payload = self._context.signer.verify(
-            TokenPurpose.ACCEPT_INVITATION, token, max_age=INVITATION_LINK_LIFETIME
-        )
+        membership_id = self._linked_membership_id(token)
         with self._uow() as uow:
-            try:
-                membership = uow.memberships.get(str(payload.get("m")))
-            except NotFoundError as exc:
-                raise InvalidTokenError("the invitation no longer exists", field="token") from exc
+            membership = _invited_membership(uow, membership_id)
             return InvitationLink(
                 uow.learners.get(membership.learner_id),
                 membership,
@@ -645,13 +633,23 @@ class InvitationService(Service):
                 raise NotFoundError("invitation", program_slug)
         return self._accept(actor, membership_id=membership.id)
 
+    def _linked_membership_id(self, token: object) -> str:
+        """The membership an acceptance link's token names, once its signature and age check.
+
+        Raises:
+            InvalidTokenError: not a string, or a forged, altered or expired link.
+        """
+        if not isinstance(token, str):
+            raise InvalidTokenError("the link is not valid", field="token")
+        payload = self._context.signer.verify(
+            TokenPurpose.ACCEPT_INVITATION, token, max_age=INVITATION_LINK_LIFETIME
+        )
+        return str(payload.get("m"))
+
     def _accept(self, actor: Actor, *, membership_id: str) -> Membership:
         now = self._now()
         with self._uow() as uow:
-            try:
-                membership = uow.memberships.get(membership_id)
-            except NotFoundError as exc:
-                raise InvalidTokenError("the invitation no longer exists", field="token") from exc
+            membership = _invited_membership(uow, membership_id)
             require_self(
                 actor,
                 membership.organization_id,
@@ -1252,6 +1250,18 @@ def _state(value: object) -> MemberState:
 
 
 REJECTED_IMPORT = ImportOutcome.REJECTED
+
+
+def _invited_membership(uow: UnitOfWork, membership_id: str) -> Membership:
+    """The membership an acceptance link names.
+
+    Raises:
+        InvalidTokenError: it no longer exists (the link outlived its invitation).
+    """
+    try:
+        return uow.memberships.get(membership_id)
+    except NotFoundError as exc:
+        raise InvalidTokenError("the invitation no longer exists", field="token") from exc
 
 
 def _check_history(record: MemberRecord, now: datetime) -> None:
