@@ -867,11 +867,12 @@ class SkillScorer(Service):
         index = 0
         for day in wanted_dates:
             end = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+            start = index
             while index < len(attempts) and attempts[index].at < end:
-                state.update(attempts[index], chosen)
                 if skill.id in attempts[index].skills:
                     learners.add(attempts[index].learner_id)
                 index += 1
+            state.replay(attempts[start:index], chosen)  # the day's attempts, in one pass
             rated = [score(theta) for learner in learners
                      for theta, n in [state.rating(learner, skill.id)]
                      if level(theta, n, chosen) is not None]  # fmt: skip
