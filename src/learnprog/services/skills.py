@@ -403,7 +403,6 @@ def _subskills(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(";") if part.strip())
 
 
-_UNREAD = datetime.min.replace(tzinfo=UTC)
 """The ``at`` of the attempts the scorer streams: it orders them in storage and reads the time
 only of the few attempts it keeps (level marks, its cursor), by their IDs."""
 
