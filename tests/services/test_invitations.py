@@ -75,13 +75,18 @@ def test_accept_makes_a_member_takes_a_license_and_welcomes(
     assert world.templates(mailer) == ["invitation", "program_welcome"]
 
 
-def test_accept_with_the_link_token(lp: learnprog.Learnprog, mailer: InMemoryMailer) -> None:
+def _lia_and_bo_invited(lp: learnprog.Learnprog, mailer: InMemoryMailer) -> tuple[World, str]:
+    """Lia and Bo invited and their invitations delivered; the token of Lia's link."""
     world = World(lp)
     world.invite("lia@example.org")
     world.invite("bo@example.org", "Bo")
     lp.mail.dispatch(SYSTEM)
     link = next(m for m in mailer.sent if m.to.address == "lia@example.org").text_body
-    token = link.split("accept?token=", 1)[1].split()[0]
+    return world, link.split("accept?token=", 1)[1].split()[0]
+
+
+def test_accept_with_the_link_token(lp: learnprog.Learnprog, mailer: InMemoryMailer) -> None:
+    world, token = _lia_and_bo_invited(lp, mailer)
     with pytest.raises(PermissionDeniedError):
         lp.invitations.accept(world.learner("bo@example.org"), token)
     assert lp.invitations.accept(world.learner("lia@example.org"), token).state is (
@@ -98,12 +103,7 @@ def test_accept_with_the_link_token(lp: learnprog.Learnprog, mailer: InMemoryMai
 def test_the_link_holder_is_whom_the_invitation_was_sent_to(
     lp: learnprog.Learnprog, mailer: InMemoryMailer
 ) -> None:
-    world = World(lp)
-    world.invite("lia@example.org")
-    world.invite("bo@example.org", "Bo")
-    lp.mail.dispatch(SYSTEM)
-    link = next(m for m in mailer.sent if m.to.address == "lia@example.org").text_body
-    token = link.split("accept?token=", 1)[1].split()[0]
+    world, token = _lia_and_bo_invited(lp, mailer)
     holder = lp.invitations.link_holder(SYSTEM, token)
     assert holder.learner.email.address == "lia@example.org"
     assert (holder.program.id, holder.membership.state) == (world.program.id, MemberState.INVITED)
