@@ -333,7 +333,7 @@ class EloState:
             learned += 1
             skills, pass_mark, guess = facts
             d = difficulties.get(item, 0.0)
-            if partial:
+            if partial:  # s, as ScoredAttempt.outcome (inlined: the loop runs per attempt)
                 s = 0.0 if grade <= 0.0 else 1.0 if grade >= 100.0 else grade / 100.0
             else:
                 s = 1.0 if grade >= pass_mark else 0.0
