@@ -1437,12 +1437,9 @@ class InMemorySkillRatingRepository(ports.SkillRatingRepository):
             yield a.learner_id, f"{a.course_id}:{a.assessment_id}", a.grade, a.id
 
     def attempt_times(self, organization_id: str, ids: Sequence[str]) -> Mapping[str, datetime]:
-        ids_set = set(ids)
-        found: dict[str, datetime] = {}
-        for key, a in self._uow.assessment_attempts._items():  # no order needed: one pass
-            if a.id in ids_set and isinstance(key, tuple) and key[0] == organization_id:
-                found[a.id] = a.submitted_at
-        return found
+        table = self._uow.assessment_attempts  # keyed (organization, ID): no scan
+        found = (table._find((organization_id, attempt_id)) for attempt_id in set(ids))
+        return {a.id: a.submitted_at for a in found if a is not None}
 
     def count_attempts_until(self, organization_id: str, until: tuple[datetime, str]) -> int:
         return sum(
