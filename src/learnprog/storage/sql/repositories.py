@@ -370,10 +370,31 @@ class SqlLearnerRepository(_SqlRepository[Learner], ports.LearnerRepository):
         if not email_keys:
             return {}
         c = self.table.c
-        found = self._select(
-            c.organization_id == organization_id, c.email_key.in_(list(email_keys))
+        if self._uow.connection.dialect.name != "postgresql":
+            found = self._select(
+                c.organization_id == organization_id, c.email_key.in_(list(email_keys))
+            )
+            return {learner.email.key: learner for learner in found}
+        # PostgreSQL: one probe of the (organization, email key) unique index per address.
+        # Given "organization_id = x AND email_key IN (...)", its planner reads every learner
+        # of the organization when its statistics say the organization is small, as they do
+        # for one that a bulk invitation is filling (until the next ANALYZE): each chunk of a
+        # bulk invitation then read the whole organization again.
+        wanted = (
+            sa.func.unnest(
+                sa.bindparam("keys", list(email_keys), type_=postgresql.ARRAY(sa.String))
+            )
+            .table_valued("key")
+            .render_derived(name="wanted")
         )
-        return {learner.email.key: learner for learner in found}
+        probe = (
+            sa.select(self.table)
+            .where(c.organization_id == organization_id, c.email_key == wanted.c.key)
+            .limit(1)  # a unique key: the LIMIT keeps the probe a subquery, run per address
+            .lateral("found")
+        )
+        rows = self._read(sa.select(probe).select_from(wanted).join(probe, sa.true()))
+        return {learner.email.key: learner for learner in self._convert(rows)}
 
     def add_many(self, learners: Sequence[Learner]) -> None:
         self._insert_many(learners)
