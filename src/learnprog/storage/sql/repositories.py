@@ -801,7 +801,7 @@ class SqlAuditRepository(_SqlRepository[AuditEntry], ports.AuditRepository):
             "action": record.action,
             "object_type": record.object_type,
             "object_id": record.object_id,
-            "changes": dict(record.changes),
+            "changes": record.changes,  # a FrozenDict: a dict to the JSON encoder
             "at": record.at,
         }
 
