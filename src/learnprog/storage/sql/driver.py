@@ -13,13 +13,14 @@ parameter dictionary per row and runs each value through the generic bind machin
 bulk writes (a bulk invitation's learners, memberships, audit entries and emails) costs more
 than the database does. It compiles the ``INSERT`` once, converts each value with the column
 type's own bind processor (the same conversion SQLAlchemy applies) and hands the rows to the
-driver's ``executemany`` through :meth:`sqlalchemy.engine.Connection.exec_driver_sql`.
+driver's ``executemany`` through :meth:`sqlalchemy.engine.Connection.exec_driver_sql`; on
+PostgreSQL (psycopg) to a ``COPY ... FROM STDIN`` instead.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from uuid import uuid4
 
@@ -85,11 +86,13 @@ def driver_rows(
 def insert_rows(
     connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
 ) -> None:
-    """Insert ``rows`` (column key -> value, the same keys in every row) with one executemany.
+    """Insert ``rows`` (column key -> value, the same keys in every row) in one statement.
 
     The values are what a Core ``table.insert()`` takes (aware datetimes, JSON documents as
     Python data) and are converted as Core converts them; columns left out get their server
     default. Run it inside the caller's transaction (and savepoint): nothing is committed here.
+    One executemany of the ``INSERT``; on PostgreSQL (psycopg), one ``COPY ... FROM STDIN``,
+    which the server takes in one go instead of one statement execution per row.
 
     Raises:
         KeyError: a row lacks a key the first row has.
@@ -103,12 +106,36 @@ def insert_rows(
         _bound([row[k] for row in rows], process)
         for k, process in zip(keys, processors, strict=True)
     ]
+    dialect = connection.dialect
+    if (dialect.name, dialect.driver) == ("postgresql", "psycopg"):
+        _copy(connection, table, keys, zip(*columns, strict=True))
+        return
     parameters: list[Any] = (
         list(zip(*columns, strict=True))
-        if connection.dialect.positional
+        if dialect.positional
         else [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
     )
     connection.exec_driver_sql(sql, parameters)
+
+
+def _copy(
+    connection: sa.Connection,
+    table: sa.Table,
+    keys: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+) -> None:
+    """Write ``rows`` (values in ``keys`` order, bound) with psycopg's ``COPY ... FROM STDIN``."""
+    quote = connection.dialect.identifier_preparer
+    names = ", ".join(quote.quote(table.c[k].name) for k in keys)
+    sql = f"COPY {quote.format_table(table)} ({names}) FROM STDIN"
+    raw: Any = connection.connection.dbapi_connection
+    error = connection.dialect.loaded_dbapi.Error
+    try:
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except error as exc:
+        raise sa_exc.DBAPIError.instance(sql, None, exc, error) from exc
 
 
 _Processor = Callable[[Any], Any]
