@@ -10,6 +10,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from learnprog.errors import ValidationError
+
 
 def ensure_utc(value: datetime, *, field: str = "time") -> datetime:
     """Return ``value`` as an aware datetime in UTC.
@@ -25,8 +27,6 @@ def ensure_utc(value: datetime, *, field: str = "time") -> datetime:
         ValidationError: ``value`` is not a datetime, is naive (learnprog never guesses a zone),
             or lies out of range once converted to UTC.
     """
-    from learnprog.errors import ValidationError
-
     if value.__class__ is datetime and value.tzinfo is UTC:
         return value  # already aware UTC: the common case, answered at once
     if not isinstance(value, datetime):

@@ -49,10 +49,16 @@ class TokenSigner:
             p: URLSafeTimedSerializer(secret_key, salt=f"learnprog.{p.value}", signer=_ClockSigner)
             for p in TokenPurpose
         }
+        # one signer per purpose, made once: what each ``dumps`` would make anew
+        self._signers = {p: s.make_signer() for p, s in self._serializers.items()}
 
     def sign(self, purpose: TokenPurpose, payload: dict[str, Any]) -> str:
-        """Return a URL-safe token holding ``payload`` (JSON-serializable) for ``purpose``."""
-        return str(self._serializers[purpose].dumps(payload))
+        """Return a URL-safe token holding ``payload`` (JSON-serializable) for ``purpose``.
+
+        The token is the serializer's ``dumps(payload)``, signed by a signer kept per purpose.
+        """
+        data = self._serializers[purpose].dump_payload(payload)
+        return self._signers[purpose].sign(data).decode("utf-8")
 
     def verify(self, purpose: TokenPurpose, token: str, *, max_age: timedelta) -> dict[str, Any]:
         """Return the payload of a token signed for ``purpose`` at most ``max_age`` ago.

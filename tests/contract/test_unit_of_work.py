@@ -578,18 +578,24 @@ def test_batch_reads_and_writes(uow_factory: UowFactory) -> None:
     prog = f.program(org)
     deal = f.contract(org)
     people = [f.learner(org, f"p{i}@example.org", f"P{i}") for i in range(5)]
+    elsewhere = f.organization("Elsewhere")
     with uow_factory() as uow:
         uow.organizations.add(org)
+        uow.organizations.add(elsewhere)
         uow.programs.add(prog)
         uow.contracts.add(deal)
         uow.learners.add_many(people)
+        uow.learners.add(f.learner(elsewhere, "p1@example.org", "Another P1"))
         uow.memberships.add_many([f.membership(org, prog, p, deal) for p in people[:3]])
         uow.commit()
     with uow_factory() as uow:
         found = uow.learners.find_by_emails(
-            org.id, ["p0@example.org", "P4@EXAMPLE.ORG".casefold(), "nobody@example.org"]
+            org.id,
+            ["p0@example.org", "P4@EXAMPLE.ORG".casefold(), "nobody@example.org", "p0@example.org"],
         )
-        assert sorted(found) == ["p0@example.org", "p4@example.org"]
+        assert found == {"p0@example.org": people[0], "p4@example.org": people[4]}
+        other = uow.learners.find_by_emails(elsewhere.id, ["p1@example.org", "p2@example.org"])
+        assert [person.full_name for person in other.values()] == ["Another P1"]
         members = uow.memberships.find_for_learners(prog.id, [p.id for p in people])
         assert sorted(members) == sorted(p.id for p in people[:3])
         with pytest.raises(ConflictError):  # all or nothing

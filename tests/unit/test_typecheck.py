@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
 from learnprog.errors import ValidationError
 from learnprog.model._typecheck import from_storage
 from learnprog.model.activity import AssessmentAttempt
+from learnprog.model.audit import AuditEntry
+from learnprog.model.identity import EmailAddress
+from learnprog.model.learner import Learner
 from learnprog.model.progress import EnrollmentProgress
 from learnprog.model.skills import EloSettings
 
@@ -40,3 +44,18 @@ def test_values_from_storage_skip_the_checks_but_not_the_converters() -> None:
     assert made == EnrollmentProgress("e1", items_total=10, completed_at=local)
     assert made.completed_at is not None
     assert made.completed_at.utcoffset() == timedelta(0)  # converted to UTC all the same
+
+
+def test_a_mappings_keys_and_values_are_checked() -> None:
+    at = datetime(2026, 3, 2, 12, 0, tzinfo=PLUS_TWO)
+    entry = AuditEntry("a1", "o1", "system", "x.y", "x", "x1", at, None, {"name": [None, "A"]})
+    assert entry.changes == {"name": [None, "A"]}
+    wrong: list[Any] = [{"name": (None, "A")}, {1: [None, "A"]}, {"name": [None, "A"], 2: []}]
+    for changes in wrong:
+        with pytest.raises(ValidationError, match=r"AuditEntry\.changes cannot be") as info:
+            AuditEntry("a1", "o1", "system", "x.y", "x", "x1", at, None, changes)
+        assert info.value.field == "changes"
+    address = EmailAddress.parse("ana@acme.example")
+    attributes: Any = {"team": 1}
+    with pytest.raises(ValidationError, match=r"Learner\.attributes cannot be"):
+        Learner("l1", "o1", "Ana", address, at, attributes=attributes)

@@ -72,10 +72,11 @@ def _checker(annotation: Any) -> _Check:
     raise TypeError(f"unsupported annotation {annotation!r}")  # a programming error
 
 
-def _expression(annotation: Any, env: dict[str, Any]) -> str:
-    """Return a Python expression that is true when ``v`` fits ``annotation``.
+def _expression(annotation: Any, env: dict[str, Any], v: str = "v") -> str:
+    """Return a Python expression that is true when the variable ``v`` fits ``annotation``.
 
-    Simple annotations become inline tests (fast: this runs for every model object made);
+    Simple annotations become inline tests (fast: this runs for every model object made), and
+    so do the keys and values of a mapping of simple types (an audit entry's changes); other
     containers call a checker function put in ``env``.
     """
     origin = typing.get_origin(annotation)
@@ -83,24 +84,30 @@ def _expression(annotation: Any, env: dict[str, Any]) -> str:
     if annotation is Any:
         return "True"
     if annotation is type(None):
-        return "v is None"
+        return f"{v} is None"
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(f"({_expression(a, env)})" for a in args)
+        return " or ".join(f"({_expression(a, env, v)})" for a in args)
     if annotation is bool:
-        return "v.__class__ is bool"
+        return f"{v}.__class__ is bool"
     if annotation is str:
-        return "(v.__class__ is str or isinstance(v, str))"
+        return f"({v}.__class__ is str or isinstance({v}, str))"
     if annotation is int:
-        return "(v.__class__ is int or (isinstance(v, int) and not isinstance(v, bool)))"
+        return f"({v}.__class__ is int or (isinstance({v}, int) and not isinstance({v}, bool)))"
     if annotation is float:
-        return "(isinstance(v, (int, float)) and not isinstance(v, bool) and _isfinite(v))"
+        return f"(isinstance({v}, (int, float)) and not isinstance({v}, bool) and _isfinite({v}))"
     if origin is None and isinstance(annotation, type):
         name = f"_t{len(env)}"
         env[name] = annotation
-        return f"isinstance(v, {name})"
+        return f"isinstance({v}, {name})"
+    if origin is list and args in ((), (Any,)):
+        return f"isinstance({v}, list)"
+    if origin in (Mapping, typing.Mapping, dict) and args and v == "v":  # one level inline
+        env["_Mapping"] = Mapping
+        key, value = _expression(args[0], env, "k"), _expression(args[1], env, "x")
+        return f"(isinstance(v, _Mapping) and all(({key}) and ({value}) for k, x in v.items()))"
     name = f"_c{len(env)}"
     env[name] = _checker(annotation)
-    return f"{name}(v)"
+    return f"{name}({v})"
 
 
 def checked(cls: C) -> C:

@@ -63,7 +63,7 @@ class AuditEntry:
             object_id,
             utc(now, field="now"),
             program_id,
-            dict(changes or {}),
+            changes or {},  # the converter copies it into a FrozenDict
         )
 
 

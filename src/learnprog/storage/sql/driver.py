@@ -1,4 +1,4 @@
-"""Long scans read straight from the database driver's cursor, as plain tuples.
+"""Long scans and bulk inserts straight through the database driver's cursor.
 
 SQLAlchemy makes a ``Row`` per row and runs each column's result processing; for a scan of
 millions of rows whose columns need none (strings and floats), that is most of the time spent
@@ -7,16 +7,26 @@ dialect's own, parameters bound as usual) and then runs it on a cursor of the sa
 connection, inside the unit of work's transaction, streaming: a named (server-side) cursor on
 PostgreSQL (psycopg), an unbuffered one on MariaDB/MySQL (PyMySQL), SQLite's own cursor
 otherwise. Another driver falls back to SQLAlchemy's streamed result.
+
+:func:`insert_rows` is the write side: SQLAlchemy's executemany of an ``INSERT`` builds a
+parameter dictionary per row and runs each value through the generic bind machinery, which for
+bulk writes (a bulk invitation's learners, memberships, audit entries and emails) costs more
+than the database does. It compiles the ``INSERT`` once, converts each value with the column
+type's own bind processor (the same conversion SQLAlchemy applies) and hands the rows to the
+driver's ``executemany`` through :meth:`sqlalchemy.engine.Connection.exec_driver_sql`; on
+PostgreSQL (psycopg) to a ``COPY ... FROM STDIN`` instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from uuid import uuid4
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Dialect
 
 from learnprog.storage.sql.errors import translate
 
@@ -71,3 +81,92 @@ def driver_rows(
         raise translate(sa_exc.DBAPIError.instance(sql, parameters, exc, error), kind) from exc
     finally:
         cursor.close()
+
+
+def insert_rows(
+    connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert ``rows`` (column key -> value, the same keys in every row) in one statement.
+
+    The values are what a Core ``table.insert()`` takes (aware datetimes, JSON documents as
+    Python data) and are converted as Core converts them; columns left out get their server
+    default. Run it inside the caller's transaction (and savepoint): nothing is committed here.
+    One executemany of the ``INSERT``; on PostgreSQL (psycopg), one ``COPY ... FROM STDIN``,
+    which the server takes in one go instead of one statement execution per row.
+
+    Raises:
+        KeyError: a row lacks a key the first row has.
+        ValidationError: a column type refused a value (a naive datetime).
+        sqlalchemy.exc.DBAPIError: the driver refused the statement (the caller translates it).
+    """
+    if not rows:
+        return
+    sql, keys, processors = _insert_plan(table, tuple(rows[0]), connection.dialect)
+    columns = [
+        _bound([row[k] for row in rows], process)
+        for k, process in zip(keys, processors, strict=True)
+    ]
+    dialect = connection.dialect
+    if (dialect.name, dialect.driver) == ("postgresql", "psycopg"):
+        _copy(connection, table, keys, zip(*columns, strict=True))
+        return
+    parameters: list[Any] = (
+        list(zip(*columns, strict=True))
+        if dialect.positional
+        else [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
+    )
+    connection.exec_driver_sql(sql, parameters)
+
+
+def _copy(
+    connection: sa.Connection,
+    table: sa.Table,
+    keys: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+) -> None:
+    """Write ``rows`` (values in ``keys`` order, bound) with psycopg's ``COPY ... FROM STDIN``."""
+    quote = connection.dialect.identifier_preparer
+    names = ", ".join(quote.quote(table.c[k].name) for k in keys)
+    sql = f"COPY {quote.format_table(table)} ({names}) FROM STDIN"
+    raw: Any = connection.connection.dbapi_connection
+    error = connection.dialect.loaded_dbapi.Error
+    try:
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except error as exc:
+        raise sa_exc.DBAPIError.instance(sql, None, exc, error) from exc
+
+
+_Processor = Callable[[Any], Any]
+
+
+def _bound(values: list[Any], process: _Processor | None) -> list[Any]:
+    """One column's values as the driver takes them: each distinct object converted once.
+
+    A bulk write repeats objects (one ``now`` stamps every row of a chunk; ``None``): keyed by
+    identity, never by equality, so equal values of different types stay apart.
+    """
+    if process is None:
+        return values
+    done: dict[int, Any] = {}
+    for value in values:
+        if id(value) not in done:
+            done[id(value)] = process(value)
+    return [done[id(value)] for value in values]
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_plan(
+    table: sa.Table, columns: tuple[str, ...], dialect: Dialect
+) -> tuple[str, tuple[str, ...], tuple[_Processor | None, ...]]:
+    """Compile the ``INSERT`` of ``columns`` once per table, columns and dialect.
+
+    Returns:
+        The dialect's SQL, its parameter names in order, and each parameter's bind processor
+        (``None`` where the driver takes the value as it is).
+    """
+    compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
+    keys = tuple(compiled.positiontup or ()) if dialect.positional else tuple(compiled.binds)
+    processors = tuple(table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys)
+    return str(compiled), keys, processors

@@ -88,7 +88,7 @@ from learnprog.model.skills import AttemptRow, ItemDifficulty, ScoringMark, Skil
 from learnprog.serialization import make_converter
 from learnprog.storage import ports
 from learnprog.storage.sql import tables as t
-from learnprog.storage.sql.driver import driver_rows
+from learnprog.storage.sql.driver import driver_rows, insert_rows
 from learnprog.storage.sql.errors import translate_errors
 from learnprog.storage.sql.queries import (
     activity_totals_query,
@@ -137,6 +137,16 @@ class _SqlRepository(Generic[T]):
         with translate_errors(self.kind), conn.begin_nested():
             return conn.execute(statement, params)
 
+    def _write_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert ``rows`` into this repository's table in one savepoint: all or nothing.
+
+        One executemany straight through the driver (:func:`insert_rows`).
+        """
+        if rows:
+            conn = self._uow.connection
+            with translate_errors(self.kind), conn.begin_nested():
+                insert_rows(conn, self.table, rows)
+
     @contextmanager
     def _atomic(self) -> Iterator[None]:
         """Run several writes in one savepoint: all of them or none."""
@@ -153,8 +163,7 @@ class _SqlRepository(Generic[T]):
         self._write(self.table.insert(), self._to_row(record))
 
     def _insert_many(self, records: Sequence[T]) -> None:
-        if records:  # one executemany in one savepoint: all or nothing
-            self._write(self.table.insert(), [self._to_row(r) for r in records])
+        self._write_rows([self._to_row(r) for r in records])
 
     def _update(self, record: T, key: str = "id") -> None:
         self._update_row(self._to_row(record), key)
@@ -361,10 +370,31 @@ class SqlLearnerRepository(_SqlRepository[Learner], ports.LearnerRepository):
         if not email_keys:
             return {}
         c = self.table.c
-        found = self._select(
-            c.organization_id == organization_id, c.email_key.in_(list(email_keys))
+        if self._uow.connection.dialect.name != "postgresql":
+            found = self._select(
+                c.organization_id == organization_id, c.email_key.in_(list(email_keys))
+            )
+            return {learner.email.key: learner for learner in found}
+        # PostgreSQL: one probe of the (organization, email key) unique index per address.
+        # Given "organization_id = x AND email_key IN (...)", its planner reads every learner
+        # of the organization when its statistics say the organization is small, as they do
+        # for one that a bulk invitation is filling (until the next ANALYZE): each chunk of a
+        # bulk invitation then read the whole organization again.
+        wanted = (
+            sa.func.unnest(
+                sa.bindparam("keys", list(email_keys), type_=postgresql.ARRAY(sa.String))
+            )
+            .table_valued("key")
+            .render_derived(name="wanted")
         )
-        return {learner.email.key: learner for learner in found}
+        probe = (
+            sa.select(self.table)
+            .where(c.organization_id == organization_id, c.email_key == wanted.c.key)
+            .limit(1)  # a unique key: the LIMIT keeps the probe a subquery, run per address
+            .lateral("found")
+        )
+        rows = self._read(sa.select(probe).select_from(wanted).join(probe, sa.true()))
+        return {learner.email.key: learner for learner in self._convert(rows)}
 
     def add_many(self, learners: Sequence[Learner]) -> None:
         self._insert_many(learners)
@@ -755,7 +785,7 @@ class SqlAuditRepository(_SqlRepository[AuditEntry], ports.AuditRepository):
         """Write the waiting entries, in the order they were added."""
         if self._pending:
             rows, self._pending = self._pending, []
-            self._write(self.table.insert(), rows)
+            self._write_rows(rows)
 
     def discard(self) -> None:
         """Drop the waiting entries (the unit of work rolled back)."""
@@ -771,7 +801,7 @@ class SqlAuditRepository(_SqlRepository[AuditEntry], ports.AuditRepository):
             "action": record.action,
             "object_type": record.object_type,
             "object_id": record.object_id,
-            "changes": dict(record.changes),
+            "changes": record.changes,  # a FrozenDict: a dict to the JSON encoder
             "at": record.at,
         }
 
