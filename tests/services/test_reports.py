@@ -6,6 +6,7 @@ import csv
 import io
 import zipfile
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,7 +21,12 @@ from learnprog.errors import (
 )
 from learnprog.model import Assessment, AssessmentAttempt, CourseItem, EventKind, LearningEvent
 from learnprog.reports.cells import protect, timestamp, unprotect
-from learnprog.reports.tables import MEMBERSHIP_COLUMNS, SPECIALIZATION_COLUMNS, USAGE_COLUMNS
+from learnprog.reports.tables import (
+    MEMBERSHIP_COLUMNS,
+    SPECIALIZATION_COLUMNS,
+    USAGE_COLUMNS,
+    Report,
+)
 from learnprog.tokens import TokenPurpose
 from tests.conftest import START
 from tests.services.world import SYSTEM, World
@@ -142,6 +148,23 @@ def test_the_membership_and_specialization_headers_and_states(lp: learnprog.Lear
     assert by_email["ivy@acme.example"]["Join Date"] == ""
     specs = _rows(lp.reports.specialization_report(w.admin, w.org.id).csv_text())
     assert specs == [list(SPECIALIZATION_COLUMNS)]
+
+
+def _typed_cells(report: Report[Any]) -> list[list[str]]:
+    return [report.cells(row) for row in report]
+
+
+def test_the_typed_rows_cells_are_the_csv_rows(lp: learnprog.Learnprog) -> None:
+    w = Reported(lp)
+    w.invite("ivy@acme.example", "Ivy", send_email=False)
+    for report in (
+        lp.reports.usage_report(w.admin, w.org.id),
+        lp.reports.membership_report(w.admin, w.org.id),
+        lp.reports.specialization_report(w.admin, w.org.id),
+    ):
+        written = _rows(report.csv_text())[1:]
+        assert _typed_cells(report) == written
+        assert report._repr_html_().count("<tr>") == len(written) + 1
 
 
 def test_an_excel_option_writes_a_byte_order_mark(lp: learnprog.Learnprog) -> None:

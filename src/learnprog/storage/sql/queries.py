@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 
 from learnprog.model.analytics import AnalyticsScope
 from learnprog.model.catalog import EntryKind
-from learnprog.model.learner import MemberState
+from learnprog.model.learner import LearnerProfile, MemberState
 from learnprog.model.mail import MessageCategory
 from learnprog.model.messaging import (
     LONG_INACTIVE_AFTER,
@@ -279,27 +280,26 @@ def _progress_columns() -> list[sa.ColumnElement[Any]]:
     return [c.label(f"p_{c.name}") for c in t.enrollment_progress.c if c.name != "enrollment_id"]
 
 
+def _profile_columns() -> list[sa.ColumnElement[Any]]:
+    return [t.learners.c[a.name] for a in attrs.fields(LearnerProfile)]
+
+
 def enrollment_report_query(
-    program_ids: Sequence[str], kind: EntryKind, dialect: str
+    program_ids: Sequence[str], kind: EntryKind, dialect: str, *, values: bool = False
 ) -> sa.Select[Any]:
     """Current enrollments of one kind in the programs, with everything a report row shows.
 
     Columns: the learner (``l_``), the figures (``p_``), the enrollment, its target (course or
     specialization: ``target_name``, ``target_code``, ``target_slug``, ``target_partner``,
     ``class_start``), ``removed``, the program's slug and name, the source collection's name and
-    the contract's name. Ordered by program slug, email key, target ID and enrollment ID.
+    the contract's name. With ``values``, only the report's values instead, in its column
+    order (``UsageRecord.values()``, ``SpecializationRecord.values()``). Ordered by program
+    slug, email key, target ID and enrollment ID.
     """
     e, m, lr, p = t.enrollments.c, t.memberships.c, t.learners.c, t.enrollment_progress.c
     pr, k, co = t.programs.c, t.contracts.c, t.collections.c
-    if kind is EntryKind.COURSE:
-        target = t.courses
-        extra = [
-            t.courses.c.course_id.label("target_code"),
-            t.courses.c.class_start.label("class_start"),
-        ]
-    else:
-        target = t.specializations
-        extra = [sa.literal("").label("target_code"), sa.null().label("class_start")]
+    course = kind is EntryKind.COURSE
+    target = t.courses if course else t.specializations
     tc = target.c
     joins = (
         t.enrollments.join(t.learners, lr.id == e.learner_id)
@@ -310,8 +310,24 @@ def enrollment_report_query(
         .outerjoin(t.enrollment_progress, p.enrollment_id == e.id)
         .outerjoin(t.collections, co.id == e.source_collection_id)
     )
-    return (
-        sa.select(
+    removed = m.state == MemberState.DELETED_MEMBER.value
+    columns: list[sa.ColumnElement[Any]]
+    if values:
+        # no figures stored yet: EnrollmentProgress's zeros; completed: a completion time
+        progress = [sa.func.coalesce(p.progress, 0), sa.func.coalesce(p.learning_seconds, 0)]
+        columns = [
+            lr.full_name, lr.email, lr.external_id, tc.name, *([tc.course_id] if course else []),
+            tc.slug, tc.partner, e.enrolled_at, *([tc.class_start] if course else []),
+            p.last_activity_at, *(progress if course else []), p.completed_at.is_not(None),
+            removed, pr.slug, pr.name, co.name, p.completed_at, *([p.grade] if course else []),
+            k.name, *_profile_columns(),
+        ]  # fmt: skip
+    else:
+        if course:
+            extra = [tc.course_id.label("target_code"), tc.class_start.label("class_start")]
+        else:
+            extra = [sa.literal("").label("target_code"), sa.null().label("class_start")]
+        columns = [
             *_learner_columns(),
             *_progress_columns(),
             e.id.label("enrollment_id"),
@@ -320,12 +336,14 @@ def enrollment_report_query(
             tc.slug.label("target_slug"),
             tc.partner.label("target_partner"),
             *extra,
-            (m.state == MemberState.DELETED_MEMBER.value).label("removed"),
+            removed.label("removed"),
             pr.slug.label("program_slug"),
             pr.name.label("program_name"),
             co.name.label("source"),
             k.name.label("contract"),
-        )
+        ]
+    return (
+        sa.select(*columns)
         .select_from(joins)
         .where(
             e.program_id.in_(list(program_ids)),
@@ -341,10 +359,13 @@ def enrollment_report_query(
     )
 
 
-def membership_report_query(program_ids: Sequence[str], dialect: str) -> sa.Select[Any]:
+def membership_report_query(
+    program_ids: Sequence[str], dialect: str, *, values: bool = False
+) -> sa.Select[Any]:
     """Every membership of the programs with its current course counts and last activity.
 
-    Ordered by program slug, email key and learner ID.
+    With ``values``, only the report's values, in its column order
+    (``MembershipRecord.values()``). Ordered by program slug, email key and learner ID.
     """
     m, lr, pr, k = t.memberships.c, t.learners.c, t.programs.c, t.contracts.c
     e, p = t.enrollments.c, t.enrollment_progress.c
@@ -365,19 +386,29 @@ def membership_report_query(program_ids: Sequence[str], dialect: str) -> sa.Sele
         .subquery("membership_figures")
     )
     f = figures.c
-    return (
-        sa.select(
+    enrolled = sa.func.coalesce(f.enrolled, 0).label("enrolled")
+    completed = sa.func.coalesce(f.completed, 0).label("completed")
+    columns: list[sa.ColumnElement[Any]]
+    if values:
+        columns = [
+            lr.full_name, lr.email, lr.external_id, pr.name, pr.slug, enrolled, completed,
+            m.state, m.joined_at, m.invited_at, f.last_activity_at, k.name, *_profile_columns(),
+        ]  # fmt: skip
+    else:
+        columns = [
             *_learner_columns(),
             pr.name.label("program_name"),
             pr.slug.label("program_slug"),
-            sa.func.coalesce(f.enrolled, 0).label("enrolled"),
-            sa.func.coalesce(f.completed, 0).label("completed"),
+            enrolled,
+            completed,
             m.state,
             m.joined_at,
             m.invited_at,
             f.last_activity_at,
             k.name.label("contract"),
-        )
+        ]
+    return (
+        sa.select(*columns)
         .select_from(
             t.memberships.join(t.learners, lr.id == m.learner_id)
             .join(t.programs, pr.id == m.program_id)

@@ -77,6 +77,7 @@ from learnprog.model.reporting import (
     ActivityTotals,
     EmailReportFigures,
     MembershipRecord,
+    ReportValues,
     SpecializationRecord,
     UsageFunnel,
     UsageRecord,
@@ -1568,6 +1569,36 @@ class SqlReportRepository(ports.ReportRepository):
                 row["last_activity_at"],
                 row["contract"],
             )
+
+    def _values(self, statement: sa.Select[Any]) -> Iterator[ReportValues]:
+        """A report's values straight from the driver's cursor: no record, no result processing.
+
+        The statement selects the values in the report's column order, as stored (see
+        :meth:`ports.ReportRepository.usage_values`); the report's cell rules write them.
+        """
+        yield from driver_rows(self._uow.connection, statement, kind="report")
+
+    def usage_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
+        if not program_ids:
+            return iter(())
+        dialect = self._uow.connection.dialect.name
+        return self._values(
+            enrollment_report_query(program_ids, EntryKind.COURSE, dialect, values=True)
+        )
+
+    def specialization_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
+        if not program_ids:
+            return iter(())
+        dialect = self._uow.connection.dialect.name
+        return self._values(
+            enrollment_report_query(program_ids, EntryKind.SPECIALIZATION, dialect, values=True)
+        )
+
+    def membership_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
+        if not program_ids:
+            return iter(())
+        dialect = self._uow.connection.dialect.name
+        return self._values(membership_report_query(program_ids, dialect, values=True))
 
     def email_figures(self, program_ids: Sequence[str], now: datetime) -> EmailReportFigures:
         if not program_ids:
