@@ -424,85 +424,105 @@ def membership_report_query(
     )
 
 
-def enrollment_totals_query(program_ids: Sequence[str]) -> sa.Select[Any]:
-    """The email report's enrollment totals: one row (see ``EmailReportFigures``)."""
-    e, p, lr = t.enrollments.c, t.enrollment_progress.c, t.learners.c
-    done = p.completed_at.is_not(None)
-    return (
-        sa.select(
-            sa.func.count().label("total_enrollments"),
-            sa.func.count(sa.distinct(e.target_id)).label("unique_courses"),
-            sa.func.coalesce(sa.func.sum(sa.case((done, 1), else_=0)), 0).label("completions"),
-            sa.func.coalesce(
-                sa.func.sum(sa.case((sa.and_(done, lr.identity_verified.is_(True)), 1), else_=0)),
-                0,
-            ).label("verified"),
-            sa.func.coalesce(sa.func.sum(p.learning_seconds), 0).label("seconds"),
-        )
-        .select_from(
-            t.enrollments.join(t.learners, lr.id == e.learner_id).outerjoin(
-                t.enrollment_progress, p.enrollment_id == e.id
-            )
-        )
-        .where(e.program_id.in_(list(program_ids)), e.kind == EntryKind.COURSE.value)
-    )
+def email_figures_query(program_ids: Sequence[str]) -> sa.Select[Any]:
+    """The email report's eighteen figures: one row (see ``EmailReportFigures``).
 
+    One pass over the programs' course enrollments and their figures, and one over the
+    memberships: both become rows of one ``UNION ALL``, grouped by learner (enrollment rows
+    carry the course, completion, hours, 50% and current flags; membership rows the joined,
+    member and removed flags, and ``listed``), then summed. Enrollment totals count every
+    learner's rows; learner figures only learners with a membership. The distinct courses are
+    one more count over the enrollments.
+    """
+    m, e, p, lr = t.memberships.c, t.enrollments.c, t.enrollment_progress.c, t.learners.c
+    ids = list(program_ids)
+    courses = (e.program_id.in_(ids), e.kind == EntryKind.COURSE.value)
 
-def learner_totals_query(program_ids: Sequence[str]) -> sa.Select[Any]:
-    """The email report's learner figures: one row of sums over per-learner aggregates."""
-    m, e, p = t.memberships.c, t.enrollments.c, t.enrollment_progress.c
-    people = (
+    def flag(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+        return sa.case((condition, 1), else_=0)
+
+    none = sa.null()
+    enrolled = (
         sa.select(
-            m.learner_id,
-            sa.func.max(sa.case((m.joined_at.is_not(None), 1), else_=0)).label("joined"),
-            sa.func.max(sa.case((m.state == MemberState.MEMBER.value, 1), else_=0)).label("member"),
-            sa.func.max(sa.case((m.state == MemberState.DELETED_MEMBER.value, 1), else_=0)).label(
-                "removed"
-            ),
-        )
-        .where(m.program_id.in_(list(program_ids)))
-        .group_by(m.learner_id)
-        .subquery("report_learners")
-    )
-    done = p.completed_at.is_not(None)
-    courses = (
-        sa.select(
-            e.learner_id,
-            sa.func.count(sa.distinct(e.target_id)).label("enrolled"),
-            sa.func.count(sa.distinct(sa.case((done, e.target_id)))).label("completed"),
-            sa.func.max(sa.case((p.progress >= 50, 1), else_=0)).label("half"),
-            sa.func.max(sa.case((e.current_target_id.is_not(None), 1), else_=0)).label("current"),
+            e.learner_id.label("learner_id"),
+            none.label("listed"),
+            none.label("joined"),
+            none.label("member"),
+            none.label("removed"),
+            e.target_id.label("target_id"),
+            flag(p.completed_at.is_not(None)).label("done"),
+            p.learning_seconds.label("seconds"),
+            flag(p.progress >= 50).label("half"),
+            flag(e.current_target_id.is_not(None)).label("current"),
         )
         .select_from(t.enrollments.outerjoin(t.enrollment_progress, p.enrollment_id == e.id))
-        .where(e.program_id.in_(list(program_ids)), e.kind == EntryKind.COURSE.value)
-        .group_by(e.learner_id)
-        .subquery("report_courses")
+        .where(*courses)
     )
-    lr, c = people.c, courses.c
-    joined = lr.joined == 1
-    enrolled = sa.func.coalesce(c.enrolled, 0)
-    completed = sa.func.coalesce(c.completed, 0)
+    listed = sa.select(
+        m.learner_id,
+        sa.literal(1),
+        flag(m.joined_at.is_not(None)),
+        flag(m.state == MemberState.MEMBER.value),
+        flag(m.state == MemberState.DELETED_MEMBER.value),
+        none,
+        none,
+        none,
+        none,
+        none,
+    ).where(m.program_id.in_(ids))
+    u = sa.union_all(enrolled, listed).subquery("report_rows")
+    people = (
+        sa.select(
+            u.c.learner_id,
+            sa.func.max(u.c.listed).label("listed"),
+            sa.func.max(u.c.joined).label("joined"),
+            sa.func.max(u.c.member).label("member"),
+            sa.func.max(u.c.removed).label("removed"),
+            sa.func.count(u.c.target_id).label("enrollments"),
+            sa.func.sum(u.c.done).label("completions"),
+            sa.func.sum(u.c.seconds).label("seconds"),
+            sa.func.count(sa.distinct(u.c.target_id)).label("enrolled"),
+            sa.func.count(sa.distinct(sa.case((u.c.done == 1, u.c.target_id)))).label("completed"),
+            sa.func.max(u.c.half).label("half"),
+            sa.func.max(u.c.current).label("current"),
+        )
+        .group_by(u.c.learner_id)
+        .subquery("report_learners")
+    )
+    x = people.c
+    joined = sa.and_(x.listed == 1, x.joined == 1)
 
     def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
-        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+        return sa.func.coalesce(sa.func.sum(flag(condition)), 0)
 
+    def total(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        return sa.func.coalesce(sa.func.sum(column), 0)
+
+    unique_courses = (
+        sa.select(sa.func.count(sa.distinct(e.target_id))).where(*courses).scalar_subquery()
+    )
     return sa.select(
+        total(x.enrollments).label("total_enrollments"),
+        unique_courses.label("unique_courses"),
+        total(x.completions).label("completions"),
+        total(sa.case((lr.identity_verified.is_(True), x.completions), else_=0)).label("verified"),
+        total(x.seconds).label("seconds"),
         count(joined).label("unique_learners"),
-        count(sa.and_(joined, enrolled > 0)).label("enrolled_learners"),
-        count(lr.removed == 1).label("removed_learners"),
-        count(completed > 0).label("unique_completers"),
-        count(sa.and_(joined, c.half == 1)).label("completed_half"),
-        count(sa.and_(lr.member == 1, sa.func.coalesce(c.current, 0) == 0)).label(
+        count(sa.and_(joined, x.enrolled > 0)).label("enrolled_learners"),
+        count(sa.and_(x.listed == 1, x.removed == 1)).label("removed_learners"),
+        count(sa.and_(x.listed == 1, x.completed > 0)).label("unique_completers"),
+        count(sa.and_(joined, x.half == 1)).label("completed_half"),
+        count(sa.and_(x.listed == 1, x.member == 1, sa.func.coalesce(x.current, 0) == 0)).label(
             "joined_not_enrolled"
         ),
-        count(sa.and_(joined, enrolled > 0, completed == 0)).label("enrolled_not_completed"),
-        count(sa.and_(joined, enrolled == 1)).label("enrolled_one"),
-        count(sa.and_(joined, completed == 1)).label("completed_one"),
-        count(sa.and_(joined, enrolled == 2)).label("enrolled_two"),
-        count(sa.and_(joined, completed == 2)).label("completed_two"),
-        count(sa.and_(joined, enrolled > 2)).label("enrolled_more"),
-        count(sa.and_(joined, completed > 2)).label("completed_more"),
-    ).select_from(people.outerjoin(courses, c.learner_id == lr.learner_id))
+        count(sa.and_(joined, x.enrolled > 0, x.completed == 0)).label("enrolled_not_completed"),
+        count(sa.and_(joined, x.enrolled == 1)).label("enrolled_one"),
+        count(sa.and_(joined, x.completed == 1)).label("completed_one"),
+        count(sa.and_(joined, x.enrolled == 2)).label("enrolled_two"),
+        count(sa.and_(joined, x.completed == 2)).label("completed_two"),
+        count(sa.and_(joined, x.enrolled > 2)).label("enrolled_more"),
+        count(sa.and_(joined, x.completed > 2)).label("completed_more"),
+    ).select_from(people.join(t.learners, lr.id == x.learner_id))
 
 
 def funnel_query(program_ids: Sequence[str]) -> sa.Select[Any]:

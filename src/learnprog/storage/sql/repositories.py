@@ -95,12 +95,11 @@ from learnprog.storage.sql.queries import (
     activity_totals_query,
     audience_query,
     course_learners_query,
+    email_figures_query,
     enrollment_report_query,
-    enrollment_totals_query,
     funnel_query,
     learner_activity_query,
     learner_feedback_query,
-    learner_totals_query,
     member_page_count,
     member_page_query,
     membership_report_query,
@@ -1604,31 +1603,26 @@ class SqlReportRepository(ports.ReportRepository):
         if not program_ids:
             return email_figures([], [], {}, set(), now)
         with translate_errors("report"):
-            totals = (
-                self._uow.connection.execute(enrollment_totals_query(program_ids)).mappings().one()
-            )
-            people = (
-                self._uow.connection.execute(learner_totals_query(program_ids)).mappings().one()
-            )
+            row = self._uow.connection.execute(email_figures_query(program_ids)).mappings().one()
         return EmailReportFigures(
-            total_enrollments=int(totals["total_enrollments"]),
-            unique_learners=int(people["unique_learners"]),
-            enrolled_learners=int(people["enrolled_learners"]),
-            removed_learners=int(people["removed_learners"]),
-            unique_courses=int(totals["unique_courses"]),
-            course_completions=int(totals["completions"]),
-            verified_completions=int(totals["verified"]),
-            unique_completers=int(people["unique_completers"]),
-            estimated_hours=hours(float(totals["seconds"])),
-            completed_half=int(people["completed_half"]),
-            joined_not_enrolled=int(people["joined_not_enrolled"]),
-            enrolled_not_completed=int(people["enrolled_not_completed"]),
-            enrolled_one=int(people["enrolled_one"]),
-            completed_one=int(people["completed_one"]),
-            enrolled_two=int(people["enrolled_two"]),
-            completed_two=int(people["completed_two"]),
-            enrolled_more=int(people["enrolled_more"]),
-            completed_more=int(people["completed_more"]),
+            total_enrollments=int(row["total_enrollments"]),
+            unique_learners=int(row["unique_learners"]),
+            enrolled_learners=int(row["enrolled_learners"]),
+            removed_learners=int(row["removed_learners"]),
+            unique_courses=int(row["unique_courses"]),
+            course_completions=int(row["completions"]),
+            verified_completions=int(row["verified"]),
+            unique_completers=int(row["unique_completers"]),
+            estimated_hours=hours(float(row["seconds"])),
+            completed_half=int(row["completed_half"]),
+            joined_not_enrolled=int(row["joined_not_enrolled"]),
+            enrolled_not_completed=int(row["enrolled_not_completed"]),
+            enrolled_one=int(row["enrolled_one"]),
+            completed_one=int(row["completed_one"]),
+            enrolled_two=int(row["enrolled_two"]),
+            completed_two=int(row["completed_two"]),
+            enrolled_more=int(row["enrolled_more"]),
+            completed_more=int(row["completed_more"]),
             computed_at=now,
         )
 
