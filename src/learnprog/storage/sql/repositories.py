@@ -1575,7 +1575,7 @@ class SqlReportRepository(ports.ReportRepository):
         The statement selects the values in the report's column order, as stored (see
         :meth:`ports.ReportRepository.usage_values`); the report's cell rules write them.
         """
-        yield from driver_rows(self._uow.connection, statement, kind="report")
+        yield from driver_rows(self._uow.connection, statement, kind="report", batch=self.STREAM)
 
     def usage_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
         if not program_ids:
