@@ -425,14 +425,14 @@ def membership_report_query(
 
 
 def email_figures_query(program_ids: Sequence[str]) -> sa.Select[Any]:
-    """The email report's eighteen figures: one row (see ``EmailReportFigures``).
+    """The email report's figures: one row, columns named as ``EmailReportFigures``'s fields.
 
-    One pass over the programs' course enrollments and their figures, and one over the
-    memberships: both become rows of one ``UNION ALL``, grouped by learner (enrollment rows
-    carry the course, completion, hours, 50% and current flags; membership rows the joined,
-    member and removed flags, and ``listed``), then summed. Enrollment totals count every
-    learner's rows; learner figures only learners with a membership. The distinct courses are
-    one more count over the enrollments.
+    The hours are given as ``seconds``. One pass over the programs' course enrollments and
+    their figures, and one over the memberships: both become rows of one ``UNION ALL``,
+    grouped by learner (enrollment rows carry the course, completion, hours, 50% and current
+    flags; membership rows the joined, member and removed flags, and ``listed``), then summed.
+    Enrollment totals count every learner's rows; learner figures only learners with a
+    membership. The distinct courses are one more count over the enrollments.
     """
     m, e, p, lr = t.memberships.c, t.enrollments.c, t.enrollment_progress.c, t.learners.c
     ids = list(program_ids)
@@ -504,8 +504,10 @@ def email_figures_query(program_ids: Sequence[str]) -> sa.Select[Any]:
     return sa.select(
         total(x.enrollments).label("total_enrollments"),
         unique_courses.label("unique_courses"),
-        total(x.completions).label("completions"),
-        total(sa.case((lr.identity_verified.is_(True), x.completions), else_=0)).label("verified"),
+        total(x.completions).label("course_completions"),
+        total(sa.case((lr.identity_verified.is_(True), x.completions), else_=0)).label(
+            "verified_completions"
+        ),
         total(x.seconds).label("seconds"),
         count(joined).label("unique_learners"),
         count(sa.and_(joined, x.enrolled > 0)).label("enrolled_learners"),

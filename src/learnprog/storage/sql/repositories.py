@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import cattrs
@@ -1466,6 +1467,12 @@ def _stored_figures(enrollment_id: str, values: Mapping[str, Any]) -> Enrollment
     )
 
 
+_EMAIL_COUNTS = tuple(
+    a.name for a in fields(EmailReportFigures) if a.name not in ("estimated_hours", "computed_at")
+)
+"""The email figures that are counts: ``email_figures_query``'s columns of the same names."""
+
+
 class SqlReportRepository(ports.ReportRepository):
     """Report records in SQL: one streamed query per report, figures aggregated in SQL."""
 
@@ -1569,62 +1576,39 @@ class SqlReportRepository(ports.ReportRepository):
                 row["contract"],
             )
 
-    def _values(self, statement: sa.Select[Any]) -> Iterator[ReportValues]:
+    def _values(
+        self, program_ids: Sequence[str], query: Callable[..., sa.Select[Any]]
+    ) -> Iterator[ReportValues]:
         """A report's values straight from the driver's cursor: no record, no result processing.
 
-        The statement selects the values in the report's column order, as stored (see
-        :meth:`ports.ReportRepository.usage_values`); the report's cell rules write them.
+        ``query(program_ids, dialect=..., values=True)`` selects the values in the report's
+        column order, as stored (see :meth:`ports.ReportRepository.usage_values`); the
+        report's cell rules write them.
         """
-        yield from driver_rows(self._uow.connection, statement, kind="report", batch=self.STREAM)
+        if not program_ids:
+            return iter(())
+        dialect = self._uow.connection.dialect.name
+        statement = query(program_ids, dialect=dialect, values=True)
+        return driver_rows(self._uow.connection, statement, kind="report", batch=self.STREAM)
 
     def usage_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
-        if not program_ids:
-            return iter(())
-        dialect = self._uow.connection.dialect.name
-        return self._values(
-            enrollment_report_query(program_ids, EntryKind.COURSE, dialect, values=True)
-        )
+        return self._values(program_ids, partial(enrollment_report_query, kind=EntryKind.COURSE))
 
     def specialization_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
-        if not program_ids:
-            return iter(())
-        dialect = self._uow.connection.dialect.name
-        return self._values(
-            enrollment_report_query(program_ids, EntryKind.SPECIALIZATION, dialect, values=True)
-        )
+        kind = EntryKind.SPECIALIZATION
+        return self._values(program_ids, partial(enrollment_report_query, kind=kind))
 
     def membership_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
-        if not program_ids:
-            return iter(())
-        dialect = self._uow.connection.dialect.name
-        return self._values(membership_report_query(program_ids, dialect, values=True))
+        return self._values(program_ids, membership_report_query)
 
     def email_figures(self, program_ids: Sequence[str], now: datetime) -> EmailReportFigures:
         if not program_ids:
             return email_figures([], [], {}, set(), now)
         with translate_errors("report"):
             row = self._uow.connection.execute(email_figures_query(program_ids)).mappings().one()
-        return EmailReportFigures(
-            total_enrollments=int(row["total_enrollments"]),
-            unique_learners=int(row["unique_learners"]),
-            enrolled_learners=int(row["enrolled_learners"]),
-            removed_learners=int(row["removed_learners"]),
-            unique_courses=int(row["unique_courses"]),
-            course_completions=int(row["completions"]),
-            verified_completions=int(row["verified"]),
-            unique_completers=int(row["unique_completers"]),
-            estimated_hours=hours(float(row["seconds"])),
-            completed_half=int(row["completed_half"]),
-            joined_not_enrolled=int(row["joined_not_enrolled"]),
-            enrolled_not_completed=int(row["enrolled_not_completed"]),
-            enrolled_one=int(row["enrolled_one"]),
-            completed_one=int(row["completed_one"]),
-            enrolled_two=int(row["enrolled_two"]),
-            completed_two=int(row["completed_two"]),
-            enrolled_more=int(row["enrolled_more"]),
-            completed_more=int(row["completed_more"]),
-            computed_at=now,
-        )
+        counts = {name: int(row[name]) for name in _EMAIL_COUNTS}
+        seconds = float(row["seconds"])
+        return EmailReportFigures(**counts, estimated_hours=hours(seconds), computed_at=now)
 
     def course_learners(
         self, course_id: str, program_ids: Sequence[str]
