@@ -6,6 +6,7 @@ import csv
 import io
 import zipfile
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,7 +21,14 @@ from learnprog.errors import (
     ValidationError,
 )
 from learnprog.model import Assessment, AssessmentAttempt, CourseItem, EventKind, LearningEvent
-from learnprog.reports.cells import protect, timestamp, unprotect
+from learnprog.reports.cells import (
+    count,
+    learning_hours,
+    protect,
+    stored_timestamp,
+    timestamp,
+    unprotect,
+)
 from learnprog.reports.tables import (
     MEMBERSHIP_COLUMNS,
     SPECIALIZATION_COLUMNS,
@@ -102,6 +110,20 @@ def test_cells_follow_the_guides_formats() -> None:
         assert unprotect(protect(risky)) == risky
     assert protect("Ana") == "Ana"
     assert unprotect("'quoted") == "'quoted"  # a real apostrophe stays
+
+
+def test_stored_times_and_counts_are_written_as_the_records_are() -> None:
+    aware = datetime(2019, 12, 23, 6, 18, 32, 782_999, tzinfo=UTC)
+    written = "2019-12-23T06:18:32.782Z"
+    assert stored_timestamp(aware) == written
+    assert stored_timestamp(aware.replace(tzinfo=None)) == written  # PostgreSQL, MariaDB
+    assert stored_timestamp("2019-12-23 06:18:32.782999") == written  # SQLite's text
+    assert stored_timestamp("2019-12-23 06:18:32") == "2019-12-23T06:18:32.000Z"
+    assert stored_timestamp(None) == ""
+    with pytest.raises(ValueError, match="isoformat"):
+        stored_timestamp("23/12/2019 06:18")
+    assert (count(2), count(Decimal("2"))) == ("2", "2")  # a MariaDB sum is a Decimal
+    assert learning_hours(1800.0) == "0.50"
 
 
 def test_the_usage_report_row_cell_by_cell(lp: learnprog.Learnprog) -> None:
