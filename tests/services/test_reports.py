@@ -6,6 +6,8 @@ import csv
 import io
 import zipfile
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,8 +21,20 @@ from learnprog.errors import (
     ValidationError,
 )
 from learnprog.model import Assessment, AssessmentAttempt, CourseItem, EventKind, LearningEvent
-from learnprog.reports.cells import protect, timestamp, unprotect
-from learnprog.reports.tables import MEMBERSHIP_COLUMNS, SPECIALIZATION_COLUMNS, USAGE_COLUMNS
+from learnprog.reports.cells import (
+    count,
+    learning_hours,
+    protect,
+    stored_timestamp,
+    timestamp,
+    unprotect,
+)
+from learnprog.reports.tables import (
+    MEMBERSHIP_COLUMNS,
+    SPECIALIZATION_COLUMNS,
+    USAGE_COLUMNS,
+    Report,
+)
 from learnprog.tokens import TokenPurpose
 from tests.conftest import START
 from tests.services.world import SYSTEM, World
@@ -98,6 +112,20 @@ def test_cells_follow_the_guides_formats() -> None:
     assert unprotect("'quoted") == "'quoted"  # a real apostrophe stays
 
 
+def test_stored_times_and_counts_are_written_as_the_records_are() -> None:
+    aware = datetime(2019, 12, 23, 6, 18, 32, 782_999, tzinfo=UTC)
+    written = "2019-12-23T06:18:32.782Z"
+    assert stored_timestamp(aware) == written
+    assert stored_timestamp(aware.replace(tzinfo=None)) == written  # PostgreSQL, MariaDB
+    assert stored_timestamp("2019-12-23 06:18:32.782999") == written  # SQLite's text
+    assert stored_timestamp("2019-12-23 06:18:32") == "2019-12-23T06:18:32.000Z"
+    assert stored_timestamp(None) == ""
+    with pytest.raises(ValueError, match="isoformat"):
+        stored_timestamp("23/12/2019 06:18")
+    assert (count(2), count(Decimal("2"))) == ("2", "2")  # a MariaDB sum is a Decimal
+    assert learning_hours(1800.0) == "0.50"
+
+
 def test_the_usage_report_row_cell_by_cell(lp: learnprog.Learnprog) -> None:
     w = Reported(lp)
     report = lp.reports.usage_report(w.admin, w.org.id)
@@ -142,6 +170,23 @@ def test_the_membership_and_specialization_headers_and_states(lp: learnprog.Lear
     assert by_email["ivy@acme.example"]["Join Date"] == ""
     specs = _rows(lp.reports.specialization_report(w.admin, w.org.id).csv_text())
     assert specs == [list(SPECIALIZATION_COLUMNS)]
+
+
+def _typed_cells(report: Report[Any]) -> list[list[str]]:
+    return [report.cells(row) for row in report]
+
+
+def test_the_typed_rows_cells_are_the_csv_rows(lp: learnprog.Learnprog) -> None:
+    w = Reported(lp)
+    w.invite("ivy@acme.example", "Ivy", send_email=False)
+    for report in (
+        lp.reports.usage_report(w.admin, w.org.id),
+        lp.reports.membership_report(w.admin, w.org.id),
+        lp.reports.specialization_report(w.admin, w.org.id),
+    ):
+        written = _rows(report.csv_text())[1:]
+        assert _typed_cells(report) == written
+        assert report._repr_html_().count("<tr>") == len(written) + 1
 
 
 def test_an_excel_option_writes_a_byte_order_mark(lp: learnprog.Learnprog) -> None:

@@ -11,13 +11,29 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping, Set
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from attrs import frozen
+from attrs import astuple, frozen
 
 from learnprog.model.activity import Enrollment
 from learnprog.model.catalog import EntryKind
 from learnprog.model.learner import Learner, Membership, MemberState
 from learnprog.model.progress import ActivityStatus, DailyActivity, EnrollmentProgress, hours
+
+ReportValues = tuple[Any, ...]
+"""One report row's values, unformatted, one per column in the guide's order.
+
+Text as written (``None`` for none), times as aware datetimes, numbers as numbers and flags as
+booleans. A SQL store gives the same values as it stores them (see
+:meth:`learnprog.storage.ports.ReportRepository.usage_values`); the report's cell rules
+(:mod:`learnprog.reports.tables`) write both the same way.
+"""
+
+
+def _learner_values(learner: Learner) -> tuple[ReportValues, ReportValues]:
+    """A learner's leading values (name, email, external ID) and trailing ones (the profile)."""
+    head = (learner.full_name, learner.email.address, learner.external_id)
+    return head, astuple(learner.profile)
 
 
 @frozen
@@ -40,6 +56,20 @@ class UsageRecord:
     program_name: str
     source: str | None
     contract: str
+
+    def values(self) -> ReportValues:
+        """The row's values in the Usage Report's column order (``USAGE_COLUMNS``).
+
+        Learning time is in seconds (the cell shows hours); "Completed" is a boolean.
+        """
+        f = self.figures
+        head, profile = _learner_values(self.learner)
+        return (
+            *head, self.course_name, self.course_code, self.course_slug, self.university,
+            self.enrolled_at, self.class_start, f.last_activity_at, f.progress,
+            f.learning_seconds, f.completed, self.removed, self.program_slug, self.program_name,
+            self.source, f.completed_at, f.grade, self.contract, *profile,
+        )  # fmt: skip
 
 
 @frozen
@@ -64,6 +94,15 @@ class MembershipRecord:
     last_activity_at: datetime | None
     contract: str
 
+    def values(self) -> ReportValues:
+        """The row's values in the Membership Report's column order (``MEMBERSHIP_COLUMNS``)."""
+        head, profile = _learner_values(self.learner)
+        return (
+            *head, self.program_name, self.program_slug, self.enrolled, self.completed,
+            self.state.value, self.joined_at, self.invited_at, self.last_activity_at,
+            self.contract, *profile,
+        )  # fmt: skip
+
 
 @frozen
 class SpecializationRecord:
@@ -80,6 +119,19 @@ class SpecializationRecord:
     program_name: str
     source: str | None
     contract: str
+
+    def values(self) -> ReportValues:
+        """The row's values in the Specialization Report's order (``SPECIALIZATION_COLUMNS``).
+
+        "Completed" is a boolean.
+        """
+        f = self.figures
+        head, profile = _learner_values(self.learner)
+        return (
+            *head, self.specialization_name, self.specialization_slug, self.university,
+            self.enrolled_at, f.last_activity_at, f.completed, self.removed, self.program_slug,
+            self.program_name, self.source, f.completed_at, self.contract, *profile,
+        )  # fmt: skip
 
 
 @frozen

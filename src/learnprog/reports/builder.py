@@ -48,6 +48,7 @@ from learnprog.model.reporting import (
     EmailReportFigures,
     MemberEmailCategory,
     MembershipRecord,
+    ReportValues,
     SpecializationRecord,
     Summary,
     UsageFunnel,
@@ -61,21 +62,21 @@ from learnprog.model.schedules import (
 )
 from learnprog.reports.cells import protect, timestamp, two_decimals, yes_no
 from learnprog.reports.tables import (
-    MEMBERSHIP_COLUMNS,
-    SPECIALIZATION_COLUMNS,
-    USAGE_COLUMNS,
+    EMAIL,
+    MEMBERSHIP,
+    SPECIALIZATION,
+    USAGE,
+    Columns,
     Report,
-    email_cells,
-    membership_cells,
-    specialization_cells,
-    usage_cells,
+    ReportRecord,
+    record_values,
 )
 from learnprog.services._base import Service, ServiceContext
 from learnprog.services.mail import MailComposer, QueueResult
 from learnprog.storage.ports import UnitOfWork
 from learnprog.tokens import TokenPurpose
 
-R = TypeVar("R")
+R = TypeVar("R", bound=ReportRecord)
 
 ZIP_MEMBERS = ("member-report.csv", "usage-report.csv", "specialization-report.csv")
 """The files of the report zip, in the guide's order ("member-report", "usage-report",
@@ -189,9 +190,11 @@ class ReportBuilder(Service):
         organization_id: str,
         program_ids: Sequence[str] | None,
         name: str,
-        columns: tuple[str, ...],
+        columns: Columns,
         read: str,
+        read_values: str,
     ) -> Report[R]:
+        """A CSV report: the store's ``read`` records (``usage`` ...), ``read_values`` values."""
         with self._uow() as uow:  # check the rights now, not at the first read
             scope = [
                 p.id for p in self._scope(uow, actor, organization_id, program_ids, "read reports")
@@ -201,9 +204,11 @@ class ReportBuilder(Service):
             with self._uow() as uow:
                 yield from getattr(uow.reports, read)(scope)
 
-        cells = {"usage": usage_cells, "memberships": membership_cells,
-                 "specializations": specialization_cells}[read]  # fmt: skip
-        return Report(name, columns, rows, cells)  # type: ignore[arg-type]
+        def values() -> Iterator[ReportValues]:
+            with self._uow() as uow:
+                yield from getattr(uow.reports, read_values)(scope)
+
+        return Report(name, columns, rows, record_values, values)
 
     # --- the CSV reports ------------------------------------------------------------------------
 
@@ -223,8 +228,8 @@ class ReportBuilder(Service):
             PermissionDeniedError: not an admin, or a program that is not the actor's.
             NotFoundError: a program of another organization.
         """
-        return self._report(actor, organization_id, program_ids, "usage-report.csv",
-                            USAGE_COLUMNS, "usage")  # fmt: skip
+        return self._report(actor, organization_id, program_ids, "usage-report.csv", USAGE,
+                            "usage", "usage_values")  # fmt: skip
 
     def membership_report(
         self, actor: Actor, organization_id: str, *, program_ids: Sequence[str] | None = None
@@ -234,8 +239,8 @@ class ReportBuilder(Service):
         Raises:
             PermissionDeniedError, NotFoundError: as :meth:`usage_report`.
         """
-        return self._report(actor, organization_id, program_ids, "member-report.csv",
-                            MEMBERSHIP_COLUMNS, "memberships")  # fmt: skip
+        return self._report(actor, organization_id, program_ids, "member-report.csv", MEMBERSHIP,
+                            "memberships", "membership_values")  # fmt: skip
 
     def specialization_report(
         self, actor: Actor, organization_id: str, *, program_ids: Sequence[str] | None = None
@@ -246,7 +251,7 @@ class ReportBuilder(Service):
             PermissionDeniedError, NotFoundError: as :meth:`usage_report`.
         """
         return self._report(actor, organization_id, program_ids, "specialization-report.csv",
-                            SPECIALIZATION_COLUMNS, "specializations")  # fmt: skip
+                            SPECIALIZATION, "specializations", "specialization_values")  # fmt: skip
 
     def write_zip(
         self,
@@ -581,7 +586,7 @@ class ReportBuilder(Service):
                     if len(page.rows) < MAX_PAGE:
                         return
 
-        return Report(f"{kind.value.replace('_', '-')}.csv", ("Email",), rows, email_cells)
+        return Report(f"{kind.value.replace('_', '-')}.csv", EMAIL, rows, _email_values)
 
     # --- the email report's email ------------------------------------------------------------
 
@@ -908,6 +913,11 @@ class ReportBuilder(Service):
                 csv.writer(text, lineterminator="\r\n").writerows(rows)
                 archive.writestr(_zip_entry(name, stamp), text.getvalue().encode("utf-8"))
         return buffer.getvalue()
+
+
+def _email_values(row: MemberRow) -> ReportValues:
+    """A member email list's row: the learner's email."""
+    return (row.learner.email.address,)
 
 
 def _graded(course: Course) -> list[Assessment]:

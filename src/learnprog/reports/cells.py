@@ -6,15 +6,34 @@ formula (beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) 
 leading ``'`` so it shows as text, and learnprog's importers remove that ``'`` again
 (:func:`unprotect`), so an external ID ``-00123`` survives the round trip. Numbers are never
 changed.
+
+Each function is one column kind's rule, applied to a report's values (see
+:data:`learnprog.model.reporting.ReportValues`) whether they come from typed records or straight
+from a SQL store's rows: times may then be as stored (:func:`stored_timestamp`) and counts
+may come as decimals (:func:`count`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from learnprog.csvfiles import FORMULA_STARTS, unprotect
+from learnprog.model.progress import hours
 
-__all__ = ["FORMULA_STARTS", "protect", "timestamp", "two_decimals", "unprotect", "yes_no"]
+__all__ = [
+    "FORMULA_STARTS",
+    "count",
+    "learning_hours",
+    "protect",
+    "stored_timestamp",
+    "timestamp",
+    "two_decimals",
+    "unprotect",
+    "yes_no",
+]
+
+_SQLITE_TIME = len("2019-12-23 06:18:32.782999")
 
 
 def timestamp(value: datetime | None) -> str:
@@ -36,6 +55,27 @@ def timestamp(value: datetime | None) -> str:
     return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
+def stored_timestamp(value: datetime | str | None) -> str:
+    """:func:`timestamp` of a time as a report reads it: aware, or as a SQL store keeps it.
+
+    A naive datetime is a stored UTC time (PostgreSQL, MariaDB); text is SQLite's
+    (``2019-12-23 06:18:32.782999``: SQLAlchemy always writes the microseconds), cut to the
+    millisecond without parsing it. A report reads millions of times: this is the hot path.
+
+    Raises:
+        ValueError: text that is not an ISO 8601 time.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        if len(value) == _SQLITE_TIME:
+            return f"{value[:10]}T{value[11:23]}Z"
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.isoformat(timespec="milliseconds") + "Z"
+    return timestamp(value)
+
+
 def yes_no(value: bool) -> str:
     """``Yes`` or ``No`` (the guide's Yes/No fields)."""
     return "Yes" if value else "No"
@@ -44,6 +84,16 @@ def yes_no(value: bool) -> str:
 def two_decimals(value: float | None) -> str:
     """A number with two decimals (``12.82``: percent progress, hours, grades); ``""`` for none."""
     return "" if value is None else f"{value:.2f}"
+
+
+def learning_hours(seconds: float) -> str:
+    """Learning time given in seconds, written as hours with two decimals (``0.50``)."""
+    return two_decimals(hours(seconds))
+
+
+def count(value: int | Decimal) -> str:
+    """A whole number (``2``); a SQL sum may come as a ``Decimal`` (MariaDB)."""
+    return str(int(value))
 
 
 def protect(text: str | None) -> str:

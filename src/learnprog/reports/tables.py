@@ -1,8 +1,10 @@
-"""The guide's report columns, in the guide's order, and how each record becomes a CSV row.
+"""The guide's report columns, in the guide's order, each with the rule that writes its cells.
 
 Sources: the guide's "Usage Report", "Membership Report" and "Specialization Report" tables.
 Cells are written by :mod:`learnprog.reports.cells`: ISO 8601 UTC times with milliseconds and
 ``Z``, Yes/No flags, two-decimal numbers, and text protected against spreadsheet formulas.
+A row's values (:data:`~learnprog.model.reporting.ReportValues`) come from a typed record's
+``values()`` or straight from a SQL store's rows; either way each column's one rule writes them.
 """
 
 from __future__ import annotations
@@ -11,15 +13,49 @@ import csv
 import html
 import importlib
 import io
-from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any, Generic, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from operator import call
+from typing import IO, Any, Generic, Protocol, TypeVar
 
-from learnprog.model.learner import Learner
-from learnprog.model.progress import MemberRow
-from learnprog.model.reporting import MembershipRecord, SpecializationRecord, UsageRecord
-from learnprog.reports.cells import protect, timestamp, two_decimals, yes_no
+from attrs import frozen
+
+from learnprog.model.reporting import ReportValues
+from learnprog.reports.cells import (
+    count,
+    learning_hours,
+    protect,
+    stored_timestamp,
+    two_decimals,
+    yes_no,
+)
 
 R = TypeVar("R")
+
+Cell = Callable[[Any], str]
+"""A column's rule: one value in, its cell's text out."""
+
+
+@frozen
+class Columns:
+    """A report's columns, in order: each header with the rule that writes its cells.
+
+    Attributes:
+        headers: the CSV header.
+        cells: one rule per column (:mod:`learnprog.reports.cells`), chosen once per column.
+    """
+
+    headers: tuple[str, ...]
+    cells: tuple[Cell, ...]
+
+    @classmethod
+    def of(cls, *columns: tuple[str, Cell]) -> Columns:
+        """Columns from ``(header, rule)`` pairs."""
+        return cls(tuple(h for h, _ in columns), tuple(c for _, c in columns))
+
+    def write(self, values: Sequence[Any]) -> list[str]:
+        """Return one row's cells: each value written by its column's rule."""
+        return list(map(call, self.cells, values))
+
 
 PROFILE_COLUMNS = (
     "Manager Name",
@@ -34,182 +70,78 @@ PROFILE_COLUMNS = (
 )
 """The optional profile columns every report ends with (guide: "Manager Name" ...)."""
 
-USAGE_COLUMNS = (
-    "Name",
-    "Email",
-    "External Id",
-    "Course",
-    "Course ID",
-    "Course Slug",
-    "University",
-    "Enrollment Time",
-    "Class Start Time",
-    "Last Course Activity Time",
-    "Overall Progress",
-    "Estimated Learning Hours",
-    "Completed",
-    "Removed From Program",
-    "Program Slug",
-    "Program Name",
-    "Enrollment Source",
-    "Completion Time",
-    "Course Grades",
-    "Contract",
-    *PROFILE_COLUMNS,
+_LEARNER = (("Name", protect), ("Email", protect), ("External Id", protect))
+_PROFILE = tuple((header, protect) for header in PROFILE_COLUMNS)
+
+USAGE = Columns.of(
+    *_LEARNER,
+    ("Course", protect),
+    ("Course ID", protect),
+    ("Course Slug", protect),
+    ("University", protect),
+    ("Enrollment Time", stored_timestamp),
+    ("Class Start Time", stored_timestamp),
+    ("Last Course Activity Time", stored_timestamp),
+    ("Overall Progress", two_decimals),
+    ("Estimated Learning Hours", learning_hours),
+    ("Completed", yes_no),
+    ("Removed From Program", yes_no),
+    ("Program Slug", protect),
+    ("Program Name", protect),
+    ("Enrollment Source", protect),
+    ("Completion Time", stored_timestamp),
+    ("Course Grades", two_decimals),
+    ("Contract", protect),
+    *_PROFILE,
 )
+"""The Usage Report's columns (values: :meth:`~learnprog.model.reporting.UsageRecord.values`)."""
+
+USAGE_COLUMNS = USAGE.headers
 """The Usage Report's columns, in the guide's order."""
 
-MEMBERSHIP_COLUMNS = (
-    "Name",
-    "Email",
-    "External Id",
-    "Program Name",
-    "Program Slug",
-    "# Enrolled Courses",
-    "# Completed Courses",
-    "Member State",
-    "Join Date",
-    "Invitation Date",
-    "Last Activity Time",
-    "Contract(s)",
-    *PROFILE_COLUMNS,
+MEMBERSHIP = Columns.of(
+    *_LEARNER,
+    ("Program Name", protect),
+    ("Program Slug", protect),
+    ("# Enrolled Courses", count),
+    ("# Completed Courses", count),
+    ("Member State", str),
+    ("Join Date", stored_timestamp),
+    ("Invitation Date", stored_timestamp),
+    ("Last Activity Time", stored_timestamp),
+    ("Contract(s)", protect),
+    *_PROFILE,
 )
+"""The Membership Report's columns (values:
+:meth:`~learnprog.model.reporting.MembershipRecord.values`)."""
+
+MEMBERSHIP_COLUMNS = MEMBERSHIP.headers
 """The Membership Report's columns, in the guide's order."""
 
-SPECIALIZATION_COLUMNS = (
-    "Name",
-    "Email",
-    "External Id",
-    "Specialization",
-    "Specialization Slug",
-    "University",
-    "Enrollment Time",
-    "Last Specialization Activity Time",
-    "Completed",
-    "Removed From Program",
-    "Program Slug",
-    "Program Name",
-    "Enrollment Source",
-    "Specialization Completion Time",
-    "Contract",
-    *PROFILE_COLUMNS,
+SPECIALIZATION = Columns.of(
+    *_LEARNER,
+    ("Specialization", protect),
+    ("Specialization Slug", protect),
+    ("University", protect),
+    ("Enrollment Time", stored_timestamp),
+    ("Last Specialization Activity Time", stored_timestamp),
+    ("Completed", yes_no),
+    ("Removed From Program", yes_no),
+    ("Program Slug", protect),
+    ("Program Name", protect),
+    ("Enrollment Source", protect),
+    ("Specialization Completion Time", stored_timestamp),
+    ("Contract", protect),
+    *_PROFILE,
 )
+"""The Specialization Report's columns (values:
+:meth:`~learnprog.model.reporting.SpecializationRecord.values`)."""
+
+SPECIALIZATION_COLUMNS = SPECIALIZATION.headers
 """The Specialization Report's columns, in the guide's order."""
 
-
-class _LearnerCells:
-    """A learner's leading and trailing (profile) cells, kept for the last learner asked.
-
-    Report rows come grouped by learner (a usage report has a row per enrollment), so the
-    same learner's cells are asked for many times in a row.
-    """
-
-    def __init__(self) -> None:
-        self._last: tuple[Learner | None, list[str], list[str]] = (None, [], [])
-
-    def __call__(self, learner: Learner) -> tuple[list[str], list[str]]:
-        last = self._last  # one read: safe when reports are written from several threads
-        if last[0] is learner:
-            return last[1], last[2]
-        head = [
-            protect(learner.full_name),
-            protect(learner.email.address),
-            protect(learner.external_id),
-        ]
-        tail = _profile(learner)
-        self._last = (learner, head, tail)
-        return head, tail
-
-
-def _profile(learner: Learner) -> list[str]:
-    p = learner.profile
-    values = (
-        p.manager_name,
-        p.manager_email,
-        p.job_title,
-        p.job_type,
-        p.business_unit,
-        p.business_unit_2,
-        p.location_city,
-        p.location_country,
-        p.location_region,
-    )
-    return [protect(v) for v in values]
-
-
-_learner_cells = _LearnerCells()
-
-
-def usage_cells(r: UsageRecord) -> list[str]:
-    """One Usage Report row (:data:`USAGE_COLUMNS`)."""
-    f = r.figures
-    head, tail = _learner_cells(r.learner)
-    return [
-        *head,
-        protect(r.course_name),
-        protect(r.course_code),
-        protect(r.course_slug),
-        protect(r.university),
-        timestamp(r.enrolled_at),
-        timestamp(r.class_start),
-        timestamp(f.last_activity_at),
-        two_decimals(f.progress),
-        two_decimals(f.learning_hours),
-        yes_no(f.completed),
-        yes_no(r.removed),
-        protect(r.program_slug),
-        protect(r.program_name),
-        protect(r.source),
-        timestamp(f.completed_at),
-        two_decimals(f.grade),
-        protect(r.contract),
-        *tail,
-    ]
-
-
-def membership_cells(r: MembershipRecord) -> list[str]:
-    """One Membership Report row (:data:`MEMBERSHIP_COLUMNS`)."""
-    head, tail = _learner_cells(r.learner)
-    return [
-        *head,
-        protect(r.program_name),
-        protect(r.program_slug),
-        str(r.enrolled),
-        str(r.completed),
-        r.state.value,
-        timestamp(r.joined_at),
-        timestamp(r.invited_at),
-        timestamp(r.last_activity_at),
-        protect(r.contract),
-        *tail,
-    ]
-
-
-def specialization_cells(r: SpecializationRecord) -> list[str]:
-    """One Specialization Report row (:data:`SPECIALIZATION_COLUMNS`)."""
-    f = r.figures
-    head, tail = _learner_cells(r.learner)
-    return [
-        *head,
-        protect(r.specialization_name),
-        protect(r.specialization_slug),
-        protect(r.university),
-        timestamp(r.enrolled_at),
-        timestamp(f.last_activity_at),
-        yes_no(f.completed),
-        yes_no(r.removed),
-        protect(r.program_slug),
-        protect(r.program_name),
-        protect(r.source),
-        timestamp(f.completed_at),
-        protect(r.contract),
-        *tail,
-    ]
-
-
-def email_cells(r: MemberRow) -> list[str]:
-    """One row of a member email list: the learner's email."""
-    return [protect(r.learner.email.address)]
+EMAIL = Columns.of(("Email", protect))
+"""A member email list's one column."""
 
 
 class Report(Generic[R]):
@@ -217,7 +149,9 @@ class Report(Generic[R]):
 
     Iterating reads the rows afresh from storage (streamed: memory does not grow with the
     number of rows). Each row is a typed record (:class:`~learnprog.model.reporting.UsageRecord`
-    and the like); :meth:`cells` gives its CSV cells.
+    and the like); :meth:`cells` gives its CSV cells. Writing the CSV (and :meth:`to_pandas`)
+    reads the rows' values without building records when the store can give them directly (a
+    SQL store's rows); the same column rules write them.
 
     Attributes:
         name: the file name (``usage-report.csv``).
@@ -227,21 +161,37 @@ class Report(Generic[R]):
     def __init__(
         self,
         name: str,
-        columns: tuple[str, ...],
+        columns: Columns,
         rows: Callable[[], Iterator[R]],
-        cells: Callable[[R], list[str]],
+        values_of: Callable[[R], ReportValues],
+        values: Callable[[], Iterator[ReportValues]] | None = None,
     ) -> None:
+        """Make a report.
+
+        Args:
+            name: the file name.
+            columns: the headers and their cell rules.
+            rows: reads the typed rows afresh.
+            values_of: a typed row's values, in column order.
+            values: reads every row's values afresh, in the same order as ``rows`` (default:
+                ``values_of`` each typed row).
+        """
         self.name = name
-        self.columns = columns
+        self.columns = columns.headers
+        self._table = columns
         self._rows = rows
-        self._cells = cells
+        self._values_of = values_of
+        self._values = values or (lambda: map(values_of, rows()))
 
     def __iter__(self) -> Iterator[R]:
         return self._rows()
 
     def cells(self, row: R) -> list[str]:
         """Return a row's cells as written to the CSV."""
-        return self._cells(row)
+        return self._table.write(self._values_of(row))
+
+    def _cell_rows(self) -> Iterator[list[str]]:
+        return map(self._table.write, self._values())
 
     def write_csv(self, target: IO[str], *, excel: bool = False) -> int:
         """Write the header and every row to a text stream; return the number of rows.
@@ -254,11 +204,11 @@ class Report(Generic[R]):
             target.write("\ufeff")
         writer = csv.writer(target, lineterminator="\r\n")
         writer.writerow(self.columns)
-        count = 0
-        for row in self:
-            writer.writerow(self._cells(row))
-            count += 1
-        return count
+        written = 0
+        for cells in self._cell_rows():
+            writer.writerow(cells)
+            written += 1
+        return written
 
     def csv_text(self, *, excel: bool = False) -> str:
         """Return the whole CSV as text (for small reports and tests)."""
@@ -273,20 +223,33 @@ class Report(Generic[R]):
             ImportError: pandas is not installed (``pip install 'learnprog[pandas]'``).
         """
         pandas = importlib.import_module("pandas")  # an optional dependency
-        return pandas.DataFrame([self._cells(r) for r in self], columns=list(self.columns))
+        return pandas.DataFrame(list(self._cell_rows()), columns=list(self.columns))
 
     def _repr_html_(self) -> str:
         """The first 20 rows as an HTML table, for Jupyter."""
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
         body = []
-        for index, row in enumerate(self):
+        for index, row in enumerate(self._cell_rows()):
             if index == 20:
                 body.append(f'<tr><td colspan="{len(self.columns)}">…</td></tr>')
                 break
-            cells = "".join(f"<td>{html.escape(c)}</td>" for c in self._cells(row))
+            cells = "".join(f"<td>{html.escape(c)}</td>" for c in row)
             body.append(f"<tr>{cells}</tr>")
         caption = f"<caption>{html.escape(self.name)}</caption>"
         return f"<table>{caption}<tr>{head}</tr>{''.join(body)}</table>"
+
+
+class ReportRecord(Protocol):
+    """A typed report row: a record that gives its values in column order."""
+
+    def values(self) -> ReportValues:
+        """The row's values, one per column."""
+        ...
+
+
+def record_values(record: ReportRecord) -> ReportValues:
+    """A report record's values (``UsageRecord.values()`` and the like), for :class:`Report`."""
+    return record.values()
 
 
 def rows_of(records: Iterable[R]) -> list[R]:

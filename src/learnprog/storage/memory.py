@@ -65,6 +65,7 @@ from learnprog.model.reporting import (
     ActivityTotals,
     EmailReportFigures,
     MembershipRecord,
+    ReportValues,
     SpecializationRecord,
     UsageFunnel,
     UsageRecord,
@@ -1246,6 +1247,15 @@ class InMemoryReportRepository(ports.ReportRepository):
                 )
             rows.sort(key=lambda r: (r.learner.email.key, r.learner.id))
             yield from rows
+
+    def usage_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
+        return (r.values() for r in self.usage(program_ids))
+
+    def membership_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
+        return (r.values() for r in self.memberships(program_ids))
+
+    def specialization_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
+        return (r.values() for r in self.specializations(program_ids))
 
     def email_figures(self, program_ids: Sequence[str], now: datetime) -> EmailReportFigures:
         uow = self._uow

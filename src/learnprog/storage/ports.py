@@ -48,6 +48,7 @@ from learnprog.model.reporting import (
     ActivityTotals,
     EmailReportFigures,
     MembershipRecord,
+    ReportValues,
     SpecializationRecord,
     UsageFunnel,
     UsageRecord,
@@ -711,6 +712,23 @@ class ReportRepository(Protocol):
 
     def specializations(self, program_ids: Sequence[str]) -> Iterator[SpecializationRecord]:
         """Yield one record per current specialization enrollment, ordered as :meth:`usage`."""
+        ...
+
+    def usage_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
+        """Yield :meth:`usage`'s rows as their values (``UsageRecord.values()``), in its order.
+
+        A SQL store gives the values as it stores them, without building records: times as
+        naive UTC datetimes (or SQLite's text of them), sums as the driver reads them
+        (``Decimal`` on MariaDB); the report's cell rules write them as the records' values.
+        """
+        ...
+
+    def membership_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
+        """Yield :meth:`memberships`' rows as their values, as :meth:`usage_values` does."""
+        ...
+
+    def specialization_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
+        """Yield :meth:`specializations`' rows as their values, as :meth:`usage_values` does."""
         ...
 
     def email_figures(self, program_ids: Sequence[str], now: datetime) -> EmailReportFigures:

@@ -57,7 +57,7 @@ def driver_rows(
         except sa_exc.SQLAlchemyError as exc:
             raise translate(exc, kind) from exc
         return
-    compiled = statement.compile(dialect=dialect)
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     values = compiled.construct_params()
     parameters: Any = (
         tuple(values[name] for name in compiled.positiontup or ()) if dialect.positional else values

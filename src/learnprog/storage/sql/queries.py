@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 
 from learnprog.model.analytics import AnalyticsScope
 from learnprog.model.catalog import EntryKind
-from learnprog.model.learner import MemberState
+from learnprog.model.learner import LearnerProfile, MemberState
 from learnprog.model.mail import MessageCategory
 from learnprog.model.messaging import (
     LONG_INACTIVE_AFTER,
@@ -279,27 +280,26 @@ def _progress_columns() -> list[sa.ColumnElement[Any]]:
     return [c.label(f"p_{c.name}") for c in t.enrollment_progress.c if c.name != "enrollment_id"]
 
 
+def _profile_columns() -> list[sa.ColumnElement[Any]]:
+    return [t.learners.c[a.name] for a in attrs.fields(LearnerProfile)]
+
+
 def enrollment_report_query(
-    program_ids: Sequence[str], kind: EntryKind, dialect: str
+    program_ids: Sequence[str], kind: EntryKind, dialect: str, *, values: bool = False
 ) -> sa.Select[Any]:
     """Current enrollments of one kind in the programs, with everything a report row shows.
 
     Columns: the learner (``l_``), the figures (``p_``), the enrollment, its target (course or
     specialization: ``target_name``, ``target_code``, ``target_slug``, ``target_partner``,
     ``class_start``), ``removed``, the program's slug and name, the source collection's name and
-    the contract's name. Ordered by program slug, email key, target ID and enrollment ID.
+    the contract's name. With ``values``, only the report's values instead, in its column
+    order (``UsageRecord.values()``, ``SpecializationRecord.values()``). Ordered by program
+    slug, email key, target ID and enrollment ID.
     """
     e, m, lr, p = t.enrollments.c, t.memberships.c, t.learners.c, t.enrollment_progress.c
     pr, k, co = t.programs.c, t.contracts.c, t.collections.c
-    if kind is EntryKind.COURSE:
-        target = t.courses
-        extra = [
-            t.courses.c.course_id.label("target_code"),
-            t.courses.c.class_start.label("class_start"),
-        ]
-    else:
-        target = t.specializations
-        extra = [sa.literal("").label("target_code"), sa.null().label("class_start")]
+    course = kind is EntryKind.COURSE
+    target = t.courses if course else t.specializations
     tc = target.c
     joins = (
         t.enrollments.join(t.learners, lr.id == e.learner_id)
@@ -310,8 +310,24 @@ def enrollment_report_query(
         .outerjoin(t.enrollment_progress, p.enrollment_id == e.id)
         .outerjoin(t.collections, co.id == e.source_collection_id)
     )
-    return (
-        sa.select(
+    removed = m.state == MemberState.DELETED_MEMBER.value
+    columns: list[sa.ColumnElement[Any]]
+    if values:
+        # no figures stored yet: EnrollmentProgress's zeros; completed: a completion time
+        progress = [sa.func.coalesce(p.progress, 0), sa.func.coalesce(p.learning_seconds, 0)]
+        columns = [
+            lr.full_name, lr.email, lr.external_id, tc.name, *([tc.course_id] if course else []),
+            tc.slug, tc.partner, e.enrolled_at, *([tc.class_start] if course else []),
+            p.last_activity_at, *(progress if course else []), p.completed_at.is_not(None),
+            removed, pr.slug, pr.name, co.name, p.completed_at, *([p.grade] if course else []),
+            k.name, *_profile_columns(),
+        ]  # fmt: skip
+    else:
+        if course:
+            extra = [tc.course_id.label("target_code"), tc.class_start.label("class_start")]
+        else:
+            extra = [sa.literal("").label("target_code"), sa.null().label("class_start")]
+        columns = [
             *_learner_columns(),
             *_progress_columns(),
             e.id.label("enrollment_id"),
@@ -320,12 +336,14 @@ def enrollment_report_query(
             tc.slug.label("target_slug"),
             tc.partner.label("target_partner"),
             *extra,
-            (m.state == MemberState.DELETED_MEMBER.value).label("removed"),
+            removed.label("removed"),
             pr.slug.label("program_slug"),
             pr.name.label("program_name"),
             co.name.label("source"),
             k.name.label("contract"),
-        )
+        ]
+    return (
+        sa.select(*columns)
         .select_from(joins)
         .where(
             e.program_id.in_(list(program_ids)),
@@ -341,10 +359,13 @@ def enrollment_report_query(
     )
 
 
-def membership_report_query(program_ids: Sequence[str], dialect: str) -> sa.Select[Any]:
+def membership_report_query(
+    program_ids: Sequence[str], dialect: str, *, values: bool = False
+) -> sa.Select[Any]:
     """Every membership of the programs with its current course counts and last activity.
 
-    Ordered by program slug, email key and learner ID.
+    With ``values``, only the report's values, in its column order
+    (``MembershipRecord.values()``). Ordered by program slug, email key and learner ID.
     """
     m, lr, pr, k = t.memberships.c, t.learners.c, t.programs.c, t.contracts.c
     e, p = t.enrollments.c, t.enrollment_progress.c
@@ -365,19 +386,29 @@ def membership_report_query(program_ids: Sequence[str], dialect: str) -> sa.Sele
         .subquery("membership_figures")
     )
     f = figures.c
-    return (
-        sa.select(
+    enrolled = sa.func.coalesce(f.enrolled, 0).label("enrolled")
+    completed = sa.func.coalesce(f.completed, 0).label("completed")
+    columns: list[sa.ColumnElement[Any]]
+    if values:
+        columns = [
+            lr.full_name, lr.email, lr.external_id, pr.name, pr.slug, enrolled, completed,
+            m.state, m.joined_at, m.invited_at, f.last_activity_at, k.name, *_profile_columns(),
+        ]  # fmt: skip
+    else:
+        columns = [
             *_learner_columns(),
             pr.name.label("program_name"),
             pr.slug.label("program_slug"),
-            sa.func.coalesce(f.enrolled, 0).label("enrolled"),
-            sa.func.coalesce(f.completed, 0).label("completed"),
+            enrolled,
+            completed,
             m.state,
             m.joined_at,
             m.invited_at,
             f.last_activity_at,
             k.name.label("contract"),
-        )
+        ]
+    return (
+        sa.select(*columns)
         .select_from(
             t.memberships.join(t.learners, lr.id == m.learner_id)
             .join(t.programs, pr.id == m.program_id)
@@ -393,85 +424,107 @@ def membership_report_query(program_ids: Sequence[str], dialect: str) -> sa.Sele
     )
 
 
-def enrollment_totals_query(program_ids: Sequence[str]) -> sa.Select[Any]:
-    """The email report's enrollment totals: one row (see ``EmailReportFigures``)."""
-    e, p, lr = t.enrollments.c, t.enrollment_progress.c, t.learners.c
-    done = p.completed_at.is_not(None)
-    return (
-        sa.select(
-            sa.func.count().label("total_enrollments"),
-            sa.func.count(sa.distinct(e.target_id)).label("unique_courses"),
-            sa.func.coalesce(sa.func.sum(sa.case((done, 1), else_=0)), 0).label("completions"),
-            sa.func.coalesce(
-                sa.func.sum(sa.case((sa.and_(done, lr.identity_verified.is_(True)), 1), else_=0)),
-                0,
-            ).label("verified"),
-            sa.func.coalesce(sa.func.sum(p.learning_seconds), 0).label("seconds"),
-        )
-        .select_from(
-            t.enrollments.join(t.learners, lr.id == e.learner_id).outerjoin(
-                t.enrollment_progress, p.enrollment_id == e.id
-            )
-        )
-        .where(e.program_id.in_(list(program_ids)), e.kind == EntryKind.COURSE.value)
-    )
+def email_figures_query(program_ids: Sequence[str]) -> sa.Select[Any]:
+    """The email report's figures: one row, columns named as ``EmailReportFigures``'s fields.
 
+    The hours are given as ``seconds``. One pass over the programs' course enrollments and
+    their figures, and one over the memberships: both become rows of one ``UNION ALL``,
+    grouped by learner (enrollment rows carry the course, completion, hours, 50% and current
+    flags; membership rows the joined, member and removed flags, and ``listed``), then summed.
+    Enrollment totals count every learner's rows; learner figures only learners with a
+    membership. The distinct courses are one more count over the enrollments.
+    """
+    m, e, p, lr = t.memberships.c, t.enrollments.c, t.enrollment_progress.c, t.learners.c
+    ids = list(program_ids)
+    courses = (e.program_id.in_(ids), e.kind == EntryKind.COURSE.value)
 
-def learner_totals_query(program_ids: Sequence[str]) -> sa.Select[Any]:
-    """The email report's learner figures: one row of sums over per-learner aggregates."""
-    m, e, p = t.memberships.c, t.enrollments.c, t.enrollment_progress.c
-    people = (
+    def flag(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+        return sa.case((condition, 1), else_=0)
+
+    none = sa.null()
+    enrolled = (
         sa.select(
-            m.learner_id,
-            sa.func.max(sa.case((m.joined_at.is_not(None), 1), else_=0)).label("joined"),
-            sa.func.max(sa.case((m.state == MemberState.MEMBER.value, 1), else_=0)).label("member"),
-            sa.func.max(sa.case((m.state == MemberState.DELETED_MEMBER.value, 1), else_=0)).label(
-                "removed"
-            ),
-        )
-        .where(m.program_id.in_(list(program_ids)))
-        .group_by(m.learner_id)
-        .subquery("report_learners")
-    )
-    done = p.completed_at.is_not(None)
-    courses = (
-        sa.select(
-            e.learner_id,
-            sa.func.count(sa.distinct(e.target_id)).label("enrolled"),
-            sa.func.count(sa.distinct(sa.case((done, e.target_id)))).label("completed"),
-            sa.func.max(sa.case((p.progress >= 50, 1), else_=0)).label("half"),
-            sa.func.max(sa.case((e.current_target_id.is_not(None), 1), else_=0)).label("current"),
+            e.learner_id.label("learner_id"),
+            none.label("listed"),
+            none.label("joined"),
+            none.label("member"),
+            none.label("removed"),
+            e.target_id.label("target_id"),
+            flag(p.completed_at.is_not(None)).label("done"),
+            p.learning_seconds.label("seconds"),
+            flag(p.progress >= 50).label("half"),
+            flag(e.current_target_id.is_not(None)).label("current"),
         )
         .select_from(t.enrollments.outerjoin(t.enrollment_progress, p.enrollment_id == e.id))
-        .where(e.program_id.in_(list(program_ids)), e.kind == EntryKind.COURSE.value)
-        .group_by(e.learner_id)
-        .subquery("report_courses")
+        .where(*courses)
     )
-    lr, c = people.c, courses.c
-    joined = lr.joined == 1
-    enrolled = sa.func.coalesce(c.enrolled, 0)
-    completed = sa.func.coalesce(c.completed, 0)
+    listed = sa.select(
+        m.learner_id,
+        sa.literal(1),
+        flag(m.joined_at.is_not(None)),
+        flag(m.state == MemberState.MEMBER.value),
+        flag(m.state == MemberState.DELETED_MEMBER.value),
+        none,
+        none,
+        none,
+        none,
+        none,
+    ).where(m.program_id.in_(ids))
+    u = sa.union_all(enrolled, listed).subquery("report_rows")
+    people = (
+        sa.select(
+            u.c.learner_id,
+            sa.func.max(u.c.listed).label("listed"),
+            sa.func.max(u.c.joined).label("joined"),
+            sa.func.max(u.c.member).label("member"),
+            sa.func.max(u.c.removed).label("removed"),
+            sa.func.count(u.c.target_id).label("enrollments"),
+            sa.func.sum(u.c.done).label("completions"),
+            sa.func.sum(u.c.seconds).label("seconds"),
+            sa.func.count(sa.distinct(u.c.target_id)).label("enrolled"),
+            sa.func.count(sa.distinct(sa.case((u.c.done == 1, u.c.target_id)))).label("completed"),
+            sa.func.max(u.c.half).label("half"),
+            sa.func.max(u.c.current).label("current"),
+        )
+        .group_by(u.c.learner_id)
+        .subquery("report_learners")
+    )
+    x = people.c
+    joined = sa.and_(x.listed == 1, x.joined == 1)
 
     def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
-        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+        return sa.func.coalesce(sa.func.sum(flag(condition)), 0)
 
+    def total(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        return sa.func.coalesce(sa.func.sum(column), 0)
+
+    unique_courses = (
+        sa.select(sa.func.count(sa.distinct(e.target_id))).where(*courses).scalar_subquery()
+    )
     return sa.select(
+        total(x.enrollments).label("total_enrollments"),
+        unique_courses.label("unique_courses"),
+        total(x.completions).label("course_completions"),
+        total(sa.case((lr.identity_verified.is_(True), x.completions), else_=0)).label(
+            "verified_completions"
+        ),
+        total(x.seconds).label("seconds"),
         count(joined).label("unique_learners"),
-        count(sa.and_(joined, enrolled > 0)).label("enrolled_learners"),
-        count(lr.removed == 1).label("removed_learners"),
-        count(completed > 0).label("unique_completers"),
-        count(sa.and_(joined, c.half == 1)).label("completed_half"),
-        count(sa.and_(lr.member == 1, sa.func.coalesce(c.current, 0) == 0)).label(
+        count(sa.and_(joined, x.enrolled > 0)).label("enrolled_learners"),
+        count(sa.and_(x.listed == 1, x.removed == 1)).label("removed_learners"),
+        count(sa.and_(x.listed == 1, x.completed > 0)).label("unique_completers"),
+        count(sa.and_(joined, x.half == 1)).label("completed_half"),
+        count(sa.and_(x.listed == 1, x.member == 1, sa.func.coalesce(x.current, 0) == 0)).label(
             "joined_not_enrolled"
         ),
-        count(sa.and_(joined, enrolled > 0, completed == 0)).label("enrolled_not_completed"),
-        count(sa.and_(joined, enrolled == 1)).label("enrolled_one"),
-        count(sa.and_(joined, completed == 1)).label("completed_one"),
-        count(sa.and_(joined, enrolled == 2)).label("enrolled_two"),
-        count(sa.and_(joined, completed == 2)).label("completed_two"),
-        count(sa.and_(joined, enrolled > 2)).label("enrolled_more"),
-        count(sa.and_(joined, completed > 2)).label("completed_more"),
-    ).select_from(people.outerjoin(courses, c.learner_id == lr.learner_id))
+        count(sa.and_(joined, x.enrolled > 0, x.completed == 0)).label("enrolled_not_completed"),
+        count(sa.and_(joined, x.enrolled == 1)).label("enrolled_one"),
+        count(sa.and_(joined, x.completed == 1)).label("completed_one"),
+        count(sa.and_(joined, x.enrolled == 2)).label("enrolled_two"),
+        count(sa.and_(joined, x.completed == 2)).label("completed_two"),
+        count(sa.and_(joined, x.enrolled > 2)).label("enrolled_more"),
+        count(sa.and_(joined, x.completed > 2)).label("completed_more"),
+    ).select_from(people.join(t.learners, lr.id == x.learner_id))
 
 
 def funnel_query(program_ids: Sequence[str]) -> sa.Select[Any]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import cattrs
@@ -77,6 +78,7 @@ from learnprog.model.reporting import (
     ActivityTotals,
     EmailReportFigures,
     MembershipRecord,
+    ReportValues,
     SpecializationRecord,
     UsageFunnel,
     UsageRecord,
@@ -94,12 +96,11 @@ from learnprog.storage.sql.queries import (
     activity_totals_query,
     audience_query,
     course_learners_query,
+    email_figures_query,
     enrollment_report_query,
-    enrollment_totals_query,
     funnel_query,
     learner_activity_query,
     learner_feedback_query,
-    learner_totals_query,
     member_page_count,
     member_page_query,
     membership_report_query,
@@ -1496,6 +1497,12 @@ def _stored_figures(enrollment_id: str, values: Mapping[str, Any]) -> Enrollment
     )
 
 
+_EMAIL_COUNTS = tuple(
+    a.name for a in fields(EmailReportFigures) if a.name not in ("estimated_hours", "computed_at")
+)
+"""The email figures that are counts: ``email_figures_query``'s columns of the same names."""
+
+
 class SqlReportRepository(ports.ReportRepository):
     """Report records in SQL: one streamed query per report, figures aggregated in SQL."""
 
@@ -1599,37 +1606,39 @@ class SqlReportRepository(ports.ReportRepository):
                 row["contract"],
             )
 
+    def _values(
+        self, program_ids: Sequence[str], query: Callable[..., sa.Select[Any]]
+    ) -> Iterator[ReportValues]:
+        """A report's values straight from the driver's cursor: no record, no result processing.
+
+        ``query(program_ids, dialect=..., values=True)`` selects the values in the report's
+        column order, as stored (see :meth:`ports.ReportRepository.usage_values`); the
+        report's cell rules write them.
+        """
+        if not program_ids:
+            return iter(())
+        dialect = self._uow.connection.dialect.name
+        statement = query(program_ids, dialect=dialect, values=True)
+        return driver_rows(self._uow.connection, statement, kind="report", batch=self.STREAM)
+
+    def usage_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
+        return self._values(program_ids, partial(enrollment_report_query, kind=EntryKind.COURSE))
+
+    def specialization_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
+        kind = EntryKind.SPECIALIZATION
+        return self._values(program_ids, partial(enrollment_report_query, kind=kind))
+
+    def membership_values(self, program_ids: Sequence[str]) -> Iterator[ReportValues]:
+        return self._values(program_ids, membership_report_query)
+
     def email_figures(self, program_ids: Sequence[str], now: datetime) -> EmailReportFigures:
         if not program_ids:
             return email_figures([], [], {}, set(), now)
         with translate_errors("report"):
-            totals = (
-                self._uow.connection.execute(enrollment_totals_query(program_ids)).mappings().one()
-            )
-            people = (
-                self._uow.connection.execute(learner_totals_query(program_ids)).mappings().one()
-            )
-        return EmailReportFigures(
-            total_enrollments=int(totals["total_enrollments"]),
-            unique_learners=int(people["unique_learners"]),
-            enrolled_learners=int(people["enrolled_learners"]),
-            removed_learners=int(people["removed_learners"]),
-            unique_courses=int(totals["unique_courses"]),
-            course_completions=int(totals["completions"]),
-            verified_completions=int(totals["verified"]),
-            unique_completers=int(people["unique_completers"]),
-            estimated_hours=hours(float(totals["seconds"])),
-            completed_half=int(people["completed_half"]),
-            joined_not_enrolled=int(people["joined_not_enrolled"]),
-            enrolled_not_completed=int(people["enrolled_not_completed"]),
-            enrolled_one=int(people["enrolled_one"]),
-            completed_one=int(people["completed_one"]),
-            enrolled_two=int(people["enrolled_two"]),
-            completed_two=int(people["completed_two"]),
-            enrolled_more=int(people["enrolled_more"]),
-            completed_more=int(people["completed_more"]),
-            computed_at=now,
-        )
+            row = self._uow.connection.execute(email_figures_query(program_ids)).mappings().one()
+        counts = {name: int(row[name]) for name in _EMAIL_COUNTS}
+        seconds = float(row["seconds"])
+        return EmailReportFigures(**counts, estimated_hours=hours(seconds), computed_at=now)
 
     def course_learners(
         self, course_id: str, program_ids: Sequence[str]
