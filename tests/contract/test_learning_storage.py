@@ -210,6 +210,27 @@ def test_the_scorer_streams_attempts_in_time_order_and_reads_times_by_id(
             "t3": f.NOW + DAY,
         }
         assert store.attempt_times(w.org_id, []) == {}
+        assert store.count_attempts_until(w.org_id, (f.NOW + DAY, "t2")) == 2
+    # rows read once (memory keeps them in time order), then more come, one earlier in time
+    with uow_factory() as uow:
+        uow.activity.add_attempts(
+            w.org_id,
+            [
+                AssessmentAttempt("t4", ana, w.course.id, "a1", 10.0, f.NOW + 2 * DAY),
+                AssessmentAttempt("t0", bo, w.course.id, "a1", 55.0, f.NOW - DAY),
+            ],
+        )
+        uow.commit()
+    with uow_factory() as uow:  # rolled back: never read
+        uow.activity.add_attempts(
+            w.org_id, [AssessmentAttempt("t9", bo, w.course.id, "a1", 1.0, f.NOW)]
+        )
+    with uow_factory() as uow:
+        store = uow.skill_ratings
+        assert [r[3] for r in store.scoring_rows(w.org_id, None)] == ["t0", "t1", "t2", "t3", "t4"]
+        assert [r[3] for r in store.scoring_rows(w.org_id, (f.NOW, "t1"))] == ["t2", "t3", "t4"]
+        assert store.count_attempts_until(w.org_id, (f.NOW + DAY, "t2")) == 3
+        assert store.count_attempts_until(w.org_id, (f.NOW - 2 * DAY, "")) == 0
 
 
 # --- derived figures and the members list --------------------------------------------------

@@ -11,6 +11,8 @@ them, and raise the same :class:`~learnprog.errors.ConflictError`.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from datetime import date, datetime
@@ -92,6 +94,8 @@ class InMemoryStore:
         self.indexes: dict[tuple[str, str], dict[Hashable, Hashable]] = {}
         # (table, lookup label) -> value -> keys of committed records with that value
         self.lookups: dict[tuple[str, str], dict[Hashable, set[Hashable]]] = {}
+        # table -> a table's own structures over its committed records (kept up on commit)
+        self.derived: dict[str, Any] = {}
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         """Return a new unit of work over this store (a :data:`UnitOfWorkFactory`)."""
@@ -815,13 +819,112 @@ class InMemoryEventTable(_ScopedTable[LearningEvent]):
 
 
 class InMemoryAttemptTable(_ScopedTable[AssessmentAttempt]):
-    """Assessment attempts in memory."""
+    """Assessment attempts in memory.
+
+    Besides the lookups, each organization's committed attempts are kept in time order
+    (``(submitted_at, id)``) with the row the scorer reads, kept up as attempts are committed,
+    as a SQL database keeps an index: the scorer reads millions of them in that order.
+    """
 
     kind, name = "assessment attempt", "assessment_attempts"
     lookups = (
         ("learner and course", lambda a: (a.learner_id, a.course_id)),
         ("course", lambda a: a.course_id),
     )
+
+    def _timelines(self) -> _Timelines:
+        found: _Timelines = self._uow.store.derived.setdefault(self.name, _Timelines())
+        return found
+
+    def commit_staged(self) -> None:
+        """Apply the staged writes, adding new attempts to their organization's timeline.
+
+        An attempt replaced or deleted makes its organization's timeline stale: the next read
+        builds it again.
+        """
+        committed, timelines = self._committed(), self._timelines()
+        for key, record in self._staged().items():
+            organization_id = cast(tuple[str, str], key)[0]
+            if organization_id in timelines.stale:
+                continue
+            if record is _DELETED or key in committed:
+                timelines.by_organization.pop(organization_id, None)
+                timelines.stale.add(organization_id)
+            else:  # every organization's attempts were added since its first: append
+                timelines.by_organization.setdefault(organization_id, _Timeline()).add(record)
+        super().commit_staged()
+
+    def timeline(self, organization_id: str) -> _Timeline | None:
+        """The organization's committed attempts in time order.
+
+        ``None`` while this unit of work has staged writes to attempts: the caller then reads
+        the records themselves.
+        """
+        self._uow.check_open()
+        if self._staged():
+            return None
+        timelines = self._timelines()
+        if organization_id in timelines.stale:
+            rebuilt = _Timeline()
+            for key, record in self._committed().items():
+                if cast(tuple[str, str], key)[0] == organization_id:
+                    rebuilt.add(record)
+            timelines.by_organization[organization_id] = rebuilt
+            timelines.stale.discard(organization_id)
+        timeline = timelines.by_organization.get(organization_id) or _Timeline()
+        timeline.settle()
+        return timeline
+
+
+class _Timelines:
+    """Every organization's :class:`_Timeline`, and those to build again before reading."""
+
+    def __init__(self) -> None:
+        self.by_organization: dict[str, _Timeline] = {}
+        self.stale: set[str] = set()
+
+
+def _scoring_row(a: AssessmentAttempt) -> tuple[str, str, float, str]:
+    """An attempt as the scorer reads it (``SkillRatingRepository.scoring_rows``).
+
+    Learner, item key (course and assessment IDs), grade, attempt ID.
+    """
+    return a.learner_id, f"{a.course_id}:{a.assessment_id}", a.grade, a.id
+
+
+class _Timeline:
+    """One organization's attempts in time order: sort keys and scoring rows, side by side.
+
+    Attempts usually arrive in time order and are appended; one out of order marks the
+    timeline for a sort at the next read.
+    """
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[datetime, str]] = []
+        self.rows: list[tuple[str, str, float, str]] = []
+        self._items: dict[str, str] = {}
+        self._sorted = True
+
+    def add(self, a: AssessmentAttempt) -> None:
+        key = (a.submitted_at, a.id)
+        if self.keys and key < self.keys[-1]:
+            self._sorted = False
+        self.keys.append(key)
+        learner_id, item, grade, attempt_id = _scoring_row(a)
+        item = self._items.setdefault(item, item)  # one string per assessment, not per row
+        self.rows.append((learner_id, item, grade, attempt_id))
+
+    def settle(self) -> None:
+        """Sort, if an attempt came out of order."""
+        if not self._sorted:
+            order = sorted(range(len(self.keys)), key=self.keys.__getitem__)
+            self.keys = [self.keys[i] for i in order]
+            self.rows = [self.rows[i] for i in order]
+            self._sorted = True
+
+    def after(self, cursor: tuple[datetime, str] | None) -> int:
+        """The position of the first attempt after ``cursor`` (0 for ``None``)."""
+        return 0 if cursor is None else bisect.bisect_right(self.keys, cursor)
 
 
 class InMemoryActivityRepository(ports.ActivityRepository):
@@ -1440,11 +1543,19 @@ class InMemorySkillRatingRepository(ports.SkillRatingRepository):
     def scoring_rows(
         self, organization_id: str, after: tuple[datetime, str] | None
     ) -> Iterator[tuple[str, str, float, str]]:
+        timeline = self._uow.assessment_attempts.timeline(organization_id)
+        if timeline is not None:  # nothing staged: the committed rows, already in time order
+            return itertools.islice(timeline.rows, timeline.after(after), None)
+        return self._staged_scoring_rows(organization_id, after)
+
+    def _staged_scoring_rows(
+        self, organization_id: str, after: tuple[datetime, str] | None
+    ) -> Iterator[tuple[str, str, float, str]]:
         found = self._org_attempts(organization_id)
         if after is not None:  # incremental scoring: few rows, each compared with the cursor
             found = [a for a in found if (a.submitted_at, a.id) > after]
         for a in found:
-            yield a.learner_id, f"{a.course_id}:{a.assessment_id}", a.grade, a.id
+            yield _scoring_row(a)
 
     def attempt_times(self, organization_id: str, ids: Sequence[str]) -> Mapping[str, datetime]:
         table = self._uow.assessment_attempts  # keyed (organization, ID): no scan
@@ -1452,6 +1563,9 @@ class InMemorySkillRatingRepository(ports.SkillRatingRepository):
         return {a.id: a.submitted_at for a in found if a is not None}
 
     def count_attempts_until(self, organization_id: str, until: tuple[datetime, str]) -> int:
+        timeline = self._uow.assessment_attempts.timeline(organization_id)
+        if timeline is not None:
+            return timeline.after(until)
         return sum(
             1 for a in self._org_attempts(organization_id) if (a.submitted_at, a.id) <= until
         )
