@@ -133,8 +133,9 @@ NAME, MAIL, LINK = "@@name@@", "@@mail@@", "@@link@@"
 ACCEPT = "http://localhost:8000/programs/academy/accept?token="
 
 
-def invitation_bodies() -> tuple[str, str]:
-    """The floor's email: learnprog's invitation templates rendered once, with markers.
+def invitation_mail() -> tuple[str, str, str]:
+    """The floor's email (subject, text, HTML): the package's invitation templates rendered
+    once, with markers.
 
     The floor then fills each row's name, address and link by string replacement, so its
     outbox rows are the same size as learnprog's (a link token as long as a signed one,
@@ -151,7 +152,7 @@ def invitation_bodies() -> tuple[str, str]:
         "membership_ended": False,
     }
     rendered = MailTemplates().render(INVITATION, context)
-    return rendered.text, rendered.html
+    return rendered.subject, rendered.text, rendered.html
 
 
 def floor_run(url: str, path: Path) -> int:
@@ -188,7 +189,7 @@ def floor_run(url: str, path: Path) -> int:
         )
     count = 0
     batch: list[tuple[str, str, str]] = []
-    text_body, html_body = invitation_bodies()
+    subject, text_body, html_body = invitation_mail()
 
     def flush() -> None:
         naive = NOW.replace(tzinfo=None)
@@ -233,7 +234,7 @@ def floor_run(url: str, path: Path) -> int:
                         "category": "transactional",
                         "to_address": p["email"],
                         "to_name": p["full_name"],
-                        "subject": "You're invited to Academy",
+                        "subject": subject,
                         "text_body": text_body.replace(NAME, p["full_name"])
                         .replace(MAIL, p["email"])
                         .replace(LINK, link),
