@@ -63,3 +63,14 @@ def png(width: int, height: int) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), (12, 80, 160)).save(out, format="PNG")
     return out.getvalue()
+
+
+def forged(token: str) -> str:
+    """``token`` with the first character of its signature changed.
+
+    The first character carries six bits of the signature; the last one carries only some
+    (base64 of a 20-byte digest), so changing the last character can leave the decoded
+    signature the same and the token still valid.
+    """
+    payload, _, signature = token.rpartition(".")
+    return f"{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
