@@ -6,6 +6,9 @@ that need it are skipped, except with ``CI=true``, where that is a failure.
 
 Environment: ``LEARNPROG_TEST_POSTGRES_URL`` and ``LEARNPROG_TEST_MARIADB_URL`` override the
 local defaults.
+
+Property tests (Hypothesis) have no deadline, since a busy machine makes any timing flaky; with
+``CI=true`` they also draw the same examples on every run, so a CI result can be reproduced.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 from sqlalchemy.engine import Engine
 
 import learnprog
@@ -38,6 +42,10 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 SQL_BACKENDS = ("sqlite", "postgresql", "mariadb")
 ALL_BACKENDS = ("memory", *SQL_BACKENDS)
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+settings.register_profile("learnprog", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True)
+settings.load_profile("ci" if IN_CI else "learnprog")
 
 UowFactory = Callable[[], UnitOfWork]
 

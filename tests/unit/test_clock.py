@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from learnprog.clock import Clock, FixedClock, SystemClock, ensure_utc
@@ -58,7 +58,6 @@ def test_ensure_utc_default_field_name() -> None:
         ensure_utc(datetime(2026, 3, 2, 9, 0))
 
 
-@settings(deadline=None)
 @given(aware_datetimes)
 def test_ensure_utc_preserves_the_instant(value: datetime) -> None:
     converted = ensure_utc(value)
@@ -125,7 +124,6 @@ def test_fixed_clock_set_rejects_naive_and_keeps_time() -> None:
     assert clock.now() == START
 
 
-@settings(deadline=None)
 @given(
     aware_datetimes, st.timedeltas(min_value=timedelta(days=-3650), max_value=timedelta(days=3650))
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from learnprog.errors import ValidationError
@@ -144,14 +144,12 @@ def test_email_key_trims_and_casefolds() -> None:
     assert email_key("STRASSE@example.de") == email_key("straße@example.de")
 
 
-@settings(deadline=None)
 @given(st.text())
 def test_email_key_is_idempotent(address: str) -> None:
     key = email_key(address)
     assert email_key(key) == key
 
 
-@settings(deadline=None)
 @given(st.emails())
 def test_parse_key_equals_email_key_of_address(address: str) -> None:
     parsed = EmailAddress.parse(address)
@@ -237,7 +235,6 @@ def test_for_name_suffix_is_random() -> None:
     assert len({ProgramSlug.for_name("x").value for _ in range(20)}) > 1
 
 
-@settings(deadline=None)
 @given(st.text(max_size=20))
 def test_for_name_of_short_names_parses_back_with_slugified_prefix(name: str) -> None:
     # At most 20 characters case-fold to at most 60: no truncation happens.
@@ -246,7 +243,6 @@ def test_for_name_of_short_names_parses_back_with_slugified_prefix(name: str) ->
     assert slug.value[:-7] == (slugify(name) or "program")
 
 
-@settings(deadline=None)
 @given(st.text())
 @example("a" * 72 + " b")
 def test_for_name_always_parses_back(name: str) -> None:
