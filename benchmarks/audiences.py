@@ -8,7 +8,8 @@ admin opt-outs. Then, for each of the guide's seven audiences, prints the time o
 SQL query per audience returning the same rows, and both recipient counts (they must match).
 Both run after ``ANALYZE`` (table statistics matter to the planners, and autovacuum may be
 off). Figures only; nothing is asserted. Like the test suite, it **empties learnprog's tables**
-in the database it uses (``LEARNPROG_BENCH_POSTGRES_URL``, default the local ``test`` database).
+in the database it uses: ``LEARNPROG_BENCH_POSTGRES_URL``, by default a ``learnprog_bench``
+database of its own on the local server, made on first use (``_databases.py``).
 
     python benchmarks/audiences.py [--members 100000] [--scale 1] [--backends sqlite,postgresql]
 """
@@ -16,7 +17,6 @@ in the database it uses (``LEARNPROG_BENCH_POSTGRES_URL``, default the local ``t
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import tempfile
 import time
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from _databases import bench_url
 
 import learnprog
 from learnprog.model.messaging import Audience, AudienceFilter
@@ -33,11 +34,6 @@ from learnprog.storage.sql import SqlUnitOfWork, create_sql_engine, upgrade
 from learnprog.storage.sql.tables import metadata
 from learnprog.storage.sql.types import UtcDateTime
 
-URLS = {
-    "postgresql": os.environ.get(
-        "LEARNPROG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    ),
-}
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
 
@@ -85,10 +81,6 @@ def hand_written(audience: Audience) -> sa.TextClause:
     )
     names = [n for n in ("now", "recent", "inactive", "long_inactive") if f":{n}" in sql]
     return sa.text(sql).bindparams(*(sa.bindparam(n, type_=UtcDateTime()) for n in names))
-
-
-def url_for(backend: str, folder: Path) -> str:
-    return URLS.get(backend) or f"sqlite:///{folder / 'audiences.db'}"
 
 
 def seed(engine: sa.Engine, members: int, rng: random.Random) -> str:
@@ -233,7 +225,7 @@ def main() -> None:
     members = int(args.members * args.scale)
     folder = Path(tempfile.mkdtemp())
     for backend in args.backends.split(","):
-        run(backend, url_for(backend, folder), members, args.seed)
+        run(backend, bench_url(backend, folder, "audiences.db"), members, args.seed)
 
 
 if __name__ == "__main__":

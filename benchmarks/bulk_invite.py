@@ -22,7 +22,6 @@ import argparse
 import csv
 import functools
 import html
-import os
 import secrets
 import tempfile
 import time
@@ -35,6 +34,7 @@ from typing import Any
 
 import email_validator
 import sqlalchemy as sa
+from _databases import bench_url
 
 import learnprog
 from learnprog.mail.rendering import INVITATION, MailTemplates
@@ -47,11 +47,6 @@ QUIET: dict[str, Any] = {
     "settings": learnprog.Settings(secret_key="benchmark-secret-not-for-links"),
 }
 
-URLS = {
-    "postgresql": os.environ.get(
-        "LEARNPROG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    ),
-}
 NOW = datetime(2026, 6, 1, tzinfo=UTC)  # contracts run a year around it; the clock is real
 
 
@@ -61,10 +56,6 @@ def roster(path: Path, rows: int) -> None:
         writer.writerow(["Full Name", "Email", "External ID"])
         for i in range(rows):
             writer.writerow([f"Learner Número {i}", f"learner.{i}@example.org", f"{i:07d}"])
-
-
-def url_for(backend: str, folder: Path) -> str:
-    return URLS.get(backend) or f"sqlite:///{folder / 'bench.db'}"
 
 
 def empty(url: str) -> None:
@@ -290,7 +281,7 @@ def main() -> None:
         f"{'learnprog MiB':>14} {'floor MiB':>10}"
     )
     for backend in args.backends.split(","):
-        url = url_for(backend, folder)
+        url = bench_url(backend, folder)
         try:
             empty(url)
         except learnprog.LearnprogError as exc:
@@ -306,7 +297,7 @@ def main() -> None:
             f"{ours_mem:>14.1f} {floor_mem:>10.1f}"
         )
     roster(triple, rows * 3)
-    url = url_for("sqlite", folder)
+    url = bench_url("sqlite", folder)
     empty(url)
     small = traced_peak(functools.partial(learnprog_run, url, path))
     empty(url)

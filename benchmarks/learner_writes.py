@@ -2,7 +2,8 @@
 
 Prints rows per second for: the learnprog repository path (validation, conversion, a savepoint
 per write) in one unit of work, and a baseline that inserts the same rows with one executemany.
-Figures only; nothing is asserted.
+Figures only; nothing is asserted. It empties learnprog's tables in the server databases it
+uses (``_databases.py``: ``learnprog_bench`` unless the environment names others).
 
     python benchmarks/learner_writes.py [--rows 5000] [--backends memory,sqlite,postgresql,mariadb]
 """
@@ -10,13 +11,14 @@ Figures only; nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from _databases import bench_url
 
 from learnprog.model import Learner, Organization
 from learnprog.storage.memory import InMemoryStore
@@ -24,14 +26,6 @@ from learnprog.storage.sql import SqlUnitOfWork, create_sql_engine, upgrade
 from learnprog.storage.sql.tables import learners, metadata, organizations
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-URLS = {
-    "postgresql": os.environ.get(
-        "LEARNPROG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    ),
-    "mariadb": os.environ.get(
-        "LEARNPROG_BENCH_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
-    ),
-}
 
 
 def people(org: Organization, rows: int) -> list[Learner]:
@@ -50,7 +44,7 @@ def empty(engine: sa.Engine) -> None:
 
 
 def run_sql(backend: str, rows: int) -> tuple[float, float]:
-    url = URLS.get(backend) or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    url = bench_url(backend, Path(tempfile.mkdtemp()))
     engine = create_sql_engine(url)
     upgrade(engine)
     empty(engine)

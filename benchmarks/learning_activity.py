@@ -32,8 +32,8 @@ the status (enrollments, completions, last activity, inactive, at risk) and the 
 per enrollment (``progress``, one unit of work per enrollment). The learnprog column therefore
 reads the stored figures of all the program's enrollments through one unit of work.
 
-The PostgreSQL database is ``LEARNPROG_BENCH_POSTGRES_URL`` (default the local ``test``
-database, as the other benchmarks); the script **empties learnprog's tables** in it. The
+The PostgreSQL database is ``LEARNPROG_BENCH_POSTGRES_URL`` (by default ``learnprog_bench``,
+made on first use, as the other benchmarks); the script **empties learnprog's tables** in it. The
 inactive figures depend on the day the script runs (the clock is real; the data is fixed).
 Figures only; nothing is asserted.
 
@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import heapq
-import os
 import pstats
 import random
 import sys
@@ -60,6 +59,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from _databases import bench_url
 
 import learnprog
 from learnprog.model import CourseItem, EventKind, LearningEvent
@@ -80,11 +80,6 @@ QUIET: dict[str, Any] = {
     "settings": learnprog.Settings(secret_key="benchmark-secret-not-for-links"),
 }
 
-URLS = {
-    "postgresql": os.environ.get(
-        "LEARNPROG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    ),
-}
 START = datetime(2026, 6, 1, tzinfo=UTC)  # the first enrollment; activity runs ~6 months on
 JOINED = START - timedelta(days=7)
 ENROLL_SPREAD = timedelta(days=150)
@@ -515,7 +510,7 @@ def profile_ingest(bench: Bench, engine: sa.Engine, seed: int, total: int, event
 
 def run_backend(backend: str, args: argparse.Namespace, learners: int, events: int) -> None:
     folder = Path(tempfile.mkdtemp())
-    url = URLS.get(backend) or f"sqlite:///{folder / 'bench.db'}"
+    url = bench_url(backend, folder)
     try:
         empty(url)
     except learnprog.LearnprogError as exc:

@@ -14,8 +14,9 @@ members (100,000 by default) and ``--enrollments`` course enrollments (1,000,000
   and at a fifth of it (memory must stay flat).
 
 Figures only; nothing is asserted. Like the test suite, it **empties learnprog's tables** in the
-database it uses (``LEARNPROG_BENCH_POSTGRES_URL``, default the local ``test`` database). Both
-sides run after ``ANALYZE``.
+database it uses: ``LEARNPROG_BENCH_POSTGRES_URL``, by default a ``learnprog_bench`` database
+of its own on the local server, made on first use (``_databases.py``). Both sides run after
+``ANALYZE``.
 
     python benchmarks/reports.py [--members 100000] [--enrollments 1000000] [--scale 1]
         [--backends sqlite,postgresql]
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 import tempfile
 import time
@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from _databases import bench_url
 
 import learnprog
 from learnprog.model import OrgAdminActor
@@ -50,11 +51,6 @@ QUIET: dict[str, Any] = {
     "settings": learnprog.Settings(secret_key="benchmark-secret-not-for-links"),
 }
 
-URLS = {
-    "postgresql": os.environ.get(
-        "LEARNPROG_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    ),
-}
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
 PROFILE = (
@@ -326,7 +322,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp())
     for backend in args.backends.split(","):
-        url = URLS.get(backend) or f"sqlite:///{folder / 'reports.db'}"
+        url = bench_url(backend, folder, "reports.db")
         run(backend, url, int(args.members * args.scale), int(args.enrollments * args.scale),
             args.seed)  # fmt: skip
 

@@ -1,0 +1,85 @@
+"""Each benchmark script runs at a tiny size and its own cross-checks agree.
+
+Figures are never asserted (they belong to the scripts' output, not to a test); what is asserted
+is that every script still runs and that learnprog and the hand-written side it is compared with
+find the same things: audience counts, members' figures, ratings. The server backends run in
+``learner_writes.py`` only, which also makes the benchmarks' own ``learnprog_bench`` databases
+when they are missing (``benchmarks/_databases.py``); like the other database tests, an
+unreachable server skips it, except with ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IN_CI
+from tests.examples.conftest import example_env
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def run_benchmark(tmp_path: Path, script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        cwd=tmp_path,
+        env=example_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_audience_counts_agree_with_the_hand_written_queries(tmp_path: Path) -> None:
+    out = run_benchmark(tmp_path, "audiences.py", "--members", "300", "--backends", "sqlite")
+    assert "all_members" in out
+    assert "hand-written:" not in out  # printed only beside a count that differs
+
+
+def test_bulk_invitation_benchmark_runs(tmp_path: Path) -> None:
+    out = run_benchmark(tmp_path, "bulk_invite.py", "--rows", "300", "--backends", "sqlite")
+    assert "peak memory, sqlite: " in out
+
+
+def test_members_figures_agree_with_one_query_on_raw_events(tmp_path: Path) -> None:
+    out = run_benchmark(
+        tmp_path, "learning_activity.py", "--learners", "30", "--events", "300",
+        "--backends", "sqlite",
+    )  # fmt: skip
+    assert "learnprog ingest" in out
+    assert "members whose figures differ: 0" in out
+
+
+def test_report_benchmark_runs(tmp_path: Path) -> None:
+    out = run_benchmark(
+        tmp_path, "reports.py", "--members", "300", "--enrollments", "1000",
+        "--backends", "sqlite",
+    )  # fmt: skip
+    assert "CSV memory" in out
+
+
+def test_skill_ratings_equal_the_plain_loops(tmp_path: Path) -> None:
+    out = run_benchmark(
+        tmp_path, "skills_validation.py", "--scale", "0.01", "--attempts", "2000", "--skip-oulad"
+    )
+    assert "largest rating difference from the loop: 0.0e+00" in out
+
+
+@pytest.mark.postgresql
+@pytest.mark.mariadb
+def test_learner_writes_run_on_every_backend(tmp_path: Path) -> None:
+    out = run_benchmark(
+        tmp_path, "learner_writes.py", "--rows", "50", "--backends", "sqlite,postgresql,mariadb"
+    )
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert set(rows) == {"sqlite", "postgresql", "mariadb"}
+    unavailable = [line for line in rows.values() if "unavailable" in line]
+    if unavailable and not IN_CI:
+        pytest.skip("; ".join(unavailable))
+    assert not unavailable, out
