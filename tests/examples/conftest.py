@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -31,3 +33,22 @@ def example_env(**extra: str) -> dict[str, str]:
     package_root = str(Path(learnprog.__file__).resolve().parents[1])
     paths = [package_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), **extra}
+
+
+def run_script(script: Path, cwd: Path, *args: str, timeout: float = 300) -> str:
+    """Run ``script`` with this Python in ``cwd`` and return what it printed.
+
+    Raises:
+        AssertionError: the script exited with an error; the message is its standard error.
+    """
+    done = subprocess.run(
+        [sys.executable, str(script), *args],
+        cwd=cwd,
+        env=example_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout

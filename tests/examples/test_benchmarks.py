@@ -10,30 +10,18 @@ unreachable server skips it, except with ``CI=true``.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import IN_CI
-from tests.examples.conftest import example_env
+from tests.examples.conftest import run_script
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def run_benchmark(tmp_path: Path, script: str, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / script), *args],
-        cwd=tmp_path,
-        env=example_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return run_script(BENCHMARKS / script, tmp_path, *args)
 
 
 def test_audience_counts_agree_with_the_hand_written_queries(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ routes accept invitations and one-click unsubscribes."""
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -14,7 +13,7 @@ import pytest
 
 import learnprog
 from learnprog.model.mail import MessageCategory, OutgoingMessage
-from tests.examples.conftest import EXAMPLES, example_env
+from tests.examples.conftest import EXAMPLES, run_script
 
 HOST_APP = EXAMPLES / "host_app.py"
 
@@ -154,15 +153,6 @@ def test_a_queue_that_cannot_be_written_is_a_transient_failure(tmp_path: Path) -
 def test_the_script_runs_on_sqlite_and_lists_the_queue(tmp_path: Path) -> None:
     queue = tmp_path / "queue.jsonl"
     database = f"sqlite:///{tmp_path / 'acme.db'}"
-    done = subprocess.run(
-        [sys.executable, str(HOST_APP), "--db", database, "--queue", str(queue)],
-        cwd=tmp_path,
-        env=example_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert f"7 notifications in {queue}:" in done.stdout
+    out = run_script(HOST_APP, tmp_path, "--db", database, "--queue", str(queue), timeout=120)
+    assert f"7 notifications in {queue}:" in out
     assert len(queue.read_text(encoding="utf-8").splitlines()) == 7

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.examples.conftest import EXAMPLES, example_env
-
-
-def run_example(name: str, cwd: Path) -> str:
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)],
-        cwd=cwd,
-        env=example_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+from tests.examples.conftest import EXAMPLES, run_script
 
 
 def test_quickstart_creates_a_program_and_audits_every_step(tmp_path: Path) -> None:
-    slug, actions = run_example("quickstart.py", tmp_path).strip().split(" ", 1)
+    slug, actions = run_script(EXAMPLES / "quickstart.py", tmp_path).strip().split(" ", 1)
     assert slug.startswith("data-academy-")
     for action in ("organization.create", "admin.add", "program.create", "contract.create"):
         assert repr(action) in actions
@@ -32,7 +16,7 @@ def test_quickstart_creates_a_program_and_audits_every_step(tmp_path: Path) -> N
 
 
 def test_bulk_invite_reports_each_line_and_delivers_the_invitations(tmp_path: Path) -> None:
-    lines = run_example("bulk_invite.py", tmp_path).splitlines()
+    lines = run_script(EXAMPLES / "bulk_invite.py", tmp_path).splitlines()
     assert lines[:3] == ["2 created ", "3 rejected the Email is empty", "4 created "]
     assert "created=2" in lines[3]
     assert "rejected=1" in lines[3]
