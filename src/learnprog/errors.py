@@ -72,6 +72,15 @@ class ConflictError(LearnprogError):
         super().__init__(message)
 
 
+class StaleDataError(ConflictError):
+    """A record changed between reading it and writing it: another unit of work wrote first.
+
+    Raised by a compare-and-set write (``MembershipRepository.update(..., expected=...)``),
+    checked by the database in the UPDATE itself. Nothing of the unit of work is stored;
+    running it again reads the new state (the services do so once).
+    """
+
+
 class PermissionDeniedError(LearnprogError, PermissionError):
     """The actor may not do this (guide, "Organization Admin vs. Program Admin")."""
 
@@ -129,6 +138,7 @@ __all__ = [
     "MailError",
     "NotFoundError",
     "PermissionDeniedError",
+    "StaleDataError",
     "StorageError",
     "StorageUnavailableError",
     "ValidationError",

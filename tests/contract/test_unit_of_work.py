@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from attrs import evolve
 
-from learnprog.errors import ConflictError, NotFoundError, StorageError, ValidationError
+from learnprog.errors import (
+    ConflictError,
+    NotFoundError,
+    StaleDataError,
+    StorageError,
+    ValidationError,
+)
 from learnprog.model import Contract, ContractKind, Learner, Organization, Program, email_key
 from tests import factories as f
 from tests.conftest import UowFactory
@@ -257,6 +263,35 @@ def test_learner_profile_and_attributes_round_trip(uow_factory: UowFactory) -> N
         uow.commit()
     with uow_factory() as uow:
         assert uow.learners.get(person.id) == person
+
+
+def test_a_membership_update_with_expected_is_a_compare_and_set(uow_factory: UowFactory) -> None:
+    org = f.organization()
+    prog, deal, person = f.program(org), f.contract(org), f.learner(org)
+    invited = f.membership(org, prog, person, deal)
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.programs.add(prog)
+        uow.contracts.add(deal)
+        uow.learners.add(person)
+        uow.memberships.add(invited)
+        uow.commit()
+    accepted = invited.accept(f.NOW + timedelta(hours=1))
+    removed = accepted.remove(f.NOW + timedelta(hours=2))
+    with uow_factory() as uow:
+        uow.memberships.update(accepted, expected=invited)  # None joined_at matches NULL
+        uow.commit()
+    with uow_factory() as uow:
+        with pytest.raises(StaleDataError) as stale:  # read as INVITED, stored MEMBER
+            uow.memberships.update(invited.accept(f.NOW + timedelta(hours=3)), expected=invited)
+        assert (stale.value.kind, stale.value.key) == ("membership", invited.id)
+        assert uow.memberships.get(invited.id) == accepted  # nothing was written
+        uow.memberships.update(removed, expected=accepted)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.memberships.get(invited.id) == removed
+        with pytest.raises(NotFoundError):
+            uow.memberships.update(evolve(removed, id="m-missing"), expected=removed)
 
 
 def test_membership_is_unique_per_program_and_learner(uow_factory: UowFactory) -> None:

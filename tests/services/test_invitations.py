@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -12,13 +14,14 @@ from learnprog.clock import FixedClock
 from learnprog.errors import (
     ConflictError,
     InvalidTokenError,
+    LearnprogError,
     LicenseLimitError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
 from learnprog.mail.memory import InMemoryMailer
-from learnprog.model import LearnerActor, MemberState
+from learnprog.model import MemberState
 from learnprog.services.invitations import InvitationOutcome
 from tests.conftest import START, UowFactory
 from tests.services.world import SYSTEM, World
@@ -285,39 +288,94 @@ def test_unlimited_and_enrollment_contracts_take_no_license_on_acceptance(
     assert world.used() == 0
 
 
-def test_concurrent_acceptances_never_take_more_licenses_than_there_are(
-    uow_factory: UowFactory,
-) -> None:
-    lp = learnprog.connect(
+def _threaded_lp(
+    uow_factory: UowFactory, mailer: InMemoryMailer | None = None
+) -> learnprog.Learnprog:
+    """A learnprog whose units of work run on every backend, each thread its own."""
+    return learnprog.connect(
         uow_factory=uow_factory,
+        mailer=mailer or InMemoryMailer(),
         clock=FixedClock(START),
         settings=learnprog.Settings(secret_key="test-secret-test-secret"),
     )
+
+
+def _at_once(calls: list[Callable[[], object]]) -> list[str]:
+    """Run ``calls`` in threads released together; each one's outcome: its result's class
+    name, or the class name of the error it raised."""
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], object]) -> None:
+        start.wait()
+        try:
+            outcome = type(call()).__name__
+        except LearnprogError as exc:
+            outcome = type(exc).__name__
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return sorted(outcomes)
+
+
+def test_concurrent_acceptances_never_take_more_licenses_than_there_are(
+    uow_factory: UowFactory,
+) -> None:
+    lp = _threaded_lp(uow_factory)
     world = World(lp, licenses=3)
     emails = [f"learner{i}@example.org" for i in range(8)]
     for email in emails:
         world.invite(email, send_email=False)
     actors = [world.learner(e) for e in emails]
-    outcomes: list[str] = []
-    lock = threading.Lock()
-    start = threading.Barrier(len(actors))
-
-    def accept(actor: LearnerActor) -> None:
-        start.wait()
-        try:
-            lp.invitations.accept_by_sign_in(actor, "academy")
-            result = "member"
-        except LicenseLimitError:
-            result = "limit"
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=accept, args=(a,)) for a in actors]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert sorted(outcomes) == ["limit"] * 5 + ["member"] * 3
+    outcomes = _at_once(
+        [functools.partial(lp.invitations.accept_by_sign_in, a, "academy") for a in actors]
+    )
+    assert outcomes == ["LicenseLimitError"] * 5 + ["Membership"] * 3
     assert world.used() == 3
     states = [m.state for _, m in lp.invitations.members(world.admin, world.program.id)]
     assert states.count(MemberState.MEMBER) == 3
+
+
+def test_one_invitation_accepted_at_once_by_several_sessions_takes_one_license(
+    uow_factory: UowFactory, mailer: InMemoryMailer
+) -> None:
+    lp = _threaded_lp(uow_factory, mailer)
+    world = World(lp, licenses=3)
+    world.invite("lia@example.org")
+    lia = world.learner("lia@example.org")
+    outcomes = _at_once([functools.partial(lp.invitations.accept_by_sign_in, lia, "academy")] * 6)
+    assert outcomes == ["Membership"] * 6  # accepting twice changes nothing
+    assert world.used() == 1
+    joins = [
+        e for e in lp.audit.entries(world.admin, world.org.id) if e.action == "invitation.accept"
+    ]
+    assert len(joins) == 1
+    assert world.templates(mailer) == ["invitation", "program_welcome"]
+
+
+def test_one_member_removed_at_once_by_several_admins_frees_one_license(
+    uow_factory: UowFactory,
+) -> None:
+    lp = _threaded_lp(uow_factory)
+    world = World(lp, licenses=2)
+    for email in ("lia@example.org", "bo@example.org"):
+        world.invite(email, send_email=False)
+        world.accept(email)
+    lia = next(m for _, m in lp.invitations.members(world.admin, world.program.id)
+               if m.learner_id == world.learner("lia@example.org").learner_id)  # fmt: skip
+    outcomes = _at_once([functools.partial(lp.invitations.remove_member, world.admin, lia.id)] * 6)
+    assert outcomes == ["ConflictError"] * 5 + ["Membership"]  # the others find it removed
+    assert world.used() == 1
+    for email in ("cy@example.org", "di@example.org"):
+        world.invite(email, send_email=False)
+    world.accept("cy@example.org")
+    with pytest.raises(LicenseLimitError):  # two licenses: bo and cy hold them
+        world.accept("di@example.org")
+    states = [m.state for _, m in lp.invitations.members(world.admin, world.program.id)]
+    assert states.count(MemberState.MEMBER) == 2

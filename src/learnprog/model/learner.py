@@ -315,3 +315,16 @@ class Membership:
             raise PermissionDeniedError(
                 f"a learner in state {self.state.value} cannot enroll; only a MEMBER can"
             )
+
+
+MEMBERSHIP_LIFECYCLE = (
+    "contract_id",
+    "state",
+    "invited_at",
+    "joined_at",
+    "removed_at",
+    "invitation_sent_at",
+    "invitation_source",
+)
+"""The fields of a :class:`Membership` its lifecycle changes (invite, accept, revoke, remove,
+re-invite, resend): a compare-and-set write checks them all (``MembershipRepository.update``)."""

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, ParamSpec, TypeVar
 
 from attrs import frozen
 
 from learnprog.clock import Clock
+from learnprog.errors import StaleDataError
 from learnprog.mail.ports import Mailer
 from learnprog.model._rules import record_id
 from learnprog.model.access import (
@@ -56,6 +58,28 @@ class ServiceContext:
     clock: Clock
     settings: Settings
     signer: TokenSigner
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def retry_if_stale(method: Callable[P, R]) -> Callable[P, R]:
+    """Run a service method (one unit of work) once more when it meets a StaleDataError.
+
+    The first run stored nothing; the second reads what the other unit of work stored, so
+    an invitation accepted meanwhile is found accepted (accepting twice changes nothing) and
+    a member removed meanwhile is found removed (a ConflictError saying so).
+    """
+
+    @functools.wraps(method)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except StaleDataError:
+            return method(*args, **kwargs)
+
+    return run
 
 
 class Service:

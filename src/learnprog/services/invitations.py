@@ -59,7 +59,7 @@ from learnprog.model.identity import EmailAddress, email_key, new_id
 from learnprog.model.learner import Learner, LearnerProfile, Membership, MemberState
 from learnprog.model.mail import OutboxStatus, OutgoingMessage
 from learnprog.model.organization import Contract, ContractKind, Organization, Program
-from learnprog.services._base import Service, ServiceContext
+from learnprog.services._base import Service, ServiceContext, retry_if_stale
 from learnprog.services.history import (
     ImportedRecord,
     ImportOutcome,
@@ -287,6 +287,7 @@ class InvitationService(Service):
             commit=False,
         )
 
+    @retry_if_stale
     def invite(
         self,
         actor: Actor,
@@ -527,6 +528,7 @@ class InvitationService(Service):
             rejections=rejections,
         )
 
+    @retry_if_stale
     def resend_invitations(
         self, actor: Actor, program_id: str, *, learner_ids: Sequence[str] | None = None
     ) -> ResendReport:
@@ -646,6 +648,7 @@ class InvitationService(Service):
         )
         return str(payload.get("m"))
 
+    @retry_if_stale
     def _accept(self, actor: Actor, *, membership_id: str) -> Membership:
         now = self._now()
         with self._uow() as uow:
@@ -843,6 +846,7 @@ class InvitationService(Service):
 
     # --- removal ----------------------------------------------------------------------------
 
+    @retry_if_stale
     def revoke(self, actor: Actor, membership_id: str) -> Membership:
         """Revoke an invitation that was not accepted: DELETED_MEMBER, never joined.
 
@@ -865,6 +869,7 @@ class InvitationService(Service):
             uow.commit()
         return after
 
+    @retry_if_stale
     def remove_member(self, actor: Actor, membership_id: str) -> Membership:
         """Remove a member from the program: DELETED_MEMBER, license freed, Program Exit email.
 
@@ -907,6 +912,7 @@ class InvitationService(Service):
             )
         return after
 
+    @retry_if_stale
     def remove_program(self, actor: Actor, program_id: str, *, confirm: str) -> ProgramRemoval:
         """Remove a program. It cannot be undone.
 
@@ -1213,8 +1219,12 @@ class InvitationService(Service):
     def _save_membership(
         self, uow: UnitOfWork, actor: Actor, action: str, before: Membership, after: Membership
     ) -> None:
-        """Store a changed membership and put the change on the audit log."""
-        uow.memberships.update(after)
+        """Store a changed membership (if it is still ``before``) and audit the change.
+
+        Raises:
+            StaleDataError: another unit of work changed the membership since it was read.
+        """
+        uow.memberships.update(after, expected=before)
         self._audit_change(
             uow, actor, action, before, after, object_type="membership", program_id=after.program_id
         )

@@ -247,7 +247,7 @@ class BulkInvitation(ChunkedRun[RowResult, BulkTotals]):
             if before is None:
                 new_memberships.append(after)
             else:
-                uow.memberships.update(after)
+                uow.memberships.update(after, expected=before)
             audit.append(self._entry(f"invitation.{outcome}", after, before, after, now))
             results[item.csv.line] = self._result(item.csv, outcome, email_queued=queued)
         uow.learners.add_many(new_learners)

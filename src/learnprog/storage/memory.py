@@ -22,7 +22,7 @@ from typing import Any, Generic, Self, TypeVar, cast
 
 from attrs import evolve
 
-from learnprog.errors import ConflictError, NotFoundError, StorageError
+from learnprog.errors import ConflictError, NotFoundError, StaleDataError, StorageError
 from learnprog.model.access import AdminGrant
 from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
 from learnprog.model.analytics import (
@@ -37,7 +37,7 @@ from learnprog.model.analytics import (
 )
 from learnprog.model.audit import AuditEntry
 from learnprog.model.catalog import Collection, Course, EntryKind, Skill, Specialization
-from learnprog.model.learner import Learner, Membership, MemberState
+from learnprog.model.learner import MEMBERSHIP_LIFECYCLE, Learner, Membership, MemberState
 from learnprog.model.mail import (
     DeliveryAttempt,
     EmailOptOut,
@@ -425,7 +425,17 @@ class InMemoryMembershipRepository(_Table[Membership], ports.MembershipRepositor
     def get(self, membership_id: str) -> Membership:
         return self._get(membership_id)
 
-    def update(self, membership: Membership) -> None:
+    def update(self, membership: Membership, *, expected: Membership | None = None) -> None:
+        if expected is not None:
+            stored = self._get(membership.id)
+            if any(
+                getattr(stored, name) != getattr(expected, name) for name in MEMBERSHIP_LIFECYCLE
+            ):
+                raise StaleDataError(
+                    "the membership was changed by another unit of work; nothing was stored",
+                    kind=self.kind,
+                    key=membership.id,
+                )
         self._replace(membership)
 
     def find(self, program_id: str, learner_id: str) -> Membership | None:

@@ -189,8 +189,19 @@ class MembershipRepository(Protocol):
         """Return the membership. Raises NotFoundError."""
         ...
 
-    def update(self, membership: Membership) -> None:
-        """Replace a stored membership. Raises NotFoundError."""
+    def update(self, membership: Membership, *, expected: Membership | None = None) -> None:
+        """Replace a stored membership.
+
+        With ``expected`` (the membership as it was read before the change), the write is a
+        compare-and-set: it happens only while the stored lifecycle fields
+        (:data:`~learnprog.model.learner.MEMBERSHIP_LIFECYCLE`) are still ``expected``'s,
+        checked by the storage in the write itself, so two units of work that read the same
+        INVITED membership cannot both accept it (and take two licenses).
+
+        Raises:
+            NotFoundError: no such membership.
+            StaleDataError: with ``expected``: another unit of work changed it in between.
+        """
         ...
 
     def find(self, program_id: str, learner_id: str) -> Membership | None:

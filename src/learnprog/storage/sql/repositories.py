@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from attrs import fields
 from sqlalchemy.dialects import postgresql, sqlite
 
-from learnprog.errors import NotFoundError, StorageError
+from learnprog.errors import NotFoundError, StaleDataError, StorageError
 from learnprog.model._typecheck import from_storage
 from learnprog.model.access import AdminGrant, AdminRole
 from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
@@ -42,7 +42,13 @@ from learnprog.model.catalog import (
     Specialization,
 )
 from learnprog.model.identity import EmailAddress
-from learnprog.model.learner import Learner, LearnerProfile, Membership, MemberState
+from learnprog.model.learner import (
+    MEMBERSHIP_LIFECYCLE,
+    Learner,
+    LearnerProfile,
+    Membership,
+    MemberState,
+)
 from learnprog.model.mail import (
     DeliveryAttempt,
     EmailOptOut,
@@ -428,8 +434,27 @@ class SqlMembershipRepository(_SqlRepository[Membership], ports.MembershipReposi
     def get(self, membership_id: str) -> Membership:
         return self._get(membership_id)
 
-    def update(self, membership: Membership) -> None:
-        self._update(membership)
+    def update(self, membership: Membership, *, expected: Membership | None = None) -> None:
+        if expected is None:
+            self._update(membership)
+            return
+        c, before = self.table.c, self._to_row(expected)
+        statement = self.table.update().where(
+            c.id == sa.bindparam("match_key"),
+            *(
+                c[name].is_not_distinct_from(sa.bindparam(f"expected_{name}", type_=c[name].type))
+                for name in MEMBERSHIP_LIFECYCLE
+            ),
+        )
+        params = {**self._to_row(membership), "match_key": membership.id}
+        params.update({f"expected_{name}": before[name] for name in MEMBERSHIP_LIFECYCLE})
+        if self._write(statement, params).rowcount == 0:
+            self._get(membership.id)  # NotFoundError when it is gone
+            raise StaleDataError(
+                "the membership was changed by another unit of work; nothing was stored",
+                kind=self.kind,
+                key=membership.id,
+            )
 
     def find(self, program_id: str, learner_id: str) -> Membership | None:
         c = self.table.c
