@@ -35,8 +35,12 @@ def example_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), **extra}
 
 
-def run_script(script: Path, cwd: Path, *args: str, timeout: float = 300) -> str:
+def run_script(
+    script: Path, cwd: Path, *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> str:
     """Run ``script`` with this Python in ``cwd`` and return what it printed.
+
+    ``env`` adds to the environment :func:`example_env` gives.
 
     Raises:
         AssertionError: the script exited with an error; the message is its standard error.
@@ -44,7 +48,7 @@ def run_script(script: Path, cwd: Path, *args: str, timeout: float = 300) -> str
     done = subprocess.run(
         [sys.executable, str(script), *args],
         cwd=cwd,
-        env=example_env(),
+        env=example_env(**(env or {})),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -3,9 +3,9 @@
 Figures are never asserted (they belong to the scripts' output, not to a test); what is asserted
 is that every script still runs and that learnprog and the hand-written side it is compared with
 find the same things: audience counts, members' figures, ratings. The server backends run in
-``learner_writes.py`` only, which also makes the benchmarks' own ``learnprog_bench`` databases
-when they are missing (``benchmarks/_databases.py``); like the other database tests, an
-unreachable server skips it, except with ``CI=true``.
+``learner_writes.py`` only, in the suite's own test databases (``LEARNPROG_TEST_POSTGRES_URL``,
+``LEARNPROG_TEST_MARIADB_URL``), never the benchmarks' ``learnprog_bench`` ones; like the other
+database tests, an unreachable server skips it, except with ``CI=true``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, MARIADB_URL, POSTGRES_URL
 from tests.examples.conftest import run_script
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -62,9 +62,12 @@ def test_skill_ratings_equal_the_plain_loops(tmp_path: Path) -> None:
 @pytest.mark.postgresql
 @pytest.mark.mariadb
 def test_learner_writes_run_on_every_backend(tmp_path: Path) -> None:
-    out = run_benchmark(
-        tmp_path, "learner_writes.py", "--rows", "50", "--backends", "sqlite,postgresql,mariadb"
-    )
+    out = run_script(
+        BENCHMARKS / "learner_writes.py", tmp_path,
+        "--rows", "50", "--backends", "sqlite,postgresql,mariadb",
+        env={"LEARNPROG_BENCH_POSTGRES_URL": POSTGRES_URL,
+             "LEARNPROG_BENCH_MARIADB_URL": MARIADB_URL},
+    )  # fmt: skip
     rows = {line.split()[0]: line for line in out.splitlines()[1:]}
     assert set(rows) == {"sqlite", "postgresql", "mariadb"}
     unavailable = [line for line in rows.values() if "unavailable" in line]
