@@ -191,10 +191,10 @@ def test_a_learner_accepts_the_invitation_and_enrolls(acme: str, tmp_path: Path)
         "lia@acme.example enrolled in 'Databases' (db-1) through academy, found in "
         "'Start here'; the course welcome email is queued\n"
     )
-    code, _, err = run(acme, "enroll", *lia, "--course", "db-1")
+    code, _, err = run(acme, "enroll", *lia, "--course", "DB1")  # the Course ID finds it too
     assert (code, err) == (
         1,
-        "error: lia@acme.example may not enroll in db-1 through academy: already enrolled in it\n",
+        "error: lia@acme.example may not enroll in DB1 through academy: already enrolled in it\n",
     )
     (member,) = json.loads(ok(acme, "members", "list", *AS, "--program", "academy", "--json"))
     assert (member["state"], member["enrollments"]) == ("MEMBER", 1)

@@ -293,7 +293,10 @@ def accept(ctx: click.Context, link: str) -> None:
 @click.option("--as", "as_email", required=True, help="The learner's email: they enroll.")
 @_PROGRAM
 @click.option(
-    "--course", "course_slug", required=True, help="The Course Slug, in the program's curriculum."
+    "--course",
+    "course_slug",
+    required=True,
+    help="The course's Course ID or Course Slug, in the program's curriculum.",
 )
 @click.pass_context
 def enroll(
@@ -316,7 +319,7 @@ def enroll(
             (collection, entry)
             for collection in view.preview.collections
             for entry in collection.entries
-            if entry.kind is EntryKind.COURSE and entry.slug == course_slug
+            if entry.kind is EntryKind.COURSE and course_slug in (entry.slug, entry.course_id)
         ]
         if not found:
             fail(f"--course: no course {course_slug!r} in the curriculum of {program_slug}")

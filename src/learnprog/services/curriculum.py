@@ -51,12 +51,15 @@ class PreviewEntry:
         target_id: its catalog record ID.
         name: its name.
         slug: its slug (the Course Slug or Specialization Slug).
+        course_id: a course's Course ID (the guide's catalog code); ``None`` for a
+            specialization.
     """
 
     kind: EntryKind
     target_id: str
     name: str
     slug: str
+    course_id: str | None = None
 
 
 @frozen
@@ -628,6 +631,6 @@ def program_preview(uow: UnitOfWork, program: Program) -> ProgramPreview:
 def _preview_entry(uow: UnitOfWork, entry: CollectionEntry) -> PreviewEntry:
     if entry.kind is EntryKind.COURSE:
         course = uow.courses.get(entry.target_id)
-        return PreviewEntry(entry.kind, course.id, course.name, course.slug)
+        return PreviewEntry(entry.kind, course.id, course.name, course.slug, course.course_id)
     spec = uow.specializations.get(entry.target_id)
     return PreviewEntry(entry.kind, spec.id, spec.name, spec.slug)
