@@ -59,6 +59,17 @@ def test_the_email_zip_and_the_csv_reports_are_written(active: str, tmp_path: Pa
     assert ok(active, "report", "specializations", *AS) == "specialization-report.csv: 0 rows\n"
 
 
+def test_an_output_file_in_a_missing_folder_gets_its_folder(active: str, tmp_path: Path) -> None:
+    ok(active, "report", "email-zip", *AS, "--output", "reports/acme.zip",
+       "--figures", "reports/figures/acme.txt")  # fmt: skip
+    assert zipfile.is_zipfile(tmp_path / "reports" / "acme.zip")
+    assert (tmp_path / "reports" / "figures" / "acme.txt").read_text(encoding="utf-8")
+    (tmp_path / "taken").write_text("a file, not a folder", encoding="utf-8")
+    code, _, err = run(active, "report", "funnel", *AS, "--output", "taken/funnel.json")
+    assert code == 1
+    assert err.startswith("error: --output: cannot make the folder 'taken': ")
+
+
 def test_the_gradebook_and_analytics_are_written(active: str, tmp_path: Path) -> None:
     assert ok(active, "report", "gradebook", "DB1", *AS, "--program", "academy") == (
         "gradebook-DB1.zip\n"

@@ -106,6 +106,30 @@ class InputPath(click.Path):
         return super().convert(value, param, ctx)
 
 
+class OutputFile(click.Path):
+    """A file the command writes: its folder is made when missing (as ``mkdir -p`` does).
+
+    A folder that cannot be made (a file in the way, no permission) is a user error naming
+    the option, ``error: --output: cannot make the folder 'r': Permission denied``, with exit
+    status 1, as :class:`InputPath`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, writable=True, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Return the path once its folder exists, or raise :class:`UserError`."""
+        path = Path(os.fsdecode(value))
+        where = f"{param.opts[0]}: " if isinstance(param, click.Option) else ""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(
+                f"{where}cannot make the folder {str(path.parent)!r}: {exc.strerror}"
+            ) from exc
+        return super().convert(value, param, ctx)
+
+
 _FIELD_OPTIONS: dict[click.Command, dict[str, str]] = {}
 
 

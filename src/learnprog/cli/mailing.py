@@ -12,6 +12,7 @@ import click
 import learnprog
 from learnprog.cli._common import (
     InputPath,
+    OutputFile,
     admin,
     admin_options,
     contract_by_name,
@@ -59,7 +60,7 @@ def mail_deliver(ctx: click.Context, max_messages: int | None) -> None:
 @click.option(
     "--html",
     "html_file",
-    type=click.Path(dir_okay=False, writable=True),
+    type=OutputFile(),
     help="Also write the HTML part to this file.",
 )
 @click.pass_context

@@ -14,6 +14,7 @@ import click
 import learnprog
 from learnprog.cli._common import (
     InputPath,
+    OutputFile,
     admin,
     admin_options,
     contract_by_name,
@@ -100,7 +101,7 @@ def invite(
 @click.option("--dry-run", is_flag=True, help="Report what would happen; change nothing.")
 @click.option(
     "--rejections",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=OutputFile(),
     help="Write the rejected lines, with their line numbers and reasons, to this CSV file.",
 )
 @click.option("--encoding", help="The file's encoding (default: told from the bytes).")

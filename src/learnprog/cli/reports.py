@@ -11,6 +11,7 @@ import click
 
 import learnprog
 from learnprog.cli._common import (
+    OutputFile,
     admin,
     admin_options,
     contract_by_name,
@@ -31,7 +32,7 @@ from learnprog.model.organization import Organization
 from learnprog.serialization import to_json_value
 
 F = TypeVar("F", bound=Callable[..., Any])
-OUTPUT = click.Path(dir_okay=False, writable=True, path_type=Path)
+OUTPUT = OutputFile()
 
 
 @click.group("report")
