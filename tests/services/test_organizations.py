@@ -149,6 +149,7 @@ def test_a_host_finds_a_program_and_its_organization_by_slug(lp: learnprog.Learn
     found = lp.programs.find_program(SYSTEM, " data-academy ")
     assert (found.id, found.organization_id) == (academy.id, org_id)
     assert lp.programs.find_program(ana, "data-academy") == found
+    assert lp.programs.find_program(SYSTEM, found.slug) == found  # the ProgramSlug itself
     with pytest.raises(NotFoundError, match="nowhere"):
         lp.programs.find_program(SYSTEM, "nowhere")
     with pytest.raises(ValidationError):

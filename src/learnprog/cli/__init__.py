@@ -48,7 +48,8 @@ DEFAULT_DB = "sqlite:///learnprog.db"
     default=DEFAULT_DB,
     show_default=True,
     show_envvar=True,
-    help="Storage URL: sqlite:///file.db, postgresql+psycopg://..., mysql+pymysql://..",
+    help="Storage URL: sqlite:///file.db, postgresql+psycopg://..., mysql+pymysql://..., or "
+    "memory:// (kept only while the command runs).",
 )
 @click.option(
     "--mail-dir",

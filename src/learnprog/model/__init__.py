@@ -51,6 +51,7 @@ from learnprog.model.organization import (
     ReportSchedule,
     Weekday,
 )
+from learnprog.model.skills import Level, SkillRating
 
 __all__ = [
     "Actor",
@@ -78,6 +79,7 @@ __all__ = [
     "LearnerActor",
     "LearnerProfile",
     "LearningEvent",
+    "Level",
     "MemberState",
     "Membership",
     "MessageCategory",
@@ -92,6 +94,7 @@ __all__ = [
     "ReportSchedule",
     "RetryPolicy",
     "Skill",
+    "SkillRating",
     "Specialization",
     "SystemActor",
     "Weekday",

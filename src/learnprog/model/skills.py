@@ -426,7 +426,8 @@ class SkillRating:
         organization_id: the organization.
         learner_id: the learner.
         skill_id: the skill.
-        theta: the rating (logit scale; :func:`score` maps it to 0-500).
+        theta: the rating (logit scale; the function :func:`learnprog.model.skills.score`
+            maps it to the reported 0-500 scale).
         attempts: rated attempts so far.
         intermediate_at: when the rating first reached INTERMEDIATE or higher, or ``None``.
         advanced_at: when it first reached ADVANCED, or ``None``.

@@ -443,6 +443,12 @@ class InvitationService(Service):
 
         Headers ``Full Name``, ``Email``, ``External ID``, all three required (External ID
         values may be empty), and one example line. Anyone may ask for it.
+
+        Returns:
+            The CSV text, with CRLF line ends (RFC 4180).
+
+        Raises:
+            ValidationError: ``actor`` is not an actor.
         """
         check_actor(actor)
         return csv_template()

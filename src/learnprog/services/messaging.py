@@ -388,6 +388,13 @@ class MessagingService(Service):
 
         Invited people who have not joined get the invitation again with its acceptance link;
         a resend within 24 hours of the last one is skipped and reported.
+
+        Returns:
+            Whom the invitation went to again, and whom the 24-hour rule skipped.
+
+        Raises:
+            PermissionDeniedError: not an admin of the program.
+            ValidationError: the program was removed.
         """
         return self._invitations.resend_invitations(actor, program_id)
 

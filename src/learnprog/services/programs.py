@@ -24,6 +24,7 @@ from learnprog.model.access import (
     visible_program_ids,
 )
 from learnprog.model.catalog import Assessment, Course, CourseItem, Skill, Specialization
+from learnprog.model.identity import ProgramSlug
 from learnprog.model.organization import Contract, ContractKind, Program
 from learnprog.services._base import UNSET, Service, _Unset
 
@@ -140,7 +141,7 @@ class ProgramService(Service):
             )
             return program
 
-    def find_program(self, actor: Actor, slug: str) -> Program:
+    def find_program(self, actor: Actor, slug: str | ProgramSlug) -> Program:
         """Return the program at a URL slug (slugs are unique across the store).
 
         A host app serving several organizations routes ``/programs/<slug>/...`` with it: the
@@ -149,13 +150,16 @@ class ProgramService(Service):
 
         Args:
             actor: the system actor (the host's routing), or an admin of the program.
-            slug: the program's URL slug (guide, "URL": fixed when the program is made).
+            slug: the program's URL slug (guide, "URL": fixed when the program is made), as
+                text or as the program's ``slug``.
 
         Raises:
             NotFoundError: no program has that slug.
             PermissionDeniedError: neither the system nor an admin of the program.
             ValidationError: the slug is not text.
         """
+        if isinstance(slug, ProgramSlug):
+            slug = slug.value
         if not isinstance(slug, str):
             raise ValidationError("a program URL slug is text", field="slug", value=slug)
         with self._uow() as uow:
