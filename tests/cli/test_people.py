@@ -128,8 +128,8 @@ def test_members_list_filters_and_prints_empty_cells_empty(acme: str) -> None:
     code, out, err = run(acme, "members", "list", *AS, "--program", "academy", "--search", "CY")
     assert code == 0
     assert out.splitlines() == [
-        "name\temail\texternal_id\tstate\tstatus\tlast_activity_at",
-        "Cy\tcy@acme.example\t\tINVITED\tNo Enrollment\t",
+        "name\temail\texternal_id\tstate\tstatus\tflags\tlast_activity_at",
+        "Cy\tcy@acme.example\t\tINVITED\tNo Enrollment\t\t",
     ]
     assert err == "-- 1 of 1 (offset 0)\n"
     rows = json.loads(ok(acme, "members", "list", *AS, "--program", "academy", "--json",

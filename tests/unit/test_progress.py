@@ -278,9 +278,12 @@ def test_member_status_counts_current_enrollments_and_completions() -> None:
     risky = EnrollmentProgress("e2", failing=True)
     status = member_status(_member(at(8)), [done, risky], at(9), at(10))
     assert (status.enrollments, status.completions, status.at_risk) == (2, 1, True)
-    assert status.label == "1 Completion"
+    assert (status.label, status.flags) == ("1 Completion", "At Risk")
     assert member_status(_member(at(8)), [], None, at(10)).label == "No Enrollment"
     assert member_status(_member(at(8)), [risky], None, at(10)).label == "1 Enrollment"
+    idle = member_status(_member(at(8)), [risky], None, at(8) + timedelta(days=30))
+    assert idle.flags == "Inactive, At Risk"
+    assert member_status(_member(at(8)), [done], at(9), at(10)).flags == ""
 
 
 def test_only_a_member_can_be_inactive() -> None:

@@ -229,6 +229,7 @@ def members_list(
                     "external_id": row.learner.external_id,
                     "state": row.membership.state.value,
                     "status": row.status.label,
+                    "flags": row.status.flags,
                     "enrollments": row.status.enrollments,
                     "completions": row.status.completions,
                     "last_activity_at": to_json_value(row.status)["last_activity_at"],
@@ -241,7 +242,7 @@ def members_list(
         emit(
             rows,
             as_json,
-            ["name", "email", "external_id", "state", "status", "last_activity_at"],
+            ["name", "email", "external_id", "state", "status", "flags", "last_activity_at"],
         )
         if not as_json:
             click.echo(f"-- {len(rows)} of {page.total} (offset {offset})", err=True)

@@ -569,6 +569,16 @@ class MemberStatus:
             return f"{self.completions} Completion{'s' if self.completions != 1 else ''}"
         return f"{self.enrollments} Enrollment{'s' if self.enrollments != 1 else ''}"
 
+    @property
+    def flags(self) -> str:
+        """The guide's markers beside the status (guide, "Members": Inactive, At Risk).
+
+        ``"Inactive"``, ``"At Risk"``, both (``"Inactive, At Risk"``) or ``""``.
+        """
+        return ", ".join(
+            name for name, on in (("Inactive", self.inactive), ("At Risk", self.at_risk)) if on
+        )
+
 
 def member_status(
     membership: Membership,
