@@ -48,7 +48,10 @@ class OrganizationService(Service):
 
         Args:
             actor: must be :class:`~learnprog.model.SystemActor`.
-            name: display name, 1-200 characters.
+            name: display name, 1-200 characters. Names need not be unique: organizations are
+                found by ID (a host keeps it). The command line finds them by name, so its
+                ``init`` refuses a name in use; a host script that may run twice should look
+                for its organization first (``list_organizations``).
             email_domains: the organization's email domains (``["example.org"]``).
             timezone: IANA zone for schedules.
             brand_color: ``#RRGGBB`` or None.
