@@ -8,12 +8,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from attrs import evolve
 
 import learnprog
+from learnprog.clock import FixedClock
 from learnprog.errors import PermissionDeniedError, ValidationError
 from learnprog.mail.memory import InMemoryMailer
 from learnprog.model import LearnerActor, MemberState, OrgAdminActor, SystemActor
+from learnprog.services.invitations import InvitationOutcome
 from learnprog.services.roster import RowResult
+from tests.conftest import UowFactory
 
 SYSTEM = SystemActor()
 
@@ -354,3 +358,70 @@ def test_whole_run_checks_happen_before_reading(world: World) -> None:
         world.lp.invitations.bulk_invite(lia, world.program.id, world.contract.id, b"x")
     with pytest.raises(ValidationError, match="cannot open"):
         world.bulk(Path("/nonexistent/roster.csv"))
+
+
+# --- on every backend ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def any_lp(
+    uow_factory: UowFactory, clock: FixedClock, mailer: InMemoryMailer
+) -> learnprog.Learnprog:
+    """learnprog on memory, SQLite, PostgreSQL and MariaDB."""
+    return learnprog.connect(
+        uow_factory=uow_factory,
+        clock=clock,
+        mailer=mailer,
+        settings=learnprog.Settings(secret_key="test-secret-test-secret"),
+    )
+
+
+def roster(*emails: str) -> bytes:
+    """A bulk invitation file with one line per address (line 2 is the first)."""
+    lines = "".join(f"Learner {i},{email},\n" for i, email in enumerate(emails))
+    return f"Full Name,Email,External ID\n{lines}".encode()
+
+
+def test_idn_domains_restrict_invitations_in_any_form(any_lp: learnprog.Learnprog) -> None:
+    org = any_lp.organizations.create_organization(
+        SYSTEM,
+        "Bücher",
+        email_domains=["XN--BCHER-KVA.example"],
+        admin_name="Ana",
+        admin_email="ana@bücher.example",  # the admin's address is on the domain
+    )
+    assert org.email_domains == ("bücher.example",)  # stored as email keys store domains
+    admin = any_lp.organizations.resolve_actor(SYSTEM, org.id, "ana@xn--bcher-kva.example")
+    any_lp.organizations.update_settings(admin, org.id, restrict_invitations_to_domains=True)
+    program = any_lp.programs.create_program(admin, org.id, "Books", slug="books")
+    now = any_lp.context.clock.now()
+    contract = any_lp.programs.create_contract(
+        admin,
+        org.id,
+        "C",
+        kind="unlimited",
+        quantity=None,
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=1),
+    )
+    for email in ("a@xn--bcher-kva.example", "b@BÜCHER.example", "c@bu\u0308cher.example"):
+        result = any_lp.invitations.invite(
+            admin, program.id, contract.id, full_name="A", email=email
+        )
+        assert result.outcome is InvitationOutcome.CREATED, email
+    with pytest.raises(ValidationError, match="restricted"):
+        any_lp.invitations.invite(
+            admin, program.id, contract.id, full_name="X", email="x@buecher.example"
+        )
+    # an organization stored with its domains as typed (before they were normalized) matches too
+    with any_lp.context.uow_factory() as uow:
+        stored = uow.organizations.get(org.id)
+        uow.organizations.update(
+            evolve(stored, email_domains=("xn--bcher-kva.example", "BU\u0308CHER.example"))
+        )
+        uow.commit()
+    data = roster(
+        "d@bücher.example", "e@XN--BCHER-KVA.EXAMPLE", "f@bu\u0308cher.example", "g@x.org"
+    )
+    with any_lp.invitations.bulk_invite(admin, program.id, contract.id, data) as run:
+        assert [r.outcome for r in run] == ["created", "created", "created", "rejected"]
