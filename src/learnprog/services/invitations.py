@@ -435,6 +435,7 @@ class InvitationService(Service):
             program=program,
             learner=learner,
             extra={"accept_url": self._mail.accept_url(program, membership.id)},
+            membership_id=membership.id,
         )
 
     def csv_template(self, actor: Actor) -> str:
