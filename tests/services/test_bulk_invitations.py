@@ -382,6 +382,87 @@ def roster(*emails: str) -> bytes:
     return f"Full Name,Email,External ID\n{lines}".encode()
 
 
+def test_a_contract_that_ends_during_a_run_takes_no_invitation_after_its_end(
+    any_lp: learnprog.Learnprog, clock: FixedClock, mailer: InMemoryMailer
+) -> None:
+    world = World(any_lp)
+    ending = any_lp.programs.create_contract(
+        world.admin,
+        world.org.id,
+        "Ending",
+        kind="licenses",
+        quantity=10,
+        starts_at=clock.now() - timedelta(days=1),
+        ends_at=clock.now() + timedelta(hours=1),
+    )
+
+    def two_hours_per_chunk(done: int) -> None:
+        clock.advance(timedelta(hours=2))  # the contract ends after the first chunk
+
+    emails = [f"u{i}@example.org" for i in range(5)]
+    with any_lp.invitations.bulk_invite(
+        world.admin,
+        world.program.id,
+        ending.id,
+        roster(*emails),
+        chunk_size=2,
+        progress=two_hours_per_chunk,
+    ) as run:
+        results = list(run)
+    assert outcomes(results) == [
+        (2, "created"),
+        (3, "created"),
+        (4, "rejected"),
+        (5, "rejected"),
+        (6, "rejected"),
+    ]
+    for late in results[2:]:
+        assert not late.email_queued
+        assert "the contract is not running at 2026-03-02T" in (late.reason or "")
+        assert "runs from" in (late.reason or "")
+    assert (run.totals.rejected, run.totals.emails_queued) == (3, 2)
+    assert world.members() == {
+        "u0@example.org": MemberState.INVITED,
+        "u1@example.org": MemberState.INVITED,
+    }
+    with pytest.raises(ValidationError, match="runs from"):  # as a single invitation now
+        any_lp.invitations.invite(
+            world.admin, world.program.id, ending.id, full_name="Z", email="z@example.org"
+        )
+    assert any_lp.mail.dispatch(SYSTEM).sent == 2
+    assert sorted(m.to.address for m in mailer.sent) == emails[:2]
+
+
+def test_a_program_removed_during_a_run_takes_no_more_invitations(
+    any_lp: learnprog.Learnprog, mailer: InMemoryMailer
+) -> None:
+    world = World(any_lp)
+    removals: list[object] = []
+
+    def remove_after_the_first_chunk(done: int) -> None:
+        if not removals:
+            removals.append(
+                any_lp.invitations.remove_program(world.admin, world.program.id, confirm="academy")
+            )
+
+    results = world.bulk(
+        roster(*(f"u{i}@example.org" for i in range(5))),
+        chunk_size=2,
+        progress=remove_after_the_first_chunk,
+    )
+    assert [r.outcome for r in results] == ["created"] * 2 + ["rejected"] * 3
+    assert {r.reason for r in results[2:]} == {"the program has been removed"}
+    assert not any(r.email_queued for r in results[2:])
+    assert world.members() == {
+        "u0@example.org": MemberState.DELETED_MEMBER,
+        "u1@example.org": MemberState.DELETED_MEMBER,
+    }
+    # the two invitations queued before the removal are withdrawn with it: never sent
+    report = any_lp.mail.dispatch(SYSTEM)
+    assert (report.sent, report.cancelled) == (0, 2)
+    assert mailer.sent == []
+
+
 def test_idn_domains_restrict_invitations_in_any_form(any_lp: learnprog.Learnprog) -> None:
     org = any_lp.organizations.create_organization(
         SYSTEM,

@@ -466,8 +466,10 @@ class InvitationService(Service):
         The checks that concern the whole run happen now: the actor, the program, the
         contract (running, of the organization), the file (openable, decodable) and its
         headers. The lines are processed as the returned run is iterated; see
-        :mod:`learnprog.services.roster` for the outcomes. Importing the same file twice
-        changes nothing the second time and sends no second email.
+        :mod:`learnprog.services.roster` for the outcomes. Each chunk checks again that the
+        program is not removed and the contract is running at that chunk's time (as
+        :meth:`invite` does); when not, its lines are rejected with the reason. Importing the
+        same file twice changes nothing the second time and sends no second email.
 
         Args:
             actor: an admin of the program.
