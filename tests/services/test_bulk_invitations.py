@@ -463,6 +463,65 @@ def test_a_program_removed_during_a_run_takes_no_more_invitations(
     assert mailer.sent == []
 
 
+def test_duplicates_are_reported_the_same_whatever_the_chunk_size(
+    any_lp: learnprog.Learnprog,
+) -> None:
+    world = World(any_lp)
+    lp = any_lp
+    data = roster(
+        "a@example.org",  # 2 created
+        "old@example.org",  # 3 invited before the file
+        "A@Example.org ",  # 4 duplicate of 2
+        "mem@example.org",  # 5 a member before the file
+        "OLD@example.org",  # 6 still invited before the file: no line of it made that
+        "b@example.org",  # 7 created
+        "a@example.org",  # 8 duplicate of 2
+        "MEM@example.org",  # 9 still a member
+        "not-an-address",  # 10 rejected
+        "b@example.org",  # 11 duplicate of 7
+    )
+    expected = [
+        (2, "created", None),
+        (3, "already_invited", None),
+        (4, "duplicate", 2),
+        (5, "already_member", None),
+        (6, "already_invited", None),
+        (7, "created", None),
+        (8, "duplicate", 2),
+        (9, "already_member", None),
+        (10, "rejected", None),
+        (11, "duplicate", 7),
+    ]
+    totals = []
+    for chunk_size in (1, 2, 3, None):  # None: the default, 500
+        slug = f"academy-{chunk_size or 'default'}"
+        program = lp.programs.create_program(world.admin, world.org.id, slug, slug=slug)
+        for email in ("old@example.org", "mem@example.org"):
+            lp.invitations.invite(
+                world.admin, program.id, world.contract.id, full_name="Before", email=email
+            )
+        lp.invitations.accept_by_sign_in(world_learner(world, "mem@example.org"), slug)
+        kwargs = {} if chunk_size is None else {"chunk_size": chunk_size}
+        with lp.invitations.bulk_invite(
+            world.admin,
+            program.id,
+            world.contract.id,
+            data,
+            **kwargs,  # type: ignore[arg-type]
+        ) as run:
+            results = [(r.line, r.outcome, r.duplicate_of) for r in run]
+        assert results == expected, chunk_size
+        totals.append(run.totals)
+    assert totals[0] == totals[1] == totals[2] == totals[3]
+    assert (totals[0].created, totals[0].duplicate) == (2, 3)
+
+
+def world_learner(world: World, email: str) -> LearnerActor:
+    actor = world.lp.organizations.resolve_actor(SYSTEM, world.org.id, email)
+    assert isinstance(actor, LearnerActor)
+    return actor
+
+
 def test_idn_domains_restrict_invitations_in_any_form(any_lp: learnprog.Learnprog) -> None:
     org = any_lp.organizations.create_organization(
         SYSTEM,

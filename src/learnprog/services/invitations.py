@@ -482,7 +482,7 @@ class InvitationService(Service):
             rejections_to: where to write the rejected lines as CSV (a path or a binary file),
                 with their line numbers and reasons.
             progress: called with the number of lines done after each chunk.
-            chunk_size: lines per unit of work (1-1000).
+            chunk_size: lines per unit of work (1-1000); the outcomes do not depend on it.
 
         Returns:
             A :class:`BulkInvitation`: iterate it (or call ``run()``) for each line's result;

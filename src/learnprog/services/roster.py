@@ -9,8 +9,11 @@ as its chunk is decided and stored:
 - ``already_invited`` / ``already_member``: nothing changes, no second email;
 - ``reinvited``: a removed learner's membership returns to INVITED;
 - ``duplicate``: the same address (any case, outer spaces) appeared on an earlier line of this
-  file; the result names that line. Found through the database key and the invitation's
-  source (``csv:<run>:<line>``), not a set of every address in memory;
+  file, which made (or re-made) its invitation; the result names that line. Found through the
+  database key and the invitation's source (``csv:<run>:<line>``), not a set of every address
+  in memory, so also across chunks. An address whose earlier line was ``already_invited`` or
+  ``already_member`` gets that outcome again (nothing stored names that line): every outcome
+  is the same whatever the chunk size;
 - ``rejected``: with the reason (no email, an invalid one, no name, outside the organization's
   domains when invitations are restricted to them, the program removed or the contract not
   running at the chunk's time).
@@ -185,6 +188,7 @@ class BulkInvitation(ChunkedRun[RowResult, BulkTotals]):
         results: dict[int, RowResult] = {}
         valid: list[_Row] = []
         first_line: dict[str, int] = {}
+        repeats: list[tuple[CsvRow, int]] = []  # a line and the chunk's earlier line of its key
         for row in rows:
             checked = self._check(row)
             if isinstance(checked, RowResult):
@@ -195,7 +199,7 @@ class BulkInvitation(ChunkedRun[RowResult, BulkTotals]):
                 continue
             key = checked.address.key
             if key in first_line:
-                results[row.line] = self._result(row, DUPLICATE, duplicate_of=first_line[key])
+                repeats.append((row, first_line[key]))
                 continue
             first_line[key] = row.line
             valid.append(checked)
@@ -257,6 +261,8 @@ class BulkInvitation(ChunkedRun[RowResult, BulkTotals]):
                 uow.memberships.update(after)
             audit.append(self._entry(f"invitation.{outcome}", after, before, after, now))
             results[item.csv.line] = self._result(item.csv, outcome, email_queued=queued)
+        for row, earlier in repeats:
+            results[row.line] = self._repeat(row, results[earlier])
         uow.learners.add_many(new_learners)
         uow.memberships.add_many(new_memberships)
         uow.audit.add_many(audit)
@@ -281,6 +287,21 @@ class BulkInvitation(ChunkedRun[RowResult, BulkTotals]):
         except ValidationError as exc:
             return f"the contract is not running at {now.isoformat()}: {exc.reason}"
         return None
+
+    def _repeat(self, row: CsvRow, earlier: RowResult) -> RowResult:
+        """The result of a line whose address is on an earlier line of the same chunk.
+
+        It is what the line would get in a later chunk, once the earlier line is stored: a
+        duplicate naming the line that made (or re-made) the invitation, whose source records
+        that line, else the earlier line's own outcome (``already_invited``,
+        ``already_member``: nothing stored names a line of this file). So the outcome does not
+        depend on the chunk size.
+        """
+        if earlier.outcome in (CREATED, REINVITED):
+            return self._result(row, DUPLICATE, duplicate_of=earlier.line)
+        if earlier.outcome == DUPLICATE:
+            return self._result(row, DUPLICATE, duplicate_of=earlier.duplicate_of)
+        return self._result(row, earlier.outcome, reason=earlier.reason)
 
     def _check(self, row: CsvRow) -> _Row | RowResult:
         name = " ".join(row.values["Full Name"].split())  # "Ana\\nLima" is one learner
