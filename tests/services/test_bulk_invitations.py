@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from attrs import evolve
 
 import learnprog
 from learnprog.clock import FixedClock
-from learnprog.errors import PermissionDeniedError, ValidationError
+from learnprog.errors import PermissionDeniedError, StorageError, ValidationError
 from learnprog.mail.memory import InMemoryMailer
 from learnprog.model import LearnerActor, MemberState, OrgAdminActor, SystemActor
 from learnprog.services.invitations import InvitationOutcome
@@ -57,6 +58,11 @@ class World:
             **kwargs,  # type: ignore[arg-type]
         ) as run:
             return list(run)
+
+    def invite_one(self, email: str) -> InvitationOutcome:
+        return self.lp.invitations.invite(
+            self.admin, self.program.id, self.contract.id, full_name="One", email=email
+        ).outcome
 
     def members(self) -> dict[str, MemberState]:
         return {
@@ -565,3 +571,59 @@ def test_idn_domains_restrict_invitations_in_any_form(any_lp: learnprog.Learnpro
     )
     with any_lp.invitations.bulk_invite(admin, program.id, contract.id, data) as run:
         assert [r.outcome for r in run] == ["created", "created", "created", "rejected"]
+
+
+# --- a dry run's unit of work (memory and SQLite: one unit of work at a time) -------------------
+
+
+def invite_from_another_thread(world: World, email: str) -> list[InvitationOutcome]:
+    """Invite ``email`` from a new thread; its outcome, or nothing if it is still waiting."""
+    done: list[InvitationOutcome] = []
+
+    def invite() -> None:
+        done.append(world.invite_one(email))
+
+    thread = threading.Thread(target=invite, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    return done
+
+
+def test_closing_a_dry_run_early_releases_its_storage(world: World) -> None:
+    data = roster("a@example.org", "b@example.org", "c@example.org")
+    run = world.lp.invitations.bulk_invite(
+        world.admin, world.program.id, world.contract.id, data, dry_run=True, chunk_size=1
+    )
+    results = iter(run)
+    assert next(results).outcome == "created"
+    with pytest.raises(StorageError, match="a dry run holds one"):  # inside its loop
+        world.lp.invitations.members(world.admin, world.program.id)
+    run.close()
+    assert invite_from_another_thread(world, "other@example.org") == [InvitationOutcome.CREATED]
+    assert world.members() == {"other@example.org": MemberState.INVITED}  # nothing else stored
+    assert list(results) == []  # a closed run gives no more results
+    run.close()  # closing twice is harmless
+
+
+def test_leaving_the_with_block_of_a_dry_run_releases_its_storage(world: World) -> None:
+    data = roster("a@example.org", "b@example.org")
+    with world.lp.invitations.bulk_invite(
+        world.admin, world.program.id, world.contract.id, data, dry_run=True, chunk_size=1
+    ) as run:
+        for result in run:
+            assert result.outcome == "created"
+            break
+    assert world.invite_one("other@example.org") is InvitationOutcome.CREATED  # same thread
+
+
+def test_an_abandoned_dry_run_iterator_releases_its_storage(world: World) -> None:
+    data = roster("a@example.org", "b@example.org", "c@example.org")
+    run = world.lp.invitations.bulk_invite(
+        world.admin, world.program.id, world.contract.id, data, dry_run=True, chunk_size=1
+    )
+    for result in run:  # neither exhausted nor closed: the iterator is dropped after the loop
+        assert result.outcome == "created"
+        break
+    assert invite_from_another_thread(world, "other@example.org") == [InvitationOutcome.CREATED]
+    assert world.members() == {"other@example.org": MemberState.INVITED}
+    run.close()

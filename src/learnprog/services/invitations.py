@@ -471,6 +471,13 @@ class InvitationService(Service):
         :meth:`invite` does); when not, its lines are rejected with the reason. Importing the
         same file twice changes nothing the second time and sends no second email.
 
+        A dry run holds one unit of work from its first result until its iterator is
+        exhausted or the run is closed (``close()``, or leaving its ``with`` block; a dropped
+        iterator is released when garbage-collected): consume or close it. Meanwhile, on
+        memory and SQLite storage, no other learnprog call can be made from this thread
+        (inside the loop, or from ``progress``, it raises ``StorageError``) and other threads
+        wait; see ``docs/invitations.md``.
+
         Args:
             actor: an admin of the program.
             program_id: the program.
@@ -478,10 +485,12 @@ class InvitationService(Service):
             source: a path, the file's bytes, or a binary file object.
             encoding: the file's encoding, when known; default decided from the bytes.
             send_email: queue the Invitation email for each new or re-invited learner.
-            dry_run: report what would happen and change nothing.
+            dry_run: report what would happen and change nothing (consume or close the
+                run: see above).
             rejections_to: where to write the rejected lines as CSV (a path or a binary file),
                 with their line numbers and reasons.
-            progress: called with the number of lines done after each chunk.
+            progress: called with the number of lines done after each chunk (outside the
+                chunk's unit of work in a real run).
             chunk_size: lines per unit of work (1-1000); the outcomes do not depend on it.
 
         Returns:
