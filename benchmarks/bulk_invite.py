@@ -200,21 +200,19 @@ def floor_run(url: str, path: Path) -> int:
                 for n, e, x in batch
             ]
             conn.execute(learners.insert(), people)
-            conn.execute(
-                memberships.insert(),
-                [
-                    {
-                        "id": uuid.uuid4().hex,
-                        "organization_id": org_id,
-                        "program_id": program_id,
-                        "learner_id": p["id"],
-                        "contract_id": contract_id,
-                        "state": "INVITED",
-                        "invited_at": NOW,
-                    }
-                    for p in people
-                ],
-            )
+            members = [
+                {
+                    "id": uuid.uuid4().hex,
+                    "organization_id": org_id,
+                    "program_id": program_id,
+                    "learner_id": p["id"],
+                    "contract_id": contract_id,
+                    "state": "INVITED",
+                    "invited_at": NOW,
+                }
+                for p in people
+            ]
+            conn.execute(memberships.insert(), members)
             conn.execute(
                 outbox.insert(),
                 [
@@ -236,13 +234,14 @@ def floor_run(url: str, path: Path) -> int:
                         "sender_address": "noreply@example.org",
                         "template": "invitation",
                         "learner_id": p["id"],
+                        "membership_id": m["id"],
                         "headers": {},
                         "status": "pending",
                         "attempts": 0,
                         "created_at": NOW,
                         "next_attempt_at": NOW,
                     }
-                    for p in people
+                    for p, m in zip(people, members, strict=True)
                     # as long as a signed token, but random
                     for link in (f"{ACCEPT}{secrets.token_urlsafe(110)}",)
                 ],

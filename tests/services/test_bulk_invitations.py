@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from attrs import evolve
 
 import learnprog
-from learnprog.errors import PermissionDeniedError, ValidationError
+from learnprog.clock import FixedClock
+from learnprog.errors import PermissionDeniedError, StorageError, ValidationError
 from learnprog.mail.memory import InMemoryMailer
 from learnprog.model import LearnerActor, MemberState, OrgAdminActor, SystemActor
+from learnprog.services.invitations import InvitationOutcome
 from learnprog.services.roster import RowResult
+from tests.conftest import UowFactory
 
 SYSTEM = SystemActor()
 
@@ -53,6 +58,11 @@ class World:
             **kwargs,  # type: ignore[arg-type]
         ) as run:
             return list(run)
+
+    def invite_one(self, email: str) -> InvitationOutcome:
+        return self.lp.invitations.invite(
+            self.admin, self.program.id, self.contract.id, full_name="One", email=email
+        ).outcome
 
     def members(self) -> dict[str, MemberState]:
         return {
@@ -354,3 +364,266 @@ def test_whole_run_checks_happen_before_reading(world: World) -> None:
         world.lp.invitations.bulk_invite(lia, world.program.id, world.contract.id, b"x")
     with pytest.raises(ValidationError, match="cannot open"):
         world.bulk(Path("/nonexistent/roster.csv"))
+
+
+# --- on every backend ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def any_lp(
+    uow_factory: UowFactory, clock: FixedClock, mailer: InMemoryMailer
+) -> learnprog.Learnprog:
+    """learnprog on memory, SQLite, PostgreSQL and MariaDB."""
+    return learnprog.connect(
+        uow_factory=uow_factory,
+        clock=clock,
+        mailer=mailer,
+        settings=learnprog.Settings(secret_key="test-secret-test-secret"),
+    )
+
+
+def roster(*emails: str) -> bytes:
+    """A bulk invitation file with one line per address (line 2 is the first)."""
+    lines = "".join(f"Learner {i},{email},\n" for i, email in enumerate(emails))
+    return f"Full Name,Email,External ID\n{lines}".encode()
+
+
+def test_a_contract_that_ends_during_a_run_takes_no_invitation_after_its_end(
+    any_lp: learnprog.Learnprog, clock: FixedClock, mailer: InMemoryMailer
+) -> None:
+    world = World(any_lp)
+    ending = any_lp.programs.create_contract(
+        world.admin,
+        world.org.id,
+        "Ending",
+        kind="licenses",
+        quantity=10,
+        starts_at=clock.now() - timedelta(days=1),
+        ends_at=clock.now() + timedelta(hours=1),
+    )
+
+    def two_hours_per_chunk(done: int) -> None:
+        clock.advance(timedelta(hours=2))  # the contract ends after the first chunk
+
+    emails = [f"u{i}@example.org" for i in range(5)]
+    with any_lp.invitations.bulk_invite(
+        world.admin,
+        world.program.id,
+        ending.id,
+        roster(*emails),
+        chunk_size=2,
+        progress=two_hours_per_chunk,
+    ) as run:
+        results = list(run)
+    assert outcomes(results) == [
+        (2, "created"),
+        (3, "created"),
+        (4, "rejected"),
+        (5, "rejected"),
+        (6, "rejected"),
+    ]
+    for late in results[2:]:
+        assert not late.email_queued
+        assert "the contract is not running at 2026-03-02T" in (late.reason or "")
+        assert "runs from" in (late.reason or "")
+    assert (run.totals.rejected, run.totals.emails_queued) == (3, 2)
+    assert world.members() == {
+        "u0@example.org": MemberState.INVITED,
+        "u1@example.org": MemberState.INVITED,
+    }
+    with pytest.raises(ValidationError, match="runs from"):  # as a single invitation now
+        any_lp.invitations.invite(
+            world.admin, world.program.id, ending.id, full_name="Z", email="z@example.org"
+        )
+    assert any_lp.mail.dispatch(SYSTEM).sent == 2
+    assert sorted(m.to.address for m in mailer.sent) == emails[:2]
+
+
+def test_a_program_removed_during_a_run_takes_no_more_invitations(
+    any_lp: learnprog.Learnprog, mailer: InMemoryMailer
+) -> None:
+    world = World(any_lp)
+    removals: list[object] = []
+
+    def remove_after_the_first_chunk(done: int) -> None:
+        if not removals:
+            removals.append(
+                any_lp.invitations.remove_program(world.admin, world.program.id, confirm="academy")
+            )
+
+    results = world.bulk(
+        roster(*(f"u{i}@example.org" for i in range(5))),
+        chunk_size=2,
+        progress=remove_after_the_first_chunk,
+    )
+    assert [r.outcome for r in results] == ["created"] * 2 + ["rejected"] * 3
+    assert {r.reason for r in results[2:]} == {"the program has been removed"}
+    assert not any(r.email_queued for r in results[2:])
+    assert world.members() == {
+        "u0@example.org": MemberState.DELETED_MEMBER,
+        "u1@example.org": MemberState.DELETED_MEMBER,
+    }
+    # the two invitations queued before the removal are withdrawn with it: never sent
+    report = any_lp.mail.dispatch(SYSTEM)
+    assert (report.sent, report.cancelled) == (0, 2)
+    assert mailer.sent == []
+
+
+def test_duplicates_are_reported_the_same_whatever_the_chunk_size(
+    any_lp: learnprog.Learnprog,
+) -> None:
+    world = World(any_lp)
+    lp = any_lp
+    data = roster(
+        "a@example.org",  # 2 created
+        "old@example.org",  # 3 invited before the file
+        "A@Example.org ",  # 4 duplicate of 2
+        "mem@example.org",  # 5 a member before the file
+        "OLD@example.org",  # 6 still invited before the file: no line of it made that
+        "b@example.org",  # 7 created
+        "a@example.org",  # 8 duplicate of 2
+        "MEM@example.org",  # 9 still a member
+        "not-an-address",  # 10 rejected
+        "b@example.org",  # 11 duplicate of 7
+    )
+    expected = [
+        (2, "created", None),
+        (3, "already_invited", None),
+        (4, "duplicate", 2),
+        (5, "already_member", None),
+        (6, "already_invited", None),
+        (7, "created", None),
+        (8, "duplicate", 2),
+        (9, "already_member", None),
+        (10, "rejected", None),
+        (11, "duplicate", 7),
+    ]
+    totals = []
+    for chunk_size in (1, 2, 3, None):  # None: the default, 500
+        slug = f"academy-{chunk_size or 'default'}"
+        program = lp.programs.create_program(world.admin, world.org.id, slug, slug=slug)
+        for email in ("old@example.org", "mem@example.org"):
+            lp.invitations.invite(
+                world.admin, program.id, world.contract.id, full_name="Before", email=email
+            )
+        lp.invitations.accept_by_sign_in(world_learner(world, "mem@example.org"), slug)
+        kwargs = {} if chunk_size is None else {"chunk_size": chunk_size}
+        with lp.invitations.bulk_invite(
+            world.admin,
+            program.id,
+            world.contract.id,
+            data,
+            **kwargs,  # type: ignore[arg-type]
+        ) as run:
+            results = [(r.line, r.outcome, r.duplicate_of) for r in run]
+        assert results == expected, chunk_size
+        totals.append(run.totals)
+    assert totals[0] == totals[1] == totals[2] == totals[3]
+    assert (totals[0].created, totals[0].duplicate) == (2, 3)
+
+
+def world_learner(world: World, email: str) -> LearnerActor:
+    actor = world.lp.organizations.resolve_actor(SYSTEM, world.org.id, email)
+    assert isinstance(actor, LearnerActor)
+    return actor
+
+
+def test_idn_domains_restrict_invitations_in_any_form(any_lp: learnprog.Learnprog) -> None:
+    org = any_lp.organizations.create_organization(
+        SYSTEM,
+        "Bücher",
+        email_domains=["XN--BCHER-KVA.example"],
+        admin_name="Ana",
+        admin_email="ana@bücher.example",  # the admin's address is on the domain
+    )
+    assert org.email_domains == ("bücher.example",)  # stored as email keys store domains
+    admin = any_lp.organizations.resolve_actor(SYSTEM, org.id, "ana@xn--bcher-kva.example")
+    any_lp.organizations.update_settings(admin, org.id, restrict_invitations_to_domains=True)
+    program = any_lp.programs.create_program(admin, org.id, "Books", slug="books")
+    now = any_lp.context.clock.now()
+    contract = any_lp.programs.create_contract(
+        admin,
+        org.id,
+        "C",
+        kind="unlimited",
+        quantity=None,
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=1),
+    )
+    for email in ("a@xn--bcher-kva.example", "b@BÜCHER.example", "c@bu\u0308cher.example"):
+        result = any_lp.invitations.invite(
+            admin, program.id, contract.id, full_name="A", email=email
+        )
+        assert result.outcome is InvitationOutcome.CREATED, email
+    with pytest.raises(ValidationError, match="restricted"):
+        any_lp.invitations.invite(
+            admin, program.id, contract.id, full_name="X", email="x@buecher.example"
+        )
+    # an organization stored with its domains as typed (before they were normalized) matches too
+    with any_lp.context.uow_factory() as uow:
+        stored = uow.organizations.get(org.id)
+        uow.organizations.update(
+            evolve(stored, email_domains=("xn--bcher-kva.example", "BU\u0308CHER.example"))
+        )
+        uow.commit()
+    data = roster(
+        "d@bücher.example", "e@XN--BCHER-KVA.EXAMPLE", "f@bu\u0308cher.example", "g@x.org"
+    )
+    with any_lp.invitations.bulk_invite(admin, program.id, contract.id, data) as run:
+        assert [r.outcome for r in run] == ["created", "created", "created", "rejected"]
+
+
+# --- a dry run's unit of work (memory and SQLite: one unit of work at a time) -------------------
+
+
+def invite_from_another_thread(world: World, email: str) -> list[InvitationOutcome]:
+    """Invite ``email`` from a new thread; its outcome, or nothing if it is still waiting."""
+    done: list[InvitationOutcome] = []
+
+    def invite() -> None:
+        done.append(world.invite_one(email))
+
+    thread = threading.Thread(target=invite, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    return done
+
+
+def test_closing_a_dry_run_early_releases_its_storage(world: World) -> None:
+    data = roster("a@example.org", "b@example.org", "c@example.org")
+    run = world.lp.invitations.bulk_invite(
+        world.admin, world.program.id, world.contract.id, data, dry_run=True, chunk_size=1
+    )
+    results = iter(run)
+    assert next(results).outcome == "created"
+    with pytest.raises(StorageError, match="a dry run holds one"):  # inside its loop
+        world.lp.invitations.members(world.admin, world.program.id)
+    run.close()
+    assert invite_from_another_thread(world, "other@example.org") == [InvitationOutcome.CREATED]
+    assert world.members() == {"other@example.org": MemberState.INVITED}  # nothing else stored
+    assert list(results) == []  # a closed run gives no more results
+    run.close()  # closing twice is harmless
+
+
+def test_leaving_the_with_block_of_a_dry_run_releases_its_storage(world: World) -> None:
+    data = roster("a@example.org", "b@example.org")
+    with world.lp.invitations.bulk_invite(
+        world.admin, world.program.id, world.contract.id, data, dry_run=True, chunk_size=1
+    ) as run:
+        for result in run:
+            assert result.outcome == "created"
+            break
+    assert world.invite_one("other@example.org") is InvitationOutcome.CREATED  # same thread
+
+
+def test_an_abandoned_dry_run_iterator_releases_its_storage(world: World) -> None:
+    data = roster("a@example.org", "b@example.org", "c@example.org")
+    run = world.lp.invitations.bulk_invite(
+        world.admin, world.program.id, world.contract.id, data, dry_run=True, chunk_size=1
+    )
+    for result in run:  # neither exhausted nor closed: the iterator is dropped after the loop
+        assert result.outcome == "created"
+        break
+    assert invite_from_another_thread(world, "other@example.org") == [InvitationOutcome.CREATED]
+    assert world.members() == {"other@example.org": MemberState.INVITED}
+    run.close()

@@ -21,8 +21,15 @@ from learnprog.errors import (
     ValidationError,
 )
 from learnprog.mail.memory import InMemoryMailer
-from learnprog.model import MemberState
+from learnprog.mail.ports import Mailer
+from learnprog.model import (
+    DeliveryOutcome,
+    MemberState,
+    OutboxStatus,
+    OutgoingMessage,
+)
 from learnprog.services.invitations import InvitationOutcome
+from learnprog.services.mail import DispatchReport
 from tests.conftest import START, UowFactory
 from tests.services.world import SYSTEM, World
 
@@ -75,7 +82,13 @@ def test_accept_makes_a_member_takes_a_license_and_welcomes(
     assert member.state is MemberState.MEMBER
     assert member.joined_at == clock.now()
     assert world.used() == 1
-    assert world.templates(mailer) == ["invitation", "program_welcome"]
+    # she joined before her invitation went out: it is cancelled, not sent
+    assert world.templates(mailer) == ["program_welcome"]
+    (cancelled,) = [
+        d for d in lp.mail.deliveries(world.admin, world.org.id) if d.template == "invitation"
+    ]
+    assert cancelled.outcome is DeliveryOutcome.CANCELLED
+    assert cancelled.detail == "the invitation was withdrawn: the membership is MEMBER"
 
 
 def _lia_and_bo_invited(lp: learnprog.Learnprog, mailer: InMemoryMailer) -> tuple[World, str]:
@@ -143,7 +156,7 @@ def test_revoke_an_invitation(lp: learnprog.Learnprog, mailer: InMemoryMailer) -
     assert revoked.joined_at is None
     with pytest.raises(ConflictError):
         world.accept("lia@example.org")
-    assert world.templates(mailer) == ["invitation"]
+    assert world.templates(mailer) == []  # the invitation, not sent yet, is cancelled
 
 
 def test_remove_a_member_frees_the_license_and_says_goodbye(
@@ -155,7 +168,8 @@ def test_remove_a_member_frees_the_license_and_says_goodbye(
     removed = lp.invitations.remove_member(world.admin, member.id)
     assert removed.state is MemberState.DELETED_MEMBER
     assert world.used() == 0
-    assert world.templates(mailer) == ["invitation", "program_exit", "program_welcome"]
+    # her invitation had not gone out when she joined: cancelled
+    assert world.templates(mailer) == ["program_exit", "program_welcome"]
     with pytest.raises(ConflictError):
         lp.invitations.remove_member(world.admin, member.id)
 
@@ -197,7 +211,8 @@ def test_inviting_twice_changes_nothing_and_sends_no_second_email(
     assert not again.email_queued
     world.accept("lia@example.org")
     assert world.invite("lia@example.org").outcome is InvitationOutcome.ALREADY_MEMBER
-    assert world.templates(mailer) == ["invitation", "program_welcome"]
+    assert world.templates(mailer) == ["program_welcome"]  # one invitation, cancelled: she joined
+    assert lp.mail.dispatch(SYSTEM) == DispatchReport()
 
 
 def test_resend_skips_anyone_invited_in_the_past_24_hours(
@@ -217,7 +232,8 @@ def test_resend_skips_anyone_invited_in_the_past_24_hours(
     clock.advance(timedelta(hours=1))
     report = lp.invitations.resend_invitations(world.admin, world.program.id)
     assert [m.learner_id for m in report.sent] == [world.learner("lia@example.org").learner_id]
-    assert world.templates(mailer).count("invitation") == 4
+    # Lia's twice and Bo's; Cy's was cancelled, as she had joined before it went out
+    assert world.templates(mailer).count("invitation") == 3
 
 
 def test_remove_program_needs_confirmation_and_notifies_every_member(
@@ -356,7 +372,8 @@ def test_one_invitation_accepted_at_once_by_several_sessions_takes_one_license(
         e for e in lp.audit.entries(world.admin, world.org.id) if e.action == "invitation.accept"
     ]
     assert len(joins) == 1
-    assert world.templates(mailer) == ["invitation", "program_welcome"]
+    # one welcome; the invitation, accepted before it went out, is cancelled
+    assert world.templates(mailer) == ["program_welcome"]
 
 
 def test_one_member_removed_at_once_by_several_admins_frees_one_license(
@@ -379,3 +396,82 @@ def test_one_member_removed_at_once_by_several_admins_frees_one_license(
         world.accept("di@example.org")
     states = [m.state for _, m in lp.invitations.members(world.admin, world.program.id)]
     assert states.count(MemberState.MEMBER) == 2
+
+
+# --- a withdrawn invitation's email is never sent (every backend) ------------------------------
+
+
+def _lp_on(uow_factory: UowFactory, mailer: Mailer, clock: FixedClock) -> learnprog.Learnprog:
+    return learnprog.connect(
+        uow_factory=uow_factory,
+        clock=clock,
+        mailer=mailer,
+        settings=learnprog.Settings(secret_key="test-secret-test-secret"),
+    )
+
+
+def test_a_revoked_invitation_is_cancelled_not_sent(
+    uow_factory: UowFactory, mailer: InMemoryMailer, clock: FixedClock
+) -> None:
+    lp = _lp_on(uow_factory, mailer, clock)
+    world = World(lp)
+    lia = world.invite("lia@example.org").membership
+    with lp.invitations.bulk_invite(
+        world.admin,
+        world.program.id,
+        world.contract.id,
+        b"Full Name,Email,External ID\nBo,bo@example.org,\nCy,cy@example.org,\n",
+    ) as run:
+        assert [r.outcome for r in run] == ["created", "created"]
+    cy = next(
+        m
+        for learner, m in lp.invitations.members(world.admin, world.program.id)
+        if learner.email.address == "cy@example.org"
+    )
+    lp.invitations.revoke(world.admin, lia.id)
+    lp.invitations.revoke(world.admin, cy.id)
+    report = lp.mail.dispatch(SYSTEM)
+    assert (report.sent, report.cancelled) == (1, 2)
+    assert [m.to.address for m in mailer.sent] == ["bo@example.org"]
+    log = {d.recipient: d for d in lp.mail.deliveries(world.admin, world.org.id)}
+    for address in ("lia@example.org", "cy@example.org"):
+        assert log[address].outcome is DeliveryOutcome.CANCELLED
+        assert log[address].detail == (
+            "the invitation was withdrawn: the membership is DELETED_MEMBER"
+        )
+    with lp.context.uow_factory() as uow:
+        (entry,) = uow.outbox.list_for_learner(lia.learner_id)
+    assert entry.status is OutboxStatus.CANCELLED
+    assert entry.message.membership_id == lia.id
+    assert lp.mail.dispatch(SYSTEM) == DispatchReport()  # cancelled for good
+
+
+class RevokingMailer(InMemoryMailer):
+    """Sends; while sending to ``trigger``, an admin revokes ``victim``'s invitation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lp: learnprog.Learnprog | None = None
+        self.revoke: Callable[[], object] = lambda: None
+        self.trigger = ""
+
+    def send(self, message: OutgoingMessage) -> None:
+        super().send(message)
+        if message.to.address == self.trigger:
+            self.revoke()
+
+
+def test_an_invitation_revoked_after_its_batch_was_claimed_is_cancelled(
+    uow_factory: UowFactory, clock: FixedClock
+) -> None:
+    mailer = RevokingMailer()
+    lp = _lp_on(uow_factory, mailer, clock)
+    world = World(lp)
+    world.invite("bo@example.org", "Bo")
+    clock.advance(timedelta(seconds=1))  # Bo's is first in the batch
+    lia = world.invite("lia@example.org").membership
+    mailer.trigger = "bo@example.org"
+    mailer.revoke = lambda: lp.invitations.revoke(world.admin, lia.id)
+    report = lp.mail.dispatch(SYSTEM, batch_size=10)  # one batch: both claimed, then sent
+    assert (report.sent, report.cancelled) == (1, 1)
+    assert [m.to.address for m in mailer.sent] == ["bo@example.org"]

@@ -49,7 +49,7 @@ def mail_deliver(ctx: click.Context, max_messages: int | None) -> None:
         report = lp.mail.dispatch(SystemActor(), max_messages=max_messages)
         click.echo(
             f"sent {report.sent}, retried {report.retried}, failed {report.failed}, "
-            f"skipped {report.skipped}, lost {report.lost}"
+            f"skipped {report.skipped}, lost {report.lost}, cancelled {report.cancelled}"
         )
 
 

@@ -37,11 +37,30 @@ def email_key(address: str) -> str:
     """
     key = unicodedata.normalize("NFC", address.strip()).casefold()
     local, at, domain = key.rpartition("@")
-    if at and "xn--" in domain:  # an internationalized domain in its ASCII form: the same one
-        with contextlib.suppress(UnicodeError):  # not valid punycode: kept as written
-            domain = unicodedata.normalize("NFC", domain.encode("ascii").decode("idna"))
-        key = f"{local}@{domain.casefold()}"
+    if at and "xn--" in domain:
+        key = f"{local}@{_domain_key(domain)}"
     return key
+
+
+def domain_key(domain: str) -> str:
+    """Return the identity key of an email domain: what :func:`email_key` makes of it.
+
+    Spaces trimmed, NFC-normalized, case-folded, and an internationalized domain in its ASCII
+    form (``xn--bcher-kva.example``) turned into its Unicode form (``bücher.example``), so
+    ``BÜCHER.example``, ``xn--bcher-kva.example`` and ``bu\u0308cher.example`` all give
+    ``bücher.example`` (RFC 5891 section 5; the same steps as an address's key, so an address
+    is on a domain exactly when ``EmailAddress.domain == domain_key(domain)``).
+    """
+    return _domain_key(unicodedata.normalize("NFC", domain.strip()).casefold())
+
+
+def _domain_key(folded: str) -> str:
+    if "xn--" not in folded:
+        return folded
+    # an internationalized domain in its ASCII form: the same one
+    with contextlib.suppress(UnicodeError):  # not valid punycode: kept as written
+        folded = unicodedata.normalize("NFC", folded.encode("ascii").decode("idna"))
+    return folded.casefold()
 
 
 def reject_control_characters(value: str, *, field: str) -> str:

@@ -27,6 +27,7 @@ from learnprog.model._rules import (
 )
 from learnprog.model._typecheck import checked
 from learnprog.model.identity import EmailAddress, domain_name, new_id
+from learnprog.model.learner import Membership, MemberState
 
 
 class MessageCategory(enum.StrEnum):
@@ -65,6 +66,8 @@ class OutgoingMessage:
         reply_to: the Reply-To address, or ``None`` (replies then go to the no-reply address).
         template: the system template name (``invitation``) or ``None`` for admin messages.
         learner_id: the recipient's learner record, when there is one.
+        membership_id: for an invitation, the membership it invites to: it is sent only while
+            that membership is still INVITED (see :meth:`OutboxEntry.withdrawn_reason`).
         headers: extra headers (``List-Unsubscribe``), name -> value, single lines.
     """
 
@@ -82,6 +85,7 @@ class OutgoingMessage:
     template: str | None = None
     learner_id: str | None = None
     headers: Mapping[str, str] = field(factory=FrozenDict, converter=frozen_dict)
+    membership_id: str | None = None
 
     @classmethod
     def compose(
@@ -101,6 +105,7 @@ class OutgoingMessage:
         template: str | None = None,
         learner_id: str | None = None,
         headers: Mapping[str, str] | None = None,
+        membership_id: str | None = None,
     ) -> OutgoingMessage:
         """Validate the header fields and make a message with a new Message-ID.
 
@@ -136,6 +141,7 @@ class OutgoingMessage:
             template=template,
             learner_id=learner_id,
             headers=clean_headers,
+            membership_id=membership_id,
         )
 
 
@@ -225,6 +231,9 @@ class OutboxStatus(enum.StrEnum):
     """Failed for good: a permanent refusal, or transient failures until the last retry."""
     SKIPPED = "skipped"
     """Not sent: the learner opted out of the message's category before it went out."""
+    CANCELLED = "cancelled"
+    """Not sent: an invitation whose membership was no longer INVITED when it was due (revoked,
+    the program removed, accepted already)."""
 
 
 @frozen
@@ -287,7 +296,8 @@ class OutboxEntry:
     Attributes:
         id: record ID.
         message: the message.
-        status: pending, sending (claimed), sent, failed (for good) or skipped (opted out).
+        status: pending, sending (claimed), sent, failed (for good), skipped (opted out) or
+            cancelled (an invitation withdrawn before it went out).
         created_at: aware UTC time it was queued.
         next_attempt_at: the earliest time a dispatcher may try it; while SENDING, the end of
             the claim's lease (aware UTC).
@@ -377,6 +387,35 @@ class OutboxEntry:
             next_attempt_at=utc(now, field="now"),
         )
 
+    def cancelled(self, now: datetime, reason: str) -> OutboxEntry:
+        """Return the entry cancelled at ``now`` for ``reason`` (a withdrawn invitation)."""
+        return evolve(
+            self,
+            status=OutboxStatus.CANCELLED,
+            last_error=reason,
+            claim_id=None,
+            next_attempt_at=utc(now, field="now"),
+        )
+
+    def withdrawn_reason(self, membership: Membership | None) -> str | None:
+        """Why this invitation must not go out any more, or None (also for other messages).
+
+        An invitation (a message with a ``membership_id``) is sent only while its membership
+        is INVITED (guide, "Invitations": a revoked invitation's link no longer works, so its
+        email would only mislead; a member has no use for one).
+
+        Args:
+            membership: the membership the message names, as stored now; ``None`` when it no
+                longer exists.
+        """
+        if self.message.membership_id is None:
+            return None
+        if membership is None:
+            return "the invitation no longer exists"
+        if membership.state is not MemberState.INVITED:
+            return f"the invitation was withdrawn: the membership is {membership.state.value}"
+        return None
+
 
 class DeliveryOutcome(enum.StrEnum):
     """What one delivery attempt came to."""
@@ -385,6 +424,7 @@ class DeliveryOutcome(enum.StrEnum):
     RETRY = "retry"
     FAILED = "failed"
     SKIPPED = "skipped"
+    CANCELLED = "cancelled"
 
 
 @checked
@@ -401,7 +441,8 @@ class DeliveryAttempt:
         template: the system template, or ``None`` for an admin message.
         attempt: 1 for the first attempt, 2 for the first retry, ...
         at: aware UTC time of the attempt.
-        outcome: sent, retry (transient failure), failed (for good) or skipped (opted out).
+        outcome: sent, retry (transient failure), failed (for good), skipped (opted out) or
+            cancelled (an invitation withdrawn before it went out).
         detail: the server's answer or the skip reason, or ``None``.
     """
 

@@ -29,7 +29,7 @@ from learnprog.model._rules import (
     utc,
 )
 from learnprog.model._typecheck import checked
-from learnprog.model.identity import ProgramSlug, domain_name, new_id
+from learnprog.model.identity import ProgramSlug, domain_key, domain_name, new_id
 
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
@@ -83,9 +83,10 @@ class ReportSchedule:
 
 
 def _domains(values: object) -> tuple[str, ...]:
+    """Validate email domains and keep each once, in its key form (:func:`domain_key`)."""
     out: list[str] = []
     for raw in str_items(values, field="email_domains", max_length=253):
-        domain = domain_name(raw, field="email_domains")
+        domain = domain_key(domain_name(raw, field="email_domains"))
         if domain not in out:
             out.append(domain)
     return tuple(out)
@@ -117,9 +118,10 @@ class Organization:
     Attributes:
         id: record ID.
         name: display name (1-200 characters).
-        email_domains: the organization's email domains, lowercase (``("example.org",)``);
-            admins must have an address on one of them (guide, "Adding Organization
-            Administrators").
+        email_domains: the organization's email domains, each in its key form (lowercase,
+            NFC, an internationalized name in Unicode: ``("example.org", "bücher.example")``,
+            see :func:`~learnprog.model.identity.domain_key`); admins must have an address on
+            one of them (guide, "Adding Organization Administrators").
         timezone: IANA zone name used for schedules (``"Europe/Lisbon"``).
         brand_color: ``#RRGGBB`` or ``None``.
         banner_url: brand banner image URL or ``None``.
@@ -211,8 +213,16 @@ class Organization:
         return evolve(self, **clean)  # type: ignore[arg-type]
 
     def owns_domain(self, domain: str) -> bool:
-        """Tell whether ``domain`` (case-folded) is one of the organization's email domains."""
-        return domain.casefold() in self.email_domains
+        """Tell whether ``domain`` is one of the organization's email domains.
+
+        Both sides are compared as :func:`~learnprog.model.identity.domain_key` makes them,
+        the way email keys normalize domains: case, NFC and the ASCII (``xn--``) or Unicode
+        form of an internationalized name do not matter (RFC 5891). Domains stored before
+        they were kept in that form are normalized here, so they match too.
+        """
+        if not isinstance(domain, str):
+            return False
+        return domain_key(domain) in {domain_key(d) for d in self.email_domains}
 
 
 def _schedule(value: object) -> ReportSchedule:

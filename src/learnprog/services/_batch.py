@@ -7,11 +7,19 @@ is read as a stream, one chunk (500 lines by default) is held at a time, and eac
 :class:`~learnprog.errors.ConflictError` while storing a chunk means another writer stored one
 of its records meanwhile; the chunk is decided again (at most three times), so its results say
 what is stored. A dry run decides every chunk in one unit of work that is never committed.
+
+That unit of work is open from the first result until the iterator is exhausted or closed
+(:meth:`ChunkedRun.close`, leaving the ``with`` block, or dropping the last reference to the
+iterator), so a dry run's iterator must be consumed or closed. While it is open, memory and
+SQLite storage let no other unit of work start: another learnprog call from inside the loop (or
+the progress callback) raises :class:`~learnprog.errors.StorageError`, and other threads wait
+for it. PostgreSQL and MariaDB allow both. A real run holds no unit of work between chunks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
 from typing import Any, Generic, Self, TypeVar
 
@@ -60,6 +68,7 @@ class ChunkedRun(Generic[R, TotalsT]):
         self._chunk_size = chunk_size
         self._progress = progress
         self._lines = 0
+        self._active: weakref.WeakSet[Generator[R, None, None]] = weakref.WeakSet()
         self.totals = totals
 
     def __enter__(self) -> Self:
@@ -69,7 +78,16 @@ class ChunkedRun(Generic[R, TotalsT]):
         self.close()
 
     def close(self) -> None:
-        """Close the file (and the dry run's unit of work, discarding everything)."""
+        """Stop the run: release the dry run's unit of work (discarding it) and close the file.
+
+        Safe to call more than once, and at any point of the iteration; lines not yet taken
+        are not processed. Leaving a ``with`` block calls it.
+        """
+        for results in list(self._active):
+            try:
+                results.close()
+            except ValueError:  # closed from inside its own loop (the progress callback)
+                continue
         self._stack.close()
 
     def run(self) -> TotalsT:
@@ -80,17 +98,31 @@ class ChunkedRun(Generic[R, TotalsT]):
         return self.totals
 
     def __iter__(self) -> Iterator[R]:
-        dry_uow = None
-        if self._dry_run:  # one unit of work, never committed: exact and changes nothing
-            dry_uow = self._stack.enter_context(self._uow_factory())
-        chunk: list[CsvRow] = []
-        for row in self._rows:
-            chunk.append(row)
-            if len(chunk) >= self._chunk_size:
+        """Process the file as the results are taken; see the module's note on the dry run.
+
+        Raises:
+            StorageError: on memory or SQLite storage, a dry run iterated while another of its
+                iterators (or any other unit of work of this thread) is open.
+        """
+        results = self._results()
+        # weakly held: an iterator dropped without being exhausted or closed is finalized (its
+        # dry run's unit of work released) as soon as nothing else refers to it
+        self._active.add(results)
+        return results
+
+    def _results(self) -> Generator[R, None, None]:
+        with ExitStack() as own:
+            dry_uow = None
+            if self._dry_run:  # one unit of work, never committed: exact and changes nothing
+                dry_uow = own.enter_context(self._uow_factory())
+            chunk: list[CsvRow] = []
+            for row in self._rows:
+                chunk.append(row)
+                if len(chunk) >= self._chunk_size:
+                    yield from self._chunk(chunk, dry_uow)
+                    chunk = []
+            if chunk:
                 yield from self._chunk(chunk, dry_uow)
-                chunk = []
-        if chunk:
-            yield from self._chunk(chunk, dry_uow)
 
     def _chunk(self, rows: list[CsvRow], dry_uow: UnitOfWork | None) -> Iterator[R]:
         for attempt in range(ATTEMPTS):

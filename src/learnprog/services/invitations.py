@@ -436,6 +436,7 @@ class InvitationService(Service):
             program=program,
             learner=learner,
             extra={"accept_url": self._mail.accept_url(program, membership.id)},
+            membership_id=membership.id,
         )
 
     def csv_template(self, actor: Actor) -> str:
@@ -472,8 +473,17 @@ class InvitationService(Service):
         The checks that concern the whole run happen now: the actor, the program, the
         contract (running, of the organization), the file (openable, decodable) and its
         headers. The lines are processed as the returned run is iterated; see
-        :mod:`learnprog.services.roster` for the outcomes. Importing the same file twice
-        changes nothing the second time and sends no second email.
+        :mod:`learnprog.services.roster` for the outcomes. Each chunk checks again that the
+        program is not removed and the contract is running at that chunk's time (as
+        :meth:`invite` does); when not, its lines are rejected with the reason. Importing the
+        same file twice changes nothing the second time and sends no second email.
+
+        A dry run holds one unit of work from its first result until its iterator is
+        exhausted or the run is closed (``close()``, or leaving its ``with`` block; a dropped
+        iterator is released when garbage-collected): consume or close it. Meanwhile, on
+        memory and SQLite storage, no other learnprog call can be made from this thread
+        (inside the loop, or from ``progress``, it raises ``StorageError``) and other threads
+        wait; see ``docs/invitations.md``.
 
         Args:
             actor: an admin of the program.
@@ -482,11 +492,13 @@ class InvitationService(Service):
             source: a path, the file's bytes, or a binary file object.
             encoding: the file's encoding, when known; default decided from the bytes.
             send_email: queue the Invitation email for each new or re-invited learner.
-            dry_run: report what would happen and change nothing.
+            dry_run: report what would happen and change nothing (consume or close the
+                run: see above).
             rejections_to: where to write the rejected lines as CSV (a path or a binary file),
                 with their line numbers and reasons.
-            progress: called with the number of lines done after each chunk.
-            chunk_size: lines per unit of work (1-1000).
+            progress: called with the number of lines done after each chunk (outside the
+                chunk's unit of work in a real run).
+            chunk_size: lines per unit of work (1-1000); the outcomes do not depend on it.
 
         Returns:
             A :class:`BulkInvitation`: iterate it (or call ``run()``) for each line's result;

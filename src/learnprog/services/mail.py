@@ -46,7 +46,7 @@ from learnprog.model.access import (
     require_system,
 )
 from learnprog.model.identity import new_id
-from learnprog.model.learner import Learner
+from learnprog.model.learner import Learner, Membership
 from learnprog.model.mail import (
     DeliveryAttempt,
     DeliveryOutcome,
@@ -95,6 +95,8 @@ class DispatchReport:
         failed: failures for good (a permanent refusal, or the last retry).
         skipped: messages not sent because the learner opted out meanwhile.
         lost: messages whose claim ran out while sending (another dispatcher took them over).
+        cancelled: invitations not sent because their membership was no longer INVITED when
+            they were due (revoked, the program removed, accepted already).
     """
 
     sent: int = 0
@@ -102,6 +104,7 @@ class DispatchReport:
     failed: int = 0
     skipped: int = 0
     lost: int = 0
+    cancelled: int = 0
 
 
 class MailComposer:
@@ -140,8 +143,12 @@ class MailComposer:
         extra: Mapping[str, Any] | None = None,
         sender_name: str | None = None,
         reply_to: str | None = None,
+        membership_id: str | None = None,
     ) -> OutgoingMessage:
         """Render a system email for one learner.
+
+        ``membership_id`` names the membership an invitation invites to; the dispatcher sends
+        the message only while that membership is INVITED.
 
         ``sender_name`` replaces the organization's name in From, and ``reply_to`` sets a
         Reply-To (admin messages: guide, "Edit the sender's name", "Include a reply-to email
@@ -189,8 +196,11 @@ class MailComposer:
                 )
             )
         context.update(extra or {})
-        return self._outgoing(
-            template, context, organization, learner, unsubscribe, sender_name, reply_to
+        return evolve(
+            self._outgoing(
+                template, context, organization, learner, unsubscribe, sender_name, reply_to
+            ),
+            membership_id=membership_id,
         )
 
     def admin_message(
@@ -307,6 +317,7 @@ class MailComposer:
                 text_body=text,
                 html_body=html,
                 learner_id=learner.id,
+                membership_id=membership_id,
             )
 
         return merge
@@ -326,6 +337,16 @@ class MailComposer:
         entry = OutboxEntry.queue(message, now=self._context.clock.now())
         uow.outbox.add(entry)
         return QueueResult(message, entry)
+
+
+def _membership(uow: UnitOfWork, membership_id: str | None) -> Membership | None:
+    """The membership an invitation names, as stored now; None when none is named or found."""
+    if membership_id is None:
+        return None
+    try:
+        return uow.memberships.get(membership_id)
+    except NotFoundError:
+        return None
 
 
 def admin_message_context(
@@ -379,7 +400,11 @@ class MailService(Service):
         message), sent outside any transaction, and each outcome stored in its own unit of
         work with a :class:`DeliveryAttempt` record. Transient failures are retried with
         exponential backoff (``retry``); permanent ones are marked FAILED with the server's
-        answer; a learner who opted out after the message was queued is skipped.
+        answer; a learner who opted out after the message was queued is skipped. An invitation
+        is cancelled, not sent, when its membership is no longer INVITED (revoked, removed with
+        its program, or accepted already): the dispatcher
+        reads the membership as stored right before the send, so a revocation committed by
+        any process before then is honoured (``docs/mail.md``).
 
         Delivery is at least once: if the process dies after the server accepted a message and
         before its outcome is stored, the claim's ``lease`` runs out and the message is sent
@@ -413,7 +438,7 @@ class MailService(Service):
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise ValidationError("retry is a RetryPolicy", field="retry", value=retry)
         policy = retry or RetryPolicy()
-        counts = {"sent": 0, "retried": 0, "failed": 0, "skipped": 0, "lost": 0}
+        counts = {"sent": 0, "retried": 0, "failed": 0, "skipped": 0, "lost": 0, "cancelled": 0}
         claimed_total = 0
         while max_messages is None or claimed_total < max_messages:
             size = (
@@ -446,13 +471,17 @@ class MailService(Service):
             if not uow.outbox.renew(entry.id, claim_id, self._now() + lease):
                 return "lost"
             uow.commit()
+            withdrawn = entry.withdrawn_reason(_membership(uow, message.membership_id))
             opted_out = (
                 message.category.honours_opt_out
                 and message.learner_id is not None
                 and message.category in uow.email_preferences.opt_outs(message.learner_id)
             )
         now = self._now()
-        if opted_out:
+        if withdrawn is not None:
+            outcome, finished, detail = "cancelled", entry.cancelled(now, withdrawn), withdrawn
+            record = DeliveryOutcome.CANCELLED
+        elif opted_out:
             reason = f"opted out of {message.category.value} mail"
             outcome, finished, detail = "skipped", entry.skipped(now, reason), reason
             record = DeliveryOutcome.SKIPPED

@@ -9,15 +9,21 @@ as its chunk is decided and stored:
 - ``already_invited`` / ``already_member``: nothing changes, no second email;
 - ``reinvited``: a removed learner's membership returns to INVITED;
 - ``duplicate``: the same address (any case, outer spaces) appeared on an earlier line of this
-  file; the result names that line. Found through the database key and the invitation's
-  source (``csv:<run>:<line>``), not a set of every address in memory;
+  file, which made (or re-made) its invitation; the result names that line. Found through the
+  database key and the invitation's source (``csv:<run>:<line>``), not a set of every address
+  in memory, so also across chunks. An address whose earlier line was ``already_invited`` or
+  ``already_member`` gets that outcome again (nothing stored names that line): every outcome
+  is the same whatever the chunk size;
 - ``rejected``: with the reason (no email, an invalid one, no name, outside the organization's
-  domains when invitations are restricted to them).
+  domains when invitations are restricted to them, the program removed or the contract not
+  running at the chunk's time).
 
 Lines are processed in chunks (500 by default), each in one unit of work: all of a chunk's
 learners, memberships, audit entries and invitation emails are written together or not at
 all; a bad row is rejected alone and never blocks the good ones. Memory does not grow with the
-file: only one chunk is held at a time.
+file: only one chunk is held at a time. Each chunk reads the program, contract and organization
+again and applies a single invitation's checks at its own time (guide, "Invitations"; "Settings",
+Remove Program), so a program removed, or a contract ended, during the run takes no later line.
 """
 
 from __future__ import annotations
@@ -178,17 +184,22 @@ class BulkInvitation(ChunkedRun[RowResult, BulkTotals]):
 
     def _decide(self, uow: UnitOfWork, rows: list[CsvRow]) -> list[RowResult]:
         now = self._now()
+        closed = self._closed(uow, now)
         results: dict[int, RowResult] = {}
         valid: list[_Row] = []
         first_line: dict[str, int] = {}
+        repeats: list[tuple[CsvRow, int]] = []  # a line and the chunk's earlier line of its key
         for row in rows:
             checked = self._check(row)
             if isinstance(checked, RowResult):
                 results[row.line] = checked
                 continue
+            if closed is not None:
+                results[row.line] = self._result(row, REJECTED, reason=closed)
+                continue
             key = checked.address.key
             if key in first_line:
-                results[row.line] = self._result(row, DUPLICATE, duplicate_of=first_line[key])
+                repeats.append((row, first_line[key]))
                 continue
             first_line[key] = row.line
             valid.append(checked)
@@ -250,11 +261,47 @@ class BulkInvitation(ChunkedRun[RowResult, BulkTotals]):
                 uow.memberships.update(after, expected=before)
             audit.append(self._entry(f"invitation.{outcome}", after, before, after, now))
             results[item.csv.line] = self._result(item.csv, outcome, email_queued=queued)
+        for row, earlier in repeats:
+            results[row.line] = self._repeat(row, results[earlier])
         uow.learners.add_many(new_learners)
         uow.memberships.add_many(new_memberships)
         uow.audit.add_many(audit)
         uow.outbox.add_many(mail)
         return [results[row.line] for row in rows]
+
+    def _closed(self, uow: UnitOfWork, now: datetime) -> str | None:
+        """Why no line of this chunk may be invited at ``now``, or None.
+
+        The program, contract and organization are read again in the chunk's unit of work, so
+        a chunk follows the rules a single ``invite`` applies at the chunk's time (guide,
+        "Invitations"; "Settings", Remove Program): a removed program or a contract that is not
+        running takes no invitation, and the organization's current domain restriction holds.
+        """
+        program = uow.programs.get(self._program.id)
+        contract = uow.contracts.get(self._contract.id)
+        self._org = uow.organizations.get(self._org.id)
+        if program.is_removed:
+            return "the program has been removed"
+        try:
+            contract.check_active(now)
+        except ValidationError as exc:
+            return f"the contract is not running at {now.isoformat()}: {exc.reason}"
+        return None
+
+    def _repeat(self, row: CsvRow, earlier: RowResult) -> RowResult:
+        """The result of a line whose address is on an earlier line of the same chunk.
+
+        It is what the line would get in a later chunk, once the earlier line is stored: a
+        duplicate naming the line that made (or re-made) the invitation, whose source records
+        that line, else the earlier line's own outcome (``already_invited``,
+        ``already_member``: nothing stored names a line of this file). So the outcome does not
+        depend on the chunk size.
+        """
+        if earlier.outcome in (CREATED, REINVITED):
+            return self._result(row, DUPLICATE, duplicate_of=earlier.line)
+        if earlier.outcome == DUPLICATE:
+            return self._result(row, DUPLICATE, duplicate_of=earlier.duplicate_of)
+        return self._result(row, earlier.outcome, reason=earlier.reason)
 
     def _check(self, row: CsvRow) -> _Row | RowResult:
         name = " ".join(row.values["Full Name"].split())  # "Ana\\nLima" is one learner

@@ -1644,7 +1644,8 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         if self.store.owner == threading.get_ident():
             raise StorageError(
                 "this thread already has a unit of work open on this store; finish it first "
-                "(units of work do not nest)"
+                "(units of work do not nest; a dry run holds one until its results are all "
+                "taken or it is closed)"
             )
         self.store.lock.acquire()
         self.store.owner = threading.get_ident()

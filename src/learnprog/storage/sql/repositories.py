@@ -907,6 +907,7 @@ class SqlOutboxRepository(_SqlRepository[OutboxEntry], ports.OutboxRepository):
             template=data.pop("template"),
             learner_id=data.pop("learner_id"),
             headers=dict(data.pop("headers")),
+            membership_id=data.pop("membership_id"),
         )
         data["status"] = OutboxStatus(data["status"])
         return OutboxEntry(message=message, **data)

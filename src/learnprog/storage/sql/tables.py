@@ -192,6 +192,7 @@ outbox = sa.Table(
     sa.Column("sent_at", UtcDateTime()),
     sa.Column("last_error", sa.Text()),
     sa.Column("claim_id", Key()),  # revision 0003
+    sa.Column("membership_id", Key()),  # revision 0012: the membership an invitation is for
     sa.Index(None, "status", "next_attempt_at"),
     mysql_charset="utf8mb4",
     mysql_engine="InnoDB",

@@ -87,7 +87,8 @@ class SqlUnitOfWork(ports.UnitOfWork):
             if id(self.engine) in _open_sqlite_engines():
                 raise StorageError(
                     "this thread already has a unit of work open on this SQLite database; "
-                    "finish it first (units of work do not nest)"
+                    "finish it first (units of work do not nest; a dry run holds one until its "
+                    "results are all taken or it is closed)"
                 )
             _open_sqlite_engines().add(id(self.engine))
             self._marked = True
