@@ -29,7 +29,7 @@ from learnprog.model import (
     LearnerActor,
     LearningEvent,
 )
-from tests.conftest import START, UowFactory
+from tests.conftest import START
 from tests.services.world import SYSTEM, World
 
 MIN = timedelta(minutes=1)
@@ -326,16 +326,6 @@ def test_bad_records_are_reported_and_the_good_ones_kept(lp: learnprog.Learnprog
     assert "not in the organization" in reasons[("events", 0, "x1")]
     assert "item 'zz'" in reasons[("events", 2, "x2")]
     assert "course 'python-basics'" in reasons[("events", 2, "x2")]  # the slug, not only an ID
-
-
-@pytest.fixture
-def lp_any(uow_factory: UowFactory, clock: FixedClock) -> learnprog.Learnprog:
-    """A learnprog instance on every backend (memory, SQLite, PostgreSQL, MariaDB)."""
-    return learnprog.connect(
-        uow_factory=uow_factory,
-        clock=clock,
-        settings=learnprog.Settings(secret_key="test-secret-test-secret"),
-    )
 
 
 def test_records_with_bad_ids_are_refused_before_any_query_on_every_backend(

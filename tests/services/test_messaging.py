@@ -219,6 +219,47 @@ def test_an_idempotency_key_used_for_another_message_is_a_conflict(
     assert again == first
 
 
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("", "an ID is required"),
+        ("   ", "an ID is required"),
+        ("k\ud800", "control characters"),  # a lone surrogate: not encodable for a driver
+        ("k\x00", "control characters"),  # NUL: PostgreSQL refuses it in text
+        ("k\x1b[31m", "control characters"),
+        ("k\n2", "control characters"),
+        ("k" * 65, "at most 64 characters"),
+        (5, "text is required, not int"),
+    ],
+)
+def test_a_bad_idempotency_key_is_refused_before_anything_on_every_backend(
+    lp_any: learnprog.Learnprog, mailer: InMemoryMailer, key: object, message: str
+) -> None:
+    w = Cohort(lp_any)
+    with pytest.raises(ValidationError, match=message) as caught:
+        lp_any.messaging.send(
+            w.admin,
+            w.org.id,
+            "all_members",
+            agree_to_terms=True,
+            idempotency_key=key,  # type: ignore[arg-type]
+        )
+    assert caught.value.field == "idempotency_key"
+    assert lp_any.messaging.history(w.admin, w.org.id) == []
+    assert w.admin_messages(mailer) == []
+    with pytest.raises(ValidationError, match=message):
+        lp_any.messaging.remind_to_enroll(
+            w.admin,
+            w.program.id,
+            agree_to_terms=True,
+            idempotency_key=key,  # type: ignore[arg-type]
+        )
+    sent = lp_any.messaging.send(  # the longest key allowed is kept as given
+        w.admin, w.org.id, "all_members", agree_to_terms=True, idempotency_key=" k" * 32
+    )
+    assert sent.idempotency_key == " k" * 32
+
+
 def test_an_explicit_selection_keeps_the_exclusion_rules(
     lp: learnprog.Learnprog, mailer: InMemoryMailer
 ) -> None:

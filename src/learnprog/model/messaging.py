@@ -17,8 +17,10 @@ from attrs import field, frozen
 
 from learnprog.errors import ValidationError
 from learnprog.model._rules import (
+    KEY_LENGTH,
     optional_line,
     optional_text,
+    record_id,
     required_text,
     single_line,
     str_tuple,
@@ -438,11 +440,11 @@ class SentMessage:
         now: datetime,
     ) -> SentMessage:
         """Make the record of a message about to be queued (counts filled in by the service)."""
-        key = idempotency_key if idempotency_key is not None else new_id()
+        key = new_id() if idempotency_key is None else checked_idempotency_key(idempotency_key)
         return cls(
             id=new_id(),
             organization_id=organization_id,
-            idempotency_key=single_line(key, field="idempotency_key", max_length=64),
+            idempotency_key=key,
             audience=audience,
             filters=filters,
             subject=details.subject,
@@ -453,6 +455,23 @@ class SentMessage:
             call_to_action=details.call_to_action,
             reply_to=details.reply_to,
         )
+
+
+def checked_idempotency_key(value: object) -> str:
+    """Return a caller's idempotency key for a message, as given.
+
+    The key is stored in a key column and looked up before anything is sent, so it follows the
+    record ID rule (:func:`~learnprog.model._rules.record_id`), checked before any query: the
+    same on every backend.
+
+    Args:
+        value: the key: text of 1-64 characters on one line.
+
+    Raises:
+        ValidationError: not text, empty or blank, longer than 64 characters, or holding
+            control characters, line breaks or lone surrogates (field ``idempotency_key``).
+    """
+    return record_id(value, field="idempotency_key", max_length=KEY_LENGTH)
 
 
 def audience_of(value: object) -> Audience:

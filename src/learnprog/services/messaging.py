@@ -43,6 +43,7 @@ from learnprog.model.messaging import (
     MessageRecipient,
     SentMessage,
     audience_of,
+    checked_idempotency_key,
     signed,
 )
 from learnprog.model.organization import Organization, Program
@@ -238,20 +239,24 @@ class MessagingService(Service):
             details: the message, or ``None`` for the audience's preset.
             filters: optional filters.
             agree_to_terms: must be ``True``: the admin agrees to :data:`TERMS_OF_USE`.
-            idempotency_key: the caller's key for this message (1-64 characters), or ``None``
-                for a fresh one.
+            idempotency_key: the caller's key for this message (1-64 characters on one line,
+                not blank: :func:`~learnprog.model.messaging.checked_idempotency_key`), or
+                ``None`` for a fresh one.
 
         Returns:
             The record of the message, with its counts.
 
         Raises:
             PermissionDeniedError: not an admin of the organization.
-            ValidationError: the terms were not agreed to, or bad details or filters.
+            ValidationError: the terms were not agreed to, a bad idempotency key (checked
+                before any storage query), or bad details or filters.
         """
         if agree_to_terms is not True:
             raise ValidationError(
                 "agree to the terms of use to send a message", field="agree_to_terms"
             )
+        if idempotency_key is not None:
+            idempotency_key = checked_idempotency_key(idempotency_key)
         kind = audience_of(audience)
         details = self._checked(actor, organization_id, kind, details)
         clean_filters = filters or AudienceFilter()
