@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import pytest
@@ -18,7 +19,16 @@ from learnprog.model import (
     LearnerActor,
     LearningEvent,
 )
-from learnprog.model.skills import Band, EloSettings, Level, ScoredAttempt, rescore, score
+from learnprog.model.skills import (
+    Band,
+    EloSettings,
+    Level,
+    ReferenceGroup,
+    ReferenceScore,
+    ScoredAttempt,
+    rescore,
+    score,
+)
 from learnprog.services.skills import GlossaryOutcome, read_reference_group
 from tests.conftest import START
 from tests.services.world import SYSTEM, World
@@ -378,3 +388,59 @@ def test_a_bad_reference_file_names_the_line() -> None:
         read_reference_group(head + b"A,E,1,R,Data,SQL,1\nA,E,1,R,Data,SQL,2\n")
     with pytest.raises(ValidationError, match="Industry is blank"):
         read_reference_group(head + b"A,E,1,,Data,SQL,1\n")
+
+
+@pytest.mark.parametrize(
+    "score",
+    ["2_5_0", "\uff12\uff15\uff10", "\u0661\u0662\u0663", "250e0", "2.5E2", "-0", "+250",
+     "0x10", "nan", "inf", "250.", ".5", "1 000", '"250;5"'],
+)  # fmt: skip
+def test_a_reference_score_is_a_plain_decimal_number(score: str) -> None:
+    head = "Company,Geography,Size,Industry,Domain,Skill,Score\n"
+    body = f"A,E,1,R,Data,SQL,240\nB,E,1,R,Data,SQL,{score}\n"
+    with pytest.raises(ValidationError, match="not a plain decimal number") as bad:
+        read_reference_group((head + body).encode())
+    assert (bad.value.line, bad.value.field) == (3, "Score")
+
+
+def test_plain_decimal_reference_scores_are_read() -> None:
+    head = b"Company,Geography,Size,Industry,Domain,Skill,Score\n"
+    group = read_reference_group(head + b"A,E,1,R,Data,SQL,0\nB,E,1,R,Data,SQL, 499.75 \n")
+    assert group.skill_scores("Data", "SQL") == [0.0, 499.75]
+    with pytest.raises(ValidationError, match=r"0-500, not 500\.01") as bad:
+        read_reference_group(head + b"A,E,1,R,Data,SQL,500.01\n")
+    assert (bad.value.line, bad.value.field) == (2, "Score")
+    with pytest.raises(ValidationError, match="control characters") as bad:
+        read_reference_group(head + b'A,"Eu\nrope",1,R,Data,SQL,1\n')
+    assert (bad.value.line, bad.value.field) == (2, "Geography")
+
+
+@pytest.mark.parametrize(
+    ("score", "message"),
+    [
+        ("300", "a number is required, not str"),
+        (math.nan, "finite number from 0.0 to 500.0"),
+        (math.inf, "finite number from 0.0 to 500.0"),
+        (-1, "finite number from 0.0 to 500.0"),
+        (500.5, "finite number from 0.0 to 500.0"),
+        (True, "a number is required, not bool"),
+    ],
+)
+def test_a_reference_score_made_directly_is_checked(score: object, message: str) -> None:
+    with pytest.raises(ValidationError, match=message) as bad:
+        ReferenceScore("A", "Europe", "1000+", "Software", "Data", "SQL", score)
+    assert bad.value.field == "score"
+    assert ReferenceScore("A", "E", "1", "S", "Data", "SQL", 300).score == 300.0
+
+
+def test_a_reference_group_holds_only_reference_scores() -> None:
+    ok = ReferenceScore("A", "E", "1", "S", "Data", "SQL", 300)
+    with pytest.raises(ValidationError, match="a ReferenceScore is required, not tuple") as bad:
+        ReferenceGroup([ok, ("B", "E", "1", "S", "Data", "SQL", 300)])
+    assert bad.value.field == "scores[1]"
+    with pytest.raises(ValidationError, match="not str"):
+        ReferenceGroup("scores")
+    assert ReferenceGroup([ok]).scores == (ok,)
+    with pytest.raises(ValidationError, match="a value is required") as bad:
+        ReferenceScore("A", " ", "1", "S", "Data", "SQL", 300)
+    assert bad.value.field == "geography"
