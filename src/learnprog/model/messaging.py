@@ -197,14 +197,18 @@ PRESETS: Mapping[Audience, MessagePreset] = {
 """The preset message of each audience."""
 
 
+MAX_FILTER_IDS = 10_000
+"""The most IDs an :class:`AudienceFilter` holds, its four kinds together (a learnprog decision).
+
+On SQL storage each ID is one bound parameter of the audience query, and PostgreSQL takes at
+most 65,535 in a statement (SQLite's default build 32,766); a selection larger than this is
+better made with program, contract or course filters. The same limit holds on every backend."""
+
+
 def _ids(values: Iterable[str], field: str) -> tuple[str, ...]:
     if isinstance(values, str | bytes) or not isinstance(values, Iterable):
         raise ValidationError("a list of record IDs is required", field=field, value=values)
-    found = []
-    for value in values:
-        if not isinstance(value, str) or not value.strip() or len(value) > 64:
-            raise ValidationError("a record ID is required", field=field, value=value)
-        found.append(value)
+    found = [record_id(value, field=field, max_length=KEY_LENGTH) for value in values]
     return tuple(sorted(set(found)))
 
 
@@ -221,12 +225,39 @@ class AudienceFilter:
         program_ids: memberships in one of these programs ("Learning programs").
         contract_ids: memberships drawing on one of these contracts ("Contracts").
         learner_ids: only these learners (a selection from the members list).
+
+    At most :data:`MAX_FILTER_IDS` IDs in all: :meth:`create` checks it, and so do
+    :meth:`~learnprog.services.messaging.MessagingService.preview` and ``send`` (with
+    :meth:`checked_size`) for filters made otherwise.
     """
 
     target_ids: tuple[str, ...] = field(default=(), converter=str_tuple)
     program_ids: tuple[str, ...] = field(default=(), converter=str_tuple)
     contract_ids: tuple[str, ...] = field(default=(), converter=str_tuple)
     learner_ids: tuple[str, ...] = field(default=(), converter=str_tuple)
+
+    def checked_size(self) -> AudienceFilter:
+        """Return the filters if they hold at most :data:`MAX_FILTER_IDS` IDs in all.
+
+        Raises:
+            ValidationError: more IDs than that; the field named is the kind holding most.
+        """
+        sizes = {
+            "target_ids": len(self.target_ids),
+            "program_ids": len(self.program_ids),
+            "contract_ids": len(self.contract_ids),
+            "learner_ids": len(self.learner_ids),
+        }
+        total = sum(sizes.values())
+        if total > MAX_FILTER_IDS:
+            largest = max(sizes, key=lambda kind: sizes[kind])
+            raise ValidationError(
+                f"filters hold at most {MAX_FILTER_IDS:,} IDs in all, not {total:,} "
+                f"({largest}: {sizes[largest]:,}); narrow the audience with program, contract "
+                "or course filters instead",
+                field=largest,
+            )
+        return self
 
     @classmethod
     def create(
@@ -240,14 +271,16 @@ class AudienceFilter:
         """Validate and make filters (IDs deduplicated and sorted).
 
         Raises:
-            ValidationError: a value that is not a list of record IDs (the field named).
+            ValidationError: a value that is not a list of record IDs (each 1-64 characters
+                on one line), or more than :data:`MAX_FILTER_IDS` IDs in all (the field
+                named).
         """
         return cls(
             _ids(target_ids, "target_ids"),
             _ids(program_ids, "program_ids"),
             _ids(contract_ids, "contract_ids"),
             _ids(learner_ids, "learner_ids"),
-        )
+        ).checked_size()
 
 
 @checked
