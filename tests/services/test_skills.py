@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import math
+import random
+import threading
 from datetime import timedelta
 
 import pytest
 
 import learnprog
 from learnprog.clock import FixedClock
-from learnprog.errors import NotFoundError, PermissionDeniedError, ValidationError
+from learnprog.errors import (
+    ConflictError,
+    LearnprogError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from learnprog.model import (
     Assessment,
     AssessmentAttempt,
@@ -29,7 +37,8 @@ from learnprog.model.skills import (
     rescore,
     score,
 )
-from learnprog.services.skills import GlossaryOutcome, read_reference_group
+from learnprog.services.skills import GlossaryOutcome, ScoringReport, read_reference_group
+from learnprog.storage.ports import UnitOfWork
 from tests.conftest import START
 from tests.services.world import SYSTEM, World
 
@@ -127,6 +136,109 @@ def test_incremental_scoring_equals_scoring_from_scratch(lp: learnprog.Learnprog
     for key in scratch:
         assert incremental[key].theta == pytest.approx(scratch[key].theta, abs=1e-12)
         assert incremental[key].attempts == scratch[key].attempts
+
+
+def test_a_scoring_run_that_collides_is_rolled_back_and_run_once_more(
+    lp: learnprog.Learnprog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = Skilled(lp)
+    lia, _ = w.people
+    w.attempts(lia, [80, 40, 90])
+    real = lp.skills._score
+    runs: list[bool] = []
+
+    def collide_first(
+        uow: UnitOfWork, organization_id: str, settings: EloSettings, from_scratch: bool
+    ) -> ScoringReport:
+        runs.append(from_scratch)
+        report = real(uow, organization_id, settings, from_scratch)  # staged, then lost
+        if len(runs) == 1:
+            raise ConflictError("skill rating: a concurrent write got in the way")
+        return report
+
+    monkeypatch.setattr(lp.skills, "_score", collide_first)
+    report = lp.skills.score(w.admin, w.org.id)
+    assert (len(runs), report.scored) == (2, 3)
+    (rating,) = lp.skills.ratings(w.admin, w.org.id)
+    assert rating.attempts == 3  # the first run's work was rolled back: scored once
+
+
+def test_a_second_collision_is_raised_and_nothing_is_stored(
+    lp: learnprog.Learnprog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = Skilled(lp)
+    lia, _ = w.people
+    w.attempts(lia, [80, 40, 90])
+    real = lp.skills._score
+    runs: list[bool] = []
+
+    def always_collide(
+        uow: UnitOfWork, organization_id: str, settings: EloSettings, from_scratch: bool
+    ) -> ScoringReport:
+        runs.append(from_scratch)
+        real(uow, organization_id, settings, from_scratch)
+        raise ConflictError("skill rating: a concurrent write got in the way")
+
+    monkeypatch.setattr(lp.skills, "_score", always_collide)
+    with pytest.raises(ConflictError, match="concurrent write"):
+        lp.skills.score(w.admin, w.org.id)
+    assert len(runs) == 2
+    monkeypatch.undo()
+    assert lp.skills.ratings(w.admin, w.org.id) == []
+    assert lp.skills.score(w.admin, w.org.id).scored == 3  # nothing was marked as scored
+
+
+def test_concurrent_scoring_runs_succeed_and_match_scoring_from_scratch(
+    lp_any: learnprog.Learnprog,
+) -> None:
+    """Three threads score while a fourth ingests, in rounds, on every backend.
+
+    Without the scoring lock, PostgreSQL runs collided on the ratings' keys (a ConflictError)
+    and MariaDB runs deadlocked (reported as the database being unreachable). The first round
+    is every run's first, when the organization's scoring mark row does not exist yet.
+    """
+    w = Skilled(lp_any)
+    lia, bo = w.people
+    grades = random.Random(11)
+    failures: list[LearnprogError] = []
+    for round_ in range(4):
+        w.attempts(lia, [grades.uniform(0, 100) for _ in range(6)], start=1 + 40 * round_)
+        late = [grades.uniform(0, 100) for _ in range(6)]
+        together = threading.Barrier(4)
+
+        def score(together: threading.Barrier = together) -> None:
+            together.wait(timeout=30)
+            try:
+                lp_any.skills.score(w.admin, w.org.id)
+            except LearnprogError as exc:
+                failures.append(exc)
+
+        def ingest(
+            together: threading.Barrier = together, late: list[float] = late, start: int = round_
+        ) -> None:
+            together.wait(timeout=30)
+            try:
+                w.attempts(bo, late, start=20 + 40 * start)
+            except LearnprogError as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=score) for _ in range(3)]
+        threads.append(threading.Thread(target=ingest))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in threads)
+    assert failures == []
+    lp_any.skills.score(w.admin, w.org.id)  # what the last ingest added after the scorers read
+    assert lp_any.skills.score(w.admin, w.org.id).scored == 0  # every attempt marked scored
+    incremental = {r.learner_id: r for r in lp_any.skills.ratings(w.admin, w.org.id)}
+    lp_any.skills.score(w.admin, w.org.id, from_scratch=True)
+    scratch = {r.learner_id: r for r in lp_any.skills.ratings(w.admin, w.org.id)}
+    assert incremental.keys() == scratch.keys() == {lia.learner_id, bo.learner_id}
+    for learner in scratch:
+        assert incremental[learner].attempts == scratch[learner].attempts == 24
+        assert incremental[learner].theta == pytest.approx(scratch[learner].theta, abs=1e-9)
 
 
 def test_a_late_attempt_makes_the_next_call_score_everything(lp: learnprog.Learnprog) -> None:

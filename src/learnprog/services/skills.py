@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from attrs import frozen
 
 from learnprog.csvfiles import CsvSource, read_csv
-from learnprog.errors import LearnprogError, NotFoundError, ValidationError
+from learnprog.errors import ConflictError, LearnprogError, NotFoundError, ValidationError
 from learnprog.model._rules import record_id
 from learnprog.model.access import Actor
 from learnprog.model.activity import LearningEvent
@@ -462,18 +462,35 @@ class SkillScorer(Service):
             settings: the model's parameters (default :class:`EloSettings`).
             from_scratch: forget the stored ratings and score every attempt again.
 
+        Calls for one organization take turns: each holds its scoring lock
+        (:meth:`~learnprog.storage.ports.SkillRatingRepository.lock_scoring`) until it
+        commits. A call that collides with concurrent writes anyway (two first runs
+        deadlocking on MariaDB) is rolled back and run once more, reading what the other
+        committed; a second collision is raised.
+
         Raises:
             PermissionDeniedError: not an organization admin or the system.
             ValidationError: ``settings`` is not an :class:`EloSettings`.
+            ConflictError: it collided with concurrent writes twice in a row (nothing of it
+                was stored: call again).
         """
         chosen = settings or EloSettings()
         if not isinstance(chosen, EloSettings):
             raise ValidationError("EloSettings are required", field="settings", value=settings)
+        try:
+            return self._score_once(actor, organization_id, chosen, from_scratch)
+        except ConflictError:  # a concurrent writer committed first: read it, score again
+            return self._score_once(actor, organization_id, chosen, from_scratch)
+
+    def _score_once(
+        self, actor: Actor, organization_id: str, settings: EloSettings, from_scratch: bool
+    ) -> ScoringReport:
+        """One scoring run in one unit of work (see :meth:`score`)."""
         with self._as_org_admin(actor, organization_id, "score skills", allow_system=True) as (
             uow,
             org,
         ):
-            report = self._score(uow, org.id, chosen, from_scratch)
+            report = self._score(uow, org.id, settings, from_scratch)
             uow.commit()
         return report
 
@@ -490,8 +507,9 @@ class SkillScorer(Service):
     def _score(
         self, uow: UnitOfWork, organization_id: str, settings: EloSettings, from_scratch: bool
     ) -> ScoringReport:
-        items = self._items(uow, organization_id)
         store = uow.skill_ratings
+        store.lock_scoring(organization_id)  # a concurrent run waits until this one ends
+        items = self._items(uow, organization_id)
         mark = store.mark(organization_id)
         cursor = (
             None if mark.last_at is None or mark.last_id is None else (mark.last_at, mark.last_id)
