@@ -168,3 +168,20 @@ def lp(
     return learnprog.connect(
         uow_factory=lambda: SqlUnitOfWork(engine), settings=settings, clock=clock, mailer=mailer
     )
+
+
+@pytest.fixture
+def lp_any(
+    uow_factory: UowFactory, clock: FixedClock, mailer: InMemoryMailer
+) -> learnprog.Learnprog:
+    """A learnprog instance on every backend (memory, SQLite, PostgreSQL, MariaDB).
+
+    For service-level tests whose outcome depends on the storage (what a driver or a database
+    refuses), where :func:`lp` (memory and SQLite) is not enough.
+    """
+    return learnprog.connect(
+        uow_factory=uow_factory,
+        settings=learnprog.Settings(secret_key="test-secret-test-secret"),
+        clock=clock,
+        mailer=mailer,
+    )

@@ -8,6 +8,7 @@ read from the Clock port so expiry is testable.
 from __future__ import annotations
 
 import enum
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,11 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from learnprog.clock import Clock
 from learnprog.errors import InvalidTokenError, ValidationError
+
+_TOKEN = re.compile(r"[A-Za-z0-9_\-.]+")
+"""Every character a token may hold: the URL-safe base64 alphabet (RFC 4648 section 5, without
+padding) and the ``.`` between its parts. Base64 decoding skips other characters, so a token
+with them inserted would otherwise verify."""
 
 
 class TokenPurpose(enum.StrEnum):
@@ -65,9 +71,12 @@ class TokenSigner:
 
         Raises:
             InvalidTokenError: the token is forged, altered, made for another purpose, not a
-                mapping, or expired (the message says which).
+                mapping, or expired (the message says which). A token holding any character
+                outside the URL-safe base64 alphabet and ``.`` (a space, ``=`` padding, a
+                non-ASCII letter) is refused before it is decoded: base64 decoding would skip
+                it, so an altered token would verify.
         """
-        if not isinstance(token, str) or len(token) > 4096:
+        if not isinstance(token, str) or len(token) > 4096 or not _TOKEN.fullmatch(token):
             raise InvalidTokenError("the link is not valid", field="token")
         try:
             payload = self._serializers[purpose].loads(token, max_age=int(max_age.total_seconds()))

@@ -7,6 +7,7 @@ one query, so these tests are what keeps it equal to the model rules the memory 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -32,6 +33,7 @@ from learnprog.model.progress import (
     MemberOrder,
     MemberQuery,
 )
+from learnprog.model.skills import ScoringMark
 from tests import factories as f
 from tests.conftest import UowFactory
 
@@ -231,6 +233,45 @@ def test_the_scorer_streams_attempts_in_time_order_and_reads_times_by_id(
         assert [r[3] for r in store.scoring_rows(w.org_id, (f.NOW, "t1"))] == ["t2", "t3", "t4"]
         assert store.count_attempts_until(w.org_id, (f.NOW + DAY, "t2")) == 3
         assert store.count_attempts_until(w.org_id, (f.NOW - 2 * DAY, "")) == 0
+
+
+def test_the_scoring_lock_makes_a_second_unit_of_work_wait_and_the_mark_is_kept(
+    uow_factory: UowFactory,
+) -> None:
+    w = _world(uow_factory)
+    with uow_factory() as uow:
+        uow.skill_ratings.lock_scoring(w.org_id)  # the first run: nothing stored yet
+        assert uow.skill_ratings.mark(w.org_id) == ScoringMark(w.org_id)
+        uow.skill_ratings.set_mark(ScoringMark(w.org_id, 3, f.NOW, "t3"))
+        uow.skill_ratings.set_mark(ScoringMark(w.org_id, 4, f.NOW + DAY, "t4"))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.skill_ratings.mark(w.org_id) == ScoringMark(w.org_id, 4, f.NOW + DAY, "t4")
+    order: list[str] = []
+    first_holds = threading.Event()
+
+    def first() -> None:
+        with uow_factory() as uow:
+            uow.skill_ratings.lock_scoring(w.org_id)
+            first_holds.set()
+            time.sleep(0.5)  # the second asks for the lock meanwhile
+            uow.skill_ratings.set_mark(ScoringMark(w.org_id, 5, f.NOW + 2 * DAY, "t5"))
+            order.append("first committed")
+            uow.commit()
+
+    def second() -> None:
+        assert first_holds.wait(timeout=30)
+        with uow_factory() as uow:
+            uow.skill_ratings.lock_scoring(w.org_id)
+            order.append("second holds the lock")
+            order.append(f"second reads {uow.skill_ratings.mark(w.org_id).scored}")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert order == ["first committed", "second holds the lock", "second reads 5"]
 
 
 # --- derived figures and the members list --------------------------------------------------

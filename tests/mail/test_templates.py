@@ -126,6 +126,9 @@ def test_the_invitation_carries_the_program_message_or_the_organization_default(
         ("Hello {{ '\\ud800' }}", "only placeholders"),
         ("{% macro m() %}{{ m() }}{% endmacro %}", "tags"),
         ("{% set x = 1 %}", "tags"),
+        ("{{ " + "(" * 200 + "learner_name" + ")" * 200 + " }}", "nested too deeply"),
+        ("{{ " + "(" * 3000 + "learner_name" + ")" * 3000 + " }}", "nested too deeply"),
+        ("{{ " + "[" * 3000 + " }}", "nested too deeply|syntax"),
     ],
 )
 def test_admin_text_is_plain_text_and_documented_placeholders(text: str, error: str) -> None:
@@ -138,6 +141,29 @@ def test_admin_text_renders_its_placeholders() -> None:
     values = {"learner_name": "Ana", "program_name": "P", "organization_name": "O"}
     text = "Hi {{ learner_name }}, {# a comment #}join {{program_name}} at {{ organization_name }}"
     assert render_admin_text(text, values, field="body") == "Hi Ana, join P at O"
+
+
+def test_deeply_nested_admin_text_is_a_validation_error_wherever_it_is_written(
+    lp: learnprog.Learnprog,
+) -> None:
+    org_id, ana, program_id = _program(lp)
+
+    def nested(depth: int) -> str:
+        return "Hi {{ " + "(" * depth + "learner_name" + ")" * depth + " }}"
+
+    deep = nested(500)
+    with pytest.raises(ValidationError, match="nested too deeply") as caught:
+        lp.messaging.compose(ana, org_id, "all_members", content=deep)
+    assert caught.value.field == "content"
+    with pytest.raises(ValidationError, match="nested too deeply") as caught:
+        lp.messaging.compose(ana, org_id, "all_members", subject=nested(130))
+    assert caught.value.field == "subject"
+    with pytest.raises(ValidationError, match="nested too deeply") as caught:
+        lp.programs.update_program(ana, program_id, invitation_message=deep)
+    assert caught.value.field == "invitation_message"
+    with pytest.raises(ValidationError, match="nested too deeply"):
+        lp.organizations.update_settings(ana, org_id, default_invitation_message=deep)
+    assert lp.programs.get_program(ana, program_id).invitation_message is None
 
 
 def test_a_bad_invitation_message_is_refused_when_saved(lp: learnprog.Learnprog) -> None:

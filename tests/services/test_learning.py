@@ -328,6 +328,51 @@ def test_bad_records_are_reported_and_the_good_ones_kept(lp: learnprog.Learnprog
     assert "course 'python-basics'" in reasons[("events", 2, "x2")]  # the slug, not only an ID
 
 
+def test_records_with_bad_ids_are_refused_before_any_query_on_every_backend(
+    lp_any: learnprog.Learnprog, clock: FixedClock
+) -> None:
+    w = Learning(lp_any)
+    enrollment = w.enroll(w.lia, w.python.id)
+    clock.advance(DAY)
+    lia, py = w.lia.learner_id, w.python.id
+    bad_events = [
+        _event(w, "e-ok-1", "v1", START + MIN),
+        _event(w, "e\ud800", "v1", START),  # a lone surrogate: not encodable for a driver
+        _event(w, "e\x00nul", "v1", START),  # NUL: PostgreSQL refuses it in text
+        _event(w, " ", "v1", START),
+        _event(w, "e" * 65, "v1", START),
+        LearningEvent("e-learner", "l\ud800", py, "v1", EventKind.STARTED, START),
+        LearningEvent("e-course", lia, "c\x00", "v1", EventKind.STARTED, START),
+        LearningEvent("e-item", lia, py, "v1\t", EventKind.STARTED, START),
+        _event(w, "e-ok-2", "r1", START + 2 * MIN),
+    ]
+    bad_attempts = [
+        AssessmentAttempt("t\x1f", lia, py, "a1", 90.0, START),
+        AssessmentAttempt("t-assessment", lia, py, "a2\ud800", 90.0, START),
+        _attempt(w, "t-ok", "a1", 90.0, START + MIN, w.python),
+    ]
+    result = _ingest(w, events=bad_events, attempts=bad_attempts)
+    assert (result.events_added, result.attempts_added) == (2, 1)
+    refused = {(r.source, r.index): (r.record_id, r.field) for r in result.rejected}
+    assert refused == {
+        ("events", 1): ("e\ud800", "id"),
+        ("events", 2): ("e\x00nul", "id"),
+        ("events", 3): (" ", "id"),
+        ("events", 4): ("e" * 65, "id"),
+        ("events", 5): ("e-learner", "learner_id"),
+        ("events", 6): ("e-course", "course_id"),
+        ("events", 7): ("e-item", "item_id"),
+        ("attempts", 0): ("t\x1f", "id"),
+        ("attempts", 1): ("t-assessment", "assessment_id"),
+    }
+    assert all(r.reason.startswith(f"field {r.field!r}: ") for r in result.rejected)
+    figures = lp_any.learning.progress(w.admin, enrollment.id)
+    assert figures.last_activity_at == START + 2 * MIN  # the good records of the batch counted
+    again = _ingest(w, events=bad_events, attempts=bad_attempts)  # nothing bad was stored
+    assert (again.events_added, again.attempts_added, again.duplicates) == (0, 0, 3)
+    assert len(again.rejected) == len(result.rejected)
+
+
 def test_a_re_enrollment_starts_fresh(lp: learnprog.Learnprog, clock: FixedClock) -> None:
     w = Learning(lp)
     first = w.enroll(w.lia, w.python.id)

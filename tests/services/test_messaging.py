@@ -12,6 +12,7 @@ from learnprog.errors import ConflictError, PermissionDeniedError, ValidationErr
 from learnprog.mail.memory import InMemoryMailer
 from learnprog.model import LearnerActor, MessageCategory, OutboxStatus, ProgramAdminActor
 from learnprog.model.messaging import (
+    MAX_FILTER_IDS,
     SIGNATURE_PLACEHOLDER,
     Audience,
     AudienceFilter,
@@ -219,6 +220,47 @@ def test_an_idempotency_key_used_for_another_message_is_a_conflict(
     assert again == first
 
 
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("", "an ID is required"),
+        ("   ", "an ID is required"),
+        ("k\ud800", "control characters"),  # a lone surrogate: not encodable for a driver
+        ("k\x00", "control characters"),  # NUL: PostgreSQL refuses it in text
+        ("k\x1b[31m", "control characters"),
+        ("k\n2", "control characters"),
+        ("k" * 65, "at most 64 characters"),
+        (5, "text is required, not int"),
+    ],
+)
+def test_a_bad_idempotency_key_is_refused_before_anything_on_every_backend(
+    lp_any: learnprog.Learnprog, mailer: InMemoryMailer, key: object, message: str
+) -> None:
+    w = Cohort(lp_any)
+    with pytest.raises(ValidationError, match=message) as caught:
+        lp_any.messaging.send(
+            w.admin,
+            w.org.id,
+            "all_members",
+            agree_to_terms=True,
+            idempotency_key=key,  # type: ignore[arg-type]
+        )
+    assert caught.value.field == "idempotency_key"
+    assert lp_any.messaging.history(w.admin, w.org.id) == []
+    assert w.admin_messages(mailer) == []
+    with pytest.raises(ValidationError, match=message):
+        lp_any.messaging.remind_to_enroll(
+            w.admin,
+            w.program.id,
+            agree_to_terms=True,
+            idempotency_key=key,  # type: ignore[arg-type]
+        )
+    sent = lp_any.messaging.send(  # the longest key allowed is kept as given
+        w.admin, w.org.id, "all_members", agree_to_terms=True, idempotency_key=" k" * 32
+    )
+    assert sent.idempotency_key == " k" * 32
+
+
 def test_an_explicit_selection_keeps_the_exclusion_rules(
     lp: learnprog.Learnprog, mailer: InMemoryMailer
 ) -> None:
@@ -231,6 +273,58 @@ def test_an_explicit_selection_keeps_the_exclusion_rules(
     )
     assert (sent.recipients, sent.opted_out, sent.removed) == (1, 1, 1)
     assert [to for to, _ in w.admin_messages(mailer)] == ["lia@acme.example"]
+
+
+def test_a_selection_of_up_to_the_maximum_ids_works_on_every_backend(
+    lp_any: learnprog.Learnprog, mailer: InMemoryMailer
+) -> None:
+    w = Cohort(lp_any)
+    chosen = [w.learner(e).learner_id for e in ("lia@acme.example", "oz@acme.example")]
+    others = [f"{i:032x}" for i in range(MAX_FILTER_IDS - len(chosen) - 1)]  # nobody
+    selection = AudienceFilter.create(
+        program_ids=[w.program.id], learner_ids=[*chosen, *others]
+    )  # exactly MAX_FILTER_IDS IDs: each one a bound parameter on SQL storage
+    preview = lp_any.messaging.preview(w.admin, w.org.id, "all_members", filters=selection)
+    assert (preview.recipients, preview.opted_out, preview.removed) == (1, 1, 0)
+    sent = lp_any.messaging.send(
+        w.admin, w.org.id, "all_members", filters=selection, agree_to_terms=True
+    )
+    assert (sent.recipients, sent.opted_out) == (1, 1)
+    assert [to for to, _ in w.admin_messages(mailer)] == ["lia@acme.example"]
+    (stored,) = lp_any.messaging.history(w.admin, w.org.id)
+    assert stored.filters == selection
+
+
+def test_a_selection_over_the_maximum_is_refused_before_any_query_on_every_backend(
+    lp_any: learnprog.Learnprog, mailer: InMemoryMailer
+) -> None:
+    w = Cohort(lp_any)
+    many = [f"{i:032x}" for i in range(70_000)]
+    with pytest.raises(ValidationError, match="at most 10,000 IDs in all, not 70,000") as bad:
+        AudienceFilter.create(learner_ids=many)
+    assert bad.value.field == "learner_ids"
+    with pytest.raises(ValidationError, match="not 10,001") as bad:
+        AudienceFilter.create(program_ids=many[:5_000], learner_ids=many[:5_001])
+    assert bad.value.field == "learner_ids"
+    made_directly = AudienceFilter(learner_ids=many)  # not through create: checked by the service
+    for attempt in (
+        lambda: lp_any.messaging.preview(w.admin, w.org.id, "all_members", filters=made_directly),
+        lambda: lp_any.messaging.send(
+            w.admin, w.org.id, "all_members", filters=made_directly, agree_to_terms=True
+        ),
+    ):
+        with pytest.raises(ValidationError, match="at most 10,000 IDs") as bad:
+            attempt()
+        assert bad.value.field == "learner_ids"
+    assert lp_any.messaging.history(w.admin, w.org.id) == []
+    assert w.admin_messages(mailer) == []
+
+
+@pytest.mark.parametrize("bad", ["a\x00", "a\ud800", " ", "x" * 65, 5])
+def test_a_filter_id_is_a_record_id(bad: object) -> None:
+    with pytest.raises(ValidationError) as caught:
+        AudienceFilter.create(contract_ids=["ok", bad])  # type: ignore[list-item]
+    assert caught.value.field == "contract_ids"
 
 
 def test_a_program_admin_reaches_only_their_programs(

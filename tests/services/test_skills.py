@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import math
+import random
+import threading
 from datetime import timedelta
 
 import pytest
 
 import learnprog
 from learnprog.clock import FixedClock
-from learnprog.errors import NotFoundError, PermissionDeniedError, ValidationError
+from learnprog.errors import (
+    ConflictError,
+    LearnprogError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from learnprog.model import (
     Assessment,
     AssessmentAttempt,
@@ -18,8 +27,18 @@ from learnprog.model import (
     LearnerActor,
     LearningEvent,
 )
-from learnprog.model.skills import Band, EloSettings, Level, ScoredAttempt, rescore, score
-from learnprog.services.skills import GlossaryOutcome, read_reference_group
+from learnprog.model.skills import (
+    Band,
+    EloSettings,
+    Level,
+    ReferenceGroup,
+    ReferenceScore,
+    ScoredAttempt,
+    rescore,
+    score,
+)
+from learnprog.services.skills import GlossaryOutcome, ScoringReport, read_reference_group
+from learnprog.storage.ports import UnitOfWork
 from tests.conftest import START
 from tests.services.world import SYSTEM, World
 
@@ -117,6 +136,109 @@ def test_incremental_scoring_equals_scoring_from_scratch(lp: learnprog.Learnprog
     for key in scratch:
         assert incremental[key].theta == pytest.approx(scratch[key].theta, abs=1e-12)
         assert incremental[key].attempts == scratch[key].attempts
+
+
+def test_a_scoring_run_that_collides_is_rolled_back_and_run_once_more(
+    lp: learnprog.Learnprog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = Skilled(lp)
+    lia, _ = w.people
+    w.attempts(lia, [80, 40, 90])
+    real = lp.skills._score
+    runs: list[bool] = []
+
+    def collide_first(
+        uow: UnitOfWork, organization_id: str, settings: EloSettings, from_scratch: bool
+    ) -> ScoringReport:
+        runs.append(from_scratch)
+        report = real(uow, organization_id, settings, from_scratch)  # staged, then lost
+        if len(runs) == 1:
+            raise ConflictError("skill rating: a concurrent write got in the way")
+        return report
+
+    monkeypatch.setattr(lp.skills, "_score", collide_first)
+    report = lp.skills.score(w.admin, w.org.id)
+    assert (len(runs), report.scored) == (2, 3)
+    (rating,) = lp.skills.ratings(w.admin, w.org.id)
+    assert rating.attempts == 3  # the first run's work was rolled back: scored once
+
+
+def test_a_second_collision_is_raised_and_nothing_is_stored(
+    lp: learnprog.Learnprog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = Skilled(lp)
+    lia, _ = w.people
+    w.attempts(lia, [80, 40, 90])
+    real = lp.skills._score
+    runs: list[bool] = []
+
+    def always_collide(
+        uow: UnitOfWork, organization_id: str, settings: EloSettings, from_scratch: bool
+    ) -> ScoringReport:
+        runs.append(from_scratch)
+        real(uow, organization_id, settings, from_scratch)
+        raise ConflictError("skill rating: a concurrent write got in the way")
+
+    monkeypatch.setattr(lp.skills, "_score", always_collide)
+    with pytest.raises(ConflictError, match="concurrent write"):
+        lp.skills.score(w.admin, w.org.id)
+    assert len(runs) == 2
+    monkeypatch.undo()
+    assert lp.skills.ratings(w.admin, w.org.id) == []
+    assert lp.skills.score(w.admin, w.org.id).scored == 3  # nothing was marked as scored
+
+
+def test_concurrent_scoring_runs_succeed_and_match_scoring_from_scratch(
+    lp_any: learnprog.Learnprog,
+) -> None:
+    """Three threads score while a fourth ingests, in rounds, on every backend.
+
+    Without the scoring lock, PostgreSQL runs collided on the ratings' keys (a ConflictError)
+    and MariaDB runs deadlocked (reported as the database being unreachable). The first round
+    is every run's first, when the organization's scoring mark row does not exist yet.
+    """
+    w = Skilled(lp_any)
+    lia, bo = w.people
+    grades = random.Random(11)
+    failures: list[LearnprogError] = []
+    for round_ in range(4):
+        w.attempts(lia, [grades.uniform(0, 100) for _ in range(6)], start=1 + 40 * round_)
+        late = [grades.uniform(0, 100) for _ in range(6)]
+        together = threading.Barrier(4)
+
+        def score(together: threading.Barrier = together) -> None:
+            together.wait(timeout=30)
+            try:
+                lp_any.skills.score(w.admin, w.org.id)
+            except LearnprogError as exc:
+                failures.append(exc)
+
+        def ingest(
+            together: threading.Barrier = together, late: list[float] = late, start: int = round_
+        ) -> None:
+            together.wait(timeout=30)
+            try:
+                w.attempts(bo, late, start=20 + 40 * start)
+            except LearnprogError as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=score) for _ in range(3)]
+        threads.append(threading.Thread(target=ingest))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in threads)
+    assert failures == []
+    lp_any.skills.score(w.admin, w.org.id)  # what the last ingest added after the scorers read
+    assert lp_any.skills.score(w.admin, w.org.id).scored == 0  # every attempt marked scored
+    incremental = {r.learner_id: r for r in lp_any.skills.ratings(w.admin, w.org.id)}
+    lp_any.skills.score(w.admin, w.org.id, from_scratch=True)
+    scratch = {r.learner_id: r for r in lp_any.skills.ratings(w.admin, w.org.id)}
+    assert incremental.keys() == scratch.keys() == {lia.learner_id, bo.learner_id}
+    for learner in scratch:
+        assert incremental[learner].attempts == scratch[learner].attempts == 24
+        assert incremental[learner].theta == pytest.approx(scratch[learner].theta, abs=1e-9)
 
 
 def test_a_late_attempt_makes_the_next_call_score_everything(lp: learnprog.Learnprog) -> None:
@@ -378,3 +500,59 @@ def test_a_bad_reference_file_names_the_line() -> None:
         read_reference_group(head + b"A,E,1,R,Data,SQL,1\nA,E,1,R,Data,SQL,2\n")
     with pytest.raises(ValidationError, match="Industry is blank"):
         read_reference_group(head + b"A,E,1,,Data,SQL,1\n")
+
+
+@pytest.mark.parametrize(
+    "score",
+    ["2_5_0", "\uff12\uff15\uff10", "\u0661\u0662\u0663", "250e0", "2.5E2", "-0", "+250",
+     "0x10", "nan", "inf", "250.", ".5", "1 000", '"250;5"'],
+)  # fmt: skip
+def test_a_reference_score_is_a_plain_decimal_number(score: str) -> None:
+    head = "Company,Geography,Size,Industry,Domain,Skill,Score\n"
+    body = f"A,E,1,R,Data,SQL,240\nB,E,1,R,Data,SQL,{score}\n"
+    with pytest.raises(ValidationError, match="not a plain decimal number") as bad:
+        read_reference_group((head + body).encode())
+    assert (bad.value.line, bad.value.field) == (3, "Score")
+
+
+def test_plain_decimal_reference_scores_are_read() -> None:
+    head = b"Company,Geography,Size,Industry,Domain,Skill,Score\n"
+    group = read_reference_group(head + b"A,E,1,R,Data,SQL,0\nB,E,1,R,Data,SQL, 499.75 \n")
+    assert group.skill_scores("Data", "SQL") == [0.0, 499.75]
+    with pytest.raises(ValidationError, match=r"0-500, not 500\.01") as bad:
+        read_reference_group(head + b"A,E,1,R,Data,SQL,500.01\n")
+    assert (bad.value.line, bad.value.field) == (2, "Score")
+    with pytest.raises(ValidationError, match="control characters") as bad:
+        read_reference_group(head + b'A,"Eu\nrope",1,R,Data,SQL,1\n')
+    assert (bad.value.line, bad.value.field) == (2, "Geography")
+
+
+@pytest.mark.parametrize(
+    ("score", "message"),
+    [
+        ("300", "a number is required, not str"),
+        (math.nan, "finite number from 0.0 to 500.0"),
+        (math.inf, "finite number from 0.0 to 500.0"),
+        (-1, "finite number from 0.0 to 500.0"),
+        (500.5, "finite number from 0.0 to 500.0"),
+        (True, "a number is required, not bool"),
+    ],
+)
+def test_a_reference_score_made_directly_is_checked(score: object, message: str) -> None:
+    with pytest.raises(ValidationError, match=message) as bad:
+        ReferenceScore("A", "Europe", "1000+", "Software", "Data", "SQL", score)
+    assert bad.value.field == "score"
+    assert ReferenceScore("A", "E", "1", "S", "Data", "SQL", 300).score == 300.0
+
+
+def test_a_reference_group_holds_only_reference_scores() -> None:
+    ok = ReferenceScore("A", "E", "1", "S", "Data", "SQL", 300)
+    with pytest.raises(ValidationError, match="a ReferenceScore is required, not tuple") as bad:
+        ReferenceGroup([ok, ("B", "E", "1", "S", "Data", "SQL", 300)])
+    assert bad.value.field == "scores[1]"
+    with pytest.raises(ValidationError, match="not str"):
+        ReferenceGroup("scores")
+    assert ReferenceGroup([ok]).scores == (ok,)
+    with pytest.raises(ValidationError, match="a value is required") as bad:
+        ReferenceScore("A", " ", "1", "S", "Data", "SQL", 300)
+    assert bad.value.field == "geography"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -15,15 +16,17 @@ from sqlalchemy.engine import Engine
 import learnprog
 from learnprog.errors import (
     ConflictError,
+    LearnprogError,
     StorageUnavailableError,
     ValidationError,
 )
-from learnprog.model import AuditEntry, Membership
+from learnprog.model import AuditEntry, Membership, Organization
 from learnprog.storage.sql import SqlUnitOfWork, create_sql_engine
 from learnprog.storage.sql.engine import check_connection
 from learnprog.storage.sql.errors import translate_errors
 from learnprog.storage.sql.tables import organizations
 from tests import factories as f
+from tests.conftest import empty_tables
 
 
 def test_mariadb_keys_use_a_binary_collation(engine_pool: Callable[[str], Engine]) -> None:
@@ -183,3 +186,57 @@ def test_audit_entries_keep_write_order_within_one_instant(sql_engine: Engine) -
         uow.commit()
     with SqlUnitOfWork(sql_engine) as uow:
         assert [e.action for e in uow.audit.list(org.id)] == ["a4", "a3", "a2", "a1", "a0"]
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        pytest.param("postgresql", marks=pytest.mark.postgresql),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ],
+)
+def test_a_deadlock_is_a_conflict_not_an_outage(
+    engine_pool: Callable[[str], Engine], server: str
+) -> None:
+    """Two units of work updating two rows in opposite orders: the database kills one.
+
+    On MariaDB a deadlock rolls back the whole transaction, so the savepoint each write runs in
+    is gone and its ``ROLLBACK TO SAVEPOINT`` fails ("SAVEPOINT ... does not exist"): that
+    used to be reported as StorageUnavailableError ("cannot be reached").
+    """
+    engine = engine_pool(server)
+    empty_tables(engine)
+    first, second = f.organization(), f.organization()
+    with SqlUnitOfWork(engine) as uow:
+        uow.organizations.add(first)
+        uow.organizations.add(second)
+        uow.commit()
+    both_hold_one = threading.Barrier(2)
+    outcomes: list[BaseException | None] = []
+
+    def update(one: Organization, other: Organization) -> None:
+        try:
+            with SqlUnitOfWork(engine) as uow:
+                uow.organizations.update(evolve(one, name=f"{one.name} 1"))
+                both_hold_one.wait(timeout=30)
+                uow.organizations.update(evolve(other, name=f"{other.name} 2"))
+                uow.commit()
+            outcomes.append(None)
+        except LearnprogError as exc:
+            outcomes.append(exc)
+
+    threads = [
+        threading.Thread(target=update, args=(first, second)),
+        threading.Thread(target=update, args=(second, first)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(outcomes) == 2
+    assert outcomes.count(None) == 1  # the survivor committed
+    (lost,) = [o for o in outcomes if o is not None]
+    assert type(lost) is ConflictError, repr(lost)
+    assert lost.kind == "organization"
+    assert "concurrent write" in str(lost)
+    assert "deadlock" in str(lost).lower()

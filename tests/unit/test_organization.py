@@ -72,10 +72,30 @@ def test_create_organization_accepts_iana_timezones(tz: str) -> None:
     assert Organization.create("Acme", now=NOW, timezone=tz).timezone == tz
 
 
-@pytest.mark.parametrize("tz", ["Mars/Olympus", "", "../etc/passwd", "GMT+25"])
+@pytest.mark.parametrize(
+    "tz",
+    [
+        "Mars/Olympus",
+        "",
+        "  ",
+        "../etc/passwd",
+        "GMT+25",
+        "America",  # a region directory: IsADirectoryError from zoneinfo
+        "Europe",
+        "America/",
+        "..",
+        ".",
+        "/etc/localtime",  # an absolute path
+        "/usr/share/zoneinfo/UTC",
+        "./UTC",
+        "America/../UTC",
+        "zone.tab",  # a file of the database that is not a zone
+        "UTC\x00",
+    ],
+)
 def test_create_organization_rejects_bad_timezone(tz: str) -> None:
     with pytest.raises(
-        ValidationError, match=r"is not an IANA time zone|value is required"
+        ValidationError, match=r"is not an IANA time zone|value is required|control characters"
     ) as info:
         Organization.create("Acme", now=NOW, timezone=tz)
     assert info.value.field == "timezone"

@@ -8,11 +8,13 @@ import pytest
 
 from learnprog.errors import ValidationError
 from learnprog.model._rules import (
+    KEY_LENGTH,
     non_negative_int,
     optional_line,
     optional_text,
     optional_url,
     optional_utc,
+    record_id,
     required_text,
     single_line,
     str_tuple,
@@ -42,6 +44,31 @@ def test_required_text_rejects(value: str | None, message: str) -> None:
     with pytest.raises(ValidationError, match=message) as info:
         required_text(value, field="name", max_length=10)
     assert info.value.field == "name"
+
+
+def test_record_id_keeps_the_id_as_given() -> None:
+    assert record_id(" a-1 ", field="id") == " a-1 "
+    assert record_id("x" * KEY_LENGTH, field="id", max_length=KEY_LENGTH) == "x" * KEY_LENGTH
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "an ID is required"),
+        ("  ", "an ID is required"),
+        (5, "text is required, not int"),
+        (None, "text is required, not NoneType"),
+        ("a\x00b", "control characters"),
+        ("a\tb", "control characters"),
+        ("a\ud800", "control characters"),  # a lone surrogate cannot be stored
+        ("a\u2028", "control characters"),
+        ("x" * (KEY_LENGTH + 1), f"at most {KEY_LENGTH} characters"),
+    ],
+)
+def test_record_id_rejects(value: object, message: str) -> None:
+    with pytest.raises(ValidationError, match=message) as info:
+        record_id(value, field="learner_id", max_length=KEY_LENGTH)
+    assert info.value.field == "learner_id"
 
 
 def test_single_line_keeps_value_and_length_limit_is_inclusive() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -70,6 +71,35 @@ def test_tampered_payload_rejected(signer: TokenSigner) -> None:
     with pytest.raises(InvalidTokenError, match="the link is not valid") as info:
         signer.verify(TokenPurpose.UNSUBSCRIBE, forged, max_age=DAY)
     assert info.value.field == "token"
+
+
+@pytest.mark.parametrize(
+    "alter",
+    [
+        lambda t: t[:-3] + "\u00fc" + t[-3:],  # a non-ASCII letter inside the signature
+        lambda t: t[:-1] + "\u00e9" + t[-1:],
+        lambda t: t[:5] + "\u00e9" + t[5:],  # inside the payload
+        lambda t: t + "\u00e9",
+        lambda t: t + "=",  # base64 padding: decoding ignores it
+        lambda t: t + "==",
+        lambda t: t[:-4] + "=" + t[-4:],
+        lambda t: t + " ",
+        lambda t: t[:-3] + " " + t[-3:],
+        lambda t: t + "\n",
+        lambda t: t[:-1] + chr(0xFF00 + ord(t[-1]) - 0x20),  # a full-width form of the last
+        lambda t: t.replace(".", "\u2024"),  # ONE DOT LEADER for the dots
+        lambda t: t + "\x00",
+        lambda t: "",
+    ],
+)
+def test_a_token_with_a_character_outside_its_alphabet_is_refused(
+    signer: TokenSigner, alter: Callable[[str], str]
+) -> None:
+    token = signer.sign(TokenPurpose.ACCEPT_INVITATION, {"membership_id": "m1"})
+    assert signer.verify(TokenPurpose.ACCEPT_INVITATION, token, max_age=DAY)
+    with pytest.raises(InvalidTokenError, match="the link is not valid") as caught:
+        signer.verify(TokenPurpose.ACCEPT_INVITATION, alter(token), max_age=DAY)
+    assert caught.value.field == "token"
 
 
 def test_tampered_signature_rejected(signer: TokenSigner) -> None:

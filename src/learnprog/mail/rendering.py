@@ -227,8 +227,10 @@ def check_admin_text(source: str, *, field: str) -> str:
 
     Raises:
         ValidationError: not text, broken template syntax, anything but text and
-            placeholders, or a placeholder outside :data:`ADMIN_PLACEHOLDERS` (the error lists
-            the allowed ones).
+            placeholders, a placeholder outside :data:`ADMIN_PLACEHOLDERS` (the error lists
+            the allowed ones), or text the template parser cannot read at all (nesting deep
+            enough to exhaust its recursion, ``{{ ((((...)))) }}``, or any other failure of
+            the parser: never an error outside learnprog's tree).
     """
     if not isinstance(source, str):
         raise ValidationError("text is required", field=field, value=source)
@@ -240,6 +242,16 @@ def check_admin_text(source: str, *, field: str) -> str:
         ) from exc
     except (ValueError, jinja2.TemplateError) as exc:
         raise ValidationError(str(exc), field=field, value=source) from exc
+    except RecursionError as exc:  # jinja2's parser recurses once per nesting level
+        raise ValidationError(
+            "the text is nested too deeply to read as a template", field=field, value=source
+        ) from exc
+    except Exception as exc:  # any other blow-up of the parser on the admin's text
+        raise ValidationError(
+            f"the text cannot be read as a template ({type(exc).__name__})",
+            field=field,
+            value=source,
+        ) from exc
     unknown = sorted(names - ADMIN_PLACEHOLDERS.keys())
     if unknown:
         allowed = ", ".join("{{ " + name + " }}" for name in ADMIN_PLACEHOLDERS)

@@ -20,6 +20,8 @@ from learnprog.errors import ValidationError
 FORBIDDEN_IN_LINE = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]")
 _FORBIDDEN_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_INT = 2_147_483_647  # the largest value of a 32-bit SQL INTEGER column
+#: The most characters of an ID stored in a key column (``Key()``, VARCHAR(64), on SQL storage).
+KEY_LENGTH = 64
 
 
 def text_value(value: object, *, field: str) -> str:
@@ -102,16 +104,27 @@ def optional_url(value: object, *, field: str) -> str | None:
     return text
 
 
-def record_id(value: object, *, field: str) -> str:
-    """Return a record ID: text of 1-255 characters on one line.
+def record_id(value: object, *, field: str, max_length: int = 255) -> str:
+    """Return a record ID: text of 1-``max_length`` characters on one line, as given.
+
+    Check an ID with this before it reaches a storage query: a lone surrogate cannot be
+    encoded for the database driver, and PostgreSQL refuses NUL in text, so an ID the model
+    would refuse must never get that far (the same rule on every backend).
+
+    Args:
+        value: the ID.
+        field: the field named in errors.
+        max_length: the most characters: 255, or :data:`KEY_LENGTH` for an ID stored in a
+            key column.
 
     Raises:
-        ValidationError: not text, empty, too long or holding control characters.
+        ValidationError: not text, empty or blank, too long, or holding control characters,
+            line breaks or lone surrogates (see :data:`FORBIDDEN_IN_LINE`).
     """
     text = text_value(value, field=field)
-    if not text:
-        raise ValidationError("an ID is required", field=field)
-    return single_line(text, field=field, max_length=255)
+    if not text.strip():
+        raise ValidationError("an ID is required", field=field, value=value)
+    return single_line(text, field=field, max_length=max_length)
 
 
 def str_items(values: object, *, field: str, max_length: int = 200) -> tuple[str, ...]:

@@ -17,8 +17,10 @@ from attrs import field, frozen
 
 from learnprog.errors import ValidationError
 from learnprog.model._rules import (
+    KEY_LENGTH,
     optional_line,
     optional_text,
+    record_id,
     required_text,
     single_line,
     str_tuple,
@@ -195,14 +197,18 @@ PRESETS: Mapping[Audience, MessagePreset] = {
 """The preset message of each audience."""
 
 
+MAX_FILTER_IDS = 10_000
+"""The most IDs an :class:`AudienceFilter` holds, its four kinds together (a learnprog decision).
+
+On SQL storage each ID is one bound parameter of the audience query, and PostgreSQL takes at
+most 65,535 in a statement (SQLite's default build 32,766); a selection larger than this is
+better made with program, contract or course filters. The same limit holds on every backend."""
+
+
 def _ids(values: Iterable[str], field: str) -> tuple[str, ...]:
     if isinstance(values, str | bytes) or not isinstance(values, Iterable):
         raise ValidationError("a list of record IDs is required", field=field, value=values)
-    found = []
-    for value in values:
-        if not isinstance(value, str) or not value.strip() or len(value) > 64:
-            raise ValidationError("a record ID is required", field=field, value=value)
-        found.append(value)
+    found = [record_id(value, field=field, max_length=KEY_LENGTH) for value in values]
     return tuple(sorted(set(found)))
 
 
@@ -219,12 +225,39 @@ class AudienceFilter:
         program_ids: memberships in one of these programs ("Learning programs").
         contract_ids: memberships drawing on one of these contracts ("Contracts").
         learner_ids: only these learners (a selection from the members list).
+
+    At most :data:`MAX_FILTER_IDS` IDs in all: :meth:`create` checks it, and so do
+    :meth:`~learnprog.services.messaging.MessagingService.preview` and ``send`` (with
+    :meth:`checked_size`) for filters made otherwise.
     """
 
     target_ids: tuple[str, ...] = field(default=(), converter=str_tuple)
     program_ids: tuple[str, ...] = field(default=(), converter=str_tuple)
     contract_ids: tuple[str, ...] = field(default=(), converter=str_tuple)
     learner_ids: tuple[str, ...] = field(default=(), converter=str_tuple)
+
+    def checked_size(self) -> AudienceFilter:
+        """Return the filters if they hold at most :data:`MAX_FILTER_IDS` IDs in all.
+
+        Raises:
+            ValidationError: more IDs than that; the field named is the kind holding most.
+        """
+        sizes = {
+            "target_ids": len(self.target_ids),
+            "program_ids": len(self.program_ids),
+            "contract_ids": len(self.contract_ids),
+            "learner_ids": len(self.learner_ids),
+        }
+        total = sum(sizes.values())
+        if total > MAX_FILTER_IDS:
+            largest = max(sizes, key=lambda kind: sizes[kind])
+            raise ValidationError(
+                f"filters hold at most {MAX_FILTER_IDS:,} IDs in all, not {total:,} "
+                f"({largest}: {sizes[largest]:,}); narrow the audience with program, contract "
+                "or course filters instead",
+                field=largest,
+            )
+        return self
 
     @classmethod
     def create(
@@ -238,14 +271,16 @@ class AudienceFilter:
         """Validate and make filters (IDs deduplicated and sorted).
 
         Raises:
-            ValidationError: a value that is not a list of record IDs (the field named).
+            ValidationError: a value that is not a list of record IDs (each 1-64 characters
+                on one line), or more than :data:`MAX_FILTER_IDS` IDs in all (the field
+                named).
         """
         return cls(
             _ids(target_ids, "target_ids"),
             _ids(program_ids, "program_ids"),
             _ids(contract_ids, "contract_ids"),
             _ids(learner_ids, "learner_ids"),
-        )
+        ).checked_size()
 
 
 @checked
@@ -438,11 +473,11 @@ class SentMessage:
         now: datetime,
     ) -> SentMessage:
         """Make the record of a message about to be queued (counts filled in by the service)."""
-        key = idempotency_key if idempotency_key is not None else new_id()
+        key = new_id() if idempotency_key is None else checked_idempotency_key(idempotency_key)
         return cls(
             id=new_id(),
             organization_id=organization_id,
-            idempotency_key=single_line(key, field="idempotency_key", max_length=64),
+            idempotency_key=key,
             audience=audience,
             filters=filters,
             subject=details.subject,
@@ -453,6 +488,23 @@ class SentMessage:
             call_to_action=details.call_to_action,
             reply_to=details.reply_to,
         )
+
+
+def checked_idempotency_key(value: object) -> str:
+    """Return a caller's idempotency key for a message, as given.
+
+    The key is stored in a key column and looked up before anything is sent, so it follows the
+    record ID rule (:func:`~learnprog.model._rules.record_id`), checked before any query: the
+    same on every backend.
+
+    Args:
+        value: the key: text of 1-64 characters on one line.
+
+    Raises:
+        ValidationError: not text, empty or blank, longer than 64 characters, or holding
+            control characters, line breaks or lone surrogates (field ``idempotency_key``).
+    """
+    return record_id(value, field="idempotency_key", max_length=KEY_LENGTH)
 
 
 def audience_of(value: object) -> Audience:

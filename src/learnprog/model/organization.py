@@ -93,11 +93,24 @@ def _domains(values: object) -> tuple[str, ...]:
 
 
 def _timezone(name: object) -> str:
+    """Return an IANA time zone name that :class:`zoneinfo.ZoneInfo` loads.
+
+    ``ZoneInfo`` reads the name as a path under its time zone directories, so a bad name fails
+    in several ways: ``ZoneInfoNotFoundError`` (no such zone), ``ValueError`` (an absolute
+    path, ``..``, a file that is not a zone), ``IsADirectoryError`` or another ``OSError``
+    (a region directory, ``America``). Every one is the same ValidationError here.
+
+    Raises:
+        ValidationError: blank, longer than 64 characters, not one line, or no IANA time zone
+            (field ``timezone``).
+    """
     name = required_text(name, field="timezone", max_length=64)
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(f"{name!r} is not an IANA time zone", field="timezone") from exc
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValidationError(
+            f"{name!r} is not an IANA time zone", field="timezone", value=name
+        ) from exc
     return name
 
 

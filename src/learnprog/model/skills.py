@@ -31,7 +31,7 @@ from typing import NamedTuple
 from attrs import Attribute, define, field, frozen
 
 from learnprog.errors import ValidationError
-from learnprog.model._rules import finite_number, whole_number
+from learnprog.model._rules import finite_number, required_text, whole_number
 from learnprog.model.activity import LearningEvent
 from learnprog.model.catalog import Course
 from learnprog.model.progress import learning_seconds
@@ -600,27 +600,68 @@ def band(percentile: float) -> Band:
     return Band.CUTTING_EDGE
 
 
+#: The score scale of ratings and of a reference group: :func:`score` maps a rating to 0-500.
+SCORE_SCALE = (0.0, 500.0)
+
+
+def _one_line(instance: object, attribute: Attribute[str], value: object) -> None:
+    required_text(value, field=attribute.name, max_length=200)
+
+
+def _reference_score(value: object) -> float:
+    low, high = SCORE_SCALE
+    return finite_number(value, field="score", minimum=low, maximum=high)
+
+
 @frozen
 class ReferenceScore:
     """One company's average score in one skill, in an industry benchmark's reference group.
 
+    Checked on construction, however it is made (:func:`~learnprog.services.skills.
+    read_reference_group` or directly), so a percentile rank is never computed from a text or
+    NaN score.
+
     Attributes:
-        company: the company's name.
+        company: the company's name (one line, 1-200 characters, not blank; so are the other
+            text fields).
         geography: its geography (``"Europe"``).
         size: its size band (``"1000-4999"``).
         industry: its industry.
         domain: the skill's domain.
         skill: the skill's name.
-        score: the company's learners' average score, 0-500.
+        score: the company's learners' average score on the 0-500 scale of :func:`score`
+            (:data:`SCORE_SCALE`), as a float; an ``int`` is taken.
+
+    Raises:
+        ValidationError: a blank or multi-line text field, or a score that is not a finite
+            int or float in 0-500 (``"300"``, NaN, infinity, a ``bool``), the field named.
     """
 
-    company: str
-    geography: str
-    size: str
-    industry: str
-    domain: str
-    skill: str
-    score: float
+    company: str = field(validator=_one_line)
+    geography: str = field(validator=_one_line)
+    size: str = field(validator=_one_line)
+    industry: str = field(validator=_one_line)
+    domain: str = field(validator=_one_line)
+    skill: str = field(validator=_one_line)
+    score: float = field(converter=_reference_score)
+
+
+def _reference_scores(values: object) -> tuple[ReferenceScore, ...]:
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise ValidationError(
+            f"a collection of ReferenceScores is required, not {type(values).__name__}",
+            field="scores",
+            value=values,
+        )
+    scores = tuple(values)
+    for index, item in enumerate(scores):
+        if not isinstance(item, ReferenceScore):
+            raise ValidationError(
+                f"a ReferenceScore is required, not {type(item).__name__}",
+                field=f"scores[{index}]",
+                value=item,
+            )
+    return scores
 
 
 @frozen
@@ -631,10 +672,15 @@ class ReferenceGroup:
     combination of geo, company size, and industry)").
 
     Attributes:
-        scores: every company's score per skill.
+        scores: every company's score per skill (any collection of :class:`ReferenceScore`,
+            kept as a tuple).
+
+    Raises:
+        ValidationError: ``scores`` is not a collection of :class:`ReferenceScore` (the
+            position of the first other item named, ``scores[3]``).
     """
 
-    scores: tuple[ReferenceScore, ...]
+    scores: tuple[ReferenceScore, ...] = field(converter=_reference_scores)
 
     def select(
         self, *, geography: str | None = None, size: str | None = None, industry: str | None = None

@@ -23,7 +23,7 @@ from learnprog.errors import (
     ValidationError,
 )
 from learnprog.mail.rendering import COURSE_WELCOME, SPECIALIZATION_WELCOME
-from learnprog.model._rules import optional_utc, record_id, utc
+from learnprog.model._rules import KEY_LENGTH, optional_utc, record_id, utc
 from learnprog.model.access import (
     Actor,
     LearnerActor,
@@ -86,14 +86,18 @@ class RejectedRecord:
     Attributes:
         source: ``"events"`` or ``"attempts"``.
         index: its position (from 0) in that input.
-        record_id: the record's ID.
+        record_id: the record's ID (as given, even when it is the ID that was refused).
         reason: why it was refused.
+        field: the record's field that broke a rule (``"id"``, ``"learner_id"``), or
+            ``None`` when the record as a whole was refused (not in the organization, not in
+            the catalog, not an event or attempt).
     """
 
     source: str
     index: int
     record_id: str
     reason: str
+    field: str | None = None
 
 
 @frozen
@@ -208,6 +212,25 @@ def _check_record(record: EnrollmentRecord) -> None:
         record_id(record.source_collection_id, field="source_collection_id")
     if record.figures is not None:
         record.figures.for_enrollment(record.target_id)  # checks the ranges before any write
+
+
+def _check_ids(record: _Record) -> None:
+    """Check an activity record's IDs, before any of them is used in a storage query.
+
+    Each is a record ID of 1-:data:`~learnprog.model._rules.KEY_LENGTH` characters on one line
+    (:func:`~learnprog.model._rules.record_id`): the same rule on every backend.
+
+    Raises:
+        ValidationError: an ID that breaks the rule (the field named: ``id``, ``learner_id``,
+            ``course_id``, ``item_id`` or ``assessment_id``).
+    """
+    record_id(record.id, field="id", max_length=KEY_LENGTH)
+    record_id(record.learner_id, field="learner_id", max_length=KEY_LENGTH)
+    record_id(record.course_id, field="course_id", max_length=KEY_LENGTH)
+    if isinstance(record, LearningEvent):
+        record_id(record.item_id, field="item_id", max_length=KEY_LENGTH)
+    else:
+        record_id(record.assessment_id, field="assessment_id", max_length=KEY_LENGTH)
 
 
 def _well_formed(record: object) -> bool:
@@ -632,9 +655,13 @@ class LearningService(Service):
         recomputation of the (learner, course) pairs it touches: a failure loses at most the
         chunk in progress and never leaves records without their figures.
 
-        A record is refused (and reported, the others going on) when its learner is not in
-        the organization, its course is not in the catalog, its item or assessment is not in
-        the course, or it is dated more than :data:`INGEST_CLOCK_SKEW` after the Clock's now.
+        A record is refused (and reported with its position, the others going on) when one of
+        its IDs (``id``, ``learner_id``, ``course_id``, ``item_id`` or ``assessment_id``) is
+        not 1-64 characters on one line (no control characters or lone surrogates: checked
+        before any query, the same on every backend; the field is named), its learner is not
+        in the organization, its course is not in the catalog, its item or assessment is not
+        in the course, or it is dated more than :data:`INGEST_CLOCK_SKEW` after the Clock's
+        now.
         A record outside every enrollment window of its learner is stored and counts toward
         nothing until an enrollment that covers it is recorded.
 
@@ -1082,12 +1109,19 @@ class _IngestState:
         wanted = LearningEvent if source == "events" else AssessmentAttempt
         records: list[tuple[int, _Record]] = []
         for offset, record in enumerate(chunk):
-            if isinstance(record, wanted):
-                records.append((start + offset, record))
-            else:
+            if not isinstance(record, wanted):
                 rid = str(getattr(record, "id", ""))
                 why = f"not a {wanted.__name__}: {type(record).__name__}"
                 self.rejected.append(RejectedRecord(source, start + offset, rid, why))
+                continue
+            try:  # before any query: a lone surrogate or NUL must not reach the driver
+                _check_ids(record)
+            except ValidationError as exc:
+                self.rejected.append(
+                    RejectedRecord(source, start + offset, record.id, str(exc), exc.field)
+                )
+                continue
+            records.append((start + offset, record))
         unknown = {r.learner_id for _, r in records if r.learner_id not in self.learners}
         if unknown:
             found = uow.learners.get_many(sorted(unknown))
@@ -1128,12 +1162,6 @@ class _IngestState:
         return f"course {course.slug!r} ({course_id})"
 
     def _problem(self, record: _Record) -> str | None:
-        if (
-            not record.id.strip()
-            or len(record.id) > 64
-            or any(ch in record.id for ch in "\x00\r\n\t")
-        ):
-            return "the record ID must be 1-64 characters on one line, without control characters"
         if record.learner_id not in self.learners:
             return f"learner {record.learner_id!r} is not in the organization"
         if record.course_id not in self.items:

@@ -43,6 +43,7 @@ from learnprog.model.messaging import (
     MessageRecipient,
     SentMessage,
     audience_of,
+    checked_idempotency_key,
     signed,
 )
 from learnprog.model.organization import Organization, Program
@@ -183,16 +184,19 @@ class MessagingService(Service):
             organization_id: the organization.
             audience: the audience.
             details: the message, or ``None`` for the audience's preset.
-            filters: optional filters.
+            filters: optional filters, at most
+                :data:`~learnprog.model.messaging.MAX_FILTER_IDS` IDs in all.
 
         Raises:
             PermissionDeniedError: not an admin of the organization.
-            ValidationError: bad details or filters.
+            ValidationError: bad details, or bad or too many filters (checked before any
+                storage query).
         """
         kind = audience_of(audience)
         details = self._checked(actor, organization_id, kind, details)
+        clean_filters = _checked_filters(filters)
         with self._admin(actor, organization_id, "preview messages") as (uow, org, scope):
-            resolution = self._resolve(uow, org, kind, filters, scope)
+            resolution = self._resolve(uow, org, kind, clean_filters, scope)
             sender = self._sender(uow, actor, details)
             if resolution.recipients:
                 learner_id, program_id = resolution.recipients[0]
@@ -236,25 +240,30 @@ class MessagingService(Service):
             organization_id: the organization.
             audience: the audience.
             details: the message, or ``None`` for the audience's preset.
-            filters: optional filters.
+            filters: optional filters, at most
+                :data:`~learnprog.model.messaging.MAX_FILTER_IDS` IDs in all.
             agree_to_terms: must be ``True``: the admin agrees to :data:`TERMS_OF_USE`.
-            idempotency_key: the caller's key for this message (1-64 characters), or ``None``
-                for a fresh one.
+            idempotency_key: the caller's key for this message (1-64 characters on one line,
+                not blank: :func:`~learnprog.model.messaging.checked_idempotency_key`), or
+                ``None`` for a fresh one.
 
         Returns:
             The record of the message, with its counts.
 
         Raises:
             PermissionDeniedError: not an admin of the organization.
-            ValidationError: the terms were not agreed to, or bad details or filters.
+            ValidationError: the terms were not agreed to, a bad idempotency key or bad or
+                too many filters (both checked before any storage query), or bad details.
         """
         if agree_to_terms is not True:
             raise ValidationError(
                 "agree to the terms of use to send a message", field="agree_to_terms"
             )
+        if idempotency_key is not None:
+            idempotency_key = checked_idempotency_key(idempotency_key)
         kind = audience_of(audience)
         details = self._checked(actor, organization_id, kind, details)
-        clean_filters = filters or AudienceFilter()
+        clean_filters = _checked_filters(filters)
         try:
             with self._admin(actor, organization_id, "send messages") as (uow, org, scope):
                 if idempotency_key is not None:
@@ -544,6 +553,20 @@ class MessagingService(Service):
             sender_name=sender or None,
             reply_to=details.reply_to,
         )
+
+
+def _checked_filters(filters: object) -> AudienceFilter:
+    """The filters of a preview or send, checked before any storage query.
+
+    Raises:
+        ValidationError: not an :class:`AudienceFilter`, or more than
+            :data:`~learnprog.model.messaging.MAX_FILTER_IDS` IDs in all.
+    """
+    if filters is None:
+        return AudienceFilter()
+    if not isinstance(filters, AudienceFilter):
+        raise ValidationError("AudienceFilter is required", field="filters", value=filters)
+    return filters.checked_size()
 
 
 def _bounded(limit: int) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 import statistics
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,13 +19,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from attrs import frozen
 
 from learnprog.csvfiles import CsvSource, read_csv
-from learnprog.errors import LearnprogError, NotFoundError, ValidationError
+from learnprog.errors import ConflictError, LearnprogError, NotFoundError, ValidationError
 from learnprog.model._rules import record_id
 from learnprog.model.access import Actor
 from learnprog.model.activity import LearningEvent
 from learnprog.model.catalog import Course, EntryKind, Skill
 from learnprog.model.progress import hours
 from learnprog.model.skills import (
+    SCORE_SCALE,
     Band,
     EloSettings,
     EloState,
@@ -272,6 +274,39 @@ class BenchmarkPoint:
 REFERENCE_COLUMNS = ("Company", "Geography", "Size", "Industry", "Domain", "Skill", "Score")
 """The reference group file's columns; Score is the company's average, 0-500."""
 
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+"""A plain decimal number: ASCII digits, then optionally ``.`` and more ASCII digits.
+
+``float()`` alone would also take ``2_5_0``, full-width digits (U+FF10-U+FF19), ``1e2``,
+``nan``, ``inf`` and surrounding spaces."""
+
+
+def _reference_score(text: str, *, line: int) -> float:
+    """Read a reference file's Score cell strictly: a plain decimal number in 0-500.
+
+    Raises:
+        ValidationError: anything but ASCII digits with an optional ``.`` fraction
+            (``2_5_0``, full-width digits, ``2.5e2``, ``-0``, ``0x10``), or a number above 500; the
+            line and the column (``Score``) are named.
+    """
+    if not _PLAIN_DECIMAL.fullmatch(text):
+        raise ValidationError(
+            f"{text!r} is not a plain decimal number (digits 0-9 and an optional '.')",
+            field="Score",
+            line=line,
+            value=text,
+        )
+    value = float(text)
+    low, high = SCORE_SCALE
+    if not low <= value <= high:
+        raise ValidationError(
+            f"a score is a number in {low:g}-{high:g}, not {text}",
+            field="Score",
+            line=line,
+            value=text,
+        )
+    return value
+
 
 def read_reference_group(source: CsvSource, *, encoding: str | None = None) -> ReferenceGroup:
     """Read an industry benchmark's reference group from a CSV file.
@@ -289,8 +324,10 @@ def read_reference_group(source: CsvSource, *, encoding: str | None = None) -> R
         The group; narrow it with :meth:`ReferenceGroup.select`.
 
     Raises:
-        ValidationError: a missing column, a blank field, a score that is not a number in
-            0-500, or a company listed twice for one skill (the line and column named).
+        ValidationError: a missing column, a blank field, a score that is not a plain decimal
+            number (ASCII digits and an optional ``.``: no ``2_5_0``, full-width digits,
+            exponent or sign) in 0-500, a text field on several lines or over 200 characters,
+            or a company listed twice for one skill (the line and column named).
     """
     scores: list[ReferenceScore] = []
     seen: dict[tuple[str, str, str], int] = {}
@@ -300,14 +337,7 @@ def read_reference_group(source: CsvSource, *, encoding: str | None = None) -> R
             for column in REFERENCE_COLUMNS:
                 if not v[column]:
                     raise ValidationError(f"{column} is blank", field=column, line=row.line)
-            try:
-                value = float(v["Score"])
-            except ValueError:
-                value = math.nan
-            if not 0 <= value <= 500:
-                raise ValidationError(
-                    "a score is a number in 0-500", field="Score", line=row.line, value=v["Score"]
-                )
+            value = _reference_score(v["Score"], line=row.line)
             key = (v["Company"], v["Domain"], v["Skill"])
             if key in seen:
                 raise ValidationError(
@@ -316,10 +346,13 @@ def read_reference_group(source: CsvSource, *, encoding: str | None = None) -> R
                     line=row.line,
                 )
             seen[key] = row.line
-            scores.append(
-                ReferenceScore(v["Company"], v["Geography"], v["Size"], v["Industry"],
-                               v["Domain"], v["Skill"], value)
-            )  # fmt: skip
+            try:
+                entry = ReferenceScore(v["Company"], v["Geography"], v["Size"], v["Industry"],
+                                       v["Domain"], v["Skill"], value)  # fmt: skip
+            except ValidationError as exc:  # the model's field names its column: line too
+                column = str(exc.field).capitalize()
+                raise ValidationError(exc.reason, field=column, line=row.line) from exc
+            scores.append(entry)
     return ReferenceGroup(tuple(scores))
 
 
@@ -429,18 +462,35 @@ class SkillScorer(Service):
             settings: the model's parameters (default :class:`EloSettings`).
             from_scratch: forget the stored ratings and score every attempt again.
 
+        Calls for one organization take turns: each holds its scoring lock
+        (:meth:`~learnprog.storage.ports.SkillRatingRepository.lock_scoring`) until it
+        commits. A call that collides with concurrent writes anyway (two first runs
+        deadlocking on MariaDB) is rolled back and run once more, reading what the other
+        committed; a second collision is raised.
+
         Raises:
             PermissionDeniedError: not an organization admin or the system.
             ValidationError: ``settings`` is not an :class:`EloSettings`.
+            ConflictError: it collided with concurrent writes twice in a row (nothing of it
+                was stored: call again).
         """
         chosen = settings or EloSettings()
         if not isinstance(chosen, EloSettings):
             raise ValidationError("EloSettings are required", field="settings", value=settings)
+        try:
+            return self._score_once(actor, organization_id, chosen, from_scratch)
+        except ConflictError:  # a concurrent writer committed first: read it, score again
+            return self._score_once(actor, organization_id, chosen, from_scratch)
+
+    def _score_once(
+        self, actor: Actor, organization_id: str, settings: EloSettings, from_scratch: bool
+    ) -> ScoringReport:
+        """One scoring run in one unit of work (see :meth:`score`)."""
         with self._as_org_admin(actor, organization_id, "score skills", allow_system=True) as (
             uow,
             org,
         ):
-            report = self._score(uow, org.id, chosen, from_scratch)
+            report = self._score(uow, org.id, settings, from_scratch)
             uow.commit()
         return report
 
@@ -457,8 +507,9 @@ class SkillScorer(Service):
     def _score(
         self, uow: UnitOfWork, organization_id: str, settings: EloSettings, from_scratch: bool
     ) -> ScoringReport:
-        items = self._items(uow, organization_id)
         store = uow.skill_ratings
+        store.lock_scoring(organization_id)  # a concurrent run waits until this one ends
+        items = self._items(uow, organization_id)
         mark = store.mark(organization_id)
         cursor = (
             None if mark.last_at is None or mark.last_id is None else (mark.last_at, mark.last_id)

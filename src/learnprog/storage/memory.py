@@ -1483,6 +1483,9 @@ class InMemorySkillRatingRepository(ports.SkillRatingRepository):
         """The tables the unit of work commits."""
         return [self._marks, self._ratings, self._difficulties]
 
+    def lock_scoring(self, organization_id: str) -> None:
+        self._uow.check_open()  # units of work run one at a time: nothing else to hold
+
     def mark(self, organization_id: str) -> ScoringMark:
         return self._marks._find(organization_id) or ScoringMark(organization_id)
 

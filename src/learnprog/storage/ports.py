@@ -810,6 +810,17 @@ class ReportRepository(Protocol):
 class SkillRatingRepository(Protocol):
     """Skill ratings, assessment difficulties and how far scoring has gone, per organization."""
 
+    def lock_scoring(self, organization_id: str) -> None:
+        """Hold the organization's scoring lock until this unit of work ends.
+
+        A concurrent unit of work asking for it waits here until this one commits or rolls
+        back, so two scoring runs of an organization never replace its ratings at the same
+        time (they would collide on their keys, or deadlock). Take it before reading the
+        mark and ratings. Where units of work never overlap (memory, and SQLite, whose
+        transactions begin with ``BEGIN IMMEDIATE``) it does nothing.
+        """
+        ...
+
     def mark(self, organization_id: str) -> ScoringMark:
         """Return the organization's scoring mark (nothing scored yet: ``ScoringMark(org)``)."""
         ...

@@ -1786,16 +1786,47 @@ class SqlSkillRatingRepository(ports.SkillRatingRepository):
         self._marks = _SqlMarks(uow)
         self._attempts = _SqlAttempts(uow)
 
+    def lock_scoring(self, organization_id: str) -> None:
+        """Lock the organization's scoring mark row (made first if missing) ``FOR UPDATE``.
+
+        The row always exists once locked and is only ever updated in place
+        (:meth:`set_mark`), so a waiter is granted the lock on it when the holder ends. On
+        SQLite every transaction holds the write lock from its start: nothing to do.
+        """
+        conn = self._uow.connection
+        dialect = conn.dialect.name
+        if dialect == "sqlite":
+            return
+        table, c = t.skill_scoring, t.skill_scoring.c
+        lock = sa.select(c.organization_id).where(c.organization_id == organization_id)
+        if self._marks._read(lock.with_for_update()):
+            return  # the usual case: the row exists, and is now held
+        # The organization's first run: make the row, then hold it. (Not an INSERT first every
+        # time: on MariaDB an INSERT meeting an existing key takes a shared lock on it, and two
+        # shared holders that both ask for the exclusive one deadlock.) Two first runs at once
+        # may still deadlock here on MariaDB; the scorer runs the loser once more.
+        blank = {"organization_id": organization_id, "scored": 0, "last_at": None, "last_id": None}
+        if dialect == "postgresql":
+            make: sa.Executable = postgresql.insert(table).values(blank).on_conflict_do_nothing()
+        else:  # MariaDB: a concurrent first run's row makes this a no-op
+            make = table.insert().values(blank).prefix_with("IGNORE")
+        self._marks._write(make)
+        self._marks._read(lock.with_for_update())
+
     def mark(self, organization_id: str) -> ScoringMark:
         found = self._marks._first(t.skill_scoring.c.organization_id == organization_id)
         return found or ScoringMark(organization_id)
 
     def set_mark(self, mark: ScoringMark) -> None:
+        # updated in place, never deleted and made again: a scorer waiting in lock_scoring
+        # for this row must find it when the lock is released
         c = t.skill_scoring.c
-        self._marks._write(
-            t.skill_scoring.delete().where(c.organization_id == mark.organization_id)
+        row = self._marks._to_row(mark)
+        updated = self._marks._write(
+            t.skill_scoring.update().where(c.organization_id == mark.organization_id).values(row)
         )
-        self._marks._insert(mark)
+        if updated.rowcount == 0:
+            self._marks._insert(mark)
 
     def ratings(
         self, organization_id: str, skill_ids: Sequence[str] | None = None
