@@ -138,25 +138,34 @@ def test_incremental_scoring_equals_scoring_from_scratch(lp: learnprog.Learnprog
         assert incremental[key].attempts == scratch[key].attempts
 
 
+def _colliding(
+    lp: learnprog.Learnprog, monkeypatch: pytest.MonkeyPatch, collisions: int
+) -> list[bool]:
+    """Make the first ``collisions`` scoring runs stage their work, then collide; return the
+    list each run appends its ``from_scratch`` to."""
+    real = lp.skills._score
+    runs: list[bool] = []
+
+    def collide(
+        uow: UnitOfWork, organization_id: str, settings: EloSettings, from_scratch: bool
+    ) -> ScoringReport:
+        runs.append(from_scratch)
+        report = real(uow, organization_id, settings, from_scratch)  # staged, then lost
+        if len(runs) <= collisions:
+            raise ConflictError("skill rating: a concurrent write got in the way")
+        return report
+
+    monkeypatch.setattr(lp.skills, "_score", collide)
+    return runs
+
+
 def test_a_scoring_run_that_collides_is_rolled_back_and_run_once_more(
     lp: learnprog.Learnprog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w = Skilled(lp)
     lia, _ = w.people
     w.attempts(lia, [80, 40, 90])
-    real = lp.skills._score
-    runs: list[bool] = []
-
-    def collide_first(
-        uow: UnitOfWork, organization_id: str, settings: EloSettings, from_scratch: bool
-    ) -> ScoringReport:
-        runs.append(from_scratch)
-        report = real(uow, organization_id, settings, from_scratch)  # staged, then lost
-        if len(runs) == 1:
-            raise ConflictError("skill rating: a concurrent write got in the way")
-        return report
-
-    monkeypatch.setattr(lp.skills, "_score", collide_first)
+    runs = _colliding(lp, monkeypatch, collisions=1)
     report = lp.skills.score(w.admin, w.org.id)
     assert (len(runs), report.scored) == (2, 3)
     (rating,) = lp.skills.ratings(w.admin, w.org.id)
@@ -169,17 +178,7 @@ def test_a_second_collision_is_raised_and_nothing_is_stored(
     w = Skilled(lp)
     lia, _ = w.people
     w.attempts(lia, [80, 40, 90])
-    real = lp.skills._score
-    runs: list[bool] = []
-
-    def always_collide(
-        uow: UnitOfWork, organization_id: str, settings: EloSettings, from_scratch: bool
-    ) -> ScoringReport:
-        runs.append(from_scratch)
-        real(uow, organization_id, settings, from_scratch)
-        raise ConflictError("skill rating: a concurrent write got in the way")
-
-    monkeypatch.setattr(lp.skills, "_score", always_collide)
+    runs = _colliding(lp, monkeypatch, collisions=2)
     with pytest.raises(ConflictError, match="concurrent write"):
         lp.skills.score(w.admin, w.org.id)
     assert len(runs) == 2

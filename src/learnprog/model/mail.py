@@ -379,19 +379,17 @@ class OutboxEntry:
 
     def skipped(self, now: datetime, reason: str) -> OutboxEntry:
         """Return the entry skipped at ``now`` for ``reason`` (an opt-out)."""
-        return evolve(
-            self,
-            status=OutboxStatus.SKIPPED,
-            last_error=reason,
-            claim_id=None,
-            next_attempt_at=utc(now, field="now"),
-        )
+        return self._closed(OutboxStatus.SKIPPED, now, reason)
 
     def cancelled(self, now: datetime, reason: str) -> OutboxEntry:
         """Return the entry cancelled at ``now`` for ``reason`` (a withdrawn invitation)."""
+        return self._closed(OutboxStatus.CANCELLED, now, reason)
+
+    def _closed(self, status: OutboxStatus, now: datetime, reason: str) -> OutboxEntry:
+        """The entry closed unsent at ``now`` with ``status``, ``reason`` as its last error."""
         return evolve(
             self,
-            status=OutboxStatus.CANCELLED,
+            status=status,
             last_error=reason,
             claim_id=None,
             next_attempt_at=utc(now, field="now"),
