@@ -15,8 +15,9 @@ The delimiter (comma, semicolon or tab) is the one that splits the header line i
 expected columns; quoted fields may hold delimiters and line breaks; CRLF and LF both work.
 Headers are matched after trimming spaces and ignoring case; missing headers are one error
 naming every missing column. Rows with nothing but delimiters and spaces are skipped. A cell that
-learnprog's reports protected against spreadsheet formulas (``'-00123``) is read back as written
-before (``-00123``): see :func:`unprotect`.
+learnprog protected against spreadsheet formulas (``'-00123``, ``''abc``) is read back as written
+before (``-00123``, ``'abc``): see :func:`protect` and :func:`unprotect`, the one implementation
+of that rule.
 
 The file is read as a stream: memory does not grow with the number of rows.
 """
@@ -248,15 +249,34 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """The first characters that make a spreadsheet read a cell as a formula (OWASP, "CSV
 Injection")."""
 
+_PROTECTED_STARTS = (*FORMULA_STARTS, "'")
+"""The first characters of a cell that :func:`protect` prefixes with ``'``: a formula start, or
+a ``'`` itself (else ``'-5`` written as is would read back as ``-5``)."""
+
+
+def protect(text: str | None) -> str:
+    """Return a cell that a spreadsheet shows as text, and that :func:`unprotect` reads back.
+
+    A cell beginning with a formula start (``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return: OWASP, "CSV Injection") or with ``'`` gets one more ``'`` in front: ``"=SUM(A1)"``
+    is written ``"'=SUM(A1)"``, ``"-00123"`` ``"'-00123"``, ``"'-5"`` ``"''-5"`` and ``"'abc"``
+    ``"''abc"``; anything else is written as it is, and ``None`` is ``""``. Every CSV cell
+    learnprog writes from stored or imported text (reports, gradebooks, the rejected lines of a
+    bulk invitation) goes through here, so ``unprotect(protect(text)) == text`` for any text.
+    """
+    if not text:
+        return ""
+    return f"'{text}" if text.startswith(_PROTECTED_STARTS) else text
+
 
 def unprotect(text: str) -> str:
-    """Undo the spreadsheet protection of learnprog's reports: drop a ``'`` before a formula start.
+    """Undo :func:`protect`: drop one leading ``'`` before a formula start or another ``'``.
 
-    Reports write ``'-00123`` for ``-00123`` (``learnprog.reports.cells.protect``); every file
-    learnprog reads passes through here, so the value survives the round trip. A ``'`` before
-    anything else is kept.
+    ``"'-00123"`` reads as ``"-00123"`` and ``"''-5"`` as ``"'-5"``; a ``'`` before anything
+    else is kept (``"'abc"`` stays ``"'abc"``), so a file a person wrote keeps its apostrophes.
+    Every file learnprog reads passes through here.
     """
-    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_STARTS):
+    if text[:1] == "'" and text[1:].startswith(_PROTECTED_STARTS):
         return text[1:]
     return text
 
