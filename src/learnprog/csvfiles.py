@@ -42,6 +42,11 @@ learnprog protected against spreadsheet formulas (``'-00123``, ``''abc``) is rea
 before (``-00123``, ``'abc``): see :func:`protect` and :func:`unprotect`, the one implementation
 of that rule.
 
+Before the first record is given, every record is parsed once (records are not kept): a field
+longer than the csv module's limit (:func:`csv.field_size_limit`, 131,072 characters; learnprog
+never changes that process-wide setting) or a quoted field never closed is an error naming the
+line it starts on, raised before an import stores anything.
+
 The file is read as a stream: memory does not grow with the number of rows.
 """
 
@@ -477,16 +482,18 @@ def read_csv(
             column goes to ``extra``.
         require_any: at least one of these headers must be present.
 
-    The file is read before the first record is given: its encoding is decided and every
-    byte checked to decode, so a file that does not is refused before anything is stored. A
-    binary file object that cannot seek is copied to a temporary file first (in memory up to
-    8 MB, then on disk).
+    The file is read before the first record is given: its encoding is decided, every byte
+    checked to decode and every record to parse, so a file that does not is refused before
+    anything is stored. A binary file object that cannot seek is copied to a temporary file
+    first (in memory up to 8 MB, then on disk).
 
     Raises:
         ValidationError: the file cannot be opened; or its encoding is unknown, not a text
             encoding, cannot be told, or does not read every byte (``field="encoding"``,
             naming the line); or it is empty, or lacks required headers (one error naming every
-            missing column, ``field="header"``, ``line=1``).
+            missing column, ``field="header"``, ``line=1``); or a record cannot be parsed: a
+            field longer than the csv module's limit (131,072 characters; learnprog never
+            changes it) or a quoted field never closed, naming the line it starts on.
     """
     with _seekable(source) as stream:
         if encoding is not None:
@@ -503,14 +510,7 @@ def read_csv(
         stream.seek(0)
         text = io.TextIOWrapper(stream, encoding=chosen, newline="")
         try:
-            first = text.readline().removeprefix("\ufeff")  # a mark the named encoding kept
-            header_lines = 1
-            while first.count('"') % 2:  # a quoted header cell holding a line break
-                more = text.readline()
-                if not more:
-                    break
-                first += more
-                header_lines += 1
+            first, header_lines = _read_header(text)
             if not first.strip():
                 raise ValidationError(
                     "the file is empty: it needs a header line", field="header", line=1
@@ -534,9 +534,30 @@ def read_csv(
                     line=1,
                 )
             _refuse_repeated(headers)
+            for _ in _parsed(text, delimiter, header_lines):  # every record reads, or raise
+                pass
+        finally:
+            text.detach()
+        stream.seek(0)
+        text = io.TextIOWrapper(stream, encoding=chosen, newline="")
+        try:
+            _read_header(text)
             yield _records(text, headers, wanted, delimiter, header_lines)
         finally:
             text.detach()
+
+
+def _read_header(text: io.TextIOWrapper) -> tuple[str, int]:
+    """Read the header: its text and the number of lines it takes (a quoted cell may break)."""
+    first = text.readline().removeprefix("\ufeff")  # a mark the named encoding kept
+    header_lines = 1
+    while first.count('"') % 2:  # a quoted header cell holding a line break
+        more = text.readline()
+        if not more:
+            break
+        first += more
+        header_lines += 1
+    return first, header_lines
 
 
 def _pick_delimiter(first: str, wanted: dict[str, str]) -> tuple[str, list[str]]:
@@ -628,17 +649,18 @@ class _Lines:
         return line
 
 
-def _records(
-    text: io.TextIOWrapper,
-    headers: list[str],
-    wanted: dict[str, str],
-    delimiter: str,
-    header_lines: int = 1,
-) -> Iterator[CsvRow]:
+def _parsed(
+    text: io.TextIOWrapper, delimiter: str, header_lines: int
+) -> Iterator[tuple[int, list[str]]]:
+    """Give each record after the header with the line it starts on.
+
+    Raises:
+        ValidationError: naming the line, for a record the csv module cannot read (a field
+            longer than its limit, :func:`csv.field_size_limit`, 131,072 characters unless the
+            host changed it), or a quoted field never closed.
+    """
     lines = _Lines(text)
     reader = csv.reader(lines, delimiter=delimiter, strict=False)
-    keys = [normalize_header(h) for h in headers]
-    names = [" ".join(h.split()) for h in headers]  # an extra column's name: spaces collapsed
     line = header_lines + 1  # the header came first (read before the reader started)
     while True:
         start = line
@@ -647,7 +669,11 @@ def _records(
         except StopIteration:
             return
         except csv.Error as exc:  # "field larger than field limit (131072)"
-            raise ValidationError(f"the line cannot be read as CSV: {exc}", line=start) from exc
+            raise ValidationError(
+                f"the line cannot be read as CSV: {exc}; a field may hold at most "
+                f"{csv.field_size_limit():,} characters",
+                line=start,
+            ) from exc
         if lines.ended:  # the reader ran out of file inside a quoted field
             raise ValidationError(
                 "a quoted field is not closed: every line after it up to the end of the file "
@@ -656,6 +682,19 @@ def _records(
                 line=start,
             )
         line = reader.line_num + header_lines + 1  # the reader counts from after the header
+        yield start, record
+
+
+def _records(
+    text: io.TextIOWrapper,
+    headers: list[str],
+    wanted: dict[str, str],
+    delimiter: str,
+    header_lines: int = 1,
+) -> Iterator[CsvRow]:
+    keys = [normalize_header(h) for h in headers]
+    names = [" ".join(h.split()) for h in headers]  # an extra column's name: spaces collapsed
+    for start, record in _parsed(text, delimiter, header_lines):
         if not any(field.strip() for field in record):
             continue
         values = dict.fromkeys(wanted.values(), "")
