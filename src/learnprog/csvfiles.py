@@ -1,22 +1,51 @@
-"""Reading CSV files that people make: Excel, Google Sheets, LibreOffice, scripts.
+r"""Reading CSV files that people make: Excel, Google Sheets, LibreOffice, scripts.
 
-The encoding is decided from the bytes before parsing, in this order (short samples fool
-statistical detectors, so they come last):
+The encoding is decided from the bytes before parsing, and the whole file is checked to decode
+before a single row is given (so an import stores nothing from a file that does not decode):
 
-1. the encoding the caller names, if any;
-2. a byte-order mark: UTF-8 (Excel "CSV UTF-8"), UTF-16 LE/BE (Excel "Unicode text");
-3. strict UTF-8, when the whole file decodes as UTF-8;
-4. Windows code page 1252, the Western default of Excel's plain "CSV" (``Stéphane`` stays
-   ``Stéphane``), when the whole file decodes as cp1252;
-5. charset-normalizer's best guess for what is left; where even that fails, an error naming
-   the problem and asking for the encoding.
+1. the encoding the caller names, if any (``utf-16`` and ``utf-32`` need a byte-order mark;
+   ``utf-16-le`` and the like do not); a byte it cannot read is an error naming the line;
+2. a byte-order mark: UTF-8 (Excel "CSV UTF-8"), UTF-16 LE/BE (Excel "Unicode text"), UTF-32
+   LE/BE; bytes after the mark that its encoding cannot read are an error naming the line;
+3. NUL bytes (in the first 64 KiB) without a mark are an error: the file looks like UTF-16 or
+   UTF-32 without its mark; the message says which of the four from where the NULs fall, but
+   that is never taken as the encoding: the caller names it;
+4. strict UTF-8, when the whole file decodes as UTF-8;
+5. a file that is not UTF-8 but has a line whose non-ASCII bytes are well-formed multi-byte
+   UTF-8 sequences (the line decodes as UTF-8) is **mixed**: an error naming that line and
+   the first line that is not UTF-8;
+6. Windows code page 1252, the Western default of Excel's plain "CSV" (``Stéphane`` stays
+   ``Stéphane``), when every byte is a cp1252 character and the text reads as Western: the
+   file is refused, naming a line, when it holds a byte cp1252 leaves undefined (0x81, as in
+   ``A\x81b``), or when half or more of its first 64 KiB of non-ASCII lines, read as cp1252,
+   look like another encoding's bytes: Shift-JIS (the line decodes as cp932 and holds a mark
+   whose byte begins Shift-JIS characters: ``山田太郎`` reads as Latin letters broken by curly
+   quotes, a fraction and a tilde), or GBK, EUC-KR or
+   the code page of another alphabet (four non-ASCII characters in a row: GBK ``王小明`` reads
+   ``ÍõÐ¡Ã÷``, where Western words hold three at most, ``Ñúñez``). charset-normalizer's guess
+   is named in the message, never used to read the file: on the few bytes of a roster's names
+   its judgement is no guide (it rates Shift-JIS ``山田太郎`` read as cp1252 at chaos 0.0, less
+   messy than ``JOSÉ ÑÚÑEZ`` at 0.27 to 0.5). The caller who knows better names the encoding
+   (``cp1252`` too).
+
+Every encoding error is a :class:`~learnprog.errors.ValidationError` with ``field="encoding"``.
+Checking reads the file up to twice before its rows are read, a chunk of 1 MiB at a time, so
+memory stays flat: a path or bytes are simply read again, and a binary file object that cannot
+seek (a pipe, an upload stream) is first copied to a temporary file, in memory up to 8 MB and
+on disk past that.
 
 The delimiter (comma, semicolon or tab) is the one that splits the header line into the
 expected columns; quoted fields may hold delimiters and line breaks; CRLF and LF both work.
 Headers are matched after trimming spaces and ignoring case; missing headers are one error
 naming every missing column. Rows with nothing but delimiters and spaces are skipped. A cell that
-learnprog's reports protected against spreadsheet formulas (``'-00123``) is read back as written
-before (``-00123``): see :func:`unprotect`.
+learnprog protected against spreadsheet formulas (``'-00123``, ``''abc``) is read back as written
+before (``-00123``, ``'abc``): see :func:`protect` and :func:`unprotect`, the one implementation
+of that rule.
+
+Before the first record is given, every record is parsed once (records are not kept): a field
+longer than the csv module's limit (:func:`csv.field_size_limit`, 131,072 characters; learnprog
+never changes that process-wide setting) or a quoted field never closed is an error naming the
+line it starts on, raised before an import stores anything.
 
 The file is read as a stream: memory does not grow with the number of rows.
 """
@@ -27,6 +56,7 @@ import codecs
 import csv
 import io
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -36,20 +66,23 @@ from pathlib import Path
 from typing import BinaryIO
 
 import charset_normalizer
-from attrs import frozen
+from attrs import Factory, define, frozen
 
 from learnprog.errors import ValidationError
 
 CsvSource = str | os.PathLike[str] | bytes | BinaryIO
 """A CSV file: a path, its bytes, or a binary file object."""
 
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
+_BOMS = (  # UTF-32 LE first: its mark starts with UTF-16 LE's
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
 )
 _DELIMITERS = (",", ";", "\t")
 _CHUNK = 1 << 20
+_HEAD = 1 << 16  # where NUL bytes are looked for
 
 
 @frozen
@@ -77,42 +110,332 @@ def normalize_header(header: str) -> str:
     return " ".join(header.split()).casefold()
 
 
-def _decodes(stream: BinaryIO, encoding: str) -> bool:
+@define
+class _LineCount:
+    """The line a text (or its bytes) has reached, counted as the CSV reader counts lines.
+
+    A line ends at LF, CRLF or a lone CR (the reader's text stream reads with universal
+    newlines); a CRLF cut between two pieces is one line break.
+    """
+
+    line: int = 1
+    after_cr: bool = False
+
+    def add(self, text: str | bytes) -> None:
+        """Count the line breaks of the next piece of the text."""
+        if not text:
+            return
+        if isinstance(text, bytes):
+            breaks = text.count(b"\n") + text.count(b"\r") - text.count(b"\r\n")
+            starts_lf, ends_cr = text[:1] == b"\n", text[-1:] == b"\r"
+        else:
+            breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
+            starts_lf, ends_cr = text[:1] == "\n", text[-1:] == "\r"
+        self.line += breaks - (self.after_cr and starts_lf)
+        self.after_cr = ends_cr
+
+    def at(self, piece: bytes, offset: int) -> int:
+        """The line of byte ``offset`` of the next piece (the count itself does not move)."""
+        probe = _LineCount(self.line, self.after_cr)
+        probe.add(piece[:offset])
+        return probe.line
+
+
+def _problem(exc: UnicodeError) -> str:
+    """What a decoder said, with the bytes it could not read (``invalid start byte (0xff)``)."""
+    if isinstance(exc, UnicodeDecodeError):
+        bad = " ".join(f"0x{b:02x}" for b in exc.object[exc.start : exc.end])
+        return f"{exc.reason} ({bad})" if bad else exc.reason
+    return str(exc)
+
+
+def _locate(
+    decoder: codecs.IncrementalDecoder, data: bytes, lines: _LineCount, step: int = 4096
+) -> tuple[int, str] | None:
+    """Decode ``data`` in small pieces from the decoder's state, to the line of the bad byte."""
+    for start in range(0, len(data), step):
+        piece = data[start : start + step]
+        state = decoder.getstate()
+        try:
+            lines.add(decoder.decode(piece))
+        except UnicodeError as exc:
+            if step == 1:
+                return lines.line, _problem(exc)
+            decoder.setstate(state)
+            return _locate(decoder, piece, lines, 1)
+    return None
+
+
+def _decode_error(stream: BinaryIO, encoding: str) -> tuple[int, str] | None:
+    """Decode the whole stream strictly, a chunk at a time (memory stays flat).
+
+    Returns:
+        ``None`` when every byte decodes; else the line of the first byte that does not, with
+        what the decoder said.
+    """
     stream.seek(0)
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    try:
-        while chunk := stream.read(_CHUNK):
-            decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
+    lines = _LineCount()
+    while True:
+        chunk = stream.read(_CHUNK)
+        state = decoder.getstate()
+        try:
+            lines.add(decoder.decode(chunk, final=not chunk))
+        except UnicodeError as exc:
+            decoder.setstate(state)
+            return _locate(decoder, chunk, lines) or (lines.line, _problem(exc))
+        if not chunk:
+            return None
+
+
+def _check_decodes(stream: BinaryIO, encoding: str, lead: str) -> None:
+    """Raise a :class:`ValidationError` naming the first line that ``encoding`` cannot read.
+
+    ``lead`` begins the message (``the file is not valid utf-8``); what the decoder said follows.
+    """
+    if (error := _decode_error(stream, encoding)) is not None:
+        line, problem = error
+        raise ValidationError(f"{lead}: {problem}", field="encoding", line=line)
+
+
+@define
+class _Survey:
+    """What a file that is not UTF-8 holds (:func:`_survey`)."""
+
+    utf8_line: int | None = None
+    """The first line holding non-ASCII bytes that all decode as UTF-8."""
+    undefined: tuple[int, int] | None = None
+    """The first byte Windows-1252 does not define (0x81, 0x8d, 0x8f, 0x90, 0x9d), and its line."""
+    sample: list[tuple[int, bytes]] = Factory(list)
+    """The first lines holding non-ASCII bytes, with their numbers, up to :data:`_SAMPLE` bytes."""
+    sampled: int = 0
+    """The bytes in the sample."""
+
+
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+_UTF8_SEQUENCE = re.compile(  # a well-formed multi-byte UTF-8 sequence (RFC 3629, section 4)
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+_SAMPLE = 1 << 16
+
+
+def _survey(stream: BinaryIO) -> _Survey:
+    """Read a file that is not UTF-8 for what decides its encoding, a chunk at a time.
+
+    A chunk is :data:`_CHUNK` bytes completed to the end of its line (by at most another
+    chunk: a longer line is looked at in pieces), so memory stays flat. Lines are looked at one
+    by one only while the sample fills, and in a chunk holding a well-formed multi-byte UTF-8
+    sequence until a UTF-8 line is found; the rest is searched whole, at C speed.
+    """
+    stream.seek(0)
+    survey = _Survey()
+    lines = _LineCount()
+    while chunk := stream.read(_CHUNK):
+        if not chunk.endswith((b"\n", b"\r")):
+            chunk += stream.readline(_CHUNK)
+        if not chunk.isascii():
+            if survey.undefined is None and (bad := _CP1252_UNDEFINED.search(chunk)):
+                survey.undefined = (lines.at(chunk, bad.start()), chunk[bad.start()])
+            seek_utf8 = survey.utf8_line is None and _UTF8_SEQUENCE.search(chunk) is not None
+            if survey.sampled < _SAMPLE or seek_utf8:
+                _survey_lines(chunk, _LineCount(lines.line, lines.after_cr), survey, seek_utf8)
+        lines.add(chunk)
+    return survey
+
+
+def _survey_lines(chunk: bytes, lines: _LineCount, survey: _Survey, seek_utf8: bool) -> None:
+    """Look at a chunk's lines one by one: the sample, and the first UTF-8 line."""
+    for text in chunk.splitlines(keepends=True):
+        if not text.isascii():
+            if survey.sampled < _SAMPLE:
+                survey.sample.append((lines.line, text[:_SAMPLE]))
+                survey.sampled += len(text)
+            if seek_utf8 and _UTF8_SEQUENCE.search(text):
+                try:
+                    text.decode("utf-8")
+                except UnicodeDecodeError:
+                    pass
+                else:
+                    survey.utf8_line = lines.line
+                    seek_utf8 = False
+            if not seek_utf8 and survey.sampled >= _SAMPLE:
+                return
+        lines.add(text)
+
+
+_SHIFT_JIS_LEADS = re.compile(
+    "[\u201a\u201e\u2026\u2020\u2021\u02c6\u2030\u2039\u2018\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u203a]"
+)
+"""The marks Windows-1252 gives bytes 0x82-0x9F: curly quotes (not the apostrophe U+2019),
+dashes, the ellipsis, daggers, the circumflex and tilde modifiers, per mille, bullet, trade mark
+and single guillemets. Shift-JIS uses those bytes to begin most kanji and kana."""
+
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]{4,}")
+"""Four non-ASCII characters in a row: Western words hold three at most (``Ñúñez``), while GBK,
+EUC-KR and the code pages of other alphabets (Cyrillic, Greek, Arabic, Thai) give a run for
+nearly every word."""
+
+
+def _foreign(line: bytes) -> bool:
+    """Whether a line read as Windows-1252 looks like another encoding's bytes.
+
+    Either it decodes as Shift-JIS (cp932) and its Windows-1252 reading holds one of the marks
+    whose bytes begin Shift-JIS characters (as Shift-JIS ``山田太郎`` does); or its
+    reading holds four non-ASCII characters in a row (``ÍõÐ¡Ã÷`` is GBK ``王小明``).
+    """
+    text = line.decode("cp1252")
+    if _SHIFT_JIS_LEADS.search(text):
+        try:
+            line.decode("cp932")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return True
+    return _NON_ASCII_RUN.search(text) is not None
+
+
+def _best_guess(sample: bytes) -> str:
+    """Charset-normalizer's guess for the sample, for a message (never used to read a file)."""
+    best = charset_normalizer.from_bytes(sample).best()
+    return (
+        "" if best is None else f" (charset-normalizer's guess: {best.encoding}, {best.language})"
+    )
+
+
+def _western(stream: BinaryIO, not_utf8: int) -> str:
+    """Return ``cp1252`` for a file that is not UTF-8, when it reads as Western text.
+
+    Args:
+        stream: the file.
+        not_utf8: the first line that is not UTF-8.
+
+    Raises:
+        ValidationError: the file mixes UTF-8 lines with others; or it holds a byte that
+            Windows-1252 does not define; or half or more of its first 64 KiB of non-ASCII
+            lines, read as Windows-1252, look like another encoding's bytes
+            (:func:`_foreign`). Each names a line.
+    """
+    survey = _survey(stream)
+    ask = (
+        "name the file's encoding ('cp1252' if that is how it should read), or save it as "
+        "'CSV UTF-8', and import it again"
+    )
+    if survey.utf8_line is not None:
+        raise ValidationError(
+            f"the file mixes text encodings: line {survey.utf8_line} is UTF-8 but line "
+            f"{not_utf8} is not; save the whole file as 'CSV UTF-8' and import it again",
+            field="encoding",
+            line=not_utf8,
+        )
+    sample = b"".join(text for _, text in survey.sample)
+    if survey.undefined is not None:
+        line, byte = survey.undefined
+        raise ValidationError(
+            f"the file's text encoding cannot be told: it is not UTF-8, and byte 0x{byte:02x} "
+            f"is no Windows-1252 character{_best_guess(sample)}; {ask}",
+            field="encoding",
+            line=line,
+        )
+    foreign = [(line, text) for line, text in survey.sample if _foreign(text)]
+    if foreign and 2 * len(foreign) >= len(survey.sample):
+        line, text = foreign[0]
+        shown = text.decode("cp1252").strip()[:80]
+        raise ValidationError(
+            f"the file's text encoding cannot be told: it is not UTF-8, and read as Windows-1252 "
+            f"(Western) it gives {shown!r}, which looks like another encoding's bytes"
+            f"{_best_guess(sample)}; {ask}",
+            field="encoding",
+            line=line,
+        )
+    return "cp1252"
+
+
+def _without_bom(head: bytes) -> str:
+    """Say what a file holding NUL bytes and no byte-order mark looks like (never guessed)."""
+    sample = head[: 4096 - 4096 % 4]
+    quarter = len(sample) // 4 or 1
+    nuls = [sample[k::4].count(0) / quarter for k in range(4)]  # share of NULs at offset k mod 4
+    patterns = {
+        "UTF-32-LE": (0, 1, 1, 1),
+        "UTF-32-BE": (1, 1, 1, 0),
+        "UTF-16-LE": (0, 1, 0, 1),
+        "UTF-16-BE": (1, 0, 1, 0),
+    }
+    for name, pattern in patterns.items():
+        if all((share > 0.5) == bool(nul) for share, nul in zip(nuls, pattern, strict=True)):
+            return (
+                f"it looks like {name}; name its encoding ({name.lower()!r}), or save it as "
+                "'CSV UTF-8' (or Excel's 'Unicode text', which writes the mark), and import it "
+                "again"
+            )
+    return (
+        "no text CSV file holds NUL bytes: if it is UTF-16 or UTF-32 without a byte-order "
+        "mark, name its encoding, or save it as 'CSV UTF-8', and import it again"
+    )
 
 
 def detect_encoding(stream: BinaryIO) -> str:
-    """Decide a seekable binary stream's encoding (see the module docstring for the order).
+    """Decide a seekable binary stream's encoding, and check that every byte decodes.
+
+    The order is the module docstring's: a byte-order mark; else strict UTF-8; else Windows-1252
+    when it reads as Western text. The whole stream is read (a chunk or a line at a time:
+    memory stays flat), so a file that does not decode is refused before anything is stored.
+
+    Returns:
+        A Python codec name: ``utf-8-sig``, ``utf-16``, ``utf-32``, ``utf-8`` or ``cp1252``.
 
     Raises:
-        ValidationError: the encoding cannot be told (name it with ``encoding=``).
+        ValidationError: ``field="encoding"``, naming the line where one can be named: bytes
+            after a byte-order mark that its encoding cannot read; NUL bytes without a mark
+            (UTF-16 or UTF-32 without one: name the encoding); UTF-8 lines mixed with others;
+            or text that is neither UTF-8 nor Western Windows-1252 (name the encoding).
     """
     stream.seek(0)
-    head = stream.read(4)
-    for bom, name in _BOMS:
+    head = stream.read(_HEAD)
+    for bom, name, described in _BOMS:
         if head.startswith(bom):
+            lead = (
+                f"the file starts with a {described} byte-order mark but is not valid {described}"
+            )
+            _check_decodes(stream, name, lead)
             return name
-    if _decodes(stream, "utf-8"):
+    if b"\x00" in head:
+        line = _LineCount()
+        line.add(head[: head.index(b"\x00")])
+        raise ValidationError(
+            f"the file holds NUL bytes and no byte-order mark: {_without_bom(head)}",
+            field="encoding",
+            line=line.line,
+        )
+    if (not_utf8 := _decode_error(stream, "utf-8")) is None:
         return "utf-8"
-    if _decodes(stream, "cp1252"):
-        return "cp1252"
-    stream.seek(0)
-    best = charset_normalizer.from_bytes(stream.read(_CHUNK)).best()
-    if best is not None and _decodes(stream, best.encoding):
-        return str(best.encoding)
-    raise ValidationError(
-        "the file's text encoding cannot be told: it is neither UTF-8 nor Windows-1252; "
-        "save it as 'CSV UTF-8' or name its encoding",
-        field="encoding",
-    )
+    return _western(stream, not_utf8[0])
+
+
+def _check_named(stream: BinaryIO, codec: str, encoding: str) -> None:
+    """Check that the encoding the caller named reads every byte of the file.
+
+    Raises:
+        ValidationError: ``field="encoding"``: ``utf-16`` or ``utf-32`` (which need a
+            byte-order mark) on a file without one; or the line of the first byte the
+            encoding cannot read.
+    """
+    if codec in ("utf-16", "utf-32"):
+        stream.seek(0)
+        head = stream.read(4)
+        marks = [bom for bom, name, _ in _BOMS if name == codec]
+        if not any(head.startswith(bom) for bom in marks):
+            raise ValidationError(
+                f"{encoding!r} reads a file that starts with a byte-order mark, and this one "
+                f"does not: name {codec + '-le'!r} or {codec + '-be'!r}",
+                field="encoding",
+                line=1,
+                value=encoding,
+            )
+    _check_decodes(stream, encoding, f"the file is not valid {encoding}")
 
 
 @contextmanager
@@ -153,14 +476,24 @@ def read_csv(
     Args:
         source: a path, the file's bytes, or a binary file object.
         columns: the required headers, as the template writes them (``"Full Name"``).
-        encoding: the file's encoding, when the caller knows it.
+        encoding: the file's encoding (a Python codec name), when the caller knows it;
+            else it is decided from the bytes (see the module docstring).
         optional: headers read into ``values`` when present ("" when absent); any other
             column goes to ``extra``.
         require_any: at least one of these headers must be present.
 
+    The file is read before the first record is given: its encoding is decided, every byte
+    checked to decode and every record to parse, so a file that does not is refused before
+    anything is stored. A binary file object that cannot seek is copied to a temporary file
+    first (in memory up to 8 MB, then on disk).
+
     Raises:
-        ValidationError: the file cannot be opened or decoded, is empty, or lacks required
-            headers (one error naming every missing column, ``field="header"``, ``line=1``).
+        ValidationError: the file cannot be opened; or its encoding is unknown, not a text
+            encoding, cannot be told, or does not read every byte (``field="encoding"``,
+            naming the line); or it is empty, or lacks required headers (one error naming every
+            missing column, ``field="header"``, ``line=1``); or a record cannot be parsed: a
+            field longer than the csv module's limit (131,072 characters; learnprog never
+            changes it) or a quoted field never closed, naming the line it starts on.
     """
     with _seekable(source) as stream:
         if encoding is not None:
@@ -172,20 +505,12 @@ def read_csv(
                 raise ValidationError(
                     f"{encoding!r} is not a text encoding", field="encoding", value=encoding
                 )
-            if not _decodes(stream, encoding):
-                raise ValidationError(f"the file is not valid {encoding}", field="encoding")
+            _check_named(stream, codec.name, encoding)
         chosen = encoding or detect_encoding(stream)
         stream.seek(0)
         text = io.TextIOWrapper(stream, encoding=chosen, newline="")
         try:
-            first = text.readline()
-            header_lines = 1
-            while first.count('"') % 2:  # a quoted header cell holding a line break
-                more = text.readline()
-                if not more:
-                    break
-                first += more
-                header_lines += 1
+            first, header_lines = _read_header(text)
             if not first.strip():
                 raise ValidationError(
                     "the file is empty: it needs a header line", field="header", line=1
@@ -209,9 +534,30 @@ def read_csv(
                     line=1,
                 )
             _refuse_repeated(headers)
+            for _ in _parsed(text, delimiter, header_lines):  # every record reads, or raise
+                pass
+        finally:
+            text.detach()
+        stream.seek(0)
+        text = io.TextIOWrapper(stream, encoding=chosen, newline="")
+        try:
+            _read_header(text)
             yield _records(text, headers, wanted, delimiter, header_lines)
         finally:
             text.detach()
+
+
+def _read_header(text: io.TextIOWrapper) -> tuple[str, int]:
+    """Read the header: its text and the number of lines it takes (a quoted cell may break)."""
+    first = text.readline().removeprefix("\ufeff")  # a mark the named encoding kept
+    header_lines = 1
+    while first.count('"') % 2:  # a quoted header cell holding a line break
+        more = text.readline()
+        if not more:
+            break
+        first += more
+        header_lines += 1
+    return first, header_lines
 
 
 def _pick_delimiter(first: str, wanted: dict[str, str]) -> tuple[str, list[str]]:
@@ -248,15 +594,34 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """The first characters that make a spreadsheet read a cell as a formula (OWASP, "CSV
 Injection")."""
 
+_PROTECTED_STARTS = (*FORMULA_STARTS, "'")
+"""The first characters of a cell that :func:`protect` prefixes with ``'``: a formula start, or
+a ``'`` itself (else ``'-5`` written as is would read back as ``-5``)."""
+
+
+def protect(text: str | None) -> str:
+    """Return a cell that a spreadsheet shows as text, and that :func:`unprotect` reads back.
+
+    A cell beginning with a formula start (``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return: OWASP, "CSV Injection") or with ``'`` gets one more ``'`` in front: ``"=SUM(A1)"``
+    is written ``"'=SUM(A1)"``, ``"-00123"`` ``"'-00123"``, ``"'-5"`` ``"''-5"`` and ``"'abc"``
+    ``"''abc"``; anything else is written as it is, and ``None`` is ``""``. Every CSV cell
+    learnprog writes from stored or imported text (reports, gradebooks, the rejected lines of a
+    bulk invitation) goes through here, so ``unprotect(protect(text)) == text`` for any text.
+    """
+    if not text:
+        return ""
+    return f"'{text}" if text.startswith(_PROTECTED_STARTS) else text
+
 
 def unprotect(text: str) -> str:
-    """Undo the spreadsheet protection of learnprog's reports: drop a ``'`` before a formula start.
+    """Undo :func:`protect`: drop one leading ``'`` before a formula start or another ``'``.
 
-    Reports write ``'-00123`` for ``-00123`` (``learnprog.reports.cells.protect``); every file
-    learnprog reads passes through here, so the value survives the round trip. A ``'`` before
-    anything else is kept.
+    ``"'-00123"`` reads as ``"-00123"`` and ``"''-5"`` as ``"'-5"``; a ``'`` before anything
+    else is kept (``"'abc"`` stays ``"'abc"``), so a file a person wrote keeps its apostrophes.
+    Every file learnprog reads passes through here.
     """
-    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_STARTS):
+    if text[:1] == "'" and text[1:].startswith(_PROTECTED_STARTS):
         return text[1:]
     return text
 
@@ -284,17 +649,18 @@ class _Lines:
         return line
 
 
-def _records(
-    text: io.TextIOWrapper,
-    headers: list[str],
-    wanted: dict[str, str],
-    delimiter: str,
-    header_lines: int = 1,
-) -> Iterator[CsvRow]:
+def _parsed(
+    text: io.TextIOWrapper, delimiter: str, header_lines: int
+) -> Iterator[tuple[int, list[str]]]:
+    """Give each record after the header with the line it starts on.
+
+    Raises:
+        ValidationError: naming the line, for a record the csv module cannot read (a field
+            longer than its limit, :func:`csv.field_size_limit`, 131,072 characters unless the
+            host changed it), or a quoted field never closed.
+    """
     lines = _Lines(text)
     reader = csv.reader(lines, delimiter=delimiter, strict=False)
-    keys = [normalize_header(h) for h in headers]
-    names = [" ".join(h.split()) for h in headers]  # an extra column's name: spaces collapsed
     line = header_lines + 1  # the header came first (read before the reader started)
     while True:
         start = line
@@ -303,7 +669,11 @@ def _records(
         except StopIteration:
             return
         except csv.Error as exc:  # "field larger than field limit (131072)"
-            raise ValidationError(f"the line cannot be read as CSV: {exc}", line=start) from exc
+            raise ValidationError(
+                f"the line cannot be read as CSV: {exc}; a field may hold at most "
+                f"{csv.field_size_limit():,} characters",
+                line=start,
+            ) from exc
         if lines.ended:  # the reader ran out of file inside a quoted field
             raise ValidationError(
                 "a quoted field is not closed: every line after it up to the end of the file "
@@ -312,6 +682,19 @@ def _records(
                 line=start,
             )
         line = reader.line_num + header_lines + 1  # the reader counts from after the header
+        yield start, record
+
+
+def _records(
+    text: io.TextIOWrapper,
+    headers: list[str],
+    wanted: dict[str, str],
+    delimiter: str,
+    header_lines: int = 1,
+) -> Iterator[CsvRow]:
+    keys = [normalize_header(h) for h in headers]
+    names = [" ".join(h.split()) for h in headers]  # an extra column's name: spaces collapsed
+    for start, record in _parsed(text, delimiter, header_lines):
         if not any(field.strip() for field in record):
             continue
         values = dict.fromkeys(wanted.values(), "")

@@ -124,6 +124,36 @@ def test_invite_roster_without_the_columns_exits_1(acme: str, tmp_path: Path) ->
     assert err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (
+            b"\xef\xbb\xbfFull Name,Email,External ID\n"
+            + b"".join(b"N%d,n%d@acme.example,\n" % (i, i) for i in range(600))
+            + b"Bad\xff,bad@acme.example,\n",
+            "error: line 602, --encoding: the file starts with a UTF-8 byte-order mark",
+        ),
+        (
+            "Full Name,Email,External ID\n山田太郎,y@acme.example,\n".encode("shift_jis"),
+            "error: line 2, --encoding: the file's text encoding cannot be told",
+        ),
+    ],
+    ids=["bad-byte-after-600-rows", "shift-jis"],
+)
+def test_invite_roster_refuses_a_file_that_does_not_decode_in_one_line(
+    acme: str, tmp_path: Path, data: bytes, said: str
+) -> None:
+    (tmp_path / "roster.csv").write_bytes(data)
+    code, out, err = run(acme, "invite-roster", "roster.csv", *AS, *ACADEMY)
+    assert (code, out) == (1, "")
+    assert err.startswith(said)
+    assert err.count("\n") == 1  # one line, no traceback
+    assert members(acme) == []
+    code, _, err = run(acme, "invite-roster", "roster.csv", *AS, *ACADEMY, "--encoding", "utf-16")
+    assert (code, err.count("\n")) == (1, 1)
+    assert "name 'utf-16-le' or 'utf-16-be'" in err
+
+
 def test_members_list_filters_and_prints_empty_cells_empty(acme: str) -> None:
     ok(acme, "invite", *AS, *ACADEMY, *LIA, "--no-email")
     ok(acme, "invite", *AS, *ACADEMY, "--name", "Cy", "--email", "cy@acme.example", "--no-email")

@@ -13,6 +13,7 @@ from attrs import evolve
 
 import learnprog
 from learnprog.clock import FixedClock
+from learnprog.csvfiles import read_csv
 from learnprog.errors import PermissionDeniedError, StorageError, ValidationError
 from learnprog.mail.memory import InMemoryMailer
 from learnprog.model import LearnerActor, MemberState, OrgAdminActor, SystemActor
@@ -254,6 +255,41 @@ def test_rejected_lines_become_an_error_report(world: World, tmp_path: Path) -> 
         rows = list(csv.reader(handle))
     assert rows[0] == ["Line", "Full Name", "Email", "External ID", "Reason"]
     assert [(r[0], r[1]) for r in rows[1:]] == [("2", "Ana"), ("4", "Cy")]
+
+
+def test_the_error_report_is_protected_and_reads_back_as_written(
+    world: World, tmp_path: Path
+) -> None:
+    """Finding: the rejections CSV wrote raw cells, and ``'=1+2`` came out as ``=1+2``."""
+    world.lp.organizations.update_settings(
+        world.admin, world.org.id, restrict_invitations_to_domains=True
+    )
+    report = tmp_path / "rejected.csv"
+    data = (
+        b"Full Name,Email,External ID\n"
+        b'=HYPERLINK("http://evil.example","Click"),,1\n'
+        b"'=1+2,bad,'-00123\n"
+        b"@SUM(A1),x@other.example,+1\n"
+        b"''x,-bad,'abc\n"
+    )
+    results = world.bulk(data, rejections_to=report)
+    assert [r.outcome for r in results] == ["rejected"] * 4
+    with report.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    cells = [row[1:4] for row in rows[1:]]
+    assert cells == [
+        ['\'=HYPERLINK("http://evil.example"', "Click)", ""],  # split at its unquoted comma
+        ["'=1+2", "bad", "'-00123"],
+        ["'@SUM(A1)", "x@other.example", "'+1"],
+        ["''x", "'-bad", "''abc"],  # the roster's ''x is learnprog's way of writing 'x
+    ]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    # read by learnprog again, every cell is what the roster said
+    with read_csv(report, ["Full Name", "Email", "External ID", "Reason"]) as again:
+        read = [[r.values[c] for c in ("Full Name", "Email", "External ID")] for r in again]
+    assert read == [[r.full_name, r.email, r.external_id] for r in results]
+    assert read[1] == ["=1+2", "bad", "-00123"]
+    assert read[3] == ["'x", "-bad", "'abc"]
 
 
 def test_importing_twice_changes_nothing_and_sends_no_second_email(

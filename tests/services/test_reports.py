@@ -11,6 +11,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import learnprog
 from learnprog.clock import FixedClock
@@ -22,6 +24,7 @@ from learnprog.errors import (
 )
 from learnprog.model import Assessment, AssessmentAttempt, CourseItem, EventKind, LearningEvent
 from learnprog.reports.cells import (
+    FORMULA_STARTS,
     count,
     learning_hours,
     protect,
@@ -36,7 +39,7 @@ from learnprog.reports.tables import (
     Report,
 )
 from learnprog.tokens import TokenPurpose
-from tests.conftest import START
+from tests.conftest import START, UowFactory
 from tests.factories import forged
 from tests.services.world import SYSTEM, World
 
@@ -106,11 +109,19 @@ def test_cells_follow_the_guides_formats() -> None:
     assert timestamp(eastern) == "2020-01-06T03:00:00.000Z"
     with pytest.raises(ValueError, match="aware"):
         timestamp(datetime(2020, 1, 1))
-    for risky in ("=1+1", "+1", "-00123", "@SUM(A1)", "\tx", "\rx"):
+    for risky in ("=1+1", "+1", "-00123", "@SUM(A1)", "\tx", "\rx", "'-5", "'abc", "''x", "'"):
         assert protect(risky) == "'" + risky
         assert unprotect(protect(risky)) == risky
     assert protect("Ana") == "Ana"
     assert unprotect("'quoted") == "'quoted"  # a real apostrophe stays
+    assert unprotect("''x") == "'x"  # one ' taken, before another '
+    assert unprotect("'") == "'"
+
+
+@given(st.text())
+def test_every_text_reads_back_as_written(text: str) -> None:
+    assert unprotect(protect(text)) == text
+    assert not protect(text).startswith(FORMULA_STARTS)  # never a formula in a spreadsheet
 
 
 def test_stored_times_and_counts_are_written_as_the_records_are() -> None:
@@ -414,3 +425,56 @@ def test_learnprogs_own_csv_reader_undoes_the_protection(lp: learnprog.Learnprog
     assert row.values["External Id"] == "-00123"
     assert row.values["Name"] == '=HYPERLINK("x")'
     assert row.values["Overall Progress"] == "100.00"
+
+
+def test_a_report_edited_and_imported_again_updates_the_learner_it_names(
+    uow_factory: UowFactory,
+) -> None:
+    """Finding: ``'-5`` and ``-5`` once shared a cell, so the re-import updated the wrong learner.
+
+    On every backend: the membership report is written, one learner's row is edited and read
+    back by ``bulk_update_learners``, by Email and by External ID.
+    """
+    lp = learnprog.connect(
+        uow_factory=uow_factory,
+        clock=FixedClock(START),
+        settings=learnprog.Settings(secret_key="test-secret-test-secret"),
+    )
+    w = World(lp, licenses=10)
+    people = [
+        ("Quote", "'-apos@acme.example", "'-5"),
+        ("Dash", "-apos@acme.example", "-5"),
+        ("Apostrophe", "'abc@acme.example", "'abc"),
+        ("Two", "''x@acme.example", "''x"),
+    ]
+    for name, email, external_id in people:
+        lp.invitations.invite(
+            w.admin,
+            w.program.id,
+            w.contract.id,
+            full_name=name,
+            email=email,
+            external_id=external_id,
+            send_email=False,
+        )
+    rows = {r[0]: r for r in _rows(lp.reports.membership_report(w.admin, w.org.id).csv_text())[1:]}
+    assert (rows["Quote"][1], rows["Quote"][2]) == ("''-apos@acme.example", "''-5")
+    assert (rows["Dash"][1], rows["Dash"][2]) == ("'-apos@acme.example", "'-5")
+    assert rows["Apostrophe"][2] == "''abc"
+    assert rows["Two"][2] == "'''x"
+
+    def job_titles() -> dict[str, str | None]:
+        return {
+            learner.full_name: learner.profile.job_title
+            for learner, _ in lp.invitations.members(w.admin, w.program.id)
+        }
+
+    by_email = f"Email,Job Title\n{rows['Quote'][1]},Analyst\n".encode()
+    (result,) = lp.invitations.bulk_update_learners(w.admin, w.org.id, by_email)
+    assert (result.outcome, result.key) == ("updated", "'-apos@acme.example")
+    assert job_titles() == {"Quote": "Analyst", "Dash": None, "Apostrophe": None, "Two": None}
+    for name, _, _ in people:
+        by_external_id = f"External ID,Job Title\n{rows[name][2]},Lead {name}\n".encode()
+        (result,) = lp.invitations.bulk_update_learners(w.admin, w.org.id, by_external_id)
+        assert result.outcome == "updated", result
+    assert job_titles() == {n: f"Lead {n}" for n, _, _ in people}

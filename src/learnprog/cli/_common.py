@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -391,11 +392,23 @@ def course_by_code(lp: learnprog.Learnprog, actor: Actor, org: Organization, cod
     raise learnprog.NotFoundError("course", code)
 
 
-def _cell(value: Any) -> str:
-    """A value as a tab-separated cell: empty for None, no tab or line break inside."""
+_UNPRINTABLE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape(value: object) -> str:
+    r"""Return a value as text for one field of a line of output: nothing in it breaks the line.
+
+    A backslash, a tab, a line break (LF, CR, U+2028, U+2029) or any other control character
+    (C0, DEL, C1: ESC would drive the terminal) is written as Python writes it in a string
+    literal: ``\\``, ``\t``, ``\n``, ``\r``, ``\x1b``, ``\u2028``. So a cell from a file
+    (a name, an email, a reason quoting them) can never fake a line such as ``line 3<TAB>created``
+    or a column; ``None`` is ``""``. Only the command line escapes: the data stays as it is.
+    """
     if value is None:
         return ""
-    return " ".join(str(value).replace("\t", " ").splitlines())
+    return _UNPRINTABLE.sub(
+        lambda m: m.group().encode("unicode_escape").decode("ascii"), str(value)
+    )
 
 
 def json_default(value: object) -> str:
@@ -406,13 +419,17 @@ def json_default(value: object) -> str:
 
 
 def emit(rows: Sequence[dict[str, Any]], as_json: bool, columns: list[str]) -> None:
-    """Print rows as JSON, or as a header line and one tab-separated line per row."""
+    """Print rows as JSON, or as a header line and one tab-separated line per row.
+
+    In the text form each cell is escaped (:func:`escape`): a tab or line break in a value
+    cannot shift a column or add a line.
+    """
     if as_json:
         click.echo(json.dumps(list(rows), ensure_ascii=False, indent=2, default=json_default))
         return
     click.echo("\t".join(columns))
     for row in rows:
-        click.echo("\t".join(_cell(row.get(c)) for c in columns))
+        click.echo("\t".join(escape(row.get(c)) for c in columns))
 
 
 def emit_object(value: dict[str, Any], as_json: bool) -> None:
@@ -421,7 +438,7 @@ def emit_object(value: dict[str, Any], as_json: bool) -> None:
         click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=json_default))
         return
     for key, item in value.items():
-        click.echo(f"{key}\t{_cell(item)}")
+        click.echo(f"{key}\t{escape(item)}")
 
 
 def parse_date(value: str, option: str) -> datetime:
@@ -532,7 +549,8 @@ def echo_line_result(line: int, outcome: str, *cells: str | None, reason: str | 
     """Print one tab-separated line of a CSV import that was not simply created.
 
     ``line N<TAB>outcome<TAB>cells...<TAB>detail``, the detail being the reason, or the line a
-    duplicate repeats.
+    duplicate repeats. Cells and reason are escaped (:func:`escape`): a tab or line break in
+    them cannot fake a field or a line.
     """
-    detail = reason or (f"line {duplicate_of}" if duplicate_of else "")
-    click.echo("\t".join([f"line {line}", outcome, *(c or "" for c in cells), detail]))
+    detail = escape(reason) or (f"line {duplicate_of}" if duplicate_of else "")
+    click.echo("\t".join([f"line {line}", outcome, *map(escape, cells), detail]))

@@ -29,6 +29,7 @@ from learnprog.cli._common import (
     contract_by_name,
     counted,
     emit,
+    escape,
     json_option,
     program_by_slug,
     progress_bar,
@@ -156,7 +157,7 @@ def import_activity(
             reason = r.reason.replace(course, codes.get(course, course))
             rejected.append((lines[r.source][r.index], reason))
         for line, reason in sorted(rejected):
-            click.echo(f"line {line}\trejected\t{reason}")
+            click.echo(f"line {line}\trejected\t{escape(reason)}")
         click.echo(
             f"{counted(result.events_added, 'event')} and "
             f"{counted(result.attempts_added, 'attempt')} added, "
@@ -253,7 +254,7 @@ def skills_glossary(
         )
         for line in result.lines:
             if line.outcome is not GlossaryOutcome.CREATED:
-                click.echo(f"line {line.line}\t{line.outcome.value}\t{line.message or ''}")
+                click.echo(f"line {line.line}\t{line.outcome.value}\t{escape(line.message)}")
         counts = ", ".join(f"{result.count(o)} {o.value}" for o in GlossaryOutcome)
         click.echo(f"{counted(len(result.lines), 'line')}: {counts}")
 

@@ -17,6 +17,7 @@ from learnprog.cli._common import (
     course_by_code,
     echo_line_result,
     emit,
+    escape,
     field_options,
     json_option,
     parse_date,
@@ -455,7 +456,7 @@ def specialization_import(
         for r in results:
             counts[r.outcome] += 1
             if r.outcome != "created":
-                click.echo(f"line {r.line}\t{r.outcome}\t{r.reason or ''}")
+                click.echo(f"line {r.line}\t{r.outcome}\t{escape(r.reason)}")
         click.echo(
             f"{counted(len(results), 'line')}: {counts['created']} created, "
             f"{counts['already_in_catalog']} already in the catalog, "

@@ -2,10 +2,11 @@
 
 Sources: the guide's report column samples (``2019-12-23T06:18:32.782Z``, ``Yes``, ``12.82``,
 ``0.29``) and OWASP's "CSV Injection" advice: a text cell that a spreadsheet would read as a
-formula (beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written with a
-leading ``'`` so it shows as text, and learnprog's importers remove that ``'`` again
-(:func:`unprotect`), so an external ID ``-00123`` survives the round trip. Numbers are never
-changed.
+formula (beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return), or that
+begins with ``'`` itself, is written with a leading ``'`` so it shows as text, and learnprog's
+importers remove that one ``'`` again (:func:`unprotect`), so an external ID ``-00123`` or
+``'-5`` survives the round trip. Numbers are never changed. The rule is implemented once, in
+:mod:`learnprog.csvfiles`, and re-exported here.
 
 Each function is one column kind's rule, applied to a report's values (see
 :data:`learnprog.model.reporting.ReportValues`) whether they come from typed records or straight
@@ -18,7 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from learnprog.csvfiles import FORMULA_STARTS, unprotect
+from learnprog.csvfiles import FORMULA_STARTS, protect, unprotect
 from learnprog.model.progress import hours
 
 __all__ = [
@@ -94,13 +95,3 @@ def learning_hours(seconds: float) -> str:
 def count(value: int | Decimal) -> str:
     """A whole number (``2``); a SQL sum may come as a ``Decimal`` (MariaDB)."""
     return str(int(value))
-
-
-def protect(text: str | None) -> str:
-    """Return text that a spreadsheet shows as text: a leading ``'`` before a formula start.
-
-    ``"=SUM(A1)"`` becomes ``"'=SUM(A1)"``; ``"-00123"`` becomes ``"'-00123"``; ``None`` is ``""``.
-    """
-    if not text:
-        return ""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text

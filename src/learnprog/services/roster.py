@@ -39,7 +39,7 @@ from typing import BinaryIO, TextIO
 
 from attrs import define, evolve, frozen
 
-from learnprog.csvfiles import CsvRow, read_csv
+from learnprog.csvfiles import CsvRow, protect, read_csv
 from learnprog.errors import ValidationError
 from learnprog.model.access import Actor
 from learnprog.model.audit import AuditEntry, field_changes
@@ -179,7 +179,11 @@ class BulkInvitation(ChunkedRun[RowResult, BulkTotals]):
         self.totals.add(result)
         if result.outcome == REJECTED and self._rejections is not None:
             self._rejections.writerow(
-                [result.line, result.full_name, result.email, result.external_id, result.reason]
+                [
+                    result.line,
+                    *map(protect, (result.full_name, result.email, result.external_id)),
+                    protect(result.reason),
+                ]
             )
 
     def _decide(self, uow: UnitOfWork, rows: list[CsvRow]) -> list[RowResult]:
@@ -386,7 +390,12 @@ def _line_of(source: str | None, run_id: str) -> int | None:
 def rejection_target(
     target: str | os.PathLike[str] | BinaryIO | None, stack: ExitStack
 ) -> TextIO | None:
-    """Open where rejected lines are written as CSV (UTF-8 with a BOM, for Excel)."""
+    """Open where rejected lines are written as CSV (UTF-8 with a BOM, for Excel).
+
+    Its cells are protected against spreadsheet formulas as the reports' are
+    (:func:`learnprog.csvfiles.protect`), and read back as written when the file is imported
+    again.
+    """
     if target is None:
         return None
     if isinstance(target, str | os.PathLike):

@@ -1,0 +1,74 @@
+"""Records the csv module cannot read are refused before anything is stored, naming their line.
+
+A field past :func:`csv.field_size_limit` (131,072 characters) or a quote never closed, on line
+2 or 10,000 lines down, refuses the whole file before its first chunk is stored, on every
+backend; the host process's limit is left as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+import learnprog
+from learnprog.clock import FixedClock
+from learnprog.csvfiles import read_csv
+from learnprog.errors import ValidationError
+from tests.conftest import START, UowFactory
+from tests.services.test_csv_encodings import HEADER, Roster, rows
+
+
+@pytest.fixture
+def roster(uow_factory: UowFactory) -> Roster:
+    lp = learnprog.connect(
+        uow_factory=uow_factory,
+        clock=FixedClock(START),
+        settings=learnprog.Settings(secret_key="test-secret-test-secret"),
+    )
+    return Roster(lp, licenses=1000)
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_field_past_the_limit_deep_in_the_file_stores_nothing(
+    roster: Roster, quoted: bool
+) -> None:
+    huge = "C" * 200_000
+    if quoted:
+        huge = f'"{huge[:100_000]}\n{huge[100_000:]}"'  # a quoted field over two lines
+    data = (HEADER + rows(600) + f"{huge},c@acme.example,\n" + rows(3, 1000)).encode()
+    limit = csv.field_size_limit()
+    with pytest.raises(ValidationError) as caught:
+        roster.bulk(data, chunk_size=100)
+    assert caught.value.line == 602
+    assert "field larger than field limit (131072)" in str(caught.value)
+    assert "at most 131,072 characters" in str(caught.value)
+    assert roster.names() == []  # the six chunks before it were not stored either
+    assert csv.field_size_limit() == limit
+
+
+def test_a_field_at_the_limit_is_read_and_rejected_alone(roster: Roster) -> None:
+    data = (HEADER + f"{'N' * 131_072},n@acme.example,\nOk,ok@acme.example,\n").encode()
+    results = roster.bulk(data)
+    assert [(r.line, r.outcome, r.reason) for r in results] == [
+        (2, "rejected", "full_name: at most 200 characters"),  # the model's own length rule
+        (3, "created", None),
+    ]
+    assert roster.names() == ["Ok"]
+
+
+def test_a_quote_never_closed_deep_in_the_file_stores_nothing(roster: Roster) -> None:
+    data = (HEADER + rows(600) + 'Bo,"bo@acme.example,\n' + rows(3, 1000)).encode()
+    with pytest.raises(ValidationError, match="quoted field is not closed") as caught:
+        roster.bulk(data, chunk_size=100)
+    assert caught.value.line == 602
+    assert roster.names() == []
+
+
+def test_records_are_parsed_once_before_they_are_given() -> None:
+    data = (HEADER + rows(2) + "C" * 200_000 + ",c@acme.example,\n").encode()
+    with pytest.raises(ValidationError) as caught, read_csv(data, ["Full Name"]):
+        raise AssertionError("not reached: the file is refused on opening")  # pragma: no cover
+    assert caught.value.line == 4
+    with read_csv((HEADER + rows(2)).encode(), ["Full Name"]) as records:
+        assert [(r.line, r.values["Full Name"]) for r in records] == [(2, "N0"), (3, "N1")]
