@@ -18,15 +18,22 @@ before a single row is given (so an import stores nothing from a file that does 
    ``Stéphane``), when every byte is a cp1252 character and the text reads as Western: the
    file is refused, naming a line, when it holds a byte cp1252 leaves undefined (0x81, as in
    ``A\x81b``), or when half or more of its first 64 KiB of non-ASCII lines, read as cp1252,
-   look like another encoding's bytes: Shift-JIS (the line decodes as cp932 and holds a mark
-   whose byte begins Shift-JIS characters: ``山田太郎`` reads as Latin letters broken by curly
-   quotes, a fraction and a tilde), or GBK, EUC-KR or
-   the code page of another alphabet (four non-ASCII characters in a row: GBK ``王小明`` reads
-   ``ÍõÐ¡Ã÷``, where Western words hold three at most, ``Ñúñez``). charset-normalizer's guess
-   is named in the message, never used to read the file: on the few bytes of a roster's names
-   its judgement is no guide (it rates Shift-JIS ``山田太郎`` read as cp1252 at chaos 0.0, less
-   messy than ``JOSÉ ÑÚÑEZ`` at 0.27 to 0.5). The caller who knows better names the encoding
-   (``cp1252`` too).
+   look like another encoding's bytes: Shift-JIS (the line decodes as cp932 into a word of two
+   or more Japanese characters, and its cp1252 reading holds a mark whose byte begins
+   Shift-JIS characters: ``山田太郎`` reads as Latin letters broken by curly quotes, a fraction
+   and a tilde, while ``Anne-Marie`` joined by an en dash gives one character between
+   letters), or GBK, EUC-KR or the code page of another alphabet (four non-ASCII characters in
+   a row, not counting spaces, dashes, quotes and dots: GBK ``王小明`` reads ``ÍõÐ¡Ã÷``, where
+   Western words hold three at most, ``Ñúñez``); and, on any line of the whole file, when a
+   symbol that is a letter in a Central European or Latin-9 code page (cp1250, ISO-8859-2,
+   ISO-8859-15) touches a letter: cp1250 ``Łukasz`` and ``Paweł`` read ``£ukasz`` and
+   ``Pawe³``, Latin-9 ``Šimon`` reads ``¦imon``. Where another code page's letters read as
+   Western letters (Czech ``č`` as ``è``, Turkish ``ş`` as ``þ``, Lithuanian ``ž`` as ``þ``)
+   the bytes cannot tell them apart, and the Western default stands: such a file must be
+   named. charset-normalizer's guess is named in the message, never used to read the file:
+   on the few bytes of a roster's names its judgement is no guide (it rates Shift-JIS
+   ``山田太郎`` read as cp1252 at chaos 0.0, less messy than ``JOSÉ ÑÚÑEZ`` at 0.27 to 0.5).
+   The caller who knows better names the encoding (``cp1252`` too).
 
 Every encoding error is a :class:`~learnprog.errors.ValidationError` with ``field="encoding"``.
 Checking reads the file up to twice before its rows are read, a chunk of 1 MiB at a time, so
@@ -206,6 +213,8 @@ class _Survey:
     """The first line holding non-ASCII bytes that all decode as UTF-8."""
     undefined: tuple[int, int] | None = None
     """The first byte Windows-1252 does not define (0x81, 0x8d, 0x8f, 0x90, 0x9d), and its line."""
+    misread: tuple[int, bytes] | None = None
+    """The first line where a :data:`_MISREAD` symbol touches a letter, and that line's bytes."""
     sample: list[tuple[int, bytes]] = Factory(list)
     """The first lines holding non-ASCII bytes, with their numbers, up to :data:`_SAMPLE` bytes."""
     sampled: int = 0
@@ -220,6 +229,28 @@ _UTF8_SEQUENCE = re.compile(  # a well-formed multi-byte UTF-8 sequence (RFC 362
     rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
 )
 _SAMPLE = 1 << 16
+_LETTER = rb"[A-Za-z\x83\x8a\x8c\x8e\x9a\x9c\x9e\x9f\xaa\xb5\xba\xc0-\xd6\xd8-\xf6\xf8-\xff]"
+"""A byte that Windows-1252 reads as a letter."""
+_MISREAD_SYMBOL = rb"[\xa2\xa3\xa5\xa6\xa8\xac\xaf\xb1\xb3\xb6\xb8\xb9\xbc-\xbe]"
+"""A byte that Windows-1252 reads as a symbol (``£ ¥ ¦ ¨ ¯ ³ ¹ ¼ ½ ¾`` ...) but cp1250,
+ISO-8859-2 or ISO-8859-15 (and some of cp1257) read as a letter (``Ł Ą Ś Š Ø Ż ł ą Œ œ Ÿ``
+...). Left out: the bytes whose symbol sits beside letters in Western text too (quotes
+``« »``, the middle dot of Catalan ``l·l``, the acute accent some type for an apostrophe,
+superscript two, the multiplication and division signs)."""
+_MISREAD_BYTES = re.compile(_MISREAD_SYMBOL[:-1] + rb"\xa1\xa9\xae\xbf]")
+_MISREAD = re.compile(
+    _LETTER
+    + _MISREAD_SYMBOL
+    + b"|"
+    + _MISREAD_SYMBOL
+    + _LETTER
+    + b"|"
+    + _LETTER
+    + rb"[\xa1\xbf]"  # ¡ ¿ open a Spanish word; after a letter: Ż ż Ą
+    + rb"|[\xa9\xae]"
+    + _LETTER  # © ® end a brand name; before a letter: ISO-8859-2 Š Ž
+)
+"""Such a symbol touching a letter: a word of another code page read as Windows-1252."""
 
 
 def _survey(stream: BinaryIO) -> _Survey:
@@ -239,11 +270,24 @@ def _survey(stream: BinaryIO) -> _Survey:
         if not chunk.isascii():
             if survey.undefined is None and (bad := _CP1252_UNDEFINED.search(chunk)):
                 survey.undefined = (lines.at(chunk, bad.start()), chunk[bad.start()])
+            if (
+                survey.misread is None
+                and _MISREAD_BYTES.search(chunk)  # a plain class first: most files hold none
+                and (odd := _MISREAD.search(chunk))
+            ):
+                survey.misread = (lines.at(chunk, odd.start()), _line_around(chunk, odd.start()))
             seek_utf8 = survey.utf8_line is None and _UTF8_SEQUENCE.search(chunk) is not None
             if survey.sampled < _SAMPLE or seek_utf8:
                 _survey_lines(chunk, _LineCount(lines.line, lines.after_cr), survey, seek_utf8)
         lines.add(chunk)
     return survey
+
+
+def _line_around(chunk: bytes, offset: int) -> bytes:
+    """The line of ``chunk`` that holds byte ``offset``, without its line break."""
+    start = max(chunk.rfind(b"\n", 0, offset), chunk.rfind(b"\r", 0, offset)) + 1
+    ends = [end for end in (chunk.find(b"\n", offset), chunk.find(b"\r", offset)) if end >= 0]
+    return chunk[start : min(ends, default=len(chunk))]
 
 
 def _survey_lines(chunk: bytes, lines: _LineCount, survey: _Survey, seek_utf8: bool) -> None:
@@ -273,27 +317,37 @@ _SHIFT_JIS_LEADS = re.compile(
 dashes, the ellipsis, daggers, the circumflex and tilde modifiers, per mille, bullet, trade mark
 and single guillemets. Shift-JIS uses those bytes to begin most kanji and kana."""
 
-_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]{4,}")
-"""Four non-ASCII characters in a row: Western words hold three at most (``Ñúñez``), while GBK,
-EUC-KR and the code pages of other alphabets (Cyrillic, Greek, Arabic, Thai) give a run for
-nearly every word."""
+_NON_ASCII_RUN = re.compile(
+    "[^\x00-\x7f\u00a0\u00ab\u00b7\u00bb\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e"
+    "\u2022\u2026\u2039\u203a]{4,}"
+)
+"""Four non-ASCII characters in a row, not counting the no-break space, dashes, quotes,
+guillemets, the ellipsis, the bullet and the middle dot, which stand between Western words:
+Western words hold three at most (``Ñúñez``), while GBK, EUC-KR and the code pages of other
+alphabets (Cyrillic, Greek, Arabic, Thai) give a run for nearly every word."""
+
+_JAPANESE_WORD = re.compile(r"[^\x00-\x7f]{2,}")
+"""Two non-ASCII characters in a row in a line's Shift-JIS reading: a Japanese word."""
 
 
 def _foreign(line: bytes) -> bool:
     """Whether a line read as Windows-1252 looks like another encoding's bytes.
 
-    Either it decodes as Shift-JIS (cp932) and its Windows-1252 reading holds one of the marks
-    whose bytes begin Shift-JIS characters (as Shift-JIS ``山田太郎`` does); or its
-    reading holds four non-ASCII characters in a row (``ÍõÐ¡Ã÷`` is GBK ``王小明``).
+    Either it decodes as Shift-JIS (cp932) into a word of two or more Japanese characters and
+    its Windows-1252 reading holds one of the marks whose bytes begin Shift-JIS characters (as
+    Shift-JIS ``山田太郎`` does; ``Anne-Marie`` joined by an en dash decodes too, but as one
+    character between letters); or its reading holds four non-ASCII characters in a row
+    (``ÍõÐ¡Ã÷`` is GBK ``王小明``).
     """
     text = line.decode("cp1252")
     if _SHIFT_JIS_LEADS.search(text):
         try:
-            line.decode("cp932")
+            japanese = line.decode("cp932")
         except UnicodeDecodeError:
             pass
         else:
-            return True
+            if _JAPANESE_WORD.search(japanese):
+                return True
     return _NON_ASCII_RUN.search(text) is not None
 
 
@@ -316,7 +370,8 @@ def _western(stream: BinaryIO, not_utf8: int) -> str:
         ValidationError: the file mixes UTF-8 lines with others; or it holds a byte that
             Windows-1252 does not define; or half or more of its first 64 KiB of non-ASCII
             lines, read as Windows-1252, look like another encoding's bytes
-            (:func:`_foreign`). Each names a line.
+            (:func:`_foreign`); or a line reads as a symbol inside a word (:data:`_MISREAD`,
+            a Central European or Latin-9 file). Each names a line.
     """
     survey = _survey(stream)
     ask = (
@@ -346,6 +401,17 @@ def _western(stream: BinaryIO, not_utf8: int) -> str:
         raise ValidationError(
             f"the file's text encoding cannot be told: it is not UTF-8, and read as Windows-1252 "
             f"(Western) it gives {shown!r}, which looks like another encoding's bytes"
+            f"{_best_guess(sample)}; {ask}",
+            field="encoding",
+            line=line,
+        )
+    if survey.misread is not None:
+        line, text = survey.misread
+        shown = text.decode("cp1252").strip()[:80]
+        raise ValidationError(
+            f"the file's text encoding cannot be told: it is not UTF-8, and read as Windows-1252 "
+            f"(Western) it gives {shown!r}, a symbol inside a word, as Central European "
+            f"(cp1250, iso-8859-2) or Latin-9 (iso-8859-15) letters read as Western do"
             f"{_best_guess(sample)}; {ask}",
             field="encoding",
             line=line,

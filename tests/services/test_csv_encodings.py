@@ -132,6 +132,10 @@ def test_a_byte_windows_1252_leaves_undefined_is_refused(roster: Roster) -> None
         ["25 °C"],
         ["€100"],
         ["Jean\u2013Pierre", "Zoë", "Brontë", "Noël"],  # one odd line (an en dash) of four
+        ["Anne\u2013Marie Dupont", "René"],  # an en dash joined to letters, one line of two
+        ["José\u00a0Ñúñez", "Ana\u00a0Müller"],  # a no-break space before accented letters
+        ["Col·lecció Puig", "«Lulu» Ébrard", "O´Neil Zoë"],  # noqa: RUF001 - on purpose
+        ["Acme® Ltd", "¡Olé Peña!", "25 m² Öberg", "½ Gruyère"],
     ],
     ids=[
         "french",
@@ -143,13 +147,50 @@ def test_a_byte_windows_1252_leaves_undefined_is_refused(roster: Roster) -> None
         "degrees",
         "euro",
         "odd",
+        "joined-dash",
+        "no-break-space",
+        "catalan-quotes",
+        "symbols",
     ],
 )
 def test_western_text_in_windows_1252_is_read(roster: Roster, names: list[str]) -> None:
     lines = "".join(f"{name},p{i}@acme.example,\n" for i, name in enumerate(names))
     results = roster.bulk((HEADER + lines).encode("cp1252"))
     assert [r.outcome for r in results] == ["created"] * len(names)
+    assert roster.names() == sorted(" ".join(name.split()) for name in names)  # spaces collapse
+
+
+@pytest.mark.parametrize(
+    ("names", "encoding", "shown"),
+    [
+        (["Stéphane Dupont", "Jürgen Groß", "Łukasz Nowak"], "cp1250", "£ukasz Nowak"),
+        (["Paweł Dąbrowski"], "cp1250", "Pawe³ D¹browski"),
+        (["Renée Müller", "Małgorzata Żak"], "iso-8859-2", "Ma³gorzata ¯ak"),
+        (["Zoë", "Šárka Dupont"], "iso-8859-15", "¦árka Dupont"),
+        (["Zoë", "Brontë", "Ma Cœur"], "iso-8859-15", "Ma C½ur"),
+    ],
+    ids=["polish-cp1250", "polish-two", "iso-8859-2", "latin-9", "latin-9-oe"],
+)
+def test_central_european_and_latin9_files_are_refused_until_named(
+    roster: Roster, names: list[str], encoding: str, shown: str
+) -> None:
+    data = (HEADER + "".join(f"{n},p{i}@acme.example,\n" for i, n in enumerate(names))).encode(
+        encoding
+    )
+    error = roster.refused(data)
+    assert error.line == len(names) + 1
+    assert f"it gives '{shown},p{len(names) - 1}@acme.example,', a symbol inside a word" in str(
+        error
+    )
+    assert [r.outcome for r in roster.bulk(data, encoding=encoding)] == ["created"] * len(names)
     assert roster.names() == sorted(names)
+
+
+def test_a_central_european_line_far_past_the_sample_is_refused(roster: Roster) -> None:
+    data = (HEADER + "".join(f"Zoë {i},p{i}@acme.example,\n" for i in range(4000))).encode("cp1250")
+    assert len(data) > 65536  # past the sample of the first 64 KiB
+    error = roster.refused(data + "Paweł,pawel@acme.example,\n".encode("cp1250"))
+    assert error.line == 4002
 
 
 def test_a_byte_order_mark_then_bad_bytes_600_rows_down_stores_nothing(roster: Roster) -> None:
