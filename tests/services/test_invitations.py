@@ -446,6 +446,46 @@ def test_a_revoked_invitation_is_cancelled_not_sent(
     assert lp.mail.dispatch(SYSTEM) == DispatchReport()  # cancelled for good
 
 
+@pytest.mark.parametrize("send_again", [True, False], ids=["with-email", "without-email"])
+def test_a_learner_revoked_and_invited_again_gets_only_the_new_invitation(
+    uow_factory: UowFactory, mailer: InMemoryMailer, clock: FixedClock, send_again: bool
+) -> None:
+    lp = _lp_on(uow_factory, mailer, clock)
+    world = World(lp)
+    lia = world.invite("lia@example.org").membership
+    lp.invitations.revoke(world.admin, lia.id)
+    clock.advance(timedelta(minutes=5))
+    again = world.invite("lia@example.org", send_email=send_again)
+    assert again.outcome is InvitationOutcome.REINVITED
+    assert again.membership.id == lia.id
+    report = lp.mail.dispatch(SYSTEM)
+    assert (report.sent, report.cancelled) == (int(send_again), 1)
+    assert len(mailer.sent) == int(send_again)
+    (first,) = [d for d in lp.mail.deliveries(world.admin, world.org.id) if d.detail]
+    assert first.outcome is DeliveryOutcome.CANCELLED
+    assert first.detail == (
+        "the invitation was withdrawn and made again at "
+        f"{(START + timedelta(minutes=5)).isoformat()}: only that one's email goes out"
+    )
+    assert world.accept("lia@example.org").state is MemberState.MEMBER  # the new one stands
+
+
+def test_an_invitation_whose_contract_ended_before_dispatch_is_cancelled(
+    uow_factory: UowFactory, mailer: InMemoryMailer, clock: FixedClock
+) -> None:
+    lp = _lp_on(uow_factory, mailer, clock)
+    world = World(lp)
+    world.invite("lia@example.org")
+    clock.advance(timedelta(days=365))  # the contract ran [START - 1 day, START + 365 days)
+    report = lp.mail.dispatch(SYSTEM)
+    assert (report.sent, report.cancelled) == (0, 1)
+    (entry,) = lp.mail.deliveries(world.admin, world.org.id)
+    assert entry.detail == (
+        f"the invitation's contract 'Year 1' ended at {world.contract.ends_at.isoformat()}"
+    )
+    assert mailer.sent == []
+
+
 class RevokingMailer(InMemoryMailer):
     """Sends; while sending to ``trigger``, an admin revokes ``victim``'s invitation."""
 

@@ -28,6 +28,7 @@ from learnprog.model._rules import (
 from learnprog.model._typecheck import checked
 from learnprog.model.identity import EmailAddress, domain_name, new_id
 from learnprog.model.learner import Membership, MemberState
+from learnprog.model.organization import Contract
 
 
 class MessageCategory(enum.StrEnum):
@@ -67,7 +68,7 @@ class OutgoingMessage:
         template: the system template name (``invitation``) or ``None`` for admin messages.
         learner_id: the recipient's learner record, when there is one.
         membership_id: for an invitation, the membership it invites to: it is sent only while
-            that membership is still INVITED (see :meth:`OutboxEntry.withdrawn_reason`).
+            that invitation still stands (see :meth:`OutboxEntry.withdrawn_reason`).
         headers: extra headers (``List-Unsubscribe``), name -> value, single lines.
     """
 
@@ -395,16 +396,23 @@ class OutboxEntry:
             next_attempt_at=utc(now, field="now"),
         )
 
-    def withdrawn_reason(self, membership: Membership | None) -> str | None:
+    def withdrawn_reason(
+        self, membership: Membership | None, contract: Contract | None, now: datetime
+    ) -> str | None:
         """Why this invitation must not go out any more, or None (also for other messages).
 
-        An invitation (a message with a ``membership_id``) is sent only while its membership
-        is INVITED (guide, "Invitations": a revoked invitation's link no longer works, so its
-        email would only mislead; a member has no use for one).
+        An invitation (a message with a ``membership_id``) is sent only while it is the
+        membership's current invitation and could still be accepted (guide, "Invitations": a
+        revoked invitation's link no longer works, so its email would only mislead; a member
+        has no use for one): the membership is INVITED, it was not invited again after this
+        message was queued (revoked and invited again: only the new invitation's email goes
+        out), and its contract has not ended (acceptance would be refused).
 
         Args:
             membership: the membership the message names, as stored now; ``None`` when it no
                 longer exists.
+            contract: that membership's contract, as stored now, or ``None``.
+            now: the time of the send (aware UTC).
         """
         if self.message.membership_id is None:
             return None
@@ -412,6 +420,14 @@ class OutboxEntry:
             return "the invitation no longer exists"
         if membership.state is not MemberState.INVITED:
             return f"the invitation was withdrawn: the membership is {membership.state.value}"
+        if membership.invited_at > self.created_at:
+            return (
+                "the invitation was withdrawn and made again at "
+                f"{membership.invited_at.isoformat()}: only that one's email goes out"
+            )
+        if contract is not None and utc(now, field="now") >= contract.ends_at:
+            ended = contract.ends_at.isoformat()
+            return f"the invitation's contract {contract.name!r} ended at {ended}"
         return None
 
 

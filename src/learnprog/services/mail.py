@@ -402,9 +402,11 @@ class MailService(Service):
         exponential backoff (``retry``); permanent ones are marked FAILED with the server's
         answer; a learner who opted out after the message was queued is skipped. An invitation
         is cancelled, not sent, when its membership is no longer INVITED (revoked, removed with
-        its program, or accepted already): the dispatcher
-        reads the membership as stored right before the send, so a revocation committed by
-        any process before then is honoured (``docs/mail.md``).
+        its program, or accepted already), when it was revoked and invited again after the
+        message was queued (only the new invitation's email goes), or when its contract has
+        ended (:meth:`OutboxEntry.withdrawn_reason`): the dispatcher reads the membership and
+        contract as stored right before the send, so a revocation committed by any process
+        before then is honoured (``docs/mail.md``).
 
         Delivery is at least once: if the process dies after the server accepted a message and
         before its outcome is stored, the claim's ``lease`` runs out and the message is sent
@@ -471,7 +473,9 @@ class MailService(Service):
             if not uow.outbox.renew(entry.id, claim_id, self._now() + lease):
                 return "lost"
             uow.commit()
-            withdrawn = entry.withdrawn_reason(_membership(uow, message.membership_id))
+            membership = _membership(uow, message.membership_id)
+            contract = None if membership is None else uow.contracts.get(membership.contract_id)
+            withdrawn = entry.withdrawn_reason(membership, contract, self._now())
             opted_out = (
                 message.category.honours_opt_out
                 and message.learner_id is not None
