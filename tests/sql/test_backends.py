@@ -57,6 +57,17 @@ def test_sqlite_runs_with_foreign_keys_wal_and_a_busy_timeout(
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
 
 
+def test_postgresql_plans_each_run_of_a_prepared_statement_afresh(
+    engine_pool: Callable[[str], Engine],
+) -> None:
+    """A generic plan made while a table was empty must not outlive its growth (engine.py)."""
+    engine = engine_pool("postgresql")
+    for _ in range(2):  # a connection the pool made, and one made afresh
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
+            conn.invalidate()
+
+
 def test_timestamps_are_stored_as_utc_wall_time(sql_engine: Engine) -> None:
     org = f.organization()
     plus_two = timezone(timedelta(hours=2))

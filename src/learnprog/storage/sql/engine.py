@@ -21,7 +21,9 @@ def create_sql_engine(url: str | URL, **kwargs: Any) -> Engine:
       transaction opened with ``BEGIN IMMEDIATE`` so that concurrent writers wait their turn
       instead of failing (and savepoints work).
     - PostgreSQL (``postgresql+psycopg``) and MariaDB (``mysql+pymysql``): connections are
-      checked before use; MariaDB connections use ``utf8mb4``.
+      checked before use; MariaDB connections use ``utf8mb4``; PostgreSQL connections plan
+      each run of a prepared statement afresh (``plan_cache_mode = force_custom_plan``), so a
+      plan made while a table was small is not kept as it grows.
 
     Args:
         url: a SQLAlchemy URL.
@@ -52,7 +54,9 @@ def create_sql_engine(url: str | URL, **kwargs: Any) -> Engine:
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
         return _create(parsed, pool_pre_ping=True, **kwargs)
     if backend == "postgresql":
-        return _create(parsed, pool_pre_ping=True, **kwargs)
+        engine = _create(parsed, pool_pre_ping=True, **kwargs)
+        sa.event.listen(engine, "connect", _postgresql_on_connect)
+        return engine
     raise ValidationError(
         f"unsupported database backend {backend!r}: use sqlite, postgresql or mysql/mariadb",
         field="url",
@@ -79,6 +83,18 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _postgresql_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # psycopg prepares a statement on the server after its fifth run, and PostgreSQL may then
+    # keep one generic plan for it. A plan made while a table was nearly empty (a new
+    # organization's first bulk invitation) stays until the next ANALYZE, which may be
+    # minutes away (or never, with autovacuum off): the learner lookup read the whole
+    # organization for every chunk, and 100,000 rows went 20 times slower. Custom plans are
+    # made for each run with the tables' current sizes; the statement is still parsed once.
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_custom_plan")
+    dbapi_connection.commit()
 
 
 def _sqlite_on_begin(conn: sa.Connection) -> None:
