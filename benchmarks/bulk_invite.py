@@ -28,7 +28,7 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from _databases import bench_url
 
 import learnprog
+from learnprog.clock import SystemClock
 from learnprog.mail.rendering import INVITATION, MailTemplates
 from learnprog.storage.sql import create_sql_engine, upgrade
 from learnprog.storage.sql.tables import learners, memberships, metadata, outbox
@@ -47,7 +48,7 @@ QUIET: dict[str, Any] = {
     "settings": learnprog.Settings(secret_key="benchmark-secret-not-for-links"),
 }
 
-NOW = datetime.now(UTC)  # the clock is real: the contract runs from a day before to a year after
+NOW = SystemClock().now()  # the clock is real: the contract runs from a day before to a year on
 
 
 def roster(path: Path, rows: int) -> None:
