@@ -15,25 +15,30 @@ before a single row is given (so an import stores nothing from a file that does 
    UTF-8 sequences (the line decodes as UTF-8) is **mixed**: an error naming that line and
    the first line that is not UTF-8;
 6. Windows code page 1252, the Western default of Excel's plain "CSV" (``Stéphane`` stays
-   ``Stéphane``), when every byte is a cp1252 character and the text reads as Western: the
-   file is refused, naming a line, when it holds a byte cp1252 leaves undefined (0x81, as in
-   ``A\x81b``), or when half or more of its first 64 KiB of non-ASCII lines, read as cp1252,
-   look like another encoding's bytes: Shift-JIS (the line decodes as cp932 into a word of two
-   or more Japanese characters, and its cp1252 reading holds a mark whose byte begins
-   Shift-JIS characters: ``山田太郎`` reads as Latin letters broken by curly quotes, a fraction
-   and a tilde, while ``Anne-Marie`` joined by an en dash gives one character between
-   letters), or GBK, EUC-KR or the code page of another alphabet (four non-ASCII characters in
-   a row, not counting spaces, dashes, quotes and dots: GBK ``王小明`` reads ``ÍõÐ¡Ã÷``, where
-   Western words hold three at most, ``Ñúñez``); and, on any line of the whole file, when a
-   symbol that is a letter in a Central European or Latin-9 code page (cp1250, ISO-8859-2,
-   ISO-8859-15) touches a letter: cp1250 ``Łukasz`` and ``Paweł`` read ``£ukasz`` and
-   ``Pawe³``, Latin-9 ``Šimon`` reads ``¦imon``. Where another code page's letters read as
-   Western letters (Czech ``č`` as ``è``, Turkish ``ş`` as ``þ``, Lithuanian ``ž`` as ``þ``)
-   the bytes cannot tell them apart, and the Western default stands: such a file must be
-   named. charset-normalizer's guess is named in the message, never used to read the file:
-   on the few bytes of a roster's names its judgement is no guide (it rates Shift-JIS
-   ``山田太郎`` read as cp1252 at chaos 0.0, less messy than ``JOSÉ ÑÚÑEZ`` at 0.27 to 0.5).
-   The caller who knows better names the encoding (``cp1252`` too).
+   ``Stéphane``), when every byte is a cp1252 character and the text reads as Western: the file
+   is refused, naming a line, when it holds a byte cp1252 leaves undefined (0x81, as in
+   ``A\x81b``), or when half or more of its first 64 KiB of non-ASCII lines, read as cp1252, look
+   like another encoding's bytes: Shift-JIS (the line decodes as cp932 into a word of two or more
+   Japanese characters not joined to Latin letters, and its cp1252 reading holds a mark whose
+   byte begins Shift-JIS characters: ``山田太郎`` reads as Latin letters broken by curly quotes, a
+   fraction and a tilde, while ``Ventas—Málaga`` gives two characters inside a Latin word,
+   accented letters being Shift-JIS lead bytes too), or GBK, EUC-KR or the code page of another
+   alphabet (four non-ASCII characters in a row, not counting spaces, dashes, quotes and dots:
+   GBK ``王小明`` reads ``ÍõÐ¡Ã÷``, where Western words hold three at most, ``Ñúñez``); and, on any
+   line of the whole file, when a symbol that is a letter in a Central European or Latin-9 code
+   page (cp1250, ISO-8859-2, ISO-8859-15) stands where a letter belongs: between letters
+   (``Ma³gorzata``), as a capital starting a lowercase word (``£ukasz``, ``¦imon``) or as ``ł``
+   ending one after a vowel (``Pawe³``); units, currencies and footnotes after a word stay
+   Western (``m³``, ``JP¥``, ``Salary (£k)``, ``Pérez¹``). Where another code page's letters read
+   as Western letters the bytes cannot tell them apart, and the Western default stands: Czech ``č
+   ř`` as ``è ø``, Hungarian ``ő`` as ``õ``, Croatian ``ć`` as ``æ``, Romanian ``ș`` as ``º``,
+   Turkish ``ş ğ`` and the dotless i as ``þ ð ý``, Baltic ``ž`` as ``þ``, Mac Roman and DOS code
+   pages, and Polish names without ``ł ą ż``; so does a file whose lines of another alphabet are
+   fewer than half of its non-ASCII lines. Such files must be named. charset-normalizer's guess
+   is named in the message, never used to read the file: on the few bytes of a roster's names its
+   judgement is no guide (it rates Shift-JIS ``山田太郎`` read as cp1252 at chaos 0.0, less messy
+   than ``JOSÉ ÑÚÑEZ`` at 0.27 to 0.5). The caller who knows better names the encoding
+   (``cp1252`` too).
 
 Every encoding error is a :class:`~learnprog.errors.ValidationError` with ``field="encoding"``.
 Checking reads the file up to twice before its rows are read, a chunk of 1 MiB at a time, so
@@ -231,26 +236,39 @@ _UTF8_SEQUENCE = re.compile(  # a well-formed multi-byte UTF-8 sequence (RFC 362
 _SAMPLE = 1 << 16
 _LETTER = rb"[A-Za-z\x83\x8a\x8c\x8e\x9a\x9c\x9e\x9f\xaa\xb5\xba\xc0-\xd6\xd8-\xf6\xf8-\xff]"
 """A byte that Windows-1252 reads as a letter."""
-_MISREAD_SYMBOL = rb"[\xa2\xa3\xa5\xa6\xa8\xac\xaf\xb1\xb3\xb6\xb8\xb9\xbc-\xbe]"
-"""A byte that Windows-1252 reads as a symbol (``£ ¥ ¦ ¨ ¯ ³ ¹ ¼ ½ ¾`` ...) but cp1250,
-ISO-8859-2 or ISO-8859-15 (and some of cp1257) read as a letter (``Ł Ą Ś Š Ø Ż ł ą Œ œ Ÿ``
-...). Left out: the bytes whose symbol sits beside letters in Western text too (quotes
+_LOWER = rb"[a-z\x83\x9a\x9c\x9e\xaa\xb5\xba\xdf-\xf6\xf8-\xff]"
+"""A byte that Windows-1252 reads as a lowercase letter."""
+_VOWEL = (
+    rb"[aeiouyAEIOUY\xc0-\xc6\xc8-\xcf\xd2-\xd6\xd8-\xdd\xe0-\xe6\xe8-\xef\xf2-\xf6\xf8-\xfd\xff]"
+)
+"""A byte that Windows-1252 reads as a vowel."""
+_MISREAD_SYMBOL = rb"[\xa1-\xa3\xa5\xa6\xa8\xac\xaf\xb1\xb3\xb6\xb8\xb9\xbc-\xbf]"
+"""A byte that Windows-1252 reads as a symbol (``¡ £ ¥ ¦ ¨ ¯ ³ ¹ ¼ ½ ¾ ¿`` ...) but cp1250,
+ISO-8859-2 or ISO-8859-15 (and some of cp1257) read as a letter (``Ą Ł Ś Š Ø Ż ł ą Œ œ Ÿ ż``
+...). Left out: the bytes whose symbol sits between letters in Western text too (quotes
 ``« »``, the middle dot of Catalan ``l·l``, the acute accent some type for an apostrophe,
-superscript two, the multiplication and division signs)."""
-_MISREAD_BYTES = re.compile(_MISREAD_SYMBOL[:-1] + rb"\xa1\xa9\xae\xbf]")
+superscript two, the multiplication and division signs, ``© ®`` in ``Acme®Pro``)."""
+_MISREAD_BYTES = re.compile(_MISREAD_SYMBOL[:-1] + rb"\xa9\xae]")
 _MISREAD = re.compile(
     _LETTER
     + _MISREAD_SYMBOL
-    + b"|"
-    + _MISREAD_SYMBOL
+    + _LETTER  # inside a word: Ma³gorzata, D¹browski, C½ur
+    # a capital starting a word of two or more lowercase letters: £ukasz, ¯aneta, ¦árka
+    # (Ł Ż Š Ś Ź Ž Ľ Œ); a unit or a currency sign stands before one letter (£k, £m) or none
+    + rb"|(?<!"
     + _LETTER
+    + rb")[\xa3\xa6\xa9\xac\xae\xaf\xbc]"
+    + _LOWER
+    + _LOWER
     + b"|"
+    + _VOWEL
+    + rb"\xb3(?!"
     + _LETTER
-    + rb"[\xa1\xbf]"  # ¡ ¿ open a Spanish word; after a letter: Ż ż Ą
-    + rb"|[\xa9\xae]"
-    + _LETTER  # © ® end a brand name; before a letter: ISO-8859-2 Š Ž
+    + b")"  # a word ending in ł after a vowel: Pawe³
 )
-"""Such a symbol touching a letter: a word of another code page read as Windows-1252."""
+"""Such a symbol where a letter belongs: a word of another code page read as Windows-1252.
+Units, currencies and footnotes after a word are Western (``m³``, ``JP¥``, ``Pérez¹``,
+``Salary (£k)``)."""
 
 
 def _survey(stream: BinaryIO) -> _Survey:
@@ -326,8 +344,10 @@ guillemets, the ellipsis, the bullet and the middle dot, which stand between Wes
 Western words hold three at most (``Ñúñez``), while GBK, EUC-KR and the code pages of other
 alphabets (Cyrillic, Greek, Arabic, Thai) give a run for nearly every word."""
 
-_JAPANESE_WORD = re.compile(r"[^\x00-\x7f]{2,}")
-"""Two non-ASCII characters in a row in a line's Shift-JIS reading: a Japanese word."""
+_JAPANESE_WORD = re.compile(r"(?<![A-Za-z])[^\x00-\x7f]{2,}(?![A-Za-z])")
+"""Two non-ASCII characters in a row in a line's Shift-JIS reading, not joined to Latin
+letters: a Japanese word. Western accented letters are Shift-JIS lead bytes too, so
+``Ventas—Málaga`` reads as two characters, but inside a Latin word."""
 
 
 def _foreign(line: bytes) -> bool:
@@ -370,8 +390,8 @@ def _western(stream: BinaryIO, not_utf8: int) -> str:
         ValidationError: the file mixes UTF-8 lines with others; or it holds a byte that
             Windows-1252 does not define; or half or more of its first 64 KiB of non-ASCII
             lines, read as Windows-1252, look like another encoding's bytes
-            (:func:`_foreign`); or a line reads as a symbol inside a word (:data:`_MISREAD`,
-            a Central European or Latin-9 file). Each names a line.
+            (:func:`_foreign`); or a line holds a symbol where a letter belongs
+            (:data:`_MISREAD`, a Central European or Latin-9 file). Each names a line.
     """
     survey = _survey(stream)
     ask = (
@@ -410,7 +430,7 @@ def _western(stream: BinaryIO, not_utf8: int) -> str:
         shown = text.decode("cp1252").strip()[:80]
         raise ValidationError(
             f"the file's text encoding cannot be told: it is not UTF-8, and read as Windows-1252 "
-            f"(Western) it gives {shown!r}, a symbol inside a word, as Central European "
+            f"(Western) it gives {shown!r}, a symbol where a letter belongs, as Central European "
             f"(cp1250, iso-8859-2) or Latin-9 (iso-8859-15) letters read as Western do"
             f"{_best_guess(sample)}; {ask}",
             field="encoding",
@@ -565,7 +585,7 @@ def read_csv(
         if encoding is not None:
             try:
                 codec = codecs.lookup(encoding)
-            except LookupError as exc:
+            except (LookupError, ValueError) as exc:  # ValueError: a NUL in the name
                 raise ValidationError(f"unknown encoding {encoding!r}", field="encoding") from exc
             if not codec._is_text_encoding:  # rot13, base64, zlib: not a text file's encoding
                 raise ValidationError(

@@ -394,6 +394,14 @@ def test_a_codec_that_is_no_text_encoding_is_refused_by_name(world: World, encod
     assert world.members() == {}
 
 
+@pytest.mark.parametrize("encoding", ["no-such-codec", "utf\x008"])
+def test_an_encoding_name_that_names_no_codec_is_refused(world: World, encoding: str) -> None:
+    with pytest.raises(ValidationError, match="unknown encoding") as caught:
+        world.bulk(b"Full Name,Email,External ID\nAna,ana@example.org,\n", encoding=encoding)
+    assert caught.value.field == "encoding"
+    assert world.members() == {}
+
+
 def test_whole_run_checks_happen_before_reading(world: World) -> None:
     lia = learnprog.LearnerActor(world.org.id, "nobody")
     with pytest.raises(PermissionDeniedError):

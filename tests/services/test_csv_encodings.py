@@ -136,6 +136,11 @@ def test_a_byte_windows_1252_leaves_undefined_is_refused(roster: Roster) -> None
         ["José\u00a0Ñúñez", "Ana\u00a0Müller"],  # a no-break space before accented letters
         ["Col·lecció Puig", "«Lulu» Ébrard", "O´Neil Zoë"],  # noqa: RUF001 - on purpose
         ["Acme® Ltd", "¡Olé Peña!", "25 m² Öberg", "½ Gruyère"],
+        # units, currencies and footnotes after a word (a symbol rule must not take them)
+        ["Salary (£k) Dupont", "Office m³ Müller", "Pérez¹", "C³ Consulting", "JP¥ Zoë"],
+        ["Acme®Pro Zoë", "Hola¡ Peña", "©Acme Ébrard", "CN¥200 Noël"],
+        # dashes and bullets joined to words: accented letters are Shift-JIS lead bytes too
+        ["Ventas\u2014Málaga", "Sales\u2014Köln", "Directeur général\u2014Europe", "\u2022Técnico"],
     ],
     ids=[
         "french",
@@ -151,6 +156,9 @@ def test_a_byte_windows_1252_leaves_undefined_is_refused(roster: Roster) -> None
         "no-break-space",
         "catalan-quotes",
         "symbols",
+        "units",
+        "brands",
+        "joined-em-dashes",
     ],
 )
 def test_western_text_in_windows_1252_is_read(roster: Roster, names: list[str]) -> None:
@@ -179,9 +187,8 @@ def test_central_european_and_latin9_files_are_refused_until_named(
     )
     error = roster.refused(data)
     assert error.line == len(names) + 1
-    assert f"it gives '{shown},p{len(names) - 1}@acme.example,', a symbol inside a word" in str(
-        error
-    )
+    shown_line = f"{shown},p{len(names) - 1}@acme.example,"
+    assert f"it gives '{shown_line}', a symbol where a letter belongs" in str(error)
     assert [r.outcome for r in roster.bulk(data, encoding=encoding)] == ["created"] * len(names)
     assert roster.names() == sorted(names)
 
