@@ -344,9 +344,11 @@ guillemets, the ellipsis, the bullet and the middle dot, which stand between Wes
 Western words hold three at most (``Ñúñez``), while GBK, EUC-KR and the code pages of other
 alphabets (Cyrillic, Greek, Arabic, Thai) give a run for nearly every word."""
 
-_JAPANESE_WORD = re.compile(r"(?<![A-Za-z])[^\x00-\x7f]{2,}(?![A-Za-z])")
-"""Two non-ASCII characters in a row in a line's Shift-JIS reading, not joined to Latin
-letters: a Japanese word. Western accented letters are Shift-JIS lead bytes too, so
+_JAPANESE_WORD = re.compile(
+    r"(?<![A-Za-z\x80-\U0010ffff])[^\x00-\x7f]{2,}(?![A-Za-z\x80-\U0010ffff])"
+)
+"""A whole run of two or more non-ASCII characters in a line's Shift-JIS reading, not joined
+to Latin letters: a Japanese word. Western accented letters are Shift-JIS lead bytes too, so
 ``Ventas—Málaga`` reads as two characters, but inside a Latin word."""
 
 

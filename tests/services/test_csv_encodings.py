@@ -140,7 +140,13 @@ def test_a_byte_windows_1252_leaves_undefined_is_refused(roster: Roster) -> None
         ["Salary (£k) Dupont", "Office m³ Müller", "Pérez¹", "C³ Consulting", "JP¥ Zoë"],
         ["Acme®Pro Zoë", "Hola¡ Peña", "©Acme Ébrard", "CN¥200 Noël"],
         # dashes and bullets joined to words: accented letters are Shift-JIS lead bytes too
-        ["Ventas\u2014Málaga", "Sales\u2014Köln", "Directeur général\u2014Europe", "\u2022Técnico"],
+        [
+            "Ventas\u2014Málaga",
+            "Sales\u2014Köln",
+            "Directeur général\u2014Europe",
+            "\u2022Técnico",
+            "\u2022généticien",
+        ],
     ],
     ids=[
         "french",
