@@ -233,8 +233,9 @@ class OutboxStatus(enum.StrEnum):
     SKIPPED = "skipped"
     """Not sent: the learner opted out of the message's category before it went out."""
     CANCELLED = "cancelled"
-    """Not sent: an invitation whose membership was no longer INVITED when it was due (revoked,
-    the program removed, accepted already)."""
+    """Not sent: an invitation that no longer stood when it was due (revoked, the program
+    removed, accepted already, made again since, or its contract ended; see
+    :meth:`OutboxEntry.withdrawn_reason`)."""
 
 
 @frozen

@@ -95,8 +95,9 @@ class DispatchReport:
         failed: failures for good (a permanent refusal, or the last retry).
         skipped: messages not sent because the learner opted out meanwhile.
         lost: messages whose claim ran out while sending (another dispatcher took them over).
-        cancelled: invitations not sent because their membership was no longer INVITED when
-            they were due (revoked, the program removed, accepted already).
+        cancelled: invitations not sent because they no longer stood when they were due
+            (revoked, the program removed, accepted already, made again since, or their
+            contract ended: :meth:`~learnprog.model.mail.OutboxEntry.withdrawn_reason`).
     """
 
     sent: int = 0
@@ -148,7 +149,8 @@ class MailComposer:
         """Render a system email for one learner.
 
         ``membership_id`` names the membership an invitation invites to; the dispatcher sends
-        the message only while that membership is INVITED.
+        the message only while that invitation still stands
+        (:meth:`~learnprog.model.mail.OutboxEntry.withdrawn_reason`).
 
         ``sender_name`` replaces the organization's name in From, and ``reply_to`` sets a
         Reply-To (admin messages: guide, "Edit the sender's name", "Include a reply-to email
@@ -196,10 +198,14 @@ class MailComposer:
                 )
             )
         context.update(extra or {})
-        return evolve(
-            self._outgoing(
-                template, context, organization, learner, unsubscribe, sender_name, reply_to
-            ),
+        return self._outgoing(
+            template,
+            context,
+            organization,
+            learner,
+            unsubscribe,
+            sender_name,
+            reply_to,
             membership_id=membership_id,
         )
 
@@ -247,6 +253,8 @@ class MailComposer:
         unsubscribe: str | None,
         sender_name: str | None,
         reply_to: str | None,
+        *,
+        membership_id: str | None = None,
     ) -> OutgoingMessage:
         settings = self._context.settings
         rendered = self._templates.render(template, context)
@@ -271,6 +279,7 @@ class MailComposer:
             template=template.name,
             learner_id=learner.id,
             headers=headers,
+            membership_id=membership_id,
         )
 
     def invitation_merge(

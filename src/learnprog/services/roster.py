@@ -188,6 +188,7 @@ class BulkInvitation(ChunkedRun[RowResult, BulkTotals]):
 
     def _decide(self, uow: UnitOfWork, rows: list[CsvRow]) -> list[RowResult]:
         now = self._now()
+        self._org = uow.organizations.get(self._org.id)  # its current domain restriction holds
         closed = self._closed(uow, now)
         results: dict[int, RowResult] = {}
         valid: list[_Row] = []
@@ -276,14 +277,13 @@ class BulkInvitation(ChunkedRun[RowResult, BulkTotals]):
     def _closed(self, uow: UnitOfWork, now: datetime) -> str | None:
         """Why no line of this chunk may be invited at ``now``, or None.
 
-        The program, contract and organization are read again in the chunk's unit of work, so
-        a chunk follows the rules a single ``invite`` applies at the chunk's time (guide,
+        The program and contract are read again in the chunk's unit of work, so a chunk
+        follows the rules a single ``invite`` applies at the chunk's time (guide,
         "Invitations"; "Settings", Remove Program): a removed program or a contract that is not
-        running takes no invitation, and the organization's current domain restriction holds.
+        running takes no invitation.
         """
         program = uow.programs.get(self._program.id)
         contract = uow.contracts.get(self._contract.id)
-        self._org = uow.organizations.get(self._org.id)
         if program.is_removed:
             return "the program has been removed"
         try:
