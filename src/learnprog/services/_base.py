@@ -64,22 +64,33 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def retry_if_stale(method: Callable[P, R]) -> Callable[P, R]:
-    """Run a service method (one unit of work) once more when it meets a StaleDataError.
+def retry_once_on(
+    error: type[Exception],
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate a service method (one unit of work) to run once more when it raises ``error``.
 
-    The first run stored nothing; the second reads what the other unit of work stored, so
-    an invitation accepted meanwhile is found accepted (accepting twice changes nothing) and
-    a member removed meanwhile is found removed (a ConflictError saying so).
+    For errors that mean a concurrent unit of work committed first and nothing of this one was
+    stored: the second run reads what the other stored. A second such error is raised.
     """
 
-    @functools.wraps(method)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except StaleDataError:
-            return method(*args, **kwargs)
+    def decorate(method: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(method)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return method(*args, **kwargs)
+            except error:
+                return method(*args, **kwargs)
 
-    return run
+        return run
+
+    return decorate
+
+
+retry_if_stale = retry_once_on(StaleDataError)
+"""Run a membership lifecycle change once more when its compare-and-set write finds the
+membership changed (:class:`~learnprog.errors.StaleDataError`): an invitation accepted
+meanwhile is then found accepted (accepting twice changes nothing) and a member removed
+meanwhile is found removed (a ConflictError saying so)."""
 
 
 class Service:

@@ -48,7 +48,7 @@ from learnprog.model.skills import (
     tagged,
     teaching_level,
 )
-from learnprog.services._base import Service
+from learnprog.services._base import Service, retry_once_on
 from learnprog.storage.ports import UnitOfWork
 
 
@@ -477,11 +477,9 @@ class SkillScorer(Service):
         chosen = settings or EloSettings()
         if not isinstance(chosen, EloSettings):
             raise ValidationError("EloSettings are required", field="settings", value=settings)
-        try:
-            return self._score_once(actor, organization_id, chosen, from_scratch)
-        except ConflictError:  # a concurrent writer committed first: read it, score again
-            return self._score_once(actor, organization_id, chosen, from_scratch)
+        return self._score_once(actor, organization_id, chosen, from_scratch)
 
+    @retry_once_on(ConflictError)  # a concurrent writer committed first: read it, score again
     def _score_once(
         self, actor: Actor, organization_id: str, settings: EloSettings, from_scratch: bool
     ) -> ScoringReport:
