@@ -381,6 +381,22 @@ def _best_guess(sample: bytes) -> str:
     )
 
 
+def _read_as_western(line: bytes) -> str:
+    """How a line reads as Windows-1252, for a message (its first 80 characters)."""
+    return f"read as Windows-1252 (Western) it gives {line.decode('cp1252').strip()[:80]!r}"
+
+
+def _untold(why: str, line: int, sample: bytes) -> ValidationError:
+    """The error for a file whose encoding cannot be told, naming ``line`` and saying ``why``."""
+    return ValidationError(
+        f"the file's text encoding cannot be told: it is not UTF-8, and {why}"
+        f"{_best_guess(sample)}; name the file's encoding ('cp1252' if that is how it should "
+        "read), or save it as 'CSV UTF-8', and import it again",
+        field="encoding",
+        line=line,
+    )
+
+
 def _western(stream: BinaryIO, not_utf8: int) -> str:
     """Return ``cp1252`` for a file that is not UTF-8, when it reads as Western text.
 
@@ -396,10 +412,6 @@ def _western(stream: BinaryIO, not_utf8: int) -> str:
             (:data:`_MISREAD`, a Central European or Latin-9 file). Each names a line.
     """
     survey = _survey(stream)
-    ask = (
-        "name the file's encoding ('cp1252' if that is how it should read), or save it as "
-        "'CSV UTF-8', and import it again"
-    )
     if survey.utf8_line is not None:
         raise ValidationError(
             f"the file mixes text encodings: line {survey.utf8_line} is UTF-8 but line "
@@ -410,33 +422,20 @@ def _western(stream: BinaryIO, not_utf8: int) -> str:
     sample = b"".join(text for _, text in survey.sample)
     if survey.undefined is not None:
         line, byte = survey.undefined
-        raise ValidationError(
-            f"the file's text encoding cannot be told: it is not UTF-8, and byte 0x{byte:02x} "
-            f"is no Windows-1252 character{_best_guess(sample)}; {ask}",
-            field="encoding",
-            line=line,
-        )
+        raise _untold(f"byte 0x{byte:02x} is no Windows-1252 character", line, sample)
     foreign = [(line, text) for line, text in survey.sample if _foreign(text)]
     if foreign and 2 * len(foreign) >= len(survey.sample):
         line, text = foreign[0]
-        shown = text.decode("cp1252").strip()[:80]
-        raise ValidationError(
-            f"the file's text encoding cannot be told: it is not UTF-8, and read as Windows-1252 "
-            f"(Western) it gives {shown!r}, which looks like another encoding's bytes"
-            f"{_best_guess(sample)}; {ask}",
-            field="encoding",
-            line=line,
+        raise _untold(
+            f"{_read_as_western(text)}, which looks like another encoding's bytes", line, sample
         )
     if survey.misread is not None:
         line, text = survey.misread
-        shown = text.decode("cp1252").strip()[:80]
-        raise ValidationError(
-            f"the file's text encoding cannot be told: it is not UTF-8, and read as Windows-1252 "
-            f"(Western) it gives {shown!r}, a symbol where a letter belongs, as Central European "
-            f"(cp1250, iso-8859-2) or Latin-9 (iso-8859-15) letters read as Western do"
-            f"{_best_guess(sample)}; {ask}",
-            field="encoding",
-            line=line,
+        raise _untold(
+            f"{_read_as_western(text)}, a symbol where a letter belongs, as Central European "
+            "(cp1250, iso-8859-2) or Latin-9 (iso-8859-15) letters read as Western do",
+            line,
+            sample,
         )
     return "cp1252"
 
