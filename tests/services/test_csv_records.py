@@ -11,22 +11,11 @@ import csv
 
 import pytest
 
-import learnprog
-from learnprog.clock import FixedClock
 from learnprog.csvfiles import read_csv
 from learnprog.errors import ValidationError
-from tests.conftest import START, UowFactory
-from tests.services.test_csv_encodings import HEADER, Roster, rows
+from tests.services.test_csv_encodings import HEADER, Roster, roster, rows
 
-
-@pytest.fixture
-def roster(uow_factory: UowFactory) -> Roster:
-    lp = learnprog.connect(
-        uow_factory=uow_factory,
-        clock=FixedClock(START),
-        settings=learnprog.Settings(secret_key="test-secret-test-secret"),
-    )
-    return Roster(lp, licenses=1000)
+__all__ = ["roster"]  # the fixture, shared with the encoding tests
 
 
 @pytest.mark.parametrize("quoted", [False, True])
