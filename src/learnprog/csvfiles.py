@@ -248,23 +248,23 @@ ISO-8859-2 or ISO-8859-15 (and some of cp1257) read as a letter (``Ą Ł Ś Š �
 ...). Left out: the bytes whose symbol sits between letters in Western text too (quotes
 ``« »``, the middle dot of Catalan ``l·l``, the acute accent some type for an apostrophe,
 superscript two, the multiplication and division signs, ``© ®`` in ``Acme®Pro``)."""
-_MISREAD_BYTES = re.compile(_MISREAD_SYMBOL[:-1] + rb"\xa9\xae]")
+_WORD_START_SYMBOL = rb"[\xa3\xa6\xa9\xac\xae\xaf\xbc]"
+"""The symbols Windows-1252 gives the capitals that start Central European and Latin-9 words
+(``Ł Ś Š Ź Ž Ż Ľ Œ``): ``£ ¦ © ¬ ® ¯ ¼``."""
+_MISREAD_BYTES = re.compile(
+    rb"[\xa1-\xa3\xa5\xa6\xa8\xa9\xac\xae\xaf\xb1\xb3\xb6\xb8\xb9\xbc-\xbf]"
+)
+"""Every byte of :data:`_MISREAD_SYMBOL` and :data:`_WORD_START_SYMBOL`: a cheap first look."""
 _MISREAD = re.compile(
-    _LETTER
-    + _MISREAD_SYMBOL
-    + _LETTER  # inside a word: Ma³gorzata, D¹browski, C½ur
-    # a capital starting a word of two or more lowercase letters: £ukasz, ¯aneta, ¦árka
-    # (Ł Ż Š Ś Ź Ž Ľ Œ); a unit or a currency sign stands before one letter (£k, £m) or none
-    + rb"|(?<!"
-    + _LETTER
-    + rb")[\xa3\xa6\xa9\xac\xae\xaf\xbc]"
-    + _LOWER
-    + _LOWER
-    + b"|"
-    + _VOWEL
-    + rb"\xb3(?!"
-    + _LETTER
-    + b")"  # a word ending in ł after a vowel: Pawe³
+    b"|".join(
+        (
+            _LETTER + _MISREAD_SYMBOL + _LETTER,  # inside a word: Ma³gorzata, D¹browski, C½ur
+            # a capital starting a word of two or more lowercase letters (£ukasz, ¯aneta,
+            # ¦árka); a unit or a currency sign stands before one letter (£k, £m) or none
+            rb"(?<!" + _LETTER + b")" + _WORD_START_SYMBOL + _LOWER + _LOWER,
+            _VOWEL + rb"\xb3(?!" + _LETTER + b")",  # a word ending in ł after a vowel: Pawe³
+        )
+    )
 )
 """Such a symbol where a letter belongs: a word of another code page read as Windows-1252.
 Units, currencies and footnotes after a word are Western (``m³``, ``JP¥``, ``Pérez¹``,
