@@ -414,6 +414,12 @@ class OutboxEntry:
                 longer exists.
             contract: that membership's contract, as stored now, or ``None``.
             now: the time of the send (aware UTC).
+
+        Returns:
+            The reason, as the delivery log records it, or ``None`` to send.
+
+        Raises:
+            ValidationError: ``now`` is naive.
         """
         if self.message.membership_id is None:
             return None
