@@ -64,29 +64,33 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def retry_once_on(
-    error: type[Exception],
+def retry_on(
+    error: type[Exception], *, attempts: int = 2
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Decorate a service method (one unit of work) to run once more when it raises ``error``.
+    """Decorate a service step (one unit of work) to run again when it raises ``error``.
 
-    For errors that mean a concurrent unit of work committed first and nothing of this one was
-    stored: the second run reads what the other stored. A second such error is raised.
+    For errors that mean a concurrent unit of work got in the way and nothing of this one was
+    stored (a compare-and-set that found the record changed, a deadlock the database rolled
+    back): the next run reads what the other stored. The error of the last of ``attempts``
+    runs is raised.
     """
 
     def decorate(method: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(method)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return method(*args, **kwargs)
-            except error:
-                return method(*args, **kwargs)
+            for _ in range(attempts - 1):
+                try:
+                    return method(*args, **kwargs)
+                except error:
+                    continue
+            return method(*args, **kwargs)
 
         return run
 
     return decorate
 
 
-retry_if_stale = retry_once_on(StaleDataError)
+retry_if_stale = retry_on(StaleDataError)
 """Run a membership lifecycle change once more when its compare-and-set write finds the
 membership changed (:class:`~learnprog.errors.StaleDataError`): an invitation accepted
 meanwhile is then found accepted (accepting twice changes nothing) and a member removed

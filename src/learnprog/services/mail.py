@@ -20,6 +20,7 @@ from attrs import evolve, frozen
 from markupsafe import escape
 
 from learnprog.errors import (
+    ConflictError,
     InvalidTokenError,
     MailError,
     NotFoundError,
@@ -57,7 +58,7 @@ from learnprog.model.mail import (
     RetryPolicy,
 )
 from learnprog.model.organization import Organization, Program
-from learnprog.services._base import Service, ServiceContext
+from learnprog.services._base import Service, ServiceContext, retry_on
 from learnprog.storage.ports import UnitOfWork
 from learnprog.tokens import TokenPurpose
 
@@ -436,6 +437,9 @@ class MailService(Service):
             PermissionDeniedError: any actor but the system.
             ValidationError: a batch size outside 1-1000, ``max_messages`` below 1, a lease
                 outside 10 seconds to 1 day, or a ``retry`` that is not a RetryPolicy.
+            ConflictError: a claim collided with concurrent dispatchers five times in a row
+                (MariaDB can deadlock concurrent claims; each collision is claimed again);
+                that batch was not claimed: call again.
         """
         require_system(actor, "dispatch mail")
         whole_number(batch_size, field="batch_size", minimum=1, maximum=1000, allow_none=False)
@@ -458,18 +462,24 @@ class MailService(Service):
                 else min(batch_size, max_messages - claimed_total)
             )
             claim_id = new_id()
-            now = self._now()
-            with self._uow() as uow:
-                batch = uow.outbox.claim_due(
-                    now, limit=size, claim_id=claim_id, lease_until=now + lease
-                )
-                uow.commit()
+            batch = self._claim(size, claim_id, lease)
             if not batch:
                 break
             claimed_total += len(batch)
             for entry in batch:
                 counts[self._deliver(entry, claim_id, policy, lease)] += 1
         return DispatchReport(**counts)
+
+    @retry_on(ConflictError, attempts=5)  # MariaDB may deadlock concurrent claims: claim again
+    def _claim(self, size: int, claim_id: str, lease: timedelta) -> Sequence[OutboxEntry]:
+        """Claim up to ``size`` due messages for ``claim_id`` in one unit of work."""
+        now = self._now()
+        with self._uow() as uow:
+            batch = uow.outbox.claim_due(
+                now, limit=size, claim_id=claim_id, lease_until=now + lease
+            )
+            uow.commit()
+        return batch
 
     def _deliver(
         self, entry: OutboxEntry, claim_id: str, policy: RetryPolicy, lease: timedelta

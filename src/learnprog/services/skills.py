@@ -48,7 +48,7 @@ from learnprog.model.skills import (
     tagged,
     teaching_level,
 )
-from learnprog.services._base import Service, retry_once_on
+from learnprog.services._base import Service, retry_on
 from learnprog.storage.ports import UnitOfWork
 
 
@@ -479,7 +479,7 @@ class SkillScorer(Service):
             raise ValidationError("EloSettings are required", field="settings", value=settings)
         return self._score_once(actor, organization_id, chosen, from_scratch)
 
-    @retry_once_on(ConflictError)  # a concurrent writer committed first: read it, score again
+    @retry_on(ConflictError)  # a concurrent writer committed first: read it, score again
     def _score_once(
         self, actor: Actor, organization_id: str, settings: EloSettings, from_scratch: bool
     ) -> ScoringReport:
