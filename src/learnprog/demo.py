@@ -107,9 +107,11 @@ def run_demo(lp: Learnprog, output: Path, *, echo: Callable[[str], None]) -> Dem
     with lp.invitations.bulk_invite(admin, program.id, contract.id, roster_path()) as run:
         results = list(run)
     invited = sum(1 for r in results if r.outcome == "created")
-    rejected = tuple(r.line for r in results if r.outcome == "rejected")
+    rejected = tuple(r for r in results if r.outcome == "rejected")
     delivered = lp.mail.dispatch(system)
-    echo(f"  {invited} invited, rejected lines {list(rejected)}; {delivered.sent} emails delivered")
+    echo(f"  {invited} invited; {delivered.sent} emails delivered")
+    for r in rejected:
+        echo(f"  roster line {r.line} rejected: {r.reason}")
 
     echo("scoring skills ...")
     scored = lp.skills.score(admin, org.id)
@@ -156,5 +158,5 @@ def run_demo(lp: Learnprog, output: Path, *, echo: Callable[[str], None]) -> Dem
         leaderboard=tuple(lp.skills.leaderboard(admin, org.id, limit=10)),
         files=tuple(files),
         invited=invited,
-        rejected_lines=rejected,
+        rejected_lines=tuple(r.line for r in rejected),
     )

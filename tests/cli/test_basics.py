@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import learnprog
+from learnprog.cli import _this_command
 from learnprog.mail.rendering import PROGRAM_WELCOME
 from tests.cli.conftest import AS, INIT, run
 
@@ -334,7 +335,7 @@ def test_the_demo_runs_the_whole_job_on_the_shipped_data(
     assert code == 0, err
     assert "12,400 members, 12,489 enrollments, 36,166 attempts added" in out
     assert "4 invited" not in out
-    assert "5 invited, rejected lines [8]; 5 emails delivered" in out
+    assert "5 invited; 5 emails delivered\n  roster line 8 rejected: email: " in out
     assert "--- usage funnel" in out
     assert "invitations sent\t12,405" in out
     leaderboard = out.split("--- skill leaderboard (top 10)\n", 1)[1].split("--- files")[0]
@@ -363,3 +364,19 @@ def test_the_demo_runs_the_whole_job_on_the_shipped_data(
         "try\tlearnprog --db memory:// members list --org 'Open University (learnprog demo)' "
         "--as admin@ou-demo.example --program ou-demo --limit 5"
     )
+
+
+def test_the_demo_hint_names_a_learnprog_the_shell_would_not_find_by_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    venv_command = tmp_path / ".venv" / "bin" / "learnprog"  # as scripts/run starts it
+    venv_command.parent.mkdir(parents=True)
+    venv_command.write_text("#!/bin/sh\n")
+    venv_command.chmod(0o755)
+    monkeypatch.setattr("sys.argv", [str(venv_command), "demo"])
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert _this_command() == str(venv_command)
+    monkeypatch.setenv("PATH", f"{venv_command.parent}:/usr/bin")  # an activated venv
+    assert _this_command() == "learnprog"
+    monkeypatch.setattr("sys.argv", ["/somewhere/pytest"])  # not the learnprog command
+    assert _this_command() == "learnprog"

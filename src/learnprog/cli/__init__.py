@@ -29,6 +29,8 @@ reference.
 from __future__ import annotations
 
 import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -186,9 +188,22 @@ def demo(ctx: click.Context, output: Path) -> None:
         click.echo("note\tmemory storage keeps nothing: run with --db sqlite:///demo.db to explore")
     where = "" if db == DEFAULT_DB else f"--db {shlex.quote(db)} "
     click.echo(
-        f"try\tlearnprog {where}members list --org {shlex.quote(ORGANIZATION)} "
+        f"try\t{_this_command()} {where}members list --org {shlex.quote(ORGANIZATION)} "
         f"--as {ADMIN_EMAIL} --program {PROGRAM_SLUG} --limit 5"
     )
+
+
+def _this_command() -> str:
+    """How to run this ``learnprog`` again: its name when the shell finds this one, else its path.
+
+    ``scripts/run`` starts the repository's ``.venv/bin/learnprog``, which is not on the PATH
+    until the venv is activated; a hint naming plain ``learnprog`` would fail there.
+    """
+    running = Path(sys.argv[0])
+    found = shutil.which("learnprog")
+    if running.name != "learnprog" or (found and Path(found).resolve() == running.resolve()):
+        return "learnprog"
+    return shlex.quote(str(running.absolute()))
 
 
 for _module in (setup, people, activity, mailing, reports):
