@@ -11,6 +11,8 @@ Start with :func:`connect`::
 from learnprog.bootstrap import Learnprog, connect
 from learnprog.clock import Clock, FixedClock, SystemClock
 from learnprog.errors import (
+    ConcurrencyError,
+    ConcurrentWriteError,
     ConfigurationWarning,
     ConflictError,
     EnrollmentLimitError,
@@ -58,6 +60,8 @@ __all__ = [
     "AdminRole",
     "AuditLog",
     "Clock",
+    "ConcurrencyError",
+    "ConcurrentWriteError",
     "ConfigurationWarning",
     "ConflictError",
     "CurriculumService",

@@ -72,12 +72,41 @@ class ConflictError(LearnprogError):
         super().__init__(message)
 
 
-class StaleDataError(ConflictError):
+class ConcurrencyError(LearnprogError):
+    """A concurrent unit of work got in the way; nothing of this one was stored.
+
+    Unlike a :class:`ConflictError` (a duplicate or a limit, which the same call meets again),
+    running the same work again may succeed: it then reads what the other unit of work
+    committed. Retries catch this class only. Its subclasses: :class:`StaleDataError` (a
+    compare-and-set write found the record changed) and :class:`ConcurrentWriteError` (the
+    database aborted the transaction: a deadlock or a serialization failure).
+    """
+
+
+class StaleDataError(ConcurrencyError, ConflictError):
     """A record changed between reading it and writing it: another unit of work wrote first.
 
     Raised by a compare-and-set write (``MembershipRepository.update(..., expected=...)``),
     checked by the database in the UPDATE itself. Nothing of the unit of work is stored;
     running it again reads the new state (the services do so once).
+
+    It is also a :class:`ConflictError` for one release, so that code written before
+    :class:`ConcurrencyError` existed still catches it; catching it as a ``ConflictError`` is
+    deprecated.
+    """
+
+
+class ConcurrentWriteError(ConcurrencyError, ConflictError):
+    """The database aborted a transaction because a concurrent one got in the way.
+
+    A deadlock (PostgreSQL SQLSTATE 40P01, MariaDB 1213), a serialization failure (40001) or a
+    lock wait timeout (MariaDB 1205), translated at the SQL adapter's edge
+    (``learnprog.storage.sql.errors``). Nothing of the unit of work is stored and it may
+    succeed if run again. Like :class:`StaleDataError` it is also a :class:`ConflictError` for
+    one release (deprecated use).
+
+    Attributes:
+        kind: the kind of record being written (``"membership"``), when known.
     """
 
 
@@ -129,6 +158,8 @@ class ConfigurationWarning(UserWarning):
 
 
 __all__ = [
+    "ConcurrencyError",
+    "ConcurrentWriteError",
     "ConfigurationWarning",
     "ConflictError",
     "EnrollmentLimitError",

@@ -20,7 +20,7 @@ from attrs import evolve, frozen
 from markupsafe import escape
 
 from learnprog.errors import (
-    ConflictError,
+    ConcurrencyError,
     InvalidTokenError,
     MailError,
     NotFoundError,
@@ -437,7 +437,7 @@ class MailService(Service):
             PermissionDeniedError: any actor but the system.
             ValidationError: a batch size outside 1-1000, ``max_messages`` below 1, a lease
                 outside 10 seconds to 1 day, or a ``retry`` that is not a RetryPolicy.
-            ConflictError: a claim collided with concurrent dispatchers five times in a row
+            ConcurrencyError: a claim collided with concurrent dispatchers five times in a row
                 (MariaDB can deadlock concurrent claims; each collision is claimed again);
                 that batch was not claimed: call again.
         """
@@ -470,7 +470,7 @@ class MailService(Service):
                 counts[self._deliver(entry, claim_id, policy, lease)] += 1
         return DispatchReport(**counts)
 
-    @retry_on(ConflictError, attempts=5)  # MariaDB may deadlock concurrent claims: claim again
+    @retry_on(ConcurrencyError, attempts=5)  # MariaDB may deadlock concurrent claims: claim again
     def _claim(self, size: int, claim_id: str, lease: timedelta) -> Sequence[OutboxEntry]:
         """Claim up to ``size`` due messages for ``claim_id`` in one unit of work."""
         now = self._now()

@@ -7,7 +7,13 @@ from contextlib import contextmanager
 
 from sqlalchemy import exc as sa_exc
 
-from learnprog.errors import ConflictError, LearnprogError, StorageError, StorageUnavailableError
+from learnprog.errors import (
+    ConcurrentWriteError,
+    ConflictError,
+    LearnprogError,
+    StorageError,
+    StorageUnavailableError,
+)
 
 _UNIQUE_MARKERS = ("unique", "duplicate", "1062")
 _MYSQL_CHECK_FAILED = {4025, 3819}  # MariaDB and MySQL: a CHECK constraint failed
@@ -39,9 +45,10 @@ def translate_errors(kind: str = "record") -> Iterator[None]:
 
     Raises:
         ValidationError: a column type refused a value while binding it (a naive datetime).
-        ConflictError: a unique key, foreign key or check constraint refused the write, or a
-            concurrent transaction did (a deadlock, a serialization failure or a lock wait
-            timeout: the work may succeed if run again).
+        ConflictError: a unique key, foreign key or check constraint refused the write.
+        ConcurrentWriteError: a concurrent transaction got in the way (a deadlock, a
+            serialization failure or a lock wait timeout): the work may succeed if run again.
+            It is a ``ConcurrencyError``, and for one release also a ``ConflictError``.
         StorageUnavailableError: the database could not be reached.
         StorageError: any other database failure.
     """
@@ -64,7 +71,7 @@ def translate(exc: sa_exc.SQLAlchemyError, kind: str) -> LearnprogError:
         return ConflictError(f"{kind}: {what} refused the write ({orig})", kind=kind)
     concurrent = _concurrent_write(exc)
     if concurrent is not None:
-        return ConflictError(
+        return ConcurrentWriteError(
             f"{kind}: a concurrent write got in the way and the work was rolled back; it may "
             f"succeed if run again ({concurrent})",
             kind=kind,
