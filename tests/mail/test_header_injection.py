@@ -333,6 +333,15 @@ def test_an_address_a_reader_would_decode_is_a_validation_error_naming_the_field
     assert caught.value.field == field
 
 
+@pytest.mark.parametrize("value", [*ENCODED_ATTACKS[:3], "<https://x.example/u?a=?b>"])
+def test_an_extra_header_a_reader_would_decode_is_a_validation_error_naming_it(
+    value: str,
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        compose(headers={"X-Campaign": value})
+    assert caught.value.field == "headers.X-Campaign"
+
+
 # --- every system email and an admin message, on every backend ----------------------------
 
 HOSTILE = {
