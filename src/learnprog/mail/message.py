@@ -9,8 +9,10 @@
   with a UTF-8 policy, and :func:`needs_smtputf8` tells the mailer to ask the server for it;
 - Reply-To only when the message sets one;
 - the Message-ID fixed when the message was queued, so a retry sends the same one;
-- address headers written out by hand (see :func:`address_header`): no folding quirk of the
-  standard library can turn a display name into extra addresses.
+- the address headers and Subject written out by hand (see :func:`address_header` and
+  :func:`subject_header`): no text given to a header reaches it as structure. A display name
+  or subject that looks like an encoded word is itself encoded, so a reader decodes it back
+  to the text given, never into line breaks and headers (RFC 2047 sections 5 and 6.2).
 """
 
 from __future__ import annotations
@@ -48,13 +50,27 @@ def needs_smtputf8(message: OutgoingMessage) -> bool:
     return any(not a.address.rpartition("@")[0].isascii() for a in addresses)
 
 
-_PLAIN_NAME = re.compile(r"^[A-Za-z0-9 '_-]{1,60}$")  # atext and spaces only: no quoting
-_WORD_OCTETS = 45  # base64 of 45 octets + "=?utf-8?b??=" stays within RFC 2047's 75 characters
+_ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+$")  # RFC 5322 section 3.2.3: atext
+_PLAIN_SUBJECT = re.compile(r"^[!-~]+( [!-~]+)*$")  # printable ASCII words, single spaces
+_ENCODED_WORD_START = "=?"  # RFC 2047 section 2: how every encoded word begins
+_WORD_OCTETS = 42  # base64 of 42 octets + "=?utf-8?b??=": 68 characters, within RFC 2047's 75
+# and, after "Reply-To: " or "Subject: ", within a line of 78
 _LINE = 78  # RFC 5322 section 2.1.1: lines SHOULD be at most 78 characters
 
 
 def encoded_words(text: str) -> list[str]:
-    """Return ``text`` as RFC 2047 base64 encoded words, split on character boundaries."""
+    """Return ``text`` as RFC 2047 base64 encoded words, split on character boundaries.
+
+    Written one after another with folding white space between them, the words decode to
+    ``text`` exactly: RFC 2047 section 6.2 drops the white space between adjacent encoded
+    words, and no word splits a character (section 5, rule 3).
+
+    Args:
+        text: any text (not empty).
+
+    Returns:
+        The encoded words, each at most 75 characters (RFC 2047 section 2).
+    """
     chunks: list[bytes] = []
     chunk = b""
     for char in text:
@@ -68,26 +84,109 @@ def encoded_words(text: str) -> list[str]:
     return ["=?utf-8?b?" + base64.b64encode(c).decode("ascii") + "?=" for c in chunks]
 
 
+def _literal_word(word: str) -> bool:
+    """True when ``word`` may go into a header as itself: atext that no reader decodes."""
+    return bool(_ATEXT.match(word)) and _ENCODED_WORD_START not in word
+
+
+def phrase_tokens(name: str) -> list[str]:
+    """Return a display name as the tokens of an RFC 5322 phrase, to be joined by spaces.
+
+    A word of plain atext (``Ana``, ``O'Brien``) is written as itself; every run of other
+    words (outside ASCII, holding a special such as ``,`` ``@`` ``<`` ``"`` or ``.``, or
+    looking like an encoded word, ``=?...?=``) becomes RFC 2047 encoded words with its
+    spaces inside them. A reader joins the tokens with one space each and drops the space
+    between adjacent encoded words (RFC 2047 section 6.2), which gives back ``name`` exactly:
+    a name never becomes an address, a second header or a decoded encoded word.
+
+    A long word of atext has a line of its own (RFC 5322 section 2.1.1 allows up to 998
+    characters). Runs are kept whole, so adjacent encoded words appear only where one run
+    does not fit in one encoded word (42 octets of UTF-8). Python's ``email`` package before
+    the fix of CPython issue gh-128110 reads a space between such words in a display name;
+    any reader that follows RFC 2047 section 6.2 does not.
+
+    Args:
+        name: a display name on one line (validated when the message was composed).
+
+    Returns:
+        Literal atext words and encoded words, in order.
+    """
+    words = name.split(" ")
+    literal = [
+        _literal_word(word)
+        and (i == 0 or words[i - 1] != "")
+        and (i == len(words) - 1 or words[i + 1] != "")
+        for i, word in enumerate(words)
+    ]  # a word beside a run of spaces goes into a run, which carries the spaces exactly
+    tokens: list[str] = []
+    run: list[str] = []
+    for word, plain in zip(words, literal, strict=True):
+        if plain:
+            if run:
+                tokens += encoded_words(" ".join(run))
+                run = []
+            tokens.append(word)
+        else:
+            run.append(word)
+    if run:
+        tokens += encoded_words(" ".join(run))
+    return tokens
+
+
+def subject_tokens(subject: str) -> list[str]:
+    """Return a subject as the tokens of an unstructured header, to be joined by spaces.
+
+    A subject of printable ASCII words with single spaces and no ``=?`` is written as itself
+    (folded between words; a word too long for a line of 78 characters has a line of its
+    own, as RFC 5322 section 2.1.1 allows up to 998); any other subject is written
+    entirely as RFC 2047 encoded words, so every reader decodes exactly the text given: an
+    encoded word typed by an admin stays literal text, and nothing a reader decodes can hold
+    a line break.
+
+    Args:
+        subject: the subject on one line (validated when the message was composed).
+
+    Returns:
+        The words of the subject, or its encoded words.
+    """
+    if _PLAIN_SUBJECT.match(subject) and _ENCODED_WORD_START not in subject:
+        return subject.split(" ")
+    return encoded_words(subject)
+
+
+def _fold(field: str, tokens: list[str]) -> str:
+    """Join ``field:`` and ``tokens`` with spaces, folding with CRLF + space before 78."""
+    lines = [f"{field}:"]
+    for token in tokens:
+        if len(lines[-1]) + 1 + len(token) > _LINE and lines[-1] != f"{field}:":
+            lines.append(" " + token)  # a continuation line begins with its folding space
+        else:
+            lines[-1] += " " + token
+    return "\r\n".join(lines)
+
+
 def address_header(field: str, name: str | None, address: EmailAddress) -> str:
     """Return one address header line (folded with CRLF + space), written out by hand.
 
     The standard library's header folding can drop the quotes of a long quoted display name
     and turn parts of it into addresses (``Team, evil@example.org, ...``), and a name that
-    itself looks like an encoded word is decoded by readers. So a display name is written as
-    is only when it is plain ASCII letters, digits, spaces, ``'``, ``_`` and ``-``; any other
-    name becomes RFC 2047 encoded words, which carry it through unchanged and fold safely.
+    itself looks like an encoded word is decoded by readers. So the display name is written
+    by :func:`phrase_tokens`; the address cannot hold ``=?`` (see
+    :meth:`~learnprog.model.identity.EmailAddress.parse`), so no reader decodes it.
     """
-    tokens = [f"{field}:"]
-    if name:
-        tokens += [name] if _PLAIN_NAME.match(name) else encoded_words(name)
+    tokens = phrase_tokens(name) if name else []
     tokens.append(f"<{wire_address(address)}>")
-    lines = [tokens[0]]
-    for token in tokens[1:]:
-        if len(lines[-1]) + 1 + len(token) > _LINE:
-            lines.append(token)
-        else:
-            lines[-1] += " " + token
-    return "\r\n ".join(lines)
+    return _fold(field, tokens)
+
+
+def subject_header(subject: str) -> str:
+    """Return the Subject header line (folded with CRLF + space), written out by hand.
+
+    Written by :func:`subject_tokens`, never by the standard library: its header factory
+    decodes encoded words in the value it is given (``=?utf-8?b?...?=`` holding CR LF and
+    ``Bcc: ...``) and writes the decoded line breaks out as real headers.
+    """
+    return _fold("Subject", subject_tokens(subject))
 
 
 def message_bytes(message: OutgoingMessage, *, date: datetime) -> bytes:
@@ -105,7 +204,6 @@ def message_bytes(message: OutgoingMessage, *, date: datetime) -> bytes:
     body = EmailMessage(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
     body["Message-ID"] = message.message_id
     body["Date"] = email.utils.format_datetime(date)
-    body["Subject"] = message.subject
     # quoted-printable keeps every line 7-bit: strict servers and old relays accept it
     body.set_content(message.text_body, cte="quoted-printable")
     if message.html_body is not None:
@@ -115,6 +213,7 @@ def message_bytes(message: OutgoingMessage, *, date: datetime) -> bytes:
     head = [
         address_header("From", message.sender_name, message.sender_address),
         address_header("To", message.to_name, message.to),
+        subject_header(message.subject),
     ]
     if message.reply_to is not None:
         head.append(address_header("Reply-To", None, message.reply_to))

@@ -15,9 +15,11 @@ from typing import Any
 from learnprog.clock import ensure_utc
 from learnprog.errors import ValidationError
 
-#: Characters never allowed in one-line fields: C0 controls (CR and LF included), DEL, NEL, the
-#: Unicode line and paragraph separators, and lone surrogates (not encodable, so not storable).
-FORBIDDEN_IN_LINE = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]")
+#: Characters never allowed in one-line fields: C0 controls (CR and LF included), DEL, the C1
+#: controls (NEL included), the Unicode line and paragraph separators, and lone surrogates (not
+#: encodable, so not storable). One-line fields reach mail headers (names, subjects), where a
+#: control is never text (RFC 5322 section 2.2; Unicode section 23.1).
+FORBIDDEN_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _FORBIDDEN_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_INT = 2_147_483_647  # the largest value of a 32-bit SQL INTEGER column
 #: The most characters of an ID stored in a key column (``Key()``, VARCHAR(64), on SQL storage).

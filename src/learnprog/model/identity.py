@@ -96,10 +96,14 @@ class EmailAddress:
 
         Validation is email-validator's (RFC 5321/5322/6531 syntax); internationalized domains
         and local parts are accepted. The address is kept as written; only outer spaces go.
+        ``=?`` is refused although RFC 5322 allows it in a local part: readers decode it as
+        the start of an RFC 2047 encoded word even inside an address (Python's ``email``
+        package in headers, aiosmtpd in ``RCPT TO``), so the message would name, or reach,
+        another mailbox (learnprog decision; RFC 2047 section 5 forbids encoded words there).
 
         Raises:
-            ValidationError: the address is empty, contains control characters or is not valid;
-                the error names ``field`` and ``line``.
+            ValidationError: the address is empty, contains control characters or ``=?``, or
+                is not valid; the error names ``field`` and ``line``.
         """
         if not isinstance(raw, str):
             raise ValidationError(
@@ -114,6 +118,15 @@ class EmailAddress:
         if _CONTROL.search(text):
             raise ValidationError(
                 "control characters (CR, LF, ...) are not allowed", field=field, line=line
+            )
+        if "=?" in text:  # how every RFC 2047 encoded word begins
+            raise ValidationError(
+                "an email address may not hold '=?': mail readers and servers (Python's email "
+                "package, aiosmtpd) decode it as an RFC 2047 encoded word, which RFC 2047 "
+                "section 5 forbids in an address, and would read another mailbox",
+                field=field,
+                line=line,
+                value=raw,
             )
         local = text.rsplit("@", 1)[0]
         if (

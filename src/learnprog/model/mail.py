@@ -190,9 +190,20 @@ _MANAGED_HEADERS = frozenset(
 
 
 def _header_value(name: str, value: object) -> str:
+    """Check an extra header's value: printable ASCII, written as it is, read back as given.
+
+    ``=?`` is refused: readers decode it as the start of an RFC 2047 encoded word (section 2),
+    so the value would read back as other text, line breaks included.
+    """
     text = single_line(value, field=f"headers.{name}", max_length=900)
     if not text.isascii() or not text.isprintable():
         raise ValidationError("an extra header's value is printable ASCII", field=f"headers.{name}")
+    if "=?" in text:
+        raise ValidationError(
+            "an extra header's value may not hold '=?': readers decode it as an RFC 2047 "
+            "encoded word",
+            field=f"headers.{name}",
+        )
     return text
 
 
