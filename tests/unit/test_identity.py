@@ -10,6 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from learnprog.errors import ValidationError
+from learnprog.model import identity
 from learnprog.model.identity import (
     EmailAddress,
     ProgramSlug,
@@ -199,6 +200,20 @@ def test_a_domain_idna_2008_refuses_is_keyed_as_written_in_lowercase() -> None:
     assert domain_key("XN--ZZ.Example") == "xn--zz.example"
     assert email_key("Ana@XN--ZZ.example") == "ana@xn--zz.example"
     assert not idna2008_refuses("straße.example")
+
+
+@given(st.text(max_size=40))
+def test_any_text_has_a_domain_key_and_keys_are_stable(text: str) -> None:
+    key = domain_key(text)
+    assert domain_key(key) == key
+    assert email_key(email_key(text)) == email_key(text)
+
+
+def test_a_hostile_domain_is_keyed_without_filling_the_key_cache() -> None:
+    cached = identity._uts46_key.cache_info().currsize
+    for n in range(50):  # a roster cell may hold a long "domain": it is keyed, not kept
+        assert domain_key(f"{n}" + "ß" * 100_000) == f"{n}" + "ß" * 100_000
+    assert identity._uts46_key.cache_info().currsize == cached
 
 
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=30))

@@ -19,6 +19,7 @@ from learnprog.model._typecheck import checked
 _CONTROL = FORBIDDEN_IN_LINE
 _LOCAL_PART_MAX_OCTETS = 64  # RFC 5321 section 4.5.3.1.1
 _ADDRESS_MAX_OCTETS = 254  # RFC 3696 errata 1690
+_DOMAIN_MAX_OCTETS = 253  # RFC 1035 section 2.3.4, without the root's dot
 
 
 def new_id() -> str:
@@ -78,7 +79,6 @@ def _simple_lower_char(char: str) -> str:
     return char.lower()[0]
 
 
-@functools.lru_cache(maxsize=4096)
 def domain_key(domain: str) -> str:
     """Return the identity key of an email domain: what :func:`email_key` makes of it.
 
@@ -102,6 +102,13 @@ def domain_key(domain: str) -> str:
     text = unicodedata.normalize("NFC", domain.strip())
     if text.isascii() and "xn--" not in text.lower():
         return text.lower()  # UTS 46 maps an ASCII name (no A-label) to its lowercase
+    if len(text) > _DOMAIN_MAX_OCTETS:  # not a domain: not kept in the cache either
+        return _uts46_key.__wrapped__(text)
+    return _uts46_key(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _uts46_key(text: str) -> str:
     try:
         a_label = idna.encode(text, uts46=True, transitional=False).decode("ascii")
         return str(idna.decode(a_label))
