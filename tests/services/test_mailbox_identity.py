@@ -9,16 +9,20 @@ invitation, bulk invitation, acceptance by sign-in, resolve_actor and the histor
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 
 import learnprog
-from learnprog.errors import NotFoundError, ValidationError
+from learnprog.clock import FixedClock
+from learnprog.errors import ConflictError, NotFoundError, ValidationError
 from learnprog.mail.memory import InMemoryMailer
 from learnprog.model import LearnerActor, MemberState
+from learnprog.model.identity import email_key
 from learnprog.services.history import ImportOutcome, MemberRecord
 from learnprog.services.invitations import InvitationOutcome
+from tests.conftest import START, UowFactory
 from tests.services.world import SYSTEM, World
 
 # (one mailbox, another mailbox) that the old key made one learner
@@ -152,3 +156,43 @@ def test_organization_domains_are_keyed_as_addresses_are(
         results = list(run)
     assert [r.outcome for r in results] == ["created", "rejected"]
     assert "outside the organization's domains" in str(results[1].reason)
+
+
+@pytest.mark.parametrize(("one", "other"), PAIRS[:2], ids=PAIR_IDS[:2])
+def test_workers_inviting_both_mailboxes_at_once_make_one_learner_each(
+    uow_factory: UowFactory, one: str, other: str
+) -> None:
+    lp = learnprog.connect(
+        uow_factory=uow_factory,
+        mailer=InMemoryMailer(),
+        clock=FixedClock(START),
+        settings=learnprog.Settings(secret_key="test-secret-test-secret"),
+    )
+    w = World(lp, licenses=5)
+    spellings = [one, other, one.replace("acme", "ACME"), other.upper()] * 2
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(len(spellings))
+
+    def invite(email: str) -> None:
+        start.wait()
+        try:
+            outcome = w.invite(email, send_email=False).outcome.value
+        except ConflictError:  # lost the race for the new learner's key: nothing stored
+            outcome = "conflict"
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=invite, args=(e,)) for e in spellings]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(outcomes) == len(spellings)
+    assert outcomes.count("created") == 2
+    assert set(outcomes) <= {"created", "already_invited", "conflict"}
+    members = lp.invitations.members(w.admin, w.program.id)
+    # whichever spelling won the race is stored: one learner per mailbox
+    assert sorted(learner.email.key for learner, _ in members) == sorted(
+        [email_key(one), email_key(other)]
+    )
