@@ -53,6 +53,8 @@ def email_key(address: str) -> str:
         ``local@domain`` keyed as above; text without an ``@`` is keyed as a local part.
     """
     text = unicodedata.normalize("NFC", address.strip())
+    if text.isascii() and "xn--" not in text.lower():
+        return text.lower()  # the common case, the same key as the steps below give
     local, at, domain = text.rpartition("@")
     if not at:
         return simple_lowercase(text)
