@@ -24,9 +24,8 @@ Revises: 0012
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from alembic import op
@@ -43,6 +42,7 @@ branch_labels = None
 depends_on = None
 
 log = logging.getLogger("learnprog.migrations")
+_BATCH = 5000
 
 _learners = sa.table(
     "learners",
@@ -75,6 +75,11 @@ _audit = sa.table(
 def upgrade() -> None:
     conn = op.get_bind()
     now = SystemClock().now()  # a migration is given no Clock: its entries are stamped now
+    # One pass over the learners keeps only each new key's first holder and the rows whose key
+    # changes (few: the old and new rules agree on almost every address).
+    holders: dict[tuple[str, str], str] = {}
+    clashes: dict[tuple[str, str], list[str]] = {}
+    changed: list[_Change] = []
     rows = conn.execute(
         sa.select(
             _learners.c.id,
@@ -82,71 +87,66 @@ def upgrade() -> None:
             _learners.c.full_name,
             _learners.c.email,
             _learners.c.email_key,
-        ).order_by(_learners.c.organization_id, _learners.c.id)
-    ).all()
-    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        )
+        .order_by(_learners.c.organization_id, _learners.c.id)
+        .execution_options(yield_per=_BATCH)
+    )
     for r in rows:
-        groups[(r.organization_id, email_key(r.email))].append(r)
-    clashes = [(key, members) for key, members in groups.items() if len(members) > 1]
+        key = email_key(r.email)
+        first = holders.setdefault((r.organization_id, key), r.id)
+        if first != r.id:
+            clashes.setdefault((r.organization_id, key), [first]).append(r.id)
+        if key != r.email_key:
+            changed.append(_Change(r.id, r.organization_id, r.full_name, r.email, r.email_key, key))
+    del holders
     if clashes:
-        named = "; ".join(
-            f"organization {org_id}, key {key!r}: "
-            + ", ".join(f"learner {m.id} <{m.email}>" for m in members)
-            for (org_id, key), members in clashes
-        )
-        raise ConflictError(
-            "revision 0013 stops, having changed nothing: these learners would share one email "
-            f"key under the new rule ({named}). Erase or change one of each group, then upgrade "
-            "again (docs/howto-databases.md, 'Email keys (revision 0013)')",
-            kind="learner",
-            key=[m.id for _, members in clashes for m in members],
-        )
+        _stop(conn, clashes)
 
-    changed = [(r, email_key(r.email)) for r in rows if email_key(r.email) != r.email_key]
     update = (
         _learners.update()
         .where(_learners.c.id == sa.bindparam("match"))
         .values(email_key=sa.bindparam("new_key"), search_key=sa.bindparam("new_search"))
     )
-    if changed:
+    for start in range(0, len(changed), _BATCH):
         # two steps, so that no key is ever held by two rows while the others move
+        batch = changed[start : start + _BATCH]
         conn.execute(
             update,
-            [
-                {"match": r.id, "new_key": f"rekey {r.id}", "new_search": f"rekey {r.id}"}
-                for r, _ in changed
-            ],
+            [{"match": c.id, "new_key": f"rekey {c.id}", "new_search": ""} for c in batch],
         )
+    for start in range(0, len(changed), _BATCH):
+        batch = changed[start : start + _BATCH]
         conn.execute(
             update,
             [
-                {"match": r.id, "new_key": key, "new_search": search_key(r.full_name, key)}
-                for r, key in changed
+                {"match": c.id, "new_key": c.new, "new_search": search_key(c.name, c.new)}
+                for c in batch
             ],
         )
     review = [
         _entry(
-            r.organization_id,
+            c.org_id,
             "migration.email_key_review",
             "learner",
-            r.id,
-            {"email": [r.email, r.email], "email_key": [r.email_key, key]},
+            c.id,
+            {"email": [c.email, c.email], "email_key": [c.old, c.new]},
             now,
         )
-        for r, key in changed
+        for c in changed
     ]
-    for r, key in changed:
+    if changed:
+        shown = "; ".join(f"{c.id} <{c.email}> {c.old!r} -> {c.new!r}" for c in changed[:20])
+        more = f" and {len(changed) - 20} more" if len(changed) > 20 else ""
         log.warning(
-            "learner %s <%s> of organization %s: email key %r is now %r; check that no other "
-            "mailbox was matched to them",
-            r.id,
-            r.email,
-            r.organization_id,
-            r.email_key,
-            key,
+            "revision 0013: %d learners' email keys changed; check that no other mailbox was "
+            "matched to them (audit entries migration.email_key_review): %s%s",
+            len(changed),
+            shown,
+            more,
         )
 
-    for org in conn.execute(sa.select(_organizations.c.id, _organizations.c.email_domains)):
+    organizations = conn.execute(sa.select(_organizations.c.id, _organizations.c.email_domains))
+    for org in organizations.all():
         stored = [str(d) for d in org.email_domains or []]
         keyed = list(dict.fromkeys(domain_key(d) for d in stored))
         if keyed != stored:
@@ -172,8 +172,38 @@ def upgrade() -> None:
                     now,
                 )
             )
-    if review:
-        conn.execute(_audit.insert(), review)
+    for start in range(0, len(review), _BATCH):
+        conn.execute(_audit.insert(), review[start : start + _BATCH])
+
+
+class _Change(NamedTuple):  # not a dataclass: Alembic loads this file outside sys.modules
+    id: str
+    org_id: str
+    name: str
+    email: str
+    old: str
+    new: str
+
+
+def _stop(conn: sa.Connection, clashes: dict[tuple[str, str], list[str]]) -> None:
+    """Raise the error that names the learners who would share a key; nothing is written."""
+    ids = [i for members in clashes.values() for i in members]
+    found = conn.execute(
+        sa.select(_learners.c.id, _learners.c.email).where(_learners.c.id.in_(ids))
+    )
+    emails = {str(r.id): str(r.email) for r in found}
+    named = "; ".join(
+        f"organization {org_id}, key {key!r}: "
+        + ", ".join(f"learner {i} <{emails[i]}>" for i in members)
+        for (org_id, key), members in clashes.items()
+    )
+    raise ConflictError(
+        "revision 0013 stops, having changed nothing: these learners would share one email "
+        f"key under the new rule ({named}). Erase or change one of each group, then upgrade "
+        "again (docs/howto-databases.md, 'Email keys (revision 0013)')",
+        kind="learner",
+        key=ids,
+    )
 
 
 def _entry(
