@@ -30,8 +30,9 @@ def new_id() -> str:
 def email_key(address: str) -> str:
     """Return the identity key of an email address: one key per mailbox.
 
-    Two addresses with the same key are the same person within an organization; two different
-    mailboxes never share a key. Outer spaces are trimmed and the address NFC-normalized; then
+    Two addresses with the same key are the same person within an organization; addresses
+    that differ other than in letter case (or a domain's form) never share a key. Outer spaces
+    are trimmed and the address NFC-normalized; then
 
     - the local part (before the last ``@``) takes each code point's simple lowercase mapping
       (Unicode ``UnicodeData.txt``, field 13): ``Ana.Lima@`` and ``ana.lima@`` are one key,
