@@ -35,6 +35,11 @@ def test_bulk_invitation_benchmark_runs(tmp_path: Path) -> None:
     assert "peak memory, sqlite: " in out
 
 
+def test_email_keys_differ_from_the_old_rule_only_where_it_folded(tmp_path: Path) -> None:
+    out = run_benchmark(tmp_path, "email_keys.py", "--addresses", "2000")
+    assert "addresses keyed differently: 100, of which with ẞ ﬁ İ xn--strae-oqa: 100" in out
+
+
 def test_members_figures_agree_with_one_query_on_raw_events(tmp_path: Path) -> None:
     out = run_benchmark(
         tmp_path, "learning_activity.py", "--learners", "30", "--events", "300",

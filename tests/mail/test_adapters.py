@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
 
+import idna
 import pytest
 
 from learnprog.clock import FixedClock
@@ -17,6 +18,7 @@ from learnprog.errors import MailError, ValidationError
 from learnprog.mail.maildir import MaildirMailer
 from learnprog.mail.smtp import SmtpMailer
 from learnprog.model import MessageCategory, OutgoingMessage
+from learnprog.model.identity import email_key
 from tests import factories as f
 from tests.mail.conftest import SmtpServer
 
@@ -122,6 +124,15 @@ def test_an_internationalized_domain_goes_on_the_wire_in_ascii(smtp_server: Smtp
     assert envelope.rcpt_tos == ["zoe@xn--bcher-kva.example"]
     received = parse(envelope.original_content)  # type: ignore[arg-type]
     assert received["To"].addresses[0].addr_spec == "zoe@xn--bcher-kva.example"
+
+
+def test_a_domain_goes_on_the_wire_by_idna_2008_as_its_key_is_made(
+    smtp_server: SmtpServer,
+) -> None:
+    plain(smtp_server).send(message(to="jan@straße.example"))  # IDNA 2003 would send strasse
+    (envelope,) = smtp_server.recorder.envelopes
+    assert envelope.rcpt_tos == ["jan@xn--strae-oqa.example"]
+    assert idna.decode("xn--strae-oqa.example") == email_key("jan@straße.example").split("@")[1]
 
 
 def test_a_non_ascii_local_part_uses_smtputf8_when_offered(smtp_server: SmtpServer) -> None:

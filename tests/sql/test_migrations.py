@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from learnprog.errors import ConflictError
 from learnprog.model import MemberState
 from learnprog.storage.sql import SqlUnitOfWork, current_revision, head_revision, upgrade
 from learnprog.storage.sql.migrate import alembic_config, downgrade
@@ -30,7 +33,7 @@ def test_the_chain_is_linear_with_one_head() -> None:
     heads = scripts.get_heads()
     assert heads == [head_revision()]
     revisions = list(scripts.walk_revisions())
-    assert [r.revision for r in reversed(revisions)] == [f"{n:04d}" for n in range(1, 13)]
+    assert [r.revision for r in reversed(revisions)] == [f"{n:04d}" for n in range(1, 14)]
     assert all(not r.is_merge_point and not r.is_branch_point for r in revisions)
 
 
@@ -146,3 +149,143 @@ def _write_first_revision_rows(engine: Engine) -> None:
                 joined_at=at,
             )
         )
+
+
+# --- revision 0013: email keys made again, one key per mailbox --------------------------------
+
+
+def _write_0012_learners(engine: Engine, learners: list[tuple[str, str, str]]) -> None:
+    """An organization and learners ``(id, email, email_key)`` keyed by the old rule."""
+    reflected = sa.MetaData()
+    reflected.reflect(engine)
+    t = reflected.tables
+    mysql = engine.dialect.name in ("mysql", "mariadb")
+    at = datetime(2026, 1, 2, 3, 4, 5)
+    with engine.begin() as conn:
+        wide = "\uff41\uff43\uff4d\uff45.example"  # full-width "acme", as casefold kept it
+        domains = ["acme.example", "strasse.example", "xn--zz.example", wide]
+        conn.execute(
+            t["organizations"]
+            .insert()
+            .values(
+                id="org1",
+                name="Acme",
+                email_domains=json.dumps(domains) if mysql else domains,
+                timezone="UTC",
+                report_program_ids="[]" if mysql else [],
+                report_weekdays="[]" if mysql else [],
+                restrict_invitations_to_domains=False,
+                created_at=at,
+            )
+        )
+        for learner_id, email, key in learners:
+            conn.execute(
+                t["learners"]
+                .insert()
+                .values(
+                    id=learner_id,
+                    organization_id="org1",
+                    full_name=f"Learner {learner_id}",
+                    email=email,
+                    email_key=key,
+                    attributes="{}" if mysql else {},
+                    identity_verified=False,
+                    created_at=at,
+                    search_key=f"learner {learner_id}\n{key}",
+                )
+            )
+
+
+def test_revision_0013_keys_learners_and_domains_by_the_new_rule_and_lists_them(
+    sql_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    reset_schema(sql_engine)
+    try:
+        upgrade(sql_engine, "0012")
+        _write_0012_learners(
+            sql_engine,
+            [
+                ("l1", "Jan.Straße@Acme.example", "jan.strasse@acme.example"),
+                ("l2", "Ana@Acme.example", "ana@acme.example"),
+                ("l3", "x@xn--strae-oqa.example", "x@strasse.example"),
+                ("l4", "ﬁnance@acme.example", "finance@acme.example"),
+                ("l5", "Σοσ@acme.example", "σοσ@acme.example"),  # noqa: RUF001 - Greek
+            ],
+        )
+        with caplog.at_level(logging.WARNING, logger="learnprog.migrations"):
+            upgrade(sql_engine)
+        assert current_revision(sql_engine) == head_revision()
+        with SqlUnitOfWork(sql_engine) as uow:
+            keys = {lid: uow.learners.get(lid).email.key for lid in ("l1", "l2", "l3", "l4", "l5")}
+            assert keys == {
+                "l1": "jan.straße@acme.example",
+                "l2": "ana@acme.example",
+                "l3": "x@straße.example",
+                "l4": "ﬁnance@acme.example",
+                "l5": "σοσ@acme.example",  # noqa: RUF001 - Greek letters on purpose
+            }
+            for lid, key in keys.items():  # found by the key the services now ask for
+                found = uow.learners.find_by_email("org1", key)
+                assert found is not None
+                assert found.id == lid
+            org = uow.organizations.get("org1")
+            assert org.email_domains == ("acme.example", "strasse.example", "xn--zz.example")
+            entries = uow.audit.list("org1")
+        review = {e.object_id: e for e in entries if e.action == "migration.email_key_review"}
+        assert set(review) == {"l1", "l3", "l4"}  # every learner whose key changed
+        assert review["l1"].changes["email_key"] == [
+            "jan.strasse@acme.example",
+            "jan.straße@acme.example",
+        ]
+        (domains,) = [e for e in entries if e.action == "migration.email_domain_review"]
+        assert domains.changes["email_domains"] == [["xn--zz.example"], ["xn--zz.example"]]
+        logged = caplog.text
+        assert "3 learners' email keys changed" in logged
+        assert "l1 <Jan.Straße@Acme.example>" in logged
+        assert "xn--zz.example" in logged
+        with sql_engine.connect() as conn:  # the members search holds the new key
+            search = conn.execute(
+                sa.text("SELECT search_key FROM learners WHERE id = 'l1'")
+            ).scalar_one()
+        assert search.endswith("\njan.straße@acme.example")
+    finally:
+        reset_schema(sql_engine)
+        upgrade(sql_engine)
+
+
+def test_revision_0013_stops_naming_the_learners_that_would_share_a_key(
+    sql_engine: Engine,
+) -> None:
+    reset_schema(sql_engine)
+    try:
+        upgrade(sql_engine, "0012")
+        # full case folding gave "İpek" the key "i\u0307pek"; the simple mapping gives "ipek"
+        _write_0012_learners(
+            sql_engine,
+            [
+                ("l1", "İpek@acme.example", "i\u0307pek@acme.example"),
+                ("l2", "ipek@acme.example", "ipek@acme.example"),
+                ("l3", "Jan.Straße@Acme.example", "jan.strasse@acme.example"),
+            ],
+        )
+        with pytest.raises(ConflictError, match="revision 0013 stops") as info:
+            upgrade(sql_engine)
+        message = str(info.value)
+        assert "learner l1 <İpek@acme.example>" in message
+        assert "learner l2 <ipek@acme.example>" in message
+        assert "l3" not in message
+        assert info.value.key == ["l1", "l2"]
+        assert current_revision(sql_engine) == "0012"  # nothing changed, nothing merged
+        with sql_engine.connect() as conn:
+            keys = {
+                str(lid): str(key)
+                for lid, key in conn.execute(sa.text("SELECT id, email_key FROM learners"))
+            }
+        assert keys == {
+            "l1": "i\u0307pek@acme.example",
+            "l2": "ipek@acme.example",
+            "l3": "jan.strasse@acme.example",
+        }
+    finally:
+        reset_schema(sql_engine)
+        upgrade(sql_engine)

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import re
 
+import idna
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from learnprog.errors import ValidationError
+from learnprog.model import identity
 from learnprog.model.identity import (
     EmailAddress,
     ProgramSlug,
+    domain_key,
     email_key,
+    idna2008_refuses,
     new_id,
     normalize_external_id,
     reject_control_characters,
+    simple_lowercase,
     slugify,
 )
 
@@ -139,9 +144,87 @@ def test_trusted_rebuilds_without_validation() -> None:
 # --- email_key ------------------------------------------------------------------------------
 
 
-def test_email_key_trims_and_casefolds() -> None:
+def test_email_key_trims_and_lowercases() -> None:
     assert email_key("  Ana.Lima@Example.COM ") == "ana.lima@example.com"
-    assert email_key("STRASSE@example.de") == email_key("straße@example.de")
+    assert email_key("STÉPHANE@Example.org") == "stéphane@example.org"
+    assert email_key("ste\u0301phane@example.org") == "stéphane@example.org"  # NFC
+
+
+# Pairs of different mailboxes that full case folding or IDNA 2003 made one key.
+DIFFERENT_MAILBOXES = [
+    ("jan.straße@example.de", "jan.strasse@example.de"),
+    ("ﬁnance@example.org", "finance@example.org"),
+    ("σος@example.gr", "σοσ@example.gr"),  # noqa: RUF001 - Greek letters on purpose
+    ("ǆemal@example.org", "džemal@example.org"),  # one ligature code point, two letters
+    ("ſam@example.org", "sam@example.org"),  # noqa: RUF001 - long s on purpose
+    ("jan@straße.example", "jan@strasse.example"),  # IDNA 2008 keeps ß; IDNA 2003 made ss
+    ("jan@xn--strae-oqa.example", "jan@strasse.example"),
+]
+
+
+@pytest.mark.parametrize(("one", "other"), DIFFERENT_MAILBOXES)
+def test_different_mailboxes_have_different_keys(one: str, other: str) -> None:
+    assert EmailAddress.parse(one).key != EmailAddress.parse(other).key
+
+
+# Pairs of spellings of one mailbox: case (simple mapping), NFC, a domain's two forms.
+SAME_MAILBOX = [
+    ("Ana@Example.org", "ana@example.org"),
+    ("JAN.STRAẞE@example.de", "jan.straße@example.de"),  # capital sharp s, simple mapping
+    ("ΣΟΣ@example.gr", "σοσ@example.gr"),  # noqa: RUF001 - each capital is small sigma
+    ("İpek@example.org", "ipek@example.org"),  # simple mapping of U+0130 is i
+    ("jan@straße.example", "jan@xn--strae-oqa.example"),
+    ("jan@STRAẞE.example", "jan@straße.example"),
+    ("x@BÜCHER.example", "x@xn--bcher-kva.example"),
+    ("x@bu\u0308cher.example", "x@bücher.example"),
+    ("x@\uff25\uff38\uff21\uff2d\uff30\uff2c\uff25.org", "x@example.org"),  # full-width
+]
+
+
+@pytest.mark.parametrize(("one", "other"), SAME_MAILBOX)
+def test_spellings_of_one_mailbox_have_one_key(one: str, other: str) -> None:
+    assert EmailAddress.parse(one).key == EmailAddress.parse(other).key
+
+
+def test_the_domain_key_is_the_unicode_form_of_the_uts46_ascii_form() -> None:
+    for domain in ("straße.example", "xn--strae-oqa.example", "STRAẞE.example"):
+        assert domain_key(domain) == "straße.example"
+        assert idna.encode(domain_key(domain), uts46=True, transitional=False) == (
+            idna.encode(domain, uts46=True, transitional=False)
+        )
+    assert domain_key(" Example.ORG ") == "example.org"
+
+
+def test_a_domain_idna_2008_refuses_is_keyed_as_written_in_lowercase() -> None:
+    assert idna2008_refuses("xn--zz.example")
+    assert domain_key("XN--ZZ.Example") == "xn--zz.example"
+    assert email_key("Ana@XN--ZZ.example") == "ana@xn--zz.example"
+    assert not idna2008_refuses("straße.example")
+
+
+@given(st.text(max_size=40))
+def test_any_text_has_a_domain_key_and_keys_are_stable(text: str) -> None:
+    key = domain_key(text)
+    assert domain_key(key) == key
+    assert email_key(email_key(text)) == email_key(text)
+
+
+def test_a_hostile_domain_is_keyed_without_filling_the_key_cache() -> None:
+    cached = identity._uts46_key.cache_info().currsize
+    for n in range(50):  # a roster cell may hold a long "domain": it is keyed, not kept
+        assert domain_key(f"{n}" + "ß" * 100_000) == f"{n}" + "ß" * 100_000
+    assert identity._uts46_key.cache_info().currsize == cached
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=30))
+@example("Σ")
+@example("İ")
+@example("ς")
+def test_simple_lowercase_maps_one_code_point_to_one(text: str) -> None:
+    lowered = simple_lowercase(text)
+    assert len(lowered) == len(text)
+    assert simple_lowercase(lowered) == lowered
+    assert all(simple_lowercase(c) == c for c in "ßςﬁŉ")
 
 
 @given(st.text())

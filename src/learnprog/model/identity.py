@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import re
 import secrets
@@ -10,6 +9,7 @@ import unicodedata
 import uuid
 
 import email_validator
+import idna
 from attrs import field, frozen
 
 from learnprog.errors import ValidationError
@@ -19,6 +19,7 @@ from learnprog.model._typecheck import checked
 _CONTROL = FORBIDDEN_IN_LINE
 _LOCAL_PART_MAX_OCTETS = 64  # RFC 5321 section 4.5.3.1.1
 _ADDRESS_MAX_OCTETS = 254  # RFC 3696 errata 1690
+_DOMAIN_MAX_OCTETS = 253  # RFC 1035 section 2.3.4, without the root's dot
 
 
 def new_id() -> str:
@@ -27,40 +28,109 @@ def new_id() -> str:
 
 
 def email_key(address: str) -> str:
-    """Return the identity key of an email address: spaces trimmed, NFC-normalized, case-folded.
+    """Return the identity key of an email address: one key per mailbox.
 
-    Two addresses with the same key are the same person within an organization
-    (``" Ana.Lima@Example.COM"`` and ``"ana.lima@example.com"``; an ``é`` typed as one code
-    point or as ``e`` plus a combining accent; ``bücher.example`` and its ASCII form
-    ``xn--bcher-kva.example``), while accents are kept (``stéphane@`` and ``stephane@`` stay
-    two people) because none of the steps strips them.
+    Two addresses with the same key are the same person within an organization; addresses
+    that differ other than in letter case (or a domain's form) never share a key. Outer spaces
+    are trimmed and the address NFC-normalized; then
+
+    - the local part (before the last ``@``) takes each code point's simple lowercase mapping
+      (Unicode ``UnicodeData.txt``, field 13): ``Ana.Lima@`` and ``ana.lima@`` are one key,
+      while ``ß``, final ``ς`` and ligatures such as ``ﬁ`` stay as they are, since
+      ``jan.straße@`` and ``jan.strasse@``, a Greek name ending in final or small sigma,
+      ``ﬁnance@`` and ``finance@`` can be different mailboxes (full case folding would make
+      them one);
+    - the domain is keyed by :func:`domain_key` (UTS 46 non-transitional processing, IDNA 2008),
+      so its ASCII and Unicode forms (``xn--bcher-kva.example``, ``BÜCHER.example``) are one.
+
+    Accents are kept (``stéphane@`` and ``stephane@`` stay two people). A local part is matched
+    in any case although RFC 5321 section 2.4 lets a server tell cases apart: one person typing
+    ``Ana@`` or ``ana@`` is far likelier than two people at those addresses (learnprog decision).
+
+    Args:
+        address: the address as written (need not be valid: the key of any text is defined).
+
+    Returns:
+        ``local@domain`` keyed as above; text without an ``@`` is keyed as a local part.
     """
-    key = unicodedata.normalize("NFC", address.strip()).casefold()
-    local, at, domain = key.rpartition("@")
-    if at and "xn--" in domain:
-        key = f"{local}@{_domain_key(domain)}"
-    return key
+    text = unicodedata.normalize("NFC", address.strip())
+    if text.isascii() and "xn--" not in text.lower():
+        return text.lower()  # the common case, the same key as the steps below give
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return simple_lowercase(text)
+    return f"{simple_lowercase(local)}@{domain_key(domain)}"
+
+
+def simple_lowercase(text: str) -> str:
+    """Return ``text`` with each code point replaced by its simple lowercase mapping.
+
+    The simple mapping (Unicode ``UnicodeData.txt``, field 13) maps one code point to one
+    and looks at no context: ``A`` -> ``a``, capital sigma -> small sigma wherever it
+    stands, ``ß``, ``ς`` and ``ﬁ`` unchanged, ``İ`` -> ``i``. Python's ``str.lower`` applies
+    the full mapping of ``SpecialCasing.txt``, which differs only for ``İ`` (U+0130, two code
+    points) and the final sigma (by context); lowering one code point at a time and keeping
+    the first code point of ``İ``'s result gives the simple mapping.
+    """
+    if text.isascii():
+        return text.lower()
+    return "".join(_simple_lower_char(c) for c in text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _simple_lower_char(char: str) -> str:
+    return char.lower()[0]
 
 
 def domain_key(domain: str) -> str:
     """Return the identity key of an email domain: what :func:`email_key` makes of it.
 
-    Spaces trimmed, NFC-normalized, case-folded, and an internationalized domain in its ASCII
-    form (``xn--bcher-kva.example``) turned into its Unicode form (``bücher.example``), so
-    ``BÜCHER.example``, ``xn--bcher-kva.example`` and ``bu\u0308cher.example`` all give
-    ``bücher.example`` (RFC 5891 section 5; the same steps as an address's key, so an address
-    is on a domain exactly when ``EmailAddress.domain == domain_key(domain)``).
+    Spaces trimmed, NFC-normalized, then UTS 46 processing, non-transitional (Unicode
+    Technical Standard 46 section 4, as IDNA 2008, RFC 5891, is applied by browsers and
+    email-validator): ``idna.encode(domain, uts46=True, transitional=False)`` gives the
+    name's ASCII form, and the key is that form's Unicode form. So ``BÜCHER.example``,
+    ``xn--bcher-kva.example`` and ``bu\u0308cher.example`` all give ``bücher.example``, and
+    ``straße.example`` keys as itself, one name with ``xn--strae-oqa.example`` and another
+    than ``strasse.example`` (IDNA 2003 mapped ``ß`` to ``ss``). A domain that IDNA 2008
+    refuses (new input never is one: email-validator refuses it first) is keyed as written,
+    NFC and simple lowercase. An address is on a domain exactly when
+    ``EmailAddress.domain == domain_key(domain)``.
+
+    Args:
+        domain: a domain name, in any case, in its ASCII or Unicode form.
+
+    Returns:
+        The domain's key: lowercase, internationalized labels in their Unicode form.
     """
-    return _domain_key(unicodedata.normalize("NFC", domain.strip()).casefold())
+    text = unicodedata.normalize("NFC", domain.strip())
+    if text.isascii() and "xn--" not in text.lower():
+        return text.lower()  # UTS 46 maps an ASCII name (no A-label) to its lowercase
+    if len(text) > _DOMAIN_MAX_OCTETS:  # not a domain: not kept in the cache either
+        return _uts46_key.__wrapped__(text)
+    return _uts46_key(text)
 
 
-def _domain_key(folded: str) -> str:
-    if "xn--" not in folded:
-        return folded
-    # an internationalized domain in its ASCII form: the same one
-    with contextlib.suppress(UnicodeError):  # not valid punycode: kept as written
-        folded = unicodedata.normalize("NFC", folded.encode("ascii").decode("idna"))
-    return folded.casefold()
+@functools.lru_cache(maxsize=4096)
+def _uts46_key(text: str) -> str:
+    try:
+        a_label = idna.encode(text, uts46=True, transitional=False).decode("ascii")
+        return str(idna.decode(a_label))
+    except (idna.IDNAError, UnicodeError):  # not a name IDNA 2008 allows: kept as written
+        return simple_lowercase(text)
+
+
+def idna2008_refuses(domain: str) -> bool:
+    """Return whether UTS 46 non-transitional processing (IDNA 2008) refuses ``domain``.
+
+    Such a domain is keyed as written by :func:`domain_key`; the migration that brought in
+    this key lists the stored ones.
+    """
+    text = unicodedata.normalize("NFC", domain.strip())
+    try:
+        idna.decode(idna.encode(text, uts46=True, transitional=False))
+    except (idna.IDNAError, UnicodeError):
+        return True
+    return False
 
 
 def reject_control_characters(value: str, *, field: str) -> str:
@@ -156,7 +226,7 @@ class EmailAddress:
 
     @property
     def domain(self) -> str:
-        """The part after the last ``@``, case-folded."""
+        """The part after the last ``@``, keyed by :func:`domain_key`."""
         return self.key.rsplit("@", 1)[-1]
 
     def __str__(self) -> str:
@@ -256,7 +326,7 @@ def domain_name(raw: object, *, field: str) -> str:
 
 @functools.lru_cache(maxsize=1024)
 def _domain_name(raw: str, field: str) -> str:
-    domain = raw.strip().casefold().lstrip("@")
+    domain = simple_lowercase(unicodedata.normalize("NFC", raw.strip())).lstrip("@")
     if not domain or _CONTROL.search(domain) or len(domain.rsplit(".", 1)[-1]) < 2:
         raise ValidationError(f"{raw!r} is not a domain name", field=field, value=raw)
     try:

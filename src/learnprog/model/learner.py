@@ -81,7 +81,8 @@ class Learner:
         id: record ID.
         organization_id: the organization the account belongs to.
         full_name: the name as written, in any script (1-200 characters).
-        email: the address as written plus its case-folded key (unique per organization).
+        email: the address as written plus its key (unique per organization; see
+            :func:`~learnprog.model.identity.email_key`).
         external_id: the organization's own ID for the person, kept as written, or ``None``.
         profile: the report profile fields.
         attributes: free-form learner attributes (name -> text).

@@ -156,7 +156,7 @@ class LearnerRepository(Protocol):
         ...
 
     def find_by_email(self, organization_id: str, email_key: str) -> Learner | None:
-        """Return the learner whose email key (case-folded, trimmed) is ``email_key``."""
+        """Return the learner whose key (:func:`learnprog.model.identity.email_key`) is this."""
         ...
 
     def find_by_emails(
