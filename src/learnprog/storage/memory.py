@@ -1310,7 +1310,7 @@ class InMemoryReportRepository(ports.ReportRepository):
             yield UsageRecord(
                 learner, course.name, course.course_id, course.slug, course.partner,
                 e.enrolled_at, course.class_start, figures,
-                m.state is MemberState.DELETED_MEMBER, program.slug.value, program.name, source,
+                m.state is not MemberState.MEMBER, program.slug.value, program.name, source,
                 uow.contracts.get(e.contract_id).name,
             )  # fmt: skip
 
@@ -1322,7 +1322,7 @@ class InMemoryReportRepository(ports.ReportRepository):
             spec = uow.specializations.get(e.target_id)
             yield SpecializationRecord(
                 learner, spec.name, spec.slug, spec.partner, e.enrolled_at, figures,
-                m.state is MemberState.DELETED_MEMBER, program.slug.value, program.name, source,
+                m.state is not MemberState.MEMBER, program.slug.value, program.name, source,
                 uow.contracts.get(e.contract_id).name,
             )  # fmt: skip
 
