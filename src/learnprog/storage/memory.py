@@ -50,6 +50,7 @@ from learnprog.model.messaging import (
     AudienceFilter,
     AudienceMember,
     MessageRecipient,
+    RecipientSkip,
     SentMessage,
 )
 from learnprog.model.organization import Contract, Organization, Program
@@ -1209,6 +1210,18 @@ class InMemoryMessageRepository(_Table[SentMessage], ports.MessageRepository):
         return self._uow.message_recipients._select_by(
             "message", message_id, lambda r: True, lambda r: r.learner_id
         )
+
+    def recipient_counts(
+        self, message_ids: Sequence[str], program_ids: Sequence[str]
+    ) -> Mapping[str, Mapping[RecipientSkip | None, int]]:
+        wanted = set(program_ids)
+        counts: dict[str, dict[RecipientSkip | None, int]] = {}
+        for message_id in dict.fromkeys(message_ids):
+            for r in self.recipients(message_id):
+                if r.program_id in wanted:
+                    per = counts.setdefault(message_id, {})
+                    per[r.skipped] = per.get(r.skipped, 0) + 1
+        return counts
 
     def resolve(
         self,
