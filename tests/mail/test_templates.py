@@ -179,6 +179,27 @@ def test_a_misspelt_placeholder_is_named_with_its_right_spelling(text: str, erro
 
 
 @pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("{" * 50_000 + "learner_name" + "}" * 50_000, True),
+        ("{" * 100_000, True),
+        ("Hi {learner_name" + " x" * 50_000 + "}", False),
+        ("{a " * 30_000, False),
+    ],
+)
+def test_hostile_braces_are_refused_or_read_as_text_with_a_short_error(
+    text: str, refused: bool
+) -> None:
+    if not refused:
+        assert check_admin_text(text, field="body") == text
+        return
+    with pytest.raises(ValidationError) as caught:
+        check_admin_text(text, field="body")
+    assert caught.value.field == "body"
+    assert len(caught.value.reason) < 400  # the text is named by its start, not repeated whole
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Hi {{ learner_name }}, join {{program_name}} at {{- organization_name -}}!",

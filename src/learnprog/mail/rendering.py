@@ -208,7 +208,12 @@ def _closest(written: str) -> str | None:
 
 
 def _misspelt(written: str, shown: str) -> str:
-    """The error for a misspelt placeholder, shown as written: the right spelling or the list."""
+    """The error for a misspelt placeholder, shown as written: the right spelling or the list.
+
+    What is shown is cut to 80 characters, so hostile text cannot make the error huge.
+    """
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
     best = _closest(written)
     if best is not None:
         return f"{shown} is not a placeholder: write {_placeholder(best)}"
