@@ -578,9 +578,10 @@ def read_csv(
         ValidationError: the file cannot be opened; or its encoding is unknown, not a text
             encoding, cannot be told, or does not read every byte (``field="encoding"``,
             naming the line); or it is empty, or lacks required headers (one error naming every
-            missing column, ``field="header"``, ``line=1``); or a record cannot be parsed: a
-            field longer than the csv module's limit (131,072 characters; learnprog never
-            changes it) or a quoted field never closed, naming the line it starts on.
+            missing column, ``field="header"``, ``line=1``); or a header cell or a record
+            cannot be parsed: a field longer than the csv module's limit (131,072 characters;
+            learnprog never changes it), naming line 1 for the header, or a quoted field never
+            closed, naming the line it starts on.
     """
     with _seekable(source) as stream:
         if encoding is not None:
@@ -648,9 +649,24 @@ def _read_header(text: io.TextIOWrapper) -> tuple[str, int]:
 
 
 def _pick_delimiter(first: str, wanted: dict[str, str]) -> tuple[str, list[str]]:
+    """Pick the delimiter that reads the most wanted headers from the header line.
+
+    Raises:
+        ValidationError: the csv module cannot read the header (a header cell longer than
+            :func:`csv.field_size_limit`), naming line 1, ``field="header"``; never
+            ``csv.Error``.
+    """
     best: tuple[int, str, list[str]] = (-1, ",", [])
     for delimiter in _DELIMITERS:
-        headers = next(csv.reader(io.StringIO(first, newline=""), delimiter=delimiter), [])
+        try:
+            headers = next(csv.reader(io.StringIO(first, newline=""), delimiter=delimiter), [])
+        except csv.Error as exc:  # "field larger than field limit (131072)"
+            raise ValidationError(
+                f"the header line cannot be read as CSV: {exc}; a header may hold at most "
+                f"{csv.field_size_limit():,} characters",
+                field="header",
+                line=1,
+            ) from exc
         score = sum(normalize_header(h) in wanted for h in headers)
         if score > best[0]:
             best = (score, delimiter, headers)

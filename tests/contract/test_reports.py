@@ -17,6 +17,7 @@ from learnprog.model import (
     Course,
     Enrollment,
     EntryKind,
+    Learner,
     Membership,
     MemberState,
     Program,
@@ -166,6 +167,46 @@ def test_usage_records_are_the_current_course_enrollments(uow_factory: UowFactor
     assert ana1.course_slug == "c-1"
     assert ana1.learner.attributes == {"Cost Center": "CC-42", "Région": "Île-de-France"}
     assert rows[2].learner.attributes == {}  # bo, after ana's rows: nothing carried over
+
+
+def test_removed_from_program_is_yes_for_anyone_not_an_active_member(
+    uow_factory: UowFactory,
+) -> None:
+    # guide, "Usage Report" / "Specialization Report": Removed From Program "Indicates whether
+    # the user is an active member of the learning program". Eve joined, enrolled in C1 and the
+    # specialization, was removed and has been invited again without rejoining: INVITED, so not
+    # an active member, and both her rows say Yes.
+    fx = _fixture(uow_factory)
+    with uow_factory() as uow:
+        prog = uow.programs.get(fx.program_id)
+        (spec,) = uow.specializations.list_for_organization(prog.organization_id)
+        deal_id = uow.contracts.list_for_organization(prog.organization_id)[0].id
+        eve = Learner.create(prog.organization_id, "Eve", "eve@acme.example", now=f.NOW)
+        m = Membership.invite(prog.organization_id, prog.id, eve.id, deal_id, now=f.NOW)
+        m = m.accept(f.NOW + DAY).remove(f.NOW + 3 * DAY).reinvite(f.NOW + 4 * DAY, deal_id)
+        assert m.state is MemberState.INVITED
+        c1 = next(i for i, code in fx.courses.items() if code == "C1")
+        uow.learners.add_many([eve])
+        uow.memberships.add_many([m])
+        for kind, target in ((EntryKind.COURSE, c1), (EntryKind.SPECIALIZATION, spec.id)):
+            uow.enrollments.add(
+                Enrollment.create(prog.organization_id, prog.id, eve.id, kind=kind,
+                                  target_id=target, contract_id=deal_id, now=f.NOW + 2 * DAY)
+            )  # fmt: skip
+        uow.commit()
+    names = {**fx.names, eve.id: "eve"}
+    with uow_factory() as uow:
+        rows = list(uow.reports.usage([prog.id]))
+        specs = {names[r.learner.id]: r.removed for r in uow.reports.specializations([prog.id])}
+    usage = {(names[r.learner.id], r.course_code): r.removed for r in rows}
+    assert usage == {
+        ("ana", "C1"): False,
+        ("ana", "C2"): False,
+        ("bo", "C1"): False,
+        ("di", "C2"): True,
+        ("eve", "C1"): True,
+    }
+    assert specs == {"bo": False, "eve": True}
 
 
 def test_membership_records_cover_every_state(uow_factory: UowFactory) -> None:

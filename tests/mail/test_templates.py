@@ -119,7 +119,9 @@ def test_the_invitation_carries_the_program_message_or_the_organization_default(
         ("{% include 'x' %}", "tags"),
         ("{{ learner_name|round }}", "only placeholders"),
         ("{{ learner_name|nosuchfilter }}", "only placeholders"),
-        ("{% raw %}{{ learner_name }}{% endraw %}", "outside a placeholder"),
+        ("{% raw %}{{ learner_name }}{% endraw %}", r"\{% raw %\} blocks are not allowed"),
+        ("{% raw %}Hello{% endraw %}", r"\{% raw %\} blocks are not allowed"),
+        ("Hi {%- raw -%}x{%- endraw %}", r"\{%- raw -%\} blocks are not allowed"),
         ("{{ '{{ learner_name }}' }}", "only placeholders"),
         ("{{ learner_name.format_map }}", "only placeholders"),
         ("{{ self }}", "unknown placeholder self"),
@@ -135,6 +137,100 @@ def test_admin_text_is_plain_text_and_documented_placeholders(text: str, error: 
     with pytest.raises(ValidationError, match=error) as caught:
         check_admin_text(text, field="body")
     assert caught.value.field == "body"
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("Hi {learner_name}!", "{learner_name} in single braces is not a placeholder: "
+                               "write {{ learner_name }}"),
+        ("Hi { Learner Name }", "{ Learner Name } in single braces is not a placeholder: "
+                                "write {{ learner_name }}"),
+        ("Hi {lerner_name}", "{lerner_name} in single braces is not a placeholder: "
+                             "write {{ learner_name }}"),
+        ("At {organisation_name}", "write {{ organization_name }}"),
+        ("Hi {team}", "{team} in single braces is not a placeholder; the placeholders are "
+                      "{{ learner_name }}, {{ program_name }}, {{ organization_name }}"),
+        ("Hi {{ lerner_name }}", "unknown placeholder lerner_name ({{ lerner_name }}: "
+                                 "write {{ learner_name }})"),
+        ("Hi {{ Learner_Name }}", "write {{ learner_name }}"),
+        ("Hi {{ Learner Name }}", "{{ Learner Name }} is not a placeholder: "
+                                  "write {{ learner_name }}"),
+        ("Hi {{ learner-name }}", "{{ learner-name }} is not a placeholder: "
+                                  "write {{ learner_name }}"),
+        ("Join {{ program.name }}", "{{ program.name }} is not a placeholder: "
+                                    "write {{ program_name }}"),
+        ("Hi {{learner_name}", "{{learner_name} is not a placeholder: write {{ learner_name }}"),
+        ("Hi {{{ learner_name }}}", "{{{ learner_name }}} is not a placeholder"),
+        ("Hi { {{ learner_name }} }", "a brace beside {{ learner_name }} would reach the learner"),
+        ("Hi {\n{{ learner_name }}", "a brace beside {{ learner_name }}"),
+    ],
+)  # fmt: skip
+def test_a_misspelt_placeholder_is_named_with_its_right_spelling(text: str, error: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        check_admin_text(text, field="body")
+    assert error in str(caught.value)
+    assert caught.value.field == "body"
+    with pytest.raises(ValidationError):  # nor can stored text reach a learner unchecked
+        render_admin_text(
+            text, {"learner_name": "Ana", "program_name": "P", "organization_name": "O"},
+            field="body",
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("{" * 50_000 + "learner_name" + "}" * 50_000, True),
+        ("{" * 100_000, True),
+        ("Hi {learner_name" + " x" * 50_000 + "}", False),
+        ("{a " * 30_000, False),
+    ],
+)
+def test_hostile_braces_are_refused_or_read_as_text_with_a_short_error(
+    text: str, refused: bool
+) -> None:
+    if not refused:
+        assert check_admin_text(text, field="body") == text
+        return
+    with pytest.raises(ValidationError) as caught:
+        check_admin_text(text, field="body")
+    assert caught.value.field == "body"
+    assert len(caught.value.reason) < 400  # the text is named by its start, not repeated whole
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi {{ learner_name }}, join {{program_name}} at {{- organization_name -}}!",
+        "Prices: {} and {1}, a lone { and a } stay text, as does {{ learner_name }} {}",
+    ],
+)
+def test_braces_that_are_no_placeholder_are_plain_text(text: str) -> None:
+    assert check_admin_text(text, field="body") == text
+    values = {"learner_name": "Ana", "program_name": "P", "organization_name": "O"}
+    assert "learner_name" not in render_admin_text(text, values, field="body")
+
+
+def test_a_misspelt_placeholder_is_refused_when_saved_or_composed(lp: learnprog.Learnprog) -> None:
+    org_id, ana, program_id = _program(lp)
+    with pytest.raises(ValidationError, match=r"write \{\{ learner_name \}\}") as caught:
+        lp.programs.update_program(ana, program_id, invitation_message="Hi {learner_name}")
+    assert caught.value.field == "invitation_message"
+    with pytest.raises(ValidationError, match=r"write \{\{ program_name \}\}") as caught:
+        lp.organizations.update_settings(
+            ana, org_id, default_invitation_message="Join {{ programme_name }}"
+        )
+    assert caught.value.field == "default_invitation_message"
+    with pytest.raises(ValidationError, match="single braces") as caught:
+        lp.messaging.compose(ana, org_id, "all_members", subject="Hi {learner_name}")
+    assert caught.value.field == "subject"
+    with pytest.raises(ValidationError, match="raw") as caught:
+        lp.messaging.compose(ana, org_id, "all_members", content="{% raw %}x{% endraw %}")
+    assert caught.value.field == "content"
+    assert lp.programs.get_program(ana, program_id).invitation_message is None
+    org = lp.organizations.get_organization(ana, org_id)
+    assert org.default_invitation_message == "Hi {{ learner_name }}, join {{ program_name }}!"
 
 
 def test_admin_text_renders_its_placeholders() -> None:

@@ -61,3 +61,26 @@ def test_records_are_parsed_once_before_they_are_given() -> None:
     assert caught.value.line == 4
     with read_csv((HEADER + rows(2)).encode(), ["Full Name"]) as records:
         assert [(r.line, r.values["Full Name"]) for r in records] == [(2, "N0"), (3, "N1")]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Full Name,Email,External ID," + "H" * 200_000,  # a header cell past the limit
+        '"' + "H" * 200_000 + '\nmore",Full Name,Email,External ID',  # quoted, over two lines
+        "Full Name;Email;External ID;" + "H" * 200_000,  # whichever delimiter is tried
+    ],
+)
+def test_a_header_past_the_limit_is_a_validation_error_naming_line_1(
+    roster: Roster, header: str
+) -> None:
+    data = (header + "\n" + rows(2)).encode()
+    with pytest.raises(ValidationError) as caught:
+        roster.bulk(data)
+    assert (caught.value.line, caught.value.field) == (1, "header")
+    assert "field larger than field limit (131072)" in str(caught.value)
+    assert "a header may hold at most 131,072 characters" in str(caught.value)
+    assert roster.names() == []
+    with pytest.raises(ValidationError) as caught, read_csv(data, ["Full Name"]):
+        raise AssertionError("not reached: the file is refused on opening")  # pragma: no cover
+    assert caught.value.line == 1

@@ -369,6 +369,59 @@ def test_history_per_program_and_recipients(
     assert statuses == {OutboxStatus.SENT}
 
 
+def test_a_program_admin_sees_only_their_programs_messages_and_their_counts(
+    lp_any: learnprog.Learnprog,
+) -> None:
+    # Academy: Lia and Bo joined, Rui removed, Oz opted out (Cohort). Other: Cy and Dee joined,
+    # Eli opted out, Fay removed; Paulo is Other's program admin.
+    lp = lp_any
+    w = Cohort(lp)
+    other = lp.programs.create_program(w.admin, w.org.id, "Other", slug="other")
+    for email, name in [("cy@acme.example", "Cy"), ("dee@acme.example", "Dee"),
+                        ("eli@acme.example", "Eli"), ("fay@acme.example", "Fay")]:  # fmt: skip
+        lp.invitations.invite(w.admin, other.id, w.contract.id, full_name=name, email=email,
+                              send_email=False)  # fmt: skip
+        lp.invitations.accept_by_sign_in(w.learner(email), "other")
+    lp.mail.set_email_preference(w.learner("eli@acme.example"), "admin", receive=False)
+    fay = w.learner("fay@acme.example").learner_id
+    (fay_membership,) = [
+        m for learner, m in lp.invitations.members(w.admin, other.id) if learner.id == fay
+    ]
+    lp.invitations.remove_member(w.admin, fay_membership.id)
+    lp.organizations.register_learner(SYSTEM, w.org.id, "Paulo", "paulo@acme.example")
+    lp.organizations.add_admin(
+        w.admin, w.org.id, "paulo@acme.example", role="program", program_ids=[other.id]
+    )
+    paulo = lp.organizations.resolve_actor(SYSTEM, w.org.id, "paulo@acme.example")
+    assert isinstance(paulo, ProgramAdminActor)
+
+    everyone = lp.messaging.send(w.admin, w.org.id, "all_members", agree_to_terms=True)
+    academy_only = lp.messaging.send(
+        w.admin, w.org.id, "all_members", agree_to_terms=True,
+        filters=AudienceFilter(program_ids=(w.program.id,)),
+    )  # fmt: skip
+    # the organization admin sees both whole
+    assert (everyone.recipients, everyone.opted_out, everyone.removed) == (4, 2, 2)
+    whole = {m.id: m for m in lp.messaging.history(w.admin, w.org.id)}
+    assert whole.keys() == {everyone.id, academy_only.id}
+    assert (whole[everyone.id].recipients, whole[everyone.id].opted_out) == (4, 2)
+    assert set(whole[everyone.id].program_ids) == {w.program.id, other.id}
+
+    # Paulo sees only the message that reached Other, with Other's counts alone
+    (seen,) = lp.messaging.history(paulo, w.org.id)
+    assert seen.id == everyone.id
+    assert (seen.recipients, seen.opted_out, seen.removed) == (2, 1, 1)  # Cy, Dee; Eli; Fay
+    assert seen.program_ids == (other.id,)
+    assert lp.messaging.history(paulo, w.org.id, program_id=other.id) == [seen]
+    assert {r.learner_id for r in lp.messaging.recipients(paulo, everyone.id)} == {
+        w.learner("cy@acme.example").learner_id,
+        w.learner("dee@acme.example").learner_id,
+    }
+    # an organization admin narrowing to Academy still sees each message whole
+    narrowed = lp.messaging.history(w.admin, w.org.id, program_id=w.program.id)
+    assert {(m.id, m.recipients) for m in narrowed} == {(academy_only.id, 2), (everyone.id, 4)}
+
+
 def test_quick_actions_resend_and_remind(
     lp: learnprog.Learnprog, mailer: InMemoryMailer, clock: FixedClock
 ) -> None:

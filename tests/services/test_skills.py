@@ -264,17 +264,28 @@ def test_a_late_attempt_makes_the_next_call_score_everything(lp: learnprog.Learn
     assert rating.theta == pytest.approx(expected.rating(lia.learner_id, w.skill.id)[0])
 
 
-def test_the_leaderboard_and_proficiency(lp: learnprog.Learnprog) -> None:
+def test_the_leaderboard_and_proficiency(lp_any: learnprog.Learnprog) -> None:
+    lp = lp_any
     w = Skilled(lp)
     lia, bo = w.people
     w.attempts(lia, [100, 100, 100, 100])
     w.attempts(bo, [0, 10, 0])
     lp.skills.score(w.admin, w.org.id)
-    board = lp.skills.leaderboard(w.admin, w.org.id)
-    assert [r.name for r in board] == ["Lia", "Bo"]
-    assert board[1].level is Level.BEGINNER
-    assert board[0].score > board[1].score
+    levels_now = {
+        r.learner_id: r.level(EloSettings()) for r in lp.skills.ratings(w.admin, w.org.id)
+    }
+    assert levels_now == {lia.learner_id: Level.ADVANCED, bo.learner_id: Level.BEGINNER}
+    # guide, "Skill Mastery Leaderboard": "which learners have currently attained intermediate
+    # or advanced skill proficiency": Bo, a rated BEGINNER, is not on it
+    for skill_id in (None, w.skill.id):
+        board = lp.skills.leaderboard(w.admin, w.org.id, skill_id=skill_id)
+        assert [(r.name, r.level) for r in board] == [("Lia", Level.ADVANCED)]
     assert (board[0].domain, board[0].skill) == ("Data", "SQL")
+    # lower cut points make Bo intermediate too: then both, highest score first
+    low = EloSettings(cut_points=(1.0, 400.0))
+    board = lp.skills.leaderboard(w.admin, w.org.id, settings=low)
+    assert [r.name for r in board] == ["Lia", "Bo"]
+    assert board[0].score > board[1].score
     hidden = lp.skills.leaderboard(w.admin, w.org.id, hide_contact=True)
     assert (hidden[0].name, hidden[0].email) == (None, None)
     (levels,) = lp.skills.proficiency_by_skill(w.admin, w.org.id)

@@ -34,6 +34,7 @@ from learnprog.mail.smtp import SmtpMailer
 from learnprog.model.access import Actor, LearnerActor, ProgramAdminActor, SystemActor
 from learnprog.model.catalog import Course
 from learnprog.model.organization import Contract, Organization, Program
+from learnprog.storage.sql.engine import check_connection, checked_url, create_sql_engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_SECRET_FILE = "learnprog.secret"
@@ -210,6 +211,23 @@ def secret_file(given: str | None, database: Path | None) -> Path:
     return Path(DEFAULT_SECRET_FILE)
 
 
+def _reach(url: str) -> None:
+    """Open and close one connection to a database server, or raise what stops it.
+
+    Run before the secret file and the Maildir are made, so a URL whose arguments the driver
+    refuses, or a server that cannot be reached, leaves no file behind.
+
+    Raises:
+        ValidationError: an argument of the URL the driver refuses (``field="url"``).
+        StorageUnavailableError: the server cannot be reached.
+    """
+    engine = create_sql_engine(url)
+    try:
+        check_connection(engine)
+    finally:
+        engine.dispose()
+
+
 @contextmanager
 def session(ctx: click.Context, *, create: bool = False) -> Iterator[learnprog.Learnprog]:
     """Connect with the global options; learnprog and OS errors exit 1 with one line.
@@ -224,6 +242,15 @@ def session(ctx: click.Context, *, create: bool = False) -> Iterator[learnprog.L
         SystemExit: 1 on a learnprog or OS error, 0 when the reader of stdout went away.
     """
     options = ctx.find_root().obj
+    if options["db"] != "memory://":
+        try:  # before any file is made or looked for: a bad URL makes nothing (no secret file)
+            if checked_url(options["db"]).get_backend_name() != "sqlite":
+                _reach(options["db"])
+        except learnprog.ValidationError as exc:
+            fail(f"--db: {exc}")
+        except LearnprogError as exc:
+            click.echo(error_line(ctx, exc), err=True)
+            sys.exit(1)
     database = sqlite_file(options["db"])
     if not create and database is not None and not database.exists():
         fail(
@@ -237,9 +264,15 @@ def session(ctx: click.Context, *, create: bool = False) -> Iterator[learnprog.L
             sender_address=options["sender_address"],
             no_reply_address=options["no_reply_address"],
         )
-        with learnprog.connect(
-            options["db"], settings=settings, mailer=_mailer(options, settings)
-        ) as lp:
+        try:
+            connected = learnprog.connect(
+                options["db"], settings=settings, mailer=_mailer(options, settings)
+            )
+        except learnprog.ValidationError as exc:
+            if exc.field == "url":  # an argument the driver refused on connecting
+                fail(f"--db: {exc}")
+            raise
+        with connected as lp:
             yield lp
     except LearnprogError as exc:
         click.echo(error_line(ctx, exc), err=True)

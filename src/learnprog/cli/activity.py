@@ -313,7 +313,7 @@ def skills_leaderboard(
     hide_contact: bool,
     as_json: bool,
 ) -> None:
-    """Show the skill mastery leaderboard: rated learners by score (0-500), highest first."""
+    """Show the skill mastery leaderboard: intermediate and advanced learners, highest first."""
     with session(ctx) as lp:
         org, actor = admin(lp, org_name, as_email)
         skill_id = None if skill is None else _skill_id(lp, actor, org, skill)

@@ -333,7 +333,10 @@ def course_add(
 
 def _fields(spec: str, option: str, least: int, most: int) -> list[str]:
     """Split an option's comma-separated value (CSV quoting allowed); a usage error if malformed."""
-    cells = [c.strip() for c in next(csv.reader([spec]), [])]
+    try:
+        cells = [c.strip() for c in next(csv.reader([spec]), [])]
+    except csv.Error as exc:  # a cell past the csv module's field limit
+        raise click.BadParameter(f"cannot be read as CSV: {exc}", param_hint=f"'{option}'") from exc
     if not least <= len(cells) <= most or not all(cells[:least]):
         raise click.BadParameter(
             f"{spec!r} does not have {least} to {most} comma-separated values",

@@ -15,7 +15,9 @@ rendered again, so no output carries raw template syntax.
 
 from __future__ import annotations
 
+import difflib
 import functools
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -178,6 +180,78 @@ _SANDBOX.globals.clear()  # no range(), lipsum(), dict(), ...: only the document
 
 _TEMPLATE_MARKS = ("{{", "}}", "{%", "%}", "{#", "#}")
 
+_BRACED = re.compile(
+    r"(?<!\{)(\{++)-?\s*+([A-Za-z][\w.\-]*+(?: [A-Za-z0-9][\w.\-]*+)*+)\s*+-?(\}++)"
+)
+"""A word in braces, as many as written: ``{learner_name}``, ``{{ Learner Name }}``,
+``{{learner_name}``, ``{{{ learner_name }}}``. Only two and two make a placeholder. Possessive
+quantifiers, and a match starts only at a run's first brace, so no text makes it backtrack."""
+
+
+def _placeholder(name: str) -> str:
+    return "{{ " + name + " }}"
+
+
+def _allowed() -> str:
+    return ", ".join(_placeholder(name) for name in ADMIN_PLACEHOLDERS)
+
+
+def _closest(written: str) -> str | None:
+    """The placeholder ``written`` most likely means, or ``None``.
+
+    Case, spaces, dots and hyphens are ignored (``Learner Name`` means ``learner_name``), and
+    a near spelling counts (difflib's ratio of 0.8 or more: ``lerner_name``).
+    """
+    key = "_".join(re.split(r"[^a-z0-9]+", written.lower())).strip("_")
+    found = difflib.get_close_matches(key, list(ADMIN_PLACEHOLDERS), n=1, cutoff=0.8)
+    return found[0] if found else None
+
+
+def _misspelt(written: str, shown: str) -> str:
+    """The error for a misspelt placeholder, shown as written: the right spelling or the list.
+
+    What is shown is cut to 80 characters, so hostile text cannot make the error huge.
+    """
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    best = _closest(written)
+    if best is not None:
+        return f"{shown} is not a placeholder: write {_placeholder(best)}"
+    return f"{shown} is not a placeholder; the placeholders are {_allowed()}"
+
+
+def _check_tokens(source: str) -> None:
+    """Refuse, before parsing, what the parser would misread or the parsed template hides.
+
+    A name in braces that are not two and two (``{learner_name}``, ``{{learner_name}``,
+    ``{{{ learner_name }}}``, ``{team}``; words close to a placeholder's name count too,
+    ``{ Learner Name }``, other words in braces stay text), or in double braces but not a
+    name and close to a placeholder's (``{{ Learner Name }}``, ``{{ learner-name }}``), is a
+    placeholder misspelt: it is named as written, with the right spelling where one is close.
+    A raw block (``{% raw %}...{% endraw %}``) leaves only its text in the parsed template,
+    so it is refused here, from the lexer's tokens.
+
+    Raises:
+        ValueError: any of those (the message names it).
+        jinja2.TemplateSyntaxError: the lexer cannot read the text.
+    """
+    for match in _BRACED.finditer(source):
+        opening, written, closing = match.groups()
+        looks_like_one = written.isidentifier() or _closest(written) is not None
+        if (len(opening), len(closing)) != (2, 2) and looks_like_one:
+            shown = match.group(0)
+            if len(opening) == len(closing) == 1:
+                shown += " in single braces"
+            raise ValueError(_misspelt(written, shown))
+        if not written.isidentifier() and _closest(written) is not None:
+            raise ValueError(_misspelt(written, match.group(0)))  # the parser would not say
+    for _, kind, value in _SANDBOX.lex(source):
+        if kind == "raw_begin":
+            raise ValueError(
+                f"{' '.join(value.split())} blocks are not allowed: admin text is plain text "
+                f"with placeholders ({_allowed()})"
+            )
+
 
 @functools.lru_cache(maxsize=256)
 def _parse_admin_text(source: str) -> tuple[jinja2.Template, frozenset[str]]:
@@ -186,18 +260,21 @@ def _parse_admin_text(source: str) -> tuple[jinja2.Template, frozenset[str]]:
     Only plain text and ``{{ placeholder }}`` are allowed: no filters, expressions, calls,
     attribute access, loops, conditions, macros, includes or raw blocks. That rules out
     output of any size or shape the admin did not type, code that runs long, and template
-    syntax surviving into the message.
+    syntax surviving into the message. A word in single braces (``{learner_name}``) and a
+    brace beside a placeholder (``{{{ learner_name }}}``) are refused too, so no brace of a
+    placeholder reaches a learner.
 
     Raises:
         ValueError: the text uses more than plain text and placeholders (the message says
             what); jinja2.TemplateSyntaxError: broken syntax.
     """
+    _check_tokens(source)
     parsed = _SANDBOX.parse(source)
     names: set[str] = set()
     for output in parsed.body:
         if not isinstance(output, nodes.Output):
             raise ValueError(f"tags like {{% {type(output).__name__.lower()} %}} are not allowed")
-        for node in output.nodes:
+        for i, node in enumerate(output.nodes):
             if isinstance(node, nodes.TemplateData):
                 if any(mark in node.data for mark in _TEMPLATE_MARKS):
                     raise ValueError(
@@ -205,6 +282,15 @@ def _parse_admin_text(source: str) -> tuple[jinja2.Template, frozenset[str]]:
                     )
             elif isinstance(node, nodes.Name) and node.ctx == "load":
                 names.add(node.name)
+                before = output.nodes[i - 1] if i else None
+                after = output.nodes[i + 1] if i + 1 < len(output.nodes) else None
+                opened = isinstance(before, nodes.TemplateData) and before.data.rstrip()[-1:] == "{"
+                closed = isinstance(after, nodes.TemplateData) and after.data.lstrip()[:1] == "}"
+                if opened or closed:
+                    raise ValueError(
+                        f"a brace beside {_placeholder(node.name)} would reach the learner: "
+                        f"write {_placeholder(node.name)} alone"
+                    )
             else:
                 raise ValueError(
                     "only placeholders like {{ learner_name }} are allowed: no filters, "
@@ -216,7 +302,10 @@ def _parse_admin_text(source: str) -> tuple[jinja2.Template, frozenset[str]]:
 def check_admin_text(source: str, *, field: str) -> str:
     """Check admin-written text before it is saved or sent.
 
-    Admin text is plain text with placeholders like ``{{ learner_name }}``, nothing more.
+    Admin text is plain text with placeholders like ``{{ learner_name }}``, nothing more. A
+    misspelt placeholder (``{{ lerner_name }}``, ``{{ Learner Name }}``) or one in single
+    braces (``{learner_name}``) is refused naming it as written and the right spelling, and a
+    raw block (``{% raw %}``) is refused by name (docs/mail.md, "Admin-written text").
 
     Args:
         source: the text.
@@ -228,9 +317,11 @@ def check_admin_text(source: str, *, field: str) -> str:
     Raises:
         ValidationError: not text, broken template syntax, anything but text and
             placeholders, a placeholder outside :data:`ADMIN_PLACEHOLDERS` (the error lists
-            the allowed ones), or text the template parser cannot read at all (nesting deep
-            enough to exhaust its recursion, ``{{ ((((...)))) }}``, or any other failure of
-            the parser: never an error outside learnprog's tree).
+            the allowed ones and the right spelling of a near one), a word in single braces,
+            a brace beside a placeholder, a raw block, or text the template parser cannot
+            read at all (nesting deep enough to exhaust its recursion,
+            ``{{ ((((...)))) }}``, or any other failure of the parser: never an error
+            outside learnprog's tree).
     """
     if not isinstance(source, str):
         raise ValidationError("text is required", field=field, value=source)
@@ -254,9 +345,14 @@ def check_admin_text(source: str, *, field: str) -> str:
         ) from exc
     unknown = sorted(names - ADMIN_PLACEHOLDERS.keys())
     if unknown:
-        allowed = ", ".join("{{ " + name + " }}" for name in ADMIN_PLACEHOLDERS)
+        hints = [(name, _closest(name)) for name in unknown]
+        meant = "".join(
+            f" ({_placeholder(name)}: write {_placeholder(best)})"
+            for name, best in hints
+            if best is not None
+        )
         raise ValidationError(
-            f"unknown placeholder {', '.join(unknown)}; the placeholders are {allowed}",
+            f"unknown placeholder {', '.join(unknown)}{meant}; the placeholders are {_allowed()}",
             field=field,
             value=source,
         )

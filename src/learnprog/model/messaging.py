@@ -400,22 +400,37 @@ class AudienceMember:
     in_audience: bool
 
 
+class RecipientSkip(enum.StrEnum):
+    """Why a learner of a message's audience was not sent it (the history's counts)."""
+
+    OPTED_OUT = "opted_out"
+    """They opted out of admin messages."""
+    REMOVED = "removed"
+    """Every membership of theirs the message could reach is DELETED_MEMBER."""
+
+
 @checked
 @frozen
 class MessageRecipient:
-    """One recipient of a sent message.
+    """One learner a sent message was queued to, or skipped for, in one program.
+
+    Kept per program so that a program admin's history counts only their programs' learners
+    (guide, "Messaging Learners": program admins message "learners in their programs").
 
     Attributes:
         message_id: the message.
         learner_id: the learner.
-        program_id: the program whose name the message used for them.
-        outbox_id: the outbox entry queued, or ``None`` when the learner opted out.
+        program_id: the program whose name the message used for them (for a removed learner,
+            the first by name of the programs they were removed from).
+        outbox_id: the outbox entry queued, or ``None`` when the learner was skipped.
+        skipped: why the learner was skipped, or ``None`` when the message was queued.
     """
 
     message_id: str
     learner_id: str
     program_id: str
     outbox_id: str | None = None
+    skipped: RecipientSkip | None = None
 
 
 @checked

@@ -40,7 +40,9 @@ def _learner_values(learner: Learner) -> tuple[ReportValues, ReportValues]:
 class UsageRecord:
     """One row of the usage report: one current course enrollment (guide, "Usage Report").
 
-    Removed members' enrollments are included, flagged by ``removed``.
+    Removed members' enrollments are included, flagged by ``removed``: Yes for anyone who is
+    not a MEMBER of the program now (guide, "Usage Report": "whether the user is an active
+    member"), a removed member invited again and not yet rejoined included.
     """
 
     learner: Learner
@@ -106,7 +108,10 @@ class MembershipRecord:
 
 @frozen
 class SpecializationRecord:
-    """One row of the specialization report: one current specialization enrollment."""
+    """One row of the specialization report: one current specialization enrollment.
+
+    ``removed`` is as in :class:`UsageRecord`: not a MEMBER of the program now.
+    """
 
     learner: Learner
     specialization_name: str

@@ -9,7 +9,7 @@ category, so opted-out learners are skipped and counted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from attrs import evolve, frozen
@@ -41,6 +41,7 @@ from learnprog.model.messaging import (
     MessageDetails,
     MessagePreset,
     MessageRecipient,
+    RecipientSkip,
     SentMessage,
     audience_of,
     checked_idempotency_key,
@@ -67,14 +68,15 @@ class Resolution:
     Attributes:
         recipients: ``(learner ID, program ID)`` of each learner the message goes to, with
             the program whose name it uses for them (the first, by name, they qualify in).
-        opted_out: learners in the audience who opted out of admin messages.
-        removed: learners who pass the filters but whose every membership in scope is
-            DELETED_MEMBER.
+        opted_out: ``(learner ID, program ID)`` of the learners in the audience who opted out
+            of admin messages, with the program they would have been sent it for.
+        removed: ``(learner ID, program ID)`` of the learners who pass the filters but whose
+            every membership in scope is DELETED_MEMBER, with the first program by name.
     """
 
     recipients: tuple[tuple[str, str], ...]
-    opted_out: tuple[str, ...]
-    removed: tuple[str, ...]
+    opted_out: tuple[tuple[str, str], ...]
+    removed: tuple[tuple[str, str], ...]
 
 
 @frozen
@@ -310,21 +312,27 @@ class MessagingService(Service):
         programs: dict[str, Program] = {}
         learners = uow.learners.get_many([lr for lr, _ in resolution.recipients])
         recipients = []
-        skipped = 0
+        skipped = [
+            *(MessageRecipient(message.id, lr, p, None, RecipientSkip.OPTED_OUT)
+              for lr, p in resolution.opted_out),
+            *(MessageRecipient(message.id, lr, p, None, RecipientSkip.REMOVED)
+              for lr, p in resolution.removed),
+        ]  # fmt: skip
         for learner_id, program_id in resolution.recipients:
             program = programs.get(program_id) or uow.programs.get(program_id)
             programs[program_id] = program
             rendered = self._render(org, program, learners[learner_id], details, sender)
             queued = self._mail.queue(uow, rendered)
             if queued.entry is None:  # opted out since the audience was read
-                skipped += 1
+                skipped.append(MessageRecipient(message.id, learner_id, program_id, None,
+                                                RecipientSkip.OPTED_OUT))  # fmt: skip
                 continue
             recipients.append(MessageRecipient(message.id, learner_id, program_id, queued.entry.id))
-        uow.messages.add_recipients(recipients)
+        uow.messages.add_recipients([*recipients, *skipped])
         counted = evolve(
             message,
             recipients=len(recipients),
-            opted_out=len(resolution.opted_out) + skipped,
+            opted_out=sum(r.skipped is RecipientSkip.OPTED_OUT for r in skipped),
             removed=len(resolution.removed),
             program_ids=tuple(sorted(programs)),
         )
@@ -345,7 +353,12 @@ class MessagingService(Service):
     ) -> Sequence[SentMessage]:
         """Return the messages sent, newest first (guide: the Messages homepage).
 
-        A program admin sees the messages that reached learners of their programs.
+        A program admin sees only the messages to learners of their programs, with the counts
+        for those programs alone (``recipients``, ``opted_out``, ``removed``) and only those
+        programs in ``program_ids``: what an organization admin's message did elsewhere is
+        not theirs to see (guide, "Organization Admin vs. Program Admin": program admins
+        manage their programs only). Learners skipped by a message sent before revision
+        0014 count in no program.
 
         Args:
             actor: an admin of the organization.
@@ -368,9 +381,13 @@ class MessagingService(Service):
                     )
             elif scope is not None:
                 wanted = sorted(scope)
-            return uow.messages.list_for_organization(
+            found = uow.messages.list_for_organization(
                 org.id, program_ids=wanted, limit=_bounded(limit), offset=_offset(offset)
             )
+            if scope is None:
+                return found
+            counts = uow.messages.recipient_counts([m.id for m in found], sorted(scope))
+        return [_scoped(m, counts.get(m.id, {}), scope) for m in found]
 
     def recipients(self, actor: Actor, message_id: str) -> Sequence[MessageRecipient]:
         """Return who a message was queued to (a program admin: only their programs' learners).
@@ -387,7 +404,7 @@ class MessagingService(Service):
             return [
                 r
                 for r in uow.messages.recipients(message.id)
-                if scope is None or r.program_id in scope
+                if r.skipped is None and (scope is None or r.program_id in scope)
             ]
 
     # --- quick actions of the usage funnel ----------------------------------------------------
@@ -587,24 +604,40 @@ def _summarize(uow: UnitOfWork, rows: Sequence[AudienceMember]) -> Resolution:
     for row in rows:
         by_learner.setdefault(row.learner_id, []).append(row)
     names: dict[str, str] = {}
-    inside = {lr: [r for r in rs if r.in_audience] for lr, rs in by_learner.items()}
-    for program_ids in inside.values():
-        for r in program_ids:
+
+    def first(rows: Sequence[AudienceMember]) -> str:
+        for r in rows:
             if r.program_id not in names:
                 names[r.program_id] = uow.programs.get(r.program_id).name
+        return min(rows, key=lambda r: (names[r.program_id], r.program_id)).program_id
+
     recipients: list[tuple[str, str]] = []
-    opted_out: list[str] = []
-    removed: list[str] = []
+    opted_out: list[tuple[str, str]] = []
+    removed: list[tuple[str, str]] = []
     for learner_id, memberships in by_learner.items():
-        qualifying = sorted(inside[learner_id], key=lambda r: (names[r.program_id], r.program_id))
+        qualifying = [r for r in memberships if r.in_audience]
         if qualifying:
-            if qualifying[0].opted_out:
-                opted_out.append(learner_id)
+            program_id = first(qualifying)
+            if next(r for r in qualifying if r.program_id == program_id).opted_out:
+                opted_out.append((learner_id, program_id))
             else:
-                recipients.append((learner_id, qualifying[0].program_id))
+                recipients.append((learner_id, program_id))
         elif all(r.state is MemberState.DELETED_MEMBER for r in memberships):
-            removed.append(learner_id)
+            removed.append((learner_id, first(memberships)))
     return Resolution(tuple(recipients), tuple(opted_out), tuple(removed))
+
+
+def _scoped(
+    message: SentMessage, counts: Mapping[RecipientSkip | None, int], scope: frozenset[str]
+) -> SentMessage:
+    """A message as a program admin sees it: its counts and programs within their scope."""
+    return evolve(
+        message,
+        recipients=counts.get(None, 0),
+        opted_out=counts.get(RecipientSkip.OPTED_OUT, 0),
+        removed=counts.get(RecipientSkip.REMOVED, 0),
+        program_ids=tuple(p for p in message.program_ids if p in scope),
+    )
 
 
 def _same_message(

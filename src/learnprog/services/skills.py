@@ -69,6 +69,10 @@ class ScoringReport:
     ratings: int
 
 
+_MASTERY = (Level.INTERMEDIATE, Level.ADVANCED)
+"""The levels on the leaderboard (guide, "Skill Mastery Leaderboard")."""
+
+
 @frozen
 class LeaderboardRow:
     """One row of the skill mastery leaderboard (guide, "Skill Mastery Leaderboard").
@@ -78,7 +82,7 @@ class LeaderboardRow:
         skill: the skill's name.
         name: the learner's name, or ``None`` when contact details are hidden.
         email: the learner's email, or ``None`` when hidden.
-        level: the learner's level.
+        level: the learner's level: INTERMEDIATE or ADVANCED.
         score: the 0-500 score.
     """
 
@@ -1065,7 +1069,11 @@ class SkillScorer(Service):
         hide_contact: bool = False,
         settings: EloSettings | None = None,
     ) -> Sequence[LeaderboardRow]:
-        """The skill mastery leaderboard: rated learners by score, highest first.
+        """The skill mastery leaderboard: learners at INTERMEDIATE or ADVANCED, by score.
+
+        Rule (guide, "Skill Mastery Leaderboard": "which learners have currently attained
+        intermediate or advanced skill proficiency"): a learner's current level in a skill
+        puts them on it; BEGINNER and unrated learners are left off. Highest score first.
 
         Args:
             actor: an organization admin.
@@ -1086,7 +1094,7 @@ class SkillScorer(Service):
             skills = {s.id: s for s in uow.skills.list_for_organization(org.id)}
             wanted = None if skill_id is None else [record_id(skill_id, field="skill_id")]
             rated = [
-                r for r in uow.skill_ratings.ratings(org.id, wanted) if r.level(chosen) is not None
+                r for r in uow.skill_ratings.ratings(org.id, wanted) if r.level(chosen) in _MASTERY
             ]
             rated.sort(key=lambda r: (-r.theta, r.skill_id, r.learner_id))
             top = rated[:limit]

@@ -50,6 +50,7 @@ from learnprog.model.messaging import (
     AudienceFilter,
     AudienceMember,
     MessageRecipient,
+    RecipientSkip,
     SentMessage,
 )
 from learnprog.model.organization import Contract, Organization, Program
@@ -1210,6 +1211,18 @@ class InMemoryMessageRepository(_Table[SentMessage], ports.MessageRepository):
             "message", message_id, lambda r: True, lambda r: r.learner_id
         )
 
+    def recipient_counts(
+        self, message_ids: Sequence[str], program_ids: Sequence[str]
+    ) -> Mapping[str, Mapping[RecipientSkip | None, int]]:
+        wanted = set(program_ids)
+        counts: dict[str, dict[RecipientSkip | None, int]] = {}
+        for message_id in dict.fromkeys(message_ids):
+            for r in self.recipients(message_id):
+                if r.program_id in wanted:
+                    per = counts.setdefault(message_id, {})
+                    per[r.skipped] = per.get(r.skipped, 0) + 1
+        return counts
+
     def resolve(
         self,
         organization_id: str,
@@ -1310,7 +1323,7 @@ class InMemoryReportRepository(ports.ReportRepository):
             yield UsageRecord(
                 learner, course.name, course.course_id, course.slug, course.partner,
                 e.enrolled_at, course.class_start, figures,
-                m.state is MemberState.DELETED_MEMBER, program.slug.value, program.name, source,
+                m.state is not MemberState.MEMBER, program.slug.value, program.name, source,
                 uow.contracts.get(e.contract_id).name,
             )  # fmt: skip
 
@@ -1322,7 +1335,7 @@ class InMemoryReportRepository(ports.ReportRepository):
             spec = uow.specializations.get(e.target_id)
             yield SpecializationRecord(
                 learner, spec.name, spec.slug, spec.partner, e.enrolled_at, figures,
-                m.state is MemberState.DELETED_MEMBER, program.slug.value, program.name, source,
+                m.state is not MemberState.MEMBER, program.slug.value, program.name, source,
                 uow.contracts.get(e.contract_id).name,
             )  # fmt: skip
 

@@ -34,6 +34,7 @@ from learnprog.model.messaging import (
     AudienceFilter,
     AudienceMember,
     MessageRecipient,
+    RecipientSkip,
     SentMessage,
 )
 from learnprog.model.organization import Contract, Organization, Program
@@ -682,11 +683,21 @@ class MessageRepository(Protocol):
         ...
 
     def add_recipients(self, recipients: Sequence[MessageRecipient]) -> None:
-        """Stage the recipients of a message."""
+        """Stage the recipients of a message (the learners skipped too)."""
         ...
 
     def recipients(self, message_id: str) -> Sequence[MessageRecipient]:
-        """Return a message's recipients, by learner ID."""
+        """Return a message's recipients, the learners skipped too, by learner ID."""
+        ...
+
+    def recipient_counts(
+        self, message_ids: Sequence[str], program_ids: Sequence[str]
+    ) -> Mapping[str, Mapping[RecipientSkip | None, int]]:
+        """Count each message's recipient rows in these programs, by why they were skipped.
+
+        ``None`` counts the learners the message was queued to. A message with no row in the
+        programs is left out. One grouped query on SQL storage.
+        """
         ...
 
     def resolve(

@@ -310,7 +310,9 @@ def enrollment_report_query(
         .outerjoin(t.enrollment_progress, p.enrollment_id == e.id)
         .outerjoin(t.collections, co.id == e.source_collection_id)
     )
-    removed = m.state == MemberState.DELETED_MEMBER.value
+    # Removed From Program: not an active member now (guide, "Usage Report"), so a removed
+    # member invited again and not yet rejoined (INVITED) is Yes too
+    removed = m.state != MemberState.MEMBER.value
     columns: list[sa.ColumnElement[Any]]
     if values:
         # no figures stored yet: EnrollmentProgress's zeros; completed: a completion time

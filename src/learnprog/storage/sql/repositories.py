@@ -62,6 +62,7 @@ from learnprog.model.messaging import (
     AudienceFilter,
     AudienceMember,
     MessageRecipient,
+    RecipientSkip,
     SentMessage,
 )
 from learnprog.model.organization import (
@@ -1466,6 +1467,23 @@ class SqlMessageRepository(_SqlRepository[SentMessage], ports.MessageRepository)
             sa.select(t.message_recipients).where(r.message_id == message_id).order_by(r.learner_id)
         )
         return [_conv.structure(dict(row), MessageRecipient) for row in rows]
+
+    def recipient_counts(
+        self, message_ids: Sequence[str], program_ids: Sequence[str]
+    ) -> Mapping[str, Mapping[RecipientSkip | None, int]]:
+        r = t.message_recipients.c
+        counts: dict[str, dict[RecipientSkip | None, int]] = {}
+        if not message_ids or not program_ids:
+            return counts
+        rows = self._read(
+            sa.select(r.message_id, r.skipped, sa.func.count().label("n"))
+            .where(r.message_id.in_(list(message_ids)), r.program_id.in_(list(program_ids)))
+            .group_by(r.message_id, r.skipped)
+        )
+        for row in rows:
+            skipped = None if row.skipped is None else RecipientSkip(row.skipped)
+            counts.setdefault(row.message_id, {})[skipped] = int(row.n)
+        return counts
 
     def resolve(
         self,

@@ -513,6 +513,7 @@ message_recipients = sa.Table(
     sa.Column("learner_id", Key(), sa.ForeignKey("learners.id"), primary_key=True),
     sa.Column("program_id", Key(), sa.ForeignKey("programs.id"), nullable=False),
     sa.Column("outbox_id", Key(), sa.ForeignKey("outbox.id")),
+    sa.Column("skipped", sa.String(16)),  # revision 0014: why a learner was not sent it
     sa.Index(None, "program_id"),
     mysql_charset="utf8mb4",
     mysql_engine="InnoDB",
