@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import csv
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 import learnprog
 from learnprog.clock import FixedClock
-from learnprog.datasets.oulad import SkipReason, import_oulad, presentation_start, shipped_data
+from learnprog.datasets.oulad import (
+    OuladReport,
+    SkipReason,
+    import_oulad,
+    presentation_start,
+    shipped_data,
+)
 from learnprog.errors import ValidationError
+from learnprog.mail.memory import InMemoryMailer
 from learnprog.model import OrgAdminActor
 from learnprog.model.activity import Enrollment
+from learnprog.storage.sql import SqlUnitOfWork
 from tests.services.world import SYSTEM
 
 START = datetime(2013, 10, 1, tzinfo=UTC)
@@ -466,3 +476,53 @@ def test_a_bad_cell_anywhere_refuses_the_import_naming_file_line_and_column_and_
     assert lp.programs.list_courses(admin, org_id) == []
     assert lp.programs.list_skills(admin, org_id) == []
     assert lp.learning.members_list(admin, program_id).rows == ()
+
+
+def test_imports_running_at_once_store_each_record_once_and_all_succeed(
+    sql_engine: Engine, clock: FixedClock, tmp_path: Path
+) -> None:
+    from tests.cli.test_activity import tiny_oulad
+
+    folder = tiny_oulad(tmp_path / "oulad", students=30)
+
+    def connect() -> learnprog.Learnprog:
+        return learnprog.connect(
+            uow_factory=lambda: SqlUnitOfWork(sql_engine),
+            settings=learnprog.Settings(secret_key="test-secret-test-secret"),
+            clock=clock,
+            mailer=InMemoryMailer(),
+        )
+
+    admin, org_id, program_id, contract_id = _setup(connect(), licenses=100)
+    workers = 3
+    start = threading.Barrier(workers)
+    reports: list[OuladReport] = []
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        lp = connect()
+        start.wait()
+        try:
+            reports.append(import_oulad(lp, admin, org_id, program_id, contract_id, source=folder))
+        except BaseException as exc:  # noqa: BLE001 - reported below, with the others
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sum(r.courses_created for r in reports) == 12
+    assert sum(r.skills_created for r in reports) == 6
+    assert sum(r.members.created for r in reports) == 30
+    registrations = sum(1 for line in (folder / "studentRegistration.csv").open()) - 1
+    assert sum(r.enrollments.created for r in reports) == registrations
+    assert all(not r.members.rejected and not r.enrollments.rejected for r in reports)
+    assert all(not r.attempts.rejected for r in reports)
+    added = sum(r.attempts.attempts_added for r in reports)
+    assert all(r.attempts.attempts_added + r.attempts.duplicates == added for r in reports)
+    lp = connect()
+    assert len(lp.programs.list_courses(admin, org_id)) == 12
+    assert lp.learning.members_list(admin, program_id, limit=100).total == 30
+    assert len(lp.learning.enrollments(admin, program_id)) == registrations

@@ -66,16 +66,22 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from attrs import evolve, field, frozen
 
 from learnprog.bootstrap import Learnprog
 from learnprog.csvfiles import CsvRow, read_csv
-from learnprog.errors import ValidationError
+from learnprog.errors import ConflictError, ValidationError
 from learnprog.model.access import Actor
 from learnprog.model.activity import AssessmentAttempt, EventKind, LearningEvent
 from learnprog.model.catalog import Assessment, CollectionEntry, Course, CourseItem, ItemKind
-from learnprog.services.history import EnrollmentRecord, ImportResult, MemberRecord
+from learnprog.services.history import (
+    EnrollmentRecord,
+    ImportOutcome,
+    ImportResult,
+    MemberRecord,
+)
 from learnprog.services.learning import IngestResult
 
 PARTNER = "The Open University"
@@ -100,8 +106,12 @@ date or week); an empty cell is missing too."""
 CLICK_TIME = timedelta(hours=12)
 """When in its day a studentVle row's event is placed: the dataset gives days, not times
 (a learnprog decision: noon stays inside the day in every time zone from UTC-11 to UTC+11)."""
+RACE_ATTEMPTS = 5
+"""How often a step another import is changing at the same time is looked at again."""
 READ_STEP = 10_000
 """Rows read between two ``"reading"`` progress calls."""
+
+T = TypeVar("T")
 
 Progress = Callable[[str, int], None]
 """Called with a step name and the records handled so far in that step: ``"reading"`` (rows
@@ -399,8 +409,10 @@ def import_oulad(
                 profile={"location_region": regions.get(student) or None},
             )
 
-    member_result = lp.invitations.import_members(
-        actor, program_id, contract_id, members(), on_progress=_step(on_progress, "members")
+    member_result = _retrying(
+        lambda: lp.invitations.import_members(
+            actor, program_id, contract_id, members(), on_progress=_step(on_progress, "members")
+        )
     )
     learner_of = {
         student: r.record_id
@@ -408,25 +420,35 @@ def import_oulad(
         if r.record_id is not None
     }
 
-    def enrollments() -> Iterator[EnrollmentRecord]:
-        for r in registrations:
-            learner = learner_of.get(r.student)
-            if learner is None:
-                skipped[SkipReason.REGISTRATION_OF_REJECTED_MEMBER] += 1
-                continue
-            yield EnrollmentRecord(
-                learner, courses[r.key], r.enrolled_at, r.unenrolled_at, collection_id
-            )
+    enrollment_records = [
+        EnrollmentRecord(
+            learner_of[r.student], courses[r.key], r.enrolled_at, r.unenrolled_at, collection_id
+        )
+        for r in registrations
+        if r.student in learner_of
+    ]
+    skipped[SkipReason.REGISTRATION_OF_REJECTED_MEMBER] += len(registrations) - len(
+        enrollment_records
+    )
+    skipped[SkipReason.SCORE_OF_REJECTED_MEMBER] += sum(
+        1 for s in scores if s.student not in learner_of
+    )
 
-    enrollment_result = lp.learning.record_enrollments(
-        actor, program_id, enrollments(), on_progress=_step(on_progress, "enrollments")
+    def record(records: list[EnrollmentRecord], step: str | None) -> ImportResult:
+        return _retrying(
+            lambda: lp.learning.record_enrollments(
+                actor, program_id, records, on_progress=_step(on_progress, step)
+            )
+        )
+
+    enrollment_result = _second_look(
+        record(enrollment_records, "enrollments"), enrollment_records, record
     )
 
     def attempts() -> Iterator[AssessmentAttempt]:
         for s in scores:
             learner = learner_of.get(s.student)
             if learner is None:
-                skipped[SkipReason.SCORE_OF_REJECTED_MEMBER] += 1
                 continue
             yield AssessmentAttempt(
                 f"{s.assessment_id}:{s.student}",
@@ -438,19 +460,27 @@ def import_oulad(
                 s.banked,
             )
 
-    attempt_result = lp.learning.ingest(
-        actor, organization_id, attempts=attempts(), on_progress=_step(on_progress, "attempts")
-    )
-    event_result = (
-        lp.learning.ingest(
+    attempt_result = _retrying(
+        lambda: lp.learning.ingest(
             actor,
             organization_id,
-            events=clicks.events(courses, learner_of, skipped),
+            attempts=attempts(),
+            on_progress=_step(on_progress, "attempts"),
+        )
+    )
+    click_skips: Counter[SkipReason] = Counter()  # of the last run of the step
+
+    def store_events() -> IngestResult:
+        click_skips.clear()
+        return lp.learning.ingest(
+            actor,
+            organization_id,
+            events=clicks.events(courses, learner_of, click_skips),
             on_progress=_step(on_progress, "events"),
         )
-        if clicks.present
-        else None
-    )
+
+    event_result = _retrying(store_events) if clicks.present else None
+    skipped.update(click_skips)
     banked = sum(1 for s in scores if s.banked)
     if skipped[SkipReason.NO_SCORE]:
         notes.append(f"{skipped[SkipReason.NO_SCORE]} score rows have no score and were skipped")
@@ -476,8 +506,47 @@ def import_oulad(
     )
 
 
-def _step(on_progress: Progress | None, name: str) -> Callable[[int], None] | None:
-    if on_progress is None:
+def _retrying(step: Callable[[], T]) -> T:
+    """Run a storing step again when another import stored the same records at that moment.
+
+    A step that meets them raises :class:`ConflictError` (a unique key); run again, it finds
+    them stored.
+
+    Each step is idempotent (a record stored before is reported existing or a duplicate), so
+    running it again is safe; its result is the last run's. After :data:`RACE_ATTEMPTS` runs
+    the conflict is raised.
+    """
+    for _ in range(RACE_ATTEMPTS - 1):
+        try:
+            return step()
+        except ConflictError:
+            continue
+    return step()
+
+
+def _second_look(
+    result: ImportResult,
+    records: list[EnrollmentRecord],
+    record: Callable[[list[EnrollmentRecord], str | None], ImportResult],
+) -> ImportResult:
+    """Record the rejected enrollments once more; keep what that finds for each.
+
+    An enrollment another import stored at the same moment is rejected (a duplicate key, or
+    "enrolled in it already" read before the other committed); looked at again, it is found
+    EXISTING. One rejected for a reason in the data is rejected again, with the same reason.
+    """
+    again = [r.index for r in result.records if r.outcome is ImportOutcome.REJECTED]
+    if not again:
+        return result
+    second = record([records[i] for i in again], None)
+    merged = list(result.records)
+    for index, found in zip(again, second.records, strict=True):
+        merged[index] = evolve(found, index=index)
+    return ImportResult(tuple(merged))
+
+
+def _step(on_progress: Progress | None, name: str | None) -> Callable[[int], None] | None:
+    if on_progress is None or name is None:
         return None
     report = on_progress
     return lambda done: report(name, done)
@@ -769,15 +838,22 @@ def _skills(
     for module in sorted(modules):
         key = (DOMAINS.get(module, "Other"), f"Module {module}")
         if key not in existing:
-            skill = lp.programs.add_skill(
-                actor,
-                organization_id,
-                domain=key[0],
-                name=key[1],
-                definition=f"What the Open University module {module} teaches and assesses.",
-            )
-            existing[key] = skill.id
-            created += 1
+            try:
+                skill = lp.programs.add_skill(
+                    actor,
+                    organization_id,
+                    domain=key[0],
+                    name=key[1],
+                    definition=f"What the Open University module {module} teaches and assesses.",
+                )
+            except ConflictError:  # another import added it since we looked: use theirs
+                existing = {
+                    (s.domain, s.name): s.id
+                    for s in lp.programs.list_skills(actor, organization_id)
+                }
+            else:
+                existing[key] = skill.id
+                created += 1
         skill_ids[module] = existing[key]
     return skill_ids, created
 
@@ -799,19 +875,28 @@ def _courses(
         course_id = f"{module}-{presentation}"
         course = existing.get(course_id)
         if course is None:
-            course = lp.programs.add_course(
-                actor,
-                organization_id,
-                course_id=course_id,
-                slug=course_id.lower(),
-                name=f"Module {module} ({presentation})",
-                partner=PARTNER,
-                class_start=start,
-                class_end=start + timedelta(days=length),
-                items=items.get((module, presentation), []),
-                assessments=assessments.get((module, presentation), []),
-            )
-            created += 1
+            try:
+                course = lp.programs.add_course(
+                    actor,
+                    organization_id,
+                    course_id=course_id,
+                    slug=course_id.lower(),
+                    name=f"Module {module} ({presentation})",
+                    partner=PARTNER,
+                    class_start=start,
+                    class_end=start + timedelta(days=length),
+                    items=items.get((module, presentation), []),
+                    assessments=assessments.get((module, presentation), []),
+                )
+            except ConflictError:  # another import added it since we looked: use theirs
+                existing = {
+                    c.course_id: c for c in lp.programs.list_courses(actor, organization_id)
+                }
+                if course_id not in existing:  # a conflict of another kind (the slug)
+                    raise
+                course = existing[course_id]
+            else:
+                created += 1
         ids[(module, presentation)] = course.id
     return ids, created
 
@@ -819,21 +904,45 @@ def _courses(
 def _collection(
     lp: Learnprog, actor: Actor, program_id: str, courses: dict[tuple[str, str], str]
 ) -> str:
-    found = [c for c in lp.curriculum.list_collections(actor, program_id) if c.name == COLLECTION]
-    collection = (
-        found[0]
-        if found
-        else lp.curriculum.create_collection(
-            actor,
-            program_id,
-            COLLECTION,
-            description="The OULAD subset's Open University modules, a course per presentation.",
+    """Find or make the collection "Open University modules" and add the missing courses.
+
+    When several imports run at once: an entry another import added in the meantime is not
+    added again; of two collections of that name that an import sees, it keeps the first (by
+    position, then ID) and deletes its own if that is the other. The collection's name is not
+    unique in storage, so two imports that each make it before seeing the other's can still
+    leave two (each with every course); the enrollments name the one their import used.
+    """
+    made: str | None = None
+    for _ in range(RACE_ATTEMPTS):
+        found = sorted(
+            (c for c in lp.curriculum.list_collections(actor, program_id) if c.name == COLLECTION),
+            key=lambda c: (c.position, c.id),
         )
+        if not found:
+            made = lp.curriculum.create_collection(
+                actor,
+                program_id,
+                COLLECTION,
+                description="The Open University's modules (OULAD), a course per presentation.",
+            ).id
+            continue
+        collection = found[0]
+        if made is not None and made != collection.id:
+            lp.curriculum.delete_collection(actor, made)  # another import's came first
+            made = None
+        held = {e.target_id for e in collection.entries}
+        missing = [
+            CollectionEntry.course(cid) for _, cid in sorted(courses.items()) if cid not in held
+        ]
+        if not missing:
+            return collection.id
+        try:
+            lp.curriculum.add_entries(actor, program_id, [collection.id], missing)
+        except ConflictError:  # another import added some of them since we looked
+            continue
+        return collection.id
+    raise ConflictError(
+        f"the collection {COLLECTION!r} kept changing under other imports: import again",
+        kind="collection",
+        key=COLLECTION,
     )
-    held = {e.target_id for e in collection.entries}
-    missing = [
-        CollectionEntry.course(cid) for key, cid in sorted(courses.items()) if cid not in held
-    ]
-    if missing:
-        lp.curriculum.add_entries(actor, program_id, [collection.id], missing)
-    return collection.id
