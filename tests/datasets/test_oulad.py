@@ -439,6 +439,8 @@ def test_student_vle_rows_become_one_noon_event_per_student_site_and_day(
     ("name", "line", "cell", "field"),
     [
         ("courses.csv", 2, ("241", "-3"), "module_presentation_length"),
+        ("courses.csv", 2, ('"2014B"', '"0000B"'), "code_presentation"),
+        ("courses.csv", 2, ('"CCC"', '"C C!"'), "code_module"),
         ("assessments.csv", 3, ("32", "tomorrow"), "date"),
         ("studentRegistration.csv", 4, ("-5", "-1.5"), "date_registration"),
         ("studentAssessment.csv", 9, ('"1.0","70"', '"1.0","nan"'), "score"),

@@ -61,6 +61,7 @@ from __future__ import annotations
 import enum
 import importlib.resources
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -100,6 +101,9 @@ DOMAINS = {
 }
 """Module domains, from the dataset paper (Kuzilek et al. 2017, Table 1)."""
 QUIZ_TYPES = frozenset({"quiz", "externalquiz", "questionnaire"})
+MODULE_CODE = re.compile(r"[A-Za-z0-9]{1,20}")
+"""A module code the importer takes (the dataset's are three capital letters): it becomes part
+of a course ID, a slug and a skill name, so it is checked before anything is stored."""
 MISSING = "?"
 """The dataset's missing-value marker (its files write ``?`` for an unknown score, IMD band,
 date or week); an empty cell is missing too."""
@@ -149,9 +153,9 @@ def presentation_start(code_presentation: str) -> datetime:
         ValidationError: a code that is not a year and ``B`` or ``J`` (``2013J``).
     """
     year, letter = code_presentation[:4], code_presentation[4:]
-    if not (year.isdigit() and year.isascii() and letter in ("B", "J")):
+    if not (year.isdigit() and year.isascii() and letter in ("B", "J") and int(year) > 0):
         raise ValidationError(
-            "a presentation is a year and B or J",
+            "a presentation is a year (0001-9999) and B or J",
             field="code_presentation",
             value=code_presentation,
         )
@@ -559,14 +563,19 @@ def _presentations(folder: Path) -> dict[tuple[str, str], tuple[datetime, int]]:
     with _rows(folder, name, columns) as rows:
         for row in rows:
             v = row.values
-            if not v["code_module"]:
-                raise ValidationError("a module code is required", field="code_module")
+            if not MODULE_CODE.fullmatch(v["code_module"]):
+                raise ValidationError(
+                    "a module code is 1-20 ASCII letters and digits (AAA)",
+                    field="code_module",
+                    value=v["code_module"],
+                )
             start = presentation_start(v["code_presentation"])
             length = _whole(v["module_presentation_length"], field="module_presentation_length")
             if length < 0:
                 raise ValidationError(
                     "a length in days is 0 or more", field="module_presentation_length"
                 )
+            _day(start, str(length), field="module_presentation_length")  # the class end
             presentations[(v["code_module"], v["code_presentation"])] = (start, length)
     return presentations
 
