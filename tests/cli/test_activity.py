@@ -9,6 +9,7 @@ from pathlib import Path
 
 from learnprog.datasets.oulad import shipped_data
 from tests.cli.conftest import ACADEMY, ACTIVITY, AS, ok, run
+from tests.datasets.test_oulad import PUBLISHED_VLE, published_oulad
 
 
 def test_import_activity_stores_records_and_reports_each_rejected_line(
@@ -102,6 +103,31 @@ def test_import_oulad_loads_a_folder_and_again_changes_nothing(db: str, tmp_path
     assert len(json.loads(ok(db, "members", "list", *AS, "--program", "ou", "--json"))) == 5
     again = ok(db, "import", "oulad", str(folder), *AS, "--program", "ou", "--contract", "OU")
     assert "0 courses and 0 skills added; 0 members, 0 enrollments, 0 attempts added" in again
+
+
+def test_import_oulad_prints_each_skip_reason_with_its_count(db: str, tmp_path: Path) -> None:
+    from tests.cli.conftest import INIT
+
+    (tmp_path / "published").mkdir()
+    folder = published_oulad(tmp_path / "published")
+    (folder / "studentVle.csv").write_text("\n".join(PUBLISHED_VLE) + "\n", encoding="utf-8")
+    ok(db, *INIT)
+    ok(db, "program", "create", "OU", *AS, "--slug", "ou")
+    ok(db, "contract", "create", "OU", *AS, "--kind", "licenses", "--quantity", "2",
+       "--starts-at", "2013-01-01", "--ends-at", "2031-01-01")  # fmt: skip
+    out = ok(db, "import", "oulad", str(folder), *AS, "--program", "ou", "--contract", "OU")
+    lines = out.splitlines()
+    assert lines[0] == (
+        "1 course and 1 skill added; 2 members, 2 enrollments, 3 attempts, 2 item events added"
+    )  # student 30 found no license: their registration, scores and clicks are skipped
+    assert "skipped\t1\tstudentAssessment.csv: no score (? or empty)" in lines
+    assert "skipped\t1\tstudentVle.csv: no date (? or empty)" in lines
+    assert "skipped\t1\tstudentRegistration.csv: the student's membership was rejected" in lines
+    assert "skipped\t2\tstudentAssessment.csv: the student's membership was rejected" in lines
+    assert "skipped\t1\tstudentVle.csv: the student's membership was rejected" in lines
+    (rejected,) = [line for line in lines if line.startswith("rejected\t")]
+    assert rejected.startswith("rejected\t1\tstudents: ")
+    assert "license" in rejected
 
 
 def test_import_oulad_from_a_folder_without_the_files_exits_1(acme: str, tmp_path: Path) -> None:

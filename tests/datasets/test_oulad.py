@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import csv
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 import learnprog
 from learnprog.clock import FixedClock
-from learnprog.datasets.oulad import import_oulad, presentation_start, shipped_data
+from learnprog.datasets.oulad import (
+    OuladReport,
+    SkipReason,
+    import_oulad,
+    presentation_start,
+    shipped_data,
+)
 from learnprog.errors import ValidationError
+from learnprog.mail.memory import InMemoryMailer
 from learnprog.model import OrgAdminActor
+from learnprog.model.activity import Enrollment
+from learnprog.storage.sql import SqlUnitOfWork
 from tests.services.world import SYSTEM
 
 START = datetime(2013, 10, 1, tzinfo=UTC)
@@ -74,7 +85,9 @@ def test_the_shipped_subset_imports_with_the_readme_counts_and_twice_changes_not
     assert not report.attempts.rejected
     assert any("GGG" in note for note in report.notes)
     assert any("learning hours" in note for note in report.notes)
-    assert steps == {"members", "enrollments", "attempts"}
+    assert steps == {"reading", "members", "enrollments", "attempts"}
+    assert report.events is None
+    assert report.skipped == {SkipReason.NO_SCORE: blank}
     again = import_oulad(lp, admin, org_id, program_id, contract_id)
     assert (again.courses_created, again.skills_created, again.members.created) == (0, 0, 0)
     assert (again.enrollments.created, again.attempts.attempts_added) == (0, 0)
@@ -252,3 +265,266 @@ def test_a_byte_order_mark_is_fine(lp: learnprog.Learnprog, tmp_path: Path) -> N
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     report = import_oulad(lp, admin, org_id, program_id, contract_id, source=folder)
     assert report.courses == 1
+
+
+# --- the dataset as the Open University publishes it ----------------------------------------
+
+CCC = datetime(2014, 2, 1, tzinfo=UTC)  # CCC-2014B starts on 1 February 2014
+PUBLISHED_VLE = (
+    '"code_module","code_presentation","id_student","id_site","date","sum_click"',
+    '"CCC","2014B","10","1001","-10","4"',
+    '"CCC","2014B","10","1001","-10.0","2"',  # the same student, site and day: one event
+    '"CCC","2014B","10","1002","3.0","1"',
+    '"CCC","2014B","30","1002","11","7"',
+    '"CCC","2014B","20","1001","?","1"',
+    '"CCC","2014B","20","5555","1","1"',
+    '"ZZZ","2014B","20","9999","1","1"',
+    '"CCC","2014B","40","1001","1","1"',
+)
+
+
+def published_oulad(folder: Path) -> Path:
+    """A small folder written as the published files are: quoted cells, ``?``, float days."""
+    _write(folder, "courses.csv",
+           '"code_module","code_presentation","module_presentation_length"',
+           '"CCC","2014B","241"')  # fmt: skip
+    _write(
+        folder,
+        "assessments.csv",
+        '"code_module","code_presentation","id_assessment","assessment_type","date","weight"',
+        '"CCC","2014B","3","Exam","?","100"',
+        '"CCC","2014B","2","CMA","32","50"',
+        '"CCC","2014B","1","TMA","18.0","50.0"',
+    )
+    _write(
+        folder,
+        "studentInfo.csv",
+        '"code_module","code_presentation","id_student","gender","region","highest_education",'
+        '"imd_band","age_band","num_of_prev_attempts","studied_credits","disability",'
+        '"final_result"',
+        '"CCC","2014B","10","F","Wales","A Level","?","0-35","0","60","N","Pass"',
+        '"CCC","2014B","20","M","?","A Level","10-20%","0-35","0","60","N","Fail"',
+        '"CCC","2014B","30","M","Scotland","A Level","?","35-55","1","120","Y","Withdrawn"',
+    )
+    _write(
+        folder,
+        "studentRegistration.csv",
+        '"code_module","code_presentation","id_student","date_registration","date_unregistration"',
+        '"CCC","2014B","10","-20.0","?"',
+        '"CCC","2014B","20","?",""',
+        '"CCC","2014B","30","-5","12.0"',
+    )
+    _write(
+        folder,
+        "studentAssessment.csv",
+        '"id_assessment","id_student","date_submitted","is_banked","score"',
+        '"1","10","17.0","0","78.0"',
+        '"2","10","30","0","65"',
+        '"3","10","230","0","55"',
+        '"1","20","19","0","?"',
+        '"2","20","?","0","40"',
+        '"1","30","10","0","35"',
+        '"1","40","18","0","90"',
+        '"2","30","-40","1.0","70"',
+    )
+    _write(
+        folder,
+        "vle.csv",
+        '"id_site","code_module","code_presentation","activity_type","week_from","week_to"',
+        '"1001","CCC","2014B","resource","?","?"',
+        '"1002","CCC","2014B","quiz","2.0","2.0"',
+        '"9999","ZZZ","2014B","resource","?","?"',
+    )
+    return folder
+
+
+def _enrollment_of(
+    lp: learnprog.Learnprog, admin: OrgAdminActor, program_id: str, student: str
+) -> Enrollment:
+    (row,) = lp.learning.members_list(admin, program_id, search=f"student.{student}@").rows
+    (enrollment,) = lp.learning.enrollments(admin, program_id, learner_id=row.learner.id)
+    return enrollment
+
+
+def test_the_published_format_imports_with_every_skip_counted(
+    lp_any: learnprog.Learnprog, tmp_path: Path
+) -> None:
+    lp = lp_any
+    admin, org_id, program_id, contract_id = _setup(lp, licenses=5)
+    report = import_oulad(
+        lp, admin, org_id, program_id, contract_id, source=published_oulad(tmp_path)
+    )
+    assert report.skipped == {
+        SkipReason.NO_SCORE: 1,
+        SkipReason.NO_SUBMISSION_DATE: 1,
+        SkipReason.SCORE_WITHOUT_REGISTRATION: 1,
+        SkipReason.SITE_OF_OTHER_PRESENTATION: 1,
+    }
+    assert (report.blank_scores, report.banked_attempts, report.items) == (1, 1, 2)
+    assert (report.members.created, report.enrollments.created) == (3, 3)
+    assert report.attempts.attempts_added == 5
+    assert report.attempts.outside_enrollments == 1  # the banked attempt, before registering
+    assert report.events is None
+    assert any("1 registrations have no date_registration" in n for n in report.notes)
+    (course,) = lp.programs.list_courses(admin, org_id)
+    assert [(a.name, a.weight, a.required, a.due_at) for a in course.assessments] == [
+        ("TMA 1", 50.0, True, CCC + timedelta(days=18)),
+        ("CMA 1", 50.0, True, CCC + timedelta(days=32)),
+        ("Exam 1", 100.0, True, None),  # no date: last
+    ]
+    assert [i.lesson for i in course.items] == ["Module resources", "Week 2"]
+    passed = lp.learning.progress(admin, _enrollment_of(lp, admin, program_id, "10").id)
+    assert passed.grade == pytest.approx((50 * 78 + 50 * 65 + 100 * 55) / 200)
+    assert passed.completed_at == CCC + timedelta(days=230)
+    undated = _enrollment_of(lp, admin, program_id, "20")
+    assert (undated.enrolled_at, undated.unenrolled_at) == (CCC, None)
+    withdrawn = _enrollment_of(lp, admin, program_id, "30")
+    assert withdrawn.enrolled_at == CCC - timedelta(days=5)
+    assert withdrawn.unenrolled_at == CCC + timedelta(days=12)
+    rows = {r.learner.external_id: r for r in lp.learning.members_list(admin, program_id).rows}
+    assert rows["20"].learner.profile.location_region is None  # "?" is no region
+    again = import_oulad(lp, admin, org_id, program_id, contract_id, source=tmp_path)
+    assert (again.courses_created, again.members.created, again.enrollments.created) == (0, 0, 0)
+    assert (again.attempts.attempts_added, again.attempts.duplicates) == (0, 5)
+    assert again.skipped == report.skipped
+
+
+def test_optional_files_and_columns_may_be_absent(lp: learnprog.Learnprog, tmp_path: Path) -> None:
+    admin, org_id, program_id, contract_id = _setup(lp, licenses=5)
+    folder = published_oulad(tmp_path)
+    (folder / "vle.csv").unlink()
+    (folder / "studentInfo.csv").unlink()
+    _write(folder, "studentRegistration.csv",
+           "code_module,code_presentation,id_student,date_registration",
+           "CCC,2014B,10,-20", "CCC,2014B,30,-5")  # fmt: skip
+    report = import_oulad(lp, admin, org_id, program_id, contract_id, source=folder)
+    assert (report.items, report.members.created, report.enrollments.created) == (0, 2, 2)
+    assert report.skipped[SkipReason.SCORE_WITHOUT_REGISTRATION] == 1  # student 40
+    assert _enrollment_of(lp, admin, program_id, "30").unenrolled_at is None
+
+
+def test_student_vle_rows_become_one_noon_event_per_student_site_and_day(
+    lp_any: learnprog.Learnprog, tmp_path: Path
+) -> None:
+    lp = lp_any
+    admin, org_id, program_id, contract_id = _setup(lp, licenses=5)
+    folder = published_oulad(tmp_path)
+    _write(folder, "studentVle.csv", *PUBLISHED_VLE)
+    steps: set[str] = set()
+    report = import_oulad(lp, admin, org_id, program_id, contract_id, source=folder,
+                          on_progress=lambda step, n: steps.add(step))  # fmt: skip
+    assert "events" in steps
+    assert report.events is not None
+    assert (report.events.events_added, report.events.duplicates) == (3, 1)
+    assert not report.events.rejected
+    assert {r: n for r, n in report.skipped.items() if r.name.startswith("CLICKS")} == {
+        SkipReason.CLICKS_WITHOUT_DATE: 1,
+        SkipReason.CLICKS_ON_UNKNOWN_SITE: 1,
+        SkipReason.CLICKS_OF_OTHER_PRESENTATION: 1,
+        SkipReason.CLICKS_WITHOUT_REGISTRATION: 1,
+    }
+    ten = lp.learning.progress(admin, _enrollment_of(lp, admin, program_id, "10").id)
+    assert (ten.items_completed, ten.progress, ten.lessons_taken) == (2, 100.0, 2)
+    assert ten.learning_seconds == 0.0  # every event of a day falls at one instant
+    thirty = lp.learning.progress(admin, _enrollment_of(lp, admin, program_id, "30").id)
+    assert thirty.items_completed == 1
+    assert thirty.last_activity_at == CCC + timedelta(days=11, hours=12)
+    assert any("12:00 UTC" in n for n in report.notes)
+    again = import_oulad(lp, admin, org_id, program_id, contract_id, source=folder)
+    assert again.events is not None
+    assert (again.events.events_added, again.events.duplicates) == (0, 4)
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "cell", "field"),
+    [
+        ("courses.csv", 2, ("241", "-3"), "module_presentation_length"),
+        ("courses.csv", 2, ('"2014B"', '"0000B"'), "code_presentation"),
+        ("courses.csv", 2, ('"CCC"', '"C C!"'), "code_module"),
+        ("assessments.csv", 3, ("32", "tomorrow"), "date"),
+        ("studentRegistration.csv", 4, ("-5", "-1.5"), "date_registration"),
+        ("studentAssessment.csv", 9, ('"1.0","70"', '"1.0","nan"'), "score"),
+        ("studentAssessment.csv", 9, ('"1.0","70"', '"1.0","150"'), "score"),
+        ("studentAssessment.csv", 9, ('"1.0"', '"2"'), "is_banked"),
+        ("studentAssessment.csv", 9, ('"-40"', '"1e400"'), "date_submitted"),
+        ("studentAssessment.csv", 9, ('"2","30"', '"99","30"'), "id_assessment"),
+        ("vle.csv", 3, ('"2.0","2.0"', '"two","2.0"'), "week_from"),
+        ("studentVle.csv", 9, ('"1","1"\n', '"1e9","1"\n'), "date"),
+    ],
+)  # fmt: skip
+def test_a_bad_cell_anywhere_refuses_the_import_naming_file_line_and_column_and_stores_nothing(
+    lp_any: learnprog.Learnprog,
+    tmp_path: Path,
+    name: str,
+    line: int,
+    cell: tuple[str, str],
+    field: str,
+) -> None:
+    lp = lp_any
+    admin, org_id, program_id, contract_id = _setup(lp, licenses=5)
+    folder = published_oulad(tmp_path)
+    _write(folder, "studentVle.csv", *PUBLISHED_VLE)
+    path = folder / name
+    lines = path.read_text(encoding="utf-8").split("\n")
+    old, new = cell
+    head, _, tail = lines[line - 1].rpartition(old.rstrip("\n"))
+    assert head or tail, f"{old!r} is not on line {line} of {name}"
+    lines[line - 1] = head + new.rstrip("\n") + tail
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(ValidationError) as caught:
+        import_oulad(lp, admin, org_id, program_id, contract_id, source=folder)
+    assert str(caught.value).startswith(f"line {line}, field {field!r}: {name}: ")
+    assert (caught.value.line, caught.value.field) == (line, field)
+    assert lp.programs.list_courses(admin, org_id) == []
+    assert lp.programs.list_skills(admin, org_id) == []
+    assert lp.learning.members_list(admin, program_id).rows == ()
+
+
+def test_imports_running_at_once_store_each_record_once_and_all_succeed(
+    sql_engine: Engine, clock: FixedClock, tmp_path: Path
+) -> None:
+    from tests.cli.test_activity import tiny_oulad
+
+    folder = tiny_oulad(tmp_path / "oulad", students=30)
+
+    def connect() -> learnprog.Learnprog:
+        return learnprog.connect(
+            uow_factory=lambda: SqlUnitOfWork(sql_engine),
+            settings=learnprog.Settings(secret_key="test-secret-test-secret"),
+            clock=clock,
+            mailer=InMemoryMailer(),
+        )
+
+    admin, org_id, program_id, contract_id = _setup(connect(), licenses=100)
+    workers = 3
+    start = threading.Barrier(workers)
+    reports: list[OuladReport] = []
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        lp = connect()
+        start.wait()
+        try:
+            reports.append(import_oulad(lp, admin, org_id, program_id, contract_id, source=folder))
+        except BaseException as exc:  # noqa: BLE001 - reported below, with the others
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sum(r.courses_created for r in reports) == 12
+    assert sum(r.skills_created for r in reports) == 6
+    assert sum(r.members.created for r in reports) == 30
+    registrations = sum(1 for line in (folder / "studentRegistration.csv").open()) - 1
+    assert sum(r.enrollments.created for r in reports) == registrations
+    assert all(not r.members.rejected and not r.enrollments.rejected for r in reports)
+    assert all(not r.attempts.rejected for r in reports)
+    added = sum(r.attempts.attempts_added for r in reports)
+    assert all(r.attempts.attempts_added + r.attempts.duplicates == added for r in reports)
+    lp = connect()
+    assert len(lp.programs.list_courses(admin, org_id)) == 12
+    assert lp.learning.members_list(admin, program_id, limit=100).total == 30
+    assert len(lp.learning.enrollments(admin, program_id)) == registrations

@@ -64,6 +64,12 @@ def test_skill_ratings_equal_the_plain_loops(tmp_path: Path) -> None:
     assert "largest rating difference from the loop: 0.0e+00" in out
 
 
+def test_the_oulad_import_benchmark_scales_the_subset_and_runs(tmp_path: Path) -> None:
+    out = run_benchmark(tmp_path, "oulad_import.py", "--scale", "0.005")
+    assert "scaled OULAD: 163 registrations, 870 assessment rows" in out
+    assert "learnprog / floor: " in out
+
+
 @pytest.mark.postgresql
 @pytest.mark.mariadb
 def test_learner_writes_run_on_every_backend(tmp_path: Path) -> None:

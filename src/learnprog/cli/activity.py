@@ -15,6 +15,7 @@ and delimiter told from the file):
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,11 +44,13 @@ from learnprog.model.activity import AssessmentAttempt, EventKind, LearningEvent
 from learnprog.model.identity import EmailAddress
 from learnprog.model.organization import Organization
 from learnprog.serialization import to_json_value
+from learnprog.services.learning import IngestResult
 from learnprog.services.skills import GlossaryOutcome, read_reference_group
 
 ACTIVITY_COLUMNS = ("ID", "Email", "Course ID", "Activity", "Item ID", "Time")
 ACTIVITY_OPTIONAL = ("Grade", "Banked")
 ACTIVITIES = ("started", "completed", "attempt")
+_NO_EVENTS = IngestResult(0, 0, 0, (), 0)
 _COLUMN_OF = {"id": "ID", "grade": "Grade", "at": "Time", "submitted_at": "Time"}
 
 
@@ -209,13 +212,27 @@ def import_oulad_command(
             report = import_oulad(
                 lp, actor, org.id, program.id, contract.id, source=folder, on_progress=advance
             )
-        click.echo(
-            f"{counted(report.courses_created, 'course')} and "
-            f"{counted(report.skills_created, 'skill')} added; "
+        added = (
             f"{counted(report.members.created, 'member')}, "
             f"{counted(report.enrollments.created, 'enrollment')}, "
-            f"{counted(report.attempts.attempts_added, 'attempt')} added"
+            f"{counted(report.attempts.attempts_added, 'attempt')}"
         )
+        if report.events is not None:
+            added += f", {counted(report.events.events_added, 'item event', 'item events')}"
+        click.echo(
+            f"{counted(report.courses_created, 'course')} and "
+            f"{counted(report.skills_created, 'skill')} added; {added} added"
+        )
+        for reason, count in sorted(report.skipped.items()):
+            click.echo(f"skipped\t{count:,}\t{reason}")
+        rejected: list[tuple[str, str | None]] = [
+            *(("students", r.reason) for r in report.members.rejected),
+            *(("registrations", r.reason) for r in report.enrollments.rejected),
+            *(("scores", r.reason) for r in report.attempts.rejected),
+            *(("studentVle rows", r.reason) for r in (report.events or _NO_EVENTS).rejected),
+        ]
+        for (what, why), count in sorted(Counter(rejected).items(), key=str):
+            click.echo(f"rejected\t{count:,}\t{what}: {escape(why or '')}")
         for note in report.notes:
             click.echo(f"note: {note}")
 
