@@ -23,7 +23,7 @@ import enum
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from multiprocessing.synchronize import Barrier as ProcessBarrier
@@ -51,7 +51,7 @@ def outcome_of(call: Callable[[], object]) -> str:
     return type(result).__name__
 
 
-def at_once(calls: list[Callable[[], object]]) -> list[str]:
+def at_once(calls: Sequence[Callable[[], object]]) -> list[str]:
     """Run ``calls`` in threads released together; return their outcomes, sorted.
 
     Raises:

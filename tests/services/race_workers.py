@@ -16,6 +16,7 @@ from learnprog.model import Actor, Enrollment, Learner, MessageCategory
 from learnprog.model.messaging import SentMessage
 from learnprog.services.invitations import InvitationOutcome
 from tests.conftest import START
+from tests.services.world import World
 
 SECRET = "test-secret-test-secret"
 
@@ -68,3 +69,15 @@ def send(url: str, admin: Actor, organization_id: str, key: str) -> SentMessage:
 def opt_out(url: str, learner: Actor, category: MessageCategory) -> Mapping[MessageCategory, bool]:
     """Opt the learner out of a category of mail."""
     return instance(url).mail.set_email_preference(learner, category, receive=False)
+
+
+def register_with(lp: learnprog.Learnprog, world: World, email: str) -> Learner:
+    """Register a learner account for ``email`` in the world's organization (threads)."""
+    return lp.organizations.register_learner(world.admin, world.org.id, "Lia Learner", email)
+
+
+def send_with(lp: learnprog.Learnprog, world: World, key: str) -> SentMessage:
+    """Send the all-members preset of the world's organization under a key (threads)."""
+    return lp.messaging.send(
+        world.admin, world.org.id, "all_members", agree_to_terms=True, idempotency_key=key
+    )

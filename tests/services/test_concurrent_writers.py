@@ -18,12 +18,18 @@ from sqlalchemy.engine import Engine
 import learnprog
 from learnprog.clock import FixedClock
 from learnprog.mail.memory import InMemoryMailer
-from learnprog.model import email_key
+from learnprog.model import (
+    LearnerActor,
+    MessageCategory,
+    ProgramAdminActor,
+    email_key,
+)
 from learnprog.storage.sql import SqlUnitOfWork
 from tests.conftest import START, UowFactory, _backend_params, empty_tables
 from tests.races import ROUNDS, at_once, process_race
 from tests.services import race_workers
-from tests.services.world import World
+from tests.services.test_learning import Learning
+from tests.services.world import SYSTEM, World
 
 CREATED = "InvitationOutcome.CREATED"
 ALREADY_INVITED = "InvitationOutcome.ALREADY_INVITED"
@@ -94,3 +100,162 @@ def test_invitations_of_one_address_from_worker_processes(
             args = (url, world.admin, world.program.id, world.contract.id, email)
             assert race.round(race_workers.invite, [args] * 2) == [ALREADY_INVITED, CREATED]
             _stored_invitations(world, lp.context.uow_factory, email)
+
+
+# --- accounts and admins ----------------------------------------------------------------------
+
+
+def test_registrations_of_one_address_at_once_make_one_account(uow_factory: UowFactory) -> None:
+    lp = _lp(uow_factory)
+    world = World(lp)
+    for n in range(ROUNDS):
+        email = f"reg{n}@acme.example"
+        calls = [lambda: race_workers.register_with(lp, world, email)] * 3  # noqa: B023
+        assert at_once(calls) == ["ConflictError", "ConflictError", "Learner"]
+        with uow_factory() as uow:
+            assert uow.learners.find_by_email(world.org.id, email_key(email)) is not None
+
+
+def test_registrations_of_one_address_from_worker_processes(
+    shared_db: tuple[learnprog.Learnprog, str],
+) -> None:
+    lp, url = shared_db
+    world = World(lp)
+    with process_race(2) as race:
+        for n in range(ROUNDS):
+            email = f"reg{n}@acme.example"
+            args = (url, world.admin, world.org.id, email)
+            assert race.round(race_workers.register, [args] * 2) == ["ConflictError", "Learner"]
+            assert lp.organizations.resolve_actor(SYSTEM, world.org.id, email) is not None
+
+
+def test_one_admin_added_twice_at_once_is_granted_once(uow_factory: UowFactory) -> None:
+    lp = _lp(uow_factory)
+    world = World(lp)
+    for n in range(ROUNDS):
+        email = f"adm{n}@acme.example"
+        lp.organizations.register_learner(world.admin, world.org.id, "Ad Min", email)
+
+        def add(email: str = email) -> object:
+            return lp.organizations.add_admin(
+                world.admin, world.org.id, email, role="program", program_ids=[world.program.id]
+            )
+
+        assert at_once([add, add]) == ["ConflictError", "list"]
+        actor = lp.organizations.resolve_actor(SYSTEM, world.org.id, email)
+        assert isinstance(actor, ProgramAdminActor)
+        assert actor.program_ids == frozenset({world.program.id})
+
+
+def test_one_skill_added_twice_at_once_is_stored_once(uow_factory: UowFactory) -> None:
+    lp = _lp(uow_factory)
+    world = World(lp)
+    for n in range(ROUNDS):
+
+        def add(name: str = f"Skill {n}") -> object:
+            return lp.programs.add_skill(world.admin, world.org.id, domain="Data", name=name)
+
+        assert at_once([add, add, add]) == ["ConflictError", "ConflictError", "Skill"]
+        names = [s.name for s in lp.programs.list_skills(world.admin, world.org.id)]
+        assert names.count(f"Skill {n}") == 1
+
+
+# --- enrollment -------------------------------------------------------------------------------
+
+
+def test_one_enrollment_made_twice_at_once_is_stored_once(uow_factory: UowFactory) -> None:
+    lp = _lp(uow_factory)
+    world = Learning(lp, licenses=ROUNDS + 5)
+    for n in range(ROUNDS):
+        learner = world.member(f"enr{n}@acme.example")
+
+        def enroll(learner: LearnerActor = learner) -> object:
+            return world.enroll(learner, world.python.id)
+
+        assert at_once([enroll, enroll]) == ["ConflictError", "Enrollment"]
+        assert len(_enrollments_of(lp, world, learner)) == 1
+
+
+def test_one_enrollment_made_twice_from_worker_processes(
+    shared_db: tuple[learnprog.Learnprog, str],
+) -> None:
+    lp, url = shared_db
+    world = Learning(lp, licenses=ROUNDS + 5)
+    with process_race(2) as race:
+        for n in range(ROUNDS):
+            learner = world.member(f"enr{n}@acme.example")
+            args = (url, learner, world.program.id, world.python.id)
+            assert race.round(race_workers.enroll, [args] * 2) == ["ConflictError", "Enrollment"]
+            assert len(_enrollments_of(lp, world, learner)) == 1
+
+
+# --- messages and email preferences -----------------------------------------------------------
+
+
+def _queued_admin_messages(uow_factory: UowFactory, world: World) -> int:
+    with uow_factory() as uow:
+        entries = uow.outbox.list_for_organization(world.org.id, limit=1000)
+    return sum(1 for e in entries if e.message.category is MessageCategory.ADMIN)
+
+
+def test_one_message_sent_twice_at_once_under_a_key_is_sent_once(uow_factory: UowFactory) -> None:
+    lp = _lp(uow_factory)
+    world = World(lp)
+    world.invite("lia@acme.example", send_email=False)
+    world.accept("lia@acme.example")
+    for n in range(ROUNDS):
+        calls = [lambda: race_workers.send_with(lp, world, f"key-{n}")] * 3  # noqa: B023
+        assert at_once(calls) == ["SentMessage"] * 3
+        assert _queued_admin_messages(uow_factory, world) == n + 1
+
+
+def test_one_message_sent_twice_under_a_key_from_worker_processes(
+    shared_db: tuple[learnprog.Learnprog, str],
+) -> None:
+    lp, url = shared_db
+    world = World(lp)
+    world.invite("lia@acme.example", send_email=False)
+    world.accept("lia@acme.example")
+    with process_race(2) as race:
+        for n in range(ROUNDS):
+            args = (url, world.admin, world.org.id, f"key-{n}")
+            assert race.round(race_workers.send, [args] * 2) == ["SentMessage"] * 2
+            assert _queued_admin_messages(lp.context.uow_factory, world) == n + 1
+
+
+def test_one_opt_out_made_twice_at_once_is_stored_once(uow_factory: UowFactory) -> None:
+    lp = _lp(uow_factory)
+    world = World(lp, licenses=ROUNDS + 5)
+    for n in range(ROUNDS):
+        email = f"opt{n}@acme.example"
+        world.invite(email, send_email=False)
+        world.accept(email)
+        learner = world.learner(email)
+
+        def opt_out(learner: LearnerActor = learner) -> object:
+            return lp.mail.set_email_preference(learner, MessageCategory.ADMIN, receive=False)
+
+        assert at_once([opt_out, opt_out]) == ["dict", "dict"]
+        assert lp.mail.email_preferences(learner)[MessageCategory.ADMIN] is False
+
+
+def test_one_opt_out_made_twice_from_worker_processes(
+    shared_db: tuple[learnprog.Learnprog, str],
+) -> None:
+    lp, url = shared_db
+    world = World(lp, licenses=ROUNDS + 5)
+    with process_race(2) as race:
+        for n in range(ROUNDS):
+            email = f"opt{n}@acme.example"
+            world.invite(email, send_email=False)
+            world.accept(email)
+            learner = world.learner(email)
+            args = (url, learner, MessageCategory.ADMIN)
+            assert race.round(race_workers.opt_out, [args] * 2) == ["dict", "dict"]
+            assert lp.mail.email_preferences(learner)[MessageCategory.ADMIN] is False
+
+
+def _enrollments_of(lp: learnprog.Learnprog, world: World, learner: LearnerActor) -> list[object]:
+    return list(
+        lp.learning.enrollments(world.admin, world.program.id, learner_id=learner.learner_id)
+    )

@@ -488,7 +488,7 @@ class EmailPreferenceRepository(Protocol):
         ...
 
     def add(self, opt_out: EmailOptOut) -> None:
-        """Store an opt-out; storing one that exists changes nothing."""
+        """Store an opt-out; storing one that exists changes nothing, at once too (no error)."""
         ...
 
     def remove(self, learner_id: str, category: MessageCategory) -> None:

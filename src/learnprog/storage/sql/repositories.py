@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import cattrs
 import sqlalchemy as sa
 from attrs import fields
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from learnprog.errors import NotFoundError, StaleDataError, StorageError
 from learnprog.model._typecheck import from_storage
@@ -1053,14 +1053,21 @@ class SqlEmailPreferenceRepository(_SqlRepository[EmailOptOut], ports.EmailPrefe
         return frozenset(MessageCategory(r["category"]) for r in rows)
 
     def add(self, opt_out: EmailOptOut) -> None:
-        c = self.table.c
-        exists = self._read(
-            sa.select(c.learner_id).where(
-                c.learner_id == opt_out.learner_id, c.category == opt_out.category.value
-            )
-        )
-        if not exists:
-            self._insert(opt_out)
+        # One statement that skips a stored opt-out: a look-up and then an INSERT let two
+        # opt-outs at once both find none, and the later one was refused as a duplicate.
+        # Only the duplicate key is skipped (not MariaDB's INSERT IGNORE, which would also
+        # skip a learner that does not exist).
+        row = self._to_row(opt_out)
+        dialect = self._uow.connection.dialect.name
+        statement: sa.Executable
+        if dialect == "postgresql":
+            statement = postgresql.insert(self.table).values(row).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            statement = sqlite.insert(self.table).values(row).on_conflict_do_nothing()
+        else:
+            insert = mysql.insert(self.table).values(row)
+            statement = insert.on_duplicate_key_update(at=self.table.c.at)  # keeps the first
+        self._write(statement)
 
     def remove(self, learner_id: str, category: MessageCategory) -> None:
         c = self.table.c
