@@ -10,6 +10,7 @@ what is stored.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import pytest
@@ -19,6 +20,7 @@ import learnprog
 from learnprog.clock import FixedClock
 from learnprog.mail.memory import InMemoryMailer
 from learnprog.model import (
+    CollectionEntry,
     LearnerActor,
     MessageCategory,
     ProgramAdminActor,
@@ -253,6 +255,63 @@ def test_one_opt_out_made_twice_from_worker_processes(
             args = (url, learner, MessageCategory.ADMIN)
             assert race.round(race_workers.opt_out, [args] * 2) == ["dict", "dict"]
             assert lp.mail.email_preferences(learner)[MessageCategory.ADMIN] is False
+
+
+# --- curriculum -------------------------------------------------------------------------------
+
+
+def test_courses_added_to_one_collection_at_once_are_all_kept(uow_factory: UowFactory) -> None:
+    lp = _lp(uow_factory)
+    world = Learning(lp)
+    courses = [world.python.id, world.sql.id]
+    for n in range(ROUNDS):
+        collection = lp.curriculum.create_collection(world.admin, world.program.id, f"C{n}")
+
+        def add(course_id: str, collection_id: str = collection.id) -> object:
+            entry = CollectionEntry.course(course_id)
+            return lp.curriculum.add_entries(
+                world.admin, world.program.id, [collection_id], [entry]
+            )
+
+        calls = [functools.partial(add, c) for c in courses]
+        assert at_once(calls) == ["list", "list"]
+        stored = lp.curriculum.list_collections(world.admin, world.program.id)[n]
+        assert sorted(e.target_id for e in stored.entries) == sorted(courses)
+
+
+def test_one_course_added_to_a_collection_twice_at_once_is_kept_once(
+    uow_factory: UowFactory,
+) -> None:
+    lp = _lp(uow_factory)
+    world = Learning(lp)
+    for n in range(ROUNDS):
+        collection = lp.curriculum.create_collection(world.admin, world.program.id, f"C{n}")
+
+        def add(collection_id: str = collection.id) -> object:
+            entry = CollectionEntry.course(world.python.id)
+            return lp.curriculum.add_entries(
+                world.admin, world.program.id, [collection_id], [entry]
+            )
+
+        assert at_once([add, add]) == ["ConflictError", "list"]
+        stored = lp.curriculum.list_collections(world.admin, world.program.id)[n]
+        assert [e.target_id for e in stored.entries] == [world.python.id]
+
+
+def test_collections_created_at_once_get_positions_one_after_the_other(
+    uow_factory: UowFactory,
+) -> None:
+    lp = _lp(uow_factory)
+    world = World(lp)
+    for n in range(ROUNDS):
+        names = [f"R{n}a", f"R{n}b"]
+        calls = [
+            functools.partial(lp.curriculum.create_collection, world.admin, world.program.id, name)
+            for name in names
+        ]
+        assert at_once(calls) == ["Collection", "Collection"]
+        stored = lp.curriculum.list_collections(world.admin, world.program.id)
+        assert [c.position for c in stored] == list(range(2 * (n + 1)))
 
 
 def _enrollments_of(lp: learnprog.Learnprog, world: World, learner: LearnerActor) -> list[object]:

@@ -318,6 +318,9 @@ class InMemoryProgramRepository(_Table[Program], ports.ProgramRepository):
     def update(self, program: Program) -> None:
         self._replace(program)
 
+    def lock(self, program_id: str) -> None:
+        self._uow.check_open()  # units of work take turns: nothing to hold
+
     def list_for_organization(self, organization_id: str) -> Sequence[Program]:
         return self._select(
             lambda p: p.organization_id == organization_id, lambda p: (p.created_at, p.id)

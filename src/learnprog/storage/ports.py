@@ -100,6 +100,19 @@ class ProgramRepository(Protocol):
         """Return the organization's programs (removed ones too), by creation time."""
         ...
 
+    def lock(self, program_id: str) -> None:
+        """Hold the program until the unit of work ends, so that changes of it take turns.
+
+        Changes of a program's curriculum read its collections and write them back; two at
+        once would each write over the other's change. A unit of work that holds the program
+        waits for another that holds it to end, then reads what that one committed. Call it
+        first in the unit of work (on MariaDB, whose reads see the data as of the unit of
+        work's first read). SQL: ``SELECT ... FOR UPDATE`` of the program's row (SQLite, and
+        the in-memory store, run one writing unit of work at a time anyway: nothing to do).
+        A missing program holds nothing; the next read of it finds it missing.
+        """
+        ...
+
 
 class ContractRepository(Protocol):
     """Contracts and their license or enrollment counters."""

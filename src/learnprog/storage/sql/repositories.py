@@ -275,6 +275,11 @@ class SqlProgramRepository(_SqlRepository[Program], ports.ProgramRepository):
     def find_by_slug(self, slug: str) -> Program | None:
         return self._first(self.table.c.slug == slug)
 
+    def lock(self, program_id: str) -> None:
+        # SQLite renders no FOR UPDATE: its BEGIN IMMEDIATE already lets one writer in
+        c = self.table.c
+        self._read(sa.select(c.id).where(c.id == program_id).with_for_update())
+
     def update(self, program: Program) -> None:
         self._update(program)
 
