@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -31,6 +32,7 @@ from tests.conftest import START, UowFactory, _backend_params, empty_tables
 from tests.races import ROUNDS, at_once, process_race
 from tests.services import race_workers
 from tests.services.test_learning import Learning
+from tests.services.test_scheduled_reports import Scheduled
 from tests.services.world import SYSTEM, World
 
 CREATED = "InvitationOutcome.CREATED"
@@ -318,3 +320,31 @@ def _enrollments_of(lp: learnprog.Learnprog, world: World, learner: LearnerActor
     return list(
         lp.learning.enrollments(world.admin, world.program.id, learner_id=learner.learner_id)
     )
+
+
+# --- scheduled reports ------------------------------------------------------------------------
+
+
+def test_schedulers_running_at_once_send_each_report_once(uow_factory: UowFactory) -> None:
+    clock = FixedClock(START)  # a Monday
+    lp = learnprog.connect(
+        uow_factory=uow_factory,
+        settings=learnprog.Settings(secret_key=race_workers.SECRET),
+        clock=clock,
+        mailer=InMemoryMailer(),
+    )
+    world = Scheduled(lp, "UTC")
+    for n in range(ROUNDS):
+        clock.set(START + timedelta(weeks=n))
+        sent: list[str] = []
+
+        def run(sent: list[str] = sent) -> object:
+            results = lp.reports.send_due_reports(SYSTEM, world.org.id)
+            sent.extend(world.names[r.report.learner_id] for r in results)
+            return results
+
+        assert at_once([run, run, run]) == ["list"] * 3
+        assert sorted(sent) == ["ana", "paulo"]  # each admin's report once, by one scheduler
+        with uow_factory() as uow:
+            entries = uow.outbox.list_for_organization(world.org.id, limit=1000)
+        assert sum(1 for e in entries if e.message.template == "usage_report") == 2 * (n + 1)

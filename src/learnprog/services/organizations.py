@@ -24,7 +24,7 @@ from learnprog.model.access import (
 from learnprog.model.identity import EmailAddress
 from learnprog.model.learner import Learner
 from learnprog.model.organization import Organization, ReportSchedule
-from learnprog.services._base import UNSET, Service, _Unset
+from learnprog.services._base import UNSET, Service, _Unset, retry_if_stale
 
 
 class OrganizationService(Service):
@@ -204,6 +204,7 @@ class OrganizationService(Service):
             uow.commit()
         return after
 
+    @retry_if_stale  # a deadlock rolled it back: run again (a duplicate is not retried)
     def register_learner(
         self,
         actor: Actor,
@@ -221,7 +222,10 @@ class OrganizationService(Service):
         Raises:
             PermissionDeniedError: not an organization admin (or the system).
             ValidationError: a bad name, email or external ID.
-            ConflictError: an account with this email exists in the organization.
+            ConflictError: an account with this email exists in the organization (also when
+                one was registered at the same moment).
+            ConcurrencyError: concurrent writes got in the way twice in a row (the database
+                rolled it back; nothing stored: call again).
         """
         with self._as_org_admin(
             actor, organization_id, "register a learner account", allow_system=True
@@ -234,6 +238,7 @@ class OrganizationService(Service):
             uow.commit()
         return learner
 
+    @retry_if_stale  # a deadlock rolled it back: run again (a duplicate is not retried)
     def add_admin(
         self,
         actor: Actor,
@@ -266,7 +271,9 @@ class OrganizationService(Service):
             NotFoundError: no account with that email, or an unknown program.
             ValidationError: the address is not on the organization's domains, an unknown role,
                 no program for a program admin, or a program of another organization.
-            ConflictError: the grant exists already.
+            ConflictError: the grant exists already (also when made at the same moment).
+            ConcurrencyError: concurrent writes got in the way twice in a row (the database
+                rolled it back; nothing stored: call again).
         """
         try:
             clean_role = AdminRole(role)
