@@ -24,6 +24,7 @@ from learnprog.model import (
     CollectionEntry,
     LearnerActor,
     MessageCategory,
+    OrgAdminActor,
     ProgramAdminActor,
     email_key,
 )
@@ -348,3 +349,51 @@ def test_schedulers_running_at_once_send_each_report_once(uow_factory: UowFactor
         with uow_factory() as uow:
             entries = uow.outbox.list_for_organization(world.org.id, limit=1000)
         assert sum(1 for e in entries if e.message.template == "usage_report") == 2 * (n + 1)
+
+
+# --- organization admins ----------------------------------------------------------------------
+
+
+def test_two_first_admins_added_at_once_make_one(uow_factory: UowFactory) -> None:
+    lp = _lp(uow_factory)
+    for n in range(ROUNDS):
+        org = lp.organizations.create_organization(SYSTEM, f"Org {n}", email_domains=["o.example"])
+        emails = [f"first{n}@o.example", f"second{n}@o.example"]
+        for email in emails:
+            lp.organizations.register_learner(SYSTEM, org.id, "Ad Min", email)
+        calls = [
+            functools.partial(
+                lp.organizations.add_admin, SYSTEM, org.id, email, role="organization"
+            )
+            for email in emails
+        ]
+        assert at_once(calls) == ["PermissionDeniedError", "list"]
+        with uow_factory() as uow:
+            assert len(uow.admins.list_for_organization(org.id)) == 1
+
+
+def test_two_organization_admins_removing_themselves_at_once_leave_one(
+    uow_factory: UowFactory,
+) -> None:
+    lp = _lp(uow_factory)
+    for n in range(ROUNDS):
+        org = lp.organizations.create_organization(
+            SYSTEM,
+            f"Org {n}",
+            email_domains=["o.example"],
+            admin_name="Ana",
+            admin_email="ana@o.example",
+        )
+        lp.organizations.register_learner(SYSTEM, org.id, "Bo", "bo@o.example")
+        ana = lp.organizations.resolve_actor(SYSTEM, org.id, "ana@o.example")
+        lp.organizations.add_admin(ana, org.id, "bo@o.example", role="organization")
+        bo = lp.organizations.resolve_actor(SYSTEM, org.id, "bo@o.example")
+        assert isinstance(ana, OrgAdminActor)
+        assert isinstance(bo, OrgAdminActor)
+        calls = [
+            functools.partial(lp.organizations.remove_admin, who, org.id, who.learner_id)
+            for who in (ana, bo)
+        ]
+        assert at_once(calls) == ["ConflictError", "NoneType"]
+        with uow_factory() as uow:  # the last organization admin is never removed
+            assert len(uow.admins.list_for_organization(org.id)) == 1

@@ -133,9 +133,19 @@ class Service:
 
     @contextmanager
     def _as_org_admin(
-        self, actor: Actor, organization_id: str, what: str, *, allow_system: bool = False
+        self,
+        actor: Actor,
+        organization_id: str,
+        what: str,
+        *,
+        allow_system: bool = False,
+        hold: bool = False,
     ) -> Iterator[tuple[UnitOfWork, Organization]]:
         """Open a unit of work, load the organization and require an organization admin.
+
+        With ``hold``, the organization is held first
+        (:meth:`~learnprog.storage.ports.OrganizationRepository.lock`), so that changes of its
+        admins take turns.
 
         Raises:
             NotFoundError: no such organization.
@@ -143,6 +153,8 @@ class Service:
         """
         record_id(organization_id, field="organization_id")
         with self._uow() as uow:
+            if hold:
+                uow.organizations.lock(organization_id)
             org = uow.organizations.get(organization_id)
             grants = self._grants(uow, actor, org.id)
             require_org_admin(actor, org.id, grants, what, allow_system=allow_system)

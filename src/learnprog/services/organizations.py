@@ -283,6 +283,9 @@ class OrganizationService(Service):
             ) from exc
         address = EmailAddress.parse(email)
         with self._uow() as uow:
+            # held first: two first admins added at once take turns, the second is refused
+            if isinstance(organization_id, str):  # a bad ID is refused by the read below
+                uow.organizations.lock(organization_id)
             org = uow.organizations.get(organization_id)
             existing = uow.admins.list_for_organization(org.id)
             first = clean_role is AdminRole.ORGANIZATION and not any(
@@ -354,9 +357,14 @@ class OrganizationService(Service):
         Raises:
             PermissionDeniedError: not an organization admin.
             NotFoundError: the right does not exist.
-            ConflictError: it is the last organization admin.
+            ConflictError: it is the last organization admin (also when another removal at the
+                same moment took the others).
         """
-        with self._as_org_admin(actor, organization_id, "remove administrators") as (uow, org):
+        # held first: two removals at once take turns, so the last organization admin stays
+        with self._as_org_admin(actor, organization_id, "remove administrators", hold=True) as (
+            uow,
+            org,
+        ):
             grants = uow.admins.list_for_learner(org.id, learner_id)
             role = AdminRole.ORGANIZATION if program_id is None else AdminRole.PROGRAM
             grant = next((g for g in grants if g.role is role and g.program_id == program_id), None)

@@ -296,6 +296,9 @@ class InMemoryOrganizationRepository(_Table[Organization], ports.OrganizationRep
     def update(self, organization: Organization) -> None:
         self._replace(organization)
 
+    def lock(self, organization_id: str) -> None:
+        self._uow.check_open()  # units of work take turns: nothing to hold
+
     def list(self) -> Sequence[Organization]:
         return self._select(lambda o: True, lambda o: (o.name, o.id))
 

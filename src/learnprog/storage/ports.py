@@ -76,6 +76,18 @@ class OrganizationRepository(Protocol):
         """Return every organization, by name."""
         ...
 
+    def lock(self, organization_id: str) -> None:
+        """Hold the organization until the unit of work ends: changes of its admins take turns.
+
+        As :meth:`ProgramRepository.lock` does for a program's curriculum.
+
+        Adding the first organization admin and removing one but the last read the admins and
+        then write; two at once would both pass the check (two first admins, or none left).
+        SQL: ``SELECT ... FOR UPDATE`` of the organization's row; call it first in the unit of
+        work. Memory and SQLite run one writing unit of work at a time: nothing to do.
+        """
+        ...
+
 
 class ProgramRepository(Protocol):
     """Programs; the slug is unique across the store."""

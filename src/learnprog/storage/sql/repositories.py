@@ -257,6 +257,11 @@ class SqlOrganizationRepository(_SqlRepository[Organization], ports.Organization
     def update(self, organization: Organization) -> None:
         self._update(organization)
 
+    def lock(self, organization_id: str) -> None:
+        # SQLite renders no FOR UPDATE: its BEGIN IMMEDIATE already lets one writer in
+        c = self.table.c
+        self._read(sa.select(c.id).where(c.id == organization_id).with_for_update())
+
     def list(self) -> Sequence[Organization]:
         return self._select(order=(self.table.c.name, self.table.c.id))
 
