@@ -28,6 +28,7 @@ from learnprog.model import (
     ProgramAdminActor,
     email_key,
 )
+from learnprog.services.history import MemberRecord
 from learnprog.storage.sql import SqlUnitOfWork
 from tests.conftest import START, UowFactory, _backend_params, empty_tables
 from tests.races import ROUNDS, at_once, process_race
@@ -397,3 +398,29 @@ def test_two_organization_admins_removing_themselves_at_once_leave_one(
         assert at_once(calls) == ["ConflictError", "NoneType"]
         with uow_factory() as uow:  # the last organization admin is never removed
             assert len(uow.admins.list_for_organization(org.id)) == 1
+
+
+# --- history imports --------------------------------------------------------------------------
+
+
+def test_one_members_file_imported_twice_at_once_is_stored_once(uow_factory: UowFactory) -> None:
+    lp = _lp(uow_factory)
+    world = World(lp, licenses=3 * ROUNDS + 5)
+    past = START - timedelta(days=400)
+    for n in range(ROUNDS):
+        records = [
+            MemberRecord(f"Member {i}", f"m{n}-{i}@acme.example", past, joined_at=past)
+            for i in range(3)
+        ]
+        outcomes: list[str] = []
+
+        def load(outcomes: list[str] = outcomes, records: list[MemberRecord] = records) -> object:
+            result = lp.invitations.import_members(
+                SYSTEM, world.program.id, world.contract.id, records
+            )
+            outcomes.extend(r.outcome.value for r in result.records)
+            return result
+
+        assert at_once([load, load]) == ["ImportResult", "ImportResult"]
+        assert sorted(outcomes) == ["created"] * 3 + ["existing"] * 3
+        assert world.used() == 3 * (n + 1)  # each member takes one license, once

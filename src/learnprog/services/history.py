@@ -16,7 +16,7 @@ from typing import Generic, Protocol, TypeVar
 
 from attrs import field, frozen
 
-from learnprog.errors import ConcurrencyError, ValidationError
+from learnprog.errors import ConcurrencyError, ConflictError, ValidationError
 from learnprog.model._rules import to_optional_utc, to_utc
 from learnprog.model.progress import ImportedFigures
 
@@ -235,9 +235,14 @@ def run_chunks(
         size: records per chunk.
         on_progress: called with the number of records handled after each chunk.
 
+    A chunk that the database rolls back (a deadlock: ``ConcurrencyError``) or whose write a
+    unique key refuses because a concurrent import stored one of its records first (a
+    ``ConflictError``: each chunk looks its records up before writing) is decided again, up to
+    :data:`CHUNK_ATTEMPTS` times: the next run finds what the other stored (EXISTING).
+
     Raises:
-        ConcurrencyError: the database rolled one chunk back three times in a row (a
-            deadlock; the chunks before it are stored).
+        ConcurrencyError, ConflictError: the chunk collided :data:`CHUNK_ATTEMPTS` times in a
+            row (the chunks before it are stored).
     """
     check_progress(on_progress)
     results: list[ImportedRecord] = []
@@ -247,8 +252,9 @@ def run_chunks(
             try:
                 decided = decide(chunk, start)
                 break
-            except ConcurrencyError:
-                # rolled back (a deadlock): nothing of the chunk is stored, decide it again
+            except (ConcurrencyError, ConflictError):
+                # rolled back (a deadlock), or a record stored meanwhile by a concurrent import
+                # (a duplicate key): nothing of the chunk is stored, decide it again
                 if attempt == CHUNK_ATTEMPTS - 1:
                     raise
         results += decided

@@ -748,6 +748,9 @@ class InvitationService(Service):
         Raises:
             PermissionDeniedError: not an organization admin or the system.
             NotFoundError: no such program or contract.
+            ConcurrencyError: the database rolled a chunk back three times in a row (the
+                chunks before it are stored; importing again finds them). The same records
+                imported at the same moment by another call are no error: they are EXISTING.
         """
         with self._uow() as uow:
             program = uow.programs.get(record_id(program_id, field="program_id"))
