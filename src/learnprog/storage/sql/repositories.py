@@ -258,9 +258,11 @@ class SqlOrganizationRepository(_SqlRepository[Organization], ports.Organization
         self._update(organization)
 
     def lock(self, organization_id: str) -> None:
-        # SQLite renders no FOR UPDATE: its BEGIN IMMEDIATE already lets one writer in
+        # PostgreSQL: FOR NO KEY UPDATE, which holds off another lock of the row but not the
+        # foreign key checks of rows that refer to it (memberships, enrollments, ... stored
+        # meanwhile). MariaDB: FOR UPDATE. SQLite renders none: BEGIN IMMEDIATE lets one writer in
         c = self.table.c
-        self._read(sa.select(c.id).where(c.id == organization_id).with_for_update())
+        self._read(sa.select(c.id).where(c.id == organization_id).with_for_update(key_share=True))
 
     def list(self) -> Sequence[Organization]:
         return self._select(order=(self.table.c.name, self.table.c.id))
@@ -281,9 +283,11 @@ class SqlProgramRepository(_SqlRepository[Program], ports.ProgramRepository):
         return self._first(self.table.c.slug == slug)
 
     def lock(self, program_id: str) -> None:
-        # SQLite renders no FOR UPDATE: its BEGIN IMMEDIATE already lets one writer in
+        # PostgreSQL: FOR NO KEY UPDATE, which holds off another lock of the row but not the
+        # foreign key checks of rows that refer to it (memberships, enrollments, ... stored
+        # meanwhile). MariaDB: FOR UPDATE. SQLite renders none: BEGIN IMMEDIATE lets one writer in
         c = self.table.c
-        self._read(sa.select(c.id).where(c.id == program_id).with_for_update())
+        self._read(sa.select(c.id).where(c.id == program_id).with_for_update(key_share=True))
 
     def update(self, program: Program) -> None:
         self._update(program)
