@@ -424,3 +424,26 @@ def test_one_members_file_imported_twice_at_once_is_stored_once(uow_factory: Uow
         assert at_once([load, load]) == ["ImportResult", "ImportResult"]
         assert sorted(outcomes) == ["created"] * 3 + ["existing"] * 3
         assert world.used() == 3 * (n + 1)  # each member takes one license, once
+
+
+def test_one_roster_invited_twice_at_once_invites_each_learner_once(
+    uow_factory: UowFactory,
+) -> None:
+    lp = _lp(uow_factory)
+    world = World(lp)
+    for n in range(ROUNDS):
+        emails = [f"r{n}-{i}@acme.example" for i in range(3)]
+        roster = "Full Name,Email,External ID\n" + "".join(f"R {e},{e},\n" for e in emails)
+        outcomes: list[str] = []
+
+        def bulk(outcomes: list[str] = outcomes, roster: str = roster) -> object:
+            with lp.invitations.bulk_invite(
+                world.admin, world.program.id, world.contract.id, roster.encode()
+            ) as run:
+                outcomes.extend(str(r.outcome) for r in run)
+            return None
+
+        assert at_once([bulk, bulk]) == ["NoneType", "NoneType"]  # no error either
+        assert sorted(outcomes) == ["already_invited"] * 3 + ["created"] * 3
+        for email in emails:
+            _stored_invitations(world, uow_factory, email)
