@@ -12,16 +12,18 @@ its calls together behind a barrier.
   inherited connection is shared) once per test and serve
   every round.
 
-An outcome is the class name of what a call returned, or of the ``LearnprogError`` it raised;
-any other exception fails the test, since it is a defect, not an outcome.
+An outcome is the class name of what a call returned (``Class.NAME`` for a member of an enum,
+such as an invitation's outcome), or of the ``LearnprogError`` it raised; any other exception
+fails the test, since it is a defect, not an outcome.
 """
 
 from __future__ import annotations
 
+import enum
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from multiprocessing.synchronize import Barrier as ProcessBarrier
@@ -36,14 +38,20 @@ _TIMEOUT = 120  # seconds a round may take before the test fails
 
 
 def outcome_of(call: Callable[[], object]) -> str:
-    """The class name of what ``call`` returns, or of the learnprog error it raises."""
+    """The class name of what ``call`` returns, or of the learnprog error it raises.
+
+    A member of an enum is named with its class: ``InvitationOutcome.CREATED``.
+    """
     try:
-        return type(call()).__name__
+        result = call()
     except LearnprogError as exc:
         return type(exc).__name__
+    if isinstance(result, enum.Enum):
+        return f"{type(result).__name__}.{result.name}"
+    return type(result).__name__
 
 
-def at_once(calls: list[Callable[[], object]]) -> list[str]:
+def at_once(calls: Sequence[Callable[[], object]]) -> list[str]:
     """Run ``calls`` in threads released together; return their outcomes, sorted.
 
     Raises:

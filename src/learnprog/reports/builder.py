@@ -18,6 +18,7 @@ from typing import IO, Any, TypeVar
 from attrs import frozen
 
 from learnprog.errors import (
+    ConcurrencyError,
     ConflictError,
     InvalidTokenError,
     NotFoundError,
@@ -71,7 +72,7 @@ from learnprog.reports.tables import (
     ReportRecord,
     record_values,
 )
-from learnprog.services._base import Service, ServiceContext
+from learnprog.services._base import Service, ServiceContext, retry_on
 from learnprog.services.mail import MailComposer, QueueResult
 from learnprog.storage.ports import UnitOfWork
 from learnprog.tokens import TokenPurpose
@@ -775,36 +776,52 @@ class ReportBuilder(Service):
         results: list[ScheduledReportResult] = []
         for report in self.due_reports(actor, organization_id):
             try:
-                with self._uow() as uow:
-                    org = uow.organizations.get(report.organization_id)
-                    if report.learner_id in uow.reports.scheduled_sent(org.id, report.local_day):
-                        continue  # another run sent it since due_reports looked
-                    admin = uow.learners.get(report.learner_id)
-                    programs = [uow.programs.get(p) for p in report.program_ids]
-                    days = f"{report.weekday.value.title()}s"
-                    result = self._queue_email_report(
-                        uow,
-                        org,
-                        admin,
-                        programs,
-                        f"You are receiving this email because {admin.email.address} is an "
-                        f"administrator at {org.name}, whose report schedule sends it on {days}.",
-                    )
-                    uow.reports.add_scheduled(
-                        ScheduledReportRecord(
-                            org.id,
-                            admin.id,
-                            report.local_day,
-                            self._now(),
-                            report.program_ids,
-                            None if result.entry is None else result.entry.id,
-                        )
-                    )
-                    uow.commit()
+                result = self._send_scheduled(report)
+            except ConcurrencyError:
+                continue  # rolled back three times over: the next run sends it
             except ConflictError:
                 continue  # recorded by a scheduler running at the same moment: it sent it
-            results.append(ScheduledReportResult(report, result))
+            if result is not None:
+                results.append(ScheduledReportResult(report, result))
         return results
+
+    # a deadlock or serialization failure rolled it back: decide again (a duplicate record is
+    # not retried: the scheduler that stored it sent the email)
+    @retry_on(ConcurrencyError, attempts=3)
+    def _send_scheduled(self, report: DueReport) -> QueueResult | None:
+        """Queue one scheduled report and record it, in one unit of work; None if recorded.
+
+        Raises:
+            ConflictError: a scheduler running at the same moment recorded it first.
+            ConcurrencyError: the database rolled the unit of work back.
+        """
+        with self._uow() as uow:
+            org = uow.organizations.get(report.organization_id)
+            if report.learner_id in uow.reports.scheduled_sent(org.id, report.local_day):
+                return None  # another run sent it since due_reports looked
+            admin = uow.learners.get(report.learner_id)
+            programs = [uow.programs.get(p) for p in report.program_ids]
+            days = f"{report.weekday.value.title()}s"
+            result = self._queue_email_report(
+                uow,
+                org,
+                admin,
+                programs,
+                f"You are receiving this email because {admin.email.address} is an "
+                f"administrator at {org.name}, whose report schedule sends it on {days}.",
+            )
+            uow.reports.add_scheduled(
+                ScheduledReportRecord(
+                    org.id,
+                    admin.id,
+                    report.local_day,
+                    self._now(),
+                    report.program_ids,
+                    None if result.entry is None else result.entry.id,
+                )
+            )
+            uow.commit()
+        return result
 
     def _open_link(
         self, actor: Actor, token: str, kind: str, lifetime: timedelta

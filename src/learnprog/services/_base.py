@@ -11,7 +11,7 @@ from typing import Any, Final, ParamSpec, TypeVar
 from attrs import frozen
 
 from learnprog.clock import Clock
-from learnprog.errors import StaleDataError
+from learnprog.errors import ConcurrencyError, ConflictError
 from learnprog.mail.ports import Mailer
 from learnprog.model._rules import record_id
 from learnprog.model.access import (
@@ -65,14 +65,16 @@ R = TypeVar("R")
 
 
 def retry_on(
-    error: type[Exception], *, attempts: int = 2
+    error: type[Exception] | tuple[type[Exception], ...], *, attempts: int = 2
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorate a service step (one unit of work) to run again when it raises ``error``.
 
-    For errors that mean a concurrent unit of work got in the way and nothing of this one was
-    stored (a compare-and-set that found the record changed, a deadlock the database rolled
-    back): the next run reads what the other stored. The error of the last of ``attempts``
-    runs is raised.
+    Only for errors that a new run can get past: a concurrent unit of work got in the way and
+    nothing of this one was stored (:class:`~learnprog.errors.ConcurrencyError`: a
+    compare-and-set that found the record changed, a deadlock or serialization failure the
+    database rolled back), or, where the step is an insert-or-get, a duplicate key that a
+    concurrent unit of work committed first (see :data:`retry_if_stored_meanwhile`). The next
+    run reads what the other stored. The error of the last of ``attempts`` runs is raised.
     """
 
     def decorate(method: Callable[P, R]) -> Callable[P, R]:
@@ -90,11 +92,25 @@ def retry_on(
     return decorate
 
 
-retry_if_stale = retry_on(StaleDataError)
-"""Run a membership lifecycle change once more when its compare-and-set write finds the
-membership changed (:class:`~learnprog.errors.StaleDataError`): an invitation accepted
-meanwhile is then found accepted (accepting twice changes nothing) and a member removed
-meanwhile is found removed (a ConflictError saying so)."""
+retry_if_stale = retry_on(ConcurrencyError)
+"""Run a step once more when a concurrent unit of work got in the way
+(:class:`~learnprog.errors.ConcurrencyError`): a compare-and-set write that found the record
+changed (``StaleDataError``), or a deadlock or serialization failure the database rolled back
+(``ConcurrentWriteError``). An invitation accepted meanwhile is then found accepted (accepting
+twice changes nothing) and a member removed meanwhile is found removed (a ConflictError saying
+so). A duplicate key is not retried: the same call meets it again."""
+
+retry_if_stored_meanwhile = retry_on((ConcurrencyError, ConflictError), attempts=3)
+"""Run an insert-or-get step again when a concurrent unit of work stored the same key first.
+
+For steps that look a record up by a unique key and add it when it is missing (an invitation,
+a message under an idempotency key): when two run at once, both find nothing, and the one
+that commits second is refused by the unique key (a ``ConflictError``, the whole unit of work
+rolled back) or deadlocks (a ``ConcurrencyError``). Run again, it finds the record the other
+stored and answers as a sequential run does (``already_invited``, the earlier message). Only
+for steps whose sole ``ConflictError`` is such a duplicate: a step that refuses a duplicate
+as its rule would only meet it again (those retry on ``ConcurrencyError`` alone). Three runs,
+so that a third concurrent call that waited on the first two also gets through."""
 
 
 class Service:
@@ -117,9 +133,19 @@ class Service:
 
     @contextmanager
     def _as_org_admin(
-        self, actor: Actor, organization_id: str, what: str, *, allow_system: bool = False
+        self,
+        actor: Actor,
+        organization_id: str,
+        what: str,
+        *,
+        allow_system: bool = False,
+        hold: bool = False,
     ) -> Iterator[tuple[UnitOfWork, Organization]]:
         """Open a unit of work, load the organization and require an organization admin.
+
+        With ``hold``, the organization is held first
+        (:meth:`~learnprog.storage.ports.OrganizationRepository.lock`), so that changes of its
+        admins take turns.
 
         Raises:
             NotFoundError: no such organization.
@@ -127,6 +153,8 @@ class Service:
         """
         record_id(organization_id, field="organization_id")
         with self._uow() as uow:
+            if hold:
+                uow.organizations.lock(organization_id)
             org = uow.organizations.get(organization_id)
             grants = self._grants(uow, actor, org.id)
             require_org_admin(actor, org.id, grants, what, allow_system=allow_system)

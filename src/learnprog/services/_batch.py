@@ -5,8 +5,10 @@ Used by bulk invitation (:mod:`learnprog.services.roster`) and the catalog impor
 is read as a stream, one chunk (500 lines by default) is held at a time, and each chunk's writes
 (records, audit entries, mail) are stored together or not at all. A
 :class:`~learnprog.errors.ConflictError` while storing a chunk means another writer stored one
-of its records meanwhile; the chunk is decided again (at most three times), so its results say
-what is stored. A dry run decides every chunk in one unit of work that is never committed.
+of its records meanwhile, and a :class:`~learnprog.errors.ConcurrencyError` that the database
+rolled the chunk back (a deadlock); either way the chunk is decided again (at most three
+times), reading what the other writer stored, so its results say what is stored. A dry run
+decides every chunk in one unit of work that is never committed.
 
 That unit of work is open from the first result until the iterator is exhausted or closed
 (:meth:`ChunkedRun.close`, leaving the ``with`` block, or dropping the last reference to the
@@ -24,7 +26,7 @@ from contextlib import ExitStack
 from typing import Any, Generic, Self, TypeVar
 
 from learnprog.csvfiles import CsvRow
-from learnprog.errors import ConflictError, ValidationError
+from learnprog.errors import ConcurrencyError, ConflictError, ValidationError
 from learnprog.serialization import to_json_value
 from learnprog.storage.ports import UnitOfWork
 
@@ -134,8 +136,9 @@ class ChunkedRun(Generic[R, TotalsT]):
                         results = self._decide(uow, rows)
                         uow.commit()
                 break
-            except ConflictError:
-                # another writer stored one of these records meanwhile: decide again
+            except (ConcurrencyError, ConflictError):
+                # rolled back as a deadlock, or refused by a unique key because another writer
+                # stored one of these records meanwhile: decided again, the chunk finds it
                 if attempt == ATTEMPTS - 1:
                     raise
         for result in results:  # stored: count them, report progress, then hand them out

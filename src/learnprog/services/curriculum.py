@@ -23,8 +23,8 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import TypeVar
 
 from attrs import frozen
@@ -129,7 +129,7 @@ class CurriculumService(Service):
             PermissionDeniedError: not an admin of the program.
             ValidationError: a blank name, or the program was removed.
         """
-        with self._uow() as uow:
+        with self._changing(program_id) as uow:
             program = self._program(uow, actor, program_id, "change the curriculum")
             position = len(uow.collections.list_for_program(program.id))
             collection = Collection.create(
@@ -167,7 +167,7 @@ class CurriculumService(Service):
             for k, v in {"name": name, "description": description}.items()
             if not isinstance(v, _Unset)
         }
-        with self._uow() as uow:
+        with self._changing(self._program_of(collection_id)) as uow:
             program, before = self._collection(uow, actor, collection_id)
             after = before.with_details(**given)
             self._save(uow, actor, "collection.update", program, before, after)
@@ -187,7 +187,7 @@ class CurriculumService(Service):
             PermissionDeniedError: not an admin of its program.
             ValidationError: the program was removed.
         """
-        with self._uow() as uow:
+        with self._changing(self._program_of(collection_id)) as uow:
             program, collection = self._collection(uow, actor, collection_id)
             uow.collections.remove(collection.id)
             self._audit(
@@ -236,7 +236,7 @@ class CurriculumService(Service):
                 the program was removed.
         """
         wanted = str_items(collection_ids, field="collection_ids", max_length=255)
-        with self._uow() as uow:
+        with self._changing(program_id) as uow:
             program = self._program(uow, actor, program_id, "change the curriculum")
             current = {c.id: c for c in uow.collections.list_for_program(program.id)}
             if len(set(wanted)) != len(wanted) or set(wanted) != set(current):
@@ -283,7 +283,7 @@ class CurriculumService(Service):
             str_items(collection_ids, field="collection_ids", max_length=255), "collection_ids"
         )
         items = _distinct(tuple(_entry(e, "entries") for e in _sequence(entries)), "entries")
-        with self._uow() as uow:
+        with self._changing(program_id) as uow:
             program = self._program(uow, actor, program_id, "change the curriculum")
             collections = [self._in_program(uow, program, i) for i in ids]
             for entry in items:
@@ -327,7 +327,7 @@ class CurriculumService(Service):
                 position past the end, or the program was removed.
         """
         item = _entry(entry, "entry")
-        with self._uow() as uow:
+        with self._changing(self._program_of(from_collection_id, "from_collection_id")) as uow:
             program, source, target = self._pair(uow, actor, from_collection_id, to_collection_id)
             new_source = source.without(item)
             new_target = target.adding(item, position)
@@ -365,7 +365,7 @@ class CurriculumService(Service):
                 position past the end, or the program was removed.
         """
         item = _entry(entry, "entry")
-        with self._uow() as uow:
+        with self._changing(self._program_of(from_collection_id, "from_collection_id")) as uow:
             program, source, target = self._pair(uow, actor, from_collection_id, to_collection_id)
             if item not in source.entries:
                 raise NotFoundError(
@@ -388,7 +388,7 @@ class CurriculumService(Service):
             ValidationError: the program was removed.
         """
         item = _entry(entry, "entry")
-        with self._uow() as uow:
+        with self._changing(self._program_of(collection_id)) as uow:
             program, before = self._collection(uow, actor, collection_id)
             after = before.without(item)
             self._save(uow, actor, "collection.remove", program, before, after)
@@ -412,7 +412,7 @@ class CurriculumService(Service):
                 program was removed.
         """
         items = tuple(_entry(e, "entries") for e in _sequence(entries))
-        with self._uow() as uow:
+        with self._changing(self._program_of(collection_id)) as uow:
             program, before = self._collection(uow, actor, collection_id)
             after = before.reordered(items)
             self._save(uow, actor, "collection.reorder", program, before, after)
@@ -498,6 +498,31 @@ class CurriculumService(Service):
             return program_preview(uow, program)
 
     # --- helpers ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _changing(self, program_id: str) -> Iterator[UnitOfWork]:
+        """Open a unit of work that holds the program first, for a change of its curriculum.
+
+        A change reads the program's collections and writes them back (their entries, their
+        positions); two at once would each write over the other's change (two courses added
+        to one collection at once kept one, two collections created at once took one
+        position). Held first, the program makes them take turns, and the second reads what
+        the first committed (:meth:`~learnprog.storage.ports.ProgramRepository.lock`).
+        """
+        with self._uow() as uow:
+            if isinstance(program_id, str):  # a bad ID is refused by the first read below
+                uow.programs.lock(program_id)
+            yield uow
+
+    def _program_of(self, collection_id: str, field: str = "collection_id") -> str:
+        """The ID of the collection's program (a collection never changes program).
+
+        Raises:
+            NotFoundError: no such collection.
+            ValidationError: a malformed ID.
+        """
+        with self._uow() as uow:
+            return uow.collections.get(record_id(collection_id, field=field)).program_id
 
     def _program(
         self, uow: UnitOfWork, actor: Actor, program_id: str, what: str, *, change: bool = True

@@ -16,7 +16,7 @@ from typing import Generic, Protocol, TypeVar
 
 from attrs import field, frozen
 
-from learnprog.errors import ValidationError
+from learnprog.errors import ConcurrencyError, ConflictError, ValidationError
 from learnprog.model._rules import to_optional_utc, to_utc
 from learnprog.model.progress import ImportedFigures
 
@@ -215,6 +215,10 @@ def check_progress(on_progress: object) -> None:
         )
 
 
+CHUNK_ATTEMPTS = 3
+"""How many times :func:`run_chunks` decides a chunk that the database rolls back."""
+
+
 def run_chunks(
     records: Iterable[T],
     decide: Callable[[list[T], int], list[ImportedRecord]],
@@ -230,12 +234,30 @@ def run_chunks(
             second argument is the chunk's first input position.
         size: records per chunk.
         on_progress: called with the number of records handled after each chunk.
+
+    A chunk that the database rolls back (a deadlock: ``ConcurrencyError``) or whose write a
+    unique key refuses because a concurrent import stored one of its records first (a
+    ``ConflictError``: each chunk looks its records up before writing) is decided again, up to
+    :data:`CHUNK_ATTEMPTS` times: the next run finds what the other stored (EXISTING).
+
+    Raises:
+        ConcurrencyError, ConflictError: the chunk collided :data:`CHUNK_ATTEMPTS` times in a
+            row (the chunks before it are stored).
     """
     check_progress(on_progress)
     results: list[ImportedRecord] = []
     start = 0
     for chunk in chunks(records, size):
-        results += decide(chunk, start)
+        for attempt in range(CHUNK_ATTEMPTS):
+            try:
+                decided = decide(chunk, start)
+                break
+            except (ConcurrencyError, ConflictError):
+                # rolled back (a deadlock), or a record stored meanwhile by a concurrent import
+                # (a duplicate key): nothing of the chunk is stored, decide it again
+                if attempt == CHUNK_ATTEMPTS - 1:
+                    raise
+        results += decided
         start += len(chunk)
         if on_progress is not None:
             on_progress(start)

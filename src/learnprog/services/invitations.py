@@ -59,7 +59,12 @@ from learnprog.model.identity import EmailAddress, email_key, new_id
 from learnprog.model.learner import Learner, LearnerProfile, Membership, MemberState
 from learnprog.model.mail import OutboxStatus, OutgoingMessage
 from learnprog.model.organization import Contract, ContractKind, Organization, Program
-from learnprog.services._base import Service, ServiceContext, retry_if_stale
+from learnprog.services._base import (
+    Service,
+    ServiceContext,
+    retry_if_stale,
+    retry_if_stored_meanwhile,
+)
 from learnprog.services.history import (
     ImportedRecord,
     ImportOutcome,
@@ -287,7 +292,7 @@ class InvitationService(Service):
             commit=False,
         )
 
-    @retry_if_stale
+    @retry_if_stored_meanwhile  # a concurrent invitation of the address committed first
     def invite(
         self,
         actor: Actor,
@@ -325,6 +330,9 @@ class InvitationService(Service):
             ValidationError: a bad name, email or external ID; a contract that is not running;
                 a removed program; an address outside the organization's domains when the
                 organization restricts invitations to them.
+            ConcurrencyError: concurrent writes got in the way three times in a row (nothing
+                stored; call again). An invitation of the same address made at the same moment
+                is no error: it is found, and the answer is ``already_invited``.
         """
         return self._invite(
             actor,
@@ -740,6 +748,9 @@ class InvitationService(Service):
         Raises:
             PermissionDeniedError: not an organization admin or the system.
             NotFoundError: no such program or contract.
+            ConcurrencyError: the database rolled a chunk back three times in a row (the
+                chunks before it are stored; importing again finds them). The same records
+                imported at the same moment by another call are no error: they are EXISTING.
         """
         with self._uow() as uow:
             program = uow.programs.get(record_id(program_id, field="program_id"))

@@ -15,6 +15,7 @@ from typing import TypeVar
 from attrs import field, frozen
 
 from learnprog.errors import (
+    ConcurrencyError,
     ConflictError,
     EnrollmentLimitError,
     LicenseLimitError,
@@ -46,7 +47,7 @@ from learnprog.model.progress import (
     specialization_progress,
     with_imported,
 )
-from learnprog.services._base import Service, ServiceContext
+from learnprog.services._base import Service, ServiceContext, retry_if_stale
 from learnprog.services.curriculum import PreviewEntry, ProgramPreview, program_preview
 from learnprog.services.history import (
     EnrollmentRecord,
@@ -271,6 +272,7 @@ class LearningService(Service):
 
     # --- enrollment -----------------------------------------------------------------------
 
+    @retry_if_stale  # a deadlock rolled it back: run again (a duplicate is not retried)
     def enroll(
         self,
         actor: Actor,
@@ -304,7 +306,10 @@ class LearningService(Service):
             NotFoundError: no such program, membership, course, specialization or collection.
             ValidationError: the program was removed, its contract is not running, or the
                 source collection is another program's or does not hold the target.
-            ConflictError: the learner already has a current enrollment in it.
+            ConflictError: the learner already has a current enrollment in it (also when
+                made at the same moment).
+            ConcurrencyError: concurrent writes got in the way twice in a row (the database
+                rolled it back; nothing stored: call again).
             EnrollmentLimitError: the program's course enrollment limit is reached.
             LicenseLimitError: an enrollments contract has no enrollment left.
         """
@@ -412,6 +417,8 @@ class LearningService(Service):
         Raises:
             PermissionDeniedError: not an organization admin or the system.
             NotFoundError: no such program.
+            ConcurrencyError: the database rolled a chunk back three times in a row (the
+                chunks before it are stored; importing again finds them).
         """
         check_progress(on_progress)
         with self._uow() as uow:
@@ -432,6 +439,8 @@ class LearningService(Service):
                         enrollment = self._record(
                             uow, actor, program, catalog, history, record, touched
                         )
+                    except ConcurrencyError:
+                        raise  # the chunk was rolled back, not this record refused: run_chunks
                     except (ValidationError, NotFoundError, ConflictError) as exc:
                         reason = str(exc)
                         results.append(ImportedRecord(start + offset, REJECTED, reason=reason))

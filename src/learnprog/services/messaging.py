@@ -48,7 +48,7 @@ from learnprog.model.messaging import (
     signed,
 )
 from learnprog.model.organization import Organization, Program
-from learnprog.services._base import Service, ServiceContext
+from learnprog.services._base import Service, ServiceContext, retry_if_stale
 from learnprog.services.invitations import InvitationService, ResendReport
 from learnprog.services.mail import MailComposer, admin_message_context
 from learnprog.storage.ports import UnitOfWork
@@ -218,6 +218,7 @@ class MessagingService(Service):
             len(resolution.removed),
         )
 
+    @retry_if_stale  # a deadlock rolled it back: run again (a send under the key is found)
     def send(
         self,
         actor: Actor,
@@ -256,6 +257,9 @@ class MessagingService(Service):
             PermissionDeniedError: not an admin of the organization.
             ValidationError: the terms were not agreed to, a bad idempotency key or bad or
                 too many filters (both checked before any storage query), or bad details.
+            ConflictError: the idempotency key was used for another message.
+            ConcurrencyError: concurrent writes got in the way twice in a row (the database
+                rolled it back; nothing stored: call again).
         """
         if agree_to_terms is not True:
             raise ValidationError(
@@ -276,7 +280,7 @@ class MessagingService(Service):
                                      idempotency_key)  # fmt: skip
                 uow.commit()
                 return message
-        except ConflictError:
+        except ConflictError:  # the key's unique index: a send with the same key committed first
             if idempotency_key is None:
                 raise
             with self._uow() as uow:  # a concurrent send with the same key won

@@ -24,7 +24,7 @@ from learnprog.model.access import (
 from learnprog.model.identity import EmailAddress
 from learnprog.model.learner import Learner
 from learnprog.model.organization import Organization, ReportSchedule
-from learnprog.services._base import UNSET, Service, _Unset
+from learnprog.services._base import UNSET, Service, _Unset, retry_if_stale
 
 
 class OrganizationService(Service):
@@ -204,6 +204,7 @@ class OrganizationService(Service):
             uow.commit()
         return after
 
+    @retry_if_stale  # a deadlock rolled it back: run again (a duplicate is not retried)
     def register_learner(
         self,
         actor: Actor,
@@ -221,7 +222,10 @@ class OrganizationService(Service):
         Raises:
             PermissionDeniedError: not an organization admin (or the system).
             ValidationError: a bad name, email or external ID.
-            ConflictError: an account with this email exists in the organization.
+            ConflictError: an account with this email exists in the organization (also when
+                one was registered at the same moment).
+            ConcurrencyError: concurrent writes got in the way twice in a row (the database
+                rolled it back; nothing stored: call again).
         """
         with self._as_org_admin(
             actor, organization_id, "register a learner account", allow_system=True
@@ -234,6 +238,7 @@ class OrganizationService(Service):
             uow.commit()
         return learner
 
+    @retry_if_stale  # a deadlock rolled it back: run again (a duplicate is not retried)
     def add_admin(
         self,
         actor: Actor,
@@ -266,7 +271,9 @@ class OrganizationService(Service):
             NotFoundError: no account with that email, or an unknown program.
             ValidationError: the address is not on the organization's domains, an unknown role,
                 no program for a program admin, or a program of another organization.
-            ConflictError: the grant exists already.
+            ConflictError: the grant exists already (also when made at the same moment).
+            ConcurrencyError: concurrent writes got in the way twice in a row (the database
+                rolled it back; nothing stored: call again).
         """
         try:
             clean_role = AdminRole(role)
@@ -276,6 +283,9 @@ class OrganizationService(Service):
             ) from exc
         address = EmailAddress.parse(email)
         with self._uow() as uow:
+            # held first: two first admins added at once take turns, the second is refused
+            if isinstance(organization_id, str):  # a bad ID is refused by the read below
+                uow.organizations.lock(organization_id)
             org = uow.organizations.get(organization_id)
             existing = uow.admins.list_for_organization(org.id)
             first = clean_role is AdminRole.ORGANIZATION and not any(
@@ -347,9 +357,14 @@ class OrganizationService(Service):
         Raises:
             PermissionDeniedError: not an organization admin.
             NotFoundError: the right does not exist.
-            ConflictError: it is the last organization admin.
+            ConflictError: it is the last organization admin (also when another removal at the
+                same moment took the others).
         """
-        with self._as_org_admin(actor, organization_id, "remove administrators") as (uow, org):
+        # held first: two removals at once take turns, so the last organization admin stays
+        with self._as_org_admin(actor, organization_id, "remove administrators", hold=True) as (
+            uow,
+            org,
+        ):
             grants = uow.admins.list_for_learner(org.id, learner_id)
             role = AdminRole.ORGANIZATION if program_id is None else AdminRole.PROGRAM
             grant = next((g for g in grants if g.role is role and g.program_id == program_id), None)

@@ -26,7 +26,7 @@ from learnprog.model.access import (
 from learnprog.model.catalog import Assessment, Course, CourseItem, Skill, Specialization
 from learnprog.model.identity import ProgramSlug
 from learnprog.model.organization import Contract, ContractKind, Program
-from learnprog.services._base import UNSET, Service, _Unset
+from learnprog.services._base import UNSET, Service, _Unset, retry_if_stale
 
 
 @frozen
@@ -527,6 +527,7 @@ class ProgramService(Service):
         with self._as_any_admin(actor, organization_id, "read the catalog") as uow:
             return uow.specializations.list_for_organization(organization_id)
 
+    @retry_if_stale  # a deadlock rolled it back: run again (a duplicate is not retried)
     def add_skill(
         self,
         actor: Actor,
@@ -542,7 +543,9 @@ class ProgramService(Service):
         Raises:
             PermissionDeniedError: not an organization admin.
             ValidationError: a blank domain or name.
-            ConflictError: the domain and name exist.
+            ConflictError: the domain and name exist (also when added at the same moment).
+            ConcurrencyError: concurrent writes got in the way twice in a row (the database
+                rolled it back; nothing stored: call again).
         """
         with self._as_org_admin(actor, organization_id, "add skills") as (uow, org):
             skill = Skill.create(

@@ -19,7 +19,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from attrs import frozen
 
 from learnprog.csvfiles import CsvSource, read_csv
-from learnprog.errors import ConflictError, LearnprogError, NotFoundError, ValidationError
+from learnprog.errors import (
+    ConcurrencyError,
+    ConflictError,
+    LearnprogError,
+    NotFoundError,
+    ValidationError,
+)
 from learnprog.model._rules import record_id
 from learnprog.model.access import Actor
 from learnprog.model.activity import LearningEvent
@@ -475,15 +481,19 @@ class SkillScorer(Service):
         Raises:
             PermissionDeniedError: not an organization admin or the system.
             ValidationError: ``settings`` is not an :class:`EloSettings`.
-            ConflictError: it collided with concurrent writes twice in a row (nothing of it
-                was stored: call again).
+            ConcurrencyError: the database rolled it back as a deadlock twice in a row
+                (nothing of it was stored: call again).
+            ConflictError: a concurrent run stored a rating first, twice in a row (nothing of
+                it was stored: call again).
         """
         chosen = settings or EloSettings()
         if not isinstance(chosen, EloSettings):
             raise ValidationError("EloSettings are required", field="settings", value=settings)
         return self._score_once(actor, organization_id, chosen, from_scratch)
 
-    @retry_on(ConflictError)  # a concurrent writer committed first: read it, score again
+    # a deadlock rolled it back, or a concurrent first run stored a rating's key first (a
+    # duplicate): the next run reads what the other committed and scores from there
+    @retry_on((ConcurrencyError, ConflictError))
     def _score_once(
         self, actor: Actor, organization_id: str, settings: EloSettings, from_scratch: bool
     ) -> ScoringReport:
@@ -974,6 +984,8 @@ class SkillScorer(Service):
         Raises:
             PermissionDeniedError: not an organization admin.
             ValidationError: the file cannot be read or lacks the Domain or Skill column.
+            ConcurrencyError: the database rolled the import back (a deadlock with a
+                concurrent writer); nothing of it is stored: call again.
         """
         if not isinstance(update_existing, bool):
             raise ValidationError("true or false is required", field="update_existing")
@@ -999,6 +1011,8 @@ class SkillScorer(Service):
                 try:
                     results.append(self._glossary_line(uow, actor, org.id, known, row.line, v,
                                                        update_existing))  # fmt: skip
+                except ConcurrencyError:
+                    raise  # the import was rolled back (a deadlock), not this line refused
                 except LearnprogError as exc:
                     results.append(
                         GlossaryLine(row.line, domain, name, GlossaryOutcome.REJECTED,

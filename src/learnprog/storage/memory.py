@@ -297,6 +297,9 @@ class InMemoryOrganizationRepository(_Table[Organization], ports.OrganizationRep
     def update(self, organization: Organization) -> None:
         self._replace(organization)
 
+    def lock(self, organization_id: str) -> None:
+        self._uow.check_open()  # units of work take turns: nothing to hold
+
     def list(self) -> Sequence[Organization]:
         return self._select(lambda o: True, lambda o: (o.name, o.id))
 
@@ -318,6 +321,9 @@ class InMemoryProgramRepository(_Table[Program], ports.ProgramRepository):
 
     def update(self, program: Program) -> None:
         self._replace(program)
+
+    def lock(self, program_id: str) -> None:
+        self._uow.check_open()  # units of work take turns: nothing to hold
 
     def list_for_organization(self, organization_id: str) -> Sequence[Program]:
         return self._select(

@@ -77,6 +77,18 @@ class OrganizationRepository(Protocol):
         """Return every organization, by name."""
         ...
 
+    def lock(self, organization_id: str) -> None:
+        """Hold the organization until the unit of work ends: changes of its admins take turns.
+
+        As :meth:`ProgramRepository.lock` does for a program's curriculum.
+
+        Adding the first organization admin and removing one but the last read the admins and
+        then write; two at once would both pass the check (two first admins, or none left).
+        SQL: ``SELECT ... FOR UPDATE`` of the organization's row; call it first in the unit of
+        work. Memory and SQLite run one writing unit of work at a time: nothing to do.
+        """
+        ...
+
 
 class ProgramRepository(Protocol):
     """Programs; the slug is unique across the store."""
@@ -99,6 +111,19 @@ class ProgramRepository(Protocol):
 
     def list_for_organization(self, organization_id: str) -> Sequence[Program]:
         """Return the organization's programs (removed ones too), by creation time."""
+        ...
+
+    def lock(self, program_id: str) -> None:
+        """Hold the program until the unit of work ends, so that changes of it take turns.
+
+        Changes of a program's curriculum read its collections and write them back; two at
+        once would each write over the other's change. A unit of work that holds the program
+        waits for another that holds it to end, then reads what that one committed. Call it
+        first in the unit of work (on MariaDB, whose reads see the data as of the unit of
+        work's first read). SQL: ``SELECT ... FOR UPDATE`` of the program's row (SQLite, and
+        the in-memory store, run one writing unit of work at a time anyway: nothing to do).
+        A missing program holds nothing; the next read of it finds it missing.
+        """
         ...
 
 
@@ -489,7 +514,7 @@ class EmailPreferenceRepository(Protocol):
         ...
 
     def add(self, opt_out: EmailOptOut) -> None:
-        """Store an opt-out; storing one that exists changes nothing."""
+        """Store an opt-out; storing one that exists changes nothing, at once too (no error)."""
         ...
 
     def remove(self, learner_id: str, category: MessageCategory) -> None:

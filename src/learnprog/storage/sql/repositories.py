@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import cattrs
 import sqlalchemy as sa
 from attrs import fields
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from learnprog.errors import NotFoundError, StaleDataError, StorageError
 from learnprog.model._typecheck import from_storage
@@ -258,6 +258,13 @@ class SqlOrganizationRepository(_SqlRepository[Organization], ports.Organization
     def update(self, organization: Organization) -> None:
         self._update(organization)
 
+    def lock(self, organization_id: str) -> None:
+        # PostgreSQL: FOR NO KEY UPDATE, which holds off another lock of the row but not the
+        # foreign key checks of rows that refer to it (memberships, enrollments, ... stored
+        # meanwhile). MariaDB: FOR UPDATE. SQLite renders none: BEGIN IMMEDIATE lets one writer in
+        c = self.table.c
+        self._read(sa.select(c.id).where(c.id == organization_id).with_for_update(key_share=True))
+
     def list(self) -> Sequence[Organization]:
         return self._select(order=(self.table.c.name, self.table.c.id))
 
@@ -275,6 +282,13 @@ class SqlProgramRepository(_SqlRepository[Program], ports.ProgramRepository):
 
     def find_by_slug(self, slug: str) -> Program | None:
         return self._first(self.table.c.slug == slug)
+
+    def lock(self, program_id: str) -> None:
+        # PostgreSQL: FOR NO KEY UPDATE, which holds off another lock of the row but not the
+        # foreign key checks of rows that refer to it (memberships, enrollments, ... stored
+        # meanwhile). MariaDB: FOR UPDATE. SQLite renders none: BEGIN IMMEDIATE lets one writer in
+        c = self.table.c
+        self._read(sa.select(c.id).where(c.id == program_id).with_for_update(key_share=True))
 
     def update(self, program: Program) -> None:
         self._update(program)
@@ -1054,14 +1068,21 @@ class SqlEmailPreferenceRepository(_SqlRepository[EmailOptOut], ports.EmailPrefe
         return frozenset(MessageCategory(r["category"]) for r in rows)
 
     def add(self, opt_out: EmailOptOut) -> None:
-        c = self.table.c
-        exists = self._read(
-            sa.select(c.learner_id).where(
-                c.learner_id == opt_out.learner_id, c.category == opt_out.category.value
-            )
-        )
-        if not exists:
-            self._insert(opt_out)
+        # One statement that skips a stored opt-out: a look-up and then an INSERT let two
+        # opt-outs at once both find none, and the later one was refused as a duplicate.
+        # Only the duplicate key is skipped (not MariaDB's INSERT IGNORE, which would also
+        # skip a learner that does not exist).
+        row = self._to_row(opt_out)
+        dialect = self._uow.connection.dialect.name
+        statement: sa.Executable
+        if dialect == "postgresql":
+            statement = postgresql.insert(self.table).values(row).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            statement = sqlite.insert(self.table).values(row).on_conflict_do_nothing()
+        else:
+            insert = mysql.insert(self.table).values(row)
+            statement = insert.on_duplicate_key_update(at=self.table.c.at)  # keeps the first
+        self._write(statement)
 
     def remove(self, learner_id: str, category: MessageCategory) -> None:
         c = self.table.c
