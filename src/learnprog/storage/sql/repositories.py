@@ -1115,6 +1115,25 @@ class SqlEnrollmentRepository(_SqlRepository[Enrollment], ports.EnrollmentReposi
             order=(c.learner_id, c.enrolled_at, c.id),
         )  # fmt: skip
 
+    def lock_for_learners(
+        self, learner_ids: Sequence[str], target_ids: Sequence[str]
+    ) -> Sequence[Enrollment]:
+        c = self.table.c
+        targets = sorted(set(target_ids))
+        learners = sorted(set(learner_ids))
+        found: list[Enrollment] = []
+        if not targets:
+            return found
+        for start in range(0, len(learners), 500):  # bounded IN lists, in learner order
+            statement = (
+                sa.select(self.table)
+                .where(c.learner_id.in_(learners[start : start + 500]), c.target_id.in_(targets))
+                .order_by(c.learner_id, c.target_id, c.id)
+                .with_for_update()  # rendered as nothing on SQLite, whose writers take turns
+            )
+            found += self._convert(self._read(statement))
+        return sorted(found, key=lambda e: (e.learner_id, e.enrolled_at, e.id))
+
     def list_for_program(self, program_id: str) -> Sequence[Enrollment]:
         c = self.table.c
         return self._select(c.program_id == program_id, order=(c.enrolled_at, c.id))
@@ -1146,9 +1165,15 @@ class _SqlScoped(_SqlRepository[T]):
             found.update(r["id"] for r in rows)
         return frozenset(found)
 
-    def _add_new(self, organization_id: str, records: Sequence[T]) -> None:
+    def _add_new(self, organization_id: str, records: Sequence[T]) -> frozenset[str]:
+        """Insert the records whose key is free; return the IDs of those this call stored.
+
+        The database decides which (``ON CONFLICT DO NOTHING`` / ``INSERT IGNORE``, with
+        ``RETURNING``): a row another unit of work is inserting makes this one wait for it to
+        end, then counts as stored only if that one rolled back.
+        """
         if not records:
-            return
+            return frozenset()
         rows = [{**self._to_row(r), "organization_id": organization_id} for r in records]
         dialect = self._uow.connection.dialect.name
         statement: sa.Executable
@@ -1158,7 +1183,9 @@ class _SqlScoped(_SqlRepository[T]):
             statement = sqlite.insert(self.table).on_conflict_do_nothing()
         else:  # MariaDB/MySQL: a duplicate primary key is skipped
             statement = self.table.insert().prefix_with("IGNORE")
-        self._write(statement, rows)
+        conn = self._uow.connection
+        with translate_errors(self.kind), conn.begin_nested():  # rows read before it ends
+            return frozenset(conn.execute(statement.returning(self.table.c.id), rows).scalars())
 
     def _from_row(self, row: Mapping[str, Any]) -> T:
         data = dict(row)
@@ -1187,11 +1214,13 @@ class SqlActivityRepository(ports.ActivityRepository):
     def known_attempt_ids(self, organization_id: str, attempt_ids: Sequence[str]) -> frozenset[str]:
         return self._attempts._known(organization_id, attempt_ids)
 
-    def add_events(self, organization_id: str, events: Sequence[LearningEvent]) -> None:
-        self._events._add_new(organization_id, events)
+    def add_events(self, organization_id: str, events: Sequence[LearningEvent]) -> frozenset[str]:
+        return self._events._add_new(organization_id, events)
 
-    def add_attempts(self, organization_id: str, attempts: Sequence[AssessmentAttempt]) -> None:
-        self._attempts._add_new(organization_id, attempts)
+    def add_attempts(
+        self, organization_id: str, attempts: Sequence[AssessmentAttempt]
+    ) -> frozenset[str]:
+        return self._attempts._add_new(organization_id, attempts)
 
     def events_for(
         self, learner_ids: Sequence[str], course_ids: Sequence[str]
