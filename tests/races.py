@@ -99,6 +99,15 @@ def _run_in_worker(target: Callable[..., object], args: tuple[Any, ...]) -> str:
     return outcome_of(lambda: target(*args))
 
 
+def _result_in_worker(target: Callable[..., object], args: tuple[Any, ...]) -> object:
+    assert _barrier is not None
+    _barrier.wait(timeout=_TIMEOUT)
+    try:
+        return target(*args)
+    except LearnprogError as exc:
+        return exc
+
+
 class ProcessRace:
     """Worker processes that run one call each per round, released together.
 
@@ -127,6 +136,19 @@ class ProcessRace:
         assert len(args) == self.workers, "one call per worker and round"
         futures = [self._pool.submit(_run_in_worker, target, a) for a in args]
         return sorted(future.result(timeout=_TIMEOUT) for future in futures)
+
+    def results(self, target: Callable[..., object], args: list[tuple[Any, ...]]) -> list[object]:
+        """As :meth:`round`, but return what each call returned (or its ``LearnprogError``).
+
+        In the order of ``args``; the values must pickle (they come back from the workers).
+
+        Raises:
+            AssertionError: ``args`` does not have one tuple per worker.
+            Exception: what a call raised that is not a ``LearnprogError``.
+        """
+        assert len(args) == self.workers, "one call per worker and round"
+        futures = [self._pool.submit(_result_in_worker, target, a) for a in args]
+        return [future.result(timeout=_TIMEOUT) for future in futures]
 
     def close(self) -> None:
         """Stop the workers."""

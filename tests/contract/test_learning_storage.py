@@ -119,6 +119,9 @@ def test_bulk_reads_by_learners_and_targets(uow_factory: UowFactory) -> None:
         assert sorted(e.id for e in found) == sorted(e.id for e in made if e.learner_id != bruno.id)
         assert [e.learner_id for e in found] == sorted(e.learner_id for e in found)
         assert uow.enrollments.list_for_learners([ana.id], ["other"]) == []
+        locked = uow.enrollments.lock_for_learners([chen.id, ana.id, chen.id], [w.course.id])
+        assert list(locked) == list(found)
+        assert uow.enrollments.lock_for_learners([ana.id], []) == []
         picked = uow.activity.events_for([bruno.id, chen.id], [w.course.id, "other"])
         assert sorted(e.id for e in picked) == ["e1", "e2"]
         assert [e.learner_id for e in picked] == sorted(e.learner_id for e in picked)
@@ -161,15 +164,16 @@ def test_events_and_attempts_are_kept_once_by_source_id(uow_factory: UowFactory)
     events = [_event(w, "e1", f.NOW + DAY), _event(w, "e2", f.NOW)]
     attempt = AssessmentAttempt("t1", w.learners[0].id, w.course.id, "a1", 85.5, f.NOW, True)
     with uow_factory() as uow:
-        uow.activity.add_events(w.org_id, events)
-        uow.activity.add_attempts(w.org_id, [attempt])
+        assert uow.activity.add_events(w.org_id, events) == {"e1", "e2"}
+        assert uow.activity.add_attempts(w.org_id, [attempt]) == {"t1"}
         uow.commit()
     with uow_factory() as uow:
         assert uow.activity.known_event_ids(w.org_id, ["e1", "e3"]) == {"e1"}
         assert uow.activity.known_attempt_ids(w.org_id, ["t1"]) == {"t1"}
         changed = evolve(events[0], at=f.NOW + 5 * DAY)
-        uow.activity.add_events(w.org_id, [changed, _event(w, "e3", f.NOW)])
-        uow.activity.add_attempts(w.org_id, [attempt])
+        assert uow.activity.add_events(w.org_id, [changed, _event(w, "e3", f.NOW)]) == {"e3"}
+        assert uow.activity.add_attempts(w.org_id, [attempt]) == frozenset()
+        assert uow.activity.add_events(w.org_id, []) == frozenset()
         uow.commit()
     with uow_factory() as uow:
         stored = uow.activity.events_for([w.learners[0].id], [w.course.id])

@@ -798,6 +798,12 @@ class InMemoryEnrollmentRepository(_Table[Enrollment], ports.EnrollmentRepositor
     ) -> Sequence[Enrollment]:
         return [e for lr in sorted(set(learner_ids)) for e in self.list_for_learner(lr, target_ids)]
 
+    def lock_for_learners(
+        self, learner_ids: Sequence[str], target_ids: Sequence[str]
+    ) -> Sequence[Enrollment]:
+        # the store's lock, held by this unit of work, already keeps every other one out
+        return self.list_for_learners(learner_ids, target_ids)
+
     def list_for_program(self, program_id: str) -> Sequence[Enrollment]:
         return self._select_by(
             "program", program_id, lambda e: True, lambda e: (e.enrolled_at, e.id)
@@ -817,12 +823,15 @@ class InMemoryEnrollmentRepository(_Table[Enrollment], ports.EnrollmentRepositor
 class _ScopedTable(_Table[T]):
     """Records keyed by (organization ID, the source's record ID), written insert-or-skip."""
 
-    def _add_new(self, organization_id: str, records: Sequence[Any]) -> None:
+    def _add_new(self, organization_id: str, records: Sequence[Any]) -> frozenset[str]:
         self._uow.check_open()
+        stored: set[str] = set()
         for record in records:
             key = (organization_id, record.id)
             if self._find(key) is None:
                 self._stage(key, record)
+                stored.add(record.id)
+        return frozenset(stored)
 
     def _known(self, organization_id: str, ids: Sequence[str]) -> frozenset[str]:
         return frozenset(i for i in ids if self._find((organization_id, i)) is not None)
@@ -957,11 +966,13 @@ class InMemoryActivityRepository(ports.ActivityRepository):
     def known_attempt_ids(self, organization_id: str, attempt_ids: Sequence[str]) -> frozenset[str]:
         return self._attempts._known(organization_id, attempt_ids)
 
-    def add_events(self, organization_id: str, events: Sequence[LearningEvent]) -> None:
-        self._events._add_new(organization_id, events)
+    def add_events(self, organization_id: str, events: Sequence[LearningEvent]) -> frozenset[str]:
+        return self._events._add_new(organization_id, events)
 
-    def add_attempts(self, organization_id: str, attempts: Sequence[AssessmentAttempt]) -> None:
-        self._attempts._add_new(organization_id, attempts)
+    def add_attempts(
+        self, organization_id: str, attempts: Sequence[AssessmentAttempt]
+    ) -> frozenset[str]:
+        return self._attempts._add_new(organization_id, attempts)
 
     def events_for(
         self, learner_ids: Sequence[str], course_ids: Sequence[str]

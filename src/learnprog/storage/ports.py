@@ -559,6 +559,22 @@ class EnrollmentRepository(Protocol):
         """Return the enrollments of these learners in these targets, by learner then age."""
         ...
 
+    def lock_for_learners(
+        self, learner_ids: Sequence[str], target_ids: Sequence[str]
+    ) -> Sequence[Enrollment]:
+        """Return what :meth:`list_for_learners` returns, holding the rows until the unit ends.
+
+        For a recomputation of derived figures that must not interleave with another's
+        (issue 17, section 3): a concurrent unit of work that asks for any of the same rows
+        waits until this one commits or rolls back, and then reads what it stored. Rows are
+        locked in one order (by learner, then target), so two callers never deadlock on them.
+        PostgreSQL and MariaDB: ``SELECT ... FOR UPDATE``; to see what the other stored on
+        MariaDB (REPEATABLE READ), call this before any other read of the unit of work. SQLite
+        and memory serialize writing units of work already (``BEGIN IMMEDIATE``; the store's
+        lock), so there it is :meth:`list_for_learners`.
+        """
+        ...
+
     def list_for_program(self, program_id: str) -> Sequence[Enrollment]:
         """Return every enrollment made through the program, oldest first."""
         ...
@@ -579,12 +595,20 @@ class ActivityRepository(Protocol):
         """Return those of ``attempt_ids`` already stored for the organization."""
         ...
 
-    def add_events(self, organization_id: str, events: Sequence[LearningEvent]) -> None:
-        """Stage events; one whose ID is already stored for the organization is skipped."""
+    def add_events(self, organization_id: str, events: Sequence[LearningEvent]) -> frozenset[str]:
+        """Stage events; one whose ID is already stored for the organization is skipped.
+
+        Returns:
+            The IDs of the events this call stored: not those stored already, nor those a
+            concurrent unit of work stored first (it waits for that one to end), so two calls
+            with the same records store and report each once.
+        """
         ...
 
-    def add_attempts(self, organization_id: str, attempts: Sequence[AssessmentAttempt]) -> None:
-        """Stage attempts; one whose ID is already stored for the organization is skipped."""
+    def add_attempts(
+        self, organization_id: str, attempts: Sequence[AssessmentAttempt]
+    ) -> frozenset[str]:
+        """Stage attempts as :meth:`add_events` stages events; return the IDs it stored."""
         ...
 
     def events_for(

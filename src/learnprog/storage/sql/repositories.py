@@ -22,7 +22,13 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from learnprog.errors import NotFoundError, StaleDataError, StorageError
 from learnprog.model._typecheck import from_storage
 from learnprog.model.access import AdminGrant, AdminRole
-from learnprog.model.activity import AssessmentAttempt, Enrollment, Feedback, LearningEvent
+from learnprog.model.activity import (
+    AssessmentAttempt,
+    Enrollment,
+    EventKind,
+    Feedback,
+    LearningEvent,
+)
 from learnprog.model.analytics import (
     ActivityDay,
     AnalyticsScope,
@@ -1137,6 +1143,25 @@ class SqlEnrollmentRepository(_SqlRepository[Enrollment], ports.EnrollmentReposi
             order=(c.learner_id, c.enrolled_at, c.id),
         )  # fmt: skip
 
+    def lock_for_learners(
+        self, learner_ids: Sequence[str], target_ids: Sequence[str]
+    ) -> Sequence[Enrollment]:
+        c = self.table.c
+        targets = sorted(set(target_ids))
+        learners = sorted(set(learner_ids))
+        found: list[Enrollment] = []
+        if not targets:
+            return found
+        for start in range(0, len(learners), 500):  # bounded IN lists, in learner order
+            statement = (
+                sa.select(self.table)
+                .where(c.learner_id.in_(learners[start : start + 500]), c.target_id.in_(targets))
+                .order_by(c.learner_id, c.target_id, c.id)
+                .with_for_update()  # rendered as nothing on SQLite, whose writers take turns
+            )
+            found += self._convert(self._read(statement))
+        return sorted(found, key=lambda e: (e.learner_id, e.enrolled_at, e.id))
+
     def list_for_program(self, program_id: str) -> Sequence[Enrollment]:
         c = self.table.c
         return self._select(c.program_id == program_id, order=(c.enrolled_at, c.id))
@@ -1168,9 +1193,15 @@ class _SqlScoped(_SqlRepository[T]):
             found.update(r["id"] for r in rows)
         return frozenset(found)
 
-    def _add_new(self, organization_id: str, records: Sequence[T]) -> None:
+    def _add_new(self, organization_id: str, records: Sequence[T]) -> frozenset[str]:
+        """Insert the records whose key is free; return the IDs of those this call stored.
+
+        The database decides which (``ON CONFLICT DO NOTHING`` / ``INSERT IGNORE``, with
+        ``RETURNING``): a row another unit of work is inserting makes this one wait for it to
+        end, then counts as stored only if that one rolled back.
+        """
         if not records:
-            return
+            return frozenset()
         rows = [{**self._to_row(r), "organization_id": organization_id} for r in records]
         dialect = self._uow.connection.dialect.name
         statement: sa.Executable
@@ -1180,7 +1211,9 @@ class _SqlScoped(_SqlRepository[T]):
             statement = sqlite.insert(self.table).on_conflict_do_nothing()
         else:  # MariaDB/MySQL: a duplicate primary key is skipped
             statement = self.table.insert().prefix_with("IGNORE")
-        self._write(statement, rows)
+        conn = self._uow.connection
+        with translate_errors(self.kind), conn.begin_nested():  # rows read before it ends
+            return frozenset(conn.execute(statement.returning(self.table.c.id), rows).scalars())
 
     def _from_row(self, row: Mapping[str, Any]) -> T:
         data = dict(row)
@@ -1191,9 +1224,19 @@ class _SqlScoped(_SqlRepository[T]):
 class _SqlEvents(_SqlScoped[LearningEvent]):
     table, kind, model = t.learning_events, "learning event", LearningEvent
 
+    def _to_row(self, record: LearningEvent) -> dict[str, Any]:
+        # field for field, as the converter would, without its per-record cost (ingest)
+        return {"id": record.id, "learner_id": record.learner_id, "course_id": record.course_id,
+                "item_id": record.item_id, "kind": record.kind.value, "at": record.at}  # fmt: skip
+
 
 class _SqlAttempts(_SqlScoped[AssessmentAttempt]):
     table, kind, model = t.assessment_attempts, "assessment attempt", AssessmentAttempt
+
+    def _to_row(self, record: AssessmentAttempt) -> dict[str, Any]:
+        return {"id": record.id, "learner_id": record.learner_id, "course_id": record.course_id,
+                "assessment_id": record.assessment_id, "grade": record.grade,
+                "submitted_at": record.submitted_at, "banked": record.banked}  # fmt: skip
 
 
 class SqlActivityRepository(ports.ActivityRepository):
@@ -1209,29 +1252,77 @@ class SqlActivityRepository(ports.ActivityRepository):
     def known_attempt_ids(self, organization_id: str, attempt_ids: Sequence[str]) -> frozenset[str]:
         return self._attempts._known(organization_id, attempt_ids)
 
-    def add_events(self, organization_id: str, events: Sequence[LearningEvent]) -> None:
-        self._events._add_new(organization_id, events)
+    def add_events(self, organization_id: str, events: Sequence[LearningEvent]) -> frozenset[str]:
+        return self._events._add_new(organization_id, events)
 
-    def add_attempts(self, organization_id: str, attempts: Sequence[AssessmentAttempt]) -> None:
-        self._attempts._add_new(organization_id, attempts)
+    def add_attempts(
+        self, organization_id: str, attempts: Sequence[AssessmentAttempt]
+    ) -> frozenset[str]:
+        return self._attempts._add_new(organization_id, attempts)
 
     def events_for(
         self, learner_ids: Sequence[str], course_ids: Sequence[str]
     ) -> Sequence[LearningEvent]:
         c = t.learning_events.c
-        return self._events._select_in(
-            c.learner_id, learner_ids, c.course_id.in_(list(set(course_ids))),
-            order=(c.learner_id, c.course_id, c.at, c.id),
-        )  # fmt: skip
+        kinds = {k.value: k for k in EventKind}
+        return [
+            from_storage(LearningEvent, id=i, learner_id=lr, course_id=co, item_id=item,
+                         kind=kinds[kind], at=stored_utc(at))
+            for i, lr, co, item, kind, at in self._scan(
+                self._events, (c.id, c.learner_id, c.course_id, c.item_id, c.kind, c.at),
+                learner_ids, course_ids, c.at,
+            )
+        ]  # fmt: skip
 
     def attempts_for(
         self, learner_ids: Sequence[str], course_ids: Sequence[str]
     ) -> Sequence[AssessmentAttempt]:
         c = t.assessment_attempts.c
-        return self._attempts._select_in(
-            c.learner_id, learner_ids, c.course_id.in_(list(set(course_ids))),
-            order=(c.learner_id, c.course_id, c.submitted_at, c.id),
-        )  # fmt: skip
+        columns = (c.id, c.learner_id, c.course_id, c.assessment_id, c.grade, c.submitted_at,
+                   c.banked)  # fmt: skip
+        return [
+            from_storage(
+                AssessmentAttempt,
+                id=i,
+                learner_id=lr,
+                course_id=co,
+                assessment_id=a,
+                grade=float(grade),
+                submitted_at=stored_utc(at),
+                banked=bool(banked),
+            )
+            for i, lr, co, a, grade, at, banked in self._scan(
+                self._attempts, columns, learner_ids, course_ids, c.submitted_at
+            )
+        ]
+
+    @staticmethod
+    def _scan(
+        repository: _SqlScoped[Any],
+        columns: Sequence[sa.ColumnElement[Any]],
+        learner_ids: Sequence[str],
+        course_ids: Sequence[str],
+        at: sa.ColumnElement[Any],
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows of these learners in these courses, by learner, course, time and ID.
+
+        Read through the driver's cursor (:func:`driver_rows`): the figures of every touched
+        enrollment are recomputed from all its records, so ingest reads many more rows than it
+        writes, and SQLAlchemy's row objects and cattrs' conversion were most of its time.
+        Strings and numbers come as stored; times are converted by the caller.
+        """
+        c = repository.table.c
+        courses = sorted(set(course_ids))
+        learners = sorted(set(learner_ids))
+        if not courses:
+            return
+        for start in range(0, len(learners), 500):  # bounded IN lists, in learner order
+            statement = (
+                sa.select(*columns)
+                .where(c.learner_id.in_(learners[start : start + 500]), c.course_id.in_(courses))
+                .order_by(c.learner_id, c.course_id, at, c.id)
+            )
+            yield from driver_rows(repository._uow.connection, statement, kind=repository.kind)
 
     def attempts_for_course(self, course_id: str) -> Sequence[AssessmentAttempt]:
         c = t.assessment_attempts.c
@@ -1276,9 +1367,10 @@ class SqlProgressRepository(_SqlRepository[EnrollmentProgress], ports.ProgressRe
                 self._uow.connection.execute(
                     t.enrollment_days.delete().where(c.enrollment_id.in_(chunk))
                 )
-            if days:
-                self._uow.connection.execute(
-                    t.enrollment_days.insert(),
+            if days:  # straight through the driver: ingest rewrites the days of each enrollment
+                insert_rows(
+                    self._uow.connection,
+                    t.enrollment_days,
                     [
                         {
                             "enrollment_id": d.enrollment_id,
