@@ -673,3 +673,27 @@ def test_an_abandoned_dry_run_iterator_releases_its_storage(world: World) -> Non
     assert invite_from_another_thread(world, "other@example.org") == [InvitationOutcome.CREATED]
     assert world.members() == {"other@example.org": MemberState.INVITED}
     run.close()
+
+
+@pytest.mark.parametrize("control", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066",
+                                     "\u2067", "\u2068", "\u2069"])  # fmt: skip
+def test_a_directional_override_in_a_roster_line_is_rejected_naming_the_line(
+    world: World, control: str
+) -> None:
+    """Finding: ``Lia \\u202eevil`` was stored, and its From line showed reordered."""
+    data = (
+        "Full Name,Email,External ID\n"
+        f"Lia {control}evil,lia@acme.example,\n"
+        f"Bo,bo@acme.example,E{control}1\n"
+        "Cy \u200fRLM,cy@acme.example,\n"  # an implicit mark (RLM) reorders nothing beyond it
+    ).encode()
+    results = world.bulk(data)
+    assert [(r.line, r.outcome) for r in results] == [
+        (2, "rejected"),
+        (3, "rejected"),
+        (4, "created"),
+    ]
+    assert "U+" + f"{ord(control):04X}" in (results[0].reason or "")
+    assert "full_name" in (results[0].reason or "")
+    assert "external_id" in (results[1].reason or "")
+    assert set(world.members()) == {"cy@acme.example"}

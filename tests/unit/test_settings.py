@@ -92,7 +92,7 @@ def test_settings_are_frozen() -> None:
         ("https://[::1", "not a URL"),
         ("https://[::g]", "not a URL|not an IPv6 address"),  # urlsplit checks it from 3.11.4
         ("https://:8000", "needs a host"),
-        ("https://learning.example\u202e", "not a domain name"),
+        ("https://i\u2665learning.example", "not a domain name"),
         ("https://learning.example/" + "a" * 480, "at most 500 characters"),
         ("https://learning.example/" + "\u00e9" * 100, "at most 500 characters"),
     ],
