@@ -7,6 +7,7 @@ import io
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from attrs import evolve
@@ -697,3 +698,32 @@ def test_a_directional_override_in_a_roster_line_is_rejected_naming_the_line(
     assert "full_name" in (results[0].reason or "")
     assert "external_id" in (results[1].reason or "")
     assert set(world.members()) == {"cy@acme.example"}
+
+
+def test_rejections_written_over_the_roster_are_refused_before_anything_is_stored(
+    world: World, tmp_path: Path
+) -> None:
+    """By its path, a link to it, or an open file of it: the roster would be emptied."""
+    roster = tmp_path / "roster.csv"
+    text = "Full Name,Email,External ID\nAna,,\nBo,bo@acme.example,\n"
+    roster.write_text(text, encoding="utf-8")
+    (tmp_path / "link.csv").symlink_to(roster)
+    with roster.open("r+b") as same_file:
+        cases: list[tuple[Any, object]] = [
+            (roster, roster),
+            (str(roster), tmp_path / "link.csv"),
+            (roster, same_file),
+            (same_file, roster),
+        ]
+        for source, target in cases:
+            with pytest.raises(ValidationError, match="roster being read") as caught:
+                world.bulk(source, rejections_to=target)
+            assert caught.value.field == "rejections_to"
+    assert roster.read_text(encoding="utf-8") == text
+    assert world.members() == {}
+
+
+def test_rejections_to_a_folder_is_a_validation_error(world: World, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="cannot write") as caught:
+        world.bulk(b"Full Name,Email,External ID\nAna,,\n", rejections_to=tmp_path)
+    assert caught.value.field == "rejections_to"

@@ -92,6 +92,7 @@ def invite(
         )
 
 
+@field_options(rejections_to="--rejections")
 @click.command("invite-roster")
 @click.argument("file", type=InputPath())
 @admin_options
