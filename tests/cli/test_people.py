@@ -250,3 +250,23 @@ def test_accept_and_enroll_errors_are_one_line(
     acme: str, args: tuple[str, ...], message: str
 ) -> None:
     assert run(acme, *args) == (1, "", f"error: {message}\n")
+
+
+@pytest.mark.parametrize("target", ["roster.csv", "./roster.csv", "link.csv", "hard.csv"])
+def test_invite_roster_refuses_rejections_written_over_the_roster(
+    acme: str, tmp_path: Path, target: str
+) -> None:
+    """Finding: ``--rejections`` naming the roster emptied it while it was read (3,000 lines:
+    538 were read, the rest lost) and left the roster overwritten by the rejections."""
+    roster = tmp_path / "roster.csv"
+    text = "Full Name,Email,External ID\n" + "".join(
+        f"P{i},{f'p{i}@acme.example' if i % 2 else ''},\n" for i in range(3000)
+    )
+    roster.write_text(text, encoding="utf-8")
+    (tmp_path / "link.csv").symlink_to(roster)
+    (tmp_path / "hard.csv").hardlink_to(roster)
+    code, out, err = run(acme, "invite-roster", "roster.csv", *AS, *ACADEMY, "--rejections", target)
+    assert code == 1
+    assert err.startswith("error: --rejections: the rejections file is the roster being read")
+    assert roster.read_text(encoding="utf-8") == text
+    assert "invited" not in out

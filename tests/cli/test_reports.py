@@ -178,3 +178,28 @@ def test_mail_log_prints_empty_cells_empty(active: str) -> None:
     assert lines[0] == "at\trecipient\tcategory\ttemplate\toutcome\tdetail"
     assert lines[1].endswith("\tcy@acme.example\ttransactional\tinvitation\tsent\t")
     assert "None" not in "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("command", "output", "what"),
+    [
+        (("report", "members"), "cli.db", "SQLite database"),
+        (("report", "usage"), "./cli.db", "SQLite database"),
+        (("report", "email-zip"), "db-link", "SQLite database"),
+        (("report", "funnel", "--json"), "cli.db-journal", "SQLite database's journal"),
+        (("report", "members"), "cli.db.secret", "link-signing secret file"),
+    ],
+)
+def test_a_report_is_never_written_over_learnprogs_own_files(
+    acme: str, tmp_path: Path, command: tuple[str, ...], output: str, what: str
+) -> None:
+    """Finding: ``report members --output learnprog.db`` overwrote the database in use (every
+    record lost: "file is not a database"), and the secret file could be overwritten too."""
+    (tmp_path / "db-link").symlink_to(tmp_path / "cli.db")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("cli.db")}
+    code, _, err = run(acme, *command, *AS, "--output", output)
+    assert code == 1
+    assert err.startswith(f"error: --output: {str(Path(output))!r} is the {what} in use")
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("cli.db")}
+    assert after == before
+    assert "academy" in ok(acme, "program", "list", *AS)

@@ -94,8 +94,12 @@ WRONG: dict[str, list[str]] = {
     "--item": ["v1", "x" * 200_000, '"'],
     "--assessment": ["q1,Quiz,No/Such skill", "x" * 200_000, ",,,,,,"],
     "--idempotency-key": ["", "a\nb", "x" * 100],
-    "--cta-url": ["javascript:alert(1)", "not a url"],
-    "LINK": ["not-a-link", "https://evil.example/programs/academy/accept?token=forged.token"],
+    "--cta-url": ["javascript:alert(1)", "not a url", "https://[::1/x", "https://a.example:99999/"],
+    "LINK": [
+        "not-a-link",
+        "https://evil.example/programs/academy/accept?token=forged.token",
+        "http://[::1/programs/academy/accept?token=x",  # urlsplit raised ValueError: a traceback
+    ],
     "--subject": ["Hi {learner_name}", "{% raw %}x{% endraw %}", "{{ lerner_name }}"],
     "--body": ["Hi {learner_name}", "{% for x in y %}{% endfor %}", "{{ 7*7 }}"],
     "--max": ["0", "abc"],

@@ -392,3 +392,30 @@ def test_an_unsubscribe_link_for_transactional_mail_is_invalid(lp: learnprog.Lea
     )
     with pytest.raises(InvalidTokenError):
         lp.mail.unsubscribe(SYSTEM, token)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "link"),
+    [
+        ("https://b\u00fccher.example/\u00e9cole", "https://xn--bcher-kva.example/%C3%A9cole"),
+        ("https://learning.example/" + "a" * 475, "https://learning.example/" + "a" * 475),
+    ],
+)
+def test_any_base_url_settings_accept_makes_a_message_with_an_unsubscribe_link_that_is_sent(
+    clock: FixedClock, mailer: InMemoryMailer, base_url: str, link: str
+) -> None:
+    """List-Unsubscribe holds printable ASCII without '=?' (RFC 2047, RFC 8058) of any base URL."""
+    lp = learnprog.connect(
+        "memory://",
+        mailer=mailer,
+        clock=clock,
+        settings=learnprog.Settings(secret_key="test-secret-test-secret", base_url=base_url),
+    )
+    world = World(lp)
+    (result,) = world.queue(world.message(world.learners[0]))
+    assert result.queued
+    assert lp.mail.dispatch(SYSTEM).sent == 1
+    (sent,) = mailer.sent
+    assert sent.headers["List-Unsubscribe"].startswith(f"<{link}/email/unsubscribe?token=")
+    token = sent.headers["List-Unsubscribe"].split("token=", 1)[1].rstrip(">")
+    assert lp.mail.unsubscribe(SYSTEM, token).learner_id == world.learners[0].id

@@ -82,8 +82,12 @@ SAMPLES = (
     "a" * 90,
     "👩🏽‍💻 Dev",
 )
-#: Text a header field accepts: no controls (C0, C1, DEL), no line or paragraph separator.
-SAFE_CHARACTERS = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"))
+#: Text a header field accepts: no controls (C0, C1, DEL), no line or paragraph separator, no
+#: directional embedding, override or isolate (U+202A-U+202E, U+2066-U+2069).
+SAFE_CHARACTERS = st.characters(
+    blacklist_categories=("Cs", "Cc", "Zl", "Zp"),
+    blacklist_characters="\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+)
 CHUNKS = st.one_of(
     st.sampled_from(ENCODED_ATTACKS),
     st.sampled_from(SAMPLES),

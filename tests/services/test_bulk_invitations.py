@@ -7,6 +7,7 @@ import io
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from attrs import evolve
@@ -673,3 +674,56 @@ def test_an_abandoned_dry_run_iterator_releases_its_storage(world: World) -> Non
     assert invite_from_another_thread(world, "other@example.org") == [InvitationOutcome.CREATED]
     assert world.members() == {"other@example.org": MemberState.INVITED}
     run.close()
+
+
+@pytest.mark.parametrize("control", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066",
+                                     "\u2067", "\u2068", "\u2069"])  # fmt: skip
+def test_a_directional_override_in_a_roster_line_is_rejected_naming_the_line(
+    world: World, control: str
+) -> None:
+    """Finding: ``Lia \\u202eevil`` was stored, and its From line showed reordered."""
+    data = (
+        "Full Name,Email,External ID\n"
+        f"Lia {control}evil,lia@acme.example,\n"
+        f"Bo,bo@acme.example,E{control}1\n"
+        "Cy \u200fRLM,cy@acme.example,\n"  # an implicit mark (RLM) reorders nothing beyond it
+    ).encode()
+    results = world.bulk(data)
+    assert [(r.line, r.outcome) for r in results] == [
+        (2, "rejected"),
+        (3, "rejected"),
+        (4, "created"),
+    ]
+    assert "U+" + f"{ord(control):04X}" in (results[0].reason or "")
+    assert "full_name" in (results[0].reason or "")
+    assert "external_id" in (results[1].reason or "")
+    assert set(world.members()) == {"cy@acme.example"}
+
+
+def test_rejections_written_over_the_roster_are_refused_before_anything_is_stored(
+    world: World, tmp_path: Path
+) -> None:
+    """By its path, a link to it, or an open file of it: the roster would be emptied."""
+    roster = tmp_path / "roster.csv"
+    text = "Full Name,Email,External ID\nAna,,\nBo,bo@acme.example,\n"
+    roster.write_text(text, encoding="utf-8")
+    (tmp_path / "link.csv").symlink_to(roster)
+    with roster.open("r+b") as same_file:
+        cases: list[tuple[Any, object]] = [
+            (roster, roster),
+            (str(roster), tmp_path / "link.csv"),
+            (roster, same_file),
+            (same_file, roster),
+        ]
+        for source, target in cases:
+            with pytest.raises(ValidationError, match="roster being read") as caught:
+                world.bulk(source, rejections_to=target)
+            assert caught.value.field == "rejections_to"
+    assert roster.read_text(encoding="utf-8") == text
+    assert world.members() == {}
+
+
+def test_rejections_to_a_folder_is_a_validation_error(world: World, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="cannot write") as caught:
+        world.bulk(b"Full Name,Email,External ID\nAna,,\n", rejections_to=tmp_path)
+    assert caught.value.field == "rejections_to"

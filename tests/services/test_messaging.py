@@ -462,3 +462,11 @@ def test_history_paging_is_checked(
     with pytest.raises(ValidationError) as caught:
         lp.messaging.history(w.admin, w.org.id, **options)  # type: ignore[arg-type]
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize("url", ["https://[::1/x", "https://[::g]/x", "https://a.example:99999/"])
+def test_a_call_to_action_url_that_is_not_a_url_is_a_validation_error(url: str) -> None:
+    """Finding: urlsplit's own ValueError (a broken IPv6 host) escaped unnamed."""
+    with pytest.raises(ValidationError) as caught:
+        CallToAction.create("Go", url)
+    assert caught.value.field == "call_to_action.url"

@@ -178,3 +178,20 @@ def test_non_negative_int_none_when_required() -> None:
 def test_str_tuple() -> None:
     assert str_tuple(["a", "b"]) == ("a", "b")
     assert str_tuple(x for x in "ab") == ("a", "b")
+
+
+@pytest.mark.parametrize("control", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066",
+                                     "\u2067", "\u2068", "\u2069"])  # fmt: skip
+def test_one_line_text_refuses_directional_embeddings_overrides_and_isolates(
+    control: str,
+) -> None:
+    for check in (required_text, single_line, record_id):
+        with pytest.raises(ValidationError, match=f"U\\+{ord(control):04X}") as info:
+            check(f"Lia {control}evil", field="full_name")
+        assert info.value.field == "full_name"
+
+
+def test_one_line_text_keeps_the_implicit_directional_marks() -> None:
+    """LRM, RLM and ALM, which names in right-to-left scripts need, stay allowed."""
+    for mark in ("\u200e", "\u200f", "\u061c"):
+        assert single_line(f"\u05d0\u05d1{mark} 2", field="full_name") == f"\u05d0\u05d1{mark} 2"

@@ -76,3 +76,44 @@ def test_settings_are_frozen() -> None:
     s = Settings()
     with pytest.raises(FrozenInstanceError, match=r"can.t set attribute"):
         s.base_url = "https://other.example"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://learning.example/=?utf-8?q?x?=", "no query or fragment"),
+        ("https://learning.example/?next=1", "no query or fragment"),
+        ("https://learning.example/#top", "no query or fragment"),
+        ("https://learning.example/>,<mailto:evil@evil.example>", "RFC 3986 path characters"),
+        ('https://learning.example/"x"', "RFC 3986 path characters"),
+        ("https://learning.example/%zz", "RFC 3986 path characters"),
+        ("https://ana:secret@learning.example", "no user name or password"),
+        ("https://learning.example:99999", "not a URL"),
+        ("https://[::1", "not a URL"),
+        ("https://[::g]", "not a URL|not an IPv6 address"),  # urlsplit checks it from 3.11.4
+        ("https://:8000", "needs a host"),
+        ("https://i\u2665learning.example", "not a domain name"),
+        ("https://learning.example/" + "a" * 480, "at most 500 characters"),
+        ("https://learning.example/" + "\u00e9" * 100, "at most 500 characters"),
+    ],
+)
+def test_a_base_url_no_link_can_be_built_on_is_refused(url: str, message: str) -> None:
+    """Every link is the base URL plus a path and a query, in bodies and in List-Unsubscribe."""
+    with pytest.raises(ValidationError, match=message) as info:
+        Settings(base_url=url)
+    assert info.value.field == "base_url"
+
+
+@pytest.mark.parametrize(
+    ("url", "stored"),
+    [
+        ("https://b\u00fccher.example/lernen", "https://xn--bcher-kva.example/lernen"),
+        ("https://learning.example/\u00e9cole/", "https://learning.example/%C3%A9cole/"),
+        ("https://learning.example:8443/a%20b", "https://learning.example:8443/a%20b"),
+        ("http://[::1]:8000", "http://[::1]:8000"),
+        ("http://my_host.internal:8000/", "http://my_host.internal:8000/"),
+    ],
+)
+def test_a_base_url_is_kept_in_its_ascii_form(url: str, stored: str) -> None:
+    """IDNA 2008 A-labels for hosts (RFC 5891), UTF-8 percent-encoded paths (RFC 3987)."""
+    assert Settings(base_url=url).base_url == stored

@@ -108,12 +108,44 @@ class InputPath(click.Path):
         return super().convert(value, param, ctx)
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` name one file.
+
+    By (device, inode) when both exist (so links count), else by their resolved paths.
+    """
+    try:
+        try:
+            return os.path.samefile(a, b)
+        except OSError:  # one does not exist (yet)
+            return a.resolve() == b.resolve()
+    except ValueError:  # a NUL in a path: no file; --db with one is refused by the session
+        return False
+
+
+def _own_files(ctx: click.Context | None) -> list[tuple[Path, str]]:
+    """The files the running command's global options keep learnprog's data in, named."""
+    options = ctx.find_root().obj if ctx is not None else None
+    if not isinstance(options, dict) or "db" not in options:
+        return []
+    database = sqlite_file(options["db"])
+    own = [(secret_file(options.get("secret_file"), database), "link-signing secret file")]
+    if database is not None:
+        own.append((database, "SQLite database"))
+        own += [
+            (database.with_name(database.name + suffix), "SQLite database's journal")
+            for suffix in ("-journal", "-wal", "-shm")
+        ]
+    return own
+
+
 class OutputFile(click.Path):
     """A file the command writes: its folder is made when missing (as ``mkdir -p`` does).
 
     A folder that cannot be made (a file in the way, no permission) is a user error naming
     the option, ``error: --output: cannot make the folder 'r': Permission denied``, with exit
-    status 1, as :class:`InputPath`.
+    status 1, as :class:`InputPath`. So is a file that learnprog itself keeps its data in
+    (the SQLite database of ``--db``, its journals, the secret file), by any path: writing a
+    report over it would destroy every record or every link.
     """
 
     def __init__(self) -> None:
@@ -123,6 +155,12 @@ class OutputFile(click.Path):
         """Return the path once its folder exists, or raise :class:`UserError`."""
         path = Path(os.fsdecode(value))
         where = f"{param.opts[0]}: " if isinstance(param, click.Option) else ""
+        for own, what in _own_files(ctx):
+            if _same_file(path, own):
+                raise UserError(
+                    f"{where}{str(path)!r} is the {what} in use: writing to it would destroy "
+                    "it; name another file"
+                )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -92,6 +92,7 @@ def invite(
         )
 
 
+@field_options(rejections_to="--rejections")
 @click.command("invite-roster")
 @click.argument("file", type=InputPath())
 @admin_options
@@ -255,7 +256,11 @@ def _token(link: str) -> str:
     """The token of an acceptance link (``.../accept?token=...``), or ``link`` itself."""
     if "token=" not in link:
         return link.strip()
-    tokens = parse_qs(urlsplit(link.strip()).query).get("token", [])
+    try:
+        query = urlsplit(link.strip()).query
+    except ValueError:  # not a URL (a broken IPv6 host): urlsplit raises, parse_qs never sees it
+        return ""  # verified as a token, so refused as "the link is not valid"
+    tokens = parse_qs(query).get("token", [])
     return tokens[0] if tokens else ""
 
 

@@ -20,6 +20,13 @@ from learnprog.errors import ValidationError
 #: encodable, so not storable). One-line fields reach mail headers (names, subjects), where a
 #: control is never text (RFC 5322 section 2.2; Unicode section 23.1).
 FORBIDDEN_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+#: The explicit directional formatting characters: embeddings and overrides (U+202A-U+202E) and
+#: isolates (U+2066-U+2069), never allowed in one-line fields. One left open reorders the text
+#: shown after it on the same line (the address after a display name in From, the next cell of a
+#: report or listing): "Trojan Source", CVE-2021-42574; Unicode UAX #9 section 2.1-2.4 and
+#: UTS #39 / UTR #36 section 2. The implicit marks (LRM, RLM, ALM), which names in right-to-left
+#: scripts need and which reorder nothing beyond themselves, stay allowed.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _FORBIDDEN_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_INT = 2_147_483_647  # the largest value of a 32-bit SQL INTEGER column
 #: The most characters of an ID stored in a key column (``Key()``, VARCHAR(64), on SQL storage).
@@ -56,13 +63,21 @@ def single_line(value: object, *, field: str, max_length: int = 200) -> str:
     """Return ``value`` if it is text of at most ``max_length`` characters on one line.
 
     Raises:
-        ValidationError: not text, too long, or holding control characters or line breaks.
+        ValidationError: not text, too long, or holding control characters, line breaks or
+            directional embeddings, overrides or isolates (:data:`BIDI_CONTROLS`).
     """
     text = text_value(value, field=field)
     if len(text) > max_length:
         raise ValidationError(f"at most {max_length} characters", field=field)
     if FORBIDDEN_IN_LINE.search(text):
         raise ValidationError("control characters and line breaks are not allowed", field=field)
+    bidi = BIDI_CONTROLS.search(text)
+    if bidi:
+        raise ValidationError(
+            f"the directional formatting character U+{ord(bidi.group()):04X} is not allowed: "
+            "it would reorder the text shown after it",
+            field=field,
+        )
     return text
 
 

@@ -13,7 +13,7 @@ import idna
 from attrs import field, frozen
 
 from learnprog.errors import ValidationError
-from learnprog.model._rules import FORBIDDEN_IN_LINE
+from learnprog.model._rules import BIDI_CONTROLS, FORBIDDEN_IN_LINE
 from learnprog.model._typecheck import checked
 
 _CONTROL = FORBIDDEN_IN_LINE
@@ -290,7 +290,9 @@ def normalize_external_id(
     Outer spaces are trimmed; an empty value means "no external ID" and gives ``None``.
 
     Raises:
-        ValidationError: the ID contains control characters or is longer than 255 characters.
+        ValidationError: the ID contains control characters or directional embeddings,
+            overrides or isolates (:data:`~learnprog.model._rules.BIDI_CONTROLS`), or is longer
+            than 255 characters.
     """
     if raw is None:
         return None
@@ -301,7 +303,7 @@ def normalize_external_id(
     text = raw.strip()
     if not text:
         return None
-    if _CONTROL.search(text) or len(text) > 255:
+    if _CONTROL.search(text) or BIDI_CONTROLS.search(text) or len(text) > 255:
         raise ValidationError(
             "an external ID is at most 255 printable characters", field=field, line=line, value=raw
         )

@@ -301,11 +301,18 @@ class CallToAction:
         """Validate and make a call to action.
 
         Raises:
-            ValidationError: a blank label, or a URL that is not absolute http(s).
+            ValidationError: a blank label, or a URL that is not absolute http(s) (a broken
+                IPv6 host or a port out of range included: RFC 3986 section 3.2).
         """
         clean_label = required_text(label, field="call_to_action.label", max_length=80)
         clean_url = single_line(url, field="call_to_action.url", max_length=2000)
-        parts = urlsplit(clean_url)
+        try:
+            parts = urlsplit(clean_url)
+            parts.port  # noqa: B018 - a port out of range raises here
+        except ValueError as exc:  # a broken IPv6 literal or port (RFC 3986 section 3.2)
+            raise ValidationError(
+                f"not a URL: {exc}", field="call_to_action.url", value=url
+            ) from exc
         if parts.scheme not in ("http", "https") or not parts.netloc or " " in clean_url:
             raise ValidationError(
                 "an absolute http or https URL is required", field="call_to_action.url", value=url

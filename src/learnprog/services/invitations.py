@@ -516,7 +516,9 @@ class InvitationService(Service):
             PermissionDeniedError: not an admin of the program.
             NotFoundError: no such program or contract.
             ValidationError: a removed program; a contract not running; a file that cannot be
-                opened or decoded, or lacks headers (one error naming every missing column).
+                opened or decoded, or lacks headers (one error naming every missing column);
+                ``rejections_to`` naming the roster itself (by any path) or a file that cannot
+                be written.
         """
         whole_number(chunk_size, field="chunk_size", minimum=1, maximum=1000, allow_none=False)
         for name, value in (("send_email", send_email), ("dry_run", dry_run)):
@@ -533,7 +535,7 @@ class InvitationService(Service):
         stack = ExitStack()
         try:
             rows = stack.enter_context(read_csv(source, COLUMNS, encoding=encoding))
-            rejections = rejection_target(rejections_to, stack)
+            rejections = rejection_target(rejections_to, stack, source=source)
         except BaseException:
             stack.close()
             raise

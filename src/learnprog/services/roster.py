@@ -387,19 +387,59 @@ def _line_of(source: str | None, run_id: str) -> int | None:
     return int(source[len(prefix) :])
 
 
+def _file_identity(obj: object) -> tuple[int, int] | None:
+    """The (device, inode) of a path or an open file, or ``None`` when it names no file."""
+    try:
+        if isinstance(obj, str | os.PathLike):
+            status = os.stat(obj)
+        elif hasattr(obj, "fileno"):
+            status = os.fstat(obj.fileno())
+        else:
+            return None
+    except (OSError, ValueError):  # no such file; bytes or BytesIO (io.UnsupportedOperation)
+        return None
+    return (status.st_dev, status.st_ino)
+
+
 def rejection_target(
-    target: str | os.PathLike[str] | BinaryIO | None, stack: ExitStack
+    target: str | os.PathLike[str] | BinaryIO | None,
+    stack: ExitStack,
+    *,
+    source: object = None,
 ) -> TextIO | None:
     """Open where rejected lines are written as CSV (UTF-8 with a BOM, for Excel).
 
     Its cells are protected against spreadsheet formulas as the reports' are
     (:func:`learnprog.csvfiles.protect`), and read back as written when the file is imported
     again.
+
+    Args:
+        target: a path, a binary file, or ``None`` for no rejections file.
+        stack: closes the file when the run ends.
+        source: the roster being read (a path, bytes or a binary file).
+
+    Raises:
+        ValidationError: (field ``rejections_to``) ``target`` is the roster itself, by any
+            path (a link, another spelling): opening it for writing would empty the roster
+            while it is read, losing its lines; or a path that cannot be written.
     """
     if target is None:
         return None
+    where = _file_identity(target)
+    if where is not None and where == _file_identity(source):
+        raise ValidationError(
+            "the rejections file is the roster being read: writing it would overwrite the "
+            "roster; name another file",
+            field="rejections_to",
+            value=os.fsdecode(target) if isinstance(target, str | os.PathLike) else None,
+        )
     if isinstance(target, str | os.PathLike):
-        return stack.enter_context(Path(target).open("w", encoding="utf-8-sig", newline=""))
+        try:
+            return stack.enter_context(Path(target).open("w", encoding="utf-8-sig", newline=""))
+        except OSError as exc:
+            raise ValidationError(
+                f"cannot write {os.fsdecode(target)!r}: {exc.strerror}", field="rejections_to"
+            ) from exc
     text = io.TextIOWrapper(target, encoding="utf-8-sig", newline="")
     stack.callback(text.detach)
     stack.callback(text.flush)
