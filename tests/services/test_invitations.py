@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -14,7 +13,6 @@ from learnprog.clock import FixedClock
 from learnprog.errors import (
     ConflictError,
     InvalidTokenError,
-    LearnprogError,
     LicenseLimitError,
     NotFoundError,
     PermissionDeniedError,
@@ -31,6 +29,7 @@ from learnprog.model import (
 from learnprog.services.invitations import InvitationOutcome
 from learnprog.services.mail import DispatchReport
 from tests.conftest import START, UowFactory
+from tests.races import at_once
 from tests.services.world import SYSTEM, World
 
 
@@ -316,30 +315,6 @@ def _threaded_lp(
     )
 
 
-def _at_once(calls: list[Callable[[], object]]) -> list[str]:
-    """Run ``calls`` in threads released together; each one's outcome: its result's class
-    name, or the class name of the error it raised."""
-    outcomes: list[str] = []
-    lock = threading.Lock()
-    start = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], object]) -> None:
-        start.wait()
-        try:
-            outcome = type(call()).__name__
-        except LearnprogError as exc:
-            outcome = type(exc).__name__
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return sorted(outcomes)
-
-
 def test_concurrent_acceptances_never_take_more_licenses_than_there_are(
     uow_factory: UowFactory,
 ) -> None:
@@ -349,7 +324,7 @@ def test_concurrent_acceptances_never_take_more_licenses_than_there_are(
     for email in emails:
         world.invite(email, send_email=False)
     actors = [world.learner(e) for e in emails]
-    outcomes = _at_once(
+    outcomes = at_once(
         [functools.partial(lp.invitations.accept_by_sign_in, a, "academy") for a in actors]
     )
     assert outcomes == ["LicenseLimitError"] * 5 + ["Membership"] * 3
@@ -365,7 +340,7 @@ def test_one_invitation_accepted_at_once_by_several_sessions_takes_one_license(
     world = World(lp, licenses=3)
     world.invite("lia@example.org")
     lia = world.learner("lia@example.org")
-    outcomes = _at_once([functools.partial(lp.invitations.accept_by_sign_in, lia, "academy")] * 6)
+    outcomes = at_once([functools.partial(lp.invitations.accept_by_sign_in, lia, "academy")] * 6)
     assert outcomes == ["Membership"] * 6  # accepting twice changes nothing
     assert world.used() == 1
     joins = [
@@ -386,7 +361,7 @@ def test_one_member_removed_at_once_by_several_admins_frees_one_license(
         world.accept(email)
     lia = next(m for _, m in lp.invitations.members(world.admin, world.program.id)
                if m.learner_id == world.learner("lia@example.org").learner_id)  # fmt: skip
-    outcomes = _at_once([functools.partial(lp.invitations.remove_member, world.admin, lia.id)] * 6)
+    outcomes = at_once([functools.partial(lp.invitations.remove_member, world.admin, lia.id)] * 6)
     assert outcomes == ["ConflictError"] * 5 + ["Membership"]  # the others find it removed
     assert world.used() == 1
     for email in ("cy@example.org", "di@example.org"):
