@@ -39,6 +39,7 @@ from learnprog.model.organization import Contract, ContractKind, Program
 from learnprog.model.progress import (
     DailyActivity,
     EnrollmentProgress,
+    ImportedFigures,
     MemberPage,
     MemberQuery,
     course_progress,
@@ -246,10 +247,26 @@ def _well_formed(record: object) -> bool:
 
 @frozen
 class _History:
-    """The memberships and enrollments a chunk of history records needs, read in bulk."""
+    """The memberships and enrollments a chunk of history records needs, read in bulk.
+
+    ``made`` gathers the enrollments the chunk makes and ``figures`` their imported figures,
+    stored together by :meth:`store`.
+    """
 
     memberships: dict[str, Membership]
     enrollments: dict[tuple[str, str], list[Enrollment]]
+    made: list[Enrollment] = field(factory=list)
+    figures: list[ImportedFigures] = field(factory=list)
+
+    def store(self, uow: UnitOfWork) -> None:
+        """Stage the enrollments made (one multi-row insert), then their imported figures.
+
+        Raises:
+            ConflictError: one of them is a second current enrollment (another import stored
+                it meanwhile): nothing of the chunk is kept, and it is decided again.
+        """
+        uow.enrollments.add_many(self.made)
+        uow.progress.put_imported(self.figures)
 
     @classmethod
     def load(
@@ -386,6 +403,7 @@ class LearningService(Service):
             touched: list[Enrollment] = []
             history = _History.load(uow, program, [record])
             enrollment = self._record(uow, actor, program, catalog, history, record, touched)
+            history.store(uow)
             self._refresh_enrollments(uow, catalog, touched)
             uow.commit()
         return enrollment
@@ -428,7 +446,7 @@ class LearningService(Service):
             results: list[ImportedRecord] = []
             with self._uow() as uow:
                 catalog = _Catalog.load(uow, program.organization_id)
-                touched: list[Enrollment] = []
+                touched: list[Enrollment] = []  # new ones, stored together after the loop
                 history = _History.load(uow, program, [r for r in chunk if _well_formed(r)])
                 for offset, record in enumerate(chunk):
                     made = len(touched)
@@ -447,6 +465,9 @@ class LearningService(Service):
                         continue
                     outcome = CREATED if len(touched) > made else EXISTING
                     results.append(ImportedRecord(start + offset, outcome, enrollment.id))
+                # one multi-row insert; a current enrollment another import stored meanwhile
+                # refuses the chunk (ConflictError), which run_chunks decides again
+                history.store(uow)
                 self._refresh_enrollments(uow, catalog, touched)
                 uow.commit()
             return results
@@ -471,7 +492,10 @@ class LearningService(Service):
         record: EnrollmentRecord,
         touched: list[Enrollment],
     ) -> Enrollment:
-        """Store one history enrollment unless stored already; new ones go to ``touched``."""
+        """Decide one history enrollment unless stored already; new ones go to ``touched``.
+
+        The caller stores them (:meth:`_History.store`) and refreshes their figures.
+        """
         membership = history.memberships.get(record.learner_id)
         if membership is None:
             raise NotFoundError("membership", record.learner_id)
@@ -518,9 +542,11 @@ class LearningService(Service):
             send_email=False,
             history=True,
             catalog=catalog,
+            known=earlier,
         )
         if record.figures is not None:
-            uow.progress.put_imported([record.figures.for_enrollment(enrollment.id)])
+            history.figures.append(record.figures.for_enrollment(enrollment.id))
+        history.made.append(enrollment)
         touched.append(enrollment)
         earlier.append(enrollment)
         return enrollment
@@ -863,10 +889,15 @@ class LearningService(Service):
         unenrolled_at: datetime | None = None,
         history: bool = False,
         catalog: _Catalog | None = None,
+        known: Sequence[Enrollment] | None = None,
     ) -> Enrollment:
         """Store a new enrollment, and its figures unless the caller passes ``catalog``.
 
-        A caller that passes ``catalog`` refreshes the enrollments it made, together.
+        A caller that passes ``catalog`` refreshes the enrollments it made, together. A caller
+        that passes ``known`` (every enrollment of the learner in the target, read in bulk and
+        kept up to date) has the current one found there instead of by a query, and stores the
+        enrollment itself (``EnrollmentRepository.add_many``, before refreshing): it is not
+        staged here.
         """
         if program.is_removed:
             raise ValidationError("the program has been removed", field="program_id")
@@ -889,9 +920,10 @@ class LearningService(Service):
                     field="source_collection_id",
                     value=source_collection_id,
                 )
-        if (
-            unenrolled_at is None
-            and uow.enrollments.find_current(membership.learner_id, target_id) is not None
+        if unenrolled_at is None and (
+            any(e.is_current for e in known)
+            if known is not None
+            else uow.enrollments.find_current(membership.learner_id, target_id) is not None
         ):
             raise ConflictError(
                 "the learner is enrolled in it already", kind="enrollment", key=target_id
@@ -930,7 +962,8 @@ class LearningService(Service):
         )
         if unenrolled_at is not None:
             enrollment = enrollment.unenroll(unenrolled_at)
-        uow.enrollments.add(enrollment)
+        if known is None:
+            uow.enrollments.add(enrollment)
         self._audit_created(
             uow,
             actor,
