@@ -187,6 +187,30 @@ class _Catalog:
             {s.id: s for s in uow.specializations.list_for_organization(organization_id)},
         )
 
+    @classmethod
+    def load_for(cls, uow: UnitOfWork, organization_id: str, target_ids: Iterable[str]) -> _Catalog:
+        """The part of the catalog a chunk of history records needs.
+
+        Its target courses, every specialization and their courses: enough to decide the
+        chunk's enrollments and recompute their figures, without reading a large catalog
+        (courses with all their items) again for each chunk. A target that is not one of the
+        organization's courses or specializations is absent, as in :meth:`load`.
+        """
+        specializations = {
+            s.id: s for s in uow.specializations.list_for_organization(organization_id)
+        }
+        wanted = {t for t in target_ids if t not in specializations}
+        wanted.update(cid for s in specializations.values() for cid in s.course_ids)
+        courses: dict[str, Course] = {}
+        for course_id in sorted(wanted):
+            try:
+                course = uow.courses.get(course_id)
+            except NotFoundError:
+                continue
+            if course.organization_id == organization_id:
+                courses[course_id] = course
+        return cls(courses, specializations)
+
     def collection(self, uow: UnitOfWork, collection_id: str) -> Collection:
         if collection_id not in self.collections:
             self.collections[collection_id] = uow.collections.get(collection_id)
@@ -445,9 +469,12 @@ class LearningService(Service):
         def decide(chunk: list[EnrollmentRecord], start: int) -> list[ImportedRecord]:
             results: list[ImportedRecord] = []
             with self._uow() as uow:
-                catalog = _Catalog.load(uow, program.organization_id)
+                well_formed = [r for r in chunk if _well_formed(r)]
+                catalog = _Catalog.load_for(
+                    uow, program.organization_id, {r.target_id for r in well_formed}
+                )
                 touched: list[Enrollment] = []  # new ones, stored together after the loop
-                history = _History.load(uow, program, [r for r in chunk if _well_formed(r)])
+                history = _History.load(uow, program, well_formed)
                 for offset, record in enumerate(chunk):
                     made = len(touched)
                     try:
