@@ -104,6 +104,26 @@ def test_one_current_enrollment_per_learner_and_target(uow_factory: UowFactory) 
         assert len(uow.enrollments.list_for_program(w.program_id)) == 2
 
 
+def test_add_many_enrollments_is_all_or_nothing(uow_factory: UowFactory) -> None:
+    w = _world(uow_factory, ("Ana Lima", "Bo Chen", "Ivy Park"))
+    ana, bo, ivy = w.learners
+    stored = _enrollment(w, ana)
+    with uow_factory() as uow:
+        uow.enrollments.add(stored)
+        uow.commit()
+    ended = _enrollment(w, bo).unenroll(f.NOW + DAY)
+    fresh = [ended, _enrollment(w, bo, f.NOW + 2 * DAY), _enrollment(w, ivy)]
+    with uow_factory() as uow:
+        with pytest.raises(ConflictError):  # a second current enrollment of Ana: none is kept
+            uow.enrollments.add_many([*fresh, _enrollment(w, ana, f.NOW + DAY)])
+        uow.enrollments.add_many(fresh)  # the unit of work is still usable
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.enrollments.list_for_learners([ana.id, bo.id, ivy.id], [w.course.id])
+        assert sorted(e.id for e in found) == sorted([stored.id, *(e.id for e in fresh)])
+        assert uow.enrollments.find_current(bo.id, w.course.id) == fresh[1]
+
+
 def test_bulk_reads_by_learners_and_targets(uow_factory: UowFactory) -> None:
     w = _world(uow_factory, ("Ana Lima", "Bruno Souza", "Chen Wei"))
     ana, bruno, chen = w.learners

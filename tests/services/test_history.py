@@ -88,6 +88,41 @@ def test_members_past_the_license_count_are_rejected_one_by_one(lp: learnprog.Le
     assert "no license left" in str(result.rejected[0].reason)
 
 
+def test_a_chunk_takes_the_licenses_left_in_input_order(lp_any: learnprog.Learnprog) -> None:
+    # a chunk takes its licenses at once: the records get them in input order, as one take
+    # per record would, and a learner rejected for want of a license may come back INVITED
+    w = World(lp_any, licenses=2)
+    joined = PAST + DAY
+    records = [
+        MemberRecord("P 0", "p0@acme.example", PAST, joined_at=joined),
+        MemberRecord("P 1", "p1@acme.example", PAST),  # INVITED: holds no license
+        MemberRecord("P 2", "p2@acme.example", PAST, joined_at=joined),
+        MemberRecord("P 3", "p3@acme.example", PAST, joined_at=joined),  # none left
+        MemberRecord("P 3 invited", "P3@acme.example", PAST),  # the same learner, INVITED
+        MemberRecord("P 0 again", "p0@acme.example", PAST, joined_at=joined),
+    ]
+    result = lp_any.invitations.import_members(SYSTEM, w.program.id, w.contract.id, records)
+    assert [r.outcome.value for r in result.records] == [
+        "created", "created", "created", "rejected", "created", "existing",
+    ]  # fmt: skip
+    assert "no license left" in str(result.records[3].reason)
+    assert result.records[5].record_id == result.records[0].record_id
+    assert w.used() == 2
+    states = {
+        learner.full_name: m.state
+        for learner, m in lp_any.invitations.members(w.admin, w.program.id)
+    }
+    assert states == {
+        "P 0": MemberState.MEMBER,
+        "P 1": MemberState.INVITED,
+        "P 2": MemberState.MEMBER,
+        "P 3 invited": MemberState.INVITED,
+    }
+    audit = lp_any.audit.entries(w.admin, w.org.id)
+    assert sum(e.action == "learner.import" for e in audit) == 4
+    assert sum(e.action == "membership.import" for e in audit) == 4
+
+
 def test_enrollments_import_and_report_each_record(lp: learnprog.Learnprog) -> None:
     w = World(lp, licenses=5)
     members = lp.invitations.import_members(SYSTEM, w.program.id, w.contract.id, _records())

@@ -215,6 +215,31 @@ def course_grade(assessments: Sequence[Assessment], best: Mapping[str, float]) -
     return min(100.0, max(0.0, score / total))
 
 
+_LAYOUTS: dict[int, tuple[Course, dict[str, str], tuple[tuple[str, ...], ...]]] = {}
+"""Each course's layout by ``id()``, with the course itself (kept alive, so the ID stays its)."""
+_LAYOUTS_KEPT = 256
+
+
+def _layout(course: Course) -> tuple[dict[str, str], tuple[tuple[str, ...], ...]]:
+    """A course's lesson per item ID and its lessons' item IDs, worked out once per course.
+
+    Courses are frozen, so the layout of one course object never changes; an import refreshes
+    thousands of enrollments of a few courses of hundreds of items each.
+    """
+    found = _LAYOUTS.get(id(course))
+    if found is not None and found[0] is course:
+        return found[1], found[2]
+    item_lesson = {i.id: i.lesson for i in course.items}
+    lessons: dict[str, list[str]] = {}
+    for item in course.items:
+        lessons.setdefault(item.lesson, []).append(item.id)
+    layout = tuple(tuple(ids) for ids in lessons.values())
+    if len(_LAYOUTS) >= _LAYOUTS_KEPT:
+        _LAYOUTS.clear()
+    _LAYOUTS[id(course)] = (course, item_lesson, layout)
+    return item_lesson, layout
+
+
 def course_progress(
     enrollment: Enrollment,
     course: Course,
@@ -243,7 +268,7 @@ def course_progress(
     Returns:
         The figures; see :class:`EnrollmentProgress` for each definition and unit.
     """
-    item_lesson = {i.id: i.lesson for i in course.items}
+    item_lesson, lessons = _layout(course)
     in_events = [e for e in events if e.item_id in item_lesson and in_window(enrollment, e.at)]
     completed_first: dict[str, datetime] = {}
     for e in in_events:
@@ -251,10 +276,7 @@ def course_progress(
             seen = completed_first.get(e.item_id)
             if seen is None or e.at < seen:
                 completed_first[e.item_id] = e.at
-    lessons: dict[str, list[str]] = {}
-    for item in course.items:
-        lessons.setdefault(item.lesson, []).append(item.id)
-    lessons_taken = sum(1 for ids in lessons.values() if all(i in completed_first for i in ids))
+    lessons_taken = sum(1 for ids in lessons if all(i in completed_first for i in ids))
 
     assessment_ids = {a.id for a in course.assessments}
     in_attempts = sorted(
@@ -448,7 +470,7 @@ def daily_activity(
     Returns:
         The enrollment's days, in day order.
     """
-    item_lesson = {i.id: i.lesson for i in course.items}
+    item_lesson, lessons = _layout(course)
     in_events = [e for e in events if e.item_id in item_lesson and in_window(enrollment, e.at)]
     seconds: dict[date, float] = {}
     for start, length in learning_sessions(e.at for e in in_events):
@@ -460,11 +482,8 @@ def daily_activity(
             seen = completed_first.get(e.item_id)
             if seen is None or e.at < seen:
                 completed_first[e.item_id] = e.at
-    lessons: dict[str, list[str]] = {}
-    for item in course.items:
-        lessons.setdefault(item.lesson, []).append(item.id)
     taken: dict[date, int] = {}
-    for ids in lessons.values():
+    for ids in lessons:
         if all(i in completed_first for i in ids):
             day = max(completed_first[i] for i in ids).date()
             taken[day] = taken.get(day, 0) + 1

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import enum
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from datetime import datetime, timedelta
@@ -35,6 +36,7 @@ from attrs import evolve, frozen
 
 from learnprog.csvfiles import CsvRow, CsvSource, read_csv
 from learnprog.errors import (
+    ConcurrencyError,
     ConflictError,
     InvalidTokenError,
     LicenseLimitError,
@@ -732,7 +734,8 @@ class InvitationService(Service):
         organization's), else it draws on ``contract_id``. A record whose learner already has a
         membership in the program is reported EXISTING and
         changes nothing, so importing twice changes nothing. A MEMBER on a licenses contract
-        takes a license (a conditional update in storage); when none is left the record is
+        takes a license (a conditional update in storage, one per contract and chunk for all
+        the licenses the chunk needs, granted in input order); when none is left the record is
         rejected. The contract's dates are not checked: history is what happened. Records are
         stored :data:`~learnprog.services.history.IMPORT_CHUNK` at a time, each chunk all or
         nothing.
@@ -830,11 +833,14 @@ class InvitationService(Service):
         members = dict(
             uow.memberships.find_for_learners(program.id, [v.id for v in stored.values()])
         )
-        for index, record, fresh in checked:
+
+        def plan(
+            index: int, record: MemberRecord, fresh: Learner
+        ) -> tuple[int, Learner, Membership, Contract, bool] | None:
             learner = stored.get(fresh.email.key)
             if learner is not None and learner.id in members:
                 results.append(ImportedRecord(index, ImportOutcome.EXISTING, learner.id))
-                continue
+                return None
             drawn = contracts[record.contract_id or contract.id]
             membership = Membership.invite(
                 program.organization_id,
@@ -847,32 +853,71 @@ class InvitationService(Service):
                 membership = membership.accept(record.joined_at)
             if record.removed_at is not None:
                 membership = membership.remove(record.removed_at)
-            if (
-                membership.holds_license
-                and drawn.kind is ContractKind.LICENSES
-                and not uow.contracts.take(drawn.id)
-            ):
-                reason = f"contract {drawn.name!r} has no license left"
-                results.append(ImportedRecord(index, REJECTED_IMPORT, reason=reason))
-                continue
-            if learner is None:
-                learner = fresh
-                uow.learners.add(learner)
-                stored[learner.email.key] = learner
-                self._audit_created(
-                    uow, actor, "learner.import", learner, organization_id=program.organization_id
-                )
-            uow.memberships.add(membership)
+            return index, learner or fresh, membership, drawn, learner is None
+
+        def licensed(membership: Membership, drawn: Contract) -> bool:
+            return membership.holds_license and drawn.kind is ContractKind.LICENSES
+
+        learners: list[Learner] = []
+        memberships: list[Membership] = []
+        audited: list[tuple[str, Learner | Membership]] = []
+
+        def keep(learner: Learner, membership: Membership, new_learner: bool) -> None:
+            stored[learner.email.key] = learner
             members[learner.id] = membership
+            if new_learner:
+                learners.append(learner)
+                audited.append(("learner.import", learner))
+            memberships.append(membership)
+            audited.append(("membership.import", membership))
+
+        def no_license(index: int, drawn: Contract) -> None:
+            reason = f"contract {drawn.name!r} has no license left"
+            results.append(ImportedRecord(index, REJECTED_IMPORT, reason=reason))
+
+        # every record is planned first, then the licenses the chunk needs are taken at once
+        # (per contract), granted in input order as one take per record would grant them
+        planned: list[tuple[int, Learner, Membership, Contract, bool]] = []
+        again: list[tuple[int, MemberRecord, Learner]] = []  # an email seen before in the chunk
+        seen: set[str] = set()
+        for index, record, fresh in checked:
+            if fresh.email.key in seen:
+                again.append((index, record, fresh))
+            elif (found := plan(index, record, fresh)) is not None:
+                seen.add(fresh.email.key)
+                planned.append(found)
+        wanted = Counter(d.id for _, _, m, d, _ in planned if licensed(m, d))
+        granted = {cid: _take_up_to(uow, cid, n) for cid, n in wanted.items()}
+        for index, learner, membership, drawn, new_learner in planned:
+            if licensed(membership, drawn):
+                if granted[drawn.id] == 0:
+                    no_license(index, drawn)
+                    continue
+                granted[drawn.id] -= 1
+            keep(learner, membership, new_learner)
+            results.append(ImportedRecord(index, ImportOutcome.CREATED, learner.id))
+        for index, record, fresh in again:  # decided after the first: EXISTING when it was kept
+            if (found := plan(index, record, fresh)) is None:
+                continue
+            _, learner, membership, drawn, new_learner = found
+            if licensed(membership, drawn) and not _take_up_to(uow, drawn.id, 1):
+                no_license(index, drawn)
+                continue
+            keep(learner, membership, new_learner)
+            results.append(ImportedRecord(index, ImportOutcome.CREATED, learner.id))
+        # one multi-row insert each per chunk; a key taken meanwhile refuses the whole chunk
+        # (ConflictError), which run_chunks decides again
+        uow.learners.add_many(learners)
+        uow.memberships.add_many(memberships)
+        for action, created in audited:
             self._audit_created(
                 uow,
                 actor,
-                "membership.import",
-                membership,
+                action,
+                created,
                 organization_id=program.organization_id,
-                program_id=program.id,
+                program_id=program.id if isinstance(created, Membership) else None,
             )
-            results.append(ImportedRecord(index, ImportOutcome.CREATED, learner.id))
         return sorted(results, key=lambda r: r.index)
 
     # --- removal ----------------------------------------------------------------------------
@@ -1291,6 +1336,34 @@ def _state(value: object) -> MemberState:
 
 
 REJECTED_IMPORT = ImportOutcome.REJECTED
+
+
+TAKE_ATTEMPTS = 5
+"""How often :func:`_take_up_to` reads a contract that other writers keep changing."""
+
+
+def _take_up_to(uow: UnitOfWork, contract_id: str, count: int) -> int:
+    """Take ``count`` licenses of a contract, or as many as are left; return how many.
+
+    One conditional update (:meth:`~learnprog.storage.ports.ContractRepository.take`) when
+    enough are left; otherwise the contract is read and what is left taken, again
+    conditionally, so concurrent writers never over-draw it.
+
+    Raises:
+        ConcurrencyError: the counter changed under other writers :data:`TAKE_ATTEMPTS`
+            times in a row (the unit of work is decided again by its caller).
+    """
+    for _ in range(TAKE_ATTEMPTS):
+        if uow.contracts.take(contract_id, count):
+            return count
+        left = uow.contracts.get(contract_id).remaining
+        if left == 0:
+            return 0
+        if left is not None and left < count:
+            count = left  # else some were freed in between: the whole count again
+    raise ConcurrencyError(
+        f"contract {contract_id}: its licenses kept changing under other writers"
+    )
 
 
 def _invited_membership(uow: UnitOfWork, membership_id: str) -> Membership:

@@ -39,6 +39,7 @@ from learnprog.model.organization import Contract, ContractKind, Program
 from learnprog.model.progress import (
     DailyActivity,
     EnrollmentProgress,
+    ImportedFigures,
     MemberPage,
     MemberQuery,
     course_progress,
@@ -195,6 +196,30 @@ class _Catalog:
             {s.id: s for s in uow.specializations.list_for_organization(organization_id)},
         )
 
+    @classmethod
+    def load_for(cls, uow: UnitOfWork, organization_id: str, target_ids: Iterable[str]) -> _Catalog:
+        """The part of the catalog a chunk of history records needs.
+
+        Its target courses, every specialization and their courses: enough to decide the
+        chunk's enrollments and recompute their figures, without reading a large catalog
+        (courses with all their items) again for each chunk. A target that is not one of the
+        organization's courses or specializations is absent, as in :meth:`load`.
+        """
+        specializations = {
+            s.id: s for s in uow.specializations.list_for_organization(organization_id)
+        }
+        wanted = {t for t in target_ids if t not in specializations}
+        wanted.update(cid for s in specializations.values() for cid in s.course_ids)
+        courses: dict[str, Course] = {}
+        for course_id in sorted(wanted):
+            try:
+                course = uow.courses.get(course_id)
+            except NotFoundError:
+                continue
+            if course.organization_id == organization_id:
+                courses[course_id] = course
+        return cls(courses, specializations)
+
     def collection(self, uow: UnitOfWork, collection_id: str) -> Collection:
         if collection_id not in self.collections:
             self.collections[collection_id] = uow.collections.get(collection_id)
@@ -255,10 +280,26 @@ def _well_formed(record: object) -> bool:
 
 @frozen
 class _History:
-    """The memberships and enrollments a chunk of history records needs, read in bulk."""
+    """The memberships and enrollments a chunk of history records needs, read in bulk.
+
+    ``made`` gathers the enrollments the chunk makes and ``figures`` their imported figures,
+    stored together by :meth:`store`.
+    """
 
     memberships: dict[str, Membership]
     enrollments: dict[tuple[str, str], list[Enrollment]]
+    made: list[Enrollment] = field(factory=list)
+    figures: list[ImportedFigures] = field(factory=list)
+
+    def store(self, uow: UnitOfWork) -> None:
+        """Stage the enrollments made (one multi-row insert), then their imported figures.
+
+        Raises:
+            ConflictError: one of them is a second current enrollment (another import stored
+                it meanwhile): nothing of the chunk is kept, and it is decided again.
+        """
+        uow.enrollments.add_many(self.made)
+        uow.progress.put_imported(self.figures)
 
     @classmethod
     def load(
@@ -395,6 +436,7 @@ class LearningService(Service):
             touched: list[Enrollment] = []
             history = _History.load(uow, program, [record])
             enrollment = self._record(uow, actor, program, catalog, history, record, touched)
+            history.store(uow)
             self._refresh_enrollments(uow, catalog, touched)
             uow.commit()
         return enrollment
@@ -436,9 +478,12 @@ class LearningService(Service):
         def decide(chunk: list[EnrollmentRecord], start: int) -> list[ImportedRecord]:
             results: list[ImportedRecord] = []
             with self._uow() as uow:
-                catalog = _Catalog.load(uow, program.organization_id)
-                touched: list[Enrollment] = []
-                history = _History.load(uow, program, [r for r in chunk if _well_formed(r)])
+                well_formed = [r for r in chunk if _well_formed(r)]
+                catalog = _Catalog.load_for(
+                    uow, program.organization_id, {r.target_id for r in well_formed}
+                )
+                touched: list[Enrollment] = []  # new ones, stored together after the loop
+                history = _History.load(uow, program, well_formed)
                 for offset, record in enumerate(chunk):
                     made = len(touched)
                     try:
@@ -456,6 +501,9 @@ class LearningService(Service):
                         continue
                     outcome = CREATED if len(touched) > made else EXISTING
                     results.append(ImportedRecord(start + offset, outcome, enrollment.id))
+                # one multi-row insert; a current enrollment another import stored meanwhile
+                # refuses the chunk (ConflictError), which run_chunks decides again
+                history.store(uow)
                 self._refresh_enrollments(uow, catalog, touched)
                 uow.commit()
             return results
@@ -480,7 +528,10 @@ class LearningService(Service):
         record: EnrollmentRecord,
         touched: list[Enrollment],
     ) -> Enrollment:
-        """Store one history enrollment unless stored already; new ones go to ``touched``."""
+        """Decide one history enrollment unless stored already; new ones go to ``touched``.
+
+        The caller stores them (:meth:`_History.store`) and refreshes their figures.
+        """
         membership = history.memberships.get(record.learner_id)
         if membership is None:
             raise NotFoundError("membership", record.learner_id)
@@ -527,9 +578,11 @@ class LearningService(Service):
             send_email=False,
             history=True,
             catalog=catalog,
+            known=earlier,
         )
         if record.figures is not None:
-            uow.progress.put_imported([record.figures.for_enrollment(enrollment.id)])
+            history.figures.append(record.figures.for_enrollment(enrollment.id))
+        history.made.append(enrollment)
         touched.append(enrollment)
         earlier.append(enrollment)
         return enrollment
@@ -896,10 +949,15 @@ class LearningService(Service):
         unenrolled_at: datetime | None = None,
         history: bool = False,
         catalog: _Catalog | None = None,
+        known: Sequence[Enrollment] | None = None,
     ) -> Enrollment:
         """Store a new enrollment, and its figures unless the caller passes ``catalog``.
 
-        A caller that passes ``catalog`` refreshes the enrollments it made, together.
+        A caller that passes ``catalog`` refreshes the enrollments it made, together. A caller
+        that passes ``known`` (every enrollment of the learner in the target, read in bulk and
+        kept up to date) has the current one found there instead of by a query, and stores the
+        enrollment itself (``EnrollmentRepository.add_many``, before refreshing): it is not
+        staged here.
         """
         if program.is_removed:
             raise ValidationError("the program has been removed", field="program_id")
@@ -922,9 +980,10 @@ class LearningService(Service):
                     field="source_collection_id",
                     value=source_collection_id,
                 )
-        if (
-            unenrolled_at is None
-            and uow.enrollments.find_current(membership.learner_id, target_id) is not None
+        if unenrolled_at is None and (
+            any(e.is_current for e in known)
+            if known is not None
+            else uow.enrollments.find_current(membership.learner_id, target_id) is not None
         ):
             raise ConflictError(
                 "the learner is enrolled in it already", kind="enrollment", key=target_id
@@ -963,7 +1022,8 @@ class LearningService(Service):
         )
         if unenrolled_at is not None:
             enrollment = enrollment.unenroll(unenrolled_at)
-        uow.enrollments.add(enrollment)
+        if known is None:
+            uow.enrollments.add(enrollment)
         self._audit_created(
             uow,
             actor,

@@ -773,6 +773,9 @@ class InMemoryEnrollmentRepository(_Table[Enrollment], ports.EnrollmentRepositor
     def add(self, enrollment: Enrollment) -> None:
         self._insert(enrollment)
 
+    def add_many(self, enrollments: Sequence[Enrollment]) -> None:
+        self._insert_many(enrollments)
+
     def get(self, enrollment_id: str) -> Enrollment:
         return self._get(enrollment_id)
 

@@ -575,6 +575,15 @@ class EnrollmentRepository(Protocol):
         """
         ...
 
+    def add_many(self, enrollments: Sequence[Enrollment]) -> None:
+        """Stage new enrollments in one batch: all of them or none.
+
+        Raises:
+            ConflictError: an ID is taken, or one is a second current enrollment of a learner
+                in a course or specialization (nothing of the batch is staged).
+        """
+        ...
+
     def list_for_program(self, program_id: str) -> Sequence[Enrollment]:
         """Return every enrollment made through the program, oldest first."""
         ...

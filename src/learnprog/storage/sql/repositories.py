@@ -1115,6 +1115,9 @@ class SqlEnrollmentRepository(_SqlRepository[Enrollment], ports.EnrollmentReposi
     def add(self, enrollment: Enrollment) -> None:
         self._insert(enrollment)
 
+    def add_many(self, enrollments: Sequence[Enrollment]) -> None:
+        self._insert_many(enrollments)
+
     def get(self, enrollment_id: str) -> Enrollment:
         return self._get(enrollment_id)
 
