@@ -35,7 +35,7 @@ from learnprog.model import Assessment, CourseItem, OrgAdminActor
 from learnprog.model.mail import MessageCategory, OutgoingMessage
 from tests.conftest import START
 from tests.mail.conftest import SmtpServer
-from tests.services.world import SYSTEM
+from tests.services.world import SYSTEM, World
 
 CLOCK = FixedClock(START)
 
@@ -459,25 +459,8 @@ def test_a_control_in_text_bound_for_a_header_is_refused_and_nothing_is_stored(
     lp_any: learnprog.Learnprog, mailer: InMemoryMailer, field: str
 ) -> None:
     lp = lp_any
-    org = lp.organizations.create_organization(
-        SYSTEM,
-        "Acme",
-        email_domains=["acme.example"],
-        admin_name="Ana",
-        admin_email="ana@acme.example",
-    )
-    admin = lp.organizations.resolve_actor(SYSTEM, org.id, "ana@acme.example")
-    assert isinstance(admin, OrgAdminActor)
-    program = lp.programs.create_program(admin, org.id, "Academy", slug="academy")
-    contract = lp.programs.create_contract(
-        admin,
-        org.id,
-        "Year 1",
-        kind="licenses",
-        quantity=5,
-        starts_at=START - timedelta(days=1),
-        ends_at=START + timedelta(days=365),
-    )
+    world = World(lp, licenses=5)
+    org, admin, program, contract = world.org, world.admin, world.program, world.contract
     texts = ENCODED_WORD_ADDRESSES if field == "email" else [f"Bad{c}Name" for c in CONTROL_SAMPLES]
     attempts: dict[str, Callable[[int, str], object]] = {
         "email": lambda n, text: lp.invitations.invite(
