@@ -188,8 +188,6 @@ def test_events_and_attempts_are_kept_once_by_source_id(uow_factory: UowFactory)
         assert uow.activity.add_attempts(w.org_id, [attempt]) == {"t1"}
         uow.commit()
     with uow_factory() as uow:
-        assert uow.activity.known_event_ids(w.org_id, ["e1", "e3"]) == {"e1"}
-        assert uow.activity.known_attempt_ids(w.org_id, ["t1"]) == {"t1"}
         changed = evolve(events[0], at=f.NOW + 5 * DAY)
         assert uow.activity.add_events(w.org_id, [changed, _event(w, "e3", f.NOW)]) == {"e3"}
         assert uow.activity.add_attempts(w.org_id, [attempt]) == frozenset()

@@ -836,9 +836,6 @@ class _ScopedTable(_Table[T]):
                 stored.add(record.id)
         return frozenset(stored)
 
-    def _known(self, organization_id: str, ids: Sequence[str]) -> frozenset[str]:
-        return frozenset(i for i in ids if self._find((organization_id, i)) is not None)
-
 
 class InMemoryEventTable(_ScopedTable[LearningEvent]):
     """Item events in memory."""
@@ -962,12 +959,6 @@ class InMemoryActivityRepository(ports.ActivityRepository):
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
         self._events = uow.learning_events
         self._attempts = uow.assessment_attempts
-
-    def known_event_ids(self, organization_id: str, event_ids: Sequence[str]) -> frozenset[str]:
-        return self._events._known(organization_id, event_ids)
-
-    def known_attempt_ids(self, organization_id: str, attempt_ids: Sequence[str]) -> frozenset[str]:
-        return self._attempts._known(organization_id, attempt_ids)
 
     def add_events(self, organization_id: str, events: Sequence[LearningEvent]) -> frozenset[str]:
         return self._events._add_new(organization_id, events)

@@ -596,14 +596,6 @@ class EnrollmentRepository(Protocol):
 class ActivityRepository(Protocol):
     """Raw learning records: item events and assessment attempts, keyed by the source's IDs."""
 
-    def known_event_ids(self, organization_id: str, event_ids: Sequence[str]) -> frozenset[str]:
-        """Return those of ``event_ids`` already stored for the organization."""
-        ...
-
-    def known_attempt_ids(self, organization_id: str, attempt_ids: Sequence[str]) -> frozenset[str]:
-        """Return those of ``attempt_ids`` already stored for the organization."""
-        ...
-
     def add_events(self, organization_id: str, events: Sequence[LearningEvent]) -> frozenset[str]:
         """Stage events; one whose ID is already stored for the organization is skipped.
 

@@ -1185,17 +1185,6 @@ class SqlEnrollmentRepository(_SqlRepository[Enrollment], ports.EnrollmentReposi
 class _SqlScoped(_SqlRepository[T]):
     """Records keyed by (organization ID, source ID), written insert-or-skip."""
 
-    def _known(self, organization_id: str, ids: Sequence[str]) -> frozenset[str]:
-        c = self.table.c
-        found: set[str] = set()
-        for start in range(0, len(ids), 500):  # bounded IN lists
-            chunk = list(ids[start : start + 500])
-            rows = self._read(
-                sa.select(c.id).where(c.organization_id == organization_id, c.id.in_(chunk))
-            )
-            found.update(r["id"] for r in rows)
-        return frozenset(found)
-
     def _add_new(self, organization_id: str, records: Sequence[T]) -> frozenset[str]:
         """Insert the records whose key is free; return the IDs of those this call stored.
 
@@ -1248,12 +1237,6 @@ class SqlActivityRepository(ports.ActivityRepository):
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._events = _SqlEvents(uow)
         self._attempts = _SqlAttempts(uow)
-
-    def known_event_ids(self, organization_id: str, event_ids: Sequence[str]) -> frozenset[str]:
-        return self._events._known(organization_id, event_ids)
-
-    def known_attempt_ids(self, organization_id: str, attempt_ids: Sequence[str]) -> frozenset[str]:
-        return self._attempts._known(organization_id, attempt_ids)
 
     def add_events(self, organization_id: str, events: Sequence[LearningEvent]) -> frozenset[str]:
         return self._events._add_new(organization_id, events)
