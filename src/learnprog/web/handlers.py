@@ -536,6 +536,7 @@ def unsubscribe(site: Site, request: WebRequest) -> WebResponse:
             title="Unsubscribed" if request.method == "POST" else "Unsubscribe",
             done=request.method == "POST",
             email=link.learner.email.address,
+            learner_name=link.learner.full_name,
             category_label=label,
             action=request.return_path,
             preferences_url=_preferences_path(request, link.organization.id),
