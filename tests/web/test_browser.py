@@ -74,6 +74,7 @@ class Served:
 
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle delay
         self.socket.bind(("127.0.0.1", 0))
         self.origin = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
         self.module = load_host()
