@@ -126,6 +126,23 @@ class InvalidTokenError(ValidationError):
     """A signed token (acceptance, unsubscribe or download link) is forged, malformed or expired."""
 
 
+class ExpiredTokenError(InvalidTokenError):
+    """A signed token that was valid but is past its lifetime ("the link has expired").
+
+    Lifetimes: acceptance 90 days, unsubscribe a year, report and gradebook downloads 24 hours
+    (guide, "Accessing Gradebooks"). ``learnprog.web`` answers it with HTTP 410 Gone, a forged
+    or altered token with 400.
+    """
+
+
+class InvitationRevokedError(ConflictError):
+    """An invitation that was revoked, or whose member was removed (DELETED_MEMBER), was used.
+
+    Raised when such an invitation is accepted (its link, or signing in at the program URL);
+    ``learnprog.web`` answers it with HTTP 410 Gone. An admin may invite the person again.
+    """
+
+
 class StorageError(LearnprogError):
     """The storage backend failed for a reason that is not the caller's input."""
 
@@ -163,7 +180,9 @@ __all__ = [
     "ConfigurationWarning",
     "ConflictError",
     "EnrollmentLimitError",
+    "ExpiredTokenError",
     "InvalidTokenError",
+    "InvitationRevokedError",
     "LearnprogError",
     "LicenseLimitError",
     "MailError",

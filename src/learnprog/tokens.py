@@ -15,7 +15,7 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from learnprog.clock import Clock
-from learnprog.errors import InvalidTokenError, ValidationError
+from learnprog.errors import ExpiredTokenError, InvalidTokenError, ValidationError
 
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.]+")
 """Every character a token may hold: the URL-safe base64 alphabet (RFC 4648 section 5, without
@@ -71,7 +71,8 @@ class TokenSigner:
 
         Raises:
             InvalidTokenError: the token is forged, altered, made for another purpose, not a
-                mapping, or expired (the message says which). A token holding any character
+                mapping, or expired (then an :class:`ExpiredTokenError`; the message says
+                which). A token holding any character
                 outside the URL-safe base64 alphabet and ``.`` (a space, ``=`` padding, a
                 non-ASCII letter) is refused before it is decoded: base64 decoding would skip
                 it, so an altered token would verify.
@@ -81,7 +82,7 @@ class TokenSigner:
         try:
             payload = self._serializers[purpose].loads(token, max_age=int(max_age.total_seconds()))
         except SignatureExpired as exc:
-            raise InvalidTokenError("the link has expired", field="token") from exc
+            raise ExpiredTokenError("the link has expired", field="token") from exc
         except (BadSignature, UnicodeError, ValueError, TypeError) as exc:
             raise InvalidTokenError("the link is not valid", field="token") from exc
         if not isinstance(payload, dict):

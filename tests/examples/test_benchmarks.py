@@ -85,3 +85,9 @@ def test_learner_writes_run_on_every_backend(tmp_path: Path) -> None:
     if unavailable and not IN_CI:
         pytest.skip("; ".join(unavailable))
     assert not unavailable, out
+
+
+def test_web_pages_benchmark_runs(tmp_path: Path) -> None:
+    out = run_benchmark(tmp_path, "web_pages.py", "--requests", "20", "--members", "50")
+    for name in ("GET /ping (HTTP floor)", "GET /programs/{slug}, signed in", "one-click"):
+        assert name in out

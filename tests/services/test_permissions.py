@@ -391,6 +391,9 @@ TABLE: dict[str, Row] = {
     "invitations.accept_by_sign_in": row(
         lambda w, a: w.lp.invitations.accept_by_sign_in(a, "target"), LEARNER
     ),
+    "invitations.own_membership": row(
+        lambda w, a: w.lp.invitations.own_membership(a, "target"), LEARNER
+    ),
     "invitations.import_members": row(
         lambda w, a: w.lp.invitations.import_members(
             a, w.target.id, w.contract_id, [MemberRecord("New", "new@acme.example", START)]
@@ -433,6 +436,7 @@ TABLE: dict[str, Row] = {
         lambda w, a: w.lp.mail.set_email_preference(a, "admin", receive=False), LEARNER
     ),
     "mail.unsubscribe": row(lambda w, a: w.lp.mail.unsubscribe(a, w.unsubscribe_token), LEARNER),
+    "mail.unsubscribe_link": row(lambda w, a: w.lp.mail.unsubscribe_link(a, w.unsubscribe_token)),
     "learning.enroll": row(lambda w, a: w.lp.learning.enroll(a, w.target.id, w.spec_id), LEARNER),
     "learning.record_enrollment": row(
         lambda w, a: w.lp.learning.record_enrollment(
@@ -597,6 +601,15 @@ TABLE: dict[str, Row] = {
     ),
     "reports.send_email_report": row(
         lambda w, a: w.lp.reports.send_email_report(a, w.org_id), ORG_ADMIN, OTHER_PROGRAM_ADMIN
+    ),
+    "reports.link_organization": row(
+        lambda w, a: w.lp.reports.link_organization(
+            a,
+            w.lp.context.signer.sign(
+                TokenPurpose.REPORT_DOWNLOAD,
+                {"r": "usage", "o": w.org_id, "p": [w.target.id], "a": "someone"},
+            ),
+        )
     ),
     "reports.open_report_zip": row(
         lambda w, a: w.lp.reports.open_report_zip(

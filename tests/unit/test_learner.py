@@ -6,7 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from learnprog.errors import ConflictError, PermissionDeniedError, ValidationError
+from learnprog.errors import (
+    ConflictError,
+    InvitationRevokedError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from learnprog.model.identity import EmailAddress
 from learnprog.model.learner import Learner, LearnerProfile, Membership, MemberState
 
@@ -217,8 +222,10 @@ def test_accept_twice_conflicts(invited: Membership) -> None:
 
 def test_accept_removed_conflicts(invited: Membership) -> None:
     removed = invited.remove(LATER)
-    with pytest.raises(ConflictError, match="DELETED_MEMBER, not INVITED"):
+    with pytest.raises(InvitationRevokedError, match="revoked") as info:
         removed.accept(LATEST)
+    assert isinstance(info.value, ConflictError)
+    assert info.value.key == invited.id
 
 
 def test_remove_twice_conflicts(invited: Membership) -> None:

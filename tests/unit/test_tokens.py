@@ -10,7 +10,7 @@ import pytest
 
 import learnprog
 from learnprog.clock import FixedClock
-from learnprog.errors import InvalidTokenError, ValidationError
+from learnprog.errors import ExpiredTokenError, InvalidTokenError, ValidationError
 from learnprog.tokens import TokenPurpose, TokenSigner
 from tests.factories import forged
 
@@ -129,9 +129,18 @@ def test_valid_up_to_max_age(clock: FixedClock, signer: TokenSigner) -> None:
 def test_expired_after_max_age(clock: FixedClock, signer: TokenSigner) -> None:
     token = signer.sign(TokenPurpose.ACCEPT_INVITATION, {"m": 1})
     clock.advance(DAY + timedelta(seconds=1))
-    with pytest.raises(InvalidTokenError, match="the link has expired") as info:
+    with pytest.raises(ExpiredTokenError, match="the link has expired") as info:
         signer.verify(TokenPurpose.ACCEPT_INVITATION, token, max_age=DAY)
     assert info.value.field == "token"
+    assert isinstance(info.value, InvalidTokenError)
+
+
+def test_an_altered_token_is_not_an_expired_one(clock: FixedClock, signer: TokenSigner) -> None:
+    token = signer.sign(TokenPurpose.ACCEPT_INVITATION, {"m": 1})
+    clock.advance(DAY + timedelta(seconds=1))
+    with pytest.raises(InvalidTokenError, match="the link is not valid") as info:
+        signer.verify(TokenPurpose.ACCEPT_INVITATION, token[:-2] + "xy", max_age=DAY)
+    assert not isinstance(info.value, ExpiredTokenError)
 
 
 def test_expired_error_is_a_validation_error(clock: FixedClock, signer: TokenSigner) -> None:

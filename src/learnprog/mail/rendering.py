@@ -161,6 +161,7 @@ class MailTemplates:
         values = dict(context)
         values.setdefault("brand_color", DEFAULT_BRAND_COLOR)
         values.setdefault("footer_note", None)
+        values.setdefault("preferences_url", None)
         try:
             subject = " ".join(self._subject(template.subject).render(values).split())
             values["subject"] = subject

@@ -9,7 +9,12 @@ from datetime import datetime, timedelta
 
 from attrs import evolve, field, fields, frozen
 
-from learnprog.errors import ConflictError, PermissionDeniedError, ValidationError
+from learnprog.errors import (
+    ConflictError,
+    InvitationRevokedError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from learnprog.model._rules import (
     FrozenDict,
     frozen_dict,
@@ -260,8 +265,16 @@ class Membership:
         """Return the membership after the learner joins: MEMBER with a join time.
 
         Raises:
-            ConflictError: the membership is not INVITED (already a member, or removed).
+            InvitationRevokedError: the invitation was revoked or the member removed
+                (DELETED_MEMBER): the link is gone for good.
+            ConflictError: the membership is not INVITED (already a member).
         """
+        if self.state is MemberState.DELETED_MEMBER:
+            raise InvitationRevokedError(
+                "the invitation was revoked (DELETED_MEMBER): ask an admin to invite you again",
+                kind="membership",
+                key=self.id,
+            )
         if self.state is not MemberState.INVITED:
             raise ConflictError(
                 f"the invitation is {self.state.value}, not INVITED", kind="membership", key=self.id

@@ -823,6 +823,30 @@ class ReportBuilder(Service):
             uow.commit()
         return result
 
+    def link_organization(self, actor: Actor, token: str) -> str:
+        """Return the organization ID a report or gradebook download link was issued in.
+
+        A host serving several organizations resolves the signed-in admin there
+        (:meth:`~learnprog.services.OrganizationService.resolve_actor`) before
+        :meth:`open_report_zip` or :meth:`open_gradebook`, which check the link again and that
+        it is that admin's.
+
+        Raises:
+            PermissionDeniedError: the caller is not the system actor.
+            InvalidTokenError: a forged or altered link; an
+                :class:`~learnprog.errors.ExpiredTokenError` past 24 hours.
+        """
+        require_system(actor, "read where a download link was issued")
+        payload = self._context.signer.verify(
+            TokenPurpose.REPORT_DOWNLOAD,
+            token,
+            max_age=max(REPORT_LINK_LIFETIME, GRADEBOOK_LINK_LIFETIME),
+        )
+        organization_id = payload.get("o")
+        if not isinstance(organization_id, str):
+            raise InvalidTokenError("the link is not valid", field="token")
+        return organization_id
+
     def _open_link(
         self, actor: Actor, token: str, kind: str, lifetime: timedelta
     ) -> dict[str, Any]:

@@ -615,7 +615,8 @@ class InvitationService(Service):
             PermissionDeniedError: the link is another learner's.
             LicenseLimitError: the contract has no license left (nothing changes).
             ValidationError: the contract is not running, or the program was removed.
-            ConflictError: the invitation was revoked (DELETED_MEMBER).
+            InvitationRevokedError: the invitation was revoked (DELETED_MEMBER), a
+                :class:`~learnprog.errors.ConflictError`.
         """
         check_actor(actor)
         return self._accept(actor, membership_id=self._linked_membership_id(token))
@@ -664,6 +665,26 @@ class InvitationService(Service):
             if membership is None:
                 raise NotFoundError("invitation", program_slug)
         return self._accept(actor, membership_id=membership.id)
+
+    def own_membership(self, actor: Actor, program_slug: str) -> Membership | None:
+        """Return the learner's own membership of the program at ``program_slug``, or None.
+
+        What a program page shows the signed-in learner: INVITED (they may join with
+        :meth:`accept_by_sign_in`), MEMBER, or DELETED_MEMBER (revoked or removed); ``None``
+        when they were never invited.
+
+        Raises:
+            PermissionDeniedError: not a learner acting for themself.
+            NotFoundError: no program with that slug in the learner's organization.
+        """
+        check_actor(actor)
+        if not isinstance(actor, LearnerActor):
+            raise PermissionDeniedError(f"{actor.describe()} has no membership of its own")
+        with self._uow() as uow:
+            program = uow.programs.find_by_slug(str(program_slug))
+            if program is None or program.organization_id != actor.organization_id:
+                raise NotFoundError("program", program_slug)
+            return uow.memberships.find(program.id, actor.learner_id)
 
     def _linked_membership_id(self, token: object) -> str:
         """The membership an acceptance link's token names, once its signature and age check.

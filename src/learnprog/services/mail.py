@@ -109,6 +109,21 @@ class DispatchReport:
     cancelled: int = 0
 
 
+@frozen
+class UnsubscribeLink:
+    """What a one-click unsubscribe link stands for: :meth:`MailService.unsubscribe_link`.
+
+    Attributes:
+        organization: the organization whose mail it stops.
+        learner: the learner it was sent to.
+        category: the category it stops (announcement or admin).
+    """
+
+    organization: Organization
+    learner: Learner
+    category: MessageCategory
+
+
 class MailComposer:
     """Renders system emails and queues messages, for the services."""
 
@@ -119,6 +134,15 @@ class MailComposer:
     def program_url(self, program: Program) -> str:
         """The program's URL (guide, "PROGRAM URL": it appears in invitations)."""
         return f"{self._context.settings.base_url.rstrip('/')}/programs/{program.slug.value}"
+
+    def preferences_url(self, organization: Organization) -> str:
+        """The learner's email preferences page in ``organization``, for every email's footer.
+
+        Guide, "Coursera Email Settings": learners choose which categories they receive.
+        ``<base_url>/email/preferences?organization=<id>``; the page needs a sign-in.
+        """
+        base = self._context.settings.base_url.rstrip("/")
+        return f"{base}/email/preferences?organization={organization.id}"
 
     def unsubscribe_url(self, learner: Learner, category: MessageCategory) -> str:
         """A signed one-click unsubscribe link for ``learner`` and ``category`` (RFC 8058)."""
@@ -181,6 +205,7 @@ class MailComposer:
             },
             "learner": {"full_name": learner.full_name, "email": learner.email.address},
             "unsubscribe_url": unsubscribe,
+            "preferences_url": self.preferences_url(organization),
             "membership_ended": template is PROGRAM_EXIT,
         }
         if template is INVITATION:
@@ -239,6 +264,7 @@ class MailComposer:
             "brand_color": organization.brand_color or DEFAULT_BRAND_COLOR,
             "learner": {"full_name": admin.full_name, "email": admin.email.address},
             "unsubscribe_url": unsubscribe,
+            "preferences_url": self.preferences_url(organization),
             "membership_ended": False,
             "footer_note": footer_note,
             **extra,
@@ -595,22 +621,12 @@ class MailService(Service):
             The stored opt-out.
 
         Raises:
-            InvalidTokenError: a forged, altered or expired link.
+            InvalidTokenError: a forged or altered link; an
+                :class:`~learnprog.errors.ExpiredTokenError` past a year.
             PermissionDeniedError: a learner other than the one the link is for.
         """
         check_actor(actor)
-        if not isinstance(token, str):
-            raise InvalidTokenError("the link is not valid", field="token")
-        payload = self._context.signer.verify(
-            TokenPurpose.UNSUBSCRIBE, token, max_age=UNSUBSCRIBE_LINK_LIFETIME
-        )
-        try:
-            org_id, learner_id = str(payload["o"]), str(payload["l"])
-            category = MessageCategory(payload["c"])
-        except (KeyError, ValueError) as exc:
-            raise InvalidTokenError("the link is not valid", field="token") from exc
-        if not category.honours_opt_out:
-            raise InvalidTokenError("the link is not valid", field="token")
+        org_id, learner_id, category = self._unsubscribe_payload(token)
         if not isinstance(actor, SystemActor):
             require_self(actor, org_id, learner_id, "use another learner's unsubscribe link")
         opt_out = EmailOptOut(org_id, learner_id, category, self._now())
@@ -626,6 +642,53 @@ class MailService(Service):
             uow.email_preferences.add(opt_out)
             uow.commit()
         return opt_out
+
+    def unsubscribe_link(self, actor: Actor, token: str) -> UnsubscribeLink:
+        """Return whom and what a one-click unsubscribe link is for; change nothing.
+
+        For the page a ``GET`` of the link shows (RFC 8058 section 3.2: mail scanners follow
+        links, so only the ``POST`` unsubscribes): it names the learner, the category and the
+        organization whose branding the page wears.
+
+        Raises:
+            PermissionDeniedError: the caller is not the system actor.
+            InvalidTokenError: a forged or altered link, or a learner that no longer exists;
+                an :class:`~learnprog.errors.ExpiredTokenError` past a year.
+        """
+        require_system(actor, "read whom an unsubscribe link is for")
+        org_id, learner_id, category = self._unsubscribe_payload(token)
+        with self._uow() as uow:
+            try:
+                learner = uow.learners.get(learner_id)
+            except NotFoundError as exc:
+                raise InvalidTokenError(
+                    "the link's learner no longer exists", field="token"
+                ) from exc
+            if learner.organization_id != org_id:
+                raise InvalidTokenError("the link is not valid", field="token")
+            organization = uow.organizations.get(org_id)
+        return UnsubscribeLink(organization, learner, category)
+
+    def _unsubscribe_payload(self, token: object) -> tuple[str, str, MessageCategory]:
+        """The organization, learner and category an unsubscribe token names, once verified.
+
+        Raises:
+            InvalidTokenError: not text, forged, altered, expired, or naming no category that
+                a learner may stop.
+        """
+        if not isinstance(token, str):
+            raise InvalidTokenError("the link is not valid", field="token")
+        payload = self._context.signer.verify(
+            TokenPurpose.UNSUBSCRIBE, token, max_age=UNSUBSCRIBE_LINK_LIFETIME
+        )
+        try:
+            org_id, learner_id = str(payload["o"]), str(payload["l"])
+            category = MessageCategory(payload["c"])
+        except (KeyError, ValueError) as exc:
+            raise InvalidTokenError("the link is not valid", field="token") from exc
+        if not category.honours_opt_out:
+            raise InvalidTokenError("the link is not valid", field="token")
+        return org_id, learner_id, category
 
     def preview_system_email(self, actor: Actor, program_id: str, template: str) -> OutgoingMessage:
         """Render a system email as the program's learners would get it, for a sample learner.
