@@ -335,6 +335,15 @@ class Rows(list[T], Generic[T]):
         return _html(f"{type(self).__name__} ({len(self)} rows)", self._table())
 
 
+def label(text: str) -> str:
+    """Admin or file text as a matplotlib label: shown as written, never parsed.
+
+    A ``$`` is escaped, since matplotlib reads the text between two as math (mathtext) and a
+    skill named ``$frac{$`` (with a backslash before ``frac``) would make drawing fail.
+    """
+    return text.replace("$", "\\$")
+
+
 def day_values(days: Sequence[date]) -> Any:
     """UTC days as a ``numpy`` ``datetime64[D]`` array, which matplotlib draws as dates.
 

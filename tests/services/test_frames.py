@@ -8,6 +8,7 @@ Agg backend and read back from the Axes.
 from __future__ import annotations
 
 import html.parser
+import io
 import subprocess
 import sys
 import textwrap
@@ -24,6 +25,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 import learnprog
@@ -574,7 +576,7 @@ def test_the_skills_plots_draw_their_series(lp: learnprog.Learnprog) -> None:
     ax = lp.skills.mastery_over_time(w.admin, w.org.id).plot()
     intermediate, advanced = ax.get_lines()
     assert ydata(advanced) == [1, 2]
-    assert intermediate.get_label() == "SQL: intermediate"
+    assert intermediate.get_label() == "intermediate: SQL"
     assert advanced.get_linestyle() == "--"
 
     effort = lp.skills.effort_by_skill(w.admin, w.org.id)
@@ -597,6 +599,63 @@ def test_the_skills_plots_draw_their_series(lp: learnprog.Learnprog) -> None:
     assert ydata(mine) == [p.score for p in points]
     assert ydata(industry) == [375.0, 375.0]
     assert ax.get_ylim() == (0.0, 500.0)
+
+
+MATH = "$\\frac{$ & $x"
+"""A name matplotlib would read as broken math (mathtext) if it were not escaped."""
+
+
+def drawn(ax: Axes) -> bytes:
+    figure = ax.get_figure(root=True)
+    assert isinstance(figure, Figure)
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
+
+
+def test_names_are_drawn_as_written_never_as_math(lp: learnprog.Learnprog) -> None:
+    w = Skilled(lp)
+    lia, _ = w.people
+    # a second skill of the same name in another domain, measured by the same quizzes
+    twin = lp.programs.add_skill(w.admin, w.org.id, domain=MATH, name="SQL")
+    math = lp.programs.add_skill(w.admin, w.org.id, domain="Data", name=MATH)
+    lp.programs.add_course(
+        w.admin, w.org.id, course_id="M1", slug="m-1", name="M",
+        assessments=[Assessment.create(f"Q{i}", id=f"m{i}", skill_ids=[twin.id, math.id])
+                     for i in range(3)],
+    )  # fmt: skip
+    course = next(c for c in lp.programs.list_courses(w.admin, w.org.id) if c.course_id == "M1")
+    lp.learning.enroll(lia, w.program.id, course.id)
+    lp.learning.ingest(
+        SYSTEM, w.org.id,
+        attempts=[AssessmentAttempt(f"m{i}", lia.learner_id, course.id, f"m{i}", 100,
+                                    START + i * HOUR) for i in range(3)],
+    )  # fmt: skip
+    w.attempts(lia, [100, 100, 100], start=5)
+    lp.skills.score(w.admin, w.org.id)
+    lp.programs.create_contract(
+        w.admin, w.org.id, MATH, kind="licenses", quantity=1,
+        starts_at=START, ends_at=START + timedelta(days=365),
+    )  # fmt: skip
+
+    proficiency = lp.skills.proficiency_by_skill(w.admin, w.org.id)
+    ax = proficiency.plot()
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert sorted(ticks) == sorted(["SQL", "SQL", MATH.replace("$", "\\$")])  # one bar each
+    assert drawn(ax).startswith(b"\x89PNG")
+    group = read_reference_group(REFERENCE.replace(b"SQL", MATH.encode()))
+    (benchmark,) = lp.skills.industry_benchmark(w.admin, w.org.id, group)
+    assert benchmark.skill == MATH
+    for plotted in (
+        lp.skills.hours_to_mastery(w.admin, w.org.id).plot(),
+        lp.skills.mastery_over_time(w.admin, w.org.id).plot(),
+        lp.skills.effort_by_skill(w.admin, w.org.id).plot(),
+        lp.skills.industry_benchmark(w.admin, w.org.id, group).plot(),
+        lp.reports.utilization(w.admin, w.org.id).plot(),
+    ):
+        assert drawn(plotted).startswith(b"\x89PNG")
+    legend = legend_texts(lp.skills.mastery_over_time(w.admin, w.org.id).plot())
+    assert "intermediate: " + MATH.replace("$", "\\$") in legend
 
 
 def test_an_empty_result_plots_nothing_without_error(lp: learnprog.Learnprog) -> None:

@@ -30,6 +30,7 @@ from learnprog.frames import (
     axes,
     columns_of,
     day_values,
+    label,
     record_row,
     to_frame,
 )
@@ -541,9 +542,9 @@ class Utilization(Tabular):
                 'learnprog[notebook]'``).
         """
         ax = axes(ax, size=(7.0, 1.5 + 0.6 * max(len(self.contracts), 1)))
-        names = [c.name for c in self.contracts]
+        names = [label(c.name) for c in self.contracts]
         height = 0.27
-        for offset, (label, values, color) in enumerate(
+        for offset, (series, values, color) in enumerate(
             (
                 ("Purchased", [c.purchased for c in self.contracts], "#8c8c8c"),
                 ("Occupied", [c.occupied for c in self.contracts], "#4c72b0"),
@@ -554,7 +555,7 @@ class Utilization(Tabular):
                 [i + (offset - 1) * height for i in range(len(names))],
                 values,
                 height=height,
-                label=label,
+                label=series,
                 color=color,
             )
         ax.set_yticks(range(len(names)), names)

@@ -27,7 +27,7 @@ from learnprog.errors import (
     NotFoundError,
     ValidationError,
 )
-from learnprog.frames import Column, ColumnKind, Rows, Table, axes, day_values
+from learnprog.frames import Column, ColumnKind, Rows, Table, axes, day_values, label
 from learnprog.model._rules import record_id
 from learnprog.model.access import Actor
 from learnprog.model.activity import LearningEvent
@@ -356,14 +356,14 @@ class ProficiencyBySkill(Rows[SkillLevels]):
                 'learnprog[notebook]'``).
         """
         ax = axes(ax, size=(8.0, 3.5))
-        names = [r.skill for r in self]
+        places = range(len(self))
         bottom = [0] * len(self)
         for lv in Level:
             heights = [r.counts.get(lv, 0) for r in self]
-            ax.bar(names, heights, bottom=bottom, label=lv.value, color=_LEVEL_COLORS[lv])
+            ax.bar(places, heights, bottom=bottom, label=lv.value, color=_LEVEL_COLORS[lv])
             bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+        ax.set_xticks(places, [label(r.skill) for r in self], rotation=20)
         ax.set_ylabel("rated learners")
-        ax.tick_params(axis="x", labelrotation=20)
         ax.set_title("Learner proficiency by top skill")
         ax.legend()
         return ax
@@ -411,7 +411,7 @@ class HoursToMastery(Rows[MasteryHours]):
                 label=lv.value,
                 color=_LEVEL_COLORS[lv],
             )
-        ax.set_xticks(range(len(self)), [r.skill for r in self], rotation=20)
+        ax.set_xticks(range(len(self)), [label(r.skill) for r in self], rotation=20)
         ax.set_ylabel("median learning hours")
         ax.set_title("Median hours to mastery")
         ax.legend()
@@ -450,7 +450,8 @@ class MasteryOverTime(Rows[MasteryPoint]):
 
         Returns:
             The Axes: per skill (by skill ID), a solid line for INTERMEDIATE then a dashed
-            line of the same color for ADVANCED (``ax.lines``).
+            line of the same color for ADVANCED (``ax.lines``), labelled ``"intermediate:
+            <skill name>"`` and ``"advanced: <skill name>"``.
 
         Raises:
             MissingExtraError: matplotlib is not installed (``pip install
@@ -461,13 +462,14 @@ class MasteryOverTime(Rows[MasteryPoint]):
         for point in self:
             by_skill.setdefault(point.skill_id, []).append(point)
         for index, (skill_id, points) in enumerate(sorted(by_skill.items())):
-            name = self.skill_names.get(skill_id, skill_id)
+            name = label(self.skill_names.get(skill_id, skill_id))
             days = day_values([p.day for p in points])
             color = f"C{index % 10}"
+            # the level first: a label starting with "_" would be left out of the legend
             ax.step(days, [p.intermediate for p in points], where="post", color=color,
-                    label=f"{name}: intermediate")  # fmt: skip
+                    label=f"intermediate: {name}")  # fmt: skip
             ax.step(days, [p.advanced for p in points], where="post", color=color,
-                    linestyle="--", label=f"{name}: advanced")  # fmt: skip
+                    linestyle="--", label=f"advanced: {name}")  # fmt: skip
         ax.set_ylabel("learners")
         ax.set_ylim(bottom=0)
         ax.set_title("Skill mastery over time")
@@ -524,8 +526,8 @@ class EffortBySkill(Rows[SkillEffort]):
         title, unit = _EFFORT_TITLES[metric]
         ax = axes(ax, size=(8.0, 3.5))
         values = [float(getattr(r, metric)) for r in self]
-        ax.bar([r.skill for r in self], values, color="#4c72b0")
-        ax.tick_params(axis="x", labelrotation=20)
+        ax.bar(range(len(self)), values, color="#4c72b0")
+        ax.set_xticks(range(len(self)), [label(r.skill) for r in self], rotation=20)
         ax.set_ylabel(unit)
         ax.set_title(title)
         return ax
@@ -581,7 +583,9 @@ class IndustryBenchmark(Rows[BenchmarkRow]):
                 'learnprog[notebook]'``).
         """
         ax = axes(ax, size=(7.0, 1.5 + 0.5 * max(len(self), 1)))
-        bars = ax.barh([r.skill for r in self], [r.percentile for r in self], color="#4c72b0")
+        places = range(len(self))
+        bars = ax.barh(places, [r.percentile for r in self], color="#4c72b0")
+        ax.set_yticks(places, [label(r.skill) for r in self])
         ax.bar_label(bars, labels=[r.band.value for r in self], padding=3)
         for quartile in (25, 50, 75):
             ax.axvline(quartile, color="#8c8c8c", linestyle=":", linewidth=1)
