@@ -9,6 +9,9 @@ members (100,000 by default) and ``--enrollments`` course enrollments (1,000,000
 - the seconds to write each of the membership, usage and specialization CSVs with
   ``ReportBuilder`` beside one hand-written query for that report (the report's columns, from
   the same joins) streamed into the csv module as the driver returns them (no cell formatting);
+- the seconds to make the usage report a pandas ``DataFrame`` (``to_pandas()``: a dtype per
+  column) beside the hand-written query's rows fetched whole into
+  ``pandas.DataFrame.from_records`` with no dtype set (the notebook extra must be installed);
 - each side's best of two runs, taken in turns;
 - the peak Python memory (tracemalloc) to write the three CSVs either way, at the seeded size
   and at a fifth of it (memory must stay flat).
@@ -296,10 +299,22 @@ def run(backend: str, url: str, members: int, enrollments: int, seed_value: int)
                 conn.execute(sa.text(TOTALS_SQL), {"program": program}).all()
                 conn.execute(sa.text(LEARNERS_SQL), {"program": program}).all()
 
+        def ours_frame(lp: learnprog.Learnprog = lp, admin: OrgAdminActor = admin,
+                       org: str = ids["org"]) -> None:  # fmt: skip
+            lp.reports.usage_report(admin, org).to_pandas()
+
+        def floor_frame(program: str = ids["program"]) -> None:
+            import pandas  # the notebook extra, as to_pandas()
+
+            with engine.connect() as conn:
+                rows = conn.execute(sa.text(USAGE_SQL), {"program": program}).all()
+            pandas.DataFrame.from_records(rows)  # no dtype set: object columns mostly
+
         timings = [("email figures", *best_of_two(ours_figures, floor_figures))]
         for kind, name, sql in CSVS:
             ours_s, hand_s = best_of_two(partial(ours_csv, kind), partial(floor_csv, name, sql))
             timings.append((f"{kind} CSV", ours_s, hand_s))
+        timings.append(("usage to_pandas", *best_of_two(ours_frame, floor_frame)))
         for what, ours_s, hand_s in timings:
             print(f"{size_members:>9,}  {what:<20} {ours_s:>11.2f} {hand_s:>8.2f} "
                   f"{ours_s / hand_s:>5.1f}x")  # fmt: skip

@@ -164,6 +164,27 @@ class MailError(LearnprogError):
         super().__init__(message)
 
 
+class MissingExtraError(LearnprogError, ImportError):
+    """An optional dependency that a call needs is not installed.
+
+    Raised by ``to_pandas()`` (pandas) and ``.plot()`` (matplotlib) of learnprog's reports and
+    analytics results; the message names the extra to install
+    (``pip install 'learnprog[notebook]'``). It is an ``ImportError`` too, so code that caught
+    the bare ``ImportError`` still catches it.
+
+    Attributes:
+        module: the module that could not be imported (``"pandas"``).
+        extra: the learnprog extra that installs it (``"notebook"``).
+    """
+
+    def __init__(self, module: str, extra: str) -> None:
+        self.module = module
+        self.extra = extra
+        super().__init__(
+            f"{module} is not installed: pip install 'learnprog[{extra}]'", name=module
+        )
+
+
 class ConfigurationWarning(UserWarning):
     """A learnprog instance was set up in a way that loses work a user likely expects to keep.
 
@@ -186,6 +207,7 @@ __all__ = [
     "LearnprogError",
     "LicenseLimitError",
     "MailError",
+    "MissingExtraError",
     "NotFoundError",
     "PermissionDeniedError",
     "StaleDataError",

@@ -24,9 +24,14 @@ def make_converter(*, json_datetimes: bool = False) -> cattrs.Converter:
 
     Returns:
         A new :class:`cattrs.Converter`; EmailAddress and ProgramSlug become their text,
-        frozensets and tuples become lists.
+        frozensets, tuples and subclasses of ``list`` (the skills results, such as
+        ``ProficiencyBySkill``) become lists.
     """
     conv = cattrs.Converter(unstruct_collection_overrides={frozenset: list, tuple: list})
+    conv.register_unstructure_hook_func(
+        lambda cls: isinstance(cls, type) and issubclass(cls, list) and cls is not list,
+        lambda rows: [conv.unstructure(row) for row in rows],
+    )
     conv.register_unstructure_hook(EmailAddress, lambda e: e.address)
     conv.register_structure_hook(EmailAddress, lambda v, _: EmailAddress.trusted(v))
     conv.register_unstructure_hook(ProgramSlug, lambda s: s.value)

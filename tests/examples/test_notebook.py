@@ -152,6 +152,23 @@ def test_the_funnel_counts_the_imported_and_invited_learners(executed: list[Cell
     assert height > 150
 
 
+def test_the_enrollment_trends_are_drawn_per_month(executed: list[Cell]) -> None:
+    cell = tagged(executed, "activity")
+    text = stdout(cell)
+    totals = re.search(r"^enrollments: (\d+), completions: (\d+)$", text, re.MULTILINE)
+    assert totals is not None
+    assert int(totals.group(1)) == shipped_registrations()
+    assert 0 < int(totals.group(2)) <= shipped_registrations()
+    busiest = re.search(r"^busiest month: (\d{4})-(\d{2}) \((\d+) enrollments\)$", text, re.M)
+    assert busiest is not None
+    assert busiest.group(1) in ("2013", "2014")
+    assert 0 < int(busiest.group(3)) <= shipped_registrations()
+    image = figure(cell).convert("RGB")
+    colors = image.getcolors(maxcolors=1 << 24)
+    assert colors is not None
+    assert len(colors) > 3, "the figure is blank"
+
+
 def test_skill_levels_are_tabled_and_drawn_as_stacked_bars(executed: list[Cell]) -> None:
     cell = tagged(executed, "skills")
     text = stdout(cell)

@@ -11,6 +11,7 @@ from learnprog.model.identity import EmailAddress, ProgramSlug
 from learnprog.model.learner import Learner, LearnerProfile, Membership, MemberState
 from learnprog.model.organization import Organization, Program, ReportSchedule, Weekday
 from learnprog.serialization import make_converter, to_json_value
+from learnprog.services.skills import MasteryOverTime, MasteryPoint
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -53,6 +54,13 @@ def test_collections_become_lists() -> None:
     plain = make_converter().unstructure(_org())
     assert plain["email_domains"] == ["acme.example"]
     assert plain["report_schedule"] == {"program_ids": ["p1"], "weekdays": ["friday"]}
+
+
+def test_result_lists_become_lists_of_plain_rows() -> None:
+    points = MasteryOverTime([MasteryPoint("s1", NOW.date(), 2, 1)], {"s1": "SQL"})
+    plain = to_json_value(points)
+    assert type(plain) is list
+    assert plain == [{"skill_id": "s1", "day": NOW.date(), "intermediate": 2, "advanced": 1}]
 
 
 def test_datetimes_stay_datetimes_by_default() -> None:

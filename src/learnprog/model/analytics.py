@@ -17,16 +17,36 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Literal
 
 from attrs import frozen
 
 from learnprog.errors import ValidationError
+from learnprog.frames import (
+    Column,
+    ColumnKind,
+    Table,
+    Tabular,
+    axes,
+    columns_of,
+    day_values,
+    label,
+    record_row,
+    to_frame,
+)
 from learnprog.model._rules import str_items, utc
 from learnprog.model.activity import Enrollment, Feedback
 from learnprog.model.catalog import EntryKind
 from learnprog.model.learner import Membership, MemberState
 from learnprog.model.organization import Contract, ContractKind
 from learnprog.model.progress import EnrollmentProgress
+
+if TYPE_CHECKING:
+    import pandas
+    from matplotlib.axes import Axes
+
+Period = Literal["week", "month"]
+"""A Learner Activity row's period: an ISO week or a calendar month (UTC)."""
 
 
 def _ids(values: object, field: str) -> tuple[str, ...] | None:
@@ -144,7 +164,7 @@ class ActivityPeriod:
 
 
 @frozen
-class LearnerActivity:
+class LearnerActivity(Tabular):
     """The Learner Activity report: enrollment and completion trends (guide, "Analytics Reports").
 
     Population: course enrollments (not specializations) made through the covered programs,
@@ -166,6 +186,67 @@ class LearnerActivity:
     months: tuple[ActivityPeriod, ...]
     enrollments: int
     completions: int
+
+    def periods(self, by: Period = "week") -> tuple[ActivityPeriod, ...]:
+        """The weekly (``"week"``) or monthly (``"month"``) rows.
+
+        Raises:
+            ValidationError: ``by`` is neither ``"week"`` nor ``"month"`` (field ``by``).
+        """
+        if by == "week":
+            return self.weeks
+        if by == "month":
+            return self.months
+        raise ValidationError("a period is 'week' or 'month'", field="by", value=by)
+
+    def _table(self, by: Period = "week") -> Table:
+        columns = columns_of(ActivityPeriod)
+        return columns, [record_row(p, columns) for p in self.periods(by)]
+
+    def to_pandas(self, by: Period = "week") -> pandas.DataFrame:
+        """Return the weekly or monthly rows as a ``pandas.DataFrame``, oldest first.
+
+        Columns: ``start`` (the period's first UTC day, ``datetime64``: a Monday for a week,
+        the 1st for a month), ``enrollments`` and ``completions`` (``int64``).
+
+        Args:
+            by: ``"week"`` (ISO weeks) or ``"month"`` (calendar months).
+
+        Raises:
+            ValidationError: another ``by``.
+            MissingExtraError: pandas is not installed (``pip install 'learnprog[notebook]'``).
+        """
+        return to_frame(*self._table(by))
+
+    def plot(self, by: Period = "week", ax: Axes | None = None) -> Axes:
+        """Draw the enrollment and completion trends (guide, "Analytics Reports": Learner Activity).
+
+        Two lines over the periods' first days, oldest first: course enrollments made and
+        course enrollments completed in each week or month.
+
+        Args:
+            by: ``"week"`` or ``"month"``.
+            ax: the matplotlib Axes to draw on; ``None`` makes a new figure.
+
+        Returns:
+            The Axes: ``ax.lines`` are the enrollments, then the completions.
+
+        Raises:
+            ValidationError: another ``by``.
+            MissingExtraError: matplotlib is not installed (``pip install
+                'learnprog[notebook]'``).
+        """
+        rows = self.periods(by)
+        ax = axes(ax)
+        days = day_values([p.start for p in rows])
+        ax.plot(days, [p.enrollments for p in rows], marker=".", label="Enrollments")
+        ax.plot(days, [p.completions for p in rows], marker=".", label="Completions")
+        ax.set_ylabel(f"course enrollments per {by}")
+        ax.set_title("Learner activity")
+        ax.set_ylim(bottom=0)
+        ax.legend()
+        ax.figure.autofmt_xdate()
+        return ax
 
 
 def week_start(day: date) -> date:
@@ -241,8 +322,11 @@ def activity_days(
 # --- learner feedback --------------------------------------------------------------------------
 
 
+_STARS = (Column("stars", ColumnKind.INTEGER), Column("ratings", ColumnKind.INTEGER))
+
+
 @frozen
-class LearnerFeedback:
+class LearnerFeedback(Tabular):
     """The Learner Feedback report: ratings and the likelihood to recommend.
 
     Guide, "Analytics Reports": "how satisfied your learners are with the learning content and
@@ -265,6 +349,47 @@ class LearnerFeedback:
     average_rating: float | None
     recommendations: int
     average_recommend: float | None
+
+    def _table(self) -> Table:
+        return _STARS, [(stars, n) for stars, n in enumerate(self.distribution, start=1)]
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """Return the star distribution as a ``pandas.DataFrame``: five rows, 1 to 5 stars.
+
+        Columns: ``stars`` (1-5) and ``ratings`` (how many ratings gave that many stars), both
+        ``int64``. The averages are the attributes.
+
+        Raises:
+            MissingExtraError: pandas is not installed (``pip install 'learnprog[notebook]'``).
+        """
+        return to_frame(*self._table())
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw the ratings per star, 1 to 5 (guide, "Analytics Reports": Learner Feedback).
+
+        Args:
+            ax: the matplotlib Axes to draw on; ``None`` makes a new figure.
+
+        Returns:
+            The Axes: five bars (``ax.patches``), 1 to 5 stars; the title gives the average.
+
+        Raises:
+            MissingExtraError: matplotlib is not installed (``pip install
+                'learnprog[notebook]'``).
+        """
+        ax = axes(ax, size=(6.0, 3.0))
+        stars = [f"{n} ★" for n in range(1, 6)]
+        bars = ax.bar(stars, list(self.distribution), color="#dd8452")
+        ax.bar_label(bars, padding=2)
+        ax.set_ylabel("ratings")
+        average = (
+            "no ratings"
+            if self.average_rating is None
+            else (f"average {self.average_rating:.1f} / 5 over {self.ratings:,} ratings")
+        )
+        ax.set_title(f"Learner feedback: {average}")
+        ax.margins(y=0.15)
+        return ax
 
     @classmethod
     def from_sums(
@@ -350,7 +475,7 @@ class ContractUtilization:
 
 
 @frozen
-class Utilization:
+class Utilization(Tabular):
     """The Utilization report: "the overall status on your licenses" (guide, "Analytics Reports").
 
     Population: the organization's **licenses** contracts (enrollments and unlimited contracts
@@ -383,6 +508,64 @@ class Utilization:
             sum(c.utilized for c in ordered),
             ordered,
         )
+
+    def _table(self) -> Table:
+        columns = columns_of(ContractUtilization)
+        return columns, [record_row(c, columns) for c in self.contracts]
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """Return the contract lines as a ``pandas.DataFrame``, by name then ID.
+
+        Columns: ``contract_id`` and ``name`` (``string``), ``purchased``, ``occupied`` and
+        ``utilized`` (``int64`` licenses). The totals are the attributes (and the sums).
+
+        Raises:
+            MissingExtraError: pandas is not installed (``pip install 'learnprog[notebook]'``).
+        """
+        return to_frame(*self._table())
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw each contract's licenses: purchased, occupied and utilized, side by side.
+
+        Source: guide, "Analytics Reports" (Utilization: "A member occupies a license, which
+        becomes 'utilized' once they enroll in their first course").
+
+        Args:
+            ax: the matplotlib Axes to draw on; ``None`` makes a new figure.
+
+        Returns:
+            The Axes: three bar containers (``ax.containers``: purchased, occupied, utilized),
+            one bar per contract, in :attr:`contracts` order.
+
+        Raises:
+            MissingExtraError: matplotlib is not installed (``pip install
+                'learnprog[notebook]'``).
+        """
+        ax = axes(ax, size=(7.0, 1.5 + 0.6 * max(len(self.contracts), 1)))
+        names = [label(c.name) for c in self.contracts]
+        height = 0.27
+        for offset, (series, values, color) in enumerate(
+            (
+                ("Purchased", [c.purchased for c in self.contracts], "#8c8c8c"),
+                ("Occupied", [c.occupied for c in self.contracts], "#4c72b0"),
+                ("Utilized", [c.utilized for c in self.contracts], "#55a868"),
+            )
+        ):
+            ax.barh(
+                [i + (offset - 1) * height for i in range(len(names))],
+                values,
+                height=height,
+                label=series,
+                color=color,
+            )
+        ax.set_yticks(range(len(names)), names)
+        ax.invert_yaxis()
+        ax.set_xlabel("licenses")
+        rate = self.utilized_rate
+        shown = "no licenses" if rate is None else f"{rate:.0f}% of licenses utilized"
+        ax.set_title(f"Utilization: {shown}")
+        ax.legend()
+        return ax
 
     @property
     def occupied_rate(self) -> float | None:

@@ -11,14 +11,18 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping, Set
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import astuple, frozen
 
+from learnprog.frames import Tabular, axes
 from learnprog.model.activity import Enrollment
 from learnprog.model.catalog import EntryKind
 from learnprog.model.learner import Learner, Membership, MemberState
 from learnprog.model.progress import ActivityStatus, DailyActivity, EnrollmentProgress, hours
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 ReportValues = tuple[Any, ...]
 """One report row's values, unformatted, one per column in the guide's order.
@@ -140,8 +144,11 @@ class SpecializationRecord:
 
 
 @frozen
-class EmailReportFigures:
+class EmailReportFigures(Tabular):
     """The eighteen figures of the usage report email (guide, "Accessing Email Reports").
+
+    ``to_pandas()`` gives one row: a column per attribute (counts ``int64``, hours
+    ``float64``, ``computed_at`` an aware UTC ``datetime64``); in Jupyter it shows as a table.
 
     Population: the memberships of the programs the report covers. "Joined learners" are the
     distinct learners who joined one of them (MEMBER, or DELETED_MEMBER after joining); a
@@ -306,8 +313,12 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 @frozen
-class UsageFunnel:
+class UsageFunnel(Tabular):
     """The learner funnel of the admin home page's "Usage Overview".
+
+    ``to_pandas()`` gives one row: a column per attribute (counts ``int64``, rates
+    ``float64`` percent, ``NaN`` for none, ``computed_at`` an aware UTC ``datetime64``);
+    :meth:`plot` draws the funnel.
 
     Source: guide, "Your Admin Home Page" ("invitations sent, learners who have joined, or
     learners who have enrolled"). Counted per membership of the covered programs, so a
@@ -347,6 +358,42 @@ class UsageFunnel:
             _rate(enrolled, joined),
             now,
         )
+
+    @property
+    def stages(self) -> tuple[tuple[str, int], ...]:
+        """The funnel's stages and their memberships, widest first (the guide's names)."""
+        return (
+            ("Invitations sent", self.invitations_sent),
+            ("Joined", self.joined),
+            ("Enrolled", self.enrolled),
+        )
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw the funnel as the admin home page shows it (guide, "Usage Overview").
+
+        One horizontal bar per stage, widest on top, each labelled with its count, so the
+        "leaky bucket" shows where the bars shrink.
+
+        Args:
+            ax: the matplotlib Axes to draw on; ``None`` makes a new figure.
+
+        Returns:
+            The Axes drawn on: one bar per stage (``ax.patches``), in :attr:`stages` order.
+
+        Raises:
+            MissingExtraError: matplotlib is not installed (``pip install
+                'learnprog[notebook]'``).
+        """
+        ax = axes(ax, size=(6.0, 3.0))
+        names = [name for name, _ in self.stages]
+        counts = [count for _, count in self.stages]
+        bars = ax.barh(names, counts, color=["#4c72b0", "#55a868", "#c44e52"])
+        ax.bar_label(bars, labels=[f"{c:,}" for c in counts], padding=3)
+        ax.invert_yaxis()
+        ax.set_xlabel("memberships")
+        ax.set_title("Usage funnel")
+        ax.margins(x=0.15)
+        return ax
 
 
 def usage_funnel(
@@ -449,8 +496,12 @@ def activity_totals(
 
 
 @frozen
-class Summary:
+class Summary(Tabular):
     """The admin home page's summary tab (guide, "Your Admin Home Page").
+
+    ``to_pandas()`` gives one row: a column per attribute (counts ``int64``, hours and the
+    rating ``float64``, ``since`` a ``datetime64`` day, ``computed_at`` an aware UTC
+    ``datetime64``); in Jupyter it shows as a table.
 
     Each figure is a total to date and its change in the past 28 days (see
     :class:`ActivityTotals` for the populations and :func:`summary_since` for the period).

@@ -10,15 +10,16 @@ A row's values (:data:`~learnprog.model.reporting.ReportValues`) come from a typ
 from __future__ import annotations
 
 import csv
-import html
-import importlib
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import call
-from typing import IO, Any, Generic, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from attrs import frozen
 
+from learnprog.frames import Column, ColumnKind, html_table, to_frame
+from learnprog.model.learner import MemberState
+from learnprog.model.progress import hours
 from learnprog.model.reporting import ReportValues
 from learnprog.reports.cells import (
     count,
@@ -29,10 +30,46 @@ from learnprog.reports.cells import (
     yes_no,
 )
 
+if TYPE_CHECKING:
+    import pandas
+
 R = TypeVar("R")
 
 Cell = Callable[[Any], str]
 """A column's rule: one value in, its cell's text out."""
+
+
+@frozen
+class Kind:
+    """A kind of report column: the rule that writes its CSV cells, and its frame column's.
+
+    Attributes:
+        cell: writes one value's CSV cell (:mod:`learnprog.reports.cells`).
+        frame: the kind of its ``to_pandas()`` column (:class:`~learnprog.frames.ColumnKind`).
+        categories: a category column's values.
+        convert: turns a value into the frame's unit (seconds to hours), or ``None``.
+    """
+
+    cell: Cell
+    frame: ColumnKind
+    categories: tuple[str, ...] = ()
+    convert: Callable[[Any], Any] | None = None
+
+
+TEXT = Kind(protect, ColumnKind.TEXT)
+"""Text: formula-protected in the CSV, as written in the frame (``string``)."""
+TIME = Kind(stored_timestamp, ColumnKind.TIME)
+"""A time: ISO 8601 UTC in the CSV, an aware UTC ``datetime64`` in the frame."""
+NUMBER = Kind(two_decimals, ColumnKind.NUMBER)
+"""A number (percent progress, grade 0-100): two decimals in the CSV, ``float64`` in the frame."""
+HOURS = Kind(learning_hours, ColumnKind.NUMBER, convert=hours)
+"""Learning time, given in seconds: hours in the CSV (two decimals) and in the frame."""
+FLAG = Kind(yes_no, ColumnKind.FLAG)
+"""A flag: Yes/No in the CSV, ``bool`` in the frame."""
+COUNT = Kind(count, ColumnKind.INTEGER)
+"""A whole number: ``int64`` in the frame."""
+STATE = Kind(str, ColumnKind.CATEGORY, tuple(s.value for s in MemberState))
+"""A member state (``MEMBER``): a category in the frame."""
 
 
 @frozen
@@ -42,15 +79,23 @@ class Columns:
     Attributes:
         headers: the CSV header.
         cells: one rule per column (:mod:`learnprog.reports.cells`), chosen once per column.
+        frame: one frame column per column (the header and its kind's dtype).
     """
 
     headers: tuple[str, ...]
     cells: tuple[Cell, ...]
+    frame: tuple[Column, ...]
 
     @classmethod
-    def of(cls, *columns: tuple[str, Cell]) -> Columns:
-        """Columns from ``(header, rule)`` pairs."""
-        return cls(tuple(h for h, _ in columns), tuple(c for _, c in columns))
+    def of(cls, *columns: tuple[str, Kind]) -> Columns:
+        """Columns from ``(header, kind)`` pairs."""
+        return cls(
+            tuple(h for h, _ in columns),
+            tuple(k.cell for _, k in columns),
+            tuple(
+                Column(h, k.frame, categories=k.categories, convert=k.convert) for h, k in columns
+            ),
+        )
 
     def write(self, values: Sequence[Any]) -> list[str]:
         """Return one row's cells: each value written by its column's rule."""
@@ -70,28 +115,28 @@ PROFILE_COLUMNS = (
 )
 """The optional profile columns every report ends with (guide: "Manager Name" ...)."""
 
-_LEARNER = (("Name", protect), ("Email", protect), ("External Id", protect))
-_PROFILE = tuple((header, protect) for header in PROFILE_COLUMNS)
+_LEARNER = (("Name", TEXT), ("Email", TEXT), ("External Id", TEXT))
+_PROFILE = tuple((header, TEXT) for header in PROFILE_COLUMNS)
 
 USAGE = Columns.of(
     *_LEARNER,
-    ("Course", protect),
-    ("Course ID", protect),
-    ("Course Slug", protect),
-    ("University", protect),
-    ("Enrollment Time", stored_timestamp),
-    ("Class Start Time", stored_timestamp),
-    ("Last Course Activity Time", stored_timestamp),
-    ("Overall Progress", two_decimals),
-    ("Estimated Learning Hours", learning_hours),
-    ("Completed", yes_no),
-    ("Removed From Program", yes_no),
-    ("Program Slug", protect),
-    ("Program Name", protect),
-    ("Enrollment Source", protect),
-    ("Completion Time", stored_timestamp),
-    ("Course Grades", two_decimals),
-    ("Contract", protect),
+    ("Course", TEXT),
+    ("Course ID", TEXT),
+    ("Course Slug", TEXT),
+    ("University", TEXT),
+    ("Enrollment Time", TIME),
+    ("Class Start Time", TIME),
+    ("Last Course Activity Time", TIME),
+    ("Overall Progress", NUMBER),
+    ("Estimated Learning Hours", HOURS),
+    ("Completed", FLAG),
+    ("Removed From Program", FLAG),
+    ("Program Slug", TEXT),
+    ("Program Name", TEXT),
+    ("Enrollment Source", TEXT),
+    ("Completion Time", TIME),
+    ("Course Grades", NUMBER),
+    ("Contract", TEXT),
     *_PROFILE,
 )
 """The Usage Report's columns (values: :meth:`~learnprog.model.reporting.UsageRecord.values`)."""
@@ -101,15 +146,15 @@ USAGE_COLUMNS = USAGE.headers
 
 MEMBERSHIP = Columns.of(
     *_LEARNER,
-    ("Program Name", protect),
-    ("Program Slug", protect),
-    ("# Enrolled Courses", count),
-    ("# Completed Courses", count),
-    ("Member State", str),
-    ("Join Date", stored_timestamp),
-    ("Invitation Date", stored_timestamp),
-    ("Last Activity Time", stored_timestamp),
-    ("Contract(s)", protect),
+    ("Program Name", TEXT),
+    ("Program Slug", TEXT),
+    ("# Enrolled Courses", COUNT),
+    ("# Completed Courses", COUNT),
+    ("Member State", STATE),
+    ("Join Date", TIME),
+    ("Invitation Date", TIME),
+    ("Last Activity Time", TIME),
+    ("Contract(s)", TEXT),
     *_PROFILE,
 )
 """The Membership Report's columns (values:
@@ -120,18 +165,18 @@ MEMBERSHIP_COLUMNS = MEMBERSHIP.headers
 
 SPECIALIZATION = Columns.of(
     *_LEARNER,
-    ("Specialization", protect),
-    ("Specialization Slug", protect),
-    ("University", protect),
-    ("Enrollment Time", stored_timestamp),
-    ("Last Specialization Activity Time", stored_timestamp),
-    ("Completed", yes_no),
-    ("Removed From Program", yes_no),
-    ("Program Slug", protect),
-    ("Program Name", protect),
-    ("Enrollment Source", protect),
-    ("Specialization Completion Time", stored_timestamp),
-    ("Contract", protect),
+    ("Specialization", TEXT),
+    ("Specialization Slug", TEXT),
+    ("University", TEXT),
+    ("Enrollment Time", TIME),
+    ("Last Specialization Activity Time", TIME),
+    ("Completed", FLAG),
+    ("Removed From Program", FLAG),
+    ("Program Slug", TEXT),
+    ("Program Name", TEXT),
+    ("Enrollment Source", TEXT),
+    ("Specialization Completion Time", TIME),
+    ("Contract", TEXT),
     *_PROFILE,
 )
 """The Specialization Report's columns (values:
@@ -140,7 +185,7 @@ SPECIALIZATION = Columns.of(
 SPECIALIZATION_COLUMNS = SPECIALIZATION.headers
 """The Specialization Report's columns, in the guide's order."""
 
-EMAIL = Columns.of(("Email", protect))
+EMAIL = Columns.of(("Email", TEXT))
 """A member email list's one column."""
 
 
@@ -216,27 +261,24 @@ class Report(Generic[R]):
         self.write_csv(buffer, excel=excel)
         return buffer.getvalue()
 
-    def to_pandas(self) -> Any:
-        """Return the report as a ``pandas.DataFrame`` of its CSV cells (strings).
+    def to_pandas(self) -> pandas.DataFrame:
+        """Return the report as a ``pandas.DataFrame``: one column per header, with real dtypes.
+
+        Text as written (``string``; a text cell's formula protection is a CSV matter and not
+        applied here), times as aware UTC ``datetime64``, progress and grades as ``float64``
+        (percent 0-100, ``NaN`` for none), learning hours as ``float64`` hours, counts as
+        ``int64``, Yes/No flags as ``bool``, the member state as a ``category`` (see
+        :mod:`learnprog.frames`). Rows are read as :meth:`write_csv` reads them (streamed
+        from a SQL store, without typed records).
 
         Raises:
-            ImportError: pandas is not installed (``pip install 'learnprog[pandas]'``).
+            MissingExtraError: pandas is not installed (``pip install 'learnprog[notebook]'``).
         """
-        pandas = importlib.import_module("pandas")  # an optional dependency
-        return pandas.DataFrame(list(self._cell_rows()), columns=list(self.columns))
+        return to_frame(self._table.frame, self._values())
 
     def _repr_html_(self) -> str:
-        """The first 20 rows as an HTML table, for Jupyter."""
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = []
-        for index, row in enumerate(self._cell_rows()):
-            if index == 20:
-                body.append(f'<tr><td colspan="{len(self.columns)}">…</td></tr>')
-                break
-            cells = "".join(f"<td>{html.escape(c)}</td>" for c in row)
-            body.append(f"<tr>{cells}</tr>")
-        caption = f"<caption>{html.escape(self.name)}</caption>"
-        return f"<table>{caption}<tr>{head}</tr>{''.join(body)}</table>"
+        """The first 20 rows' CSV cells as an HTML table, for Jupyter (every cell escaped)."""
+        return html_table(self.name, self.columns, self._cell_rows())
 
 
 class ReportRecord(Protocol):

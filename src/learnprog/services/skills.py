@@ -15,6 +15,7 @@ import re
 import statistics
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Literal
 
 from attrs import frozen
 
@@ -26,6 +27,7 @@ from learnprog.errors import (
     NotFoundError,
     ValidationError,
 )
+from learnprog.frames import Column, ColumnKind, Rows, Table, axes, day_values, label
 from learnprog.model._rules import record_id
 from learnprog.model.access import Actor
 from learnprog.model.activity import LearningEvent
@@ -56,6 +58,9 @@ from learnprog.model.skills import (
 )
 from learnprog.services._base import Service, retry_on
 from learnprog.storage.ports import UnitOfWork
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 @frozen
@@ -279,6 +284,358 @@ class BenchmarkPoint:
     industry_average: float
     percentile: float
     band: Band
+
+
+# --- result lists: frames, Jupyter tables and plots (learnprog.frames) -------------------------
+
+_LEVEL_COLORS = {
+    Level.BEGINNER: "#dd8452",
+    Level.INTERMEDIATE: "#4c72b0",
+    Level.ADVANCED: "#55a868",
+}
+_SKILL = (
+    Column("skill_id", ColumnKind.TEXT),
+    Column("domain", ColumnKind.TEXT),
+    Column("skill", ColumnKind.TEXT),
+)
+_LEVEL_COUNTS = tuple(Column(lv.value, ColumnKind.INTEGER) for lv in Level)
+_LEVEL = Column("level", ColumnKind.CATEGORY, categories=tuple(lv.value for lv in Level))
+_COURSE = (
+    Column("rank", ColumnKind.INTEGER),
+    Column("course_id", ColumnKind.TEXT),
+    Column("name", ColumnKind.TEXT),
+    Column("relevance", ColumnKind.NUMBER),
+)
+
+
+def _bar_positions(count: int, group: int, index: int, width: float) -> list[float]:
+    """Where bar ``index`` of ``group`` side-by-side bars goes, for ``count`` categories."""
+    return [i + (index - (group - 1) / 2) * width for i in range(count)]
+
+
+class Leaderboard(Rows[LeaderboardRow]):
+    """The skill mastery leaderboard's rows (:meth:`SkillScorer.leaderboard`).
+
+    ``to_pandas()`` columns: ``domain``, ``skill``, ``name`` and ``email`` (``string``,
+    ``<NA>`` when hidden), ``level`` (a ``category``, beginner < intermediate < advanced) and
+    ``score`` (``float64``, 0-500).
+    """
+
+    row_type = LeaderboardRow
+
+
+class ProficiencyBySkill(Rows[SkillLevels]):
+    """Learners per level in the most popular skills (:meth:`SkillScorer.proficiency_by_skill`).
+
+    ``to_pandas()`` columns: ``skill_id``, ``domain``, ``skill`` (``string``), then one
+    ``int64`` column per level: ``beginner``, ``intermediate``, ``advanced`` (rated learners).
+    """
+
+    row_type = SkillLevels
+
+    def _table(self) -> Table:
+        return (*_SKILL, *_LEVEL_COUNTS), [
+            (r.skill_id, r.domain, r.skill, *(r.counts.get(lv, 0) for lv in Level)) for r in self
+        ]
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw learners per level as stacked bars, one bar per skill.
+
+        Source: guide, "Learner Proficiency by Top Skill" ("how many learners are at what level
+        of skill mastery (Beginner, Intermediate, and Advanced), for the most popular skills").
+
+        Args:
+            ax: the matplotlib Axes to draw on; ``None`` makes a new figure.
+
+        Returns:
+            The Axes: three bar containers (``ax.containers``), beginner, intermediate and
+            advanced, one bar per skill in row order.
+
+        Raises:
+            MissingExtraError: matplotlib is not installed (``pip install
+                'learnprog[notebook]'``).
+        """
+        ax = axes(ax, size=(8.0, 3.5))
+        places = range(len(self))
+        bottom = [0] * len(self)
+        for lv in Level:
+            heights = [r.counts.get(lv, 0) for r in self]
+            ax.bar(places, heights, bottom=bottom, label=lv.value, color=_LEVEL_COLORS[lv])
+            bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+        ax.set_xticks(places, [label(r.skill) for r in self], rotation=20)
+        ax.set_ylabel("rated learners")
+        ax.set_title("Learner proficiency by top skill")
+        ax.legend()
+        return ax
+
+
+class HoursToMastery(Rows[MasteryHours]):
+    """Median hours to each level, per skill (:meth:`SkillScorer.hours_to_mastery`).
+
+    ``to_pandas()`` columns: ``skill_id``, ``domain``, ``skill`` (``string``),
+    ``intermediate_hours`` and ``advanced_hours`` (``float64`` hours, ``NaN`` when nobody
+    reached the level), ``intermediate_learners`` and ``advanced_learners`` (``int64``).
+    """
+
+    row_type = MasteryHours
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw the median hours to INTERMEDIATE and to ADVANCED side by side, per skill.
+
+        Source: guide, "Median Hours to Mastery". A level nobody reached has no bar.
+
+        Args:
+            ax: the matplotlib Axes to draw on; ``None`` makes a new figure.
+
+        Returns:
+            The Axes: two bar containers (``ax.containers``: intermediate, advanced), one bar
+            per skill in row order (height ``NaN`` where nobody reached the level).
+
+        Raises:
+            MissingExtraError: matplotlib is not installed (``pip install
+                'learnprog[notebook]'``).
+        """
+        ax = axes(ax, size=(8.0, 3.5))
+        width = 0.38
+        for index, (lv, values) in enumerate(
+            (
+                (Level.INTERMEDIATE, [r.intermediate_hours for r in self]),
+                (Level.ADVANCED, [r.advanced_hours for r in self]),
+            )
+        ):
+            heights = [math.nan if v is None else v for v in values]
+            ax.bar(
+                _bar_positions(len(self), 2, index, width),
+                heights,
+                width=width,
+                label=lv.value,
+                color=_LEVEL_COLORS[lv],
+            )
+        ax.set_xticks(range(len(self)), [label(r.skill) for r in self], rotation=20)
+        ax.set_ylabel("median learning hours")
+        ax.set_title("Median hours to mastery")
+        ax.legend()
+        return ax
+
+
+class MasteryOverTime(Rows[MasteryPoint]):
+    """Learners who had reached each level, per skill and day.
+
+    Returned by :meth:`SkillScorer.mastery_over_time`.
+
+    ``to_pandas()`` columns: ``skill_id`` (``string``), ``day`` (``datetime64``, a UTC day),
+    ``intermediate`` and ``advanced`` (``int64``, cumulative learners).
+
+    Attributes:
+        skill_names: each skill's name, by skill ID (for the plot's legend).
+    """
+
+    row_type = MasteryPoint
+
+    def __init__(
+        self, points: Iterable[MasteryPoint] = (), skill_names: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(points)
+        self.skill_names = dict(skill_names or {})
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw, per skill, the learners who had reached INTERMEDIATE and ADVANCED over time.
+
+        Source: guide, "Skill Mastery Over Time" ("Total number of people who have reached,
+        for a given skill, either an intermediate or advanced level, over time"). Steps: a
+        count holds until the next day a learner reached the level.
+
+        Args:
+            ax: the matplotlib Axes to draw on; ``None`` makes a new figure.
+
+        Returns:
+            The Axes: per skill (by skill ID), a solid line for INTERMEDIATE then a dashed
+            line of the same color for ADVANCED (``ax.lines``), labelled ``"intermediate:
+            <skill name>"`` and ``"advanced: <skill name>"``.
+
+        Raises:
+            MissingExtraError: matplotlib is not installed (``pip install
+                'learnprog[notebook]'``).
+        """
+        ax = axes(ax)
+        by_skill: dict[str, list[MasteryPoint]] = {}
+        for point in self:
+            by_skill.setdefault(point.skill_id, []).append(point)
+        for index, (skill_id, points) in enumerate(sorted(by_skill.items())):
+            name = label(self.skill_names.get(skill_id, skill_id))
+            days = day_values([p.day for p in points])
+            color = f"C{index % 10}"
+            # the level first: a label starting with "_" would be left out of the legend
+            ax.step(days, [p.intermediate for p in points], where="post", color=color,
+                    label=f"intermediate: {name}")  # fmt: skip
+            ax.step(days, [p.advanced for p in points], where="post", color=color,
+                    linestyle="--", label=f"advanced: {name}")  # fmt: skip
+        ax.set_ylabel("learners")
+        ax.set_ylim(bottom=0)
+        ax.set_title("Skill mastery over time")
+        if by_skill:
+            ax.legend()
+        ax.figure.autofmt_xdate()
+        return ax
+
+
+EffortMetric = Literal["assessments_completed", "average_assessments", "hours", "average_hours"]
+"""A :class:`SkillEffort` figure that :meth:`EffortBySkill.plot` draws."""
+
+_EFFORT_TITLES: dict[str, tuple[str, str]] = {
+    "assessments_completed": ("Total Assessments Completed by Skill", "assessments"),
+    "average_assessments": ("Avg Assessments Completed by Skill", "assessments per learner"),
+    "hours": ("Total Hours Spent Learning by Skill", "hours"),
+    "average_hours": ("Avg Hours Spent Learning Skill", "hours per learner"),
+}
+
+
+class EffortBySkill(Rows[SkillEffort]):
+    """Assessments completed and hours spent, per skill (:meth:`SkillScorer.effort_by_skill`).
+
+    ``to_pandas()`` columns: ``skill_id``, ``domain``, ``skill`` (``string``),
+    ``assessments_completed``, ``assessment_learners`` and ``hour_learners`` (``int64``),
+    ``average_assessments``, ``hours`` and ``average_hours`` (``float64``; hours as hours).
+    """
+
+    row_type = SkillEffort
+
+    def plot(self, metric: EffortMetric = "assessments_completed", ax: Axes | None = None) -> Axes:
+        """Draw one effort figure per skill as bars: one of the guide's classic metrics.
+
+        Sources: guide, "Total Assessments Completed by Skill" (``assessments_completed``),
+        "Avg Assessments Completed by Skill" (``average_assessments``) and "Avg Hours Spent
+        Learning Skill" (``average_hours``); ``hours`` is the total behind the last.
+
+        Args:
+            metric: the :class:`SkillEffort` attribute drawn.
+            ax: the matplotlib Axes to draw on; ``None`` makes a new figure.
+
+        Returns:
+            The Axes: one bar per skill in row order (``ax.patches``).
+
+        Raises:
+            ValidationError: another metric (field ``metric``).
+            MissingExtraError: matplotlib is not installed (``pip install
+                'learnprog[notebook]'``).
+        """
+        if metric not in _EFFORT_TITLES:
+            raise ValidationError(
+                f"a metric is one of {', '.join(_EFFORT_TITLES)}", field="metric", value=metric
+            )
+        title, unit = _EFFORT_TITLES[metric]
+        ax = axes(ax, size=(8.0, 3.5))
+        values = [float(getattr(r, metric)) for r in self]
+        ax.bar(range(len(self)), values, color="#4c72b0")
+        ax.set_xticks(range(len(self)), [label(r.skill) for r in self], rotation=20)
+        ax.set_ylabel(unit)
+        ax.set_title(title)
+        return ax
+
+
+class RelevantCourses(Rows[SkillCourses]):
+    """The most relevant courses per skill, level (:meth:`SkillScorer.relevant_courses`).
+
+    ``to_pandas()`` has one row per skill, level and course (long format): ``skill_id``,
+    ``domain``, ``skill`` (``string``), ``level`` (a ``category``), ``rank`` (``int64``, 1
+    for the most relevant course at that level), ``course_id``, ``name`` (``string``) and
+    ``relevance`` (``float64``, 0-1). A level without a course (the guide's "∅") has no row.
+    """
+
+    row_type = SkillCourses
+
+    def _table(self) -> Table:
+        return (*_SKILL, _LEVEL, *_COURSE), [
+            (r.skill_id, r.domain, r.skill, lv, rank, c.course_id, c.name, c.relevance)
+            for r in self
+            for lv in Level
+            for rank, c in enumerate(r.courses.get(lv, ()), start=1)
+        ]
+
+
+class IndustryBenchmark(Rows[BenchmarkRow]):
+    """The organization against its reference group, per skill.
+
+    Returned by :meth:`SkillScorer.industry_benchmark`. ``to_pandas()`` columns:
+    ``skill_id``, ``domain``, ``skill`` (``string``), ``score``, ``industry_average`` (0-500)
+    and ``percentile`` (0-100) (``float64``), ``learners`` and ``companies`` (``int64``),
+    ``band`` (a ``category``, lagging < emerging < competitive < cutting-edge).
+    """
+
+    row_type = BenchmarkRow
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw each skill's percentile rank as a bar, with the quartile bands marked.
+
+        Source: guide, "Current Industry Benchmark" ("the fraction of companies you
+        outperform among the selected reference group, by skill"; quartiles 0-25% lagging,
+        26-50% emerging, 51-75% competitive, 76-100% cutting-edge).
+
+        Args:
+            ax: the matplotlib Axes to draw on; ``None`` makes a new figure.
+
+        Returns:
+            The Axes: one horizontal bar per skill in row order (``ax.patches``), each
+            labelled with its band, and dotted lines at 25, 50 and 75.
+
+        Raises:
+            MissingExtraError: matplotlib is not installed (``pip install
+                'learnprog[notebook]'``).
+        """
+        ax = axes(ax, size=(7.0, 1.5 + 0.5 * max(len(self), 1)))
+        places = range(len(self))
+        bars = ax.barh(places, [r.percentile for r in self], color="#4c72b0")
+        ax.set_yticks(places, [label(r.skill) for r in self])
+        ax.bar_label(bars, labels=[r.band.value for r in self], padding=3)
+        for quartile in (25, 50, 75):
+            ax.axvline(quartile, color="#8c8c8c", linestyle=":", linewidth=1)
+        ax.set_xlim(0, 115)
+        ax.set_xticks([0, 25, 50, 75, 100])
+        ax.invert_yaxis()
+        ax.set_xlabel("percentile rank in the reference group")
+        ax.set_title("Current industry benchmark")
+        return ax
+
+
+class BenchmarkOverTime(Rows[BenchmarkPoint]):
+    """One skill's benchmark at the end of each date (:meth:`SkillScorer.benchmark_over_time`).
+
+    ``to_pandas()`` columns: ``day`` (``datetime64``, a UTC day), ``score`` and
+    ``industry_average`` (``float64``, 0-500), ``learners`` (``int64``), ``percentile``
+    (``float64``, 0-100) and ``band`` (a ``category``).
+    """
+
+    row_type = BenchmarkPoint
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw the organization's average score against the industry average over time.
+
+        Source: guide, "Industry Benchmark Over Time" ("your company's skill score changes in
+        relation to the industry's average skill score").
+
+        Args:
+            ax: the matplotlib Axes to draw on; ``None`` makes a new figure.
+
+        Returns:
+            The Axes: ``ax.lines`` are the organization's score, then the industry average
+            (dashed), both on the 0-500 scale.
+
+        Raises:
+            MissingExtraError: matplotlib is not installed (``pip install
+                'learnprog[notebook]'``).
+        """
+        ax = axes(ax)
+        days = day_values([p.day for p in self])
+        ax.plot(days, [p.score for p in self], marker=".", label="Your organization")
+        ax.plot(days, [p.industry_average for p in self], linestyle="--",
+                label="Industry average")  # fmt: skip
+        low, high = SCORE_SCALE
+        ax.set_ylim(low, high)
+        ax.set_ylabel("average skill score (0-500)")
+        ax.set_title("Industry benchmark over time")
+        ax.legend()
+        ax.figure.autofmt_xdate()
+        return ax
 
 
 REFERENCE_COLUMNS = ("Company", "Geography", "Size", "Industry", "Domain", "Skill", "Score")
@@ -594,7 +951,7 @@ class SkillScorer(Service):
 
     def hours_to_mastery(
         self, actor: Actor, organization_id: str, *, skill_id: str | None = None
-    ) -> Sequence[MasteryHours]:
+    ) -> HoursToMastery:
         """Median learning hours to reach INTERMEDIATE and ADVANCED, per skill.
 
         A learner's hours to a level are their learning hours in the courses tagged with the
@@ -644,11 +1001,11 @@ class SkillScorer(Service):
                     statistics.median(to_mid) if to_mid else None, len(to_mid),
                     statistics.median(to_top) if to_top else None, len(to_top),
                 ))  # fmt: skip
-        return sorted(rows, key=lambda r: (r.domain, r.skill, r.skill_id))
+        return HoursToMastery(sorted(rows, key=lambda r: (r.domain, r.skill, r.skill_id)))
 
     def mastery_over_time(
         self, actor: Actor, organization_id: str, *, skill_id: str | None = None
-    ) -> Sequence[MasteryPoint]:
+    ) -> MasteryOverTime:
         """Learners who have reached INTERMEDIATE and ADVANCED, by skill and UTC date.
 
         Counts are cumulative: a point for each UTC date on which a learner first reached a
@@ -671,6 +1028,7 @@ class SkillScorer(Service):
         with self._as_org_admin(actor, organization_id, "read skills analytics") as (uow, org):
             wanted = None if skill_id is None else [record_id(skill_id, field="skill_id")]
             ratings = uow.skill_ratings.ratings(org.id, wanted)
+            names = {s.id: s.name for s in uow.skills.list_for_organization(org.id)}
         days: dict[str, dict[date, list[int]]] = {}
         for r in ratings:
             for index, at in enumerate((r.intermediate_at, r.advanced_at)):
@@ -684,9 +1042,9 @@ class SkillScorer(Service):
                 mid += days[sid][day][0]
                 top += days[sid][day][1]
                 points.append(MasteryPoint(sid, day, mid, top))
-        return points
+        return MasteryOverTime(points, names)
 
-    def effort_by_skill(self, actor: Actor, organization_id: str) -> Sequence[SkillEffort]:
+    def effort_by_skill(self, actor: Actor, organization_id: str) -> EffortBySkill:
         """Assessments completed and hours spent learning, total and per learner, by skill.
 
         An assessment is completed by a learner once they have an attempt at it (any grade);
@@ -739,7 +1097,7 @@ class SkillScorer(Service):
                 len(completions), people, len(completions) / people if people else 0.0,
                 total, len(per_learner), total / len(per_learner) if per_learner else 0.0,
             ))  # fmt: skip
-        return rows
+        return EffortBySkill(rows)
 
     def relevant_courses(
         self,
@@ -749,7 +1107,7 @@ class SkillScorer(Service):
         *,
         skill_id: str | None = None,
         settings: EloSettings | None = None,
-    ) -> Sequence[SkillCourses]:
+    ) -> RelevantCourses:
         """The courses the program offers that teach each skill, per level, most relevant first.
 
         Offered courses are those in the program's curriculum collections, directly or through
@@ -807,7 +1165,7 @@ class SkillScorer(Service):
                 ranked = {lv: tuple(sorted(cs, key=lambda c: (-c.relevance, c.name, c.course_id)))
                           for lv, cs in per.items()}  # fmt: skip
                 rows.append(SkillCourses(skill.id, skill.domain, skill.name, ranked))
-        return rows
+        return RelevantCourses(rows)
 
     # --- the industry benchmark -----------------------------------------------------------------
 
@@ -818,7 +1176,7 @@ class SkillScorer(Service):
         reference: ReferenceGroup,
         *,
         settings: EloSettings | None = None,
-    ) -> Sequence[BenchmarkRow]:
+    ) -> IndustryBenchmark:
         """The organization's percentile rank per skill among a reference group's companies.
 
         The organization's score in a skill is the mean 0-500 score of its rated learners in
@@ -863,7 +1221,7 @@ class SkillScorer(Service):
                 skill.id, skill.domain, skill.name, average, len(mine), len(group),
                 math.fsum(group) / len(group), rank, band(rank),
             ))  # fmt: skip
-        return rows
+        return IndustryBenchmark(rows)
 
     def benchmark_over_time(
         self,
@@ -874,7 +1232,7 @@ class SkillScorer(Service):
         *,
         dates: Sequence[date] | None = None,
         settings: EloSettings | None = None,
-    ) -> Sequence[BenchmarkPoint]:
+    ) -> BenchmarkOverTime:
         """The benchmark of one skill at each date (guide, "Industry Benchmark Over Time").
 
         Scores as of a date are found by replaying: every stored attempt of the organization
@@ -920,7 +1278,7 @@ class SkillScorer(Service):
             ]  # fmt: skip
         group = reference.skill_scores(skill.domain, skill.name)
         if not group:
-            return []
+            return BenchmarkOverTime()
         if wanted_dates is None:
             wanted_dates = sorted({a.at.date() for a in attempts if skill.id in a.skills})
         state = EloState()
@@ -943,7 +1301,7 @@ class SkillScorer(Service):
                 rank = percentile_rank(average, group)
                 industry = math.fsum(group) / len(group)
                 points.append(BenchmarkPoint(day, average, len(rated), industry, rank, band(rank)))
-        return points
+        return BenchmarkOverTime(points)
 
     # --- the glossary --------------------------------------------------------------------------
 
@@ -1082,7 +1440,7 @@ class SkillScorer(Service):
         limit: int = 20,
         hide_contact: bool = False,
         settings: EloSettings | None = None,
-    ) -> Sequence[LeaderboardRow]:
+    ) -> Leaderboard:
         """The skill mastery leaderboard: learners at INTERMEDIATE or ADVANCED, by score.
 
         Rule (guide, "Skill Mastery Leaderboard": "which learners have currently attained
@@ -1128,7 +1486,7 @@ class SkillScorer(Service):
                     score(r.theta),
                 )
             )
-        return rows
+        return Leaderboard(rows)
 
     def proficiency_by_skill(
         self,
@@ -1137,7 +1495,7 @@ class SkillScorer(Service):
         *,
         top: int = 10,
         settings: EloSettings | None = None,
-    ) -> Sequence[SkillLevels]:
+    ) -> ProficiencyBySkill:
         """Learners per level for the most popular skills (most rated learners first).
 
         Raises:
@@ -1153,4 +1511,6 @@ class SkillScorer(Service):
                     per = counts.setdefault(r.skill_id, dict.fromkeys(Level, 0))
                     per[found] += 1
         ranked = sorted(counts.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[:top]
-        return [SkillLevels(sid, skills[sid].domain, skills[sid].name, per) for sid, per in ranked]
+        return ProficiencyBySkill(
+            SkillLevels(sid, skills[sid].domain, skills[sid].name, per) for sid, per in ranked
+        )
