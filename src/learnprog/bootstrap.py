@@ -8,9 +8,7 @@ from __future__ import annotations
 import os
 import warnings
 from types import TracebackType
-from typing import Self
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING, Self
 
 from learnprog.clock import Clock, SystemClock
 from learnprog.errors import ConfigurationWarning, ValidationError
@@ -31,9 +29,11 @@ from learnprog.services import (
 from learnprog.services.exports import ExportImportService
 from learnprog.services.mail import MailService
 from learnprog.settings import Settings
-from learnprog.storage.memory import InMemoryStore
 from learnprog.storage.ports import UnitOfWorkFactory
 from learnprog.tokens import TokenSigner
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 SERVICE_NAMES = (
     "organizations",
@@ -174,6 +174,8 @@ def connect(
                 "give a storage URL (text) or a uow_factory", field="url", value=url
             )
         if url == "memory://":
+            from learnprog.storage.memory import InMemoryStore
+
             uow_factory = InMemoryStore().unit_of_work
         else:
             from learnprog.storage.sql import (
