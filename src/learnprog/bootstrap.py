@@ -146,8 +146,11 @@ def connect(
         clock: the source of "now"; default the system clock.
         uow_factory: a host's own storage adapter: a callable returning a fresh
             :class:`~learnprog.storage.ports.UnitOfWork` over shared storage.
-        migrate: for SQL URLs, upgrade the schema to the newest migration first. Pass False
-            where migrations are run separately (``learnprog db upgrade``).
+        migrate: for SQL URLs, upgrade the schema to the newest migration first (a database
+            already there is checked with one query; an upgrade holds the schema lock, so
+            processes starting at once make one schema: docs/howto-databases.md,
+            "Migrations"). Pass False where migrations are run separately (``learnprog db
+            upgrade``), as web workers should.
 
     Returns:
         A :class:`Learnprog` with every service wired.
@@ -161,6 +164,7 @@ def connect(
     Raises:
         ValidationError: neither a URL nor a ``uow_factory``, or an unsupported URL.
         StorageUnavailableError: the database cannot be reached.
+        ConcurrencyError: another process held the schema lock for 600 s (upgrading).
         StorageError: a migration failed.
     """
     if uow_factory is not None or url != "memory://":

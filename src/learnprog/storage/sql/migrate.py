@@ -220,7 +220,15 @@ def schema_lock(engine: Engine, *, timeout: float = SCHEMA_LOCK_TIMEOUT_S) -> It
 def upgrade_locked(conn: Connection, revision: str = "head") -> None:
     """Upgrade on a connection holding the schema lock (yielded by :func:`schema_lock`).
 
+    For code of a host's own that holds the lock for more than the upgrade; otherwise call
+    :func:`upgrade`, which takes the lock.
+
+    Args:
+        conn: the connection :func:`schema_lock` yielded, inside its block.
+        revision: the revision to reach, default the newest.
+
     Raises:
+        ConflictError: a migration refused the stored data (revision 0013's shared keys).
         StorageError: a migration failed.
     """
     from alembic import command
