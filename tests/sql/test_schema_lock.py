@@ -19,7 +19,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
-from learnprog.errors import ConcurrencyError
+from learnprog.errors import ConcurrencyError, ValidationError
 from learnprog.storage.sql import current_revision, head_revision, upgrade
 from learnprog.storage.sql.migrate import (
     schema_lock,
@@ -28,7 +28,7 @@ from learnprog.storage.sql.migrate import (
     upgrade_locked,
 )
 from learnprog.storage.sql.tables import metadata
-from tests.conftest import reset_schema
+from tests.conftest import empty_tables, reset_schema
 from tests.races import process_race
 from tests.sql import startup_workers
 
@@ -124,11 +124,18 @@ def test_processes_connecting_at_once_to_a_database_at_head_change_nothing(
     assert _schema(sql_engine) == before
 
 
-def test_at_head_connect_does_not_wait_for_the_schema_lock(sql_engine: Engine) -> None:
-    if sql_engine.dialect.name == "sqlite":
-        pytest.skip("on SQLite the schema lock is the write lock, which every connect waits for")
-    with schema_lock(sql_engine, timeout=5), process_race(2) as race:
-        results = race.results(startup_workers.connect_and_report, [(_url(sql_engine),)] * 2)
+# Not SQLite: there the schema lock is the write lock, which connect waits for.
+SERVERS = [pytest.param(b, marks=getattr(pytest.mark, b), id=b) for b in ("postgresql", "mariadb")]
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_at_head_connect_does_not_wait_for_the_schema_lock(
+    server: str, engine_pool: Callable[[str], Engine]
+) -> None:
+    engine = engine_pool(server)
+    empty_tables(engine)
+    with schema_lock(engine, timeout=5), process_race(2) as race:
+        results = race.results(startup_workers.connect_and_report, [(_url(engine),)] * 2)
     assert results == [([], 0)] * 2
 
 
@@ -208,3 +215,13 @@ def test_the_lock_is_released_when_the_upgrade_fails(empty_engine: Engine) -> No
     with schema_lock(empty_engine, timeout=1) as conn:  # free again at once
         upgrade_locked(conn, "0001")
     assert current_revision(empty_engine) == "0001"
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), True, "5"])
+def test_a_lock_timeout_that_is_no_positive_number_of_seconds_is_refused(
+    sql_engine: Engine, timeout: object
+) -> None:
+    with pytest.raises(ValidationError, match="positive number of seconds") as info:
+        upgrade(sql_engine, lock_timeout=timeout)  # type: ignore[arg-type]
+    assert info.value.field == "lock_timeout"
+    assert current_revision(sql_engine) == head_revision()

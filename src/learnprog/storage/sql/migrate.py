@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from learnprog.errors import ConcurrencyError
+from learnprog.errors import ConcurrencyError, ValidationError
 from learnprog.storage.sql.engine import READ_ONLY, SQLITE_BUSY_TIMEOUT_MS
 from learnprog.storage.sql.errors import translate_errors
 from learnprog.storage.sql.types import MYSQL_DIALECTS
@@ -174,6 +175,20 @@ def _release(conn: Connection, name: str | None) -> None:
         conn.invalidate()
 
 
+def _check_timeout(timeout: float) -> None:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ValidationError(
+            f"the schema lock's timeout is a positive number of seconds, not {timeout!r}",
+            field="lock_timeout",
+            value=timeout,
+        )
+
+
 @contextmanager
 def schema_lock(engine: Engine, *, timeout: float = SCHEMA_LOCK_TIMEOUT_S) -> Iterator[Connection]:
     """Hold learnprog's schema lock while the block runs; yield its connection, in a transaction.
@@ -197,10 +212,12 @@ def schema_lock(engine: Engine, *, timeout: float = SCHEMA_LOCK_TIMEOUT_S) -> It
         timeout: seconds to wait for the lock (default :data:`SCHEMA_LOCK_TIMEOUT_S`).
 
     Raises:
+        ValidationError: ``timeout`` is not a positive, finite number of seconds.
         ConcurrencyError: the lock was not free after ``timeout`` seconds.
         StorageUnavailableError: the database cannot be reached.
         StorageError: any other database failure.
     """
+    _check_timeout(timeout)
     with engine.connect() as conn:
         with translate_errors("schema lock"):
             name = _acquire(conn, timeout)
@@ -255,11 +272,13 @@ def upgrade(
         lock_timeout: seconds to wait for another process's upgrade.
 
     Raises:
+        ValidationError: ``lock_timeout`` is not a positive, finite number of seconds.
         ConcurrencyError: another process held the schema lock for ``lock_timeout`` seconds.
         ConflictError: a migration refused the stored data (revision 0013's shared keys).
         StorageUnavailableError: the database cannot be reached.
         StorageError: a migration failed.
     """
+    _check_timeout(lock_timeout)
     if revision == "head" and stored_revision(engine) == shipped_head():
         return
     with translate_errors("migration"), schema_lock(engine, timeout=lock_timeout) as conn:
