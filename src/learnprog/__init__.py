@@ -8,7 +8,11 @@ Start with :func:`connect`::
                                                email_domains=["acme.example"])
 """
 
-from learnprog.bootstrap import Learnprog, connect
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from learnprog.clock import Clock, FixedClock, SystemClock
 from learnprog.errors import (
     ConcurrencyError,
@@ -30,30 +34,70 @@ from learnprog.errors import (
     StorageUnavailableError,
     ValidationError,
 )
-from learnprog.mail import InMemoryMailer, MaildirMailer, Mailer, SmtpMailer
-from learnprog.model.access import (
-    Actor,
-    AdminRole,
-    LearnerActor,
-    OrgAdminActor,
-    ProgramAdminActor,
-    SystemActor,
-)
-from learnprog.reports import ReportBuilder
-from learnprog.services import (
-    UNSET,
-    AuditLog,
-    CurriculumService,
-    InvitationService,
-    LearningService,
-    MessagingService,
-    OrganizationService,
-    ProgramService,
-    SkillScorer,
-)
-from learnprog.services.exports import ExportImportService
-from learnprog.services.mail import MailService
-from learnprog.settings import Settings
+
+if TYPE_CHECKING:
+    from learnprog.bootstrap import Learnprog, connect
+    from learnprog.mail import InMemoryMailer, MaildirMailer, Mailer, SmtpMailer
+    from learnprog.model.access import (
+        Actor,
+        AdminRole,
+        LearnerActor,
+        OrgAdminActor,
+        ProgramAdminActor,
+        SystemActor,
+    )
+    from learnprog.reports import ReportBuilder
+    from learnprog.services import (
+        UNSET,
+        AuditLog,
+        CurriculumService,
+        InvitationService,
+        LearningService,
+        MessagingService,
+        OrganizationService,
+        ProgramService,
+        SkillScorer,
+    )
+    from learnprog.services.exports import ExportImportService
+    from learnprog.services.mail import MailService
+    from learnprog.settings import Settings
+
+_LAZY = {
+    "Learnprog": "learnprog.bootstrap",
+    "connect": "learnprog.bootstrap",
+    **dict.fromkeys(("InMemoryMailer", "MaildirMailer", "Mailer", "SmtpMailer"), "learnprog.mail"),
+    **dict.fromkeys(
+        ("Actor", "AdminRole", "LearnerActor", "OrgAdminActor", "ProgramAdminActor", "SystemActor"),
+        "learnprog.model.access",
+    ),
+    "ReportBuilder": "learnprog.reports",
+    **dict.fromkeys(
+        ("UNSET", "AuditLog", "CurriculumService", "InvitationService", "LearningService",
+         "MessagingService", "OrganizationService", "ProgramService", "SkillScorer"),
+        "learnprog.services",
+    ),
+    "ExportImportService": "learnprog.services.exports",
+    "MailService": "learnprog.services.mail",
+    "Settings": "learnprog.settings",
+}  # fmt: skip
+"""The public names imported on first use, each with its module: ``import learnprog`` loads
+only the errors and the clock, so a command or a host process starts fast (docs/cli.md,
+"Start-up time")."""
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name's module on first use (PEP 562), then keep the name here."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'learnprog' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __version__ = "0.1.0"
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 import os
 import warnings
 from types import TracebackType
-from typing import Self
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING, Self
 
 from learnprog.clock import Clock, SystemClock
 from learnprog.errors import ConfigurationWarning, ValidationError
@@ -31,9 +29,11 @@ from learnprog.services import (
 from learnprog.services.exports import ExportImportService
 from learnprog.services.mail import MailService
 from learnprog.settings import Settings
-from learnprog.storage.memory import InMemoryStore
 from learnprog.storage.ports import UnitOfWorkFactory
 from learnprog.tokens import TokenSigner
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 SERVICE_NAMES = (
     "organizations",
@@ -146,8 +146,11 @@ def connect(
         clock: the source of "now"; default the system clock.
         uow_factory: a host's own storage adapter: a callable returning a fresh
             :class:`~learnprog.storage.ports.UnitOfWork` over shared storage.
-        migrate: for SQL URLs, upgrade the schema to the newest migration first. Pass False
-            where migrations are run separately (``learnprog db upgrade``).
+        migrate: for SQL URLs, upgrade the schema to the newest migration first (a database
+            already there is checked with one query; an upgrade holds the schema lock, so
+            processes starting at once make one schema: docs/howto-databases.md,
+            "Migrations"). Pass False where migrations are run separately (``learnprog db
+            upgrade``), as web workers should.
 
     Returns:
         A :class:`Learnprog` with every service wired.
@@ -161,6 +164,7 @@ def connect(
     Raises:
         ValidationError: neither a URL nor a ``uow_factory``, or an unsupported URL.
         StorageUnavailableError: the database cannot be reached.
+        ConcurrencyError: another process held the schema lock for 600 s (upgrading).
         StorageError: a migration failed.
     """
     if uow_factory is not None or url != "memory://":
@@ -174,6 +178,8 @@ def connect(
                 "give a storage URL (text) or a uow_factory", field="url", value=url
             )
         if url == "memory://":
+            from learnprog.storage.memory import InMemoryStore
+
             uow_factory = InMemoryStore().unit_of_work
         else:
             from learnprog.storage.sql import (

@@ -77,7 +77,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-import charset_normalizer
 from attrs import Factory, define, frozen
 
 from learnprog.errors import ValidationError
@@ -375,6 +374,8 @@ def _foreign(line: bytes) -> bool:
 
 def _best_guess(sample: bytes) -> str:
     """Charset-normalizer's guess for the sample, for a message (never used to read a file)."""
+    import charset_normalizer  # only for a file that is not UTF-8: slow to import
+
     best = charset_normalizer.from_bytes(sample).best()
     return (
         "" if best is None else f" (charset-normalizer's guess: {best.encoding}, {best.language})"

@@ -1,6 +1,7 @@
 """Reading an image's size, for the program banner check (guide, "Settings": BANNER IMAGE).
 
-Pillow reads the size from the file's header; the pixels are not decoded.
+Pillow reads the size from the file's header; the pixels are not decoded. It is imported on
+the first call, not with learnprog.
 """
 
 from __future__ import annotations
@@ -8,8 +9,6 @@ from __future__ import annotations
 import io
 import os
 from typing import BinaryIO
-
-from PIL import Image, UnidentifiedImageError
 
 from learnprog.errors import ValidationError
 
@@ -37,6 +36,8 @@ def image_size(source: ImageSource, *, field: str = "image") -> tuple[int, int]:
             f"an image is a path, bytes or a binary file, not {type(source).__name__}",
             field=field,
         )
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(source) as image:
             width, height = image.size

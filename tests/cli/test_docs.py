@@ -17,7 +17,10 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 def commands(group: click.Group, prefix: str = "") -> Iterator[str]:
     """Every runnable command's path under ``group`` (``report email-zip``)."""
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # not group.commands: main loads its modules lazily
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         path = f"{prefix}{name}"
         if isinstance(command, click.Group):
             yield from commands(command, f"{path} ")
@@ -70,3 +73,17 @@ def test_the_first_session_runs_as_written(db: str, tmp_path: Path) -> None:
         ["Lia Souza", "lia@acme.example", "E-001", "INVITED"],
     ]
     assert len(outbox(tmp_path)) == 2
+
+
+def test_every_module_command_is_listed_for_lazy_loading() -> None:
+    import importlib
+    import pkgutil
+
+    import learnprog.cli
+
+    found = {}
+    for info in pkgutil.iter_modules(learnprog.cli.__path__):
+        module = importlib.import_module(f"learnprog.cli.{info.name}")
+        for command in getattr(module, "COMMANDS", ()):
+            found[command.name] = info.name
+    assert found == learnprog.cli.COMMAND_MODULES

@@ -23,11 +23,13 @@ JSON with ``--json``. Progress bars go to stderr, and only when it is a terminal
 
 The commands live in the modules of this package, grouped by job (:mod:`.setup`,
 :mod:`.people`, :mod:`.activity`, :mod:`.mailing`, :mod:`.reports`); ``docs/cli.md`` is the
-reference.
+reference. A module is imported when one of its commands runs (:class:`LazyGroup`), so
+``learnprog --version`` imports none and ``learnprog program list`` only :mod:`.setup`.
 """
 
 from __future__ import annotations
 
+import importlib
 import shlex
 import shutil
 import sys
@@ -37,13 +39,43 @@ from typing import Any
 import click
 
 import learnprog
-from learnprog.cli import activity, mailing, people, reports, setup
-from learnprog.cli._common import percent, session
 
 DEFAULT_DB = "sqlite:///learnprog.db"
 
+COMMAND_MODULES = {
+    **dict.fromkeys(
+        ("init", "admin", "program", "contract", "course", "specialization", "collection"),
+        "setup",
+    ),
+    **dict.fromkeys(("invite", "invite-roster", "members", "accept", "enroll"), "people"),
+    **dict.fromkeys(("import", "skills"), "activity"),
+    **dict.fromkeys(("mail", "message"), "mailing"),
+    **dict.fromkeys(("report", "audit"), "reports"),
+}
+"""Each top-level command of a module of this package, with the module (its ``COMMANDS``)."""
 
-@click.group()
+
+class LazyGroup(click.Group):
+    """The ``learnprog`` group: a command's module is imported when the command is looked up.
+
+    After click's documented pattern for lazily loading subcommands; ``--help`` lists (and
+    so imports) them all.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command's name, the lazily loaded ones included."""
+        return sorted({*super().list_commands(ctx), *COMMAND_MODULES})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Return the command, importing its module first if it is not loaded yet."""
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            module = importlib.import_module(f"learnprog.cli.{COMMAND_MODULES[cmd_name]}")
+            for command in module.COMMANDS:
+                self.add_command(command)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup)
 @click.option(
     "--db",
     envvar="LEARNPROG_DB",
@@ -136,6 +168,8 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Create or upgrade the schema to the newest migration."""
+    from learnprog.cli._common import session
+
     with session(ctx, create=True) as lp:
         from learnprog.storage.sql import current_revision
 
@@ -159,6 +193,7 @@ def demo(ctx: click.Context, output: Path) -> None:
     invitations, scores skills, writes reports to --output and prints the summary, the usage
     funnel and the top of the skill leaderboard. Can be run again.
     """
+    from learnprog.cli._common import percent, session
     from learnprog.demo import ADMIN_EMAIL, ORGANIZATION, PROGRAM_SLUG, run_demo
 
     with session(ctx, create=True) as lp:
@@ -204,8 +239,3 @@ def _this_command() -> str:
     if running.name != "learnprog" or (found and Path(found).resolve() == running.resolve()):
         return "learnprog"
     return shlex.quote(str(running.absolute()))
-
-
-for _module in (setup, people, activity, mailing, reports):
-    for _command in _module.COMMANDS:
-        main.add_command(_command)

@@ -14,15 +14,6 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -548,11 +539,22 @@ def progress_bar(label: str, total: int | None = None) -> Iterator[Callable[[int
         A function taking the count done so far. Off a terminal (a pipe, a log file, a test
         runner) it does nothing, so output stays clean.
     """
+    from rich.console import Console  # rich only in commands that show progress: slow to import
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     console = Console(stderr=True)
     if not console.is_terminal:
         yield lambda done: None
         return
-    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn("{task.description}")]
     if total is not None:
         columns += [BarColumn(), MofNCompleteColumn()]
     else:
@@ -565,6 +567,9 @@ def progress_bar(label: str, total: int | None = None) -> Iterator[Callable[[int
 @contextmanager
 def stepped_progress() -> Iterator[Callable[[str, int], None]]:
     """Like :func:`progress_bar`, with one line per named step (OULAD: members, attempts)."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     console = Console(stderr=True)
     if not console.is_terminal:
         yield lambda step, done: None

@@ -11,6 +11,8 @@ Admin-written text (subjects, bodies, invitation messages) is rendered in jinja2
 setting saved, a message drafted), so an unknown placeholder or broken syntax is an error
 before anything is sent; rendering consumes the template syntax, and values put in are never
 rendered again, so no output carries raw template syntax.
+
+jinja2 is imported, and its environments built, on first use, not with learnprog.
 """
 
 from __future__ import annotations
@@ -19,16 +21,16 @@ import difflib
 import functools
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from attrs import frozen
-from jinja2 import nodes
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 
 from learnprog.errors import ValidationError
 from learnprog.model.mail import MessageCategory
+
+if TYPE_CHECKING:
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
 
 DEFAULT_BRAND_COLOR = "#0056D2"
 
@@ -133,18 +135,30 @@ class MailTemplates:
     """
 
     def __init__(self) -> None:
-        loader = jinja2.PackageLoader("learnprog.mail", "templates")
-        self._html = jinja2.Environment(
-            loader=loader, autoescape=True, undefined=jinja2.StrictUndefined, auto_reload=False
+        self._subjects: dict[str, jinja2.Template] = {}
+
+    @functools.cached_property
+    def _html(self) -> jinja2.Environment:
+        import jinja2
+
+        return jinja2.Environment(
+            loader=jinja2.PackageLoader("learnprog.mail", "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            auto_reload=False,
         )
-        self._text = jinja2.Environment(
-            loader=loader,
+
+    @functools.cached_property
+    def _text(self) -> jinja2.Environment:
+        import jinja2
+
+        return jinja2.Environment(
+            loader=jinja2.PackageLoader("learnprog.mail", "templates"),
             autoescape=False,
             undefined=jinja2.StrictUndefined,
             auto_reload=False,
             keep_trailing_newline=True,
         )
-        self._subjects: dict[str, jinja2.Template] = {}
 
     def _subject(self, source: str) -> jinja2.Template:
         compiled = self._subjects.get(source)
@@ -158,6 +172,8 @@ class MailTemplates:
         Raises:
             ValidationError: a variable the template needs is missing from ``context``.
         """
+        import jinja2
+
         values = dict(context)
         values.setdefault("brand_color", DEFAULT_BRAND_COLOR)
         values.setdefault("footer_note", None)
@@ -175,8 +191,15 @@ class MailTemplates:
         return RenderedMail(subject, f"{text.rstrip()}\n\n{footer}", html)
 
 
-_SANDBOX = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
-_SANDBOX.globals.clear()  # no range(), lipsum(), dict(), ...: only the documented placeholders
+@functools.cache
+def _sandbox() -> SandboxedEnvironment:
+    """The sandbox admin text is parsed and rendered in, made on first use."""
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
+    sandbox = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+    sandbox.globals.clear()  # no range(), lipsum(), dict(), ...: only the documented placeholders
+    return sandbox
 
 
 _TEMPLATE_MARKS = ("{{", "}}", "{%", "%}", "{#", "#}")
@@ -246,7 +269,7 @@ def _check_tokens(source: str) -> None:
             raise ValueError(_misspelt(written, shown))
         if not written.isidentifier() and _closest(written) is not None:
             raise ValueError(_misspelt(written, match.group(0)))  # the parser would not say
-    for _, kind, value in _SANDBOX.lex(source):
+    for _, kind, value in _sandbox().lex(source):
         if kind == "raw_begin":
             raise ValueError(
                 f"{' '.join(value.split())} blocks are not allowed: admin text is plain text "
@@ -269,8 +292,10 @@ def _parse_admin_text(source: str) -> tuple[jinja2.Template, frozenset[str]]:
         ValueError: the text uses more than plain text and placeholders (the message says
             what); jinja2.TemplateSyntaxError: broken syntax.
     """
+    from jinja2 import nodes
+
     _check_tokens(source)
-    parsed = _SANDBOX.parse(source)
+    parsed = _sandbox().parse(source)
     names: set[str] = set()
     for output in parsed.body:
         if not isinstance(output, nodes.Output):
@@ -297,7 +322,7 @@ def _parse_admin_text(source: str) -> tuple[jinja2.Template, frozenset[str]]:
                     "only placeholders like {{ learner_name }} are allowed: no filters, "
                     "expressions or attribute access"
                 )
-    return _SANDBOX.from_string(parsed), frozenset(names)
+    return _sandbox().from_string(parsed), frozenset(names)
 
 
 def check_admin_text(source: str, *, field: str) -> str:
@@ -324,6 +349,8 @@ def check_admin_text(source: str, *, field: str) -> str:
             ``{{ ((((...)))) }}``, or any other failure of the parser: never an error
             outside learnprog's tree).
     """
+    import jinja2
+
     if not isinstance(source, str):
         raise ValidationError("text is required", field=field, value=source)
     try:
@@ -367,6 +394,9 @@ def render_admin_text(source: str, values: Mapping[str, str], *, field: str) -> 
         ValidationError: the text fails :func:`check_admin_text`, or tries something the
             sandbox forbids (attribute access to internals, for example).
     """
+    import jinja2
+    from jinja2.exceptions import SecurityError
+
     check_admin_text(source, field=field)
     template, _ = _parse_admin_text(source)
     try:

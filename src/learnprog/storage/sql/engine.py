@@ -256,8 +256,14 @@ def _postgresql_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.commit()
 
 
+READ_ONLY = "learnprog_read_only"
+"""Execution option of a SQLite connection that only reads: its transactions begin with a
+plain (deferred) ``BEGIN``, which a writer does not block (WAL), instead of ``BEGIN IMMEDIATE``."""
+
+
 def _sqlite_on_begin(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def check_connection(engine: Engine) -> None:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import cattrs
 import sqlalchemy as sa
 from attrs import fields
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from learnprog.errors import NotFoundError, StaleDataError, StorageError
 from learnprog.model._typecheck import from_storage
@@ -408,6 +407,8 @@ class SqlLearnerRepository(_SqlRepository[Learner], ports.LearnerRepository):
         # of the organization when its statistics say the organization is small, as they do
         # for one that a bulk invitation is filling (until the next ANALYZE): each chunk of a
         # bulk invitation then read the whole organization again.
+        from sqlalchemy.dialects import postgresql  # each dialect's module once it is used
+
         wanted = (
             sa.func.unnest(
                 sa.bindparam("keys", list(email_keys), type_=postgresql.ARRAY(sa.String))
@@ -1082,10 +1083,16 @@ class SqlEmailPreferenceRepository(_SqlRepository[EmailOptOut], ports.EmailPrefe
         dialect = self._uow.connection.dialect.name
         statement: sa.Executable
         if dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
             statement = postgresql.insert(self.table).values(row).on_conflict_do_nothing()
         elif dialect == "sqlite":
+            from sqlalchemy.dialects import sqlite
+
             statement = sqlite.insert(self.table).values(row).on_conflict_do_nothing()
         else:
+            from sqlalchemy.dialects import mysql
+
             insert = mysql.insert(self.table).values(row)
             statement = insert.on_duplicate_key_update(at=self.table.c.at)  # keeps the first
         self._write(statement)
@@ -1198,8 +1205,12 @@ class _SqlScoped(_SqlRepository[T]):
         dialect = self._uow.connection.dialect.name
         statement: sa.Executable
         if dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
             statement = postgresql.insert(self.table).on_conflict_do_nothing()
         elif dialect == "sqlite":
+            from sqlalchemy.dialects import sqlite
+
             statement = sqlite.insert(self.table).on_conflict_do_nothing()
         else:  # MariaDB/MySQL: a duplicate primary key is skipped
             statement = self.table.insert().prefix_with("IGNORE")
@@ -1924,6 +1935,8 @@ class SqlSkillRatingRepository(ports.SkillRatingRepository):
         # may still deadlock here on MariaDB; the scorer runs the loser once more.
         blank = {"organization_id": organization_id, "scored": 0, "last_at": None, "last_id": None}
         if dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
             make: sa.Executable = postgresql.insert(table).values(blank).on_conflict_do_nothing()
         else:  # MariaDB: a concurrent first run's row makes this a no-op
             make = table.insert().values(blank).prefix_with("IGNORE")
