@@ -22,8 +22,8 @@ resolved to its stored admin rights. Listings print a header line and tab-separa
 JSON with ``--json``. Progress bars go to stderr, and only when it is a terminal.
 
 The commands live in the modules of this package, grouped by job (:mod:`.setup`,
-:mod:`.people`, :mod:`.activity`, :mod:`.mailing`, :mod:`.reports`); ``docs/cli.md`` is the
-reference.
+:mod:`.people`, :mod:`.activity`, :mod:`.mailing`, :mod:`.reports`, :mod:`.worker`);
+``docs/cli.md`` is the reference.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from typing import Any
 import click
 
 import learnprog
-from learnprog.cli import activity, mailing, people, reports, setup
+from learnprog.cli import activity, mailing, people, reports, setup, worker
 from learnprog.cli._common import percent, session
 
 DEFAULT_DB = "sqlite:///learnprog.db"
@@ -206,6 +206,6 @@ def _this_command() -> str:
     return shlex.quote(str(running.absolute()))
 
 
-for _module in (setup, people, activity, mailing, reports):
+for _module in (setup, people, activity, mailing, reports, worker):
     for _command in _module.COMMANDS:
         main.add_command(_command)
