@@ -7,6 +7,7 @@ delivering over SMTP into an aiosmtpd server on 127.0.0.1 that this process runs
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import re
 import signal
@@ -166,27 +167,47 @@ def worker_env() -> dict[str, str]:
     return {**env, "LEARNPROG_SECRET_KEY": SECRET, "PYTHONUNBUFFERED": "1"}
 
 
-def start_worker(url: str, port: int, cwd: Path, *args: str) -> subprocess.Popen[str]:
-    """Start ``learnprog worker`` on ``url``, delivering to the SMTP server at ``port``."""
-    command = [
-        str(LEARNPROG),
-        "--db",
-        url,
-        "--smtp-host",
-        "127.0.0.1",
-        "--smtp-port",
-        str(port),
-        "--smtp-security",
-        "none",
-        "worker",
-        "--log-level",
-        "info",
-        *args,
-    ]
-    return subprocess.Popen(
-        command, cwd=cwd, env=worker_env(), stderr=subprocess.PIPE, stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+class Worker:
+    """A ``learnprog worker`` process whose log (stderr) goes to a file."""
+
+    def __init__(self, url: str, port: int, cwd: Path, *args: str) -> None:
+        self.log_path = cwd / f"worker-{next(_numbers)}.log"
+        command = [
+            str(LEARNPROG), "--db", url, "--smtp-host", "127.0.0.1", "--smtp-port", str(port),
+            "--smtp-security", "none", "worker", "--log-level", "info", *args,
+        ]  # fmt: skip
+        with self.log_path.open("w", encoding="utf-8") as log:
+            self.process = subprocess.Popen(
+                command, cwd=cwd, env=worker_env(), stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8")
+
+    def started(self) -> bool:
+        """True once it logged that it started; an AssertionError if it exited."""
+        if self.process.poll() is not None:
+            raise AssertionError(f"the worker exited with {self.process.returncode}:\n{self.log()}")
+        return "worker started" in self.log()
+
+    def stop(self, signum: int = signal.SIGTERM) -> tuple[int, str]:
+        """Send ``signum`` and wait for it to exit; (its exit status, its log)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        try:
+            status = self.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"the worker did not stop in 120 s:\n{self.log()}") from None
+        return status, self.log()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+_numbers = itertools.count(1)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -195,19 +216,6 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.05)
-
-
-def stop_worker(process: subprocess.Popen[str], signum: int = signal.SIGTERM) -> tuple[int, str]:
-    """Send ``signum``, wait for the worker to exit; (its exit status, its log)."""
-    if process.poll() is None:
-        process.send_signal(signum)
-    try:
-        _, log = process.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, log = process.communicate()
-        raise AssertionError(f"the worker did not stop within 120 s:\n{log}") from None
-    return process.returncode, log
 
 
 def mail_counts(log: str) -> tuple[int, int, int]:
