@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -122,7 +123,8 @@ def migrated(backend: str, engine_pool: Callable[[str], Engine], tmp_path: Path)
 
 
 def queue_messages(url: str, count: int) -> list[str]:
-    """Queue ``count`` distinct messages in the outbox at ``url``; their Message-IDs in order."""
+    """Queue ``count`` new messages in the outbox at ``url``; their Message-IDs in order."""
+    batch = uuid.uuid4().hex[:12]
     lp = learnprog.connect(
         url,
         settings=learnprog.Settings(secret_key=SECRET),
@@ -145,7 +147,7 @@ def queue_messages(url: str, count: int) -> list[str]:
         OutboxEntry.queue(
             evolve(
                 base,
-                message_id=f"<job-{i:06d}@example.com>",
+                message_id=f"<job-{batch}-{i:06d}@example.com>",
                 to=EmailAddress.parse(f"learner{i}@example.org"),
             ),
             now=START,
