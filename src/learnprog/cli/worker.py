@@ -79,7 +79,21 @@ def worker(ctx: click.Context, every: float, once: bool, log_level: str) -> None
     released for another worker, and the worker exits 0. With --once it exits 1 when a step
     failed. Several workers may run at once against one PostgreSQL or MariaDB database.
     """
-    logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT, stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)  # learnprog's loggers only, for this command
+    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    package = logging.getLogger("learnprog")
+    level = package.level
+    package.addHandler(handler)
+    package.setLevel(log_level.upper())
+    try:
+        _work(ctx, every, once)
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(level)
+
+
+def _work(ctx: click.Context, every: float, once: bool) -> None:
+    """The worker's loop, between its signal handlers."""
     stop = StopSignal()
     handled = (signal.SIGTERM, signal.SIGINT)
     previous = {signum: signal.signal(signum, stop.handle) for signum in handled}
