@@ -85,3 +85,13 @@ def test_learner_writes_run_on_every_backend(tmp_path: Path) -> None:
     if unavailable and not IN_CI:
         pytest.skip("; ".join(unavailable))
     assert not unavailable, out
+
+
+def test_worker_scaleout_benchmark_drains_every_message_once(tmp_path: Path) -> None:
+    out = run_benchmark(
+        tmp_path, "worker_scaleout.py", "--messages", "40", "--workers", "1,2",
+        "--backend", "sqlite",
+    )  # fmt: skip
+    # the script stops with an error when a message is missing or arrived twice
+    assert "workers\tseconds\tmessages/s\tx 1 worker" in out
+    assert "floor: smtplib in one loop, one connection" in out
