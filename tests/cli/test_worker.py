@@ -38,7 +38,15 @@ def test_a_password_in_the_url_is_not_logged() -> None:
 
 
 def test_bad_options_are_usage_errors(acme: str) -> None:
-    for args in (("--every", "0"), ("--every", "-5"), ("--every", "soon"), ("--log-level", "x")):
+    wrong = (
+        ("--every", "0"),
+        ("--every", "-5"),
+        ("--every", "soon"),
+        ("--every", "nan"),
+        ("--every", "inf"),
+        ("--log-level", "x"),
+    )
+    for args in wrong:
         code, _, err = run(acme, "worker", *args)
         assert code == 2, args
         assert "Invalid value" in err

@@ -7,6 +7,7 @@ the steps claim their work (outbox leases, unique scheduled-report records, scor
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import sys
 import time
@@ -54,10 +55,18 @@ def _shown_url(url: str) -> str:
         return "memory://" if url.startswith("memory:") else "(a URL)"
 
 
+def _seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """Refuse NaN, which FloatRange lets through (no comparison with it is true)."""
+    if math.isnan(value):
+        raise click.BadParameter("nan is not a number of seconds")
+    return value
+
+
 @click.command("worker")
 @click.option(
     "--every",
     type=click.FloatRange(min=0.1, max=86_400),
+    callback=_seconds,
     default=60.0,
     show_default=True,
     help="Seconds from the start of one run to the start of the next.",
