@@ -27,6 +27,7 @@ from learnprog.services import (
     SkillScorer,
 )
 from learnprog.services.exports import ExportImportService
+from learnprog.services.jobs import JobService
 from learnprog.services.mail import MailService
 from learnprog.settings import Settings
 from learnprog.storage.ports import UnitOfWorkFactory
@@ -47,6 +48,7 @@ SERVICE_NAMES = (
     "audit",
     "mail",
     "history",
+    "jobs",
 )
 """The attributes of :class:`Learnprog` that are services, in documentation order."""
 
@@ -66,6 +68,8 @@ class Learnprog:
         audit: the audit log.
         mail: delivering the outbox, email preferences, unsubscribe links, previews.
         history: imports of admin exports (membership, usage and specialization reports).
+        jobs: the time-driven work (outbox, scheduled reports, skill scoring), run by
+            ``jobs.run_due`` from a worker, cron or a task queue.
         context: the ports the services share (unit of work factory, mailer, clock, settings,
             token signer).
     """
@@ -84,6 +88,7 @@ class Learnprog:
         self.audit = AuditLog(context)
         self.mail = MailService(context)
         self.history = ExportImportService(context)
+        self.jobs = JobService(context, mail=self.mail, reports=self.reports, skills=self.skills)
 
     @property
     def engine(self) -> Engine | None:

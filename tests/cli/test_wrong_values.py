@@ -108,6 +108,7 @@ WRONG: dict[str, list[str]] = {
     "--subject": ["Hi {learner_name}", "{% raw %}x{% endraw %}", "{{ lerner_name }}"],
     "--body": ["Hi {learner_name}", "{% for x in y %}{% endfor %}", "{{ 7*7 }}"],
     "--max": ["0", "abc"],
+    "--every": ["abc", "-1", "0", "0.01", "nan", "1" + "0" * 30, ""],  # worker: else it loops
     "TEMPLATE": ["marketing"],
     "AUDIENCE": ["everyone"],
 }

@@ -110,3 +110,47 @@ def test_outbox_update_of_missing_entry_is_not_found(uow_factory: UowFactory) ->
         uow.organizations.add(org)
         with pytest.raises(NotFoundError):
             uow.outbox.update(evolve(entry, attempts=1))
+
+
+def test_a_claim_releases_only_what_it_still_holds_and_it_is_due_at_once(
+    uow_factory: UowFactory,
+) -> None:
+    org = f.organization()
+    entries = sorted(  # claimed oldest first, then by ID
+        (
+            OutboxEntry.queue(_message(org.id, f"learner{i}@example.org"), now=f.NOW)
+            for i in range(4)
+        ),
+        key=lambda e: e.id,
+    )
+    with uow_factory() as uow:
+        uow.organizations.add(org)
+        uow.outbox.add_many(entries)
+        uow.commit()
+    lease = f.NOW + timedelta(minutes=5)
+    with uow_factory() as uow:
+        claimed = uow.outbox.claim_due(f.NOW, limit=3, claim_id="a", lease_until=lease)
+        uow.commit()
+    assert [e.id for e in claimed] == [e.id for e in entries[:3]]
+    later = f.NOW + timedelta(seconds=30)
+    with uow_factory() as uow:  # the first one reached its outcome
+        assert uow.outbox.finish(claimed[0].sent(later), "a")
+        uow.commit()
+    ids = [e.id for e in entries]  # the unclaimed fourth and an unknown ID are left alone
+    with uow_factory() as uow:
+        assert uow.outbox.release([*ids, "no-such-entry"], "b", later) == 0
+        assert uow.outbox.release([*ids, ids[1], "no-such-entry"], "a", later) == 2
+        uow.commit()
+    with uow_factory() as uow:
+        stored = {e.id: uow.outbox.get(e.id) for e in entries}
+        assert uow.outbox.release(ids, "a", later) == 0  # nothing held any more
+    assert stored[ids[0]].status is OutboxStatus.SENT
+    for entry in claimed[1:]:
+        assert stored[entry.id] == evolve(entry, status=OutboxStatus.PENDING, claim_id=None,
+                                          next_attempt_at=later)  # fmt: skip
+    assert stored[ids[3]] == entries[3]
+    # another dispatcher takes them at once, long before the first claim's lease ends
+    with uow_factory() as uow:
+        again = uow.outbox.claim_due(later, limit=10, claim_id="c", lease_until=lease)
+        uow.commit()
+    assert [e.id for e in again] == ids[1:]

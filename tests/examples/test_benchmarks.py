@@ -91,3 +91,13 @@ def test_web_pages_benchmark_runs(tmp_path: Path) -> None:
     out = run_benchmark(tmp_path, "web_pages.py", "--requests", "20", "--members", "50")
     for name in ("GET /ping (HTTP floor)", "GET /programs/{slug}, signed in", "one-click"):
         assert name in out
+
+
+def test_worker_scaleout_benchmark_drains_every_message_once(tmp_path: Path) -> None:
+    out = run_benchmark(
+        tmp_path, "worker_scaleout.py", "--messages", "40", "--workers", "1,2",
+        "--backend", "sqlite",
+    )  # fmt: skip
+    # the script stops with an error when a message is missing or arrived twice
+    assert "workers\tseconds\tmessages/s\tx 1 worker" in out
+    assert "floor: smtplib in one loop, one connection" in out

@@ -330,6 +330,7 @@ def test_a_slow_batch_never_sends_the_rest_of_it_twice(
         ({"lease": timedelta(0)}, "lease"),
         ({"lease": 300}, "lease"),
         ({"retry": "x"}, "retry"),
+        ({"stop": True}, "stop"),
     ],
 )
 def test_dispatch_arguments_are_checked_before_anything_is_claimed(

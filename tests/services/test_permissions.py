@@ -628,6 +628,7 @@ TABLE: dict[str, Row] = {
     ),
     "reports.due_reports": row(lambda w, a: w.lp.reports.due_reports(a, w.org_id)),
     "reports.send_due_reports": row(lambda w, a: w.lp.reports.send_due_reports(a, w.org_id)),
+    "jobs.run_due": row(lambda w, a: w.lp.jobs.run_due(a)),
     "reports.learner_activity": row(
         lambda w, a: w.lp.reports.learner_activity(a, w.org_id), ORG_ADMIN
     ),

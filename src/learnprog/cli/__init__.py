@@ -22,7 +22,8 @@ resolved to its stored admin rights. Listings print a header line and tab-separa
 JSON with ``--json``. Progress bars go to stderr, and only when it is a terminal.
 
 The commands live in the modules of this package, grouped by job (:mod:`.setup`,
-:mod:`.people`, :mod:`.activity`, :mod:`.mailing`, :mod:`.reports`); ``docs/cli.md`` is the
+:mod:`.people`, :mod:`.activity`, :mod:`.mailing`, :mod:`.reports`, :mod:`.worker`);
+``docs/cli.md`` is the
 reference. A module is imported when one of its commands runs (:class:`LazyGroup`), so
 ``learnprog --version`` imports none and ``learnprog program list`` only :mod:`.setup`.
 """
@@ -51,6 +52,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(("import", "skills"), "activity"),
     **dict.fromkeys(("mail", "message"), "mailing"),
     **dict.fromkeys(("report", "audit"), "reports"),
+    "worker": "worker",
 }
 """Each top-level command of a module of this package, with the module (its ``COMMANDS``)."""
 

@@ -352,6 +352,20 @@ class OutboxEntry:
             next_attempt_at=utc(lease_until, field="lease_until"),
         )
 
+    def released(self, now: datetime) -> OutboxEntry:
+        """Return the entry handed back unsent by its claim: PENDING again, due at ``now``.
+
+        A dispatcher that stops (a worker told to shut down) releases what it claimed and has
+        not sent, so another dispatcher takes it at once instead of after the lease. Its
+        attempts and last error stay as they were: no attempt was made.
+        """
+        return evolve(
+            self,
+            status=OutboxStatus.PENDING,
+            claim_id=None,
+            next_attempt_at=utc(now, field="now"),
+        )
+
     def sent(self, now: datetime) -> OutboxEntry:
         """Return the entry marked sent at ``now``."""
         return evolve(

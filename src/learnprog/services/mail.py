@@ -10,6 +10,7 @@ RFC 8058 (one-click unsubscribe).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +23,7 @@ from markupsafe import escape
 from learnprog.errors import (
     ConcurrencyError,
     InvalidTokenError,
+    LearnprogError,
     MailError,
     NotFoundError,
     PermissionDeniedError,
@@ -99,6 +101,9 @@ class DispatchReport:
         cancelled: invitations not sent because they no longer stood when they were due
             (revoked, the program removed, accepted already, made again since, or their
             contract ended: :meth:`~learnprog.model.mail.OutboxEntry.withdrawn_reason`).
+        released: messages claimed and handed back unsent because the run was told to stop
+            (``stop``), or left by an exception: due again at once for any dispatcher.
+        stopped: the run ended because ``stop`` said so, not because nothing was due.
     """
 
     sent: int = 0
@@ -107,6 +112,34 @@ class DispatchReport:
     skipped: int = 0
     lost: int = 0
     cancelled: int = 0
+    released: int = 0
+    stopped: bool = False
+
+    @property
+    def handled(self) -> int:
+        """Messages that reached an outcome in this run (all but ``lost`` and ``released``)."""
+        return self.sent + self.retried + self.failed + self.skipped + self.cancelled
+
+    def summary(self) -> str:
+        """One line: ``sent 3, retried 0, failed 0, skipped 0, lost 0, cancelled 0, ...``."""
+        return (
+            f"sent {self.sent}, retried {self.retried}, failed {self.failed}, "
+            f"skipped {self.skipped}, lost {self.lost}, cancelled {self.cancelled}, "
+            f"released {self.released}" + (" (stopped)" if self.stopped else "")
+        )
+
+
+def _dispatch_report(counts: Mapping[str, int], *, stopped: bool = False) -> DispatchReport:
+    return DispatchReport(
+        sent=counts["sent"],
+        retried=counts["retried"],
+        failed=counts["failed"],
+        skipped=counts["skipped"],
+        lost=counts["lost"],
+        cancelled=counts["cancelled"],
+        released=counts["released"],
+        stopped=stopped,
+    )
 
 
 @frozen
@@ -429,6 +462,7 @@ class MailService(Service):
         max_messages: int | None = None,
         lease: timedelta = timedelta(minutes=5),
         retry: RetryPolicy | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> DispatchReport:
         """Deliver due outbox messages through the mailer until none is due.
 
@@ -448,6 +482,14 @@ class MailService(Service):
         before its outcome is stored, the claim's ``lease`` runs out and the message is sent
         again, with the same Message-ID (so receiving systems can tell it is the same).
 
+        Stopping: ``stop`` is asked before each claim and before each message. When it answers
+        True, the message in hand has been finished (sent and recorded), the rest of the
+        batch is released (:meth:`~learnprog.storage.ports.OutboxRepository.release`: due
+        again at once, for any dispatcher, without waiting for the lease) and the run returns
+        with ``stopped=True``. An exception escaping the run (a ``KeyboardInterrupt`` included)
+        releases the unsent rest of the batch the same way before it propagates; a message
+        whose send it interrupted goes again (at least once).
+
         Args:
             actor: the system.
             batch_size: messages claimed at a time (1-1000).
@@ -455,6 +497,8 @@ class MailService(Service):
             lease: how long a claim holds before another dispatcher may take the message
                 (10 seconds to 1 day); it is renewed right before each send.
             retry: the backoff policy; default :class:`RetryPolicy()`.
+            stop: asked before each claim and each message; True ends the run early (a
+                worker told to shut down: :mod:`learnprog.services.jobs`).
 
         Returns:
             The counts of what happened.
@@ -478,10 +522,22 @@ class MailService(Service):
             )
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise ValidationError("retry is a RetryPolicy", field="retry", value=retry)
+        if stop is not None and not callable(stop):
+            raise ValidationError("stop is a callable returning a bool", field="stop", value=stop)
         policy = retry or RetryPolicy()
-        counts = {"sent": 0, "retried": 0, "failed": 0, "skipped": 0, "lost": 0, "cancelled": 0}
+        counts = {
+            "sent": 0,
+            "retried": 0,
+            "failed": 0,
+            "skipped": 0,
+            "lost": 0,
+            "cancelled": 0,
+            "released": 0,
+        }
         claimed_total = 0
         while max_messages is None or claimed_total < max_messages:
+            if stop is not None and stop():
+                return _dispatch_report(counts, stopped=True)
             size = (
                 batch_size
                 if max_messages is None
@@ -492,9 +548,32 @@ class MailService(Service):
             if not batch:
                 break
             claimed_total += len(batch)
-            for entry in batch:
-                counts[self._deliver(entry, claim_id, policy, lease)] += 1
-        return DispatchReport(**counts)
+            done = 0
+            try:
+                for entry in batch:
+                    if stop is not None and stop():
+                        counts["released"] += self._release(batch[done:], claim_id)
+                        return _dispatch_report(counts, stopped=True)
+                    counts[self._deliver(entry, claim_id, policy, lease)] += 1
+                    done += 1
+            except BaseException:
+                # hand the unsent rest back before the error propagates (the message whose
+                # send was interrupted is among them: at least once)
+                # storage failing too: their lease runs out instead, and the first error goes on
+                with contextlib.suppress(LearnprogError):
+                    self._release(batch[done:], claim_id)
+                raise
+        return _dispatch_report(counts)
+
+    @retry_on(ConcurrencyError, attempts=3)
+    def _release(self, entries: Sequence[OutboxEntry], claim_id: str) -> int:
+        """Release the entries ``claim_id`` still holds, in one unit of work; how many."""
+        if not entries:
+            return 0
+        with self._uow() as uow:
+            released = uow.outbox.release([e.id for e in entries], claim_id, self._now())
+            uow.commit()
+        return released
 
     @retry_on(ConcurrencyError, attempts=5)  # MariaDB may deadlock concurrent claims: claim again
     def _claim(self, size: int, claim_id: str, lease: timedelta) -> Sequence[OutboxEntry]:

@@ -671,6 +671,19 @@ class InMemoryOutboxRepository(_Table[OutboxEntry], ports.OutboxRepository):
         self._replace(stored.claimed(claim_id, lease_until))
         return True
 
+    def release(self, entry_ids: Sequence[str], claim_id: str, now: datetime) -> int:
+        released = 0
+        for entry_id in dict.fromkeys(entry_ids):
+            stored = self._find(entry_id)
+            if (
+                stored is not None
+                and stored.claim_id == claim_id
+                and stored.status is OutboxStatus.SENDING
+            ):
+                self._replace(stored.released(now))
+                released += 1
+        return released
+
     def finish(self, entry: OutboxEntry, claim_id: str) -> bool:
         stored = self._get(entry.id)
         if stored.claim_id != claim_id or stored.status is not OutboxStatus.SENDING:

@@ -470,6 +470,19 @@ class OutboxRepository(Protocol):
         """
         ...
 
+    def release(self, entry_ids: Sequence[str], claim_id: str, now: datetime) -> int:
+        """Hand back the entries among ``entry_ids`` that ``claim_id`` still holds, unsent.
+
+        Each becomes PENDING again, due at ``now``, without a claim
+        (:meth:`OutboxEntry.released`), so another dispatcher may claim it at once rather than
+        after the lease. Entries the claim no longer holds (finished, or taken over after the
+        lease ran out) are left alone.
+
+        Returns:
+            How many entries were released.
+        """
+        ...
+
     def finish(self, entry: OutboxEntry, claim_id: str) -> bool:
         """Store ``entry`` (its outcome) if it is still claimed by ``claim_id``.
 

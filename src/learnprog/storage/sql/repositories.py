@@ -990,6 +990,22 @@ class SqlOutboxRepository(_SqlRepository[OutboxEntry], ports.OutboxRepository):
         )
         return result.rowcount == 1
 
+    def release(self, entry_ids: Sequence[str], claim_id: str, now: datetime) -> int:
+        ids = list(dict.fromkeys(entry_ids))
+        if not ids:
+            return 0
+        c = self.table.c
+        result = self._write(
+            self.table.update()
+            .where(
+                c.id.in_(ids),
+                c.claim_id == claim_id,
+                c.status == OutboxStatus.SENDING.value,
+            )
+            .values(status=OutboxStatus.PENDING.value, claim_id=None, next_attempt_at=now)
+        )
+        return int(result.rowcount)
+
     def finish(self, entry: OutboxEntry, claim_id: str) -> bool:
         c = self.table.c
         row = self._to_row(entry)
