@@ -25,6 +25,7 @@ from learnprog.model.identity import EmailAddress
 from learnprog.model.learner import Learner
 from learnprog.model.organization import Organization, ReportSchedule
 from learnprog.services._base import UNSET, Service, _Unset, retry_if_stale
+from learnprog.storage.ports import UnitOfWork
 
 
 class OrganizationService(Service):
@@ -271,7 +272,10 @@ class OrganizationService(Service):
             NotFoundError: no account with that email, or an unknown program.
             ValidationError: the address is not on the organization's domains, an unknown role,
                 no program for a program admin, or a program of another organization.
-            ConflictError: the grant exists already (also when made at the same moment).
+            ConflictError: the account holds the grant already: the message names the address
+                and the grant (``ana@acme.example is already an organization admin of
+                'Acme'``), checked while the organization is held, so also when two are made
+                at the same moment.
             ConcurrencyError: concurrent writes got in the way twice in a row (the database
                 rolled it back; nothing stored: call again).
         """
@@ -329,6 +333,14 @@ class OrganizationService(Service):
                             field="program_ids",
                             value=program_id,
                         )
+            held = {(g.role, g.program_id) for g in existing if g.learner_id == learner.id}
+            if any((clean_role, p) in held for p in targets):
+                raise ConflictError(
+                    f"{learner.email.address} is already "
+                    + _role_phrase(held, clean_role, targets, uow, org.name),
+                    kind="admin",
+                    key=learner.email.address,
+                )
             grants = [AdminGrant(org.id, learner.id, clean_role, self._now(), p) for p in targets]
             for grant in grants:
                 uow.admins.add(grant)
@@ -435,3 +447,17 @@ class OrganizationService(Service):
         if programs:
             return ProgramAdminActor(organization_id, learner.id, programs)
         return LearnerActor(organization_id, learner.id)
+
+
+def _role_phrase(
+    held: set[tuple[AdminRole, str | None]],
+    role: AdminRole,
+    targets: Sequence[str | None],
+    uow: UnitOfWork,
+    org_name: str,
+) -> str:
+    """Say which asked grant an account holds already: ``a program admin of academy``."""
+    if role is AdminRole.ORGANIZATION:
+        return f"an organization admin of {org_name!r}"
+    slugs = [uow.programs.get(str(p)).slug.value for p in targets if (role, p) in held]
+    return f"a program admin of {', '.join(slugs)}"
