@@ -23,8 +23,6 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 import learnprog
 from learnprog.errors import LearnprogError
@@ -34,6 +32,7 @@ from learnprog.mail.smtp import SmtpMailer
 from learnprog.model.access import Actor, LearnerActor, ProgramAdminActor, SystemActor
 from learnprog.model.catalog import Course
 from learnprog.model.organization import Contract, Organization, Program
+from learnprog.outputs import DataFiles, data_files, refuse_data_file, sqlite_file
 from learnprog.storage.sql.engine import check_connection, checked_url, create_sql_engine
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -108,34 +107,14 @@ class InputPath(click.Path):
         return super().convert(value, param, ctx)
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    """True when ``a`` and ``b`` name one file.
-
-    By (device, inode) when both exist (so links count), else by their resolved paths.
-    """
-    try:
-        try:
-            return os.path.samefile(a, b)
-        except OSError:  # one does not exist (yet)
-            return a.resolve() == b.resolve()
-    except ValueError:  # a NUL in a path: no file; --db with one is refused by the session
-        return False
-
-
-def _own_files(ctx: click.Context | None) -> list[tuple[Path, str]]:
+def _own_files(ctx: click.Context | None) -> DataFiles:
     """The files the running command's global options keep learnprog's data in, named."""
     options = ctx.find_root().obj if ctx is not None else None
     if not isinstance(options, dict) or "db" not in options:
-        return []
+        return ()
     database = sqlite_file(options["db"])
-    own = [(secret_file(options.get("secret_file"), database), "link-signing secret file")]
-    if database is not None:
-        own.append((database, "SQLite database"))
-        own += [
-            (database.with_name(database.name + suffix), "SQLite database's journal")
-            for suffix in ("-journal", "-wal", "-shm")
-        ]
-    return own
+    secret = secret_file(options.get("secret_file"), database)
+    return data_files(options["db"], secret_file=secret)
 
 
 class OutputFile(click.Path):
@@ -155,12 +134,10 @@ class OutputFile(click.Path):
         """Return the path once its folder exists, or raise :class:`UserError`."""
         path = Path(os.fsdecode(value))
         where = f"{param.opts[0]}: " if isinstance(param, click.Option) else ""
-        for own, what in _own_files(ctx):
-            if _same_file(path, own):
-                raise UserError(
-                    f"{where}{str(path)!r} is the {what} in use: writing to it would destroy "
-                    "it; name another file"
-                )
+        try:  # the one guard, shared with the Python writers (learnprog.outputs)
+            refuse_data_file(path, _own_files(ctx), field="output")
+        except learnprog.ValidationError as exc:
+            raise UserError(f"{where}{exc.reason}") from exc
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -214,20 +191,6 @@ def fail(message: str) -> NoReturn:
     """Stop with exit status 1 and a one-line message on stderr (a user error)."""
     click.echo("error: " + " ".join(message.split()), err=True)
     sys.exit(1)
-
-
-def sqlite_file(url: str) -> Path | None:
-    """Return the file of a SQLite file URL (relative to the working directory), else None.
-
-    None for other databases, ``memory://`` and URLs that do not parse (``connect`` says why).
-    """
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError, TypeError):
-        return None
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
 
 
 def secret_file(given: str | None, database: Path | None) -> Path:
