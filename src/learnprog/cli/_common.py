@@ -6,6 +6,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +40,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_SECRET_FILE = "learnprog.secret"
 """The secret file in the working directory, for storage that is not a SQLite file."""
 C = TypeVar("C", bound=click.Command)
+_SECRET_FILE_LIMIT = 4096
+"""The most bytes read from a secret file (a secret is 43 characters; a longer one is kept)."""
 
 
 def _secret(path: Path) -> str:
@@ -49,12 +52,7 @@ def _secret(path: Path) -> str:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never world-readable
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(secrets.token_urlsafe(32))
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except UnicodeDecodeError as exc:
-        raise learnprog.ValidationError(
-            f"the secret file {path} is not UTF-8 text", field="secret_file"
-        ) from exc
+    return read_small_text(path, option="secret_file", limit=_SECRET_FILE_LIMIT).strip()
 
 
 def _mailer(options: dict[str, Any], settings: learnprog.Settings) -> Mailer:
@@ -493,14 +491,42 @@ def parse_date(value: str, option: str) -> datetime:
 def count_lines(path: Path) -> int | None:
     """Return the number of data lines of a CSV file (line breaks minus the header), roughly.
 
-    Used only as a progress bar's total; quoted line breaks make it an upper bound.
+    Used only as a progress bar's total; quoted line breaks make it an upper bound. ``None``
+    (no total) for a file that is not a regular file: a pipe would be used up by counting, and
+    a device such as ``/dev/zero`` never ends (the reader bounds those:
+    :data:`learnprog.csvfiles.MAX_STREAM_BYTES`).
     """
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return None
         with path.open("rb") as handle:
             breaks = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
-    except OSError:
+    except (OSError, ValueError):
         return None
     return max(breaks, 1)
+
+
+def read_small_text(path: Path, *, option: str, limit: int) -> str:
+    """Read a UTF-8 text file given to an option, at most ``limit`` bytes.
+
+    Any file (a pipe, ``/dev/zero``) is read only so far, so a file that never ends cannot
+    hold the command.
+
+    Raises:
+        ValidationError: (field ``option``, naming the file) longer than ``limit`` bytes, or
+            not UTF-8 text.
+    """
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise learnprog.ValidationError(
+            f"{path} is longer than {limit:,} bytes, the most this option reads",
+            field=option,
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise learnprog.ValidationError(f"{path} is not UTF-8 text", field=option) from exc
 
 
 @contextmanager
