@@ -828,6 +828,12 @@ class _ScopedTable(_Table[T]):
 
     def _add_new(self, organization_id: str, records: Sequence[Any]) -> frozenset[str]:
         self._uow.check_open()
+        if records:  # like the SQL foreign keys, in the SQL adapter's order
+            self._uow.organizations.get(organization_id)
+            for learner_id in sorted({r.learner_id for r in records}):
+                self._uow.learners.get(learner_id)
+            for course_id in sorted({r.course_id for r in records}):
+                self._uow.courses.get(course_id)
         stored: set[str] = set()
         for record in records:
             key = (organization_id, record.id)

@@ -603,6 +603,11 @@ class ActivityRepository(Protocol):
             The IDs of the events this call stored: not those stored already, nor those a
             concurrent unit of work stored first (it waits for that one to end), so two calls
             with the same records store and report each once.
+
+        Raises:
+            NotFoundError: the organization, a learner or a course an event refers to is not
+                stored (checked in that order, by ID, as the SQL foreign keys refuse it): never
+                skipped as if a duplicate; nothing of the call is stored.
         """
         ...
 

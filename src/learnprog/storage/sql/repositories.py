@@ -19,7 +19,13 @@ import sqlalchemy as sa
 from attrs import fields
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from learnprog.errors import NotFoundError, StaleDataError, StorageError
+from learnprog.errors import (
+    ConcurrencyError,
+    ConflictError,
+    NotFoundError,
+    StaleDataError,
+    StorageError,
+)
 from learnprog.model._typecheck import from_storage
 from learnprog.model.access import AdminGrant, AdminRole
 from learnprog.model.activity import (
@@ -1190,7 +1196,13 @@ class _SqlScoped(_SqlRepository[T]):
 
         The database decides which (``ON CONFLICT DO NOTHING`` / ``INSERT IGNORE``, with
         ``RETURNING``): a row another unit of work is inserting makes this one wait for it to
-        end, then counts as stored only if that one rolled back.
+        end, then counts as stored only if that one rolled back. Only a duplicate key is
+        skipped: MariaDB's ``INSERT IGNORE`` skips a foreign key miss too, so there a row it
+        skipped that is not stored is looked for (before issue 17 it counted as a duplicate).
+
+        Raises:
+            NotFoundError: the organization, a learner or a course a record refers to is not
+                stored (the first, in that order and by ID); nothing of the call is stored.
         """
         if not records:
             return frozenset()
@@ -1201,11 +1213,80 @@ class _SqlScoped(_SqlRepository[T]):
             statement = postgresql.insert(self.table).on_conflict_do_nothing()
         elif dialect == "sqlite":
             statement = sqlite.insert(self.table).on_conflict_do_nothing()
-        else:  # MariaDB/MySQL: a duplicate primary key is skipped
+        else:  # MariaDB/MySQL: a duplicate primary key is skipped, and a foreign key miss too
             statement = self.table.insert().prefix_with("IGNORE")
         conn = self._uow.connection
-        with translate_errors(self.kind), conn.begin_nested():  # rows read before it ends
-            return frozenset(conn.execute(statement.returning(self.table.c.id), rows).scalars())
+        try:
+            with translate_errors(self.kind), conn.begin_nested():  # rows read before it ends
+                stored = frozenset(
+                    conn.execute(statement.returning(self.table.c.id), rows).scalars()
+                )
+                if dialect not in ("postgresql", "sqlite") and len(stored) < len(rows):
+                    # INSERT IGNORE skips a row whose learner, course or organization is
+                    # missing as it skips a duplicate: each skipped row must be stored already
+                    self._check_skipped(organization_id, {r["id"] for r in rows} - stored, records)
+                return stored
+        except ConflictError as exc:  # PostgreSQL and SQLite refuse a foreign key miss
+            if isinstance(exc, ConcurrencyError):  # a deadlock: the transaction may be gone
+                raise
+            raise self._missing_parent(organization_id, records) or exc from exc
+
+    def _check_skipped(
+        self, organization_id: str, skipped: set[str], records: Sequence[Any]
+    ) -> None:
+        """Raise when a row INSERT IGNORE skipped is not stored: not a duplicate, a missing parent.
+
+        Read with a shared lock, so a row another unit of work committed meanwhile (the
+        insert waited for it) is seen whatever the snapshot.
+
+        Raises:
+            NotFoundError: the organization, a learner or a course the skipped rows refer to.
+        """
+        c = self.table.c
+        ids = sorted(skipped)
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            statement = (
+                sa.select(c.id)
+                .where(c.organization_id == organization_id, c.id.in_(ids[start : start + 500]))
+                .with_for_update(read=True)
+            )
+            found.update(self._uow.connection.execute(statement).scalars())
+        if found != skipped:
+            missing = {r.id for r in records} & (skipped - found)
+            raise self._missing_parent(
+                organization_id, [r for r in records if r.id in missing]
+            ) or StorageError(
+                f"{self.kind}: rows {sorted(missing)[:5]} were neither stored nor found"
+            )
+
+    def _missing_parent(self, organization_id: str, records: Sequence[Any]) -> NotFoundError | None:
+        """The first parent row the records refer to that is not stored, as a NotFoundError.
+
+        The organization first, then the learners and the courses in ID order (the same on
+        every backend; the in-memory adapter checks in this order too). Locking reads, so a
+        parent removed and committed meanwhile is seen as missing.
+        """
+        conn = self._uow.connection
+        parents = (
+            (t.organizations, "organization", [organization_id]),
+            (t.learners, "learner", sorted({r.learner_id for r in records})),
+            (t.courses, "course", sorted({r.course_id for r in records})),
+        )
+        for table, kind, keys in parents:
+            found: set[str] = set()
+            for start in range(0, len(keys), 500):
+                statement = (
+                    sa.select(table.c.id)
+                    .where(table.c.id.in_(keys[start : start + 500]))
+                    .with_for_update(read=True)
+                )
+                with translate_errors(kind):
+                    found.update(conn.execute(statement).scalars())
+            for key in keys:
+                if key not in found:
+                    return NotFoundError(kind, key)
+        return None
 
     def _from_row(self, row: Mapping[str, Any]) -> T:
         data = dict(row)
@@ -1908,7 +1989,9 @@ class SqlSkillRatingRepository(ports.SkillRatingRepository):
 
         The row always exists once locked and is only ever updated in place
         (:meth:`set_mark`), so a waiter is granted the lock on it when the holder ends. On
-        SQLite every transaction holds the write lock from its start: nothing to do.
+        SQLite every transaction holds the write lock from its start: nothing to do. An
+        organization that is not stored is a NotFoundError on PostgreSQL and MariaDB (whose
+        INSERT IGNORE skipped it silently before issue 17).
         """
         conn = self._uow.connection
         dialect = conn.dialect.name
@@ -1927,8 +2010,14 @@ class SqlSkillRatingRepository(ports.SkillRatingRepository):
             make: sa.Executable = postgresql.insert(table).values(blank).on_conflict_do_nothing()
         else:  # MariaDB: a concurrent first run's row makes this a no-op
             make = table.insert().values(blank).prefix_with("IGNORE")
-        self._marks._write(make)
-        self._marks._read(lock.with_for_update())
+        try:
+            self._marks._write(make)
+        except ConflictError as exc:  # PostgreSQL: the foreign key refused a missing one
+            if isinstance(exc, ConcurrencyError):
+                raise
+            raise NotFoundError("organization", organization_id) from exc
+        if not self._marks._read(lock.with_for_update()):  # INSERT IGNORE skipped a key miss
+            raise NotFoundError("organization", organization_id)
 
     def mark(self, organization_id: str) -> ScoringMark:
         found = self._marks._first(t.skill_scoring.c.organization_id == organization_id)
