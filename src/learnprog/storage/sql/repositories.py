@@ -1161,6 +1161,18 @@ class SqlEnrollmentRepository(_SqlRepository[Enrollment], ports.EnrollmentReposi
         found: list[Enrollment] = []
         if not targets:
             return found
+        # The learners' rows first, in ID order: an enrollment not yet stored has no row to
+        # lock, so without them an ingest and an enroll of one learner at once each missed
+        # what the other stored (issue 17). PostgreSQL: FOR NO KEY UPDATE, which the foreign
+        # key checks of rows referring to a learner do not wait for. SQLite renders none.
+        lc = t.learners.c
+        for start in range(0, len(learners), 500):
+            self._read(
+                sa.select(lc.id)
+                .where(lc.id.in_(learners[start : start + 500]))
+                .order_by(lc.id)
+                .with_for_update(key_share=True)
+            )
         for start in range(0, len(learners), 500):  # bounded IN lists, in learner order
             statement = (
                 sa.select(self.table)
