@@ -12,6 +12,7 @@ processes on SQLite, PostgreSQL and MariaDB; both calls must succeed.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy.engine import Engine
 
@@ -58,7 +59,7 @@ class Catalog:
                 f"i{k % 4}",
                 EventKind.COMPLETED,
                 at + (k + 1) * MIN,
-            )  # fmt: skip
+            )
             for k in range(8)
         ]
 
@@ -96,8 +97,8 @@ def test_enrolling_while_the_learners_activity_is_ingested_in_threads(
         program_id, org_id = catalog.world.program.id, catalog.world.org.id
         outcomes = at_once(
             [
-                lambda: lp.learning.enroll(catalog.lia, program_id, course.id),
-                lambda: worker.learning.ingest(SYSTEM, org_id, events=events),
+                partial(lp.learning.enroll, catalog.lia, program_id, course.id),
+                partial(worker.learning.ingest, SYSTEM, org_id, events=events),
             ]
         )
         assert outcomes == ["Enrollment", "IngestResult"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -230,7 +231,7 @@ def test_every_name_refuses_invisible_characters_only(value: str) -> None:
     from learnprog.model.learner import Learner
     from learnprog.model.organization import Organization, Program
 
-    makers = {
+    makers: dict[str, Callable[[], object]] = {
         "learner": lambda: Learner.create("o1", value, "ana@example.org", now=NOW, line=4),
         "organization": lambda: Organization.create(value, now=NOW),
         "program": lambda: Program.create("o1", value, now=NOW),

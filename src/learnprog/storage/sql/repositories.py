@@ -81,6 +81,7 @@ from learnprog.model.organization import (
     Contract,
     Organization,
     Program,
+    name_taken,
 )
 from learnprog.model.progress import (
     DailyActivity,
@@ -241,6 +242,17 @@ class _SqlRepository(Generic[T]):
         return found
 
 
+@contextmanager
+def _name_taken(organization: Organization) -> Iterator[None]:
+    """Say plainly that a name held alone is taken, when the unique key refuses the write."""
+    try:
+        yield
+    except ConflictError as exc:
+        if isinstance(exc, ConcurrencyError) or not organization.unique_name:
+            raise
+        raise name_taken(organization.name) from exc
+
+
 class SqlOrganizationRepository(_SqlRepository[Organization], ports.OrganizationRepository):
     """Organizations in SQL."""
 
@@ -251,6 +263,8 @@ class SqlOrganizationRepository(_SqlRepository[Organization], ports.Organization
         schedule = row.pop("report_schedule")
         row["report_program_ids"] = sorted(schedule["program_ids"])
         row["report_weekdays"] = sorted(schedule["weekdays"])
+        row.pop("unique_name")
+        row["name_key"] = record.name_key
         return row
 
     def _from_row(self, row: Mapping[str, Any]) -> Organization:
@@ -259,16 +273,19 @@ class SqlOrganizationRepository(_SqlRepository[Organization], ports.Organization
             "program_ids": data.pop("report_program_ids"),
             "weekdays": data.pop("report_weekdays"),
         }
+        data["unique_name"] = data.pop("name_key") is not None
         return _conv.structure(data, Organization)
 
     def add(self, organization: Organization) -> None:
-        self._insert(organization)
+        with _name_taken(organization):
+            self._insert(organization)
 
     def get(self, organization_id: str) -> Organization:
         return self._get(organization_id)
 
     def update(self, organization: Organization) -> None:
-        self._update(organization)
+        with _name_taken(organization):
+            self._update(organization)
 
     def lock(self, organization_id: str) -> None:
         # PostgreSQL: FOR NO KEY UPDATE, which holds off another lock of the row but not the
