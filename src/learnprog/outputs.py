@@ -5,9 +5,8 @@ its journals) destroys every record; written over the link-signing secret file, 
 sent stops working. :func:`refuse_data_file` is the check, shared by the command line's output
 options (:class:`learnprog.cli._common.OutputFile`) and the Python writers
 (:meth:`learnprog.reports.ReportBuilder.write_zip`, the ``rejections_to`` of
-:meth:`learnprog.services.InvitationService.bulk_invite` and of
-:meth:`~learnprog.services.InvitationService.bulk_update_learners`); :func:`data_files` says which
-files those are for a storage URL. Files are compared as the operating system sees them (device
+:meth:`learnprog.services.InvitationService.bulk_invite`); :func:`data_files` says which files
+those are for a storage URL. Files are compared as the operating system sees them (device
 and inode, so a link or another spelling of the path is the same file), by their resolved paths
 when one does not exist yet. A learnprog decision (issue 17): the command line refused such
 outputs before; Python callers could overwrite the database.
