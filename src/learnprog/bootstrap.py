@@ -14,6 +14,7 @@ from learnprog.clock import Clock, SystemClock
 from learnprog.errors import ConfigurationWarning, ValidationError
 from learnprog.mail.memory import InMemoryMailer
 from learnprog.mail.ports import Mailer
+from learnprog.outputs import data_files
 from learnprog.reports.builder import ReportBuilder
 from learnprog.services import (
     AuditLog,
@@ -209,5 +210,6 @@ def connect(
         clock=clock,
         settings=settings,
         signer=TokenSigner(settings.secret_key, clock),
+        data_files=data_files(url) if engine is not None else (),
     )
     return Learnprog(context, engine=engine)

@@ -42,9 +42,12 @@ before a single row is given (so an import stores nothing from a file that does 
 
 Every encoding error is a :class:`~learnprog.errors.ValidationError` with ``field="encoding"``.
 Checking reads the file up to twice before its rows are read, a chunk of 1 MiB at a time, so
-memory stays flat: a path or bytes are simply read again, and a binary file object that cannot
-seek (a pipe, an upload stream) is first copied to a temporary file, in memory up to 8 MB and
-on disk past that.
+memory stays flat: a regular file or bytes are simply read again, and a source that is not a
+regular file (a pipe or ``/dev/stdin``, a device such as ``/dev/zero``, a binary file object that
+cannot seek, an upload stream) is first copied to a temporary file, in memory up to 8 MB and on
+disk past that, at most :data:`MAX_STREAM_BYTES` (1 GiB; more is a ``ValidationError`` with
+``field="file"`` naming the source and the line reached), stopping at once at a NUL byte in its
+first 64 KiB when no encoding is named, so a source that never ends cannot hold an import.
 
 The delimiter (comma, semicolon or tab) is the one that splits the header line into the
 expected columns; quoted fields may hold delimiters and line breaks; CRLF and LF both work.
@@ -69,7 +72,7 @@ import csv
 import io
 import os
 import re
-import shutil
+import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -465,6 +468,22 @@ def _without_bom(head: bytes) -> str:
     )
 
 
+def _refuse_nul(head: bytes) -> None:
+    """Raise when the head of a file without a byte-order mark holds a NUL byte.
+
+    Raises:
+        ValidationError: ``field="encoding"``, naming the line of the first NUL.
+    """
+    if b"\x00" in head and not any(head.startswith(bom) for bom, _, _ in _BOMS):
+        line = _LineCount()
+        line.add(head[: head.index(b"\x00")])
+        raise ValidationError(
+            f"the file holds NUL bytes and no byte-order mark: {_without_bom(head)}",
+            field="encoding",
+            line=line.line,
+        )
+
+
 def detect_encoding(stream: BinaryIO) -> str:
     """Decide a seekable binary stream's encoding, and check that every byte decodes.
 
@@ -490,14 +509,7 @@ def detect_encoding(stream: BinaryIO) -> str:
             )
             _check_decodes(stream, name, lead)
             return name
-    if b"\x00" in head:
-        line = _LineCount()
-        line.add(head[: head.index(b"\x00")])
-        raise ValidationError(
-            f"the file holds NUL bytes and no byte-order mark: {_without_bom(head)}",
-            field="encoding",
-            line=line.line,
-        )
+    _refuse_nul(head)
     if (not_utf8 := _decode_error(stream, "utf-8")) is None:
         return "utf-8"
     return _western(stream, not_utf8[0])
@@ -526,8 +538,79 @@ def _check_named(stream: BinaryIO, codec: str, encoding: str) -> None:
     _check_decodes(stream, encoding, f"the file is not valid {encoding}")
 
 
+MAX_STREAM_BYTES = 1 << 30
+"""The most bytes read from a source that is not a regular file (1 GiB): a pipe, a character
+device such as ``/dev/zero``, a socket, an upload stream. Such a source is copied to a temporary
+file before it is read, and may never end; a regular file's size is known, so it has no limit
+here. A learnprog decision (issue 17): ``learnprog invite-roster /dev/zero`` ran forever."""
+
+
+def _is_regular(handle: object) -> bool | None:
+    """Whether an open file is a regular file (not a pipe, device or socket).
+
+    ``None`` when it is no file of the operating system (a ``BytesIO``, an upload stream).
+    """
+    fileno = getattr(handle, "fileno", None)
+    if fileno is None:
+        return None
+    try:
+        return stat.S_ISREG(os.fstat(fileno()).st_mode)
+    except (OSError, ValueError):  # io.UnsupportedOperation: a BytesIO, an upload stream
+        return None
+
+
+def _spool(source: BinaryIO, name: str, *, check_nul: bool) -> BinaryIO:
+    """Copy a source that is not a regular file to a temporary file, at most a bounded size.
+
+    Memory up to 8 MB, then disk. A NUL byte in the first 64 KiB without a byte-order mark is
+    refused as soon as that much is read (``/dev/zero`` stops at once), unless the caller named
+    the encoding.
+
+    Raises:
+        ValidationError: ``field="file"``: more than :data:`MAX_STREAM_BYTES`, naming the
+            source and the line the limit was reached on; or ``field="encoding"``: NUL bytes
+            without a byte-order mark (see :func:`detect_encoding`).
+    """
+    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - the caller closes
+    try:
+        lines = _LineCount()
+        total = 0
+        head = b""
+        while chunk := source.read(min(_CHUNK, MAX_STREAM_BYTES + 1 - total)):
+            if len(head) < _HEAD:
+                head += chunk[: _HEAD - len(head)]
+                if check_nul and len(head) >= _HEAD:
+                    _refuse_nul(head)
+            total += len(chunk)
+            if total > MAX_STREAM_BYTES:
+                lines.add(chunk[: len(chunk) - (total - MAX_STREAM_BYTES)])
+                raise ValidationError(
+                    f"{name} is not a regular file (a pipe, a device or a stream) and gives "
+                    f"more than {MAX_STREAM_BYTES:,} bytes, the most learnprog reads from one; "
+                    "save it to a file and import that",
+                    field="file",
+                    line=lines.line,
+                    value=name,
+                )
+            lines.add(chunk)
+            spool.write(chunk)
+        if check_nul:
+            _refuse_nul(head)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return spool  # type: ignore[return-value]
+
+
 @contextmanager
-def _seekable(source: CsvSource) -> Iterator[BinaryIO]:
+def _seekable(source: CsvSource, *, check_nul: bool = True) -> Iterator[BinaryIO]:
+    """Give a source as a seekable binary stream; one that is no regular file is spooled.
+
+    Raises:
+        ValidationError: the path cannot be opened (``field="file"``), or a source that is not
+            a regular file gives more than :data:`MAX_STREAM_BYTES` (see :func:`_spool`).
+    """
     if isinstance(source, bytes):
         yield io.BytesIO(source)
     elif isinstance(source, str | os.PathLike):
@@ -536,16 +619,22 @@ def _seekable(source: CsvSource) -> Iterator[BinaryIO]:
         except OSError as exc:
             raise ValidationError(f"cannot open {source}: {exc.strerror}", field="file") from exc
         with handle:
-            yield handle
+            if _is_regular(handle):
+                yield handle
+            else:  # a FIFO, /dev/stdin, /dev/zero: it may not seek, and may never end
+                with _spool(handle, repr(os.fsdecode(source)), check_nul=check_nul) as spool:
+                    yield spool
     elif hasattr(source, "read"):
-        if getattr(source, "seekable", lambda: False)():
+        if getattr(source, "seekable", lambda: False)() and _is_regular(source) is not False:
+            # a regular file, or a seekable stream in memory (BytesIO): its end is known
             start = source.tell()
             yield source
             source.seek(start)
-        else:  # a pipe or upload stream: spool it (to disk past 8 MB)
-            with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
-                shutil.copyfileobj(source, spool)
-                yield spool  # type: ignore[misc]
+        else:  # a pipe or upload stream: spool it (to disk past 8 MB), bounded
+            name = getattr(source, "name", None)
+            shown = repr(os.fsdecode(name)) if isinstance(name, str | bytes) else "the stream"
+            with _spool(source, shown, check_nul=check_nul) as spool:
+                yield spool
     else:
         raise ValidationError("a CSV file is a path, bytes or a binary file object", field="file")
 
@@ -572,11 +661,14 @@ def read_csv(
 
     The file is read before the first record is given: its encoding is decided, every byte
     checked to decode and every record to parse, so a file that does not is refused before
-    anything is stored. A binary file object that cannot seek is copied to a temporary file
-    first (in memory up to 8 MB, then on disk).
+    anything is stored. A source that is not a regular file (a pipe, a device, a binary file
+    object that cannot seek) is copied to a temporary file first (in memory up to 8 MB, then
+    on disk), at most :data:`MAX_STREAM_BYTES` bytes.
 
     Raises:
-        ValidationError: the file cannot be opened; or its encoding is unknown, not a text
+        ValidationError: the file cannot be opened, or is not a regular file and gives more
+            than :data:`MAX_STREAM_BYTES` bytes (``field="file"``, naming it and the line
+            reached); or its encoding is unknown, not a text
             encoding, cannot be told, or does not read every byte (``field="encoding"``,
             naming the line); or it is empty, or lacks required headers (one error naming every
             missing column, ``field="header"``, ``line=1``); or a header cell or a record
@@ -584,7 +676,7 @@ def read_csv(
             learnprog never changes it), naming line 1 for the header, or a quoted field never
             closed, naming the line it starts on.
     """
-    with _seekable(source) as stream:
+    with _seekable(source, check_nul=encoding is None) as stream:
         if encoding is not None:
             try:
                 codec = codecs.lookup(encoding)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import ACADEMY, ACTIVITY, AS, ok, outbox, run
+import learnprog
+from tests.cli.conftest import ACADEMY, ACTIVITY, AS, as_ana, ok, outbox, run
 
 
 @pytest.fixture
@@ -202,4 +203,54 @@ def test_a_report_is_never_written_over_learnprogs_own_files(
     assert err.startswith(f"error: --output: {str(Path(output))!r} is the {what} in use")
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("cli.db")}
     assert after == before
+    assert "academy" in ok(acme, "program", "list", *AS)
+
+
+@pytest.mark.parametrize(
+    ("output", "what"),
+    [
+        ("cli.db", "SQLite database"),
+        ("./sub/../cli.db", "SQLite database"),
+        ("db-link", "SQLite database"),
+        ("cli.db-wal", "SQLite database's journal"),
+        ("cli.db.secret", "link-signing secret file"),
+    ],
+)
+def test_python_writers_never_write_over_the_database_or_its_secret(
+    acme: str, tmp_path: Path, output: str, what: str
+) -> None:
+    """Issue 17: the command line refused ``--output learnprog.db``, but Python's
+    ``write_zip(..., "learnprog.db")`` and ``bulk_invite(rejections_to=...)`` overwrote it."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "db-link").symlink_to(tmp_path / "cli.db")
+    (tmp_path / "roster.csv").write_text(
+        "Full Name,Email,External ID\nBad,nope,\n", encoding="utf-8"
+    )
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("cli.db")}
+    with learnprog.connect(acme) as lp:
+        org, ana = as_ana(lp)
+        (program,) = lp.programs.list_programs(ana, org.id)
+        (contract,) = lp.programs.list_contracts(ana, org.id)
+        with pytest.raises(learnprog.ValidationError) as info:
+            lp.reports.write_zip(ana, org.id, output)
+        assert info.value.field == "target"
+        assert info.value.reason.startswith(f"{str(Path(output))!r} is the {what} in use")
+        with pytest.raises(learnprog.ValidationError) as info:
+            lp.invitations.bulk_invite(
+                ana, program.id, contract.id, "roster.csv", rejections_to=Path(output)
+            )
+        assert info.value.field == "rejections_to"
+        assert f"is the {what} in use" in str(info.value)
+        if output == "cli.db":  # an open file on the database, appended to, is refused too
+            with (
+                (tmp_path / output).open("ab") as handle,
+                pytest.raises(
+                    learnprog.ValidationError, match="the open file is the SQLite database in use"
+                ),
+            ):
+                lp.reports.write_zip(ana, org.id, handle)
+        lp.reports.write_zip(ana, org.id, "reports.zip")  # any other file is written
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("cli.db")}
+    assert after == before
+    assert zipfile.ZipFile(tmp_path / "reports.zip").namelist()
     assert "academy" in ok(acme, "program", "list", *AS)

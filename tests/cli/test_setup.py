@@ -34,6 +34,14 @@ def test_admin_add_without_an_account_names_the_address(acme: str) -> None:
     assert err == "error: learner account 'nobody@acme.example' not found\n"
 
 
+def test_admin_add_of_an_admin_says_so_plainly(acme: str) -> None:
+    code, _, err = run(acme, "admin", "add", "ana@acme.example", *AS)
+    assert (code, err) == (
+        1,
+        "error: ana@acme.example is already an organization admin of 'Acme'\n",
+    )
+
+
 def test_init_errors_name_its_options(db: str) -> None:
     init = ("init", "Foo", "--domain", "foo.example")
     code, _, err = run(db, *init, "--admin-name", " ", "--admin-email", "a@foo.example")

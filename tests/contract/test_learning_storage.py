@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
 from attrs import define, evolve
+from sqlalchemy.engine import Engine
 
-from learnprog.errors import ConflictError
+from learnprog.errors import ConflictError, NotFoundError
 from learnprog.model import (
     AssessmentAttempt,
     Course,
@@ -34,8 +36,9 @@ from learnprog.model.progress import (
     MemberQuery,
 )
 from learnprog.model.skills import ScoringMark
+from learnprog.storage.sql import SqlUnitOfWork
 from tests import factories as f
-from tests.conftest import UowFactory
+from tests.conftest import UowFactory, empty_tables
 
 DAY = timedelta(days=1)
 
@@ -200,6 +203,60 @@ def test_events_and_attempts_are_kept_once_by_source_id(uow_factory: UowFactory)
         assert uow.activity.attempts_for([w.learners[0].id], [w.course.id]) == [attempt]
         assert uow.activity.events_for([w.learners[0].id], ["other"]) == []
         assert uow.activity.attempts_for_course(w.course.id) == [attempt]
+
+
+@pytest.mark.parametrize("missing", ["learner", "course", "organization"])
+def test_a_record_whose_parent_is_missing_is_an_error_not_a_duplicate(
+    uow_factory: UowFactory, missing: str
+) -> None:
+    """Issue 17: MariaDB's INSERT IGNORE skipped a foreign key miss as if a duplicate."""
+    w = _world(uow_factory)
+    with uow_factory() as uow:
+        uow.activity.add_events(w.org_id, [_event(w, "e1", f.NOW)])
+        uow.commit()
+    learner, course, org_id = w.learners[0].id, w.course.id, w.org_id
+    if missing == "learner":
+        learner = "ghost-learner"
+    elif missing == "course":
+        course = "ghost-course"
+    else:
+        org_id = "ghost-org"
+    orphan = LearningEvent("e2", learner, course, "v1", EventKind.STARTED, f.NOW)
+    attempt = AssessmentAttempt("t1", learner, course, "a1", 80.0, f.NOW, False)
+    key = {"learner": learner, "course": course, "organization": org_id}[missing]
+    with uow_factory() as uow:
+        with pytest.raises(NotFoundError) as caught:  # beside a true duplicate, e1
+            uow.activity.add_events(org_id, [_event(w, "e1", f.NOW), orphan])
+        assert (caught.value.kind, caught.value.key) == (missing, key)
+        with pytest.raises(NotFoundError) as caught:
+            uow.activity.add_attempts(org_id, [attempt])
+        assert (caught.value.kind, caught.value.key) == (missing, key)
+        # the unit of work is still usable: a good record after the refused ones is stored
+        assert uow.activity.add_events(w.org_id, [_event(w, "e3", f.NOW)]) == {"e3"}
+        uow.commit()
+    with uow_factory() as uow:
+        stored = uow.activity.events_for([w.learners[0].id, "ghost-learner"], [w.course.id])
+        assert sorted(e.id for e in stored) == ["e1", "e3"]
+        assert uow.activity.attempts_for([learner], [course]) == []
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        pytest.param("postgresql", marks=pytest.mark.postgresql),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ],
+)
+def test_the_scoring_lock_of_a_missing_organization_is_not_found(
+    engine_pool: Callable[[str], Engine], server: str
+) -> None:
+    """Issue 17: MariaDB's INSERT IGNORE made no mark row for it, silently (memory and SQLite
+    run one writer at a time and take no row)."""
+    engine = engine_pool(server)
+    empty_tables(engine)
+    with SqlUnitOfWork(engine) as uow, pytest.raises(NotFoundError) as caught:
+        uow.skill_ratings.lock_scoring("ghost-org")
+    assert (caught.value.kind, caught.value.key) == ("organization", "ghost-org")
 
 
 def test_the_scorer_streams_attempts_in_time_order_and_reads_times_by_id(

@@ -75,10 +75,22 @@ def test_a_program_admin_needs_programs_of_the_same_organization(
         )
 
 
-def test_duplicate_grant_is_a_conflict(lp: learnprog.Learnprog) -> None:
+def test_duplicate_grant_is_a_conflict_naming_the_admin(lp_any: learnprog.Learnprog) -> None:
+    lp = lp_any  # the unique key's raw text differed by backend; the message must not
     org_id, ana = _org_with_admin(lp)
-    with pytest.raises(ConflictError):
-        lp.organizations.add_admin(ana, org_id, "ana.lima@acme.example", role="organization")
+    with pytest.raises(ConflictError) as info:
+        lp.organizations.add_admin(ana, org_id, "ANA.lima@acme.example", role="organization")
+    assert str(info.value) == "Ana.Lima@acme.example is already an organization admin of 'Acme'"
+    assert (info.value.kind, info.value.key) == ("admin", "Ana.Lima@acme.example")
+    program = lp.programs.create_program(ana, org_id, "Academy", slug="academy")
+    lp.organizations.register_learner(ana, org_id, "Bo Park", "bo@acme.example")
+    lp.organizations.add_admin(ana, org_id, "bo@acme.example", role="program",
+                               program_ids=[program.id])  # fmt: skip
+    with pytest.raises(ConflictError) as info:
+        lp.organizations.add_admin(ana, org_id, "bo@acme.example", role="program",
+                                   program_ids=[program.id])  # fmt: skip
+    assert str(info.value) == "bo@acme.example is already a program admin of academy"
+    assert len(lp.organizations.list_admins(ana, org_id)) == 2
 
 
 def test_the_last_organization_admin_cannot_be_removed(lp: learnprog.Learnprog) -> None:

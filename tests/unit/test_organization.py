@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -136,8 +137,9 @@ def test_urls_http_and_https_accepted(url: str) -> None:
 )
 @pytest.mark.parametrize("field", ["logo_url", "banner_url"])
 def test_urls_other_schemes_rejected(field: str, bad: str) -> None:
+    urls: dict[str, Any] = {field: bad}
     with pytest.raises(ValidationError, match=re.escape(f"field '{field}'")) as info:
-        Organization.create("Acme", now=NOW, **{field: bad})
+        Organization.create("Acme", now=NOW, **urls)
     assert info.value.field == field
 
 

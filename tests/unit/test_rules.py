@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -195,3 +196,52 @@ def test_one_line_text_keeps_the_implicit_directional_marks() -> None:
     """LRM, RLM and ALM, which names in right-to-left scripts need, stay allowed."""
     for mark in ("\u200e", "\u200f", "\u061c"):
         assert single_line(f"\u05d0\u05d1{mark} 2", field="full_name") == f"\u05d0\u05d1{mark} 2"
+
+
+_INVISIBLE_NAMES = [
+    "\u200b",  # zero-width space
+    "\u200c\u200d",  # zero-width non-joiner and joiner
+    "\u2060",  # word joiner
+    "\ufeff",  # zero-width no-break space (a byte-order mark)
+    "\u00ad",  # soft hyphen
+    "\u3164",  # Hangul filler
+    "\ufe0f",  # variation selector 16
+    "\U000e0041\U000e0020",  # tag characters
+    " \u200b \u2060\u3000",  # invisible characters between spaces (U+3000 too)
+]
+
+
+@pytest.mark.parametrize("value", _INVISIBLE_NAMES)
+def test_required_text_refuses_a_value_made_only_of_invisible_characters(value: str) -> None:
+    with pytest.raises(ValidationError, match="only invisible characters") as info:
+        required_text(value, field="name")
+    assert info.value.field == "name"
+
+
+def test_required_text_keeps_joiners_inside_a_visible_name() -> None:
+    # ZWNJ is how Persian writes some names; ZWJ joins Indic letters
+    assert required_text(" \u0645\u06cc\u200c\u0631 ", field="name") == "\u0645\u06cc\u200c\u0631"
+    assert required_text("\u0915\u094d\u200d\u0937", field="name") == "\u0915\u094d\u200d\u0937"
+    assert required_text("\u200bAna", field="name") == "\u200bAna"
+
+
+@pytest.mark.parametrize("value", _INVISIBLE_NAMES)
+def test_every_name_refuses_invisible_characters_only(value: str) -> None:
+    from learnprog.model.catalog import Collection, Course
+    from learnprog.model.learner import Learner
+    from learnprog.model.organization import Organization, Program
+
+    makers: dict[str, Callable[[], object]] = {
+        "learner": lambda: Learner.create("o1", value, "ana@example.org", now=NOW, line=4),
+        "organization": lambda: Organization.create(value, now=NOW),
+        "program": lambda: Program.create("o1", value, now=NOW),
+        "collection": lambda: Collection.create("p1", value),
+        "course": lambda: Course.create("o1", course_id="c1", slug="c-1", name=value, now=NOW),
+    }
+    for kind, make in makers.items():
+        with pytest.raises(ValidationError, match="only invisible characters") as info:
+            make()
+        assert info.value.field == ("full_name" if kind == "learner" else "name"), kind
+    renamed = Organization.create("Acme", now=NOW)
+    with pytest.raises(ValidationError, match="only invisible characters"):
+        renamed.with_settings(name=value)

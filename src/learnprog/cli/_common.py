@@ -6,6 +6,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,8 +15,6 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 import learnprog
 from learnprog.errors import LearnprogError
@@ -25,12 +24,15 @@ from learnprog.mail.smtp import SmtpMailer
 from learnprog.model.access import Actor, LearnerActor, ProgramAdminActor, SystemActor
 from learnprog.model.catalog import Course
 from learnprog.model.organization import Contract, Organization, Program
+from learnprog.outputs import DataFiles, data_files, refuse_data_file, sqlite_file
 from learnprog.storage.sql.engine import check_connection, checked_url, create_sql_engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_SECRET_FILE = "learnprog.secret"
 """The secret file in the working directory, for storage that is not a SQLite file."""
 C = TypeVar("C", bound=click.Command)
+_SECRET_FILE_LIMIT = 4096
+"""The most bytes read from a secret file (a secret is 43 characters; a longer one is kept)."""
 
 
 def _secret(path: Path) -> str:
@@ -41,12 +43,7 @@ def _secret(path: Path) -> str:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never world-readable
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(secrets.token_urlsafe(32))
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except UnicodeDecodeError as exc:
-        raise learnprog.ValidationError(
-            f"the secret file {path} is not UTF-8 text", field="secret_file"
-        ) from exc
+    return read_small_text(path, option="secret_file", limit=_SECRET_FILE_LIMIT).strip()
 
 
 def _mailer(options: dict[str, Any], settings: learnprog.Settings) -> Mailer:
@@ -99,34 +96,14 @@ class InputPath(click.Path):
         return super().convert(value, param, ctx)
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    """True when ``a`` and ``b`` name one file.
-
-    By (device, inode) when both exist (so links count), else by their resolved paths.
-    """
-    try:
-        try:
-            return os.path.samefile(a, b)
-        except OSError:  # one does not exist (yet)
-            return a.resolve() == b.resolve()
-    except ValueError:  # a NUL in a path: no file; --db with one is refused by the session
-        return False
-
-
-def _own_files(ctx: click.Context | None) -> list[tuple[Path, str]]:
+def _own_files(ctx: click.Context | None) -> DataFiles:
     """The files the running command's global options keep learnprog's data in, named."""
     options = ctx.find_root().obj if ctx is not None else None
     if not isinstance(options, dict) or "db" not in options:
-        return []
+        return ()
     database = sqlite_file(options["db"])
-    own = [(secret_file(options.get("secret_file"), database), "link-signing secret file")]
-    if database is not None:
-        own.append((database, "SQLite database"))
-        own += [
-            (database.with_name(database.name + suffix), "SQLite database's journal")
-            for suffix in ("-journal", "-wal", "-shm")
-        ]
-    return own
+    secret = secret_file(options.get("secret_file"), database)
+    return data_files(options["db"], secret_file=secret)
 
 
 class OutputFile(click.Path):
@@ -146,12 +123,10 @@ class OutputFile(click.Path):
         """Return the path once its folder exists, or raise :class:`UserError`."""
         path = Path(os.fsdecode(value))
         where = f"{param.opts[0]}: " if isinstance(param, click.Option) else ""
-        for own, what in _own_files(ctx):
-            if _same_file(path, own):
-                raise UserError(
-                    f"{where}{str(path)!r} is the {what} in use: writing to it would destroy "
-                    "it; name another file"
-                )
+        try:  # the one guard, shared with the Python writers (learnprog.outputs)
+            refuse_data_file(path, _own_files(ctx), field="output")
+        except learnprog.ValidationError as exc:
+            raise UserError(f"{where}{exc.reason}") from exc
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -205,20 +180,6 @@ def fail(message: str) -> NoReturn:
     """Stop with exit status 1 and a one-line message on stderr (a user error)."""
     click.echo("error: " + " ".join(message.split()), err=True)
     sys.exit(1)
-
-
-def sqlite_file(url: str) -> Path | None:
-    """Return the file of a SQLite file URL (relative to the working directory), else None.
-
-    None for other databases, ``memory://`` and URLs that do not parse (``connect`` says why).
-    """
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError, TypeError):
-        return None
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
 
 
 def secret_file(given: str | None, database: Path | None) -> Path:
@@ -521,14 +482,42 @@ def parse_date(value: str, option: str) -> datetime:
 def count_lines(path: Path) -> int | None:
     """Return the number of data lines of a CSV file (line breaks minus the header), roughly.
 
-    Used only as a progress bar's total; quoted line breaks make it an upper bound.
+    Used only as a progress bar's total; quoted line breaks make it an upper bound. ``None``
+    (no total) for a file that is not a regular file: a pipe would be used up by counting, and
+    a device such as ``/dev/zero`` never ends (the reader bounds those:
+    :data:`learnprog.csvfiles.MAX_STREAM_BYTES`).
     """
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return None
         with path.open("rb") as handle:
             breaks = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
-    except OSError:
+    except (OSError, ValueError):
         return None
     return max(breaks, 1)
+
+
+def read_small_text(path: Path, *, option: str, limit: int) -> str:
+    """Read a UTF-8 text file given to an option, at most ``limit`` bytes.
+
+    Any file (a pipe, ``/dev/zero``) is read only so far, so a file that never ends cannot
+    hold the command.
+
+    Raises:
+        ValidationError: (field ``option``, naming the file) longer than ``limit`` bytes, or
+            not UTF-8 text.
+    """
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise learnprog.ValidationError(
+            f"{path} is longer than {limit:,} bytes, the most this option reads",
+            field=option,
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise learnprog.ValidationError(f"{path} is not UTF-8 text", field=option) from exc
 
 
 @contextmanager

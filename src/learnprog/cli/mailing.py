@@ -23,6 +23,7 @@ from learnprog.cli._common import (
     field_options,
     json_option,
     program_by_slug,
+    read_small_text,
     session,
 )
 from learnprog.mail.rendering import SYSTEM_TEMPLATES
@@ -151,12 +152,8 @@ def _message(
     if given["body_file"] is not None:
         if content is not None:
             raise click.UsageError("give --body or --body-file, not both")
-        try:
-            content = given["body_file"].read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise learnprog.ValidationError(
-                f"{given['body_file']} is not UTF-8 text", field="body_file"
-            ) from exc
+        # a body holds at most 20,000 characters, 80,000 bytes of UTF-8 (the model checks it)
+        content = read_small_text(given["body_file"], option="body_file", limit=80_000)
     if (given["cta_label"] is None) != (given["cta_url"] is None):
         raise click.UsageError("--cta-label and --cta-url go together")
     details = lp.messaging.compose(

@@ -57,8 +57,6 @@ def init(
     """Create an organization and its first organization admin (all or nothing)."""
     system = SystemActor()
     with session(ctx, create=True) as lp:
-        if any(o.name == name for o in lp.organizations.list_organizations(system)):
-            raise learnprog.ConflictError(f"an organization named {name!r} exists already")
         org = lp.organizations.create_organization(
             system,
             name,
@@ -66,6 +64,7 @@ def init(
             timezone=timezone,
             admin_name=admin_name,
             admin_email=admin_email,
+            unique_name=True,  # --org finds it by name: two inits at once make one
         )
         click.echo(f"organization {org.name!r} created ({org.id}); admin {admin_email}")
 

@@ -27,6 +27,18 @@ FORBIDDEN_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 #: UTS #39 / UTR #36 section 2. The implicit marks (LRM, RLM, ALM), which names in right-to-left
 #: scripts need and which reorder nothing beyond themselves, stay allowed.
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+#: The Default_Ignorable_Code_Point characters (Unicode DerivedCoreProperties.txt, Unicode
+#: 15.1; the property is stable: its unassigned ranges are reserved for such characters):
+#: soft hyphen, zero-width space, (non-)joiners, word joiner, byte-order mark, the Hangul
+#: fillers, variation selectors, tags and the rest, which a text renderer shows as nothing
+#: (Unicode section 5.21). A name made only of them (and spaces) looks blank wherever it is
+#: shown, so :func:`required_text` refuses it; inside a visible name they stay allowed (ZWJ and
+#: ZWNJ are part of how Persian and Indic names are written).
+DEFAULT_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
 _FORBIDDEN_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_INT = 2_147_483_647  # the largest value of a 32-bit SQL INTEGER column
 #: The most characters of an ID stored in a key column (``Key()``, VARCHAR(64), on SQL storage).
@@ -47,15 +59,29 @@ def text_value(value: object, *, field: str) -> str:
 
 
 def required_text(value: object, *, field: str, max_length: int = 200) -> str:
-    """Return ``value`` trimmed; it must be non-empty, single-line and at most ``max_length``.
+    """Return ``value`` trimmed; it must be visible, single-line and at most ``max_length``.
+
+    The one check of every required name (learner, organization, program, collection, course,
+    specialization, skill, ...): besides one visible character, it needs one that is neither
+    white space nor a default-ignorable code point (:data:`DEFAULT_IGNORABLE`: zero-width
+    space U+200B, ZWNJ U+200C, ZWJ U+200D, word joiner U+2060, U+FEFF, ...), so a name that
+    would show as blank is refused (issue 17; Unicode section 5.21, "Default Ignorable Code
+    Points": such characters are rendered invisibly).
 
     Raises:
-        ValidationError: not text, empty, too long or holding control characters or line
-            breaks (CR, LF, NEL, U+2028, U+2029).
+        ValidationError: not text, empty, blank or made only of invisible characters, too
+            long or holding control characters or line breaks (CR, LF, NEL, U+2028, U+2029).
     """
     text = text_value("" if value is None else value, field=field).strip()
     if not text:
         raise ValidationError("a value is required", field=field)
+    if not DEFAULT_IGNORABLE.sub("", text).strip():
+        raise ValidationError(
+            "a value is required: this one holds only invisible characters (zero-width or "
+            "other default-ignorable code points, and spaces), which show as nothing",
+            field=field,
+            value=value,
+        )
     return single_line(text, field=field, max_length=max_length)
 
 

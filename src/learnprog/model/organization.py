@@ -7,6 +7,7 @@ Learners" > "Choose contract".
 from __future__ import annotations
 
 import enum
+import hashlib
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable
@@ -15,8 +16,9 @@ from typing import Any
 
 from attrs import evolve, field, frozen
 
-from learnprog.errors import ValidationError
+from learnprog.errors import ConflictError, ValidationError
 from learnprog.model._rules import (
+    flag,
     non_negative_int,
     optional_line,
     optional_text,
@@ -144,6 +146,11 @@ class Organization:
         restrict_invitations_to_domains: when true, invitees must have an address on
             ``email_domains``.
         created_at: aware UTC creation time.
+        unique_name: whether the organization holds its name alone in the store: no other
+            organization holding its name so may have the same name (compared exactly),
+            checked by the storage (a unique key on SQL), so two made at once cannot share
+            it. The command line's ``init`` makes organizations so, since it finds them by
+            name; others may share a name (a learnprog decision: the guide names no rule).
     """
 
     id: str
@@ -157,6 +164,7 @@ class Organization:
     default_invitation_message: str | None = None
     report_schedule: ReportSchedule = field(factory=ReportSchedule)
     restrict_invitations_to_domains: bool = False
+    unique_name: bool = False
 
     @classmethod
     def create(
@@ -170,6 +178,7 @@ class Organization:
         banner_url: str | None = None,
         logo_url: str | None = None,
         default_invitation_message: str | None = None,
+        unique_name: bool = False,
     ) -> Organization:
         """Validate the settings and make a new organization.
 
@@ -188,7 +197,19 @@ class Organization:
             default_invitation_message=optional_text(
                 default_invitation_message, field="default_invitation_message"
             ),
+            unique_name=flag(unique_name, field="unique_name"),
         )
+
+    @property
+    def name_key(self) -> str | None:
+        """The key of a name held alone (:attr:`unique_name`), else ``None``.
+
+        The SHA-256 of the name's UTF-8 bytes in hex (64 characters), so the unique key is
+        exact (no collation folds case or accents) and short whatever the name's length.
+        """
+        if not self.unique_name:
+            return None
+        return hashlib.sha256(self.name.encode("utf-8")).hexdigest()
 
     def with_settings(self, **changes: object) -> Organization:
         """Return a copy with the global settings in ``changes`` validated and applied.
@@ -248,6 +269,17 @@ def _flag(value: object) -> bool:
     if not isinstance(value, bool):
         raise ValidationError("true or false is required", field="restrict_invitations_to_domains")
     return value
+
+
+def name_taken(name: str) -> ConflictError:
+    """The error for an organization name held alone by another organization.
+
+    ``an organization named 'Acme' exists already``, with ``kind="organization"`` and the name
+    as ``key``: what the storage raises for :attr:`Organization.unique_name`.
+    """
+    return ConflictError(
+        f"an organization named {name!r} exists already", kind="organization", key=name
+    )
 
 
 @checked

@@ -61,6 +61,7 @@ from learnprog.model.schedules import (
     due_reports,
     local_day,
 )
+from learnprog.outputs import refuse_data_file
 from learnprog.reports.cells import protect, timestamp, two_decimals, yes_no
 from learnprog.reports.tables import (
     EMAIL,
@@ -280,11 +281,16 @@ class ReportBuilder(Service):
 
         Raises:
             PermissionDeniedError, NotFoundError: as :meth:`usage_report`.
+            ValidationError: (field ``target``) neither a path nor a writable file; or the
+                SQLite database in use, one of its journals or the secret file beside it, by
+                any path (:func:`learnprog.outputs.refuse_data_file`): the zip would destroy
+                it.
         """
         if not isinstance(target, str | os.PathLike) and not hasattr(target, "write"):
             raise ValidationError(
                 "a path or a binary file open for writing is required", field="target"
             )
+        refuse_data_file(target, self._context.data_files, field="target")
         reports: list[Report[object]] = [
             self.membership_report(actor, organization_id, program_ids=program_ids),  # type: ignore[list-item]
             self.usage_report(actor, organization_id, program_ids=program_ids),  # type: ignore[list-item]

@@ -26,6 +26,7 @@ from learnprog.model.access import (
 )
 from learnprog.model.audit import AuditEntry, field_changes
 from learnprog.model.organization import Organization, Program
+from learnprog.outputs import DataFiles
 from learnprog.serialization import to_json_value
 from learnprog.settings import Settings
 from learnprog.storage.ports import UnitOfWork, UnitOfWorkFactory
@@ -51,6 +52,10 @@ class ServiceContext:
         clock: the source of "now".
         settings: addresses, URLs, secret.
         signer: link token signer.
+        data_files: the files the storage keeps its data in (a SQLite database, its journals,
+            the secret file beside it: :func:`learnprog.outputs.data_files`), which no output
+            may be written over (:func:`learnprog.outputs.refuse_data_file`); empty when not
+            known (a caller's own unit of work factory).
     """
 
     uow_factory: UnitOfWorkFactory
@@ -58,6 +63,7 @@ class ServiceContext:
     clock: Clock
     settings: Settings
     signer: TokenSigner
+    data_files: DataFiles = ()
 
 
 P = ParamSpec("P")

@@ -519,8 +519,9 @@ class InvitationService(Service):
             NotFoundError: no such program or contract.
             ValidationError: a removed program; a contract not running; a file that cannot be
                 opened or decoded, or lacks headers (one error naming every missing column);
-                ``rejections_to`` naming the roster itself (by any path) or a file that cannot
-                be written.
+                ``rejections_to`` naming the roster itself (by any path), the SQLite database
+                in use, one of its journals or the secret file beside it
+                (:func:`learnprog.outputs.refuse_data_file`), or a file that cannot be written.
         """
         whole_number(chunk_size, field="chunk_size", minimum=1, maximum=1000, allow_none=False)
         for name, value in (("send_email", send_email), ("dry_run", dry_run)):
@@ -537,7 +538,9 @@ class InvitationService(Service):
         stack = ExitStack()
         try:
             rows = stack.enter_context(read_csv(source, COLUMNS, encoding=encoding))
-            rejections = rejection_target(rejections_to, stack, source=source)
+            rejections = rejection_target(
+                rejections_to, stack, source=source, data_files=self._context.data_files
+            )
         except BaseException:
             stack.close()
             raise

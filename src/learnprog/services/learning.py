@@ -48,7 +48,7 @@ from learnprog.model.progress import (
     specialization_progress,
     with_imported,
 )
-from learnprog.services._base import Service, ServiceContext, retry_if_stale, retry_on
+from learnprog.services._base import Service, ServiceContext, retry_on
 from learnprog.services.curriculum import PreviewEntry, ProgramPreview, program_preview
 from learnprog.services.history import (
     EnrollmentRecord,
@@ -322,7 +322,7 @@ class LearningService(Service):
 
     # --- enrollment -----------------------------------------------------------------------
 
-    @retry_if_stale  # a deadlock rolled it back: run again (a duplicate is not retried)
+    @retry_on(ConcurrencyError, attempts=INGEST_ATTEMPTS)  # as ingest: a deadlock, run again
     def enroll(
         self,
         actor: Actor,
@@ -358,8 +358,8 @@ class LearningService(Service):
                 source collection is another program's or does not hold the target.
             ConflictError: the learner already has a current enrollment in it (also when
                 made at the same moment).
-            ConcurrencyError: concurrent writes got in the way twice in a row (the database
-                rolled it back; nothing stored: call again).
+            ConcurrencyError: concurrent writes got in the way :data:`INGEST_ATTEMPTS` times
+                in a row (the database rolled it back; nothing stored: call again).
             EnrollmentLimitError: the program's course enrollment limit is reached.
             LicenseLimitError: an enrollments contract has no enrollment left.
         """
@@ -367,7 +367,11 @@ class LearningService(Service):
         if not isinstance(actor, LearnerActor):
             raise PermissionDeniedError(f"{actor.describe()} may not enroll; learners enroll")
         now = self._now()
+        clean_target = record_id(target_id, field="target_id")
         with self._uow() as uow:
+            # the first read, as ingest's: an ingest of this learner's activity running at
+            # the same time ends first, and this one then reads what it stored (or waits)
+            uow.enrollments.lock_for_learners([actor.learner_id], [clean_target])
             program = uow.programs.get(record_id(program_id, field="program_id"))
             require_self(actor, program.organization_id, actor.learner_id, "enroll")
             membership = uow.memberships.find(program.id, actor.learner_id)
@@ -379,7 +383,7 @@ class LearningService(Service):
                 actor,
                 program,
                 membership,
-                record_id(target_id, field="target_id"),
+                clean_target,
                 enrolled_at=now,
                 source_collection_id=source_collection_id,
                 send_email=True,

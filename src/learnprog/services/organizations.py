@@ -23,13 +23,15 @@ from learnprog.model.access import (
 )
 from learnprog.model.identity import EmailAddress
 from learnprog.model.learner import Learner
-from learnprog.model.organization import Organization, ReportSchedule
+from learnprog.model.organization import Organization, ReportSchedule, name_taken
 from learnprog.services._base import UNSET, Service, _Unset, retry_if_stale
+from learnprog.storage.ports import UnitOfWork
 
 
 class OrganizationService(Service):
     """Organizations, global settings, learner accounts and administrators."""
 
+    @retry_if_stale  # a deadlock on the name's unique key: the next run finds the name taken
     def create_organization(
         self,
         actor: Actor,
@@ -43,15 +45,19 @@ class OrganizationService(Service):
         default_invitation_message: str | None = None,
         admin_name: str | None = None,
         admin_email: str | None = None,
+        unique_name: bool = False,
     ) -> Organization:
         """Create an organization, and optionally its first admin, at once. Only the system may.
 
         Args:
             actor: must be :class:`~learnprog.model.SystemActor`.
             name: display name, 1-200 characters. Names need not be unique: organizations are
-                found by ID (a host keeps it). The command line finds them by name, so its
-                ``init`` refuses a name in use; a host script that may run twice should look
-                for its organization first (``list_organizations``).
+                found by ID (a host keeps it), unless ``unique_name`` is given.
+            unique_name: refuse a name any organization has (compared exactly), and hold it
+                alone (:attr:`~learnprog.model.Organization.unique_name`: a unique key on SQL
+                storage), so that two calls at once, in any processes, make one organization
+                and the other gets a ``ConflictError``. The command line's ``init`` passes it,
+                since it finds organizations by name; so may a host script that may run twice.
             email_domains: the organization's email domains (``["example.org"]``).
             timezone: IANA zone for schedules.
             brand_color: ``#RRGGBB`` or None.
@@ -71,6 +77,9 @@ class OrganizationService(Service):
             ValidationError: a setting breaks its rule (the field is named), only one of
                 ``admin_name`` and ``admin_email`` is given, or the admin's address is not on
                 the organization's domains.
+            ConflictError: with ``unique_name``, an organization has the name already
+                (``an organization named 'Acme' exists already``), also when made at the
+                same moment.
         """
         require_system(actor, "create an organization")
         if isinstance(default_invitation_message, str):
@@ -89,6 +98,7 @@ class OrganizationService(Service):
             banner_url=banner_url,
             logo_url=logo_url,
             default_invitation_message=default_invitation_message,
+            unique_name=unique_name,
         )
         admin = None
         if admin_name is not None and admin_email is not None:
@@ -100,7 +110,9 @@ class OrganizationService(Service):
                     value=admin_email,
                 )
         with self._uow() as uow:
-            uow.organizations.add(org)
+            if org.unique_name and any(o.name == org.name for o in uow.organizations.list()):
+                raise name_taken(org.name)  # one made without holding its name alone
+            uow.organizations.add(org)  # the unique key refuses one made meanwhile
             self._audit_created(uow, actor, "organization.create", org, organization_id=org.id)
             if admin is not None:
                 uow.learners.add(admin)
@@ -271,7 +283,10 @@ class OrganizationService(Service):
             NotFoundError: no account with that email, or an unknown program.
             ValidationError: the address is not on the organization's domains, an unknown role,
                 no program for a program admin, or a program of another organization.
-            ConflictError: the grant exists already (also when made at the same moment).
+            ConflictError: the account holds the grant already: the message names the address
+                and the grant (``ana@acme.example is already an organization admin of
+                'Acme'``), checked while the organization is held, so also when two are made
+                at the same moment.
             ConcurrencyError: concurrent writes got in the way twice in a row (the database
                 rolled it back; nothing stored: call again).
         """
@@ -329,6 +344,14 @@ class OrganizationService(Service):
                             field="program_ids",
                             value=program_id,
                         )
+            held = {(g.role, g.program_id) for g in existing if g.learner_id == learner.id}
+            if any((clean_role, p) in held for p in targets):
+                raise ConflictError(
+                    f"{learner.email.address} is already "
+                    + _role_phrase(held, clean_role, targets, uow, org.name),
+                    kind="admin",
+                    key=learner.email.address,
+                )
             grants = [AdminGrant(org.id, learner.id, clean_role, self._now(), p) for p in targets]
             for grant in grants:
                 uow.admins.add(grant)
@@ -435,3 +458,17 @@ class OrganizationService(Service):
         if programs:
             return ProgramAdminActor(organization_id, learner.id, programs)
         return LearnerActor(organization_id, learner.id)
+
+
+def _role_phrase(
+    held: set[tuple[AdminRole, str | None]],
+    role: AdminRole,
+    targets: Sequence[str | None],
+    uow: UnitOfWork,
+    org_name: str,
+) -> str:
+    """Say which asked grant an account holds already: ``a program admin of academy``."""
+    if role is AdminRole.ORGANIZATION:
+        return f"an organization admin of {org_name!r}"
+    slugs = [uow.programs.get(str(p)).slug.value for p in targets if (role, p) in held]
+    return f"a program admin of {', '.join(slugs)}"

@@ -47,6 +47,7 @@ from learnprog.model.identity import EmailAddress, new_id
 from learnprog.model.learner import Learner, Membership, MemberState
 from learnprog.model.mail import OutboxEntry, OutgoingMessage
 from learnprog.model.organization import Contract, Organization, Program
+from learnprog.outputs import DataFiles, refuse_data_file
 from learnprog.serialization import to_json_value
 from learnprog.services._batch import ChunkedRun, creation_changes
 from learnprog.storage.ports import UnitOfWork
@@ -406,6 +407,7 @@ def rejection_target(
     stack: ExitStack,
     *,
     source: object = None,
+    data_files: DataFiles = (),
 ) -> TextIO | None:
     """Open where rejected lines are written as CSV (UTF-8 with a BOM, for Excel).
 
@@ -417,14 +419,19 @@ def rejection_target(
         target: a path, a binary file, or ``None`` for no rejections file.
         stack: closes the file when the run ends.
         source: the roster being read (a path, bytes or a binary file).
+        data_files: the files the storage keeps its data in, never written over
+            (:func:`learnprog.outputs.refuse_data_file`).
 
     Raises:
         ValidationError: (field ``rejections_to``) ``target`` is the roster itself, by any
             path (a link, another spelling): opening it for writing would empty the roster
-            while it is read, losing its lines; or a path that cannot be written.
+            while it is read, losing its lines; or the SQLite database, one of its journals
+            or the secret file in use (:func:`learnprog.outputs.refuse_data_file`); or a path
+            that cannot be written.
     """
     if target is None:
         return None
+    refuse_data_file(target, data_files, field="rejections_to")
     where = _file_identity(target)
     if where is not None and where == _file_identity(source):
         raise ValidationError(

@@ -53,7 +53,7 @@ from learnprog.model.messaging import (
     RecipientSkip,
     SentMessage,
 )
-from learnprog.model.organization import Contract, Organization, Program
+from learnprog.model.organization import Contract, Organization, Program, name_taken
 from learnprog.model.progress import (
     DailyActivity,
     EnrollmentProgress,
@@ -287,15 +287,24 @@ class InMemoryOrganizationRepository(_Table[Organization], ports.OrganizationRep
     """Organizations in memory."""
 
     kind, name = "organization", "organizations"
+    uniques = (("name", lambda o: o.name_key),)  # a name held alone (Organization.unique_name)
 
     def add(self, organization: Organization) -> None:
+        self._check_name(organization)
         self._insert(organization)
 
     def get(self, organization_id: str) -> Organization:
         return self._get(organization_id)
 
     def update(self, organization: Organization) -> None:
+        self._check_name(organization)
         self._replace(organization)
+
+    def _check_name(self, organization: Organization) -> None:
+        key = organization.name_key
+        other = None if key is None else self._lookup("name", key)
+        if other is not None and other.id != organization.id:
+            raise name_taken(organization.name)
 
     def lock(self, organization_id: str) -> None:
         self._uow.check_open()  # units of work take turns: nothing to hold
@@ -841,6 +850,12 @@ class _ScopedTable(_Table[T]):
 
     def _add_new(self, organization_id: str, records: Sequence[Any]) -> frozenset[str]:
         self._uow.check_open()
+        if records:  # like the SQL foreign keys, in the SQL adapter's order
+            self._uow.organizations.get(organization_id)
+            for learner_id in sorted({r.learner_id for r in records}):
+                self._uow.learners.get(learner_id)
+            for course_id in sorted({r.course_id for r in records}):
+                self._uow.courses.get(course_id)
         stored: set[str] = set()
         for record in records:
             key = (organization_id, record.id)

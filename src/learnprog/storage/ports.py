@@ -579,10 +579,14 @@ class EnrollmentRepository(Protocol):
 
         For a recomputation of derived figures that must not interleave with another's
         (issue 17, section 3): a concurrent unit of work that asks for any of the same rows
-        waits until this one commits or rolls back, and then reads what it stored. Rows are
-        locked in one order (by learner, then target), so two callers never deadlock on them.
-        PostgreSQL and MariaDB: ``SELECT ... FOR UPDATE``; to see what the other stored on
-        MariaDB (REPEATABLE READ), call this before any other read of the unit of work. SQLite
+        waits until this one commits or rolls back, and then reads what it stored. The
+        learners' own rows are held first, so one that asks for the same learner waits too
+        even when the enrollment is not stored yet (an enroll and an ingest of one learner at
+        once: before, each could miss what the other stored). Rows are locked in one order
+        (learners by ID, then enrollments by learner and target), so two callers never
+        deadlock on them. PostgreSQL and MariaDB: ``SELECT ... FOR UPDATE`` (the learners
+        ``FOR NO KEY UPDATE`` on PostgreSQL); to see what the other stored on MariaDB
+        (REPEATABLE READ), call this before any other read of the unit of work. SQLite
         and memory serialize writing units of work already (``BEGIN IMMEDIATE``; the store's
         lock), so there it is :meth:`list_for_learners`.
         """
@@ -616,6 +620,11 @@ class ActivityRepository(Protocol):
             The IDs of the events this call stored: not those stored already, nor those a
             concurrent unit of work stored first (it waits for that one to end), so two calls
             with the same records store and report each once.
+
+        Raises:
+            NotFoundError: the organization, a learner or a course an event refers to is not
+                stored (checked in that order, by ID, as the SQL foreign keys refuse it): never
+                skipped as if a duplicate; nothing of the call is stored.
         """
         ...
 

@@ -18,7 +18,13 @@ import cattrs
 import sqlalchemy as sa
 from attrs import fields
 
-from learnprog.errors import NotFoundError, StaleDataError, StorageError
+from learnprog.errors import (
+    ConcurrencyError,
+    ConflictError,
+    NotFoundError,
+    StaleDataError,
+    StorageError,
+)
 from learnprog.model._typecheck import from_storage
 from learnprog.model.access import AdminGrant, AdminRole
 from learnprog.model.activity import (
@@ -74,6 +80,7 @@ from learnprog.model.organization import (
     Contract,
     Organization,
     Program,
+    name_taken,
 )
 from learnprog.model.progress import (
     DailyActivity,
@@ -234,6 +241,17 @@ class _SqlRepository(Generic[T]):
         return found
 
 
+@contextmanager
+def _name_taken(organization: Organization) -> Iterator[None]:
+    """Say plainly that a name held alone is taken, when the unique key refuses the write."""
+    try:
+        yield
+    except ConflictError as exc:
+        if isinstance(exc, ConcurrencyError) or not organization.unique_name:
+            raise
+        raise name_taken(organization.name) from exc
+
+
 class SqlOrganizationRepository(_SqlRepository[Organization], ports.OrganizationRepository):
     """Organizations in SQL."""
 
@@ -244,6 +262,8 @@ class SqlOrganizationRepository(_SqlRepository[Organization], ports.Organization
         schedule = row.pop("report_schedule")
         row["report_program_ids"] = sorted(schedule["program_ids"])
         row["report_weekdays"] = sorted(schedule["weekdays"])
+        row.pop("unique_name")
+        row["name_key"] = record.name_key
         return row
 
     def _from_row(self, row: Mapping[str, Any]) -> Organization:
@@ -252,16 +272,19 @@ class SqlOrganizationRepository(_SqlRepository[Organization], ports.Organization
             "program_ids": data.pop("report_program_ids"),
             "weekdays": data.pop("report_weekdays"),
         }
+        data["unique_name"] = data.pop("name_key") is not None
         return _conv.structure(data, Organization)
 
     def add(self, organization: Organization) -> None:
-        self._insert(organization)
+        with _name_taken(organization):
+            self._insert(organization)
 
     def get(self, organization_id: str) -> Organization:
         return self._get(organization_id)
 
     def update(self, organization: Organization) -> None:
-        self._update(organization)
+        with _name_taken(organization):
+            self._update(organization)
 
     def lock(self, organization_id: str) -> None:
         # PostgreSQL: FOR NO KEY UPDATE, which holds off another lock of the row but not the
@@ -1178,6 +1201,18 @@ class SqlEnrollmentRepository(_SqlRepository[Enrollment], ports.EnrollmentReposi
         found: list[Enrollment] = []
         if not targets:
             return found
+        # The learners' rows first, in ID order: an enrollment not yet stored has no row to
+        # lock, so without them an ingest and an enroll of one learner at once each missed
+        # what the other stored (issue 17). PostgreSQL: FOR NO KEY UPDATE, which the foreign
+        # key checks of rows referring to a learner do not wait for. SQLite renders none.
+        lc = t.learners.c
+        for start in range(0, len(learners), 500):
+            self._read(
+                sa.select(lc.id)
+                .where(lc.id.in_(learners[start : start + 500]))
+                .order_by(lc.id)
+                .with_for_update(key_share=True)
+            )
         for start in range(0, len(learners), 500):  # bounded IN lists, in learner order
             statement = (
                 sa.select(self.table)
@@ -1213,7 +1248,13 @@ class _SqlScoped(_SqlRepository[T]):
 
         The database decides which (``ON CONFLICT DO NOTHING`` / ``INSERT IGNORE``, with
         ``RETURNING``): a row another unit of work is inserting makes this one wait for it to
-        end, then counts as stored only if that one rolled back.
+        end, then counts as stored only if that one rolled back. Only a duplicate key is
+        skipped: MariaDB's ``INSERT IGNORE`` skips a foreign key miss too, so there a row it
+        skipped that is not stored is looked for (before issue 17 it counted as a duplicate).
+
+        Raises:
+            NotFoundError: the organization, a learner or a course a record refers to is not
+                stored (the first, in that order and by ID); nothing of the call is stored.
         """
         if not records:
             return frozenset()
@@ -1228,11 +1269,80 @@ class _SqlScoped(_SqlRepository[T]):
             from sqlalchemy.dialects import sqlite
 
             statement = sqlite.insert(self.table).on_conflict_do_nothing()
-        else:  # MariaDB/MySQL: a duplicate primary key is skipped
+        else:  # MariaDB/MySQL: a duplicate primary key is skipped, and a foreign key miss too
             statement = self.table.insert().prefix_with("IGNORE")
         conn = self._uow.connection
-        with translate_errors(self.kind), conn.begin_nested():  # rows read before it ends
-            return frozenset(conn.execute(statement.returning(self.table.c.id), rows).scalars())
+        try:
+            with translate_errors(self.kind), conn.begin_nested():  # rows read before it ends
+                stored = frozenset(
+                    conn.execute(statement.returning(self.table.c.id), rows).scalars()
+                )
+                if dialect not in ("postgresql", "sqlite") and len(stored) < len(rows):
+                    # INSERT IGNORE skips a row whose learner, course or organization is
+                    # missing as it skips a duplicate: each skipped row must be stored already
+                    self._check_skipped(organization_id, {r["id"] for r in rows} - stored, records)
+                return stored
+        except ConflictError as exc:  # PostgreSQL and SQLite refuse a foreign key miss
+            if isinstance(exc, ConcurrencyError):  # a deadlock: the transaction may be gone
+                raise
+            raise self._missing_parent(organization_id, records) or exc from exc
+
+    def _check_skipped(
+        self, organization_id: str, skipped: set[str], records: Sequence[Any]
+    ) -> None:
+        """Raise when a row INSERT IGNORE skipped is not stored: not a duplicate, a missing parent.
+
+        Read with a shared lock, so a row another unit of work committed meanwhile (the
+        insert waited for it) is seen whatever the snapshot.
+
+        Raises:
+            NotFoundError: the organization, a learner or a course the skipped rows refer to.
+        """
+        c = self.table.c
+        ids = sorted(skipped)
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            statement = (
+                sa.select(c.id)
+                .where(c.organization_id == organization_id, c.id.in_(ids[start : start + 500]))
+                .with_for_update(read=True)
+            )
+            found.update(self._uow.connection.execute(statement).scalars())
+        if found != skipped:
+            missing = {r.id for r in records} & (skipped - found)
+            raise self._missing_parent(
+                organization_id, [r for r in records if r.id in missing]
+            ) or StorageError(
+                f"{self.kind}: rows {sorted(missing)[:5]} were neither stored nor found"
+            )
+
+    def _missing_parent(self, organization_id: str, records: Sequence[Any]) -> NotFoundError | None:
+        """The first parent row the records refer to that is not stored, as a NotFoundError.
+
+        The organization first, then the learners and the courses in ID order (the same on
+        every backend; the in-memory adapter checks in this order too). Locking reads, so a
+        parent removed and committed meanwhile is seen as missing.
+        """
+        conn = self._uow.connection
+        parents = (
+            (t.organizations, "organization", [organization_id]),
+            (t.learners, "learner", sorted({r.learner_id for r in records})),
+            (t.courses, "course", sorted({r.course_id for r in records})),
+        )
+        for table, kind, keys in parents:
+            found: set[str] = set()
+            for start in range(0, len(keys), 500):
+                statement = (
+                    sa.select(table.c.id)
+                    .where(table.c.id.in_(keys[start : start + 500]))
+                    .with_for_update(read=True)
+                )
+                with translate_errors(kind):
+                    found.update(conn.execute(statement).scalars())
+            for key in keys:
+                if key not in found:
+                    return NotFoundError(kind, key)
+        return None
 
     def _from_row(self, row: Mapping[str, Any]) -> T:
         data = dict(row)
@@ -1935,7 +2045,9 @@ class SqlSkillRatingRepository(ports.SkillRatingRepository):
 
         The row always exists once locked and is only ever updated in place
         (:meth:`set_mark`), so a waiter is granted the lock on it when the holder ends. On
-        SQLite every transaction holds the write lock from its start: nothing to do.
+        SQLite every transaction holds the write lock from its start: nothing to do. An
+        organization that is not stored is a NotFoundError on PostgreSQL and MariaDB (whose
+        INSERT IGNORE skipped it silently before issue 17).
         """
         conn = self._uow.connection
         dialect = conn.dialect.name
@@ -1956,8 +2068,14 @@ class SqlSkillRatingRepository(ports.SkillRatingRepository):
             make: sa.Executable = postgresql.insert(table).values(blank).on_conflict_do_nothing()
         else:  # MariaDB: a concurrent first run's row makes this a no-op
             make = table.insert().values(blank).prefix_with("IGNORE")
-        self._marks._write(make)
-        self._marks._read(lock.with_for_update())
+        try:
+            self._marks._write(make)
+        except ConflictError as exc:  # PostgreSQL: the foreign key refused a missing one
+            if isinstance(exc, ConcurrencyError):
+                raise
+            raise NotFoundError("organization", organization_id) from exc
+        if not self._marks._read(lock.with_for_update()):  # INSERT IGNORE skipped a key miss
+            raise NotFoundError("organization", organization_id)
 
     def mark(self, organization_id: str) -> ScoringMark:
         found = self._marks._first(t.skill_scoring.c.organization_id == organization_id)

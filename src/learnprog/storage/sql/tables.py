@@ -40,6 +40,9 @@ organizations = sa.Table(
     sa.Column("report_weekdays", Json(), nullable=False),
     sa.Column("restrict_invitations_to_domains", sa.Boolean(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    # Organization.name_key: NULL unless the organization holds its name alone (revision 0015)
+    sa.Column("name_key", Key()),
+    sa.Index(None, "name_key", unique=True),  # NULLs never collide
     mysql_charset="utf8mb4",
     mysql_engine="InnoDB",
 )
