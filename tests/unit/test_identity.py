@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import idna
 import pytest
@@ -34,6 +35,9 @@ def test_new_id_is_32_lowercase_hex_and_unique() -> None:
     ids = {new_id() for _ in range(50)}
     assert len(ids) == 50
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+    for i in ids:  # a UUID4 as RFC 9562 section 5.4 makes one: version 4, variant 10
+        parsed = uuid.UUID(hex=i)
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
 
 
 # --- EmailAddress.parse ---------------------------------------------------------------------
