@@ -449,6 +449,13 @@ class SqlMembershipRepository(_SqlRepository[Membership], ports.MembershipReposi
 
     table, kind, model = t.memberships, "membership", Membership
 
+    def _from_row(self, row: Mapping[str, Any]) -> Membership:
+        # field for field, without the converter and the annotation checks (checked when
+        # stored: from_storage): a history import reads the memberships of every chunk
+        data = dict(row)
+        data["state"] = MemberState(data["state"])
+        return from_storage(Membership, **data)
+
     def add(self, membership: Membership) -> None:
         self._insert(membership)
 
@@ -1108,9 +1115,13 @@ class SqlEnrollmentRepository(_SqlRepository[Enrollment], ports.EnrollmentReposi
         return row
 
     def _from_row(self, row: Mapping[str, Any]) -> Enrollment:
+        # field for field, without the converter and the annotation checks (the values were
+        # checked when stored: from_storage): a history import reads every enrollment of the
+        # learners of each chunk, ingest those of each chunk's learners
         data = dict(row)
         data.pop("current_target_id")
-        return _conv.structure(data, Enrollment)
+        data["kind"] = EntryKind(data["kind"])
+        return from_storage(Enrollment, **data)
 
     def add(self, enrollment: Enrollment) -> None:
         self._insert(enrollment)
