@@ -364,11 +364,16 @@ class SqlLearnerRepository(_SqlRepository[Learner], ports.LearnerRepository):
         return row
 
     def _from_row(self, row: Mapping[str, Any]) -> Learner:
+        # field for field with from_storage (checked when stored), not through cattrs and the
+        # annotation checks: ingest reads every chunk's learners, an import them by email
         data = dict(row)
         data.pop("email_key")
         data.pop("search_key", None)
-        data["profile"] = {name: data.pop(name) for name in _PROFILE_FIELDS}
-        return _conv.structure(data, Learner)
+        profile = {name: data.pop(name) for name in _PROFILE_FIELDS}
+        data["profile"] = from_storage(LearnerProfile, **profile)
+        data["email"] = EmailAddress.trusted(data["email"])
+        data["attributes"] = data["attributes"] or {}
+        return from_storage(Learner, **data)
 
     def add(self, learner: Learner) -> None:
         self._insert(learner)
