@@ -888,18 +888,23 @@ def _records(
     delimiter: str,
     header_lines: int = 1,
 ) -> Iterator[CsvRow]:
-    keys = [normalize_header(h) for h in headers]
-    names = [" ".join(h.split()) for h in headers]  # an extra column's name: spaces collapsed
+    # per column: the wanted name it fills, or None and the extra column's name (spaces
+    # collapsed); worked out once, not per record
+    columns = [(wanted.get(normalize_header(h)), " ".join(h.split())) for h in headers]
+    empty = dict.fromkeys(wanted.values(), "")
     for start, record in _parsed(text, delimiter, header_lines):
-        if not any(field.strip() for field in record):
+        if not "".join(record).strip():  # every field blank: not a record
             continue
-        values = dict.fromkeys(wanted.values(), "")
+        values = empty.copy()
         extra: dict[str, str] = {}
-        for key, name, field in zip(keys, names, record, strict=False):
-            if key in wanted:
-                values[wanted[key]] = unprotect(field.strip())
+        for (target, name), field in zip(columns, record, strict=False):
+            cell = field.strip()
+            if cell[:1] == "'":
+                cell = unprotect(cell)
+            if target is not None:
+                values[target] = cell
             else:
-                extra[name] = unprotect(field.strip())
+                extra[name] = cell
         yield CsvRow(start, values, extra)
 
 

@@ -84,3 +84,22 @@ def test_a_header_past_the_limit_is_a_validation_error_naming_line_1(
     with pytest.raises(ValidationError) as caught, read_csv(data, ["Full Name"]):
         raise AssertionError("not reached: the file is refused on opening")  # pragma: no cover
     assert caught.value.line == 1
+
+
+def test_records_read_values_extras_and_protected_cells_and_skip_blank_lines() -> None:
+    data = (
+        b"Full Name, email ,External  ID,Cost   Center\n"
+        b" Ana , ana@acme.example ,'-00123,''x\n"
+        b"  ,\t, ,\n"  # every field blank: no record
+        b"Bo,bo@acme.example,'abc\n"  # short: the missing cells are empty, no extra
+        b"Cy,cy@acme.example,7,CC-1,surplus\n"  # a cell past the headers is not read
+    )
+    with read_csv(data, ["Full Name", "Email"], optional=["External ID"]) as records:
+        found = [(r.line, dict(r.values), dict(r.extra)) for r in records]
+    assert found == [
+        (2, {"Full Name": "Ana", "Email": "ana@acme.example", "External ID": "-00123"},
+         {"Cost Center": "'x"}),
+        (4, {"Full Name": "Bo", "Email": "bo@acme.example", "External ID": "'abc"}, {}),
+        (5, {"Full Name": "Cy", "Email": "cy@acme.example", "External ID": "7"},
+         {"Cost Center": "CC-1"}),
+    ]  # fmt: skip

@@ -1,4 +1,5 @@
-"""insert_rows: bulk inserts straight through the driver store what Core inserts store."""
+"""insert_rows and insert_new_rows: bulk inserts straight through the driver store what Core
+inserts store."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from learnprog.errors import ConflictError, ValidationError
 from learnprog.storage.sql import SqlUnitOfWork
-from learnprog.storage.sql.driver import insert_rows
+from learnprog.storage.sql.driver import NEW_ROWS_PAGE, insert_new_rows, insert_rows
 from learnprog.storage.sql.tables import organizations
 from tests import factories as f
 
@@ -74,3 +75,32 @@ def test_a_naive_datetime_is_refused(sql_engine: Engine) -> None:
     naive = _organization_row("Naive", created_at=AT.replace(tzinfo=None))
     with sql_engine.begin() as conn, pytest.raises(ValidationError, match="naive"):
         insert_rows(conn, organizations, [naive])
+
+
+def test_insert_new_rows_stores_the_free_keys_and_returns_them(sql_engine: Engine) -> None:
+    # more rows than one statement takes, with keys stored before (one in the second page)
+    # and a key twice in the input: the stored keys come back, each once
+    two_hours_east = AT.astimezone(timezone(timedelta(hours=2)))  # the same instant
+    names = [f"New {i:04d}" for i in range(NEW_ROWS_PAGE + 7)]
+    rows = [_organization_row(n, created_at=two_hours_east if i % 2 else AT)
+            for i, n in enumerate(names)]  # fmt: skip
+    taken = [rows[3]["id"], rows[NEW_ROWS_PAGE + 2]["id"]]
+    with sql_engine.begin() as conn:
+        conn.execute(
+            organizations.insert(),
+            [_organization_row(f"Old {i}", id=key) for i, key in enumerate(taken)],
+        )
+        stored = insert_new_rows(conn, organizations, [*rows, rows[5]], "id")
+        assert sorted(stored) == sorted(r["id"] for r in rows if r["id"] not in taken)
+        conn.execute(organizations.insert(), [_organization_row("Core", created_at=AT)])
+        by_core = _stored(conn, ["Core"])[0][1:]  # what a Core insert stores, but the name
+        assert [row[1:] for row in _stored(conn, names)] == [by_core] * len(stored)
+        kept = conn.execute(
+            sa.select(organizations.c.name).where(organizations.c.id.in_(taken))
+        ).scalars()
+        assert sorted(kept) == ["Old 0", "Old 1"]  # a taken key keeps its row
+
+
+def test_insert_new_rows_of_nothing_stores_nothing(sql_engine: Engine) -> None:
+    with sql_engine.begin() as conn:
+        assert insert_new_rows(conn, organizations, [], "id") == []

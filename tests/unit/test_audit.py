@@ -21,7 +21,9 @@ def test_field_changes_only_differences_in_name_order() -> None:
 
 
 def test_field_changes_creation() -> None:
-    assert field_changes(None, {"b": 2, "a": 1}) == {"a": [None, 1], "b": [None, 2]}
+    changes = field_changes(None, {"b": 2, "a": 1, "c": None, "d": 0, "e": ""})
+    assert changes == {"a": [None, 1], "b": [None, 2], "d": [None, 0], "e": [None, ""]}
+    assert list(changes) == ["a", "b", "d", "e"]  # name order; a field without a value: none
 
 
 def test_field_changes_deletion() -> None:

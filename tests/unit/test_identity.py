@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import idna
 import pytest
@@ -34,6 +35,9 @@ def test_new_id_is_32_lowercase_hex_and_unique() -> None:
     ids = {new_id() for _ in range(50)}
     assert len(ids) == 50
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+    for i in ids:  # a UUID4 as RFC 9562 section 5.4 makes one: version 4, variant 10
+        parsed = uuid.UUID(hex=i)
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
 
 
 # --- EmailAddress.parse ---------------------------------------------------------------------
@@ -126,6 +130,69 @@ def test_parse_rejects_invalid_syntax(raw: str) -> None:
     assert info.value.field == "email"
     assert info.value.line == 4
     assert info.value.value == raw
+
+
+_LOCAL = st.one_of(
+    st.text(alphabet="aZ09.-_+!#'`{|}~\"@< (),:;[]\\", min_size=0, max_size=10),
+    st.text(alphabet="a.", max_size=5),  # dots first, last and doubled
+)
+_DOMAIN = st.one_of(
+    st.text(alphabet="aZ09-._@[]:", min_size=0, max_size=20),
+    st.sampled_from(
+        [
+            "example.org",
+            "Example.COM",
+            "example.org.",
+            "localhost",
+            "example.test",
+            "host.local",
+            "a.invalid",
+            "xn--bcher-kva.example",
+            "xn--bcher.example",
+            "XN--BCHER-KVA.example",
+            "123.456",
+            "example.123",
+            "-a.example",
+            "a-.example",
+            "a..example",
+            "[127.0.0.1]",
+            "x" * 63 + ".example",
+            "x" * 64 + ".example",
+            ".".join(["abcdefghi"] * 24) + ".example",  # 247 characters
+            ".".join(["abcdefghi"] * 25) + ".example",  # over 253
+        ]
+    ),
+)
+
+
+@given(local=_LOCAL, domain=_DOMAIN, padding=st.integers(min_value=0, max_value=60))
+@example(local="student.42", domain="example.org", padding=0)
+@example(local="a", domain=".".join(["abcdefghi"] * 24) + ".example", padding=4)
+@example(local="postmaster", domain="example.org", padding=0)
+@example(local="a..b", domain="example.org", padding=0)
+@example(local=".a", domain="example.org", padding=0)
+def test_an_address_taken_without_running_email_validator_is_one_it_accepts(
+    local: str, domain: str, padding: int
+) -> None:
+    # the fast path of EmailAddress.parse (a plain local part on a domain already checked)
+    # accepts only what email-validator accepts, at every length near the limits
+    local = local + "x" * padding if local else local
+    text = f"{local}@{domain}"
+    if len(local) > 64 or len(text) > 254:  # refused before either is asked
+        return
+    if identity._plainly_valid(text):
+        identity._email_validator(text)  # raises if it refuses
+        assert EmailAddress.parse(text).address == text
+
+
+def test_addresses_on_one_domain_take_the_fast_path_and_a_refused_domain_never_does() -> None:
+    assert identity._plainly_valid("student.1@example.org")
+    assert identity._plainly_valid("Student.2+oulad@Example.ORG")
+    assert not identity._plainly_valid("student.3@example.test")  # special use: refused
+    assert not identity._plainly_valid("student.3@example.test")  # asked again: still refused
+    assert not identity._plainly_valid("stéphane@example.org")  # not ASCII: run in full
+    with pytest.raises(ValidationError, match="special-use or reserved name"):
+        EmailAddress.parse("student.3@example.test")
 
 
 @pytest.mark.parametrize("raw", [None, 5, b"ana@example.org", ["ana@example.org"]])

@@ -6,10 +6,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from learnprog.errors import ValidationError
 from learnprog.model._rules import (
     KEY_LENGTH,
+    _checked_id,
+    _checked_line,
     non_negative_int,
     optional_line,
     optional_text,
@@ -76,6 +80,46 @@ def test_single_line_keeps_value_and_length_limit_is_inclusive() -> None:
     assert single_line(" x ", field="f", max_length=3) == " x "
     with pytest.raises(ValidationError, match="at most 2 characters"):
         single_line(" x ", field="f", max_length=2)
+
+
+def _outcome(check: object, value: object, max_length: int) -> tuple[str, str | None]:
+    """What a check gives: ("ok", the value) or ("error", the field and message)."""
+    assert callable(check)
+    try:
+        return "ok", check(value, field="f", max_length=max_length)
+    except ValidationError as exc:
+        return "error", f"{exc.field}: {exc}"
+
+
+_TEXT = st.one_of(
+    st.text(max_size=12),
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x7F), max_size=12),
+    st.text(alphabet=" \t\u00a0\u2028\u202e\ud800x", max_size=4),
+)
+
+
+@given(value=_TEXT, max_length=st.integers(min_value=0, max_value=8))
+@example(value=" ", max_length=3)
+@example(value="a b", max_length=3)
+@example(value="abcd", max_length=3)
+@example(value="a\x7f", max_length=3)
+@example(value="a\u202eb", max_length=3)
+def test_the_printable_ascii_fast_paths_decide_as_every_check_does(
+    value: str, max_length: int
+) -> None:
+    # single_line and record_id accept printable ASCII without searching it: the same
+    # outcome (value or error) as the full checks, for any text
+    assert _outcome(single_line, value, max_length) == _outcome(_checked_line, value, max_length)
+    assert _outcome(record_id, value, max_length) == _outcome(_checked_id, value, max_length)
+
+
+def test_the_fast_paths_leave_other_types_to_the_checks() -> None:
+    class Name(str):
+        pass
+
+    assert record_id(Name("a-1"), field="id") == "a-1"
+    with pytest.raises(ValidationError, match="text is required, not bytes"):
+        single_line(b"abc", field="f")
 
 
 @pytest.mark.parametrize("value", [None, "", "   "])

@@ -738,6 +738,9 @@ def _scores(
     found: list[_Score] = []
     name = "studentAssessment.csv"
     columns = ["id_assessment", "id_student", "date_submitted", "score"]
+    # (presentation, date_submitted as written) -> the time: a few hundred days repeat over
+    # every score of a presentation, each read and checked once (its first row raises)
+    times: dict[tuple[tuple[str, str], str], datetime] = {}
     with _rows(folder, name, columns, optional=["is_banked"]) as rows:
         for row in _reported(on_progress, "reading", rows):
             v = row.values
@@ -756,7 +759,10 @@ def _scores(
             if _missing(v["date_submitted"]):
                 skipped[SkipReason.NO_SUBMISSION_DATE] += 1
                 continue
-            at = _day(presentations[key][0], v["date_submitted"], field="date_submitted")
+            at = times.get((key, v["date_submitted"]))
+            if at is None:
+                at = _day(presentations[key][0], v["date_submitted"], field="date_submitted")
+                times[(key, v["date_submitted"])] = at
             if v["id_student"] not in students:
                 skipped[SkipReason.SCORE_WITHOUT_REGISTRATION] += 1
                 continue

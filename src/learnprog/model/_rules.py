@@ -39,6 +39,12 @@ DEFAULT_IGNORABLE = re.compile(
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
     "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
 )
+
+#: Printable ASCII (space to ``~``): text made only of these holds no control character, line
+#: break, directional formatting character or lone surrogate, so the checks of
+#: :func:`single_line` and :func:`record_id` pass without searching it for each kind (a fast
+#: path for the IDs, names and codes most records carry; the result is the same).
+_PRINTABLE_ASCII = re.compile("[ -~]*")
 _FORBIDDEN_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_INT = 2_147_483_647  # the largest value of a 32-bit SQL INTEGER column
 #: The most characters of an ID stored in a key column (``Key()``, VARCHAR(64), on SQL storage).
@@ -92,6 +98,13 @@ def single_line(value: object, *, field: str, max_length: int = 200) -> str:
         ValidationError: not text, too long, or holding control characters, line breaks or
             directional embeddings, overrides or isolates (:data:`BIDI_CONTROLS`).
     """
+    if value.__class__ is str and len(value) <= max_length and _PRINTABLE_ASCII.fullmatch(value):
+        return value  # nothing below can refuse it
+    return _checked_line(value, field=field, max_length=max_length)
+
+
+def _checked_line(value: object, *, field: str, max_length: int) -> str:
+    """:func:`single_line` without its printable-ASCII fast path (every check, one by one)."""
     text = text_value(value, field=field)
     if len(text) > max_length:
         raise ValidationError(f"at most {max_length} characters", field=field)
@@ -164,10 +177,22 @@ def record_id(value: object, *, field: str, max_length: int = 255) -> str:
         ValidationError: not text, empty or blank, too long, or holding control characters,
             line breaks or lone surrogates (see :data:`FORBIDDEN_IN_LINE`).
     """
+    if (
+        value.__class__ is str
+        and 0 < len(value) <= max_length
+        and _PRINTABLE_ASCII.fullmatch(value)
+        and not value.isspace()  # in printable ASCII, only the space is blank
+    ):
+        return value  # the checks below would all pass
+    return _checked_id(value, field=field, max_length=max_length)
+
+
+def _checked_id(value: object, *, field: str, max_length: int) -> str:
+    """:func:`record_id` without its printable-ASCII fast path (every check, one by one)."""
     text = text_value(value, field=field)
     if not text.strip():
         raise ValidationError("an ID is required", field=field, value=value)
-    return single_line(text, field=field, max_length=max_length)
+    return _checked_line(text, field=field, max_length=max_length)
 
 
 def str_items(values: object, *, field: str, max_length: int = 200) -> tuple[str, ...]:

@@ -125,7 +125,17 @@ def checked(cls: C) -> C:
     lines = ["def _check(self):"]
     for f in attrs.fields(cls):
         lines.append(f"    v = self.{f.name}")
-        lines.append(f"    if not ({_expression(hints[f.name], env)}): return {f.name!r}, v")
+        hint = hints[f.name]
+        args = typing.get_args(hint)
+        if typing.get_origin(hint) in (Mapping, typing.Mapping, dict) and args:
+            # a mapping's items in a loop (an audit entry's changes): no generator per object
+            env["_Mapping"] = Mapping
+            key, value = _expression(args[0], env, "k"), _expression(args[1], env, "x")
+            lines.append(f"    if not isinstance(v, _Mapping): return {f.name!r}, v")
+            lines.append("    for k, x in v.items():")
+            lines.append(f"        if not (({key}) and ({value})): return {f.name!r}, v")
+        else:
+            lines.append(f"    if not ({_expression(hint, env)}): return {f.name!r}, v")
     lines.append("    return None")
     exec(compile("\n".join(lines), f"<checks of {cls.__name__}>", "exec"), env)
     check: Callable[[Any], tuple[str, Any] | None] = env["_check"]
@@ -152,7 +162,8 @@ def checked(cls: C) -> C:
             with contextlib.suppress(AttributeError):  # attrs failed before every field was set
                 refuse_wrong_types(self)
             raise
-        refuse_wrong_types(self)
+        if check(self) is not None:  # the common case asks check() alone
+            refuse_wrong_types(self)
 
     __init__.__doc__ = original.__doc__
     cls.__init__ = __init__  # type: ignore[misc]

@@ -81,6 +81,8 @@ def field_changes(
         Field name -> ``[before_value, after_value]`` for the fields whose values differ, in
         field-name order; a field missing on one side shows ``None`` there.
     """
+    if before is None and after is not None:  # a creation: every field that has a value
+        return {k: [None, after[k]] for k in sorted(after) if after[k] is not None}
     old = dict(before or {})
     new = dict(after or {})
     return {

@@ -14,7 +14,8 @@ bulk writes (a bulk invitation's learners, memberships, audit entries and emails
 than the database does. It compiles the ``INSERT`` once, converts each value with the column
 type's own bind processor (the same conversion SQLAlchemy applies) and hands the rows to the
 driver's ``executemany`` through :meth:`sqlalchemy.engine.Connection.exec_driver_sql`; on
-PostgreSQL (psycopg) to a ``COPY ... FROM STDIN`` instead.
+PostgreSQL (psycopg) to a ``COPY ... FROM STDIN`` instead. :func:`insert_new_rows` is its
+insert-or-skip (ingest's records, stored once by ID), with ``RETURNING`` the keys stored.
 """
 
 from __future__ import annotations
@@ -116,6 +117,90 @@ def insert_rows(
         else [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
     )
     connection.exec_driver_sql(sql, parameters)
+
+
+NEW_ROWS_PAGE = 500
+"""Rows per statement of :func:`insert_new_rows` (at most 4,000 parameters for 8 columns:
+under SQLite's 32,766 and PostgreSQL's and MariaDB's 65,535)."""
+
+
+def insert_new_rows(
+    connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], returning: str
+) -> list[Any]:
+    """Insert the ``rows`` whose primary key is free; return column ``returning`` of those stored.
+
+    The database decides which: ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` on SQLite
+    and PostgreSQL, ``INSERT IGNORE ... RETURNING`` on MariaDB, :data:`NEW_ROWS_PAGE` rows per
+    statement; a row another transaction is inserting makes the statement wait for it to
+    end, as it would inside SQLAlchemy. The statement is compiled once per table, columns,
+    dialect and page size, and each value converted by its column type's own bind processor
+    (:func:`insert_rows`), instead of SQLAlchemy's parameter dictionary and generic bind
+    machinery per row (most of an ingest chunk's write). Another driver takes SQLAlchemy's
+    own ``insert().returning()``.
+
+    Raises:
+        KeyError: a row lacks a key the first row has.
+        ValidationError: a column type refused a value (a naive datetime).
+        sqlalchemy.exc.DBAPIError: the driver refused the statement (the caller translates it).
+    """
+    if not rows:
+        return []
+    dialect = connection.dialect
+    keys = tuple(rows[0])
+    if (dialect.name, dialect.driver) not in _DIRECT:
+        statement = _insert_new(table, dialect).returning(table.c[returning])
+        return list(connection.execute(statement, list(rows)).scalars())
+    processors = tuple(table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys)
+    columns = [
+        _bound([row[k] for row in rows], process)
+        for k, process in zip(keys, processors, strict=True)
+    ]
+    values = list(zip(*columns, strict=True))
+    stored: list[Any] = []
+    for start in range(0, len(values), NEW_ROWS_PAGE):
+        page = values[start : start + NEW_ROWS_PAGE]
+        sql, names, where = _insert_new_plan(table, keys, returning, dialect, len(page))
+        flat = [page[row][column] for row, column in where]
+        parameters: Any = tuple(flat) if names is None else dict(zip(names, flat, strict=True))
+        stored += connection.exec_driver_sql(sql, parameters).scalars()
+    return stored
+
+
+def _insert_new(table: sa.Table, dialect: Dialect) -> Any:
+    """The dialect's insert that skips a row whose primary key is taken."""
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # a dialect's module only once it is used
+
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect.name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return table.insert().prefix_with("IGNORE")  # MariaDB/MySQL: a duplicate key is skipped
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_new_plan(
+    table: sa.Table, columns: tuple[str, ...], returning: str, dialect: Dialect, count: int
+) -> tuple[str, tuple[str, ...] | None, tuple[tuple[int, int], ...]]:
+    """Compile the insert-or-skip of ``count`` rows of ``columns`` once.
+
+    Returns:
+        The dialect's SQL; for a dialect with named parameters their names (``None`` for a
+        positional one); and, in the order the statement takes them, each parameter's row
+        and column in the page (the dialect lists the columns in the table's order).
+    """
+    rows = [
+        {k: sa.bindparam(f"p{i}_{n}", type_=table.c[k].type) for n, k in enumerate(columns)}
+        for i in range(count)
+    ]
+    statement = _insert_new(table, dialect).values(rows).returning(table.c[returning])
+    compiled = statement.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(compiled.binds)
+    where = tuple(
+        (int(row), int(column)) for row, column in (name[1:].split("_") for name in names)
+    )
+    return str(compiled), None if dialect.positional else names, where
 
 
 def _copy(

@@ -109,7 +109,7 @@ from learnprog.model.skills import AttemptRow, ItemDifficulty, ScoringMark, Skil
 from learnprog.serialization import make_converter
 from learnprog.storage import ports
 from learnprog.storage.sql import tables as t
-from learnprog.storage.sql.driver import driver_rows, insert_rows
+from learnprog.storage.sql.driver import driver_rows, insert_new_rows, insert_rows
 from learnprog.storage.sql.errors import translate_errors
 from learnprog.storage.sql.queries import (
     activity_totals_query,
@@ -386,11 +386,16 @@ class SqlLearnerRepository(_SqlRepository[Learner], ports.LearnerRepository):
         return row
 
     def _from_row(self, row: Mapping[str, Any]) -> Learner:
+        # field for field with from_storage (checked when stored), not through cattrs and the
+        # annotation checks: ingest reads every chunk's learners, an import them by email
         data = dict(row)
         data.pop("email_key")
         data.pop("search_key", None)
-        data["profile"] = {name: data.pop(name) for name in _PROFILE_FIELDS}
-        return _conv.structure(data, Learner)
+        profile = {name: data.pop(name) for name in _PROFILE_FIELDS}
+        data["profile"] = from_storage(LearnerProfile, **profile)
+        data["email"] = EmailAddress.trusted(data["email"])
+        data["attributes"] = data["attributes"] or {}
+        return from_storage(Learner, **data)
 
     def add(self, learner: Learner) -> None:
         self._insert(learner)
@@ -472,6 +477,13 @@ class SqlMembershipRepository(_SqlRepository[Membership], ports.MembershipReposi
     """Memberships in SQL."""
 
     table, kind, model = t.memberships, "membership", Membership
+
+    def _from_row(self, row: Mapping[str, Any]) -> Membership:
+        # field for field, without the converter and the annotation checks (checked when
+        # stored: from_storage): a history import reads the memberships of every chunk
+        data = dict(row)
+        data["state"] = MemberState(data["state"])
+        return from_storage(Membership, **data)
 
     def add(self, membership: Membership) -> None:
         self._insert(membership)
@@ -1154,9 +1166,13 @@ class SqlEnrollmentRepository(_SqlRepository[Enrollment], ports.EnrollmentReposi
         return row
 
     def _from_row(self, row: Mapping[str, Any]) -> Enrollment:
+        # field for field, without the converter and the annotation checks (the values were
+        # checked when stored: from_storage): a history import reads every enrollment of the
+        # learners of each chunk, ingest those of each chunk's learners
         data = dict(row)
         data.pop("current_target_id")
-        return _conv.structure(data, Enrollment)
+        data["kind"] = EntryKind(data["kind"])
+        return from_storage(Enrollment, **data)
 
     def add(self, enrollment: Enrollment) -> None:
         self._insert(enrollment)
@@ -1260,23 +1276,10 @@ class _SqlScoped(_SqlRepository[T]):
             return frozenset()
         rows = [{**self._to_row(r), "organization_id": organization_id} for r in records]
         dialect = self._uow.connection.dialect.name
-        statement: sa.Executable
-        if dialect == "postgresql":
-            from sqlalchemy.dialects import postgresql
-
-            statement = postgresql.insert(self.table).on_conflict_do_nothing()
-        elif dialect == "sqlite":
-            from sqlalchemy.dialects import sqlite
-
-            statement = sqlite.insert(self.table).on_conflict_do_nothing()
-        else:  # MariaDB/MySQL: a duplicate primary key is skipped, and a foreign key miss too
-            statement = self.table.insert().prefix_with("IGNORE")
         conn = self._uow.connection
         try:
             with translate_errors(self.kind), conn.begin_nested():  # rows read before it ends
-                stored = frozenset(
-                    conn.execute(statement.returning(self.table.c.id), rows).scalars()
-                )
+                stored = frozenset(insert_new_rows(conn, self.table, rows, "id"))
                 if dialect not in ("postgresql", "sqlite") and len(stored) < len(rows):
                     # INSERT IGNORE skips a row whose learner, course or organization is
                     # missing as it skips a duplicate: each skipped row must be stored already

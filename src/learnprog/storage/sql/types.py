@@ -58,6 +58,8 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         """
         if value is None:
             return None
+        if value.tzinfo is UTC:  # the model's times: already UTC, only the zone to drop
+            return value.replace(tzinfo=None)
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValidationError("a naive datetime has no time zone; pass an aware one")
         return value.astimezone(UTC).replace(tzinfo=None)
