@@ -356,11 +356,15 @@ def day_values(days: Sequence[date]) -> Any:
 def axes(ax: Axes | None, *, size: tuple[float, float] = (7.0, 3.5)) -> Axes:
     """The Axes to draw on: ``ax``, or a new pyplot figure's of ``size`` inches.
 
+    A new figure uses matplotlib's constrained layout, so its tick labels, axis labels and
+    title stay inside its edges when a script saves it with a plain ``savefig`` (a funnel's
+    "Invitations sent" was cut off without it). A given ``ax`` keeps its figure's layout.
+
     Raises:
         MissingExtraError: matplotlib is not installed (``pip install 'learnprog[notebook]'``).
     """
     plt = pyplot()
     if ax is not None:
         return ax
-    new: Axes = plt.subplots(figsize=size)[1]
+    new: Axes = plt.subplots(figsize=size, layout="constrained")[1]
     return new

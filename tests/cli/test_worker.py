@@ -16,7 +16,7 @@ def test_once_delivers_what_is_due_logs_each_step_and_exits_0(acme: str, tmp_pat
     assert out == ""
     assert len(outbox(tmp_path)) == 1  # Lia's invitation
     assert "worker started on sqlite:///" in err
-    assert "steps reports, skills, mail" in err
+    assert "steps reports, skills, mail, once\n" in err  # not "every 60.0 s": it runs once
     assert "mail: done in" in err
     assert "sent 1, retried 0" in err
     assert "skills: done in" in err

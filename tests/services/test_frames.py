@@ -658,6 +658,48 @@ def test_names_are_drawn_as_written_never_as_math(lp: learnprog.Learnprog) -> No
     assert "intermediate: " + MATH.replace("$", "\\$") in legend
 
 
+def outside_the_figure(ax: Axes) -> list[str]:
+    """The texts of ``ax`` (ticks, axis labels, title) that the figure's edges cut off."""
+    figure = ax.get_figure(root=True)
+    assert isinstance(figure, Figure)
+    figure.canvas.draw()  # lays the figure out as savefig does
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    width, height = figure.bbox.width, figure.bbox.height
+    texts = [ax.xaxis.label, ax.yaxis.label, ax.title]
+    for locations, labels, (low, high) in (
+        (ax.get_xticks(), ax.get_xticklabels(), sorted(ax.get_xlim())),
+        (ax.get_yticks(), ax.get_yticklabels(), sorted(ax.get_ylim())),
+    ):  # a tick outside the view limits is listed but never drawn
+        texts += [t for at, t in zip(locations, labels, strict=True) if low <= at <= high]
+    cut = []
+    for text in texts:
+        if not text.get_visible() or not text.get_text():
+            continue
+        box = text.get_window_extent(renderer)
+        if box.x0 < 0 or box.y0 < 0 or box.x1 > width or box.y1 > height:
+            cut.append(text.get_text())
+    return cut
+
+
+def test_a_new_figure_keeps_every_label_inside_its_edges(lp: learnprog.Learnprog) -> None:
+    # found following the README: the funnel saved with savefig() lost "Invit" of
+    # "Invitations sent" and the bottom of its "memberships" label
+    w = scored(lp)
+    group = read_reference_group(REFERENCE)
+    for plotted in (
+        lp.reports.funnel(w.admin, w.org.id).plot(),
+        lp.reports.learner_activity(w.admin, w.org.id).plot(by="month"),
+        lp.reports.learner_feedback(w.admin, w.org.id).plot(),
+        lp.reports.utilization(w.admin, w.org.id).plot(),
+        lp.skills.proficiency_by_skill(w.admin, w.org.id).plot(),
+        lp.skills.hours_to_mastery(w.admin, w.org.id).plot(),
+        lp.skills.mastery_over_time(w.admin, w.org.id).plot(),
+        lp.skills.effort_by_skill(w.admin, w.org.id).plot(),
+        lp.skills.industry_benchmark(w.admin, w.org.id, group).plot(),
+    ):
+        assert outside_the_figure(plotted) == [], plotted.get_title()
+
+
 def test_an_empty_result_plots_nothing_without_error(lp: learnprog.Learnprog) -> None:
     w = Skilled(lp)
     assert lp.skills.mastery_over_time(w.admin, w.org.id).plot().get_lines() == []

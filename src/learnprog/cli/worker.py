@@ -111,7 +111,8 @@ def _work(ctx: click.Context, every: float, once: bool) -> None:
         with session(ctx) as lp:
             db = _shown_url(ctx.find_root().params["db"])
             steps = ", ".join(s.name for s in lp.jobs.registry.steps)
-            log.info("worker started on %s: steps %s, every %s s", db, steps, every)
+            pace = "once" if once else f"every {every} s"  # --once ignores --every
+            log.info("worker started on %s: steps %s, %s", db, steps, pace)
             while not stop():
                 began = time.monotonic()
                 report = lp.jobs.run_due(SystemActor(), stop=stop)
