@@ -33,7 +33,7 @@ def test_the_chain_is_linear_with_one_head() -> None:
     heads = scripts.get_heads()
     assert heads == [head_revision()]
     revisions = list(scripts.walk_revisions())
-    assert [r.revision for r in reversed(revisions)] == [f"{n:04d}" for n in range(1, 15)]
+    assert [r.revision for r in reversed(revisions)] == [f"{n:04d}" for n in range(1, 16)]
     assert all(not r.is_merge_point and not r.is_branch_point for r in revisions)
 
 

@@ -42,9 +42,13 @@ ENROLLMENT = Enrollment.create(
 _minute = st.sampled_from([0, 30, 45, 60, 61, 90, 120, 121, 150, 181, 600, 1440, 4300, 4400])
 _event = st.builds(
     lambda n, m, us, item, done: LearningEvent(
-        f"e{n}", "ana", "c", item, EventKind.COMPLETED if done else EventKind.STARTED,
+        f"e{n}",
+        "ana",
+        "c",
+        item,
+        EventKind.COMPLETED if done else EventKind.STARTED,
         START + timedelta(minutes=m, microseconds=us),
-    ),  # fmt: skip
+    ),
     st.integers(0, 10**6),
     _minute,
     st.sampled_from([0, 0, 1, 333_333]),

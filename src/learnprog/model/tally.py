@@ -209,7 +209,9 @@ class ActivityTally:
             best,
             first_pass,
         )
-        return TallyUpdate(tally, since if mine else None, days, changed=bool(mine or mine_attempts))
+        return TallyUpdate(
+            tally, since if mine else None, days, changed=bool(mine or mine_attempts)
+        )
 
     def figures(self, course: Course) -> EnrollmentProgress:
         """The enrollment's recorded figures: those of ``course_progress`` over every record.
@@ -234,9 +236,9 @@ class ActivityTally:
         due_dates = [a.due_at for a in unpassed if a.due_at is not None]
         seconds = 0.0
         if self.last_event_at is not None and self.session_start_at is not None:
-            seconds = self.closed_seconds + (
-                self.last_event_at - self.session_start_at
-            ).total_seconds()
+            seconds = (
+                self.closed_seconds + (self.last_event_at - self.session_start_at).total_seconds()
+            )
         activity = [t for t in (self.last_event_at, self.last_attempt_at) if t is not None]
         return EnrollmentProgress(
             enrollment_id=self.enrollment_id,
