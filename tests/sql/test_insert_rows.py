@@ -11,7 +11,12 @@ from sqlalchemy.engine import Engine
 
 from learnprog.errors import ConflictError, ValidationError
 from learnprog.storage.sql import SqlUnitOfWork
-from learnprog.storage.sql.driver import insert_rows
+from learnprog.storage.sql.driver import (
+    NEW_ROWS_BATCH,
+    insert_new_rows,
+    insert_rows,
+    takes_new_rows,
+)
 from learnprog.storage.sql.tables import organizations
 from tests import factories as f
 
@@ -74,3 +79,24 @@ def test_a_naive_datetime_is_refused(sql_engine: Engine) -> None:
     naive = _organization_row("Naive", created_at=AT.replace(tzinfo=None))
     with sql_engine.begin() as conn, pytest.raises(ValidationError, match="naive"):
         insert_rows(conn, organizations, [naive])
+
+
+def test_new_rows_are_stored_once_and_only_their_keys_returned(sql_engine: Engine) -> None:
+    many = NEW_ROWS_BATCH + 7  # two statements
+    first = [_organization_row(f"Org {n:05d}") for n in range(0, many, 2)]
+    second = [{**_organization_row(f"Org {n:05d}"), "name": f"Again {n}"} for n in range(many)]
+    with sql_engine.begin() as conn:
+        stored = insert_new_rows(conn, organizations, first, "id")
+        if stored is None:  # MariaDB: the caller writes the rows its own way
+            assert not takes_new_rows(conn.dialect)
+            return
+        assert sorted(stored) == sorted(r["id"] for r in first)
+        again = insert_new_rows(conn, organizations, second, "id")
+        assert again is not None
+        assert sorted(again) == [f"org-{n:05d}" for n in range(1, many, 2)]
+        names = dict(conn.execute(sa.select(organizations.c.id, organizations.c.name)).all())
+        created = conn.execute(sa.select(organizations.c.created_at)).scalars().all()
+    assert len(names) == many
+    assert names["org-00000"] == "Org 00000"  # the stored row kept, the new one skipped
+    assert names["org-00001"] == "Again 1"
+    assert set(created) == {AT}  # aware UTC in, the same instant out

@@ -248,23 +248,33 @@ def _check_record(record: EnrollmentRecord) -> None:
         record.figures.for_enrollment(record.target_id)  # checks the ranges before any write
 
 
-def _check_ids(record: _Record) -> None:
+def _check_ids(record: _Record, known: set[str] | None = None) -> None:
     """Check an activity record's IDs, before any of them is used in a storage query.
 
     Each is a record ID of 1-:data:`~learnprog.model._rules.KEY_LENGTH` characters on one line
-    (:func:`~learnprog.model._rules.record_id`): the same rule on every backend.
+    (:func:`~learnprog.model._rules.record_id`): the same rule on every backend. ``known``
+    holds learner, course, item and assessment IDs (plain ``str``) that passed already: an
+    ingest call checks each such ID once, not once per record; the IDs that pass are added.
 
     Raises:
         ValidationError: an ID that breaks the rule (the field named: ``id``, ``learner_id``,
             ``course_id``, ``item_id`` or ``assessment_id``).
     """
     record_id(record.id, field="id", max_length=KEY_LENGTH)
-    record_id(record.learner_id, field="learner_id", max_length=KEY_LENGTH)
-    record_id(record.course_id, field="course_id", max_length=KEY_LENGTH)
     if isinstance(record, LearningEvent):
-        record_id(record.item_id, field="item_id", max_length=KEY_LENGTH)
+        target, target_field = record.item_id, "item_id"
     else:
-        record_id(record.assessment_id, field="assessment_id", max_length=KEY_LENGTH)
+        target, target_field = record.assessment_id, "assessment_id"
+    for value, name in (
+        (record.learner_id, "learner_id"),
+        (record.course_id, "course_id"),
+        (target, target_field),
+    ):
+        if known is not None and type(value) is str and value in known:
+            continue
+        record_id(value, field=name, max_length=KEY_LENGTH)
+        if known is not None and type(value) is str:
+            known.add(value)
 
 
 def _well_formed(record: object) -> bool:
@@ -1316,6 +1326,7 @@ class _IngestState:
             cid: sorted(s.id for s in catalog.specializations_with(cid)) for cid in catalog.courses
         }
         self.learners: set[str] = set()  # known to be in the organization
+        self.good_ids: set[str] = set()  # learner, course, item, assessment IDs checked
         self.added = {"events": 0, "attempts": 0}
         self.duplicates = 0
         self.rejected: list[RejectedRecord] = []
@@ -1352,7 +1363,7 @@ class _IngestState:
                 rejected.append(RejectedRecord(source, start + offset, rid, why))
                 continue
             try:  # before any query: a lone surrogate or NUL must not reach the driver
-                _check_ids(record)
+                _check_ids(record, self.good_ids)
             except ValidationError as exc:
                 rejected.append(
                     RejectedRecord(source, start + offset, record.id, str(exc), exc.field)

@@ -104,7 +104,12 @@ from learnprog.model.tally import ActivityTally
 from learnprog.serialization import make_converter
 from learnprog.storage import ports
 from learnprog.storage.sql import tables as t
-from learnprog.storage.sql.driver import driver_rows, insert_rows
+from learnprog.storage.sql.driver import (
+    driver_rows,
+    insert_new_rows,
+    insert_rows,
+    takes_new_rows,
+)
 from learnprog.storage.sql.errors import translate_errors
 from learnprog.storage.sql.queries import (
     activity_totals_query,
@@ -1196,7 +1201,11 @@ class _SqlScoped(_SqlRepository[T]):
         if not records:
             return frozenset()
         rows = [{**self._to_row(r), "organization_id": organization_id} for r in records]
-        dialect = self._uow.connection.dialect.name
+        conn = self._uow.connection
+        if takes_new_rows(conn.dialect):  # straight through the driver
+            with translate_errors(self.kind), conn.begin_nested():
+                return frozenset(insert_new_rows(conn, self.table, rows, "id") or ())
+        dialect = conn.dialect.name
         statement: sa.Executable
         if dialect == "postgresql":
             statement = postgresql.insert(self.table).on_conflict_do_nothing()
@@ -1204,7 +1213,6 @@ class _SqlScoped(_SqlRepository[T]):
             statement = sqlite.insert(self.table).on_conflict_do_nothing()
         else:  # MariaDB/MySQL: a duplicate primary key is skipped
             statement = self.table.insert().prefix_with("IGNORE")
-        conn = self._uow.connection
         with translate_errors(self.kind), conn.begin_nested():  # rows read before it ends
             return frozenset(conn.execute(statement.returning(self.table.c.id), rows).scalars())
 
