@@ -1,9 +1,10 @@
 """LearningService: enrollments, learning activity, derived progress, the members list, ratings.
 
 The counting rules live in :mod:`learnprog.model.progress`; this service applies them. Derived
-figures are kept per enrollment and recomputed, inside the unit of work that stores new
+figures are kept per enrollment and brought up to date, inside the unit of work that stores new
 activity, for exactly the (learner, course) pairs that activity touches, so a report or a
-members list never rescans raw events.
+members list never rescans raw events. Ingest adds new records to each enrollment's
+:class:`~learnprog.model.tally.ActivityTally` instead of reading its earlier records again.
 """
 
 from __future__ import annotations
@@ -71,12 +72,11 @@ CREATED, EXISTING, REJECTED = (
 )
 
 INGEST_CHUNK = 20_000
-"""Records stored (and their figures recomputed) per unit of work when ingesting activity.
+"""Records stored (and added to their enrollments' figures) per unit of work when ingesting.
 
-Each chunk recomputes every enrollment it touches from all of that enrollment's records, so
-fewer, larger chunks read less history again: 20,000 instead of 5,000 took ingest from about
-3x to 2.3x its executemany floor on SQLite (benchmarks/learning_activity.py, docs/learning.md).
-A chunk holds the locks on its enrollments until it commits (a few seconds)."""
+Each chunk reads and writes the tally, figures and latest days of every enrollment it touches
+once, so fewer, larger chunks touch each enrollment fewer times (benchmarks/learning_activity.py,
+docs/learning.md). A chunk holds the locks on its enrollments until it commits (a few seconds)."""
 
 INGEST_ATTEMPTS = 5
 """Runs of one chunk's unit of work when a concurrent one gets in the way (a deadlock the
