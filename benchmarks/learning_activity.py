@@ -68,7 +68,9 @@ from learnprog.model.progress import INACTIVE_AFTER, SESSION_IDLE_LIMIT
 from learnprog.services.history import EnrollmentRecord, MemberRecord
 from learnprog.storage.sql import create_sql_engine, upgrade
 from learnprog.storage.sql.tables import (
+    activity_tallies,
     assessment_attempts,
+    enrollment_days,
     enrollment_progress,
     learning_events,
     metadata,
@@ -273,9 +275,15 @@ def empty(url: str) -> None:
 
 
 def forget_activity(engine: sa.Engine) -> None:
-    """Empty the activity tables and the derived figures; keep learners and enrollments."""
+    """Empty the activity tables and the derived figures; keep learners and enrollments.
+
+    The enrollments' tallies and days go too: without their tallies, the next ingest tallies
+    each enrollment from its records, as it would a new one.
+    """
     with engine.begin() as conn:
-        for table in (enrollment_progress, assessment_attempts, learning_events):
+        tables = (activity_tallies, enrollment_days, enrollment_progress, assessment_attempts,
+                  learning_events)  # fmt: skip
+        for table in tables:
             conn.execute(table.delete())
 
 

@@ -15,7 +15,7 @@ import pytest
 from attrs import define, evolve
 from sqlalchemy.engine import Engine
 
-from learnprog.errors import ConflictError, NotFoundError
+from learnprog.errors import ConflictError, NotFoundError, StorageError
 from learnprog.model import (
     AssessmentAttempt,
     Course,
@@ -30,12 +30,14 @@ from learnprog.model import (
 )
 from learnprog.model.progress import (
     ActivityStatus,
+    DailyActivity,
     EnrollmentProgress,
     ImportedFigures,
     MemberOrder,
     MemberQuery,
 )
 from learnprog.model.skills import ScoringMark
+from learnprog.model.tally import ActivityTally
 from learnprog.storage.sql import SqlUnitOfWork
 from tests import factories as f
 from tests.conftest import UowFactory, empty_tables
@@ -400,6 +402,72 @@ def test_imported_figures_are_kept_and_replaced_per_enrollment(uow_factory: UowF
     with uow_factory() as uow:
         assert uow.progress.get_imported([e.id]) == {e.id: second}
         assert uow.progress.get_many([e.id]) == {}  # the derived figures are apart
+
+
+def test_tallies_round_trip_exactly_and_are_replaced_per_enrollment(
+    uow_factory: UowFactory,
+) -> None:
+    w = _world(uow_factory)
+    e = _enrollment(w, w.learners[0])
+    other = _enrollment(w, w.learners[0], f.NOW + DAY).unenroll(f.NOW + 2 * DAY)
+    odd = f.NOW + timedelta(microseconds=999_999)
+    first = ActivityTally(
+        e.id,
+        last_event_at=odd + DAY,
+        session_start_at=odd,
+        closed_seconds=0.1 + 0.2,  # not a short decimal: kept to the last bit
+        day_seconds=1e-6,
+        completed={"vidéo-1 ✓": odd, "'; DROP TABLE x; --": f.NOW},
+        last_attempt_at=f.NOW,
+        attempts=3,
+        best={"quiz": 79.99999999999999},
+        first_pass={},
+    )
+    second = evolve(first, attempts=4, first_pass={"quiz": odd})
+    with uow_factory() as uow:
+        uow.enrollments.add(e)
+        uow.enrollments.add(other)
+        uow.progress.put_tallies([first])
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.progress.get_tallies([e.id, other.id, "none"]) == {e.id: first}
+        uow.progress.put_tallies([second])
+        # not committed: the next unit of work still sees the first tally
+    with uow_factory() as uow:
+        assert uow.progress.get_tallies([e.id]) == {e.id: first}
+        uow.progress.put_tallies([second, ActivityTally(other.id)])
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.progress.get_tallies([e.id, other.id]) == {
+            e.id: second,
+            other.id: ActivityTally(other.id),
+        }
+
+
+def test_days_since_replace_only_the_days_from_each_enrollments_day_on(
+    uow_factory: UowFactory,
+) -> None:
+    w = _world(uow_factory)
+    e = _enrollment(w, w.learners[0])
+    other = _enrollment(w, w.learners[0], f.NOW + DAY).unenroll(f.NOW + 2 * DAY)
+    d0 = f.NOW.date()
+    days = [DailyActivity(x.id, d0 + n * DAY, 60.0 * n, n) for x in (e, other) for n in range(4)]
+    with uow_factory() as uow:
+        uow.enrollments.add(e)
+        uow.enrollments.add(other)
+        uow.progress.put_days([e.id, other.id], days)
+        uow.commit()
+    later = [DailyActivity(e.id, d0 + 2 * DAY, 0.5, 7), DailyActivity(e.id, d0 + 9 * DAY, 1.5, 0)]
+    # a day before its enrollment's day is refused
+    with uow_factory() as uow, pytest.raises(StorageError):
+        uow.progress.put_days_since({e.id: d0 + 3 * DAY}, later)
+    with uow_factory() as uow:
+        uow.progress.put_days_since({e.id: d0 + 2 * DAY, other.id: d0 + 3 * DAY}, later)
+        uow.commit()
+    with uow_factory() as uow:
+        assert list(uow.progress.get_days([e.id, other.id])) == sorted(
+            [*days[:2], *later, *days[4:7]], key=lambda d: (d.enrollment_id, d.day)
+        )
 
 
 NAMES = ("Ana Lima", "bruno Souza", "Stéphane Dupont", "Chen Wei", "Zoë Brown")

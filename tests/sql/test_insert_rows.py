@@ -104,3 +104,20 @@ def test_insert_new_rows_stores_the_free_keys_and_returns_them(sql_engine: Engin
 def test_insert_new_rows_of_nothing_stores_nothing(sql_engine: Engine) -> None:
     with sql_engine.begin() as conn:
         assert insert_new_rows(conn, organizations, [], "id") == []
+
+
+def test_new_rows_are_stored_once_and_only_their_keys_returned(sql_engine: Engine) -> None:
+    many = NEW_ROWS_PAGE + 7  # two statements
+    first = [_organization_row(f"Org {n:05d}") for n in range(0, many, 2)]
+    second = [{**_organization_row(f"Org {n:05d}"), "name": f"Again {n}"} for n in range(many)]
+    with sql_engine.begin() as conn:
+        stored = insert_new_rows(conn, organizations, first, "id")
+        assert sorted(stored) == sorted(r["id"] for r in first)
+        again = insert_new_rows(conn, organizations, second, "id")
+        assert sorted(again) == [f"org-{n:05d}" for n in range(1, many, 2)]
+        names = dict(conn.execute(sa.select(organizations.c.id, organizations.c.name)).all())
+        created = conn.execute(sa.select(organizations.c.created_at)).scalars().all()
+    assert len(names) == many
+    assert names["org-00000"] == "Org 00000"  # the stored row kept, the new one skipped
+    assert names["org-00001"] == "Again 1"
+    assert set(created) == {AT}  # aware UTC in, the same instant out

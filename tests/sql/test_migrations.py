@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,11 +14,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from learnprog.errors import ConflictError
-from learnprog.model import MemberState
+from learnprog.model import AssessmentAttempt, EventKind, LearningEvent, MemberState
+from learnprog.model.tally import ActivityTally
 from learnprog.storage.sql import SqlUnitOfWork, current_revision, head_revision, upgrade
 from learnprog.storage.sql.migrate import alembic_config, downgrade
 from learnprog.storage.sql.tables import metadata
-from tests.conftest import reset_schema
+from tests.conftest import START, reset_schema
+from tests.services.world import SYSTEM
+
+MINUTE = timedelta(minutes=1)
 
 
 def test_models_and_migrations_do_not_drift(sql_engine: Engine) -> None:
@@ -33,7 +37,7 @@ def test_the_chain_is_linear_with_one_head() -> None:
     heads = scripts.get_heads()
     assert heads == [head_revision()]
     revisions = list(scripts.walk_revisions())
-    assert [r.revision for r in reversed(revisions)] == [f"{n:04d}" for n in range(1, 16)]
+    assert [r.revision for r in reversed(revisions)] == [f"{n:04d}" for n in range(1, 17)]
     assert all(not r.is_merge_point and not r.is_branch_point for r in revisions)
 
 
@@ -288,4 +292,46 @@ def test_revision_0013_stops_naming_the_learners_that_would_share_a_key(
         }
     finally:
         reset_schema(sql_engine)
+        upgrade(sql_engine)
+
+
+def test_revision_0016_backfills_every_course_enrollments_tally_from_its_records(
+    sql_engine: Engine,
+) -> None:
+    from tests.services.test_ingest_tallies import Setting, connect_to
+
+    lp, clock = connect_to(sql_engine)
+    setting = Setting(lp, clock)
+    lia, rui = (a.learner_id for a in setting.learners)
+    course = setting.course.id
+    events = [
+        LearningEvent(f"e{n}", who, course, item, EventKind.COMPLETED, START + n * 25 * MINUTE)
+        for n, (who, item) in enumerate(
+            [(lia, "v1"), (lia, "r1"), (rui, "v1"), (lia, "q1"), (lia, "v1"), (rui, "x1")]
+        )
+    ]
+    attempts = [
+        AssessmentAttempt("t1", lia, course, "a1", 85.0, START + 70 * MINUTE),
+        AssessmentAttempt("t2", rui, course, "a2", 40.0, START + 90 * MINUTE),
+    ]
+    lp.learning.ingest(SYSTEM, setting.world.org.id, events=events[:3], attempts=attempts)
+    setting.reenroll()  # Lia's later events count in her second enrollment
+    lp.learning.ingest(SYSTEM, setting.world.org.id, events=events[3:])
+    everyone = lp.learning.enrollments(setting.world.admin, setting.world.program.id)
+    with SqlUnitOfWork(sql_engine) as uow:
+        kept = uow.progress.get_tallies([e.id for e in everyone])
+    assert len(kept) == 3
+    assert any(t.last_event_at is not None for t in kept.values())
+    try:
+        downgrade(sql_engine, "0015")
+        assert "activity_tallies" not in sa.inspect(sql_engine).get_table_names()
+        upgrade(sql_engine)
+        with SqlUnitOfWork(sql_engine) as uow:
+            backfilled = uow.progress.get_tallies([e.id for e in everyone])
+            for e in everyone:
+                mine = uow.activity.events_for([e.learner_id], [course])
+                theirs = uow.activity.attempts_for([e.learner_id], [course])
+                full = ActivityTally.of_records(e, setting.course, mine, theirs).tally
+                assert backfilled[e.id] == full == kept[e.id]
+    finally:
         upgrade(sql_engine)

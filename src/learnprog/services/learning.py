@@ -1,15 +1,16 @@
 """LearningService: enrollments, learning activity, derived progress, the members list, ratings.
 
 The counting rules live in :mod:`learnprog.model.progress`; this service applies them. Derived
-figures are kept per enrollment and recomputed, inside the unit of work that stores new
+figures are kept per enrollment and brought up to date, inside the unit of work that stores new
 activity, for exactly the (learner, course) pairs that activity touches, so a report or a
-members list never rescans raw events.
+members list never rescans raw events. Ingest adds new records to each enrollment's
+:class:`~learnprog.model.tally.ActivityTally` instead of reading its earlier records again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from attrs import field, frozen
@@ -42,12 +43,11 @@ from learnprog.model.progress import (
     ImportedFigures,
     MemberPage,
     MemberQuery,
-    course_progress,
-    daily_activity,
     in_window,
     specialization_progress,
     with_imported,
 )
+from learnprog.model.tally import ActivityTally, TallyUpdate
 from learnprog.services._base import Service, ServiceContext, retry_on
 from learnprog.services.curriculum import PreviewEntry, ProgramPreview, program_preview
 from learnprog.services.history import (
@@ -72,12 +72,11 @@ CREATED, EXISTING, REJECTED = (
 )
 
 INGEST_CHUNK = 20_000
-"""Records stored (and their figures recomputed) per unit of work when ingesting activity.
+"""Records stored (and added to their enrollments' figures) per unit of work when ingesting.
 
-Each chunk recomputes every enrollment it touches from all of that enrollment's records, so
-fewer, larger chunks read less history again: 20,000 instead of 5,000 took ingest from about
-3x to 2.3x its executemany floor on SQLite (benchmarks/learning_activity.py, docs/learning.md).
-A chunk holds the locks on its enrollments until it commits (a few seconds)."""
+Each chunk reads and writes the tally, figures and latest days of every enrollment it touches
+once, so fewer, larger chunks touch each enrollment fewer times (benchmarks/learning_activity.py,
+docs/learning.md). A chunk holds the locks on its enrollments until it commits (a few seconds)."""
 
 INGEST_ATTEMPTS = 5
 """Runs of one chunk's unit of work when a concurrent one gets in the way (a deadlock the
@@ -249,23 +248,33 @@ def _check_record(record: EnrollmentRecord) -> None:
         record.figures.for_enrollment(record.target_id)  # checks the ranges before any write
 
 
-def _check_ids(record: _Record) -> None:
+def _check_ids(record: _Record, known: set[str] | None = None) -> None:
     """Check an activity record's IDs, before any of them is used in a storage query.
 
     Each is a record ID of 1-:data:`~learnprog.model._rules.KEY_LENGTH` characters on one line
-    (:func:`~learnprog.model._rules.record_id`): the same rule on every backend.
+    (:func:`~learnprog.model._rules.record_id`): the same rule on every backend. ``known``
+    holds learner, course, item and assessment IDs (plain ``str``) that passed already: an
+    ingest call checks each such ID once, not once per record; the IDs that pass are added.
 
     Raises:
         ValidationError: an ID that breaks the rule (the field named: ``id``, ``learner_id``,
             ``course_id``, ``item_id`` or ``assessment_id``).
     """
     record_id(record.id, field="id", max_length=KEY_LENGTH)
-    record_id(record.learner_id, field="learner_id", max_length=KEY_LENGTH)
-    record_id(record.course_id, field="course_id", max_length=KEY_LENGTH)
     if isinstance(record, LearningEvent):
-        record_id(record.item_id, field="item_id", max_length=KEY_LENGTH)
+        target, target_field = record.item_id, "item_id"
     else:
-        record_id(record.assessment_id, field="assessment_id", max_length=KEY_LENGTH)
+        target, target_field = record.assessment_id, "assessment_id"
+    for value, name in (
+        (record.learner_id, "learner_id"),
+        (record.course_id, "course_id"),
+        (target, target_field),
+    ):
+        if known is not None and type(value) is str and value in known:
+            continue
+        record_id(value, field=name, max_length=KEY_LENGTH)
+        if known is not None and type(value) is str:
+            known.add(value)
 
 
 def _well_formed(record: object) -> bool:
@@ -799,7 +808,7 @@ class LearningService(Service):
         """
         with self._uow() as uow:
             stored = state.store(uow, source, chunk, start)
-            windows = self._refresh(uow, state.catalog, stored.touched, locked=stored.locked)
+            windows = self._add_ingested(uow, state.catalog, stored)
             uow.commit()
         state.account(stored, windows)
 
@@ -1121,29 +1130,129 @@ class LearningService(Service):
             if e.kind is EntryKind.COURSE and (e.learner_id, e.target_id) in wanted:
                 by_pair.setdefault((e.learner_id, e.target_id), []).append(e)
         figures: list[EnrollmentProgress] = []
+        tallies: list[ActivityTally] = []
         days: list[DailyActivity] = []
         if by_pair:
-            # course by course, so a learner's records in courses not touched are not read
-            by_course: dict[str, list[str]] = {}
-            for lr, c in sorted(by_pair):
-                by_course.setdefault(c, []).append(lr)
-            events: dict[tuple[str, str], list[LearningEvent]] = {}
-            attempts: dict[tuple[str, str], list[AssessmentAttempt]] = {}
-            for course_id, enrolled in by_course.items():
-                for ev in uow.activity.events_for(enrolled, [course_id]):
-                    events.setdefault((ev.learner_id, ev.course_id), []).append(ev)
-                for at in uow.activity.attempts_for(enrolled, [course_id]):
-                    attempts.setdefault((at.learner_id, at.course_id), []).append(at)
+            events, attempts = self._records_of(uow, by_pair)
             imported = uow.progress.get_imported([e.id for es in by_pair.values() for e in es])
             for pair, enrollments in by_pair.items():
                 course = catalog.courses[pair[1]]
                 for e in enrollments:
-                    mine = events.get(pair, ())
-                    recorded = course_progress(e, course, mine, attempts.get(pair, ()))
-                    figures.append(with_imported(recorded, imported.get(e.id)))
-                    days += daily_activity(e, course, mine)
+                    update = ActivityTally.of_records(
+                        e, course, events.get(pair, ()), attempts.get(pair, ())
+                    )
+                    tallies.append(update.tally)
+                    figures.append(with_imported(update.tally.figures(course), imported.get(e.id)))
+                    days += update.days
         uow.progress.put_many(figures)
+        uow.progress.put_tallies(tallies)
         uow.progress.put_days([f.enrollment_id for f in figures], days)
+        self._refresh_specializations_of(uow, catalog, wanted)
+        return by_pair
+
+    def _add_ingested(
+        self, uow: UnitOfWork, catalog: _Catalog, stored: _StoredChunk
+    ) -> dict[tuple[str, str], list[Enrollment]]:
+        """Add a chunk's stored records to the figures of the enrollments they touch.
+
+        Each course enrollment's :class:`~learnprog.model.tally.ActivityTally` takes the
+        records in its window; one without a tally, or given an item event older than its
+        latest, is recomputed from all its stored records instead (``docs/learning.md``,
+        "Ingest speed"). Either way its figures are those of every stored record. The
+        enrollments were locked by :meth:`_IngestState.store` before anything was read.
+        Returns the course enrollments of the touched pairs, by pair.
+        """
+        wanted = {pair for pair in stored.touched if pair[1] in catalog.courses}
+        if not wanted:
+            return {}
+        by_pair: dict[tuple[str, str], list[Enrollment]] = {}
+        for e in stored.locked:
+            if e.kind is EntryKind.COURSE and (e.learner_id, e.target_id) in wanted:
+                by_pair.setdefault((e.learner_id, e.target_id), []).append(e)
+        new_events: dict[tuple[str, str], list[LearningEvent]] = {}
+        new_attempts: dict[tuple[str, str], list[AssessmentAttempt]] = {}
+        for r in stored.records:
+            if isinstance(r, LearningEvent):
+                new_events.setdefault((r.learner_id, r.course_id), []).append(r)
+            else:
+                new_attempts.setdefault((r.learner_id, r.course_id), []).append(r)
+        tallies = uow.progress.get_tallies([e.id for es in by_pair.values() for e in es])
+        updates: list[tuple[Enrollment, Course, TallyUpdate]] = []
+        redo: dict[tuple[str, str], list[Enrollment]] = {}
+        for pair, enrollments in by_pair.items():
+            course = catalog.courses[pair[1]]
+            for e in enrollments:
+                tally = tallies.get(e.id)
+                update = (
+                    None
+                    if tally is None
+                    else tally.add(e, course, new_events.get(pair, ()), new_attempts.get(pair, ()))
+                )
+                if update is None:
+                    redo.setdefault(pair, []).append(e)
+                elif update.changed:
+                    updates.append((e, course, update))
+        full: list[tuple[Enrollment, Course, TallyUpdate]] = []
+        if redo:
+            events, attempts = self._records_of(uow, redo)
+            for pair, enrollments in redo.items():
+                course = catalog.courses[pair[1]]
+                for e in enrollments:
+                    full.append(
+                        (
+                            e,
+                            course,
+                            ActivityTally.of_records(
+                                e, course, events.get(pair, ()), attempts.get(pair, ())
+                            ),
+                        )
+                    )
+        imported = uow.progress.get_imported([e.id for e, _, _ in updates + full])
+        uow.progress.put_many(
+            [
+                with_imported(u.tally.figures(course), imported.get(e.id))
+                for e, course, u in updates + full
+            ]
+        )
+        uow.progress.put_tallies([u.tally for _, _, u in updates + full])
+        if full:
+            uow.progress.put_days(
+                [e.id for e, _, _ in full], [d for _, _, u in full for d in u.days]
+            )
+        since = [(e, u) for e, _, u in updates if u.days]
+        if since:
+            uow.progress.put_days_since(
+                {e.id: u.since or date.min for e, u in since}, [d for _, u in since for d in u.days]
+            )
+        self._refresh_specializations_of(uow, catalog, wanted)
+        return by_pair
+
+    @staticmethod
+    def _records_of(
+        uow: UnitOfWork, pairs: Iterable[tuple[str, str]]
+    ) -> tuple[
+        dict[tuple[str, str], list[LearningEvent]], dict[tuple[str, str], list[AssessmentAttempt]]
+    ]:
+        """Read every stored event and attempt of (learner, course) pairs, course by course.
+
+        Course by course, so a learner's records in courses not asked for are not read.
+        """
+        by_course: dict[str, list[str]] = {}
+        for lr, c in sorted(pairs):
+            by_course.setdefault(c, []).append(lr)
+        events: dict[tuple[str, str], list[LearningEvent]] = {}
+        attempts: dict[tuple[str, str], list[AssessmentAttempt]] = {}
+        for course_id, learners in by_course.items():
+            for ev in uow.activity.events_for(learners, [course_id]):
+                events.setdefault((ev.learner_id, ev.course_id), []).append(ev)
+            for at in uow.activity.attempts_for(learners, [course_id]):
+                attempts.setdefault((at.learner_id, at.course_id), []).append(at)
+        return events, attempts
+
+    def _refresh_specializations_of(
+        self, uow: UnitOfWork, catalog: _Catalog, wanted: Iterable[tuple[str, str]]
+    ) -> None:
+        """Recompute the learners' specialization enrollments holding the pairs' courses."""
         specs_by_learner: dict[str, set[str]] = {}
         for learner_id, course_id in wanted:
             for spec in catalog.specializations_with(course_id):
@@ -1158,7 +1267,6 @@ class LearningService(Service):
                 self._refresh_specializations(
                     uow, catalog, learner_id, sorted(specs_by_learner[learner_id])
                 )
-        return by_pair
 
     @staticmethod
     def _refresh_specializations(
@@ -1204,6 +1312,7 @@ class _StoredChunk:
     touched: frozenset[tuple[str, str]]  # (learner, course) pairs with a record stored
     stored_times: tuple[tuple[tuple[str, str], datetime], ...]
     locked: tuple[Enrollment, ...]  # the chunk's learners' enrollments, locked
+    records: tuple[_Record, ...] = ()  # the records stored (not those another call stored)
 
 
 class _IngestState:
@@ -1221,6 +1330,7 @@ class _IngestState:
             cid: sorted(s.id for s in catalog.specializations_with(cid)) for cid in catalog.courses
         }
         self.learners: set[str] = set()  # known to be in the organization
+        self.good_ids: set[str] = set()  # learner, course, item, assessment IDs checked
         self.added = {"events": 0, "attempts": 0}
         self.duplicates = 0
         self.rejected: list[RejectedRecord] = []
@@ -1257,7 +1367,7 @@ class _IngestState:
                 rejected.append(RejectedRecord(source, start + offset, rid, why))
                 continue
             try:  # before any query: a lone surrogate or NUL must not reach the driver
-                _check_ids(record)
+                _check_ids(record, self.good_ids)
             except ValidationError as exc:
                 rejected.append(
                     RejectedRecord(source, start + offset, record.id, str(exc), exc.field)
@@ -1291,13 +1401,13 @@ class _IngestState:
             ids = uow.activity.add_attempts(
                 self.organization_id, [r for r in fresh if isinstance(r, AssessmentAttempt)]
             )
+        kept = tuple(r for r in fresh if r.id in ids)
         stored_times = tuple(
             (
                 (r.learner_id, r.course_id),
                 r.at if isinstance(r, LearningEvent) else r.submitted_at,
             )
-            for r in fresh
-            if r.id in ids
+            for r in kept
         )
         return _StoredChunk(
             source=source,
@@ -1307,6 +1417,7 @@ class _IngestState:
             touched=frozenset(pair for pair, _ in stored_times),
             stored_times=stored_times,
             locked=tuple(locked),
+            records=kept,
         )
 
     def _lock(

@@ -78,6 +78,7 @@ from learnprog.model.reporting import (
 )
 from learnprog.model.schedules import ScheduledReportRecord
 from learnprog.model.skills import AttemptRow, ItemDifficulty, ScoringMark, SkillRating
+from learnprog.model.tally import ActivityTally
 from learnprog.storage import ports
 
 T = TypeVar("T")
@@ -1047,6 +1048,15 @@ class InMemoryImportedTable(_Table[ImportedFigures]):
         return record.enrollment_id
 
 
+class InMemoryTallyTable(_Table[ActivityTally]):
+    """Course enrollments' running figures in memory, keyed by enrollment."""
+
+    kind, name = "activity tally", "activity_tallies"
+
+    def _key(self, record: ActivityTally) -> Hashable:
+        return record.enrollment_id
+
+
 class InMemoryProgressRepository(_Table[EnrollmentProgress], ports.ProgressRepository):
     """Derived enrollment figures in memory; the members list is computed by the model rules."""
 
@@ -1078,6 +1088,34 @@ class InMemoryProgressRepository(_Table[EnrollmentProgress], ports.ProgressRepos
                 table._stage(table._key(old), _DELETED)
         for day in days:
             table._stage(table._key(day), day)
+
+    def put_days_since(self, since: Mapping[str, date], days: Sequence[DailyActivity]) -> None:
+        self._uow.check_open()
+        for day in days:
+            first = since.get(day.enrollment_id)
+            if first is None or day.day < first:
+                raise StorageError(
+                    f"day {day.day} of enrollment {day.enrollment_id!r} is not in the batch"
+                )
+        table = self._uow.enrollment_days
+        for enrollment_id, first in since.items():
+            self._uow.enrollments.get(enrollment_id)  # like the SQL foreign key
+            for old in table._select_by("enrollment", enrollment_id, lambda d: True, _day_key):
+                if old.day >= first:
+                    table._stage(table._key(old), _DELETED)
+        for day in days:
+            table._stage(table._key(day), day)
+
+    def put_tallies(self, tallies: Sequence[ActivityTally]) -> None:
+        self._uow.check_open()
+        for tally in tallies:
+            self._uow.enrollments.get(tally.enrollment_id)  # like the SQL foreign key
+            self._uow.activity_tallies._stage(tally.enrollment_id, tally)
+
+    def get_tallies(self, enrollment_ids: Sequence[str]) -> Mapping[str, ActivityTally]:
+        table = self._uow.activity_tallies
+        found = {i: table._find(i) for i in enrollment_ids}
+        return {k: v for k, v in found.items() if v is not None}
 
     def get_days(self, enrollment_ids: Sequence[str]) -> Sequence[DailyActivity]:
         table = self._uow.enrollment_days
@@ -1677,6 +1715,7 @@ class InMemoryUnitOfWork(ports.UnitOfWork):
         self.activity = InMemoryActivityRepository(self)
         self.enrollment_days = InMemoryDayTable(self)
         self.imported_figures = InMemoryImportedTable(self)
+        self.activity_tallies = InMemoryTallyTable(self)
         self.progress = InMemoryProgressRepository(self)
         self.feedback = InMemoryFeedbackRepository(self)
         self.message_recipients = InMemoryRecipientTable(self)

@@ -56,6 +56,7 @@ from learnprog.model.reporting import (
 )
 from learnprog.model.schedules import ScheduledReportRecord
 from learnprog.model.skills import AttemptRow, ItemDifficulty, ScoringMark, SkillRating
+from learnprog.model.tally import ActivityTally
 
 
 class OrganizationRepository(Protocol):
@@ -674,8 +675,34 @@ class ProgressRepository(Protocol):
         """
         ...
 
+    def put_days_since(self, since: Mapping[str, date], days: Sequence[DailyActivity]) -> None:
+        """Stage the daily buckets of enrollments from a day on, keeping their earlier days.
+
+        For each enrollment ID in ``since``, its buckets on or after that day are replaced by
+        those of ``days`` (an ingest chunk changes only the days of its records and of the
+        session they continue: :class:`~learnprog.model.tally.TallyUpdate`). Every day in
+        ``days`` must belong to one of those enrollments and fall on or after its day.
+        """
+        ...
+
     def get_days(self, enrollment_ids: Sequence[str]) -> Sequence[DailyActivity]:
         """Return the daily buckets of those enrollments, by enrollment ID then day."""
+        ...
+
+    def put_tallies(self, tallies: Sequence[ActivityTally]) -> None:
+        """Stage the running figures of course enrollments, replacing their earlier ones.
+
+        Written with the enrollments' figures, in the same unit of work, so a tally always
+        holds exactly the records its enrollment's figures count (``learnprog.model.tally``).
+        """
+        ...
+
+    def get_tallies(self, enrollment_ids: Sequence[str]) -> Mapping[str, ActivityTally]:
+        """Return the running figures of those enrollments that have them.
+
+        Raises:
+            ValidationError: (SQL) a stored tally is not a tally document.
+        """
         ...
 
     def put_imported(self, figures: Sequence[ImportedFigures]) -> None:

@@ -106,6 +106,7 @@ from learnprog.model.reporting import (
 )
 from learnprog.model.schedules import ScheduledReportRecord
 from learnprog.model.skills import AttemptRow, ItemDifficulty, ScoringMark, SkillRating
+from learnprog.model.tally import ActivityTally
 from learnprog.serialization import make_converter
 from learnprog.storage import ports
 from learnprog.storage.sql import tables as t
@@ -1507,6 +1508,68 @@ class SqlProgressRepository(_SqlRepository[EnrollmentProgress], ports.ProgressRe
                         for d in days
                     ],
                 )
+
+    def put_days_since(self, since: Mapping[str, date], days: Sequence[DailyActivity]) -> None:
+        for day in days:
+            first = since.get(day.enrollment_id)
+            if first is None or day.day < first:
+                raise StorageError(
+                    f"day {day.day} of enrollment {day.enrollment_id!r} is not in the batch"
+                )
+        if not since:
+            return
+        c = t.enrollment_days.c
+        delete = t.enrollment_days.delete().where(
+            c.enrollment_id == sa.bindparam("e"), c.day >= sa.bindparam("d")
+        )
+        with self._atomic():
+            self._uow.connection.execute(delete, [{"e": e, "d": d} for e, d in since.items()])
+            if days:
+                insert_rows(
+                    self._uow.connection,
+                    t.enrollment_days,
+                    [
+                        {
+                            "enrollment_id": d.enrollment_id,
+                            "day": d.day,
+                            "learning_seconds": d.learning_seconds,
+                            "lessons_taken": d.lessons_taken,
+                        }
+                        for d in days
+                    ],
+                )
+
+    def put_tallies(self, tallies: Sequence[ActivityTally]) -> None:
+        if not tallies:
+            return
+        c = t.activity_tallies.c
+        latest = {x.enrollment_id: x for x in tallies}
+        ids = sorted(latest)
+        with self._atomic():
+            for start in range(0, len(ids), 500):
+                self._uow.connection.execute(
+                    t.activity_tallies.delete().where(c.enrollment_id.in_(ids[start : start + 500]))
+                )
+            insert_rows(
+                self._uow.connection,
+                t.activity_tallies,
+                [{"enrollment_id": i, "tally": latest[i].to_document()} for i in ids],
+            )
+
+    def get_tallies(self, enrollment_ids: Sequence[str]) -> Mapping[str, ActivityTally]:
+        c = t.activity_tallies.c
+        found: dict[str, ActivityTally] = {}
+        ids = sorted(set(enrollment_ids))
+        conn = self._uow.connection
+        for start in range(0, len(ids), 500):
+            statement = sa.select(c.enrollment_id, c.tally).where(
+                c.enrollment_id.in_(ids[start : start + 500])
+            )
+            with translate_errors("activity tally"):
+                rows = conn.execute(statement).all()
+            for enrollment_id, document in rows:
+                found[enrollment_id] = ActivityTally.from_document(enrollment_id, document)
+        return found
 
     def get_days(self, enrollment_ids: Sequence[str]) -> Sequence[DailyActivity]:
         c = t.enrollment_days.c

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from learnprog.storage.sql.types import Json, Key, UtcDateTime
+from learnprog.storage.sql.types import Document, Json, Key, UtcDateTime
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -612,6 +612,23 @@ imported_figures = sa.Table(
     sa.Column("last_activity_at", UtcDateTime()),
     sa.Column("completed_at", UtcDateTime()),
     sa.Column("grade", sa.Double()),
+    mysql_charset="utf8mb4",
+    mysql_engine="InnoDB",
+)
+
+# --- revision 0016: each course enrollment's running figures (ingest adds new records to them) --
+
+activity_tallies = sa.Table(
+    "activity_tallies",
+    metadata,
+    sa.Column(
+        "enrollment_id",
+        Key(),
+        sa.ForeignKey("enrollments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # learnprog.model.tally.ActivityTally.to_document: JSON text, a few hundred bytes a course
+    sa.Column("tally", Document(), nullable=False),
     mysql_charset="utf8mb4",
     mysql_engine="InnoDB",
 )

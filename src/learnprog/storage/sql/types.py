@@ -90,3 +90,11 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
 def Json() -> sa.types.TypeEngine[Any]:  # noqa: N802 - reads as a type
     """A JSON document column (lists and objects)."""
     return sa.JSON()
+
+
+def Document() -> sa.types.TypeEngine[str]:  # noqa: N802 - reads as a type
+    """A text document written and read by learnprog itself (JSON it encodes exactly).
+
+    ``MEDIUMTEXT`` on MariaDB, whose ``TEXT`` stops at 64 KiB; plain text elsewhere.
+    """
+    return sa.Text().with_variant(mysql.MEDIUMTEXT(), *MYSQL_DIALECTS)
