@@ -17,8 +17,9 @@ from sqlalchemy.engine import Engine
 from learnprog.clock import FixedClock
 from learnprog.mail.memory import InMemoryMailer
 from learnprog.model.learner import MemberState
+from learnprog.web import Site, WebRequest
 from tests.conftest import START, _backend_params
-from tests.web.conftest import SYSTEM, Web, build, make_lp
+from tests.web.conftest import SYSTEM, Web, build, make_lp, shown
 
 NOA = "noa.reis@acme.example"
 BO = "bo.chen@acme.example"
@@ -71,3 +72,42 @@ def test_the_services_answer_not_found_for_a_slug_with_a_nul_byte(any_web: Web) 
     ):
         with pytest.raises(LookupError, match="program"):
             call()
+
+
+def test_another_signed_in_persons_csrf_token_is_refused(web: Web) -> None:
+    web.invite("Noa Reis", NOA)
+    web.invite("Bo Chen", BO)
+    page = web.get("/programs/data-academy", user=BO)  # the attacker's own page view
+    token = CSRF.search(page.text)
+    assert token is not None
+    # the same cookie is in the victim's browser: set by the attacker on a sibling subdomain
+    crossed = web.post("/programs/data-academy", user=NOA, data={"csrf_token": token.group(1)})
+    assert crossed.status_code == 403
+    assert "made for another signed-in person" in shown(crossed)
+    assert membership_state(web, NOA) is MemberState.INVITED
+    own = web.post("/programs/data-academy", user=BO, data={"csrf_token": token.group(1)})
+    assert (own.status_code, own.headers["location"]) == (303, "/programs/data-academy")
+    assert membership_state(web, BO) is MemberState.MEMBER
+
+
+def test_a_preferences_token_works_for_its_person_only_and_a_case_change_is_the_same(
+    web: Web,
+) -> None:
+    web.invite("Noa Reis", NOA)
+    web.invite("Bo Chen", BO)
+    url = f"/email/preferences?organization={web.org.id}"
+    token = CSRF.search(web.get(url, user=NOA).text)
+    assert token is not None
+    crossed = web.post(url, user=BO, data={"csrf_token": token.group(1), "admin": "on"})
+    assert crossed.status_code == 403
+    same = web.post(url, user=NOA.upper(), data={"csrf_token": token.group(1), "admin": "on"})
+    assert same.status_code == 303
+
+
+def test_a_csrf_token_of_the_old_shape_is_refused(web: Web) -> None:
+    cookies = {"learnprog_csrf": "cookie-value"}
+    site = Site(web.lp)
+    old_shape = site.csrf._serializer.dumps("cookie-value")
+    request = WebRequest("POST", "/", form={"csrf_token": old_shape}, cookies=cookies, email=NOA)
+    with pytest.raises(PermissionError, match="CSRF token and cookie differ"):
+        site.csrf.check(request)
