@@ -111,3 +111,13 @@ def test_a_csrf_token_of_the_old_shape_is_refused(web: Web) -> None:
     request = WebRequest("POST", "/", form={"csrf_token": old_shape}, cookies=cookies, email=NOA)
     with pytest.raises(PermissionError, match="CSRF token and cookie differ"):
         site.csrf.check(request)
+
+
+def test_saving_preferences_from_a_url_with_a_long_query_returns_to_the_page(web: Web) -> None:
+    web.invite("Noa Reis", NOA)
+    url = f"/email/preferences?organization={web.org.id}&pad={'a' * 2100}&x=%0d%0a"
+    token = CSRF.search(web.get(url, user=NOA).text)
+    assert token is not None
+    saved = web.post(url, user=NOA, data={"csrf_token": token.group(1)})
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"/email/preferences?organization={web.org.id}&saved=1"

@@ -451,7 +451,8 @@ def program_page(site: Site, request: WebRequest, slug: str) -> WebResponse:
                 site.lp.invitations.accept_by_sign_in(learner, program.slug.value)
             except ValidationError as exc:
                 raise _as_conflict(exc) from exc
-            return WebResponse(303, headers={"Location": request.return_path})
+            location = quote(f"{request.root_path}/programs/{program.slug.value}")
+            return WebResponse(303, headers={"Location": location})
         membership = None
         if request.email is not None:
             learner = _learner(site, organization.id, request.email)
@@ -596,7 +597,9 @@ def email_preferences(site: Site, request: WebRequest) -> WebResponse:
                 if category.honours_opt_out:
                     receive = request.form.get(category.value) == "on"
                     site.lp.mail.set_email_preference(learner, category, receive=receive)
-            saved = f"{request.return_path}&saved=1"
+            # the page's own address, not the request's: an odd or long query would make
+            # return_path fall back to "/" and the redirect "/&saved=1"
+            saved = f"{_preferences_path(request, organization.id)}&saved=1"
             return WebResponse(303, headers={"Location": saved})
         preferences = site.lp.mail.email_preferences(learner)
         csrf_token, cookie = site.csrf.token(request)
