@@ -18,6 +18,7 @@ from learnprog.clock import FixedClock
 from learnprog.mail.memory import InMemoryMailer
 from learnprog.model.learner import MemberState
 from learnprog.web import Site, WebRequest
+from learnprog.web.app import MAX_FORM_BYTES
 from tests.conftest import START, _backend_params
 from tests.web.conftest import SYSTEM, Web, build, make_lp, shown
 
@@ -55,7 +56,6 @@ def membership_state(web: Web, email: str) -> MemberState:
 def test_a_program_url_that_cannot_be_a_slug_is_404_on_every_backend(
     any_web: Web, slug: str
 ) -> None:
-    any_web.client.raise_server_exceptions = False
     assert any_web.get(f"/programs/{slug}").status_code == 404
     assert any_web.get(f"/programs/{slug}", user=NOA).status_code == 404
     assert any_web.post(f"/programs/{slug}", user=NOA, data={}).status_code == 404
@@ -121,3 +121,42 @@ def test_saving_preferences_from_a_url_with_a_long_query_returns_to_the_page(web
     saved = web.post(url, user=NOA, data={"csrf_token": token.group(1)})
     assert saved.status_code == 303
     assert saved.headers["location"] == f"/email/preferences?organization={web.org.id}&saved=1"
+
+
+def test_a_body_over_the_limit_is_413_and_changes_nothing(web: Web) -> None:
+    url = unsubscribe_url(web)
+    padded = {"List-Unsubscribe": "One-Click", "pad": "a" * MAX_FORM_BYTES}
+    answer = web.post(url, data=padded)
+    assert answer.status_code == 413
+    assert "nothing was read or changed" in shown(answer)
+    assert "<script" not in answer.text
+    streamed = web.client.post(
+        url,
+        content=iter([b"List-Unsubscribe=One-Click&pad="] + [b"a" * 8192] * 20),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert streamed.status_code == 413  # no Content-Length: counted while read
+    noa = web.lp.organizations.resolve_actor(SYSTEM, web.org.id, NOA, as_learner=True)
+    assert all(web.lp.mail.email_preferences(noa).values())  # not unsubscribed
+    assert web.post(url, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+
+
+def test_a_file_part_in_a_form_is_refused_unread(web: Web) -> None:
+    url = unsubscribe_url(web)
+    answer = web.client.post(
+        url,
+        data={"List-Unsubscribe": "One-Click"},
+        files={"upload": ("x.bin", b"x" * 1000, "application/octet-stream")},
+    )
+    assert answer.status_code == 400
+    noa = web.lp.organizations.resolve_actor(SYSTEM, web.org.id, NOA, as_learner=True)
+    assert all(web.lp.mail.email_preferences(noa).values())
+    multipart = web.client.post(url, files={"List-Unsubscribe": (None, "One-Click")})
+    assert multipart.status_code == 200  # RFC 8058: a mail client may send multipart
+
+
+def test_head_and_options(web: Web) -> None:
+    head = web.client.head("/programs/data-academy")
+    assert (head.status_code, head.content) == (200, b"")
+    assert web.client.options("/programs/data-academy").status_code == 405
+    assert web.client.request("OPTIONS", "/email/unsubscribe?token=x").status_code == 405
