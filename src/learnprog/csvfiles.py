@@ -52,7 +52,9 @@ first 64 KiB when no encoding is named, so a source that never ends cannot hold 
 The delimiter (comma, semicolon or tab) is the one that splits the header line into the
 expected columns; quoted fields may hold delimiters and line breaks; CRLF and LF both work.
 Headers are matched after trimming spaces and ignoring case; missing headers are one error
-naming every missing column. Rows with nothing but delimiters and spaces are skipped. A cell that
+naming every missing column. The header is read at most :func:`csv.field_size_limit` (131,072)
+characters: a longer one (a quote in it never closed, or no line break) is an error naming
+line 1. Rows with nothing but delimiters and spaces are skipped. A cell that
 learnprog protected against spreadsheet formulas (``'-00123``, ``''abc``) is read back as written
 before (``-00123``, ``'abc``): see :func:`protect` and :func:`unprotect`, the one implementation
 of that rule.
@@ -729,16 +731,35 @@ def read_csv(
 
 
 def _read_header(text: io.TextIOWrapper) -> tuple[str, int]:
-    """Read the header: its text and the number of lines it takes (a quoted cell may break)."""
-    first = text.readline().removeprefix("\ufeff")  # a mark the named encoding kept
-    header_lines = 1
-    while first.count('"') % 2:  # a quoted header cell holding a line break
-        more = text.readline()
+    """Read the header: its text and the number of lines it takes (a quoted cell may break).
+
+    The header is read at most :func:`csv.field_size_limit` characters (131,072 unless the
+    host changed it), its line breaks included: a header is a few dozen names. Unbounded, an
+    unclosed quote made the whole file one header, held in memory and read in time growing
+    with the square of its lines (each line added counted the quotes of all before it).
+
+    Raises:
+        ValidationError: ``field="header"``, line 1: a longer header (a quote in it never
+            closed, or no line break at all).
+    """
+    limit = csv.field_size_limit()
+    parts = [text.readline(limit + 1).removeprefix("\ufeff")]  # a mark the encoding kept
+    size, quotes, header_lines = len(parts[0]), parts[0].count('"'), 1
+    while quotes % 2 and size <= limit:  # a quoted header cell holding a line break
+        more = text.readline(limit + 1 - size)
         if not more:
             break
-        first += more
-        header_lines += 1
-    return first, header_lines
+        parts.append(more)
+        size, quotes, header_lines = size + len(more), quotes + more.count('"'), header_lines + 1
+    if size > limit:
+        raise ValidationError(
+            f"the header line cannot be read as CSV: it is longer than {limit:,} characters "
+            "(a quote in it never closed, or no line break); a header may hold at most "
+            f"{limit:,} characters",
+            field="header",
+            line=1,
+        )
+    return "".join(parts), header_lines
 
 
 def _pick_delimiter(first: str, wanted: dict[str, str]) -> tuple[str, list[str]]:

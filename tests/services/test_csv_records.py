@@ -78,7 +78,6 @@ def test_a_header_past_the_limit_is_a_validation_error_naming_line_1(
     with pytest.raises(ValidationError) as caught:
         roster.bulk(data)
     assert (caught.value.line, caught.value.field) == (1, "header")
-    assert "field larger than field limit (131072)" in str(caught.value)
     assert "a header may hold at most 131,072 characters" in str(caught.value)
     assert roster.names() == []
     with pytest.raises(ValidationError) as caught, read_csv(data, ["Full Name"]):

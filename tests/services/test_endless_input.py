@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,42 @@ def test_the_command_line_refuses_endless_files_instead_of_running_forever(
                 "/dev/zero", cwd=tmp_path)  # fmt: skip
     assert done.returncode == 1
     assert "/dev/zero is longer than 80,000 bytes" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'"Full Name,Email,External Id\n' + b"x\n" * 200_000,  # a quote never closed
+        b"Full Name,Email,External Id" + b",x" * 100_000,  # no line break at all
+        '\ufeff"Full Name\n'.encode() + "é\n".encode() * 70_000,
+    ],
+)
+def test_a_header_past_the_csv_field_limit_is_refused_naming_line_1(data: bytes) -> None:
+    with pytest.raises(ValidationError) as refused, csvfiles.read_csv(data, ["Full Name", "Email"]):
+        pass
+    assert (refused.value.field, refused.value.line) == ("header", 1)
+    assert "a header may hold at most 131,072 characters" in str(refused.value)
+    assert len(str(refused.value)) < 300  # not the file echoed back
+
+
+def test_a_header_with_quoted_line_breaks_up_to_the_limit_still_reads() -> None:
+    header = '"Full\nName",Email\n'
+    with csvfiles.read_csv(
+        (header + "Noa Reis,noa@acme.example\n").encode(), ["Full Name", "Email"]
+    ) as rows:
+        assert [r.values["Email"] for r in rows] == ["noa@acme.example"]
+
+
+def test_a_header_without_end_is_refused_without_holding_the_file_in_memory() -> None:
+    data = b"Full Name,Email," + b"x" * 20_000_000  # 20 MB, no line break
+    tracemalloc.start()
+    try:
+        with (
+            pytest.raises(ValidationError, match="at most 131,072"),
+            csvfiles.read_csv(data, ["Full Name", "Email"]),
+        ):
+            pass
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000  # the header read as one 20-million-character line: 120 MB

@@ -106,3 +106,26 @@ def test_two_inits_of_one_name_in_two_processes_make_one_organization(
     lp = learnprog.connect(url, settings=learnprog.Settings(secret_key="test-secret-test-secret"))
     with lp:
         assert _names(lp) == sorted(f"Acme {r}" for r in range(ROUNDS))
+
+
+def test_no_rename_takes_a_name_held_alone_or_shares_one(uow_factory: UowFactory) -> None:
+    lp = learnprog.connect(uow_factory=uow_factory)
+    held = lp.organizations.create_organization(
+        SYSTEM, "Acme", email_domains=["acme.example"],
+        admin_name="Ana", admin_email="ana@acme.example", unique_name=True,
+    )  # fmt: skip
+    plain = lp.organizations.create_organization(
+        SYSTEM, "Globex", email_domains=["globex.example"],
+        admin_name="Gil", admin_email="gil@globex.example",
+    )  # fmt: skip
+    lp.organizations.create_organization(SYSTEM, "Initech")
+    gil = lp.organizations.resolve_actor(SYSTEM, plain.id, "gil@globex.example")
+    ana = lp.organizations.resolve_actor(SYSTEM, held.id, "ana@acme.example")
+    with pytest.raises(learnprog.ConflictError, match="named 'Acme' exists already"):
+        lp.organizations.update_settings(gil, plain.id, name="Acme")  # held by another
+    with pytest.raises(learnprog.ConflictError, match="named 'Initech' exists already"):
+        lp.organizations.update_settings(ana, held.id, name="Initech")  # would be shared
+    assert _names(lp) == ["Acme", "Globex", "Initech"]
+    lp.organizations.update_settings(gil, plain.id, name="Initech")  # plain names may be shared
+    lp.organizations.update_settings(ana, held.id, name="Acme")  # its own name: unchanged
+    assert _names(lp) == ["Acme", "Initech", "Initech"]

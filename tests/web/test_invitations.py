@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from learnprog.model.learner import MemberState
+from learnprog.web import Site, WebRequest
 from tests.web.conftest import SYSTEM, Web, contract, shown
 
 NOA = "noa.reis@acme.example"
@@ -160,10 +161,13 @@ def test_joining_without_an_invitation_is_404(web: Web) -> None:
     web.invite("Noa Reis", NOA)
     page = web.get("/programs/data-academy", user=BO)
     assert f"{BO} has no invitation to Data Academy" in shown(page)
-    token = CSRF.search(web.get("/programs/data-academy", user=NOA).text)
-    assert token is not None
-    answer = web.post("/programs/data-academy", user=BO, data={"csrf_token": token.group(1)})
+    assert CSRF.search(web.get("/programs/data-academy", user=NOA).text) is not None
+    cookies = {"learnprog_csrf": str(web.client.cookies["learnprog_csrf"])}
+    csrf = Site(web.lp).csrf
+    bo_token = csrf.token(WebRequest("GET", "/", cookies=cookies, email=BO))[0]
+    answer = web.post("/programs/data-academy", user=BO, data={"csrf_token": bo_token})
     assert answer.status_code == 404
-    signed_out = web.post("/programs/data-academy", data={"csrf_token": token.group(1)})
+    nobodys = csrf.token(WebRequest("GET", "/", cookies=cookies))[0]
+    signed_out = web.post("/programs/data-academy", data={"csrf_token": nobodys})
     assert signed_out.status_code == 303
     assert signed_out.headers["location"] == "/sign-in?next=%2Fprograms%2Fdata-academy"

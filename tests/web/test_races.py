@@ -90,3 +90,52 @@ def test_two_one_click_posts_at_once_store_one_opt_out(uow_factory: UowFactory) 
         assert at_once([lambda: one_click(site, url)] * 2) == ["HTTPStatus.OK"] * 2  # noqa: B023
         learner = web.lp.organizations.resolve_actor(SYSTEM, web.org.id, email, as_learner=True)
         assert dict(web.lp.mail.email_preferences(learner))[welcome.category] is False
+
+
+def form_post(
+    site: Site, path: str, query: dict[str, str], email: str, **fields: str
+) -> HTTPStatus:
+    """A form POST as the browser sends it: its cookie and the token the page gave for it."""
+    cookies = {"learnprog_csrf": f"cookie-of-{email}"}
+    token = site.csrf.token(WebRequest("GET", path, query, cookies=cookies, email=email))[0]
+    request = WebRequest(
+        "POST", path, query, {"csrf_token": token, **fields}, cookies=cookies, email=email
+    )
+    if path == "/email/preferences":
+        answer = handlers.email_preferences(site, request)
+    else:
+        answer = handlers.program_page(site, request, "data-academy")
+    return HTTPStatus(answer.status)
+
+
+def test_a_double_post_of_the_join_form_joins_once(uow_factory: UowFactory) -> None:
+    web = world(uow_factory)
+    site = Site(web.lp)
+    for n in range(ROUNDS):
+        email = f"learner{n}@acme.example"
+        web.invite(f"Learner {n}", email)
+        web.mailer.clear()
+
+        def join(email: str = email) -> HTTPStatus:
+            return form_post(site, "/programs/data-academy", {}, email)
+
+        assert at_once([join] * 2) == ["HTTPStatus.SEE_OTHER"] * 2
+        web.lp.mail.dispatch(SYSTEM)
+        assert [m.template for m in web.mailer.sent] == ["program_welcome"]  # joined once
+    contracts = web.lp.programs.list_contracts(web.ana, web.org.id)
+    assert [c.used for c in contracts] == [ROUNDS]
+
+
+def test_two_preference_saves_at_once_store_one_choice(uow_factory: UowFactory) -> None:
+    web = world(uow_factory)
+    site = Site(web.lp)
+    email = "noa@acme.example"
+    web.invite("Noa", email)
+    query = {"organization": web.org.id}
+    learner = web.lp.organizations.resolve_actor(SYSTEM, web.org.id, email, as_learner=True)
+    for n in range(ROUNDS):
+        fields = {"admin": "on"} if n % 2 else {"announcement": "on"}
+        calls = [lambda: form_post(site, "/email/preferences", query, email, **fields)] * 2  # noqa: B023
+        assert at_once(calls) == ["HTTPStatus.SEE_OTHER"] * 2
+        stored = {c.value: on for c, on in web.lp.mail.email_preferences(learner).items()}
+        assert (stored["admin"], stored["announcement"]) == (n % 2 == 1, n % 2 == 0)

@@ -338,6 +338,15 @@ class ProgramSlug:
             )
         return cls(raw)
 
+    @staticmethod
+    def could_be(text: object) -> bool:
+        """Whether ``text`` has a slug's shape (what :meth:`parse` accepts).
+
+        A lookup by slug answers "not found" for any other text without asking storage:
+        PostgreSQL refuses a NUL byte in a text parameter outright.
+        """
+        return isinstance(text, str) and 0 < len(text) <= _SLUG_MAX and bool(_SLUG.match(text))
+
     @classmethod
     def for_name(cls, name: str) -> ProgramSlug:
         """Make a new slug from a program name plus a random suffix (``program-1j8c4r``)."""

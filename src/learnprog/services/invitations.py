@@ -57,7 +57,7 @@ from learnprog.model.access import (
     require_system,
 )
 from learnprog.model.audit import AuditEntry
-from learnprog.model.identity import EmailAddress, email_key, new_id
+from learnprog.model.identity import EmailAddress, ProgramSlug, email_key, new_id
 from learnprog.model.learner import Learner, LearnerProfile, Membership, MemberState
 from learnprog.model.mail import OutboxStatus, OutgoingMessage
 from learnprog.model.organization import Contract, ContractKind, Organization, Program
@@ -660,6 +660,8 @@ class InvitationService(Service):
         check_actor(actor)
         if not isinstance(actor, LearnerActor):
             raise PermissionDeniedError(f"{actor.describe()} may not accept an invitation")
+        if not ProgramSlug.could_be(str(program_slug)):
+            raise NotFoundError("program", program_slug)
         with self._uow() as uow:
             program = uow.programs.find_by_slug(str(program_slug))
             if program is None or program.organization_id != actor.organization_id:
@@ -683,6 +685,8 @@ class InvitationService(Service):
         check_actor(actor)
         if not isinstance(actor, LearnerActor):
             raise PermissionDeniedError(f"{actor.describe()} has no membership of its own")
+        if not ProgramSlug.could_be(str(program_slug)):
+            raise NotFoundError("program", program_slug)
         with self._uow() as uow:
             program = uow.programs.find_by_slug(str(program_slug))
             if program is None or program.organization_id != actor.organization_id:

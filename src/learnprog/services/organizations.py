@@ -180,6 +180,9 @@ class OrganizationService(Service):
             PermissionDeniedError: not an organization admin of it.
             ValidationError: a value breaks its rule, or a report schedule names a program of
                 another organization.
+            ConflictError: a new ``name`` that another organization holds alone
+                (``create_organization(unique_name=True)``), or, for one that holds its own
+                name alone, a name any other organization has.
         """
         given = {
             k: v
@@ -200,6 +203,13 @@ class OrganizationService(Service):
             check_admin_text(default_invitation_message, field="default_invitation_message")
         with self._as_org_admin(actor, organization_id, "change global settings") as (uow, before):
             after = before.with_settings(**given)
+            if after.name != before.name and any(
+                other.id != after.id
+                and other.name == after.name
+                and (other.unique_name or after.unique_name)
+                for other in uow.organizations.list()
+            ):
+                raise name_taken(after.name)
             if isinstance(report_schedule, ReportSchedule):
                 for program_id in report_schedule.program_ids:
                     program = uow.programs.get(program_id)

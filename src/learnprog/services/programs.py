@@ -162,8 +162,11 @@ class ProgramService(Service):
             slug = slug.value
         if not isinstance(slug, str):
             raise ValidationError("a program URL slug is text", field="slug", value=slug)
+        slug = slug.strip()
+        if not ProgramSlug.could_be(slug):
+            raise NotFoundError("program", slug)
         with self._uow() as uow:
-            program = uow.programs.find_by_slug(slug.strip())
+            program = uow.programs.find_by_slug(slug)
             if program is None:
                 raise NotFoundError("program", slug)
             if not isinstance(actor, SystemActor):

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Message
 
 from learnprog.bootstrap import Learnprog
 from learnprog.errors import ValidationError
@@ -43,6 +44,10 @@ def create_app(
     the package). Serve it at ``Settings.base_url``: at its root, mounted in a host app at
     its path (``Mount("/learning", app)``, ``app.mount(...)`` in FastAPI, a2wsgi in a WSGI
     host), or, where a host cannot mount, with that path as ``prefix``.
+
+    A ``POST`` body over :data:`MAX_FORM_BYTES` is a 413 page, refused before it is read
+    further (with or without ``Content-Length``); a form carrying a file part is a 400 (no
+    page takes files, and Starlette would spool them to disk).
 
     learnprog's calls are synchronous: each runs in Starlette's thread pool, so several
     requests at once share the instance (one per process), each call in its own unit of work.
@@ -89,8 +94,11 @@ def create_app(
             if inspect.isawaitable(email):
                 email = await email
             form: dict[str, str] = {}
-            if request.method == "POST":
-                async with request.form() as fields:
+            body = await _read_body(request) if request.method == "POST" else b""
+            if body is None:
+                return _too_large(site, request, prefix)
+            if body:
+                async with _replayed(request, body).form(max_files=0) as fields:
                     for name, value in fields.multi_items():
                         if not isinstance(value, UploadFile) and name not in form:
                             form[name] = value
@@ -140,6 +148,49 @@ def create_app(
         ),
     ]
     return Starlette(routes=routes)
+
+
+MAX_FORM_BYTES = 64 * 1024
+"""The largest POST body read (bytes): the pages' forms send a token and a few fields, and a
+one-click unsubscribe ``List-Unsubscribe=One-Click``; anything larger is a 413 unread."""
+
+
+async def _read_body(request: Request) -> bytes | None:
+    """The POST body, or None when it is over :data:`MAX_FORM_BYTES` (reading stops there)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    return bytes(body)
+
+
+def _replayed(request: Request, body: bytes) -> Request:
+    """A request over the same scope whose body is ``body``, already read."""
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
+
+
+def _too_large(site: Site, request: Request, prefix: str) -> Response:
+    """The 413 page for a body over :data:`MAX_FORM_BYTES` (RFC 9110 section 15.5.14)."""
+    root = request.scope.get("root_path", "") + prefix
+    answer = site.page(
+        "message.html",
+        WebRequest(method=request.method, path="/", root_path=root),
+        status=413,
+        title="Content Too Large",
+        message=f"the request's body is over {MAX_FORM_BYTES} bytes: nothing was read or changed",
+        kind="error",
+        next_url=None,
+        next_label="",
+    )
+    return Response(answer.body, answer.status, dict(answer.headers) | {"Connection": "close"})
 
 
 def _route_path(request: Request) -> str:

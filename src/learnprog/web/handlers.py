@@ -170,8 +170,11 @@ class CsrfGuard:
     A page with a form sets the cookie :data:`CSRF_COOKIE` to a random value (when the
     browser has none) and puts ``sign(value)`` in the form's :data:`CSRF_FIELD`. A POST passes
     only when the field's signature holds, is at most :data:`CSRF_LIFETIME` old and names the
-    cookie's value: another site can make the browser send the cookie but can neither read it
-    nor sign a value. The key is derived from ``Settings.secret_key`` for this purpose alone
+    cookie's value and the signed-in person the page was made for: another site can make the
+    browser send the cookie but can neither read it nor sign a value, and a token it obtained
+    for itself (its own page view, with a cookie it then plants on a sibling subdomain: cookie
+    tossing) names another person, so it fails too (OWASP: bind the token to the session).
+    The key is derived from ``Settings.secret_key`` for this purpose alone
     (HMAC-SHA256), so a CSRF token never verifies as a link token or the reverse.
 
     Args:
@@ -193,14 +196,15 @@ class CsrfGuard:
         new = None
         if not cookie or len(cookie) > 100:
             cookie = new = secrets.token_urlsafe(32)
-        return str(self._serializer.dumps(cookie)), new
+        return str(self._serializer.dumps([cookie, _person(request)])), new
 
     def check(self, request: WebRequest) -> None:
         """Raise unless the POST's form token matches its cookie.
 
         Raises:
             PermissionDeniedError: no cookie, no token, a forged or older than 12 hours token,
-                or one made for another cookie (a cross-site request).
+                or one made for another cookie (a cross-site request) or for another
+                signed-in person (another user's token, or nobody's).
         """
         cookie = request.cookies.get(CSRF_COOKIE, "")
         sent = request.form.get(CSRF_FIELD, "")
@@ -211,11 +215,27 @@ class CsrfGuard:
                 "the form is not valid (its CSRF token is missing, altered or older than "
                 "12 hours): reload the page and send it again"
             ) from exc
-        if not cookie or not isinstance(signed, str) or not hmac.compare_digest(signed, cookie):
+        if (
+            not cookie
+            or not isinstance(signed, list)
+            or len(signed) != 2
+            or not all(isinstance(part, str) for part in signed)
+            or not hmac.compare_digest(signed[0].encode(), cookie.encode())
+        ):
             raise PermissionDeniedError(
                 "the form was not sent from this site's page (CSRF token and cookie differ): "
                 "reload the page and send it again"
             )
+        if not hmac.compare_digest(signed[1].encode(), _person(request).encode()):
+            raise PermissionDeniedError(
+                "the form was made for another signed-in person (CSRF token): reload the page "
+                "and send it again"
+            )
+
+
+def _person(request: WebRequest) -> str:
+    """Who a CSRF token is made for: the signed-in address, case-folded, or ``""``."""
+    return (request.email or "").casefold()
 
 
 class Site:
@@ -431,7 +451,8 @@ def program_page(site: Site, request: WebRequest, slug: str) -> WebResponse:
                 site.lp.invitations.accept_by_sign_in(learner, program.slug.value)
             except ValidationError as exc:
                 raise _as_conflict(exc) from exc
-            return WebResponse(303, headers={"Location": request.return_path})
+            location = quote(f"{request.root_path}/programs/{program.slug.value}")
+            return WebResponse(303, headers={"Location": location})
         membership = None
         if request.email is not None:
             learner = _learner(site, organization.id, request.email)
@@ -576,7 +597,9 @@ def email_preferences(site: Site, request: WebRequest) -> WebResponse:
                 if category.honours_opt_out:
                     receive = request.form.get(category.value) == "on"
                     site.lp.mail.set_email_preference(learner, category, receive=receive)
-            saved = f"{request.return_path}&saved=1"
+            # the page's own address, not the request's: an odd or long query would make
+            # return_path fall back to "/" and the redirect "/&saved=1"
+            saved = f"{_preferences_path(request, organization.id)}&saved=1"
             return WebResponse(303, headers={"Location": saved})
         preferences = site.lp.mail.email_preferences(learner)
         csrf_token, cookie = site.csrf.token(request)
