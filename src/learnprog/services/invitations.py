@@ -660,12 +660,8 @@ class InvitationService(Service):
         check_actor(actor)
         if not isinstance(actor, LearnerActor):
             raise PermissionDeniedError(f"{actor.describe()} may not accept an invitation")
-        if not ProgramSlug.could_be(str(program_slug)):
-            raise NotFoundError("program", program_slug)
         with self._uow() as uow:
-            program = uow.programs.find_by_slug(str(program_slug))
-            if program is None or program.organization_id != actor.organization_id:
-                raise NotFoundError("program", program_slug)
+            program = _learners_program(uow, actor, program_slug)
             membership = uow.memberships.find(program.id, actor.learner_id)
             if membership is None:
                 raise NotFoundError("invitation", program_slug)
@@ -685,12 +681,8 @@ class InvitationService(Service):
         check_actor(actor)
         if not isinstance(actor, LearnerActor):
             raise PermissionDeniedError(f"{actor.describe()} has no membership of its own")
-        if not ProgramSlug.could_be(str(program_slug)):
-            raise NotFoundError("program", program_slug)
         with self._uow() as uow:
-            program = uow.programs.find_by_slug(str(program_slug))
-            if program is None or program.organization_id != actor.organization_id:
-                raise NotFoundError("program", program_slug)
+            program = _learners_program(uow, actor, program_slug)
             return uow.memberships.find(program.id, actor.learner_id)
 
     def _linked_membership_id(self, token: object) -> str:
@@ -1422,3 +1414,18 @@ def _check_history(record: MemberRecord, now: datetime) -> None:
         since = record.joined_at or record.invited_at
         if record.removed_at < since:
             raise ValidationError("removed before joining or being invited", field="removed_at")
+
+
+def _learners_program(uow: UnitOfWork, actor: LearnerActor, program_slug: str) -> Program:
+    """The program at ``program_slug`` in the learner's organization.
+
+    Raises:
+        NotFoundError: text that cannot be a slug (checked before any query), or no program
+            with that slug in the learner's organization.
+    """
+    if not ProgramSlug.could_be(str(program_slug)):
+        raise NotFoundError("program", program_slug)
+    program = uow.programs.find_by_slug(str(program_slug))
+    if program is None or program.organization_id != actor.organization_id:
+        raise NotFoundError("program", program_slug)
+    return program

@@ -710,14 +710,7 @@ class MailService(Service):
             require_self(actor, org_id, learner_id, "use another learner's unsubscribe link")
         opt_out = EmailOptOut(org_id, learner_id, category, self._now())
         with self._uow() as uow:
-            try:
-                learner = uow.learners.get(learner_id)
-            except NotFoundError as exc:
-                raise InvalidTokenError(
-                    "the link's learner no longer exists", field="token"
-                ) from exc
-            if learner.organization_id != org_id:
-                raise InvalidTokenError("the link is not valid", field="token")
+            _link_learner(uow, org_id, learner_id)  # still there, in the link's organization
             uow.email_preferences.add(opt_out)
             uow.commit()
         return opt_out
@@ -737,14 +730,7 @@ class MailService(Service):
         require_system(actor, "read whom an unsubscribe link is for")
         org_id, learner_id, category = self._unsubscribe_payload(token)
         with self._uow() as uow:
-            try:
-                learner = uow.learners.get(learner_id)
-            except NotFoundError as exc:
-                raise InvalidTokenError(
-                    "the link's learner no longer exists", field="token"
-                ) from exc
-            if learner.organization_id != org_id:
-                raise InvalidTokenError("the link is not valid", field="token")
+            learner = _link_learner(uow, org_id, learner_id)
             organization = uow.organizations.get(org_id)
         return UnsubscribeLink(organization, learner, category)
 
@@ -851,3 +837,18 @@ def _category(value: object) -> MessageCategory:
     if not category.honours_opt_out:
         raise ValidationError("transactional mail is always sent", field="category", value=value)
     return category
+
+
+def _link_learner(uow: UnitOfWork, organization_id: str, learner_id: str) -> Learner:
+    """The learner an unsubscribe link names, still in the link's organization.
+
+    Raises:
+        InvalidTokenError: the learner no longer exists, or is not in that organization.
+    """
+    try:
+        learner = uow.learners.get(learner_id)
+    except NotFoundError as exc:
+        raise InvalidTokenError("the link's learner no longer exists", field="token") from exc
+    if learner.organization_id != organization_id:
+        raise InvalidTokenError("the link is not valid", field="token")
+    return learner

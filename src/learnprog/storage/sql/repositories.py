@@ -1495,19 +1495,7 @@ class SqlProgressRepository(_SqlRepository[EnrollmentProgress], ports.ProgressRe
                     t.enrollment_days.delete().where(c.enrollment_id.in_(chunk))
                 )
             if days:  # straight through the driver: ingest rewrites the days of each enrollment
-                insert_rows(
-                    self._uow.connection,
-                    t.enrollment_days,
-                    [
-                        {
-                            "enrollment_id": d.enrollment_id,
-                            "day": d.day,
-                            "learning_seconds": d.learning_seconds,
-                            "lessons_taken": d.lessons_taken,
-                        }
-                        for d in days
-                    ],
-                )
+                insert_rows(self._uow.connection, t.enrollment_days, _day_rows(days))
 
     def put_days_since(self, since: Mapping[str, date], days: Sequence[DailyActivity]) -> None:
         for day in days:
@@ -1525,19 +1513,7 @@ class SqlProgressRepository(_SqlRepository[EnrollmentProgress], ports.ProgressRe
         with self._atomic():
             self._uow.connection.execute(delete, [{"e": e, "d": d} for e, d in since.items()])
             if days:
-                insert_rows(
-                    self._uow.connection,
-                    t.enrollment_days,
-                    [
-                        {
-                            "enrollment_id": d.enrollment_id,
-                            "day": d.day,
-                            "learning_seconds": d.learning_seconds,
-                            "lessons_taken": d.lessons_taken,
-                        }
-                        for d in days
-                    ],
-                )
+                insert_rows(self._uow.connection, t.enrollment_days, _day_rows(days))
 
     def put_tallies(self, tallies: Sequence[ActivityTally]) -> None:
         if not tallies:
@@ -2260,3 +2236,16 @@ class SqlSkillRatingRepository(ports.SkillRatingRepository):
             .order_by(c.learner_id, c.course_id, c.assessment_id)
         )
         return [(r["learner_id"], r["course_id"], r["assessment_id"]) for r in rows]
+
+
+def _day_rows(days: Sequence[DailyActivity]) -> list[dict[str, Any]]:
+    """The ``enrollment_days`` rows of ``days``, for :func:`insert_rows`."""
+    return [
+        {
+            "enrollment_id": d.enrollment_id,
+            "day": d.day,
+            "learning_seconds": d.learning_seconds,
+            "lessons_taken": d.lessons_taken,
+        }
+        for d in days
+    ]
